@@ -1,0 +1,46 @@
+#pragma once
+// The commands behind the CLI. main.cpp parses arguments into Options and calls
+// one of these; each returns the process exit code.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mamori::cli {
+
+// Exit codes (docs/exit-codes.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;  // active findings at or above --fail-on
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitError = 3;     // bad input, unreachable store, I/O error
+
+struct Options {
+  std::string root = "/";
+  std::string store;  // empty = default
+  std::string format = "text";
+  std::string output;
+  std::string fail_on;  // empty = never fail on findings
+  std::string host;     // empty = derived from the root
+  std::vector<std::string> webroots;
+  std::vector<std::string> paths;
+  bool no_discover = false;
+  bool quiet = false;
+  int verbose = 0;
+  bool no_color = false;
+};
+
+int cmd_scan(const Options& o);
+int cmd_inventory(const Options& o);
+int cmd_report(const Options& o, std::optional<long long> scan_id);
+int cmd_findings_list(const Options& o, bool all, const std::string& min_severity,
+                      const std::string& module, const std::string& state);
+int cmd_findings_show(const Options& o, const std::string& fp);
+int cmd_findings_accept(const Options& o, const std::string& fp, const std::string& reason,
+                        const std::string& by);
+int cmd_findings_unaccept(const Options& o, const std::string& fp);
+int cmd_owners_set(const Options& o, const std::string& pattern, const std::string& owner);
+int cmd_owners_list(const Options& o);
+int cmd_owners_remove(const Options& o, const std::string& pattern);
+int cmd_version(const Options& o);
+
+}  // namespace mamori::cli

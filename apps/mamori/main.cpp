@@ -1,0 +1,141 @@
+// mamori: argument parsing and wiring only (commands.cpp does the work).
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "commands.h"
+#include "store/store.h"
+
+namespace {
+
+// Test hook (tests/cli): MAMORI_TEST_KILL_AT=record_scan:before-commit makes mamori kill
+// itself with SIGKILL at that point, to prove a killed scan leaves the store intact.
+void kill_hook(const char* point) {
+  const char* at = std::getenv("MAMORI_TEST_KILL_AT");
+  if (at && std::strcmp(at, point) == 0) std::raise(SIGKILL);
+}
+
+constexpr const char* kFooter = R"(
+Examples:
+  mamori scan                              inventory + checks of this machine, recorded in the store
+  mamori scan --format html -o report.html one self-contained HTML report
+  mamori scan --fail-on high -q            for cron/CI: exit 1 if a new/open high or critical finding
+  mamori --root /mnt/image scan            audit a mounted image or container filesystem
+  mamori inventory --format cyclonedx      SBOM of what is installed
+  mamori findings list --severity medium   what is open right now
+  mamori findings accept 3f2a9c1e --reason "vendor box, isolated VLAN"
+  mamori owners set 'pkg:deb/*openssh*' vendor-x
+  mamori --store postgresql://mamori@db/mamori scan   report into a fleet store
+
+Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 error (bad input, store).
+Documentation: docs/ (one page per command).)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mamori::cli;
+  if (std::getenv("MAMORI_TEST_KILL_AT")) mamori::store::set_fault_hook(kill_hook);
+
+  Options o;
+  CLI::App app{"mamori — keeps servers safe in practice: what is installed, what is wrong, who fixes it"};
+  app.footer(kFooter);
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+
+  app.add_option("--root", o.root, "Audit the system mounted at DIR instead of this machine")
+      ->type_name("DIR");
+  app.add_option("--store", o.store,
+                 "Store URL: an SQLite file (default /var/lib/mamori/mamori.db as root, else "
+                 "$XDG_DATA_HOME/mamori/mamori.db) or postgresql://USER@HOST/DB for a fleet")
+      ->type_name("URL");
+  app.add_option("--format", o.format, "Output format: text, json, sarif, html (inventory: text, json, cyclonedx)")
+      ->type_name("FORMAT");
+  app.add_option("-o,--output", o.output, "Write the output to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  app.add_option("--fail-on", o.fail_on,
+                 "Exit 1 when a new or open, not accepted finding has this severity or higher "
+                 "(critical, high, medium, low, info)")
+      ->type_name("SEVERITY");
+  app.add_option("--host", o.host, "Host name to record (default: this machine's, or ROOT/etc/hostname)")
+      ->type_name("NAME");
+  app.add_option("--webroot", o.webroots,
+                 "Web root to search for CMS installs and lockfiles (repeatable; default: "
+                 "discover /var/www, /srv/www, /srv/http, /usr/share/nginx/html, ...)")
+      ->type_name("DIR");
+  app.add_option("--path", o.paths, "Extra directory to search for lockfiles and site-packages (repeatable)")
+      ->type_name("DIR");
+  app.add_flag("--no-discover", o.no_discover, "Search only the --webroot/--path directories given");
+  app.add_flag("-q,--quiet", o.quiet, "No progress or informational messages");
+  app.add_flag("-v,--verbose", o.verbose, "More detail (repeat for more)");
+  app.add_flag("--no-color", o.no_color, "No colour even on a terminal (also: NO_COLOR=1)");
+
+  int rc = kExitOk;
+
+  auto* scan = app.add_subcommand(
+      "scan", "Inventory this machine (or --root), run the checks, record the scan, report");
+  scan->callback([&] { rc = cmd_scan(o); });
+
+  auto* inv = app.add_subcommand("inventory", "List installed software (dpkg, rpm, apk, WordPress, lockfiles)");
+  inv->callback([&] { rc = cmd_inventory(o); });
+
+  long long scan_id = 0;
+  auto* rep = app.add_subcommand("report", "Render a recorded scan (the latest of this host by default)");
+  auto* scan_opt = rep->add_option("--scan", scan_id, "Scan number to render")->type_name("ID");
+  rep->callback([&] {
+    rc = cmd_report(o, scan_opt->count() ? std::optional<long long>(scan_id) : std::nullopt);
+  });
+
+  auto* findings = app.add_subcommand("findings", "List, show and accept findings of this host");
+  findings->require_subcommand(1);
+  bool all = false;
+  std::string min_sev, module, state;
+  auto* flist = findings->add_subcommand("list", "Current findings (new, open, accepted)");
+  flist->add_flag("--all", all, "Include fixed findings");
+  flist->add_option("--severity", min_sev, "Only this severity or higher")->type_name("SEVERITY");
+  flist->add_option("--module", module, "Only this module (inventory, ...)")->type_name("MODULE");
+  flist->add_option("--state", state, "Only this state (new, open, fixed, accepted)")->type_name("STATE");
+  flist->callback([&] { rc = cmd_findings_list(o, all, min_sev, module, state); });
+  std::string fp, reason, by;
+  auto* fshow = findings->add_subcommand("show", "Everything about one finding");
+  fshow->add_option("FINGERPRINT", fp, "Fingerprint or a unique prefix (>= 4 hex digits)")->required();
+  fshow->callback([&] { rc = cmd_findings_show(o, fp); });
+  auto* faccept = findings->add_subcommand(
+      "accept", "Accept a risk: the finding stays in reports but no longer fails --fail-on");
+  faccept->add_option("FINGERPRINT", fp, "Fingerprint or a unique prefix")->required();
+  faccept->add_option("--reason", reason, "Why the risk is accepted (kept in the store)")->required();
+  faccept->add_option("--by", by, "Who accepts it (default: the calling user)");
+  faccept->callback([&] { rc = cmd_findings_accept(o, fp, reason, by); });
+  auto* funaccept = findings->add_subcommand("unaccept", "Withdraw an acceptance");
+  funaccept->add_option("FINGERPRINT", fp, "Fingerprint or a unique prefix")->required();
+  funaccept->callback([&] { rc = cmd_findings_unaccept(o, fp); });
+
+  auto* owners = app.add_subcommand("owners", "Who is responsible for which assets");
+  owners->require_subcommand(1);
+  std::string pattern, owner;
+  auto* oset = owners->add_subcommand(
+      "set", "Assign OWNER to assets matching PATTERN (glob; the longest matching pattern wins)");
+  oset->add_option("PATTERN", pattern, "Glob over asset names, e.g. 'pkg:deb/*openssh*'")->required();
+  oset->add_option("OWNER", owner, "Team or person, e.g. vendor-x")->required();
+  oset->callback([&] { rc = cmd_owners_set(o, pattern, owner); });
+  owners->add_subcommand("list", "Owner patterns")->callback([&] { rc = cmd_owners_list(o); });
+  auto* orm = owners->add_subcommand("remove", "Remove an owner pattern");
+  orm->add_option("PATTERN", pattern, "The pattern as it was set")->required();
+  orm->callback([&] { rc = cmd_owners_remove(o, pattern); });
+
+  app.add_subcommand("version", "Print the version")->callback([&] { rc = cmd_version(o); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return rc;
+}

@@ -1,0 +1,230 @@
+#include "core/text.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <ctime>
+
+namespace mamori {
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n'))
+    --e;
+  return s.substr(b, e - b);
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, p - start));
+    start = p + 1;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+namespace {
+// Matches one class starting at pattern[pi] == '['; returns the index after ']' or npos when
+// the class is unterminated (then '[' is literal).
+size_t match_class(std::string_view p, size_t pi, char c, bool& matched) {
+  size_t i = pi + 1;
+  bool negate = false;
+  if (i < p.size() && (p[i] == '!' || p[i] == '^')) {
+    negate = true;
+    ++i;
+  }
+  bool any = false;
+  bool first = true;
+  while (i < p.size() && (p[i] != ']' || first)) {
+    first = false;
+    char lo = p[i];
+    char hi = lo;
+    if (i + 2 < p.size() && p[i + 1] == '-' && p[i + 2] != ']') {
+      hi = p[i + 2];
+      i += 3;
+    } else {
+      ++i;
+    }
+    if (c >= lo && c <= hi) any = true;
+  }
+  if (i >= p.size()) return std::string_view::npos;
+  matched = any != negate;
+  return i + 1;
+}
+}  // namespace
+
+bool glob_match(std::string_view p, std::string_view t) {
+  size_t pi = 0, ti = 0;
+  size_t star_p = std::string_view::npos, star_t = 0;
+  while (ti < t.size()) {
+    if (pi < p.size()) {
+      char pc = p[pi];
+      if (pc == '*') {
+        star_p = pi++;
+        star_t = ti;
+        continue;
+      }
+      if (pc == '?') {
+        ++pi;
+        ++ti;
+        continue;
+      }
+      if (pc == '[') {
+        bool m = false;
+        size_t next = match_class(p, pi, t[ti], m);
+        if (next != std::string_view::npos) {
+          if (m) {
+            pi = next;
+            ++ti;
+            continue;
+          }
+        } else if (t[ti] == '[') {
+          ++pi;
+          ++ti;
+          continue;
+        }
+      } else {
+        if (pc == '\\' && pi + 1 < p.size()) pc = p[++pi];
+        if (pc == t[ti]) {
+          ++pi;
+          ++ti;
+          continue;
+        }
+      }
+    }
+    if (star_p == std::string_view::npos) return false;
+    pi = star_p + 1;
+    ti = ++star_t;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    }
+    bool ok = len != 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Reject overlong forms, surrogates and out-of-range code points.
+    if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+               cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
+      ok = false;
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string sanitize(std::string_view s) {
+  std::string u = valid_utf8(s);
+  std::string out;
+  out.reserve(u.size());
+  for (size_t i = 0; i < u.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(u[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c == 0xC2 && i + 1 < u.size() && static_cast<unsigned char>(u[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(u[i + 1]) <= 0x9F) {
+      // C1 control characters (U+0080..U+009F) are interpreted by some terminals.
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(u[i + 1]));
+      ++i;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string iso8601(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+namespace {
+bool parse_int(std::string_view s, int& out) {
+  if (s.empty()) return false;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+}  // namespace
+
+int64_t parse_date(std::string_view ymd) {
+  if (ymd.size() != 10 || ymd[4] != '-' || ymd[7] != '-') return -1;
+  int y, m, d;
+  if (!parse_int(ymd.substr(0, 4), y) || !parse_int(ymd.substr(5, 2), m) ||
+      !parse_int(ymd.substr(8, 2), d) || m < 1 || m > 12 || d < 1 || d > 31)
+    return -1;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+int64_t parse_datetime(std::string_view s) {
+  if (s.size() != 19 || s[10] != ' ' || s[13] != ':' || s[16] != ':') return -1;
+  int64_t day = parse_date(s.substr(0, 10));
+  int h, mi, se;
+  if (day < 0 || !parse_int(s.substr(11, 2), h) || !parse_int(s.substr(14, 2), mi) ||
+      !parse_int(s.substr(17, 2), se) || h > 23 || mi > 59 || se > 60)
+    return -1;
+  return day + h * 3600 + mi * 60 + se;
+}
+
+}  // namespace mamori

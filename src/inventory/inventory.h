@@ -1,0 +1,64 @@
+#pragma once
+// Software inventory: what is installed under a root. Collectors read the
+// package databases (dpkg, rpm's rpmdb.sqlite, apk), WordPress installs under
+// web roots, and language lockfiles; each package carries a purl.
+//
+// Example:
+//   InventoryOptions opts;
+//   opts.webroots = {"/srv/shop"};
+//   auto inv = collect_inventory(Root("/"), opts);
+//   if (!inv) die(inv.error().message);
+//   for (const Package& p : inv->packages) fmt::print("{} {}\n", p.purl, p.version);
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/fs.h"
+#include "core/package.h"
+#include "core/result.h"
+
+namespace mamori::inventory {
+
+using mamori::Package;
+
+struct OsRelease {
+  std::string id;           // "debian", "ubuntu", "almalinux", "alpine", ...
+  std::string id_like;
+  std::string version_id;   // "12", "22.04", "9.4", "3.19.1"
+  std::string codename;
+  std::string pretty_name;
+  bool found = false;
+  // purl "distro" qualifier: "debian-12"
+  std::string distro() const;
+};
+
+struct InventoryOptions {
+  std::vector<std::filesystem::path> webroots;  // in-root absolute paths; empty = discover
+  std::vector<std::filesystem::path> paths;     // extra trees to search for lockfiles
+  bool discover_webroots = true;
+  std::function<void(const std::string&)> on_progress;  // optional status callback
+};
+
+struct Inventory {
+  OsRelease os;
+  std::vector<Package> packages;
+  std::vector<std::string> webroots;  // web roots that were searched (in-root paths)
+  std::vector<std::string> warnings;  // non-fatal problems (an unreadable plugin header, ...)
+};
+
+// Collects everything. Fails (with the file, and line where it has one) when a package database
+// that exists is unreadable or malformed: a partial inventory would report software as absent.
+Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& opts);
+
+Result<OsRelease> read_os_release(const Root& root);
+
+// Package URL (https://github.com/package-url/purl-spec) for a package; `distro` as in OsRelease.
+std::string make_purl(const Package& p, const OsRelease& os);
+// The purl without version (identifies the package across upgrades; used as a finding asset).
+std::string versionless_purl(const Package& p, const OsRelease& os);
+
+}  // namespace mamori::inventory

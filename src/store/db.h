@@ -1,0 +1,44 @@
+#pragma once
+// A minimal SQL connection interface with two implementations (SQLite, libpq).
+// The store writes its SQL once with '?' placeholders; the PostgreSQL backend
+// rewrites them to $1..$n. Values travel as NULL, 64-bit integers or text.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+
+namespace mamori::store {
+
+using Value = std::variant<std::monostate, int64_t, std::string>;
+using Row = std::vector<std::optional<std::string>>;
+using Rows = std::vector<Row>;
+
+enum class Dialect { kSqlite, kPostgres };
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Dialect dialect() const = 0;
+  virtual Status exec(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+  virtual Result<Rows> query(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+  // Starts a write transaction that serialises with other writers.
+  virtual Status begin_write() = 0;
+  Status commit() { return exec("COMMIT"); }
+  void rollback() { (void)exec("ROLLBACK"); }
+  // A description safe to print (no password).
+  virtual std::string describe() const = 0;
+};
+
+Result<std::unique_ptr<Db>> open_sqlite(const std::string& path);
+Result<std::unique_ptr<Db>> open_postgres(const std::string& url);
+
+// Row helpers.
+int64_t as_int(const std::optional<std::string>& v, int64_t fallback = 0);
+std::string as_text(const std::optional<std::string>& v);
+
+}  // namespace mamori::store

@@ -1,0 +1,127 @@
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include "core/text.h"
+#include "store/db.h"
+
+namespace mamori::store {
+
+namespace {
+
+// "postgresql://user:secret@host/db" → "postgresql://user:***@host/db"; "password=x" → "password=***".
+std::string redact(const std::string& url) {
+  std::string out = url;
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t at = out.find('@', scheme + 3);
+    size_t slash = out.find('/', scheme + 3);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      size_t colon = out.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  size_t pw = out.find("password=");
+  while (pw != std::string::npos) {
+    size_t end = out.find_first_of("& ", pw);
+    out.replace(pw + 9, (end == std::string::npos ? out.size() : end) - pw - 9, "***");
+    pw = out.find("password=", pw + 12);
+  }
+  return out;
+}
+
+// '?' placeholders → $1..$n (the store never puts '?' inside string literals).
+std::string to_dollar(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  for (char c : sql) {
+    if (c == '?') out += "$" + std::to_string(++n);
+    else out.push_back(c);
+  }
+  return out;
+}
+
+class PgDb final : public Db {
+ public:
+  PgDb(PGconn* c, std::string desc) : c_(c), desc_(std::move(desc)) {}
+  ~PgDb() override { PQfinish(c_); }
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  std::string describe() const override { return desc_; }
+
+  Status exec(const std::string& sql, const std::vector<Value>& params) override {
+    auto r = run(sql, params, nullptr);
+    if (!r) return r.error();
+    return ok();
+  }
+  Result<Rows> query(const std::string& sql, const std::vector<Value>& params) override {
+    Rows rows;
+    auto r = run(sql, params, &rows);
+    if (!r) return r.error();
+    return rows;
+  }
+  Status begin_write() override { return exec("BEGIN", {}); }
+
+ private:
+  Status run(const std::string& sql, const std::vector<Value>& params, Rows* rows) {
+    std::vector<std::string> text(params.size());
+    std::vector<const char*> ptrs(params.size(), nullptr);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (auto* n = std::get_if<int64_t>(&params[i])) {
+        text[i] = std::to_string(*n);
+        ptrs[i] = text[i].c_str();
+      } else if (auto* s = std::get_if<std::string>(&params[i])) {
+        ptrs[i] = s->c_str();
+      }
+    }
+    std::string q = params.empty() ? sql : to_dollar(sql);
+    PGresult* res = PQexecParams(c_, q.c_str(), static_cast<int>(params.size()), nullptr,
+                                 ptrs.data(), nullptr, nullptr, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      std::string msg = sanitize(trim(PQresultErrorMessage(res)));
+      PQclear(res);
+      if (PQstatus(c_) != CONNECTION_OK)
+        return Error::unavailable(fmt::format("{}: connection lost: {}", desc_, msg));
+      return Error::internal(fmt::format("{}: {}", desc_, msg));
+    }
+    if (rows) {
+      int nr = PQntuples(res), nc = PQnfields(res);
+      rows->reserve(static_cast<size_t>(nr));
+      for (int r = 0; r < nr; ++r) {
+        Row row(static_cast<size_t>(nc));
+        for (int c = 0; c < nc; ++c)
+          if (!PQgetisnull(res, r, c))
+            row[static_cast<size_t>(c)] =
+                std::string(PQgetvalue(res, r, c), static_cast<size_t>(PQgetlength(res, r, c)));
+        rows->push_back(std::move(row));
+      }
+    }
+    PQclear(res);
+    return ok();
+  }
+
+  PGconn* c_;
+  std::string desc_;
+};
+
+void quiet_notices(void*, const char*) {}
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> open_postgres(const std::string& url) {
+  std::string desc = redact(url);
+  PGconn* c = PQconnectdb(url.c_str());
+  if (!c) return Error::unavailable(desc + ": out of memory connecting to PostgreSQL");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = sanitize(trim(PQerrorMessage(c)));
+    PQfinish(c);
+    return Error::unavailable(fmt::format("PostgreSQL store {}: cannot connect: {}", desc, msg));
+  }
+  PQsetNoticeProcessor(c, quiet_notices, nullptr);
+  auto db = std::make_unique<PgDb>(c, desc);
+  auto st = static_cast<Db&>(*db).exec("SET client_min_messages TO warning");
+  if (!st) return st.error();
+  return std::unique_ptr<Db>(std::move(db));
+}
+
+}  // namespace mamori::store

@@ -1,0 +1,564 @@
+#include "store/store.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/text.h"
+#include "store/db.h"
+
+namespace mamori::store {
+
+namespace {
+
+FaultHook g_fault_hook = nullptr;
+
+// Schema migrations, applied in order inside one transaction each. {ID} and {INT}
+// are replaced per dialect. Never edit a released migration: append a new one.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+const Migration kMigrations[] = {
+    {1, R"SQL(
+CREATE TABLE scans (
+  id {ID},
+  host TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  started_at {INT} NOT NULL,
+  finished_at {INT} NOT NULL,
+  tool_version TEXT NOT NULL,
+  os TEXT NOT NULL,
+  package_count {INT} NOT NULL,
+  finding_count {INT} NOT NULL
+);
+CREATE INDEX scans_host_scope ON scans(host, scope, id);
+CREATE TABLE findings (
+  host TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  module TEXT NOT NULL,
+  check_id TEXT NOT NULL,
+  severity {INT} NOT NULL,
+  asset TEXT NOT NULL,
+  title TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  remediation TEXT NOT NULL,
+  refs TEXT NOT NULL,
+  state TEXT NOT NULL,
+  first_seen {INT} NOT NULL,
+  last_seen {INT} NOT NULL,
+  fixed_at {INT},
+  last_scan_id {INT} NOT NULL,
+  PRIMARY KEY (host, scope, fingerprint)
+);
+CREATE INDEX findings_fp ON findings(fingerprint);
+CREATE TABLE scan_findings (
+  scan_id {INT} NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+  host TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  state TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (scan_id, fingerprint)
+);
+CREATE TABLE packages (
+  scan_id {INT} NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+  ecosystem TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  arch TEXT,
+  source_name TEXT,
+  source_version TEXT,
+  purl TEXT NOT NULL,
+  location TEXT NOT NULL,
+  installed_at {INT},
+  status TEXT NOT NULL
+);
+CREATE INDEX packages_scan ON packages(scan_id);
+CREATE TABLE owners (
+  pattern TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  updated_at {INT} NOT NULL
+);
+CREATE TABLE acceptances (
+  host TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  accepted_by TEXT NOT NULL,
+  accepted_at {INT} NOT NULL,
+  PRIMARY KEY (host, fingerprint)
+);
+)SQL"},
+};
+
+std::string dialect_sql(const char* sql, Dialect d) {
+  std::string s = sql;
+  auto replace_all = [&s](const std::string& from, const std::string& to) {
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+      s.replace(p, from.size(), to);
+  };
+  replace_all("{ID}", d == Dialect::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                                            : "BIGSERIAL PRIMARY KEY");
+  replace_all("{INT}", d == Dialect::kSqlite ? "INTEGER" : "BIGINT");
+  return s;
+}
+
+std::vector<std::string> statements(const std::string& sql) {
+  std::vector<std::string> out;
+  for (auto part : split(sql, ';')) {
+    auto t = trim(part);
+    if (!t.empty()) out.emplace_back(t);
+  }
+  return out;
+}
+
+Value opt(const std::optional<std::string>& s) {
+  if (!s) return std::monostate{};
+  return *s;
+}
+Value opt(const std::optional<int64_t>& n) {
+  if (!n) return std::monostate{};
+  return *n;
+}
+
+std::string refs_json(const std::vector<std::string>& refs) { return nlohmann::json(refs).dump(); }
+std::vector<std::string> refs_from_json(const std::string& s) {
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const auto& e : j)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+// Columns read for a finding (prefix f.), in this order.
+constexpr const char* kFindingCols =
+    "f.fingerprint, f.module, f.check_id, f.severity, f.asset, f.title, f.evidence, "
+    "f.remediation, f.refs, f.state, f.first_seen, f.last_seen, f.fixed_at";
+
+Finding finding_from_row(const Row& r) {
+  Finding f;
+  f.fingerprint = as_text(r[0]);
+  f.module = as_text(r[1]);
+  f.check = as_text(r[2]);
+  int64_t sev = as_int(r[3]);
+  f.severity = static_cast<Severity>(sev < 0 || sev > 4 ? 0 : sev);
+  f.asset = as_text(r[4]);
+  f.title = as_text(r[5]);
+  f.evidence = as_text(r[6]);
+  f.remediation = as_text(r[7]);
+  f.references = refs_from_json(as_text(r[8]));
+  auto st = parse_state(as_text(r[9]));
+  f.state = st ? *st : FindingState::kOpen;
+  f.first_seen = as_int(r[10]);
+  f.last_seen = as_int(r[11]);
+  if (r[12]) f.fixed_at = as_int(r[12]);
+  return f;
+}
+
+ScanRecord scan_from_row(const Row& r) {
+  ScanRecord s;
+  s.id = as_int(r[0]);
+  s.host = as_text(r[1]);
+  s.scope = as_text(r[2]);
+  s.started_at = as_int(r[3]);
+  s.finished_at = as_int(r[4]);
+  s.tool_version = as_text(r[5]);
+  s.os = as_text(r[6]);
+  s.package_count = as_int(r[7]);
+  s.finding_count = as_int(r[8]);
+  return s;
+}
+constexpr const char* kScanCols =
+    "id, host, scope, started_at, finished_at, tool_version, os, package_count, finding_count";
+
+// Runs fn inside a write transaction; rolls back on error.
+template <typename Fn>
+auto in_transaction(Db& db, Fn&& fn) -> decltype(fn()) {
+  auto b = db.begin_write();
+  if (!b) return b.error();
+  auto r = fn();
+  if (!r) {
+    db.rollback();
+    return r;
+  }
+  auto c = db.commit();
+  if (!c) {
+    db.rollback();
+    return c.error();
+  }
+  return r;
+}
+
+}  // namespace
+
+void set_fault_hook(FaultHook hook) { g_fault_hook = hook; }
+
+Store::Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+Store::~Store() = default;
+
+int Store::latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+std::string Store::describe() const { return db_->describe(); }
+
+std::string Store::default_url() {
+  if (::geteuid() == 0) return "/var/lib/mamori/mamori.db";
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  std::string base;
+  if (xdg && *xdg) base = xdg;
+  else {
+    const char* home = std::getenv("HOME");
+    base = std::string(home && *home ? home : ".") + "/.local/share";
+  }
+  return base + "/mamori/mamori.db";
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
+  std::unique_ptr<Db> db;
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    auto d = open_postgres(url);
+    if (!d) return d.error();
+    db = std::move(*d);
+  } else {
+    std::string path = url;
+    if (path.starts_with("sqlite://")) path = path.substr(9);
+    else if (path.starts_with("sqlite:")) path = path.substr(7);
+    if (path.empty()) return Error::invalid("empty store path");
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      bool existed = std::filesystem::exists(parent, ec);
+      std::filesystem::create_directories(parent, ec);
+      if (ec)
+        return Error::unavailable(
+            fmt::format("{}: cannot create store directory: {}", parent.string(), ec.message()));
+      if (!existed)  // the store holds findings about weaknesses: keep it private
+        std::filesystem::permissions(parent, std::filesystem::perms::owner_all, ec);
+    }
+    auto d = open_sqlite(path);
+    if (!d) return d.error();
+    db = std::move(*d);
+  }
+  std::unique_ptr<Store> s(new Store(std::move(db)));
+  auto m = s->migrate();
+  if (!m) return m.error();
+  return s;
+}
+
+Status Store::migrate() {
+  Db& db = *db_;
+  auto r = in_transaction(db, [&]() -> Status {
+    if (db.dialect() == Dialect::kPostgres) {
+      // Serialise concurrent first runs of several hosts against one fleet store.
+      auto l = db.exec("SELECT pg_advisory_xact_lock(7274261)");
+      if (!l) return l;
+    }
+    auto c = db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT "
+        "NOT NULL)");
+    if (!c) return c;
+    auto rows = db.query("SELECT MAX(version) FROM schema_version");
+    if (!rows) return rows.error();
+    int current = static_cast<int>(as_int((*rows)[0][0], 0));
+    if (current > latest_schema_version())
+      return Error::unimplemented(fmt::format(
+          "{}: store schema version {} is newer than this mamori understands ({}); upgrade mamori",
+          db.describe(), current, latest_schema_version()));
+    for (const auto& m : kMigrations) {
+      if (m.version <= current) continue;
+      for (const auto& stmt : statements(dialect_sql(m.sql, db.dialect()))) {
+        auto e = db.exec(stmt);
+        if (!e) return e.error().with_context(fmt::format("migration {}", m.version));
+      }
+      auto v = db.exec("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                       {int64_t{m.version}, static_cast<int64_t>(::time(nullptr))});
+      if (!v) return v;
+      current = m.version;
+    }
+    schema_version_ = current;
+    return ok();
+  });
+  return r;
+}
+
+Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
+  Db& db = *db_;
+  ScanOutcome out;
+  auto st = in_transaction(db, [&]() -> Status {
+    if (db.dialect() == Dialect::kPostgres) {
+      auto l = db.exec("SELECT pg_advisory_xact_lock(hashtext(?))", {in.host + "\n" + in.scope});
+      if (!l) return l;
+    }
+    auto owner_rules = owners();
+    if (!owner_rules) return owner_rules.error();
+    // Acceptances for this host.
+    std::map<std::string, std::string> accepted;
+    auto acc = db.query("SELECT fingerprint, reason FROM acceptances WHERE host = ?", {in.host});
+    if (!acc) return acc.error();
+    for (const auto& r : *acc) accepted[as_text(r[0])] = as_text(r[1]);
+
+    auto ins = db.query(
+        "INSERT INTO scans (host, scope, started_at, finished_at, tool_version, os, "
+        "package_count, finding_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {in.host, in.scope, in.started_at, in.finished_at, in.tool_version, in.os,
+         static_cast<int64_t>(in.packages.size()), static_cast<int64_t>(in.findings.size())});
+    if (!ins) return ins.error();
+    int64_t scan_id = as_int((*ins)[0][0]);
+
+    // What the store knows about this host and scope.
+    std::map<std::string, std::pair<std::string, int64_t>> known;  // fp → (state, first_seen)
+    auto prev = db.query(
+        "SELECT fingerprint, state, first_seen FROM findings WHERE host = ? AND scope = ?",
+        {in.host, in.scope});
+    if (!prev) return prev.error();
+    for (const auto& r : *prev) known[as_text(r[0])] = {as_text(r[1]), as_int(r[2])};
+
+    int64_t now = in.finished_at;
+    std::set<std::string> current;
+    for (Finding f : in.findings) {
+      if (!current.insert(f.fingerprint).second) continue;  // analyzers may repeat an asset
+      auto k = known.find(f.fingerprint);
+      bool was_open = k != known.end() && k->second.first != "fixed";
+      f.state = was_open ? FindingState::kOpen : FindingState::kNew;
+      f.first_seen = was_open ? k->second.second : now;
+      f.last_seen = now;
+      f.fixed_at.reset();
+      Status w;
+      if (k == known.end()) {
+        w = db.exec(
+            "INSERT INTO findings (host, scope, fingerprint, module, check_id, severity, asset, "
+            "title, evidence, remediation, refs, state, first_seen, last_seen, fixed_at, "
+            "last_scan_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            {in.host, in.scope, f.fingerprint, f.module, f.check,
+             static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence, f.remediation,
+             refs_json(f.references), std::string(state_name(f.state)), f.first_seen, f.last_seen,
+             scan_id});
+      } else {
+        w = db.exec(
+            "UPDATE findings SET module = ?, check_id = ?, severity = ?, asset = ?, title = ?, "
+            "evidence = ?, remediation = ?, refs = ?, state = ?, first_seen = ?, last_seen = ?, "
+            "fixed_at = NULL, last_scan_id = ? WHERE host = ? AND scope = ? AND fingerprint = ?",
+            {f.module, f.check, static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence,
+             f.remediation, refs_json(f.references), std::string(state_name(f.state)),
+             f.first_seen, f.last_seen, scan_id, in.host, in.scope, f.fingerprint});
+      }
+      if (!w) return w;
+      auto a = accepted.find(f.fingerprint);
+      if (a != accepted.end()) {
+        f.state = FindingState::kAccepted;
+        f.accepted_reason = a->second;
+      }
+      f.owner = resolve_owner(*owner_rules, f.asset);
+      out.findings.push_back(std::move(f));
+    }
+    // Open findings that did not come back are fixed now.
+    for (const auto& [fp, info] : known) {
+      if (current.contains(fp) || info.first == "fixed") continue;
+      auto w = db.exec(
+          "UPDATE findings SET state = 'fixed', fixed_at = ?, last_scan_id = ? WHERE host = ? "
+          "AND scope = ? AND fingerprint = ?",
+          {now, scan_id, in.host, in.scope, fp});
+      if (!w) return w;
+      auto rows = db.query(std::string("SELECT ") + kFindingCols +
+                               " FROM findings f WHERE host = ? AND scope = ? AND fingerprint = ?",
+                           {in.host, in.scope, fp});
+      if (!rows) return rows.error();
+      if (rows->empty()) continue;
+      Finding f = finding_from_row((*rows)[0]);
+      f.owner = resolve_owner(*owner_rules, f.asset);
+      out.findings.push_back(std::move(f));
+    }
+    for (const auto& f : out.findings) {
+      auto w = db.exec(
+          "INSERT INTO scan_findings (scan_id, host, scope, fingerprint, state, owner) VALUES "
+          "(?, ?, ?, ?, ?, ?)",
+          {scan_id, in.host, in.scope, f.fingerprint, std::string(state_name(f.state)), f.owner});
+      if (!w) return w;
+    }
+    for (const auto& p : in.packages) {
+      auto w = db.exec(
+          "INSERT INTO packages (scan_id, ecosystem, name, version, arch, source_name, "
+          "source_version, purl, location, installed_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+          "?, ?, ?)",
+          {scan_id, p.ecosystem, p.name, p.version, opt(p.arch), opt(p.source_name),
+           opt(p.source_version), p.purl, p.location, opt(p.installed_at), p.status});
+      if (!w) return w;
+    }
+    if (g_fault_hook) g_fault_hook("record_scan:before-commit");
+    out.scan = ScanRecord{scan_id,        in.host,    in.scope,
+                          in.started_at,  in.finished_at, in.tool_version,
+                          in.os,          static_cast<int64_t>(in.packages.size()),
+                          static_cast<int64_t>(in.findings.size())};
+    return ok();
+  });
+  if (!st) return st.error().with_context("store: record scan");
+  return out;
+}
+
+Result<std::optional<ScanRecord>> Store::last_scan(const std::string& host,
+                                                   const std::string& scope) {
+  auto rows = db_->query(std::string("SELECT ") + kScanCols +
+                             " FROM scans WHERE host = ? AND scope = ? ORDER BY id DESC LIMIT 1",
+                         {host, scope});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<ScanRecord>();
+  return std::optional<ScanRecord>(scan_from_row((*rows)[0]));
+}
+
+Result<std::optional<ScanRecord>> Store::scan_by_id(int64_t id) {
+  auto rows = db_->query(std::string("SELECT ") + kScanCols + " FROM scans WHERE id = ?", {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<ScanRecord>();
+  return std::optional<ScanRecord>(scan_from_row((*rows)[0]));
+}
+
+Result<std::vector<ScanRecord>> Store::scans(const std::string& host, int limit) {
+  auto rows = db_->query(std::string("SELECT ") + kScanCols +
+                             " FROM scans WHERE host = ? ORDER BY id DESC LIMIT ?",
+                         {host, int64_t{limit}});
+  if (!rows) return rows.error();
+  std::vector<ScanRecord> out;
+  for (const auto& r : *rows) out.push_back(scan_from_row(r));
+  return out;
+}
+
+Result<std::vector<Finding>> Store::scan_findings(int64_t scan_id) {
+  auto rows = db_->query(
+      std::string("SELECT ") + kFindingCols +
+          ", sf.state, sf.owner, a.reason FROM scan_findings sf JOIN findings f ON f.host = "
+          "sf.host AND f.scope = sf.scope AND f.fingerprint = sf.fingerprint LEFT JOIN "
+          "acceptances a ON a.host = sf.host AND a.fingerprint = sf.fingerprint WHERE sf.scan_id "
+          "= ? ORDER BY f.severity DESC, f.module, f.check_id, f.asset",
+      {scan_id});
+  if (!rows) return rows.error();
+  std::vector<Finding> out;
+  for (const auto& r : *rows) {
+    Finding f = finding_from_row(r);
+    auto st = parse_state(as_text(r[13]));
+    f.state = st ? *st : FindingState::kOpen;
+    f.owner = as_text(r[14]);
+    f.accepted_reason = as_text(r[15]);
+    if (f.state != FindingState::kFixed) f.fixed_at.reset();
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<std::vector<Package>> Store::scan_packages(int64_t scan_id) {
+  auto rows = db_->query(
+      "SELECT ecosystem, name, version, arch, source_name, source_version, purl, location, "
+      "installed_at, status FROM packages WHERE scan_id = ? ORDER BY ecosystem, name, arch",
+      {scan_id});
+  if (!rows) return rows.error();
+  std::vector<Package> out;
+  for (const auto& r : *rows) {
+    Package p;
+    p.ecosystem = as_text(r[0]);
+    p.name = as_text(r[1]);
+    p.version = as_text(r[2]);
+    p.arch = r[3];
+    p.source_name = r[4];
+    p.source_version = r[5];
+    p.purl = as_text(r[6]);
+    p.location = as_text(r[7]);
+    if (r[8]) p.installed_at = as_int(r[8]);
+    p.status = as_text(r[9]);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<std::vector<Finding>> Store::current_findings(const std::string& host, bool include_fixed) {
+  auto rules = owners();
+  if (!rules) return rules.error();
+  std::string sql = std::string("SELECT ") + kFindingCols +
+                    ", a.reason FROM findings f LEFT JOIN acceptances a ON a.host = f.host AND "
+                    "a.fingerprint = f.fingerprint WHERE f.host = ?";
+  if (!include_fixed) sql += " AND f.state <> 'fixed'";
+  sql += " ORDER BY f.severity DESC, f.module, f.check_id, f.asset";
+  auto rows = db_->query(sql, {host});
+  if (!rows) return rows.error();
+  std::vector<Finding> out;
+  for (const auto& r : *rows) {
+    Finding f = finding_from_row(r);
+    if (r[13] && f.state != FindingState::kFixed) {
+      f.state = FindingState::kAccepted;
+      f.accepted_reason = *r[13];
+    }
+    f.owner = resolve_owner(*rules, f.asset);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<Finding> Store::find(const std::string& host, const std::string& prefix) {
+  if (prefix.size() < 4 || prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Error::invalid("fingerprint '" + sanitize(prefix) +
+                          "': give at least 4 lowercase hex digits");
+  auto all = current_findings(host, true);
+  if (!all) return all.error();
+  std::vector<const Finding*> hits;
+  for (const auto& f : *all)
+    if (f.fingerprint.starts_with(prefix)) hits.push_back(&f);
+  if (hits.empty())
+    return Error::not_found(fmt::format("no finding {} for host {}", prefix, sanitize(host)));
+  if (hits.size() > 1)
+    return Error::invalid(fmt::format("fingerprint prefix {} is ambiguous ({} findings)", prefix,
+                                      hits.size()));
+  return *hits[0];
+}
+
+Status Store::accept(const std::string& host, const std::string& fingerprint,
+                     const std::string& reason, const std::string& by, int64_t now) {
+  return in_transaction(*db_, [&]() -> Status {
+    return db_->exec(
+        "INSERT INTO acceptances (host, fingerprint, reason, accepted_by, accepted_at) VALUES (?, "
+        "?, ?, ?, ?) ON CONFLICT (host, fingerprint) DO UPDATE SET reason = excluded.reason, "
+        "accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at",
+        {host, fingerprint, reason, by, now});
+  });
+}
+
+Status Store::unaccept(const std::string& host, const std::string& fingerprint) {
+  return db_->exec("DELETE FROM acceptances WHERE host = ? AND fingerprint = ?", {host, fingerprint});
+}
+
+Status Store::set_owner(const std::string& pattern, const std::string& owner, int64_t now) {
+  return in_transaction(*db_, [&]() -> Status {
+    return db_->exec(
+        "INSERT INTO owners (pattern, owner, updated_at) VALUES (?, ?, ?) ON CONFLICT (pattern) "
+        "DO UPDATE SET owner = excluded.owner, updated_at = excluded.updated_at",
+        {pattern, owner, now});
+  });
+}
+
+Result<bool> Store::remove_owner(const std::string& pattern) {
+  auto rows = db_->query("DELETE FROM owners WHERE pattern = ? RETURNING pattern", {pattern});
+  if (!rows) return rows.error();
+  return !rows->empty();
+}
+
+Result<std::vector<OwnerRule>> Store::owners() {
+  auto rows = db_->query("SELECT pattern, owner FROM owners ORDER BY pattern");
+  if (!rows) return rows.error();
+  std::vector<OwnerRule> out;
+  for (const auto& r : *rows) out.push_back({as_text(r[0]), as_text(r[1])});
+  return out;
+}
+
+Result<std::vector<std::string>> Store::hosts() {
+  auto rows = db_->query("SELECT DISTINCT host FROM scans ORDER BY host");
+  if (!rows) return rows.error();
+  std::vector<std::string> out;
+  for (const auto& r : *rows) out.push_back(as_text(r[0]));
+  return out;
+}
+
+}  // namespace mamori::store

@@ -1,0 +1,112 @@
+#pragma once
+// The store keeps scans, findings with their lifecycle, package inventories,
+// owners and acceptances. SQLite (one file, WAL) is the default; the same schema
+// runs on PostgreSQL for a fleet. A scan is recorded in one transaction: a
+// killed mamori leaves either the whole scan or nothing.
+//
+// Example:
+//   auto store = Store::open("/var/lib/mamori/mamori.db");   // or "postgresql://..."
+//   ScanInput in{.host = "web01", .scope = "scan", ...};
+//   auto out = (*store)->record_scan(in);   // findings now carry new/open/fixed/accepted
+//   for (const Finding& f : out->findings) ...
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/finding.h"
+#include "core/owners.h"
+#include "core/package.h"
+#include "core/result.h"
+
+namespace mamori::store {
+
+class Db;
+
+struct ScanRecord {
+  int64_t id = 0;
+  std::string host;
+  std::string scope;  // which modules the scan covered ("scan", "fim", ...)
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  std::string tool_version;
+  std::string os;  // PRETTY_NAME of the scanned system
+  int64_t package_count = 0;
+  int64_t finding_count = 0;
+};
+
+struct ScanInput {
+  std::string host;
+  std::string scope = "scan";
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  std::string tool_version;
+  std::string os;
+  std::vector<Finding> findings;  // as produced by analyzers (fingerprints set)
+  std::vector<Package> packages;
+};
+
+struct ScanOutcome {
+  ScanRecord scan;
+  // Current findings (new / open / accepted) followed by findings this scan found fixed.
+  std::vector<Finding> findings;
+};
+
+// Test hook: when set, record_scan calls it after writing packages and before commit
+// (the tests use it to kill the process in the middle of a write).
+using FaultHook = void (*)(const char* point);
+void set_fault_hook(FaultHook hook);
+
+class Store {
+ public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // url: a file path or sqlite:PATH, or postgresql://… / postgres://… (libpq URI).
+  // Creates the schema (versioned migrations) when needed.
+  static Result<std::unique_ptr<Store>> open(const std::string& url);
+  // The default SQLite location: /var/lib/mamori/mamori.db as root, else
+  // $XDG_DATA_HOME/mamori/mamori.db (~/.local/share/mamori/mamori.db).
+  static std::string default_url();
+
+  std::string describe() const;
+  int schema_version() const { return schema_version_; }
+  static int latest_schema_version();
+
+  Result<ScanOutcome> record_scan(const ScanInput& in);
+
+  Result<std::optional<ScanRecord>> last_scan(const std::string& host, const std::string& scope);
+  Result<std::optional<ScanRecord>> scan_by_id(int64_t id);
+  Result<std::vector<ScanRecord>> scans(const std::string& host, int limit);
+  // Findings as recorded by one scan (with the state they had in it).
+  Result<std::vector<Finding>> scan_findings(int64_t scan_id);
+  Result<std::vector<Package>> scan_packages(int64_t scan_id);
+
+  // Current findings of a host (all scopes); fixed ones only when include_fixed.
+  // Owners are resolved with the current owner rules; accepted ones have state accepted.
+  Result<std::vector<Finding>> current_findings(const std::string& host, bool include_fixed);
+  // One finding by fingerprint or unique prefix (>= 4 characters).
+  Result<Finding> find(const std::string& host, const std::string& fingerprint_prefix);
+
+  Status accept(const std::string& host, const std::string& fingerprint, const std::string& reason,
+                const std::string& by, int64_t now);
+  Status unaccept(const std::string& host, const std::string& fingerprint);
+
+  Status set_owner(const std::string& pattern, const std::string& owner, int64_t now);
+  Result<bool> remove_owner(const std::string& pattern);
+  Result<std::vector<OwnerRule>> owners();
+
+  Result<std::vector<std::string>> hosts();
+
+ private:
+  explicit Store(std::unique_ptr<Db> db);
+  Status migrate();
+
+  std::unique_ptr<Db> db_;
+  int schema_version_ = 0;
+};
+
+}  // namespace mamori::store
