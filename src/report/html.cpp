@@ -55,6 +55,7 @@ header p{margin:4px 0 0;color:#c9d1dd}main{padding:16px 24px;max-width:1200px}
 .unassigned{color:#c62828;font-weight:600}
 table{border-collapse:collapse;background:#fff}td,th{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left}
 #count{color:#556}
+.finding[data-state=fixed]{opacity:.6}
 )CSS";
 
 constexpr const char* kScript = R"JS(

@@ -37,6 +37,10 @@ class Db {
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path);
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url);
 
+// Text columns hold UTF-8 (PostgreSQL enforces it): invalid bytes from hostile input
+// become U+FFFD in both backends, so they agree. Returns s itself when already valid.
+const std::string& utf8_param(const std::string& s, std::string& scratch);
+
 // Row helpers.
 int64_t as_int(const std::optional<std::string>& v, int64_t fallback = 0);
 std::string as_text(const std::optional<std::string>& v);

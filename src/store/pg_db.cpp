@@ -70,7 +70,8 @@ class PgDb final : public Db {
         text[i] = std::to_string(*n);
         ptrs[i] = text[i].c_str();
       } else if (auto* s = std::get_if<std::string>(&params[i])) {
-        ptrs[i] = s->c_str();
+        text[i] = valid_utf8(*s);
+        ptrs[i] = text[i].c_str();
       }
     }
     std::string q = params.empty() ? sql : to_dollar(sql);

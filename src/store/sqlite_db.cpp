@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "core/text.h"
 #include "store/db.h"
 
 namespace mamori::store {
@@ -64,7 +65,8 @@ class SqliteDb final : public Db {
       if (std::holds_alternative<std::monostate>(v)) sqlite3_bind_null(st, idx);
       else if (auto* n = std::get_if<int64_t>(&v)) sqlite3_bind_int64(st, idx, *n);
       else {
-        const auto& s = std::get<std::string>(v);
+        std::string scratch;
+        const auto& s = utf8_param(std::get<std::string>(v), scratch);
         sqlite3_bind_text(st, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
       }
     }
@@ -128,5 +130,10 @@ int64_t as_int(const std::optional<std::string>& v, int64_t fallback) {
 }
 
 std::string as_text(const std::optional<std::string>& v) { return v.value_or(""); }
+
+const std::string& utf8_param(const std::string& s, std::string& scratch) {
+  scratch = valid_utf8(s);
+  return scratch == s ? s : scratch;
+}
 
 }  // namespace mamori::store

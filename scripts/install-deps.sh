@@ -1,0 +1,57 @@
+#!/bin/bash
+# Installs what Mamori needs from Debian 12's packages (idempotent: only missing packages are
+# installed, apt-get update runs only when something is missing).
+#   scripts/install-deps.sh          build + run
+#   scripts/install-deps.sh --test   also tests, fuzzing and benchmarks (PostgreSQL, Chromium,
+#                                    clang/libFuzzer, rpm, Node.js packages of tests/e2e)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+with_test=0
+for a in "$@"; do
+  case "$a" in
+    --test) with_test=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+pkgs=(build-essential cmake ninja-build pkg-config git
+      libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev
+      libssl-dev libsodium-dev zlib1g-dev libsqlite3-dev libpq-dev)
+if [ "$with_test" = 1 ]; then
+  pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 dpkg
+         postgresql postgresql-client
+         clang libclang-rt-14-dev
+         rpm
+         chromium fonts-dejavu-core
+         hyperfine)
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii'; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+if [ "$with_test" = 1 ]; then
+  # Node packages for the report checks (ajv for SARIF, playwright-core driving Debian's chromium).
+  cd "$here/tests/e2e"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules
+  fi
+fi

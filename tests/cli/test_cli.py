@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the mamori binary: fixture trees, a real SQLite file and a real
+PostgreSQL server (started by scripts/pg-test-server.sh as a ctest fixture)."""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+import uuid
+
+BIN = os.environ["MAMORI_BIN"]
+FIX = os.path.join(os.environ["MAMORI_FIXTURES"], "inventory")
+PG_URL_FILE = os.environ.get("MAMORI_TEST_PG_URL_FILE", "")
+
+
+def slurp(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def spit(path, data, mode="w"):
+    with open(path, mode) as f:
+        f.write(data)
+
+
+def mamori(*args, env=None, check=None):
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    if env:
+        e.update(env)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=120)
+    if check is not None and p.returncode != check:
+        raise AssertionError(f"mamori {' '.join(args)} exited {p.returncode}, want {check}\n"
+                             f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def pg_database():
+    """A fresh database on the test server; returns its URL or None."""
+    if not PG_URL_FILE or not os.path.exists(PG_URL_FILE):
+        return None
+    admin = slurp(PG_URL_FILE).strip()
+    name = "cli_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"], check=True,
+                   capture_output=True)
+    base, query = admin.split("?", 1)
+    return base.rsplit("/", 1)[0] + "/" + name + "?" + query
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mamori-cli-")
+        self.db = os.path.join(self.tmp, "store", "mamori.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def scan(self, root, store=None, *extra, check=None):
+        store = store or self.db
+        p = mamori("--root", root, "--store", store, "--format", "json", "-q", *extra, "scan",
+                   check=check)
+        return p, (json.loads(p.stdout) if p.stdout.strip() else None)
+
+    def fixture_copy(self, name):
+        dst = os.path.join(self.tmp, name)
+        shutil.copytree(os.path.join(FIX, name), dst, symlinks=True)
+        return dst
+
+
+class Inventory(Base):
+    def test_fixture_inventory_json_contract(self):
+        p = mamori("--root", os.path.join(FIX, "debian10"), "inventory", "--format", "json", check=0)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["host"], "shop01")
+        keys = {"ecosystem", "name", "version", "arch", "source_name", "source_version", "purl",
+                "location"}
+        for pkg in doc["packages"]:
+            self.assertTrue(keys <= set(pkg), pkg)
+        eco = {}
+        for pkg in doc["packages"]:
+            eco[pkg["ecosystem"]] = eco.get(pkg["ecosystem"], 0) + 1
+        self.assertEqual(eco, {"deb": 5, "wordpress-core": 1, "wordpress-plugin": 2,
+                               "wordpress-theme": 1, "composer": 3, "npm": 3, "pypi": 1})
+        guzzle = [p for p in doc["packages"] if p["name"] == "guzzlehttp/guzzle"][0]
+        self.assertIsNone(guzzle["arch"])
+        self.assertIsNone(guzzle["source_name"])
+
+    def test_cyclonedx(self):
+        p = mamori("--root", os.path.join(FIX, "alpine"), "--format", "cyclonedx", "inventory",
+                   check=0)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["bomFormat"], "CycloneDX")
+        self.assertEqual(doc["specVersion"], "1.5")
+        self.assertRegex(doc["serialNumber"], r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        purls = sorted(c["purl"] for c in doc["components"])
+        self.assertEqual(purls, ["pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.18.4",
+                                 "pkg:apk/alpine/openssh-server@9.3_p2-r0?arch=x86_64&distro=alpine-3.18.4"])
+
+    @unittest.skipUnless(shutil.which("dpkg-query") and os.path.exists("/var/lib/dpkg/status"),
+                         "not a dpkg system")
+    def test_this_machine_matches_dpkg_query(self):
+        p = mamori("inventory", "--format", "json", "-q", check=0)
+        mine = sorted((x["name"], x["version"], x["arch"]) for x in json.loads(p.stdout)["packages"]
+                      if x["ecosystem"] == "deb")
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Package}\t${Version}\t${Architecture}\n"],
+                             capture_output=True, text=True, check=True).stdout
+        ref = sorted(tuple(line.split("\t")) for line in out.splitlines())
+        self.assertEqual(mine, ref)
+
+
+class Lifecycle(Base):
+    def lifecycle(self, store):
+        root = self.fixture_copy("debian10")
+        # 1st scan: everything is new; --fail-on high trips on the end-of-life OS.
+        p, doc = self.scan(root, store, "--fail-on", "high", check=1)
+        states = {f["check"]: f["state"] for f in doc["findings"]}
+        self.assertEqual(set(states.values()), {"new"})
+        self.assertEqual(doc["host"], "shop01")
+        checks = sorted(f["check"] for f in doc["findings"])
+        self.assertEqual(checks, ["os-end-of-support", "unowned-cms", "unowned-remote-access",
+                                  "unowned-remote-access"])
+        eol = [f for f in doc["findings"] if f["check"] == "os-end-of-support"][0]
+        self.assertEqual(eol["severity"], "high")
+        self.assertEqual(eol["owner"], "unassigned")
+        # 2nd scan: nothing new.
+        _, doc2 = self.scan(root, store, check=0)
+        self.assertEqual({f["state"] for f in doc2["findings"]}, {"open"})
+        self.assertEqual(doc2["summary"]["by_state"]["new"], 0)
+        # Assign an owner to openssh: its "nobody is responsible" finding becomes fixed.
+        mamori("--store", store, "owners", "set", "pkg:deb/*openssh*", "vendor-x", check=0)
+        _, doc3 = self.scan(root, store, check=0)
+        fixed = [f for f in doc3["findings"] if f["state"] == "fixed"]
+        self.assertEqual(len(fixed), 1)
+        self.assertIn("openssh-server", fixed[0]["asset"])
+        self.assertIsNotNone(fixed[0]["fixed_at"])
+        # The owner shows on every finding matching the pattern; the report lists unassigned assets.
+        self.assertIn("os:debian-10", doc3["summary"]["unassigned_assets"])
+        # Accept the end-of-life finding: still visible, no longer fails --fail-on.
+        mamori("--store", store, "--host", "shop01", "findings", "accept", eol["fingerprint"][:8],
+               "--reason", "migration booked for Q1", check=0)
+        _, doc4 = self.scan(root, store, "--fail-on", "high", check=0)
+        acc = [f for f in doc4["findings"] if f["fingerprint"] == eol["fingerprint"]][0]
+        self.assertEqual(acc["state"], "accepted")
+        self.assertEqual(acc["accepted_reason"], "migration booked for Q1")
+        # findings list / show / report agree with the store.
+        p = mamori("--store", store, "--host", "shop01", "--format", "json", "findings", "list",
+                   "--all", check=0)
+        listed = json.loads(p.stdout)["findings"]
+        self.assertEqual(len(listed), 4)
+        p = mamori("--store", store, "--host", "shop01", "findings", "show", eol["fingerprint"],
+                   check=0)
+        self.assertIn("migration booked for Q1", p.stdout)
+        p = mamori("--store", store, "--host", "shop01", "--format", "json", "report", check=0)
+        self.assertEqual(json.loads(p.stdout)["scan"]["id"], doc4["scan"]["id"])
+        p = mamori("--store", store, "--host", "shop01", "--fail-on", "medium", "report")
+        self.assertEqual(p.returncode, 1)  # xrdp (medium, unowned) is still open
+
+    def test_lifecycle_sqlite(self):
+        self.lifecycle(self.db)
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
+        self.assertEqual(con.execute("SELECT COUNT(*) FROM scans").fetchone()[0], 4)
+        con.close()
+
+    def test_lifecycle_postgres(self):
+        url = pg_database()
+        if url is None:
+            self.skipTest("no PostgreSQL test server")
+        self.lifecycle(url)
+
+    def test_fleet_hosts_share_one_postgres_store(self):
+        url = pg_database()
+        if url is None:
+            self.skipTest("no PostgreSQL test server")
+        deb = self.fixture_copy("debian10")
+        alma = self.fixture_copy("alma9")
+        procs = [subprocess.Popen([BIN, "--root", r, "--host", h, "--store", url, "-q", "scan"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for r, h in ((deb, "shop01"), (alma, "alma01"), (deb, "shop02"))]
+        for pr in procs:
+            self.assertEqual(pr.wait(timeout=120), 0, pr.stderr.read())
+        for host, n in (("shop01", 4), ("shop02", 4), ("alma01", 1)):
+            p = mamori("--store", url, "--host", host, "--format", "json", "findings", "list", check=0)
+            doc = json.loads(p.stdout)
+            self.assertEqual(len(doc["findings"]), n, host)
+            self.assertEqual(doc["host"], host)
+
+
+class Robustness(Base):
+    def test_killed_scan_leaves_store_intact(self):
+        root = self.fixture_copy("debian10")
+        self.scan(root, check=0)
+        p = mamori("--root", root, "--store", self.db, "-q", "scan",
+                   env={"MAMORI_TEST_KILL_AT": "record_scan:before-commit"})
+        self.assertEqual(p.returncode, -signal.SIGKILL)
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        self.assertEqual(con.execute("SELECT COUNT(*) FROM scans").fetchone()[0], 1)
+        self.assertEqual(con.execute("SELECT COUNT(DISTINCT scan_id) FROM packages").fetchone()[0], 1)
+        con.close()
+        _, doc = self.scan(root, check=0)  # and the next scan carries on normally
+        self.assertEqual({f["state"] for f in doc["findings"]}, {"open"})
+
+    def test_truncated_dpkg_status_is_an_error_and_loses_nothing(self):
+        root = self.fixture_copy("debian10")
+        self.scan(root, check=0)
+        status = os.path.join(root, "var/lib/dpkg/status")
+        data = slurp(status)
+        cut = data.index("Package: xrdp") + len("Package: xrdp\nStatus: inst")
+        spit(status, data[:cut])
+        p = mamori("--root", root, "--store", self.db, "scan")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("/var/lib/dpkg/status:", p.stderr)
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("SELECT COUNT(*) FROM scans").fetchone()[0], 1)
+        self.assertEqual(con.execute("SELECT COUNT(*) FROM findings WHERE state='fixed'").fetchone()[0], 0)
+        con.close()
+
+    def test_store_that_is_not_sqlite(self):
+        bogus = os.path.join(self.tmp, "not.db")
+        spit(bogus, os.urandom(4096), "wb")
+        before = slurp(bogus, "rb")
+        p = mamori("--root", os.path.join(FIX, "alpine"), "--store", bogus, "scan")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn(bogus, p.stderr)
+        self.assertIn("not an SQLite database", p.stderr)
+        self.assertEqual(slurp(bogus, "rb"), before)
+
+    def test_unreachable_postgres(self):
+        p = mamori("--root", os.path.join(FIX, "alpine"), "--store",
+                   "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=2", "scan")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("cannot connect", p.stderr)
+        self.assertNotIn(":pw@", p.stderr)
+
+    def test_lockfile_that_is_not_json(self):
+        root = self.fixture_copy("debian10")
+        spit(os.path.join(root, "var/www/app/composer.lock"), "<<<<<<< HEAD\n")
+        p = mamori("--root", root, "--store", self.db, "scan")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("/var/www/app/composer.lock", p.stderr)
+        self.assertIn("not valid JSON", p.stderr)
+
+    def test_usage_errors(self):
+        self.assertEqual(mamori("--format", "yaml", "--store", self.db, "scan").returncode, 2)
+        self.assertEqual(mamori("--fail-on", "urgent", "--store", self.db, "scan").returncode, 2)
+        self.assertEqual(mamori("frobnicate").returncode, 2)
+        self.assertEqual(mamori("--store", self.db, "findings", "accept", "abcd").returncode, 2)
+        p = mamori("--help", check=0)
+        self.assertIn("Examples:", p.stdout)
+        self.assertIn("--fail-on", p.stdout)
+
+    def test_hostile_names_do_not_reach_the_terminal(self):
+        root = self.fixture_copy("debian10")
+        plugin = os.path.join(root, "var/www/shop/wp-content/plugins/evil")
+        os.makedirs(plugin)
+        spit(os.path.join(plugin, "evil.php"),
+             "<?php\n/*\nPlugin Name: Evil \x1b]0;pwned\x07\nVersion: 1.0\x1b[2J\n*/\n")
+        p = mamori("--root", root, "inventory", check=0)
+        self.assertNotIn("\x1b", p.stdout)
+        self.assertIn("1.0\\x1b[2J", p.stdout)
+
+
+class Reports(Base):
+    def test_html_and_sarif_files(self):
+        root = self.fixture_copy("debian10")
+        out = os.path.join(self.tmp, "r.html")
+        mamori("--root", root, "--store", self.db, "--format", "html", "-o", out, "-q", "scan",
+               check=0)
+        html = slurp(out)
+        self.assertTrue(html.startswith("<!DOCTYPE html>"))
+        self.assertIn("os-end-of-support", html)
+        sarif = os.path.join(self.tmp, "r.sarif")
+        mamori("--store", self.db, "--host", "shop01", "--format", "sarif", "-o", sarif, "report",
+               check=0)
+        doc = json.loads(slurp(sarif))
+        self.assertEqual(doc["version"], "2.1.0")
+        self.assertEqual(len(doc["runs"][0]["results"]), 4)
+
+    def test_text_report_has_one_line_summary(self):
+        root = self.fixture_copy("debian10")
+        p = mamori("--root", root, "--store", self.db, "-q", "scan", check=0)
+        last = p.stdout.strip().splitlines()[-1]
+        self.assertRegex(last, r"^4 findings: 0 critical, 1 high, 3 medium, 0 low, 0 info — 4 new, 0 fixed, 0 accepted$")
+        self.assertNotIn("\x1b", p.stdout)  # not a TTY: no colour
+
+
+if __name__ == "__main__":
+    unittest.main()
