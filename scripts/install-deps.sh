@@ -16,8 +16,8 @@ for a in "$@"; do
 done
 
 pkgs=(build-essential cmake ninja-build pkg-config git
-      libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev
-      libssl-dev libsodium-dev zlib1g-dev libsqlite3-dev libpq-dev)
+      libfmt-dev libcli11-dev nlohmann-json3-dev
+      libssl-dev zlib1g-dev libsqlite3-dev libpq-dev)
 if [ "$with_test" = 1 ]; then
   pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 dpkg
          postgresql postgresql-client

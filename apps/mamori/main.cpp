@@ -76,19 +76,41 @@ int main(int argc, char** argv) {
 
   auto* scan = app.add_subcommand(
       "scan", "Inventory this machine (or --root), run the checks, record the scan, report");
+  scan->footer(R"(Examples:
+  mamori scan                                text report of this machine
+  mamori scan --format html -o report.html   one self-contained HTML file
+  mamori scan -q --fail-on high              cron/CI: exit 1 on a new/open high or critical finding
+  mamori --root /mnt/web01 --host web01 scan a mounted image, recorded as web01
+See docs/scan.md.)");
   scan->callback([&] { rc = cmd_scan(o); });
 
   auto* inv = app.add_subcommand("inventory", "List installed software (dpkg, rpm, apk, WordPress, lockfiles)");
+  inv->footer(R"(Examples:
+  mamori inventory                           table of every package
+  mamori inventory --format json             the JSON contract of docs/json.md
+  mamori inventory --format cyclonedx -o sbom.json
+  mamori --root /mnt/image inventory --webroot /srv/shop
+See docs/inventory.md.)");
   inv->callback([&] { rc = cmd_inventory(o); });
 
   long long scan_id = 0;
   auto* rep = app.add_subcommand("report", "Render a recorded scan (the latest of this host by default)");
   auto* scan_opt = rep->add_option("--scan", scan_id, "Scan number to render")->type_name("ID");
+  rep->footer(R"(Examples:
+  mamori report --format html -o report.html the latest scan of this host
+  mamori --host web02 report --scan 12       another host or an older scan
+See docs/report.md.)");
   rep->callback([&] {
     rc = cmd_report(o, scan_opt->count() ? std::optional<long long>(scan_id) : std::nullopt);
   });
 
   auto* findings = app.add_subcommand("findings", "List, show and accept findings of this host");
+  findings->footer(R"(Examples:
+  mamori findings list --severity medium
+  mamori findings show 7568040e
+  mamori findings accept 7568040e --reason "isolated lab VM" --by alice
+  mamori findings unaccept 7568040e
+See docs/findings.md.)");
   findings->require_subcommand(1);
   bool all = false;
   std::string min_sev, module, state;
@@ -113,6 +135,12 @@ int main(int argc, char** argv) {
   funaccept->callback([&] { rc = cmd_findings_unaccept(o, fp); });
 
   auto* owners = app.add_subcommand("owners", "Who is responsible for which assets");
+  owners->footer(R"(Examples:
+  mamori owners set 'pkg:deb/*openssh*' vendor-x
+  mamori owners set 'os:*' platform-team
+  mamori owners list
+  mamori owners remove 'os:*'
+Owners take effect at the next scan. See docs/owners.md.)");
   owners->require_subcommand(1);
   std::string pattern, owner;
   auto* oset = owners->add_subcommand(
@@ -125,7 +153,9 @@ int main(int argc, char** argv) {
   orm->add_option("PATTERN", pattern, "The pattern as it was set")->required();
   orm->callback([&] { rc = cmd_owners_remove(o, pattern); });
 
-  app.add_subcommand("version", "Print the version")->callback([&] { rc = cmd_version(o); });
+  auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
+  ver->footer("See docs/version.md.");
+  ver->callback([&] { rc = cmd_version(o); });
 
   try {
     app.parse(argc, argv);

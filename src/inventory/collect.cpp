@@ -236,7 +236,7 @@ Status collect_lockfile(const Root& root, const fs::path& file, Inventory& inv) 
 // Walk a tree (no symlinks followed, bounded depth and size) for WordPress installs,
 // lockfiles and Python site-packages.
 Status walk_tree(const Root& root, const fs::path& top, Inventory& inv,
-                 std::set<fs::path>& seen_wp) {
+                 std::set<fs::path>& seen_wp, const InventoryOptions& opts) {
   constexpr int kMaxDepth = 8;
   constexpr size_t kMaxEntries = 500000;
   std::error_code ec;
@@ -248,7 +248,9 @@ Status walk_tree(const Root& root, const fs::path& top, Inventory& inv,
       ec.clear();
       continue;
     }
-    if (++visited > kMaxEntries) {
+    if (++visited % 4096 == 0)
+      progress(opts, fmt::format("searching {} ({} entries)", root.display(top), visited));
+    if (visited > kMaxEntries) {
       inv.warnings.push_back(fmt::format("{}: stopped after {} entries", root.display(top),
                                          kMaxEntries));
       break;
@@ -330,10 +332,10 @@ Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& op
     fs::path canon = r.lexically_normal();
     if (!seen_root.insert(canon).second) continue;
     inv.webroots.push_back(root.display(canon));
-    progress(opts, "web root " + root.display(canon));
+    progress(opts, "searching " + root.display(canon));
     if (path_exists(canon / "wp-includes/version.php") && seen_wp.insert(canon).second)
       collect_wordpress(root, canon, inv);
-    MAMORI_TRY(walk_tree(root, canon, inv, seen_wp), "inventory");
+    MAMORI_TRY(walk_tree(root, canon, inv, seen_wp, opts), "inventory");
   }
 
   for (auto& p : inv.packages) p.purl = make_purl(p, inv.os);
