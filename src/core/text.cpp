@@ -35,6 +35,15 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+bool next_line(std::string_view text, size_t& pos, std::string_view& line) {
+  if (pos >= text.size()) return false;
+  size_t nl = text.find('\n', pos);
+  if (nl == std::string_view::npos) nl = text.size();
+  line = text.substr(pos, nl - pos);
+  pos = nl + 1;
+  return true;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

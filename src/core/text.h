@@ -19,6 +19,12 @@ std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
 bool iequals(std::string_view a, std::string_view b);
 
+// Line iteration without copies: sets `line` (without its '\n') and advances `pos`;
+// false at the end of text.
+//   size_t pos = 0; std::string_view line;
+//   while (next_line(text, pos, line)) { ... }
+bool next_line(std::string_view text, size_t& pos, std::string_view& line);
+
 // Shell-style glob: '*' any run (including '/'), '?' one byte, '[abc]' / '[!a-z]' classes,
 // '\\' escapes. Linear in practice (iterative backtracking on the last '*').
 bool glob_match(std::string_view pattern, std::string_view text);

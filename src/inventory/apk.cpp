@@ -27,10 +27,8 @@ Result<std::vector<Package>> parse_apk_installed(std::string_view text, std::str
     return ok();
   };
   size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
     ++lineno;
     if (line.size() > kMaxFieldBytes)
       return Error::invalid(fmt::format("{}:{}: line is longer than {} bytes", label, lineno,

@@ -92,10 +92,8 @@ Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::strin
   size_t field_bytes = 0;  // size of the current (possibly multi-line) field
   size_t lineno = 0;
   size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
     ++lineno;
     if (line.size() > kMaxFieldBytes)
       return Error::invalid(fmt::format("{}:{}: line is longer than {} bytes", label, lineno,
@@ -150,10 +148,8 @@ Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::strin
 
 void parse_dpkg_log(std::string_view text, std::map<std::string, int64_t>& installed_at) {
   size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
     // "2024-01-02 10:11:12 status installed libc6:amd64 2.36-9+deb12u4"
     if (line.size() < 20 || line.substr(19, 18) != " status installed ") continue;
     int64_t t = parse_datetime(line.substr(0, 19));

@@ -24,14 +24,25 @@ class Db {
  public:
   virtual ~Db() = default;
   virtual Dialect dialect() const = 0;
-  virtual Status exec(const std::string& sql, const std::vector<Value>& params = {}) = 0;
-  virtual Result<Rows> query(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+  Status exec(const std::string& sql, const std::vector<Value>& params = {}) {
+    return run(sql, params, nullptr);
+  }
+  Result<Rows> query(const std::string& sql, const std::vector<Value>& params = {}) {
+    Rows rows;
+    auto r = run(sql, params, &rows);
+    if (!r) return r.error();
+    return rows;
+  }
   // Starts a write transaction that serialises with other writers.
   virtual Status begin_write() = 0;
   Status commit() { return exec("COMMIT"); }
   void rollback() { (void)exec("ROLLBACK"); }
   // A description safe to print (no password).
   virtual std::string describe() const = 0;
+
+ protected:
+  // Runs one statement; collects result rows when `rows` is not null.
+  virtual Status run(const std::string& sql, const std::vector<Value>& params, Rows* rows) = 0;
 };
 
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path);

@@ -48,21 +48,10 @@ class PgDb final : public Db {
   Dialect dialect() const override { return Dialect::kPostgres; }
   std::string describe() const override { return desc_; }
 
-  Status exec(const std::string& sql, const std::vector<Value>& params) override {
-    auto r = run(sql, params, nullptr);
-    if (!r) return r.error();
-    return ok();
-  }
-  Result<Rows> query(const std::string& sql, const std::vector<Value>& params) override {
-    Rows rows;
-    auto r = run(sql, params, &rows);
-    if (!r) return r.error();
-    return rows;
-  }
   Status begin_write() override { return exec("BEGIN", {}); }
 
  private:
-  Status run(const std::string& sql, const std::vector<Value>& params, Rows* rows) {
+  Status run(const std::string& sql, const std::vector<Value>& params, Rows* rows) override {
     std::vector<std::string> text(params.size());
     std::vector<const char*> ptrs(params.size(), nullptr);
     for (size_t i = 0; i < params.size(); ++i) {
@@ -120,7 +109,7 @@ Result<std::unique_ptr<Db>> open_postgres(const std::string& url) {
   }
   PQsetNoticeProcessor(c, quiet_notices, nullptr);
   auto db = std::make_unique<PgDb>(c, desc);
-  auto st = static_cast<Db&>(*db).exec("SET client_min_messages TO warning");
+  auto st = db->exec("SET client_min_messages TO warning");
   if (!st) return st.error();
   return std::unique_ptr<Db>(std::move(db));
 }

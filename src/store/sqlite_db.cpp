@@ -20,17 +20,6 @@ class SqliteDb final : public Db {
   Dialect dialect() const override { return Dialect::kSqlite; }
   std::string describe() const override { return path_; }
 
-  Status exec(const std::string& sql, const std::vector<Value>& params) override {
-    auto r = run(sql, params, nullptr);
-    if (!r) return r.error();
-    return ok();
-  }
-  Result<Rows> query(const std::string& sql, const std::vector<Value>& params) override {
-    Rows rows;
-    auto r = run(sql, params, &rows);
-    if (!r) return r.error();
-    return rows;
-  }
   Status begin_write() override { return exec("BEGIN IMMEDIATE", {}); }
 
  private:
@@ -46,7 +35,7 @@ class SqliteDb final : public Db {
     return Error::internal(msg);
   }
 
-  Status run(const std::string& sql, const std::vector<Value>& params, Rows* rows) {
+  Status run(const std::string& sql, const std::vector<Value>& params, Rows* rows) override {
     sqlite3_stmt* st = nullptr;
     auto it = cache_.find(sql);
     if (it != cache_.end()) {
@@ -118,7 +107,7 @@ Result<std::unique_ptr<Db>> open_sqlite(const std::string& path) {
   // committed state intact. synchronous=NORMAL is crash-safe in WAL mode.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                              "PRAGMA foreign_keys=ON"}) {
-    auto r = static_cast<Db&>(*db).query(pragma);
+    auto r = db->query(pragma);
     if (!r) return r.error();
   }
   return std::unique_ptr<Db>(std::move(db));
