@@ -204,6 +204,21 @@ class Robustness(Base):
         _, doc = self.scan(root, check=0)  # and the next scan carries on normally
         self.assertEqual({f["state"] for f in doc["findings"]}, {"open"})
 
+    def test_killed_scan_leaves_postgres_store_intact(self):
+        url = pg_database()
+        if url is None:
+            self.skipTest("no PostgreSQL test server")
+        root = self.fixture_copy("debian10")
+        self.scan(root, url, check=0)
+        p = mamori("--root", root, "--store", url, "-q", "scan",
+                   env={"MAMORI_TEST_KILL_AT": "record_scan:before-commit"})
+        self.assertEqual(p.returncode, -signal.SIGKILL)
+        count = subprocess.run(["psql", url, "-tAc", "SELECT COUNT(*) FROM scans"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(count, "1")
+        _, doc = self.scan(root, url, check=0)
+        self.assertEqual({f["state"] for f in doc["findings"]}, {"open"})
+
     def test_truncated_dpkg_status_is_an_error_and_loses_nothing(self):
         root = self.fixture_copy("debian10")
         self.scan(root, check=0)
