@@ -104,9 +104,9 @@ std::string render_text(const Report& r, bool color) {
     if (f.state == FindingState::kAccepted) ++n_accepted;
   }
   out += fmt::format(
-      "{} findings: {} critical, {} high, {} medium, {} low, {} info — {} new, {} fixed, {} "
+      "{} finding{}: {} critical, {} high, {} medium, {} low, {} info — {} new, {} fixed, {} "
       "accepted\n",
-      n_active, counts[4], counts[3], counts[2], counts[1], counts[0], n_new, n_fixed, n_accepted);
+      n_active, n_active == 1 ? "" : "s", counts[4], counts[3], counts[2], counts[1], counts[0], n_new, n_fixed, n_accepted);
   return out;
 }
 
