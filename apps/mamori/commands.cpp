@@ -20,6 +20,7 @@
 #include "inventory/inventory.h"
 #include "report/report.h"
 #include "store/store.h"
+#include "vuln/vuln.h"
 
 namespace mamori::cli {
 
@@ -116,6 +117,78 @@ report::ScanInfo scan_info(const store::ScanRecord& s) {
   return {s.id, s.scope, s.started_at, s.finished_at, s.os, s.package_count};
 }
 
+std::string db_path(const Options& o) { return o.db.empty() ? vuln::VulnDb::default_path() : o.db; }
+
+constexpr int64_t kStaleDays = 7;
+
+// Vulnerability part of a scan: findings, or a finding that says why there are none.
+std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inventory& inv,
+                                          const std::string& host, int64_t now,
+                                          std::vector<std::string>& warnings, bool& fatal,
+                                          Error& fatal_error) {
+  std::vector<Finding> out;
+  std::string path = db_path(o);
+  auto make = [&](const char* check, Severity sev, std::string title, std::string evidence,
+                  std::string fix) {
+    Finding f;
+    f.module = "vuln";
+    f.check = check;
+    f.asset = "host:" + host;
+    f.severity = sev;
+    f.title = std::move(title);
+    f.evidence = std::move(evidence);
+    f.remediation = std::move(fix);
+    assign_fingerprint(f);
+    out.push_back(std::move(f));
+  };
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (!o.db.empty()) {
+      fatal = true;
+      fatal_error = Error::not_found("--db " + path + ": no such file (build it with 'mamori db import')");
+      return out;
+    }
+    warnings.push_back("no vulnerability database at " + path +
+                       ": installed software was not checked for vulnerabilities; run 'mamori db "
+                       "update' (or 'mamori db import FILES')");
+    make("database-missing", Severity::kMedium,
+         "Installed software was not checked for known vulnerabilities",
+         "no vulnerability database at " + path,
+         "Download the data with 'mamori db update', or build it from files with 'mamori db "
+         "import', then scan again.");
+    return out;
+  }
+  auto db = vuln::VulnDb::open(path);
+  if (!db) {
+    warnings.push_back(db.error().message);
+    make("database-unusable", Severity::kHigh, "The vulnerability database cannot be trusted",
+         db.error().message,
+         "Rebuild it with 'mamori db update' or 'mamori db import'; if nobody rebuilt it, find out "
+         "who changed it.");
+    return out;
+  }
+  int64_t age_days = (now - (*db)->created_at()) / 86400;
+  if (age_days > kStaleDays) {
+    make("database-stale", Severity::kMedium,
+         fmt::format("Vulnerability data is {} days old", age_days),
+         fmt::format("{} was built {}", path, iso8601((*db)->created_at())),
+         "Update it daily (mamori db update from cron): new vulnerabilities are published every day.");
+  }
+  vuln::MatchStats stats;
+  auto matches = vuln::match_inventory(**db, inv.os, inv.packages, &stats);
+  if (stats.packages_unsupported > 0)
+    warnings.push_back(fmt::format(
+        "{} packages of an ecosystem without vulnerability data model were not checked ({})",
+        stats.packages_unsupported, fmt::join(stats.unsupported_examples, ", ")));
+  if (stats.version_errors > 0)
+    warnings.push_back(fmt::format("{} version comparisons failed (unparsable versions)", stats.version_errors));
+  vuln::FindingContext ctx;
+  ctx.now = now;
+  for (auto& f : vuln::vulnerability_findings(**db, inv.os, inv.packages, matches, ctx))
+    out.push_back(std::move(f));
+  return out;
+}
+
 std::string user_name() {
   if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
   if (struct passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
@@ -145,6 +218,13 @@ int cmd_scan(const Options& o) {
   }
   if (!inv) return fail(inv.error());
   auto findings = inventory::analyze_inventory(*inv, *owner_rules, started);
+  {
+    bool fatal = false;
+    Error err;
+    for (auto& f : scan_vulnerabilities(o, *inv, host, started, inv->warnings, fatal, err))
+      findings.push_back(std::move(f));
+    if (fatal) return fail(err);
+  }
   for (const auto& w : inv->warnings)
     if (o.verbose > 0) info(o, "warning: " + sanitize(w));
   // An RPM database we cannot read means packages go unchecked: say so as a finding.
@@ -393,6 +473,72 @@ int cmd_owners_remove(const Options& o, const std::string& pattern) {
   if (!*r) return fail(Error::not_found("no owner pattern '" + sanitize(pattern) + "'"));
   info(o, "removed " + sanitize(pattern));
   return kExitOk;
+}
+
+int cmd_db_import(const Options& o, const std::vector<std::string>& paths) {
+  std::string out = db_path(o);
+  vuln::BuildOptions bo;
+  bo.now = now_s();
+  Result<vuln::BuildReport> rep = Error::internal("not built");
+  {
+    Progress progress(!o.quiet, "importing");
+    progress.update(fmt::format("{} sources", paths.size()));
+    rep = vuln::build_database(paths, out, bo);
+  }
+  if (!rep) return fail(rep.error());
+  for (const auto& w : rep->warnings) std::fprintf(stderr, "warning: %s\n", sanitize(w).c_str());
+  if (o.format == "json") {
+    nlohmann::json j = {{"database", out}, {"advisories", rep->advisories}, {"affected", rep->affected},
+                        {"kev", rep->kev}, {"epss", rep->epss}, {"bytes", rep->bytes},
+                        {"warnings", rep->warnings}};
+    j["sources"] = nlohmann::json::array();
+    for (const auto& s : rep->sources)
+      j["sources"].push_back({{"path", s.path}, {"kind", s.kind}, {"records", s.records}, {"skipped", s.skipped}});
+    return emit(o, j.dump(2) + "\n");
+  }
+  std::string text = fmt::format("built {} ({:.1f} MB): {} advisories ({} affected packages), {} known "
+                                 "exploited, {} EPSS scores\n",
+                                 out, static_cast<double>(rep->bytes) / 1e6, rep->advisories,
+                                 rep->affected, rep->kev, rep->epss);
+  for (const auto& s : rep->sources)
+    text += fmt::format("  {:<13} {:>7} records{}  {}\n", s.kind, s.records,
+                        s.skipped ? fmt::format(" ({} skipped)", s.skipped) : "", sanitize(s.path));
+  if (!rep->warnings.empty()) text += fmt::format("{} warnings (on stderr)\n", rep->warnings.size());
+  return emit(o, text);
+}
+
+int cmd_db_status(const Options& o, int max_age_days) {
+  std::string path = db_path(o);
+  auto db = vuln::VulnDb::open(path);
+  if (!db) return fail(db.error().with_context("db status"));
+  int64_t age = (now_s() - (*db)->created_at()) / 86400;
+  bool stale = age > max_age_days;
+  if (o.format == "json") {
+    nlohmann::json j = {{"database", path}, {"built_at", iso8601((*db)->created_at())},
+                        {"age_days", age}, {"stale", stale}, {"bytes", (*db)->file_size()},
+                        {"advisories", (*db)->advisory_count()}, {"packages", (*db)->package_count()},
+                        {"kev", (*db)->kev_count()}, {"epss", (*db)->epss_count()}};
+    j["sources"] = nlohmann::json::array();
+    for (const auto& s : (*db)->sources())
+      j["sources"].push_back({{"path", s.path}, {"kind", s.kind}, {"records", s.records},
+                              {"skipped", s.skipped}, {"imported_at", iso8601(s.imported_at)},
+                              {"data_date", s.data_date.empty() ? nlohmann::json() : nlohmann::json(s.data_date)}});
+    int rc = emit(o, j.dump(2) + "\n");
+    return rc != kExitOk ? rc : (stale ? kExitFindings : kExitOk);
+  }
+  std::string text = fmt::format(
+      "{} — built {} ({} days ago), {:.1f} MB, checksum ok\n  {} advisories over {} packages, {} "
+      "known exploited, {} EPSS scores\n",
+      path, iso8601((*db)->created_at()), age, static_cast<double>((*db)->file_size()) / 1e6,
+      (*db)->advisory_count(), (*db)->package_count(), (*db)->kev_count(), (*db)->epss_count());
+  for (const auto& s : (*db)->sources())
+    text += fmt::format("  {:<13} {:>7} records  data up to {:<10}  {}\n", s.kind, s.records,
+                        s.data_date.empty() ? "?" : s.data_date, sanitize(s.path));
+  if (stale)
+    text += fmt::format("warning: the data is {} days old (limit {}): run 'mamori db update'\n", age,
+                        max_age_days);
+  int rc = emit(o, text);
+  return rc != kExitOk ? rc : (stale ? kExitFindings : kExitOk);
 }
 
 int cmd_version(const Options& o) {

@@ -17,6 +17,7 @@ inline constexpr int kExitError = 3;     // bad input, unreachable store, I/O er
 struct Options {
   std::string root = "/";
   std::string store;  // empty = default
+  std::string db;     // vulnerability database; empty = default beside the store
   std::string format = "text";
   std::string output;
   std::string fail_on;  // empty = never fail on findings
@@ -42,5 +43,7 @@ int cmd_owners_set(const Options& o, const std::string& pattern, const std::stri
 int cmd_owners_list(const Options& o);
 int cmd_owners_remove(const Options& o, const std::string& pattern);
 int cmd_version(const Options& o);
+int cmd_db_import(const Options& o, const std::vector<std::string>& paths);
+int cmd_db_status(const Options& o, int max_age_days);
 
 }  // namespace mamori::cli

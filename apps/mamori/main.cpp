@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
                  "Store URL: an SQLite file (default /var/lib/mamori/mamori.db as root, else "
                  "$XDG_DATA_HOME/mamori/mamori.db) or postgresql://USER@HOST/DB for a fleet")
       ->type_name("URL");
+  app.add_option("--db", o.db,
+                 "Vulnerability database (default: vuln.db beside the default store)")
+      ->type_name("FILE");
   app.add_option("--format", o.format, "Output format: text, json, sarif, html (inventory: text, json, cyclonedx)")
       ->type_name("FORMAT");
   app.add_option("-o,--output", o.output, "Write the output to FILE (atomically) instead of stdout")
@@ -152,6 +155,25 @@ Owners take effect at the next scan. See docs/owners.md.)");
   auto* orm = owners->add_subcommand("remove", "Remove an owner pattern");
   orm->add_option("PATTERN", pattern, "The pattern as it was set")->required();
   orm->callback([&] { rc = cmd_owners_remove(o, pattern); });
+
+  auto* dbc = app.add_subcommand("db", "Build and inspect the vulnerability database");
+  dbc->footer(R"(Examples:
+  mamori db import osv/Debian12.jsonl osv/all.zip kev.json epss.csv   build from files
+  mamori db status                          sources, record counts, age (exit 1 when stale)
+  mamori --db /srv/mamori/vuln.db db status
+See docs/db.md.)");
+  dbc->require_subcommand(1);
+  std::vector<std::string> db_paths;
+  auto* dbi = dbc->add_subcommand(
+      "import", "Build the database from OSV (JSON, JSON lines, directories, all.zip), CISA KEV, "
+                "EPSS CSV, FriendsOfPHP and WordPress files");
+  dbi->add_option("PATH", db_paths, "Files or directories; the format is recognised from the content")
+      ->required();
+  dbi->callback([&] { rc = cmd_db_import(o, db_paths); });
+  int max_age = 7;
+  auto* dbs = dbc->add_subcommand("status", "Show the database's sources, counts and age");
+  dbs->add_option("--max-age", max_age, "Days after which the data counts as stale (exit code 1)");
+  dbs->callback([&] { rc = cmd_db_status(o, max_age); });
 
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");

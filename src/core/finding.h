@@ -43,6 +43,14 @@ struct Finding {
   std::string remediation;
   std::vector<std::string> references;  // CVE-…, CWE-…, URLs
 
+  // Fix priority (vulnerability findings): tier "patch-now", "patch-this-week" or "routine",
+  // the reasons in one line, a score that sorts findings (higher first), the version that
+  // fixes it (empty: none known).
+  std::string tier;
+  std::string tier_reason;
+  double priority = 0;
+  std::string fixed_version;
+
   // Filled by the store / owners resolution, not by analyzers.
   FindingState state = FindingState::kNew;
   std::string owner;             // empty = unassigned

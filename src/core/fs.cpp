@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -25,6 +26,14 @@ std::string Root::display(const std::filesystem::path& host_path) const {
   auto rel = host_path.lexically_relative(dir_);
   if (rel.empty() || rel.native().starts_with("..")) return host_path.string();
   return "/" + rel.string();
+}
+
+std::string state_dir() {
+  if (const char* d = std::getenv("MAMORI_STATE_DIR"); d && *d) return d;
+  if (::geteuid() == 0) return "/var/lib/mamori";
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/mamori";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/share/mamori";
 }
 
 Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes) {

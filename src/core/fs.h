@@ -34,6 +34,10 @@ class Root {
 
 inline constexpr uint64_t kMaxTextFile = 256ull << 20;
 
+// Where Mamori keeps its state (store, vulnerability database, keys): $MAMORI_STATE_DIR if
+// set, else /var/lib/mamori as root, else $XDG_DATA_HOME/mamori (~/.local/share/mamori).
+std::string state_dir();
+
 // Whole file, at most max_bytes (larger files are an InvalidArgument error naming the file).
 Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes = kMaxTextFile);
 // Whole gzip file (decompressed size bounded by max_bytes).

@@ -55,6 +55,10 @@ header p{margin:4px 0 0;color:#c9d1dd}main{padding:16px 24px;max-width:1200px}
 .unassigned{color:#c62828;font-weight:600}
 table{border-collapse:collapse;background:#fff}td,th{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left}
 #count{color:#556}
+.tier{font-size:12px;font-weight:700;border-radius:3px;padding:1px 5px;color:#fff;background:#7a8594}
+.tier-patch-now{background:#7a0019}.tier-patch-this-week{background:#c62828}
+#fix-first{background:#fff;border-radius:6px;padding:4px 14px 10px;margin-bottom:12px;box-shadow:0 1px 2px #0002}
+#fix-first li{margin:6px 0}
 .finding[data-state=fixed]{opacity:.6}
 )CSS";
 
@@ -125,6 +129,14 @@ std::string render_html(const Report& r) {
                    unassigned.size());
   for (const auto& w : r.warnings) h += fmt::format("<p class=\"warning\">⚠ {}</p>\n", esc(w));
 
+  auto first = fix_first(r, 10);
+  if (!first.empty()) {
+    h += "<section id=\"fix-first\"><h2>Fix first</h2><ol>";
+    for (const Finding* f : first)
+      h += fmt::format("<li><span class=\"tier tier-{}\">{}</span> <b>{}</b> — {}<br><code>{}</code></li>",
+                       esc(f->tier), esc(f->tier), esc(f->title), esc(f->tier_reason), esc(f->remediation));
+    h += "</ol></section>\n";
+  }
   h += "<section class=\"filters\">";
   h += "<label for=\"f-severity\">Severity ≥</label><select id=\"f-severity\">"
        "<option value=\"info\">info</option><option value=\"low\">low</option>"
@@ -154,6 +166,9 @@ std::string render_html(const Report& r) {
     if (f.first_seen) h += fmt::format(" · first seen {}", iso8601(f.first_seen));
     if (f.fixed_at) h += fmt::format(" · fixed {}", iso8601(*f.fixed_at));
     h += "</p>";
+    if (!f.tier.empty())
+      h += fmt::format("<p><b>Priority:</b> <span class=\"tier tier-{0}\">{0}</span> — {1}</p>",
+                       esc(f.tier), esc(f.tier_reason));
     h += fmt::format("<p><b>Evidence</b></p><pre>{}</pre>", esc(f.evidence));
     h += fmt::format("<p><b>Remediation</b></p><pre>{}</pre>", esc(f.remediation));
     if (!f.accepted_reason.empty())

@@ -1,4 +1,5 @@
 // JSON sink: the contract documented in docs/json.md.
+#include <algorithm>
 #include <set>
 
 #include "core/owners.h"
@@ -14,6 +15,17 @@ Result<Format> parse_format(std::string_view s) {
   if (s == "sarif") return Format::kSarif;
   if (s == "html") return Format::kHtml;
   return Error::invalid("unknown format '" + std::string(s) + "' (expected text, json, sarif or html)");
+}
+
+std::vector<const Finding*> fix_first(const Report& r, size_t limit) {
+  std::vector<const Finding*> v;
+  for (const auto& f : r.findings)
+    if (f.state != FindingState::kFixed && f.state != FindingState::kAccepted && !f.tier.empty())
+      v.push_back(&f);
+  std::stable_sort(v.begin(), v.end(),
+                   [](const Finding* a, const Finding* b) { return a->priority > b->priority; });
+  if (v.size() > limit) v.resize(limit);
+  return v;
 }
 
 std::vector<std::string> unassigned_assets(const Report& r) {
@@ -44,6 +56,9 @@ nlohmann::json summary_json(const Report& r) {
   j["by_severity"] = by_sev;
   j["by_state"] = by_state;
   j["unassigned_assets"] = unassigned_assets(r);
+  nlohmann::json ff = nlohmann::json::array();
+  for (const Finding* f : fix_first(r, 10)) ff.push_back(f->fingerprint);
+  j["fix_first"] = std::move(ff);
   nlohmann::json pk = nlohmann::json::object();
   int64_t total = 0;
   for (const auto& [eco, n] : r.packages) {
@@ -70,6 +85,13 @@ nlohmann::json finding_json(const Finding& f) {
   j["first_seen"] = f.first_seen ? nlohmann::json(iso8601(f.first_seen)) : nlohmann::json();
   j["last_seen"] = f.last_seen ? nlohmann::json(iso8601(f.last_seen)) : nlohmann::json();
   j["fixed_at"] = f.fixed_at ? nlohmann::json(iso8601(*f.fixed_at)) : nlohmann::json();
+  j["priority"] = f.tier.empty() ? nlohmann::json()
+                                 : nlohmann::json{{"tier", f.tier},
+                                                  {"reasons", valid_utf8(f.tier_reason)},
+                                                  {"score", f.priority},
+                                                  {"fixed_version", f.fixed_version.empty()
+                                                                        ? nlohmann::json()
+                                                                        : nlohmann::json(f.fixed_version)}};
   j["accepted_reason"] =
       f.accepted_reason.empty() ? nlohmann::json() : nlohmann::json(valid_utf8(f.accepted_reason));
   return j;

@@ -39,6 +39,9 @@ struct Report {
   std::vector<std::string> warnings;        // non-fatal problems met while collecting
 };
 
+// Active findings with a fix priority, most urgent first (the "fix first" list).
+std::vector<const Finding*> fix_first(const Report& r, size_t limit);
+
 // Assets of active findings that have no owner (sorted, unique).
 std::vector<std::string> unassigned_assets(const Report& r);
 

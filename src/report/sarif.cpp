@@ -82,6 +82,11 @@ std::string render_sarif(const Report& r) {
                   {"owner", owner_or_unassigned(f)},
                   {"asset", valid_utf8(f.asset)}};
     if (!f.references.empty()) props["references"] = f.references;
+    if (!f.tier.empty()) {
+      props["tier"] = f.tier;
+      props["tier_reason"] = valid_utf8(f.tier_reason);
+      if (!f.fixed_version.empty()) props["fixed_version"] = valid_utf8(f.fixed_version);
+    }
     res["properties"] = std::move(props);
     results.push_back(std::move(res));
   }

@@ -47,6 +47,18 @@ std::string render_text(const Report& r, bool color) {
   }
   for (const auto& w : r.warnings) out += fmt::format("warning: {}\n", sanitize(w));
   out += "\n";
+  auto first = fix_first(r, 5);
+  if (!first.empty()) {
+    out += fmt::format("{}FIX FIRST{}\n", c("\033[1m"), reset);
+    int n = 0;
+    for (const Finding* f : first) {
+      out += fmt::format("  {}. [{}] {}{}{} — {}\n", ++n, f->tier, c(sev_color(f->severity)),
+                         sanitize(f->title.substr(0, 100)), reset, sanitize(f->tier_reason));
+      std::string fix = f->remediation;
+      out += fmt::format("     {}\n", sanitize(fix));
+    }
+    out += "\n";
+  }
 
   for (auto sev : {Severity::kCritical, Severity::kHigh, Severity::kMedium, Severity::kLow,
                    Severity::kInfo}) {
@@ -65,6 +77,8 @@ std::string render_text(const Report& r, bool color) {
       out += fmt::format("      asset: {}   owner: {}   check: {}/{}\n", sanitize(f.asset),
                          sanitize(owner_or_unassigned(f)), f.module, f.check);
       if (!f.evidence.empty()) out += fmt::format("      evidence: {}\n", sanitize(f.evidence));
+      if (!f.tier.empty())
+        out += fmt::format("      priority: {} — {}\n", f.tier, sanitize(f.tier_reason));
       if (!f.remediation.empty()) out += fmt::format("      fix: {}\n", sanitize(f.remediation));
       if (f.state == FindingState::kAccepted)
         out += fmt::format("      accepted: {}\n", sanitize(f.accepted_reason));

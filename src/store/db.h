@@ -14,7 +14,7 @@
 
 namespace mamori::store {
 
-using Value = std::variant<std::monostate, int64_t, std::string>;
+using Value = std::variant<std::monostate, int64_t, std::string, double>;
 using Row = std::vector<std::optional<std::string>>;
 using Rows = std::vector<Row>;
 

@@ -58,6 +58,9 @@ class PgDb final : public Db {
       if (auto* n = std::get_if<int64_t>(&params[i])) {
         text[i] = std::to_string(*n);
         ptrs[i] = text[i].c_str();
+      } else if (auto* d = std::get_if<double>(&params[i])) {
+        text[i] = fmt::format("{}", *d);
+        ptrs[i] = text[i].c_str();
       } else if (auto* s = std::get_if<std::string>(&params[i])) {
         text[i] = valid_utf8(*s);
         ptrs[i] = text[i].c_str();

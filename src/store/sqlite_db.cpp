@@ -53,6 +53,7 @@ class SqliteDb final : public Db {
       const Value& v = params[i];
       if (std::holds_alternative<std::monostate>(v)) sqlite3_bind_null(st, idx);
       else if (auto* n = std::get_if<int64_t>(&v)) sqlite3_bind_int64(st, idx, *n);
+      else if (auto* d = std::get_if<double>(&v)) sqlite3_bind_double(st, idx, *d);
       else {
         std::string scratch;
         const auto& s = utf8_param(std::get<std::string>(v), scratch);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/fs.h"
 #include "core/text.h"
 #include "store/db.h"
 
@@ -96,6 +97,13 @@ CREATE TABLE acceptances (
   PRIMARY KEY (host, fingerprint)
 );
 )SQL"},
+    // Fix priority of vulnerability findings (issue 3).
+    {2, R"SQL(
+ALTER TABLE findings ADD COLUMN tier TEXT NOT NULL DEFAULT '';
+ALTER TABLE findings ADD COLUMN tier_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE findings ADD COLUMN priority {REAL} NOT NULL DEFAULT 0;
+ALTER TABLE findings ADD COLUMN fixed_version TEXT NOT NULL DEFAULT '';
+)SQL"},
 };
 
 std::string dialect_sql(const char* sql, Dialect d) {
@@ -107,6 +115,7 @@ std::string dialect_sql(const char* sql, Dialect d) {
   replace_all("{ID}", d == Dialect::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
                                             : "BIGSERIAL PRIMARY KEY");
   replace_all("{INT}", d == Dialect::kSqlite ? "INTEGER" : "BIGINT");
+  replace_all("{REAL}", d == Dialect::kSqlite ? "REAL" : "DOUBLE PRECISION");
   return s;
 }
 
@@ -138,10 +147,12 @@ std::vector<std::string> refs_from_json(const std::string& s) {
   return out;
 }
 
-// Columns read for a finding (prefix f.), in this order.
+// Columns read for a finding (prefix f.), in this order; extra columns follow at kNCols.
 constexpr const char* kFindingCols =
     "f.fingerprint, f.module, f.check_id, f.severity, f.asset, f.title, f.evidence, "
-    "f.remediation, f.refs, f.state, f.first_seen, f.last_seen, f.fixed_at";
+    "f.remediation, f.refs, f.state, f.first_seen, f.last_seen, f.fixed_at, f.tier, "
+    "f.tier_reason, f.priority, f.fixed_version";
+constexpr size_t kNCols = 17;
 
 Finding finding_from_row(const Row& r) {
   Finding f;
@@ -160,6 +171,10 @@ Finding finding_from_row(const Row& r) {
   f.first_seen = as_int(r[10]);
   f.last_seen = as_int(r[11]);
   if (r[12]) f.fixed_at = as_int(r[12]);
+  f.tier = as_text(r[13]);
+  f.tier_reason = as_text(r[14]);
+  f.priority = r[15] ? std::strtod(r[15]->c_str(), nullptr) : 0.0;
+  f.fixed_version = as_text(r[16]);
   return f;
 }
 
@@ -208,17 +223,7 @@ int Store::latest_schema_version() { return kMigrations[std::size(kMigrations) -
 
 std::string Store::describe() const { return db_->describe(); }
 
-std::string Store::default_url() {
-  if (::geteuid() == 0) return "/var/lib/mamori/mamori.db";
-  const char* xdg = std::getenv("XDG_DATA_HOME");
-  std::string base;
-  if (xdg && *xdg) base = xdg;
-  else {
-    const char* home = std::getenv("HOME");
-    base = std::string(home && *home ? home : ".") + "/.local/share";
-  }
-  return base + "/mamori/mamori.db";
-}
+std::string Store::default_url() { return state_dir() + "/mamori.db"; }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
   std::unique_ptr<Db> db;
@@ -335,19 +340,22 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
         w = db.exec(
             "INSERT INTO findings (host, scope, fingerprint, module, check_id, severity, asset, "
             "title, evidence, remediation, refs, state, first_seen, last_seen, fixed_at, "
-            "last_scan_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            "last_scan_id, tier, tier_reason, priority, fixed_version) VALUES (?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
             {in.host, in.scope, f.fingerprint, f.module, f.check,
              static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence, f.remediation,
              refs_json(f.references), std::string(state_name(f.state)), f.first_seen, f.last_seen,
-             scan_id});
+             scan_id, f.tier, f.tier_reason, f.priority, f.fixed_version});
       } else {
         w = db.exec(
             "UPDATE findings SET module = ?, check_id = ?, severity = ?, asset = ?, title = ?, "
             "evidence = ?, remediation = ?, refs = ?, state = ?, first_seen = ?, last_seen = ?, "
-            "fixed_at = NULL, last_scan_id = ? WHERE host = ? AND scope = ? AND fingerprint = ?",
+            "fixed_at = NULL, last_scan_id = ?, tier = ?, tier_reason = ?, priority = ?, "
+            "fixed_version = ? WHERE host = ? AND scope = ? AND fingerprint = ?",
             {f.module, f.check, static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence,
              f.remediation, refs_json(f.references), std::string(state_name(f.state)),
-             f.first_seen, f.last_seen, scan_id, in.host, in.scope, f.fingerprint});
+             f.first_seen, f.last_seen, scan_id, f.tier, f.tier_reason, f.priority,
+             f.fixed_version, in.host, in.scope, f.fingerprint});
       }
       if (!w) return w;
       auto a = accepted.find(f.fingerprint);
@@ -441,10 +449,10 @@ Result<std::vector<Finding>> Store::scan_findings(int64_t scan_id) {
   std::vector<Finding> out;
   for (const auto& r : *rows) {
     Finding f = finding_from_row(r);
-    auto st = parse_state(as_text(r[13]));
+    auto st = parse_state(as_text(r[kNCols]));
     f.state = st ? *st : FindingState::kOpen;
-    f.owner = as_text(r[14]);
-    f.accepted_reason = as_text(r[15]);
+    f.owner = as_text(r[kNCols + 1]);
+    f.accepted_reason = as_text(r[kNCols + 2]);
     if (f.state != FindingState::kFixed) f.fixed_at.reset();
     out.push_back(std::move(f));
   }
@@ -488,9 +496,9 @@ Result<std::vector<Finding>> Store::current_findings(const std::string& host, bo
   std::vector<Finding> out;
   for (const auto& r : *rows) {
     Finding f = finding_from_row(r);
-    if (r[13] && f.state != FindingState::kFixed) {
+    if (r[kNCols] && f.state != FindingState::kFixed) {
       f.state = FindingState::kAccepted;
-      f.accepted_reason = *r[13];
+      f.accepted_reason = *r[kNCols];
     }
     f.owner = resolve_owner(*rules, f.asset);
     out.push_back(std::move(f));

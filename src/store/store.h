@@ -68,8 +68,7 @@ class Store {
   // url: a file path or sqlite:PATH, or postgresql://… / postgres://… (libpq URI).
   // Creates the schema (versioned migrations) when needed.
   static Result<std::unique_ptr<Store>> open(const std::string& url);
-  // The default SQLite location: /var/lib/mamori/mamori.db as root, else
-  // $XDG_DATA_HOME/mamori/mamori.db (~/.local/share/mamori/mamori.db).
+  // The default SQLite location: mamori.db in state_dir() (core/fs.h).
   static std::string default_url();
 
   std::string describe() const;

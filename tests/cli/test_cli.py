@@ -14,6 +14,9 @@ import uuid
 BIN = os.environ["MAMORI_BIN"]
 FIX = os.path.join(os.environ["MAMORI_FIXTURES"], "inventory")
 PG_URL_FILE = os.environ.get("MAMORI_TEST_PG_URL_FILE", "")
+# Hermetic state: never the host's /var/lib/mamori (no vulnerability database there either).
+STATE = tempfile.mkdtemp(prefix="mamori-state-")
+os.environ["MAMORI_STATE_DIR"] = STATE
 
 
 def slurp(path, mode="r"):
@@ -120,8 +123,8 @@ class Lifecycle(Base):
         self.assertEqual(set(states.values()), {"new"})
         self.assertEqual(doc["host"], "shop01")
         checks = sorted(f["check"] for f in doc["findings"])
-        self.assertEqual(checks, ["os-end-of-support", "unowned-cms", "unowned-remote-access",
-                                  "unowned-remote-access"])
+        self.assertEqual(checks, ["database-missing", "os-end-of-support", "unowned-cms",
+                                  "unowned-remote-access", "unowned-remote-access"])
         eol = [f for f in doc["findings"] if f["check"] == "os-end-of-support"][0]
         self.assertEqual(eol["severity"], "high")
         self.assertEqual(eol["owner"], "unassigned")
@@ -149,7 +152,7 @@ class Lifecycle(Base):
         p = mamori("--store", store, "--host", "shop01", "--format", "json", "findings", "list",
                    "--all", check=0)
         listed = json.loads(p.stdout)["findings"]
-        self.assertEqual(len(listed), 4)
+        self.assertEqual(len(listed), 5)
         p = mamori("--store", store, "--host", "shop01", "findings", "show", eol["fingerprint"],
                    check=0)
         self.assertIn("migration booked for Q1", p.stdout)
@@ -182,7 +185,7 @@ class Lifecycle(Base):
                  for r, h in ((deb, "shop01"), (alma, "alma01"), (deb, "shop02"))]
         for pr in procs:
             self.assertEqual(pr.wait(timeout=120), 0, pr.stderr.read())
-        for host, n in (("shop01", 4), ("shop02", 4), ("alma01", 1)):
+        for host, n in (("shop01", 5), ("shop02", 5), ("alma01", 2)):
             p = mamori("--store", url, "--host", host, "--format", "json", "findings", "list", check=0)
             doc = json.loads(p.stdout)
             self.assertEqual(len(doc["findings"]), n, host)
@@ -293,13 +296,13 @@ class Reports(Base):
                check=0)
         doc = json.loads(slurp(sarif))
         self.assertEqual(doc["version"], "2.1.0")
-        self.assertEqual(len(doc["runs"][0]["results"]), 4)
+        self.assertEqual(len(doc["runs"][0]["results"]), 5)
 
     def test_text_report_has_one_line_summary(self):
         root = self.fixture_copy("debian10")
         p = mamori("--root", root, "--store", self.db, "-q", "scan", check=0)
         last = p.stdout.strip().splitlines()[-1]
-        self.assertRegex(last, r"^4 findings: 0 critical, 1 high, 3 medium, 0 low, 0 info — 4 new, 0 fixed, 0 accepted$")
+        self.assertRegex(last, r"^5 findings: 0 critical, 1 high, 4 medium, 0 low, 0 info — 5 new, 0 fixed, 0 accepted$")
         self.assertNotIn("\x1b", p.stdout)  # not a TTY: no colour
 
 

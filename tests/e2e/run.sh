@@ -15,6 +15,7 @@ work="$E2E_WORK/$mode.$$"
 rm -rf "$work"; mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 store="$work/store.db"
+export MAMORI_STATE_DIR="$work/state"   # hermetic: not the host's /var/lib/mamori
 root="$work/debian10"
 cp -a "$MAMORI_FIXTURES/inventory/debian10" "$root"
 m() { "$MAMORI_BIN" --store "$store" -q "$@"; }
