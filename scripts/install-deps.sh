@@ -22,7 +22,7 @@ if [ "$with_test" = 1 ]; then
   pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 dpkg
          postgresql postgresql-client
          clang libclang-rt-14-dev
-         rpm librpm-dev libapt-pkg-dev php-cli php-composer-semver python3-packaging
+         rpm librpm-dev libapt-pkg-dev php-cli php-composer-semver python3-packaging python3-apt
          chromium fonts-dejavu-core
          hyperfine)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -6,9 +6,11 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "core/text.h"
 #include "inventory/checks.h"
+#include "vuln/importers.h"
 #include "vuln/vuln.h"
 
 namespace mamori::vuln {
@@ -76,13 +78,47 @@ bool inside(Scheme s, std::string_view v, const VulnDb::Interval& iv, bool& erro
 
 }  // namespace
 
+std::optional<Scheme> scheme_of_ecosystem(std::string_view ecosystem) {
+  Scheme s;
+  if (scheme_for_ecosystem(ecosystem, s)) return s;
+  return std::nullopt;
+}
+
+std::vector<std::pair<uint32_t, std::string>> match_key(const VulnDb& db, const EcosystemKey& key,
+                                                         bool& error) {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  for (const auto& aff : db.lookup(key.key, key.name)) {
+    bool hit = false;
+    std::string fixed;
+    for (const auto& iv : aff.intervals) {
+      if (inside(key.scheme, key.version, iv, error)) {
+        hit = true;
+        if (!iv.upper_inclusive) fixed = std::string(iv.upper);  // "fixed" bound; else none known
+        break;
+      }
+    }
+    if (!hit)
+      for (auto v : aff.versions) {
+        auto c = compare_versions(key.scheme, key.version, v);
+        if (c && *c == 0) {
+          hit = true;
+          break;
+        }
+      }
+    if (hit) out.emplace_back(aff.vuln, std::move(fixed));
+  }
+  return out;
+}
+
 std::vector<Match> match_inventory(const VulnDb& db, const inventory::OsRelease& os,
                                    const std::vector<Package>& packages, MatchStats* stats) {
   std::vector<Match> out;
   MatchStats local;
   MatchStats& s = stats ? *stats : local;
   // Debian: several binaries share one source package; look each source up once.
-  std::map<std::pair<std::string, std::string>, std::vector<Match>> cache;
+  std::map<std::tuple<std::string, std::string, std::string>,
+           std::pair<std::vector<std::pair<uint32_t, std::string>>, bool>>
+      cache;
   for (size_t i = 0; i < packages.size(); ++i) {
     auto key = ecosystem_key(packages[i], os);
     if (!key) {
@@ -95,28 +131,15 @@ std::vector<Match> match_inventory(const VulnDb& db, const inventory::OsRelease&
       continue;
     }
     ++s.packages_checked;
-    for (const auto& aff : db.lookup(key->key, key->name)) {
-      bool err = false, hit = false;
-      std::string fixed;
-      for (const auto& iv : aff.intervals) {
-        if (inside(key->scheme, key->version, iv, err)) {
-          hit = true;
-          if (!iv.upper_inclusive) fixed = std::string(iv.upper);
-          else fixed.clear();  // last_affected: no fixed version known
-          break;
-        }
-      }
-      if (!hit)
-        for (auto v : aff.versions) {
-          auto c = compare_versions(key->scheme, key->version, v);
-          if (c && *c == 0) {
-            hit = true;
-            break;
-          }
-        }
-      if (err) ++s.version_errors;
-      if (hit) out.push_back({i, aff.vuln, fixed});
+    auto ck = std::make_tuple(key->key, key->name, key->version);
+    auto it = cache.find(ck);
+    if (it == cache.end()) {
+      bool err = false;
+      auto hits = match_key(db, *key, err);
+      it = cache.emplace(std::move(ck), std::make_pair(std::move(hits), err)).first;
     }
+    for (const auto& [vuln, fixed] : it->second.first) out.push_back({i, vuln, fixed});
+    if (it->second.second) ++s.version_errors;
   }
   return out;
 }

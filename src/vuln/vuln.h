@@ -144,6 +144,14 @@ std::optional<EcosystemKey> ecosystem_key(const Package& p, const inventory::OsR
 // Normalises a package name the way the data is keyed (PyPI: PEP 503, Packagist: lowercase).
 std::string normalize_name(std::string_view ecosystem_key, std::string_view name);
 
+// The version scheme of an OSV ecosystem ("Debian:12" → dpkg), or nullopt when unsupported.
+std::optional<Scheme> scheme_of_ecosystem(std::string_view ecosystem);
+
+// Affected advisories for one keyed package: (advisory index, first fixed version or "").
+// `error` is set when a version did not parse.
+std::vector<std::pair<uint32_t, std::string>> match_key(const VulnDb& db, const EcosystemKey& key,
+                                                         bool& error);
+
 struct Match {
   size_t package;       // index into the package list
   uint32_t vuln;        // advisory index

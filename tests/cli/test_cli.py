@@ -282,6 +282,96 @@ class Robustness(Base):
         self.assertIn("1.0\\x1b[2J", p.stdout)
 
 
+VFIX = os.path.join(os.environ["MAMORI_FIXTURES"], "vuln")
+SHARED = os.environ.get("MAMORI_SHARED", "")
+
+
+class Vulnerabilities(Base):
+    def build_db(self, *files):
+        db = os.path.join(self.tmp, "vuln.db")
+        p = mamori("--db", db, "--format", "json", "db", "import", *files, check=0)
+        return db, json.loads(p.stdout), p.stderr
+
+    def test_import_status_and_scan(self):
+        db, rep, err = self.build_db(*(os.path.join(VFIX, f) for f in (
+            "lang.jsonl", "friendsofphp.jsonl", "wordpress.json", "kev.json", "epss.csv")))
+        self.assertEqual(rep["kev"], 1)
+        self.assertIn("warning:", err)  # bad records are named on stderr, the rest imported
+        p = mamori("--db", db, "--format", "json", "db", "status", check=0)
+        st = json.loads(p.stdout)
+        self.assertFalse(st["stale"])
+        self.assertEqual([s["kind"] for s in st["sources"]],
+                         ["osv", "friendsofphp", "wordpress", "kev", "epss"])
+        root = self.fixture_copy("debian10")
+        _, doc = self.scan(root, None, "--db", db, check=0)
+        vuln = [f for f in doc["findings"] if f["module"] == "vuln"]
+        self.assertEqual(sorted(f["check"] for f in vuln),
+                         ["CVE-2099-2001", "CVE-2099-2002", "CVE-2099-3001",
+                          "MAMORI-WP-contact-form-7-5.0-5.3.1", "MAMORI-WP-twentytwentyone-1.0-1.4"])
+        lodash = [f for f in vuln if f["check"] == "CVE-2099-2002"][0]
+        self.assertEqual(lodash["priority"]["tier"], "patch-now")
+        self.assertEqual(lodash["priority"]["fixed_version"], "4.17.21")
+        self.assertEqual(lodash["references"][0], "CVE-2099-2002")
+        self.assertEqual(doc["summary"]["fix_first"][0], lodash["fingerprint"])
+        # The text report opens with the fix-first list.
+        p = mamori("--root", root, "--store", self.db, "--db", db, "-q", "scan", check=0)
+        self.assertIn("FIX FIRST\n  1. [patch-now] CVE-2099-2002 in lodash 4.17.20", p.stdout)
+        # Upgrading the package fixes the finding at the next scan.
+        lock = os.path.join(root, "var/www/app/package-lock.json")
+        spit(lock, slurp(lock).replace("4.17.20", "4.17.21"))
+        _, doc2 = self.scan(root, None, "--db", db, check=0)
+        after = {f["check"]: f["state"] for f in doc2["findings"] if f["module"] == "vuln"}
+        self.assertEqual(after["CVE-2099-2002"], "fixed")
+        self.assertEqual(after["CVE-2099-2001"], "open")
+
+    def test_missing_stale_and_tampered_database(self):
+        root = self.fixture_copy("alpine")
+        _, doc = self.scan(root, check=0)  # no database in the (empty) state directory
+        miss = [f for f in doc["findings"] if f["check"] == "database-missing"]
+        self.assertEqual(len(miss), 1)
+        self.assertTrue(any("no vulnerability database" in w for w in doc["warnings"]))
+        p = mamori("--root", root, "--store", self.db, "--db", "/nonexistent/v.db", "scan")
+        self.assertEqual(p.returncode, 3)
+        db, _, _ = self.build_db(os.path.join(VFIX, "kev.json"))
+        data = bytearray(slurp(db, "rb"))
+        data[len(data) // 2] ^= 1
+        spit(db, bytes(data), "wb")
+        _, doc = self.scan(root, None, "--db", db, check=0)
+        bad = [f for f in doc["findings"] if f["check"] == "database-unusable"][0]
+        self.assertEqual(bad["severity"], "high")
+        self.assertIn("checksum mismatch", bad["evidence"])
+        p = mamori("--db", db, "db", "status")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("checksum mismatch", p.stderr)
+
+    def test_failed_import_keeps_the_old_database(self):
+        db, _, _ = self.build_db(os.path.join(VFIX, "kev.json"))
+        before = slurp(db, "rb")
+        p = mamori("--db", db, "db", "import", os.path.join(VFIX, "kev-changed-schema.json"))
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("kev-changed-schema.json", p.stderr)
+        self.assertEqual(slurp(db, "rb"), before)
+
+    @unittest.skipUnless(SHARED and os.path.isdir(os.path.join(SHARED, "data/vuln")), "no shared data")
+    def test_real_debian12_snapshot(self):
+        d = os.path.join(SHARED, "data/vuln")
+        db, rep, _ = self.build_db(os.path.join(d, "osv/Debian12.jsonl"),
+                                   os.path.join(d, "kev/known_exploited_vulnerabilities.json"),
+                                   os.path.join(d, "kev/epss_kev_nvd.csv"))
+        root = os.path.join(self.tmp, "d12")
+        os.makedirs(os.path.join(root, "var/lib/dpkg"))
+        os.makedirs(os.path.join(root, "etc"))
+        shutil.copy(os.path.join(d, "inventory/debian12-dpkg-status.txt"),
+                    os.path.join(root, "var/lib/dpkg/status"))
+        spit(os.path.join(root, "etc/os-release"), 'ID=debian\nVERSION_ID="12"\n')
+        _, doc = self.scan(root, None, "--db", db, check=0)
+        vuln = [f for f in doc["findings"] if f["module"] == "vuln"]
+        self.assertEqual([f["check"] for f in vuln], ["CVE-2026-4878"])
+        self.assertIn("fixed in 1:2.66-4+deb12u3", vuln[0]["evidence"])
+        self.assertIn("binary libcap2 1:2.66-4+deb12u2+b2", vuln[0]["evidence"])
+        self.assertIn("apt-get install --only-upgrade", vuln[0]["remediation"])
+
+
 class Reports(Base):
     def test_html_and_sarif_files(self):
         root = self.fixture_copy("debian10")

@@ -1,0 +1,369 @@
+// Vulnerability database: import of each format (with its bad-input cases), the file's
+// integrity checks, matching with backports, epochs and ecosystems, alias merging and the
+// fix priority. Fixtures in tests/fixtures/vuln are written for these tests; the known facts
+// of the real Debian 12 data run against ../shared/data/vuln.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/fs.h"
+#include "core/text.h"
+#include "inventory/inventory.h"
+#include "inventory/parsers.h"
+#include "vuln/cvss.h"
+#include "vuln/vuln.h"
+
+namespace mamori::vuln {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFix = MAMORI_FIXTURES "/vuln/";
+const std::string kInv = MAMORI_FIXTURES "/inventory/";
+const std::string kShared = MAMORI_SHARED "/data/vuln/";
+
+class VulnTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mamori-vuln-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = (dir_ / "vuln.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  BuildReport build(const std::vector<std::string>& files) {
+    BuildOptions o;
+    o.now = 1000;
+    auto r = build_database(files, db_, o);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    return r ? *r : BuildReport{};
+  }
+  std::unique_ptr<VulnDb> open() {
+    auto d = VulnDb::open(db_);
+    EXPECT_TRUE(d.has_value()) << d.error().message;
+    return d ? std::move(*d) : nullptr;
+  }
+  static bool any_warning(const BuildReport& r, std::string_view needle) {
+    for (const auto& w : r.warnings)
+      if (w.find(needle) != std::string::npos) return true;
+    return false;
+  }
+
+  fs::path dir_;
+  std::string db_;
+};
+
+inventory::OsRelease debian12() {
+  inventory::OsRelease os;
+  os.id = "debian";
+  os.version_id = "12";
+  os.found = true;
+  return os;
+}
+
+Package deb(std::string name, std::string version, std::string src, std::string src_version) {
+  Package p;
+  p.ecosystem = kDeb;
+  p.name = std::move(name);
+  p.version = std::move(version);
+  p.arch = "amd64";
+  p.source_name = std::move(src);
+  p.source_version = std::move(src_version);
+  p.location = "/var/lib/dpkg/status";
+  return p;
+}
+
+const Finding* by_check(const std::vector<Finding>& v, std::string_view check) {
+  for (const auto& f : v)
+    if (f.check == check) return &f;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- import
+
+TEST_F(VulnTest, OsvJsonLinesWithBadRecordsWarnsAndKeepsTheRest) {
+  auto r = build({kFix + "osv-debian.jsonl"});
+  ASSERT_EQ(r.sources.size(), 1u);
+  EXPECT_EQ(r.sources[0].kind, "osv");
+  EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:6 (DEBIAN-CVE-2099-0005): unknown range type 'WEIRD'"));
+  EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:7 (PYSEC-2099-1): invalid PEP 440 version 'not a version!'"));
+  EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:8: not valid JSON"));
+  EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:9: record has no 'id'"));
+  EXPECT_EQ(r.sources[0].records, 6);  // the good ones, including those on Debian 11
+  auto db = open();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->lookup("Debian:12", "libcap2").size(), 3u);
+  EXPECT_EQ(db->lookup("Debian:11", "libcap2").size(), 1u);
+  EXPECT_TRUE(db->lookup("Debian:12", "zlib").empty());
+}
+
+TEST_F(VulnTest, EveryFormatIsRecognisedFromItsContent) {
+  auto r = build({kFix + "osv-debian.jsonl", kFix + "osv-alma.json", kFix + "lang.jsonl",
+                  kFix + "friendsofphp.jsonl", kFix + "wordpress.json", kFix + "kev.json",
+                  kFix + "epss.csv"});
+  std::vector<std::string> kinds;
+  for (const auto& s : r.sources) kinds.push_back(s.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"osv", "osv", "osv", "friendsofphp", "wordpress",
+                                              "kev", "epss"}));
+  EXPECT_EQ(r.kev, 1);
+  EXPECT_EQ(r.epss, 2);
+  EXPECT_TRUE(any_warning(r, "kev.json: vulnerabilities[1] has no cveID"));
+  EXPECT_TRUE(any_warning(r, "epss.csv:5: not a valid EPSS row"));
+  EXPECT_TRUE(any_warning(r, "a/b/x.yaml"));  // FriendsOfPHP constraint Mamori cannot read
+  EXPECT_TRUE(any_warning(r, "free-text has free-text versions"));
+  EXPECT_TRUE(any_warning(r, "ecosystem Maven skipped"));
+  auto db = open();
+  ASSERT_NE(db, nullptr);
+  auto k = db->kev("CVE-2099-0001");
+  ASSERT_TRUE(k.has_value());
+  EXPECT_EQ(k->due_date, "2099-01-22");
+  EXPECT_TRUE(k->ransomware);
+  auto e = db->epss("CVE-2099-2002");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NEAR(e->epss, 0.62, 1e-6);
+  EXPECT_FALSE(db->epss("CVE-2099-9999").has_value());
+  // The Alma advisory's CVE comes from its reference URL.
+  auto alma = db->lookup("AlmaLinux:9", "openssh-server");
+  ASSERT_EQ(alma.size(), 2u);
+  auto ref = db->vuln(alma[0].vuln);
+  EXPECT_EQ(ref.id, "ALSA-2099:0001");
+  EXPECT_EQ(ref.aliases, (std::vector<std::string>{"CVE-2099-1001"}));
+  EXPECT_EQ(ref.vendor_severity, 2);  // "Important:"
+  // PyPI names are normalised (PEP 503) on both sides.
+  EXPECT_EQ(db->lookup("PyPI", "requests").size(), 1u);
+  auto d = db->description(db->lookup("PyPI", "requests")[0].vuln);
+  EXPECT_EQ(d.summary, "requests leaks credentials");
+}
+
+TEST_F(VulnTest, KevWithChangedSchemaIsAClearErrorAndKeepsTheOldDatabase) {
+  build({kFix + "osv-debian.jsonl"});
+  std::string before = *read_file(db_);
+  BuildOptions o;
+  auto r = build_database({kFix + "osv-debian.jsonl", kFix + "kev-changed-schema.json"}, db_, o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("kev-changed-schema.json"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("schema changed"), std::string::npos) << r.error().message;
+  EXPECT_EQ(*read_file(db_), before);  // never a half-written database
+  auto missing = build_database({"/nonexistent/osv.jsonl"}, db_, o);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(*read_file(db_), before);
+}
+
+std::string make_zip(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& files) {
+  // Written with Python's zipfile (Debian's python3), as osv.dev's all.zip is a plain zip.
+  fs::path z = dir / "all.zip";
+  std::string script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)\n";
+  for (const auto& [name, body] : files) {
+    fs::path tmp = dir / name;
+    std::ofstream(tmp) << body;
+    script += "z.write('" + tmp.string() + "','" + name + "')\n";
+  }
+  script += "z.close()\n";
+  std::ofstream(dir / "mk.py") << script;
+  EXPECT_EQ(::system(("/usr/bin/python3 " + (dir / "mk.py").string() + " " + z.string()).c_str()), 0);
+  return z.string();
+}
+
+TEST_F(VulnTest, OsvZipAndTruncatedZip) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 40; ++i)
+    files.push_back({"GO-2099-" + std::to_string(1000 + i) + ".json",
+                     "{\"id\":\"GO-2099-" + std::to_string(1000 + i) +
+                         "\",\"affected\":[{\"package\":{\"ecosystem\":\"Go\",\"name\":\"example.com/m" +
+                         std::to_string(i) + "\"},\"ranges\":[{\"type\":\"SEMVER\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"1.0." +
+                         std::to_string(i) + "\"}]}]}]," + std::string(2000, ' ') + "\"summary\":\"x\"}"});
+  std::string zip = make_zip(dir_, files);
+  auto r = build({zip});
+  EXPECT_EQ(r.sources[0].records, 40);
+  EXPECT_TRUE(r.warnings.empty());
+  // Cut the archive in the middle: what was readable is imported, the damage is reported.
+  auto data = *read_file(zip);
+  fs::path cut = dir_ / "cut.zip";
+  std::ofstream(cut, std::ios::binary) << data.substr(0, data.size() / 2);
+  BuildOptions o;
+  auto r2 = build_database({cut.string()}, db_, o);
+  ASSERT_TRUE(r2.has_value()) << r2.error().message;
+  EXPECT_GT(r2->sources[0].records, 5);
+  EXPECT_LT(r2->sources[0].records, 40);
+  EXPECT_TRUE(any_warning(*r2, "cut.zip")) << (r2->warnings.empty() ? "" : r2->warnings[0]);
+  std::ofstream(dir_ / "junk.zip") << "this is not a zip at all";
+  EXPECT_FALSE(build_database({(dir_ / "junk.zip").string()}, db_, o).has_value());
+}
+
+TEST_F(VulnTest, DirectoriesAreReadRecursively) {
+  fs::create_directories(dir_ / "feeds/osv");
+  fs::copy_file(kFix + "osv-alma.json", dir_ / "feeds/osv/alma.json");
+  fs::copy_file(kFix + "kev.json", dir_ / "feeds/kev.json");
+  auto r = build({(dir_ / "feeds").string()});
+  EXPECT_EQ(r.kev, 1);
+  EXPECT_EQ(r.advisories, 4);
+}
+
+// ---------------------------------------------------------------- integrity
+
+TEST_F(VulnTest, TamperedOrTruncatedDatabaseIsRefused) {
+  build({kFix + "osv-debian.jsonl", kFix + "kev.json"});
+  std::string data = *read_file(db_);
+  std::string flipped = data;
+  flipped[flipped.size() / 2] ^= 0x01;
+  std::ofstream(db_, std::ios::binary | std::ios::trunc) << flipped;
+  auto r = VulnDb::open(db_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("checksum mismatch"), std::string::npos) << r.error().message;
+  std::ofstream(db_, std::ios::binary | std::ios::trunc) << data.substr(0, data.size() - 100);
+  r = VulnDb::open(db_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("truncated"), std::string::npos) << r.error().message;
+  std::ofstream(db_, std::ios::binary | std::ios::trunc) << "SQLite format 3" << std::string(200, '\0');
+  r = VulnDb::open(db_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("not a Mamori vulnerability database"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- matching
+
+TEST_F(VulnTest, DebianMatchesSourcePackageAndBackports) {
+  build({kFix + "osv-debian.jsonl", kFix + "kev.json"});
+  auto db = open();
+  ASSERT_NE(db, nullptr);
+  std::vector<Package> pk = {
+      deb("libcap2", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
+      deb("libcap2-bin", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
+      deb("libc6", "2.36-9+deb12u10", "glibc", "2.36-9+deb12u10"),  // backported fix: not affected
+      deb("xz-utils", "5.4.1-0.2", "xz-utils", "5.4.1-0.2"),       // last_affected: no fix
+  };
+  MatchStats st;
+  auto m = match_inventory(*db, debian12(), pk, &st);
+  std::set<std::string> hits;
+  for (const auto& x : m) hits.insert(pk[x.package].name + " " + db->vuln(x.vuln).id + " " + x.fixed);
+  EXPECT_EQ(hits, (std::set<std::string>{
+                      "libcap2 DEBIAN-CVE-2099-0001 1:2.66-4+deb12u3", "libcap2 DLA-9999-1 1:2.66-4+deb12u3",
+                      "libcap2 DEBIAN-CVE-2099-0006 ", "libcap2-bin DEBIAN-CVE-2099-0001 1:2.66-4+deb12u3",
+                      "libcap2-bin DLA-9999-1 1:2.66-4+deb12u3", "libcap2-bin DEBIAN-CVE-2099-0006 ",
+                      "xz-utils DEBIAN-CVE-2099-0004 "}));
+  // Fixed version installed: nothing.
+  std::vector<Package> fixed = {deb("libcap2", "1:2.66-4+deb12u3", "libcap2", "1:2.66-4+deb12u3")};
+  auto m2 = match_inventory(*db, debian12(), fixed, nullptr);
+  ASSERT_EQ(m2.size(), 1u);  // only the unfixed DEBIAN-CVE-2099-0006
+  EXPECT_EQ(db->vuln(m2[0].vuln).id, "DEBIAN-CVE-2099-0006");
+}
+
+TEST_F(VulnTest, FindingsMergeAliasesOnePerSourcePackageWithPriority) {
+  build({kFix + "osv-debian.jsonl", kFix + "kev.json"});
+  auto db = open();
+  std::vector<Package> pk = {deb("libcap2", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
+                             deb("libcap2-bin", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2")};
+  auto m = match_inventory(*db, debian12(), pk, nullptr);
+  FindingContext ctx;
+  auto f = vulnerability_findings(*db, debian12(), pk, m, ctx);
+  ASSERT_EQ(f.size(), 2u);  // CVE-2099-0001 (DEBIAN-CVE + DLA merged) and CVE-2099-0006
+  const Finding* a = by_check(f, "CVE-2099-0001");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->module, "vuln");
+  EXPECT_EQ(a->asset, "pkg:deb/debian/libcap2?arch=source&distro=debian-12");
+  EXPECT_EQ(a->references[0], "CVE-2099-0001");
+  EXPECT_NE(std::find(a->references.begin(), a->references.end(), "DLA-9999-1"), a->references.end());
+  EXPECT_NE(std::find(a->references.begin(), a->references.end(), "DEBIAN-CVE-2099-0001"), a->references.end());
+  EXPECT_EQ(a->tier, "patch-now");  // in KEV
+  EXPECT_EQ(a->severity, Severity::kCritical);
+  EXPECT_NE(a->tier_reason.find("known exploited (CISA KEV since 2099-01-01, due 2099-01-22, used by ransomware)"),
+            std::string::npos) << a->tier_reason;
+  EXPECT_EQ(a->fixed_version, "1:2.66-4+deb12u3");
+  EXPECT_NE(a->remediation.find("apt-get install --only-upgrade libcap2 libcap2-bin"), std::string::npos)
+      << a->remediation;
+  EXPECT_NE(a->evidence.find("binary libcap2 1:2.66-4+deb12u2+b2"), std::string::npos) << a->evidence;
+  const Finding* b = by_check(f, "CVE-2099-0006");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->tier, "routine");
+  EXPECT_TRUE(b->fixed_version.empty());
+  EXPECT_NE(b->remediation.find("No fixed version"), std::string::npos);
+  EXPECT_GT(a->priority, b->priority);
+  // Exposure raises the tier of a finding without exploitation data.
+  ctx.exposure = {{{"0.0.0.0:9999", "/usr/sbin/capd"}}, {}};
+  auto fx = vulnerability_findings(*db, debian12(), pk, m, ctx);
+  EXPECT_EQ(by_check(fx, "CVE-2099-0006")->tier, "patch-this-week");
+  EXPECT_NE(by_check(fx, "CVE-2099-0006")->tier_reason.find("listening on 0.0.0.0:9999"), std::string::npos);
+}
+
+TEST_F(VulnTest, AlmaLinuxEpochsAndReleaseBoundaries) {
+  build({kFix + "osv-alma.json"});
+  auto db = open();
+  auto inv = inventory::collect_inventory(Root(kInv + "alma9"), {});
+  ASSERT_TRUE(inv.has_value()) << inv.error().message;
+  auto m = match_inventory(*db, inv->os, inv->packages, nullptr);
+  std::set<std::string> hits;
+  for (const auto& x : m) hits.insert(inv->packages[x.package].name + " " + db->vuln(x.vuln).id);
+  // openssh-server 1:8.7p1-38.el9_4.4 < 1:8.7p1-38.el9_4.10 (affected), but > 9.9p9-1.el9 with
+  // epoch 0 (not affected); bash = fixed version (not affected); tzdata el9 < el9_2 (affected).
+  EXPECT_EQ(hits, (std::set<std::string>{"openssh-server ALSA-2099:0001", "tzdata ALSA-2099:0003"}));
+  auto f = vulnerability_findings(*db, inv->os, inv->packages, m, {});
+  const Finding* ssh = by_check(f, "CVE-2099-1001");
+  ASSERT_NE(ssh, nullptr);
+  EXPECT_EQ(ssh->severity, Severity::kHigh);  // "Important:" from the advisory
+  EXPECT_NE(ssh->remediation.find("dnf upgrade openssh-server"), std::string::npos);
+}
+
+TEST_F(VulnTest, LanguageAndWordPressEcosystems) {
+  build({kFix + "lang.jsonl", kFix + "friendsofphp.jsonl", kFix + "wordpress.json", kFix + "epss.csv"});
+  auto db = open();
+  auto inv = inventory::collect_inventory(Root(kInv + "debian10"), {});
+  ASSERT_TRUE(inv.has_value());
+  auto m = match_inventory(*db, inv->os, inv->packages, nullptr);
+  auto f = vulnerability_findings(*db, inv->os, inv->packages, m, {});
+  std::set<std::string> got;
+  for (const auto& x : f) got.insert(x.check + " " + x.asset + " fixed=" + x.fixed_version);
+  EXPECT_EQ(got, (std::set<std::string>{
+                     "CVE-2099-2001 pkg:pypi/requests?location=/usr/local/lib/python3.11/site-packages/Requests-2.31.0.dist-info/METADATA fixed=2.32.0",
+                     "CVE-2099-2002 pkg:npm/lodash?location=/var/www/app/package-lock.json fixed=4.17.21",
+                     "CVE-2099-3001 pkg:composer/guzzlehttp/guzzle?location=/var/www/app/composer.lock fixed=7.4.5",
+                     "MAMORI-WP-contact-form-7-5.0-5.3.1 pkg:wordpress/plugin/contact-form-7 fixed=",
+                     "MAMORI-WP-twentytwentyone-1.0-1.4 pkg:wordpress/theme/twentytwentyone fixed="}));
+  const Finding* lodash = by_check(f, "CVE-2099-2002");
+  EXPECT_EQ(lodash->tier, "patch-now");  // EPSS 62 %
+  EXPECT_EQ(lodash->severity, Severity::kHigh);  // GHSA "HIGH"
+  const Finding* req = by_check(f, "CVE-2099-2001");
+  EXPECT_EQ(req->tier, "routine");
+  EXPECT_NE(req->tier_reason.find("CVSS 5.3"), std::string::npos) << req->tier_reason;  // from the vector
+}
+
+TEST(Cvss, BaseScoresOfKnownVectors) {
+  EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), 9.8);
+  EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"), 10.0);
+  EXPECT_EQ(*cvss3_base_score("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"), 7.8);
+  EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"), 6.1);
+  EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:H/I:N/A:N"), 5.3);
+  EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N"), 0.0);
+  EXPECT_FALSE(cvss3_base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"));
+  EXPECT_FALSE(cvss3_base_score("CVSS:3.1/AV:X/AC:L"));
+}
+
+// ---------------------------------------------------------------- the known facts of the real data
+
+TEST_F(VulnTest, RealDebian12DataFlagsOnlyLibcap2) {
+  if (!fs::exists(kShared + "osv/Debian12.jsonl")) GTEST_SKIP() << "shared data not present";
+  build({kShared + "osv/Debian12.jsonl", kShared + "kev/known_exploited_vulnerabilities.json",
+         kShared + "kev/epss_kev_nvd.csv"});
+  auto db = open();
+  auto text = read_file(kShared + "inventory/debian12-dpkg-status.txt");
+  auto pk = inventory::parse_dpkg_status(*text, "/var/lib/dpkg/status");
+  ASSERT_TRUE(pk.has_value());
+  auto m = match_inventory(*db, debian12(), *pk, nullptr);
+  auto f = vulnerability_findings(*db, debian12(), *pk, m, {});
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].check, "CVE-2026-4878");
+  EXPECT_EQ(f[0].fixed_version, "1:2.66-4+deb12u3");
+  EXPECT_EQ(f[0].asset, "pkg:deb/debian/libcap2?arch=source&distro=debian-12");
+  // Backported fixes that NVD-range matchers flag: not flagged here.
+  for (const char* cve : {"CVE-2023-4911", "CVE-2023-38545", "CVE-2023-4863"})
+    for (const auto& x : f) EXPECT_EQ(std::find(x.references.begin(), x.references.end(), cve), x.references.end()) << cve;
+  // The data do know them: they are in the database, with their fixed versions below the installed ones.
+  EXPECT_FALSE(db->lookup("Debian:12", "glibc").empty());
+  EXPECT_TRUE(db->kev("CVE-2023-4911").has_value());
+}
+
+}  // namespace
+}  // namespace mamori::vuln
