@@ -18,6 +18,7 @@
 #include "core/text.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
+#include "inventory/listeners.h"
 #include "report/report.h"
 #include "store/store.h"
 #include "vuln/vuln.h"
@@ -184,6 +185,19 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
     warnings.push_back(fmt::format("{} version comparisons failed (unparsable versions)", stats.version_errors));
   vuln::FindingContext ctx;
   ctx.now = now;
+  // Exposure: packages whose processes listen on a non-loopback socket (live procfs).
+  ctx.exposure.resize(inv.packages.size());
+  for (const auto& l : inventory::listening_sockets(Root(o.root))) {
+    if (l.loopback || l.package.empty()) continue;
+    std::string src;
+    for (const auto& p : inv.packages)
+      if (p.ecosystem == kDeb && p.name == l.package) src = p.source_name.value_or(p.name);
+    for (size_t i = 0; i < inv.packages.size(); ++i) {
+      const auto& p = inv.packages[i];
+      if (p.ecosystem == kDeb && (p.name == l.package || (!src.empty() && p.source_name == src)))
+        ctx.exposure[i].push_back({l.address, l.exe});
+    }
+  }
   for (auto& f : vuln::vulnerability_findings(**db, inv.os, inv.packages, matches, ctx))
     out.push_back(std::move(f));
   return out;

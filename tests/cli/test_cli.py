@@ -324,6 +324,14 @@ class Vulnerabilities(Base):
         self.assertEqual(after["CVE-2099-2002"], "fixed")
         self.assertEqual(after["CVE-2099-2001"], "open")
 
+    def test_exposed_package_from_procfs(self):
+        db, _, _ = self.build_db(os.path.join(VFIX, "osv-debian10.jsonl"))
+        root = self.fixture_copy("debian10")
+        _, doc = self.scan(root, None, "--db", db, check=0)
+        ssh = [f for f in doc["findings"] if f["check"] == "CVE-2099-5001"][0]
+        self.assertEqual(ssh["priority"]["tier"], "patch-this-week")
+        self.assertIn("listening on 0.0.0.0:22 (/usr/sbin/sshd)", ssh["priority"]["reasons"])
+
     def test_missing_stale_and_tampered_database(self):
         root = self.fixture_copy("alpine")
         _, doc = self.scan(root, check=0)  # no database in the (empty) state directory

@@ -13,6 +13,7 @@
 #include "core/text.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
+#include "inventory/listeners.h"
 #include "inventory/parsers.h"
 
 namespace mamori::inventory {
@@ -382,6 +383,35 @@ TEST(Collect, BrokenLockfileFailsTheInventoryWithItsName) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("/var/www/site/package-lock.json"), std::string::npos)
       << r.error().message;
+}
+
+// ---------------- listening sockets ----------------
+
+TEST(Listeners, ParsesProcNetTablesIPv4AndIPv6) {
+  auto v4 = parse_proc_net(*read_file(kFix / "debian10/proc/net/tcp"), "tcp");
+  ASSERT_EQ(v4.size(), 2u);  // the ESTABLISHED row (state 01) is not a listener
+  EXPECT_EQ(v4[0].address, "0.0.0.0:22");
+  EXPECT_FALSE(v4[0].loopback);
+  EXPECT_EQ(v4[0].inode, 31337u);
+  EXPECT_EQ(v4[1].address, "127.0.0.1:631");
+  EXPECT_TRUE(v4[1].loopback);
+  auto v6 = parse_proc_net(*read_file(kFix / "debian10/proc/net/tcp6"), "tcp6");
+  ASSERT_EQ(v6.size(), 2u);
+  EXPECT_EQ(v6[0].address, "[::]:3389");
+  EXPECT_FALSE(v6[0].loopback);
+  EXPECT_EQ(v6[1].address, "[::1]:3306");
+  EXPECT_TRUE(v6[1].loopback);
+  EXPECT_TRUE(parse_proc_net("header\ngarbage line\n  0: zz:zz 0 0A\n", "tcp").empty());
+}
+
+TEST(Listeners, MapsSocketsToProcessesAndPackages) {
+  auto all = listening_sockets(Root(kFix / "debian10"));
+  std::map<std::string, std::pair<std::string, std::string>> by_addr;
+  for (const auto& l : all) by_addr[l.address] = {l.exe, l.package};
+  EXPECT_EQ(by_addr["0.0.0.0:22"], (std::pair<std::string, std::string>{"/usr/sbin/sshd", "openssh-server"}));
+  // A binary replaced by an upgrade while running shows as "(deleted)": still attributed.
+  EXPECT_EQ(by_addr["[::]:3389"], (std::pair<std::string, std::string>{"/usr/sbin/xrdp", "xrdp"}));
+  EXPECT_EQ(by_addr["127.0.0.1:631"].first, "");  // no process found for that inode
 }
 
 // ---------------- checks ----------------

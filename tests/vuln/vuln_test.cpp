@@ -330,6 +330,26 @@ TEST_F(VulnTest, LanguageAndWordPressEcosystems) {
   EXPECT_NE(req->tier_reason.find("CVSS 5.3"), std::string::npos) << req->tier_reason;  // from the vector
 }
 
+TEST_F(VulnTest, ExposureFromListeningSocketsRaisesThePriority) {
+  build({kFix + "osv-debian10.jsonl"});
+  auto db = open();
+  auto inv = inventory::collect_inventory(Root(kInv + "debian10"), {});
+  ASSERT_TRUE(inv.has_value());
+  auto m = match_inventory(*db, inv->os, inv->packages, nullptr);
+  FindingContext ctx;
+  ctx.exposure.resize(inv->packages.size());
+  for (size_t i = 0; i < inv->packages.size(); ++i)
+    if (inv->packages[i].name == "openssh-server") ctx.exposure[i] = {{"0.0.0.0:22", "/usr/sbin/sshd"}};
+  auto f = vulnerability_findings(*db, inv->os, inv->packages, m, ctx);
+  ASSERT_EQ(f.size(), 2u);
+  const Finding* ssh = by_check(f, "CVE-2099-5001");
+  ASSERT_NE(ssh, nullptr);
+  EXPECT_EQ(ssh->asset, "pkg:deb/debian/openssh?arch=source&distro=debian-10");
+  EXPECT_EQ(ssh->tier, "patch-this-week");
+  EXPECT_NE(ssh->tier_reason.find("listening on 0.0.0.0:22 (/usr/sbin/sshd)"), std::string::npos);
+  EXPECT_EQ(by_check(f, "CVE-2099-5002")->tier, "routine");
+}
+
 TEST(Cvss, BaseScoresOfKnownVectors) {
   EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), 9.8);
   EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"), 10.0);

@@ -1,0 +1,184 @@
+#include "inventory/listeners.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/text.h"
+
+namespace mamori::inventory {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The kernel prints addresses as host-order 32-bit words in hex (little-endian here).
+bool decode_addr(std::string_view hex, std::string& out, bool& loopback) {
+  if (hex.size() != 8 && hex.size() != 32) return false;
+  unsigned char bytes[16];
+  size_t n = hex.size() / 2;
+  for (size_t i = 0; i < n; ++i) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  // Reverse each 4-byte word to network order.
+  for (size_t w = 0; w < n; w += 4) {
+    std::swap(bytes[w], bytes[w + 3]);
+    std::swap(bytes[w + 1], bytes[w + 2]);
+  }
+  if (n == 4) {
+    out = fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
+    loopback = bytes[0] == 127;
+    return true;
+  }
+  bool v4mapped = true;
+  for (int i = 0; i < 10; ++i) v4mapped &= bytes[i] == 0;
+  v4mapped &= bytes[10] == 0xff && bytes[11] == 0xff;
+  if (v4mapped) {
+    out = fmt::format("[::ffff:{}.{}.{}.{}]", bytes[12], bytes[13], bytes[14], bytes[15]);
+    loopback = bytes[12] == 127;
+    return true;
+  }
+  std::string s = "[";
+  for (int i = 0; i < 16; i += 2) {
+    if (i) s += ":";
+    s += fmt::format("{:x}", (bytes[i] << 8) | bytes[i + 1]);
+  }
+  s += "]";
+  bool all_zero = true, one = true;
+  for (int i = 0; i < 16; ++i) {
+    all_zero &= bytes[i] == 0;
+    one &= bytes[i] == (i == 15 ? 1 : 0);
+  }
+  out = all_zero ? "[::]" : one ? "[::1]" : s;
+  loopback = one;
+  return true;
+}
+
+}  // namespace
+
+std::vector<Listener> parse_proc_net(std::string_view text, std::string_view protocol) {
+  std::vector<Listener> out;
+  bool udp = protocol.starts_with("udp");
+  size_t pos = 0;
+  std::string_view line;
+  bool header = true;
+  while (next_line(text, pos, line)) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::vector<std::string_view> f;
+    for (auto part : split(trim(line), ' '))
+      if (!part.empty()) f.push_back(part);
+    if (f.size() < 10) continue;
+    std::string_view state = f[3];
+    if (state != (udp ? "07" : "0A")) continue;
+    std::string_view local = f[1];
+    size_t colon = local.find(':');
+    if (colon == std::string_view::npos) continue;
+    Listener l;
+    l.protocol = std::string(protocol);
+    std::string addr;
+    if (!decode_addr(local.substr(0, colon), addr, l.loopback)) continue;
+    char* end = nullptr;
+    std::string port_hex(local.substr(colon + 1));
+    l.port = static_cast<int>(std::strtol(port_hex.c_str(), &end, 16));
+    if (!end || *end) continue;
+    l.address = fmt::format("{}:{}", addr, l.port);
+    std::string inode(f[9]);
+    l.inode = std::strtoul(inode.c_str(), nullptr, 10);
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::vector<Listener> listening_sockets(const Root& root) {
+  std::vector<Listener> all;
+  for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
+    auto text = read_file(root.path(std::string("/proc/net/") + proto), 64 << 20);
+    if (!text) continue;
+    for (auto& l : parse_proc_net(*text, proto)) all.push_back(std::move(l));
+  }
+  if (all.empty()) return all;
+  // inode → (pid, exe) through /proc/PID/fd/* links "socket:[INODE]".
+  std::map<unsigned long, std::pair<int, std::string>> owner;
+  std::set<unsigned long> wanted;
+  for (const auto& l : all) wanted.insert(l.inode);
+  for (const auto& pd : list_dir(root.path("/proc"))) {
+    std::string name = pd.filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    for (fs::directory_iterator it(pd / "fd", ec), end; !ec && it != end; it.increment(ec)) {
+      auto target = fs::read_symlink(it->path(), ec);
+      if (ec) {
+        ec.clear();
+        continue;
+      }
+      std::string t = target.string();
+      if (!t.starts_with("socket:[")) continue;
+      unsigned long ino = std::strtoul(t.c_str() + 8, nullptr, 10);
+      if (!wanted.contains(ino) || owner.contains(ino)) continue;
+      std::string exe = fs::read_symlink(pd / "exe", ec).string();
+      if (ec) {
+        ec.clear();
+        exe.clear();
+      }
+      const std::string deleted = " (deleted)";  // upgraded while running
+      if (exe.ends_with(deleted)) exe.resize(exe.size() - deleted.size());
+      owner[ino] = {std::atoi(name.c_str()), exe};
+    }
+  }
+  std::set<std::string> exes;
+  for (auto& l : all) {
+    auto it = owner.find(l.inode);
+    if (it == owner.end()) continue;
+    l.pid = it->second.first;
+    l.exe = it->second.second;
+    if (!l.exe.empty()) exes.insert(l.exe);
+  }
+  // Owning dpkg package: the *.list file naming the executable (also its /usr-merged alias).
+  std::map<std::string, std::string> pkg_of;
+  if (!exes.empty()) {
+    std::set<std::string> needles;
+    for (const auto& e : exes) {
+      needles.insert(e);
+      if (e.starts_with("/usr/")) needles.insert(e.substr(4));  // /usr/sbin/x ↔ /sbin/x
+      else needles.insert("/usr" + e);
+    }
+    for (const auto& list : list_dir(root.path("/var/lib/dpkg/info"), "*.list")) {
+      auto text = read_file(list, 16 << 20);
+      if (!text) continue;
+      size_t pos = 0;
+      std::string_view line;
+      while (next_line(*text, pos, line)) {
+        if (!needles.contains(std::string(line))) continue;
+        std::string pkg = list.stem().string();
+        pkg = pkg.substr(0, pkg.find(':'));  // "libfoo:amd64.list"
+        std::string key(line);
+        pkg_of[key] = pkg;
+        if (key.starts_with("/usr/")) pkg_of[key.substr(4)] = pkg;
+        else pkg_of["/usr" + key] = pkg;
+      }
+    }
+  }
+  for (auto& l : all) {
+    auto it = pkg_of.find(l.exe);
+    if (it != pkg_of.end()) l.package = it->second;
+  }
+  return all;
+}
+
+}  // namespace mamori::inventory
