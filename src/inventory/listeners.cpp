@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -93,10 +94,17 @@ std::vector<Listener> parse_proc_net(std::string_view text, std::string_view pro
     l.protocol = std::string(protocol);
     std::string addr;
     if (!decode_addr(local.substr(0, colon), addr, l.loopback)) continue;
-    char* end = nullptr;
-    std::string port_hex(local.substr(colon + 1));
-    l.port = static_cast<int>(std::strtol(port_hex.c_str(), &end, 16));
-    if (!end || *end) continue;
+    std::string_view port_hex = local.substr(colon + 1);
+    if (port_hex.empty() || port_hex.size() > 4) continue;
+    int port = 0;
+    bool good = true;
+    for (char c : port_hex) {
+      int h = hexval(c);
+      if (h < 0) good = false;
+      port = port * 16 + std::max(h, 0);
+    }
+    if (!good) continue;
+    l.port = port;
     l.address = fmt::format("{}:{}", addr, l.port);
     std::string inode(f[9]);
     l.inode = std::strtoul(inode.c_str(), nullptr, 10);

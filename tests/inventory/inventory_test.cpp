@@ -402,6 +402,9 @@ TEST(Listeners, ParsesProcNetTablesIPv4AndIPv6) {
   EXPECT_EQ(v6[1].address, "[::1]:3306");
   EXPECT_TRUE(v6[1].loopback);
   EXPECT_TRUE(parse_proc_net("header\ngarbage line\n  0: zz:zz 0 0A\n", "tcp").empty());
+  // Found by fuzzing: strtol accepted a signed port; ports are 1-4 hex digits.
+  EXPECT_TRUE(parse_proc_net("h\n 0: 00000000:-001 00000000:0000 0A 0 0 0 0 0 123\n", "tcp").empty());
+  EXPECT_TRUE(parse_proc_net("h\n 0: 00000000:10000 00000000:0000 0A 0 0 0 0 0 123\n", "tcp").empty());
 }
 
 TEST(Listeners, MapsSocketsToProcessesAndPackages) {
