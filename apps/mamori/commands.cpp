@@ -299,6 +299,35 @@ int cmd_inventory(const Options& o) {
   v.warnings = inv->warnings;
   if (o.format == "json") return emit(o, report::render_inventory_json(v));
   if (o.format == "cyclonedx") {
+    // Embed vulnerabilities (CycloneDX VEX) when a vulnerability database is available.
+    std::string path = db_path(o);
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      auto db = vuln::VulnDb::open(path);
+      if (!db) return fail(db.error());
+      auto matches = vuln::match_inventory(**db, inv->os, inv->packages, nullptr);
+      for (const auto& f : vuln::vulnerability_findings(**db, inv->os, inv->packages, matches, {})) {
+        report::VexEntry e;
+        e.id = f.check;
+        e.references = f.references;
+        e.description = f.title;
+        e.recommendation = f.remediation;
+        e.severity = std::string(severity_name(f.severity));
+        e.tier = f.tier;
+        e.tier_reason = f.tier_reason;
+        e.known_exploited = f.known_exploited;
+        e.cvss = f.cvss;
+        for (size_t i = 0; i < inv->packages.size(); ++i)
+          if (vuln::ecosystem_key(inv->packages[i], inv->os) &&
+              vuln::finding_asset(inv->packages[i], inv->os) == f.asset)
+            e.affects.push_back(i);
+        v.vulnerabilities.push_back(std::move(e));
+      }
+    } else if (!o.db.empty()) {
+      return fail(Error::not_found("--db " + path + ": no such file"));
+    } else {
+      info(o, "no vulnerability database at " + path + ": the SBOM lists components only");
+    }
     std::random_device rd;
     std::mt19937_64 g(rd());
     uint64_t a = g(), b = g();

@@ -50,6 +50,9 @@ struct Finding {
   std::string tier_reason;
   double priority = 0;
   std::string fixed_version;
+  // Analyzer facts for exporters (CycloneDX VEX); not kept in the store.
+  double cvss = -1;
+  bool known_exploited = false;
 
   // Filled by the store / owners resolution, not by analyzers.
   FindingState state = FindingState::kNew;

@@ -66,10 +66,12 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
                              const std::string& timestamp) {
   nlohmann::json comps = nlohmann::json::array();
   std::map<std::string, int> refs;
+  std::vector<std::string> bom_refs;
   for (const auto& p : v.packages) {
     std::string ref = valid_utf8(p.purl);
     int n = refs[ref]++;
     if (n > 0) ref += fmt::format("#{}", n);  // the same package in two lockfiles
+    bom_refs.push_back(ref);
     nlohmann::json props = nlohmann::json::array(
         {{{"name", "mamori:ecosystem"}, {"value", p.ecosystem}},
          {{"name", "mamori:location"}, {"value", valid_utf8(p.location)}}});
@@ -98,6 +100,41 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
          {{"type", "operating-system"}, {"name", valid_utf8(v.host)},
           {"description", valid_utf8(v.os)}, {"bom-ref", "host:" + valid_utf8(v.host)}}}}},
       {"components", std::move(comps)}};
+  if (!v.vulnerabilities.empty()) {
+    // CycloneDX 1.5 vulnerabilities (VEX): each affects the components it was matched on.
+    nlohmann::json vulns = nlohmann::json::array();
+    for (const auto& e : v.vulnerabilities) {
+      nlohmann::json affects = nlohmann::json::array();
+      for (size_t i : e.affects)
+        if (i < v.packages.size())
+          affects.push_back({{"ref", bom_refs[i]},
+                             {"versions", nlohmann::json::array({{{"version", valid_utf8(v.packages[i].version)},
+                                                                  {"status", "affected"}}})}});
+      nlohmann::json x = {{"bom-ref", "vuln:" + e.id + ":" + std::to_string(vulns.size())},
+                          {"id", e.id},
+                          {"description", valid_utf8(e.description)},
+                          {"recommendation", valid_utf8(e.recommendation)},
+                          {"affects", std::move(affects)},
+                          {"analysis",
+                           {{"state", e.known_exploited ? "exploitable" : "in_triage"},
+                            {"detail", valid_utf8(e.tier_reason)}}},
+                          {"properties", nlohmann::json::array({{{"name", "mamori:tier"}, {"value", e.tier}}})}};
+      if (e.id.starts_with("CVE-")) x["source"] = {{"name", "NVD"}, {"url", "https://nvd.nist.gov/vuln/detail/" + e.id}};
+      nlohmann::json refs_j = nlohmann::json::array();
+      for (const auto& r : e.references)
+        if (r != e.id && r.find("://") == std::string::npos)
+          refs_j.push_back({{"id", valid_utf8(r)}, {"source", {{"name", "OSV"}}}});
+      if (!refs_j.empty()) x["references"] = std::move(refs_j);
+      nlohmann::json rating = {{"severity", e.severity == "info" ? "info" : e.severity}};
+      if (e.cvss >= 0) {
+        rating["score"] = e.cvss;
+        rating["method"] = "CVSSv31";
+      }
+      x["ratings"] = nlohmann::json::array({rating});
+      vulns.push_back(std::move(x));
+    }
+    j["vulnerabilities"] = std::move(vulns);
+  }
   return j.dump(2) + "\n";
 }
 

@@ -52,12 +52,26 @@ std::string render_sarif(const Report& r);
 std::string render_html(const Report& r);
 
 // Inventory sinks.
+// A vulnerability to embed in a CycloneDX document (VEX): which components it affects.
+struct VexEntry {
+  std::string id;                       // CVE (or advisory id)
+  std::vector<std::string> references;  // other ids (DSA, GHSA, ...)
+  std::string description;
+  std::string recommendation;
+  std::string severity;                 // critical/high/medium/low/info
+  double cvss = -1;
+  std::string tier, tier_reason;
+  bool known_exploited = false;
+  std::vector<size_t> affects;          // indices into InventoryView::packages
+};
+
 struct InventoryView {
   std::string host;
   std::string os;
   std::string tool_version;
   std::vector<Package> packages;
   std::vector<std::string> warnings;
+  std::vector<VexEntry> vulnerabilities;  // CycloneDX only
 };
 std::string render_inventory_text(const InventoryView& v);
 std::string render_inventory_json(const InventoryView& v);

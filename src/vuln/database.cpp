@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -462,7 +463,7 @@ VulnRef VulnDb::vuln(uint32_t index) const {
   const model::VulnRec& v = I.vulns[index];
   r.id = std::string(I.str(v.id));
   for (uint32_t k = 0; k < v.n_alias; ++k) r.aliases.emplace_back(I.str(I.alia[v.first_alias + k]));
-  r.cvss = v.cvss;
+  r.cvss = v.cvss < 0 ? -1.0 : std::round(static_cast<double>(v.cvss) * 10.0) / 10.0;  // stored as float
   r.vendor_severity = v.vendor_severity;
   return r;
 }
@@ -483,7 +484,8 @@ std::optional<EpssInfo> VulnDb::epss(std::string_view cve) const {
   auto it = std::lower_bound(I.epss, end, cve,
                              [&](const model::EpssRec& e, std::string_view c) { return I.str(e.cve) < c; });
   if (it == end || I.str(it->cve) != cve) return std::nullopt;
-  return EpssInfo{it->epss, it->percentile, it->cvss3};
+  double cvss3 = it->cvss3 < 0 ? -1.0 : std::round(static_cast<double>(it->cvss3) * 10.0) / 10.0;
+  return EpssInfo{it->epss, it->percentile, cvss3};
 }
 
 Description VulnDb::description(uint32_t index) const {

@@ -207,6 +207,16 @@ Severity severity_of(double cvss, int vendor, bool kev) {
 
 }  // namespace
 
+std::string finding_asset(const Package& p, const inventory::OsRelease& os) {
+  if (p.ecosystem == kDeb)  // the source package: the advisory and the fix are about it
+    return fmt::format("pkg:deb/{}/{}?arch=source&distro={}", os.id.empty() ? "debian" : os.id,
+                       p.source_name.value_or(p.name), os.distro());
+  std::string a = inventory::package_asset(p, os);
+  if (p.ecosystem == kNpm || p.ecosystem == kComposer || p.ecosystem == kPypi)
+    a += (a.find('?') == std::string::npos ? "?" : "&") + std::string("location=") + p.location;
+  return a;
+}
+
 std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::OsRelease& os,
                                             const std::vector<Package>& packages,
                                             const std::vector<Match>& matches,
@@ -298,15 +308,7 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
       Finding f;
       f.module = "vuln";
       f.check = !cve_list.empty() ? cve_list.front() : *others.begin();
-      if (p.ecosystem == kDeb) {
-        // The source package, as the advisory and the fix are about it.
-        f.asset = fmt::format("pkg:deb/{}/{}?arch=source&distro={}", os.id.empty() ? "debian" : os.id,
-                              p.source_name.value_or(p.name), os.distro());
-      } else {
-        f.asset = inventory::package_asset(p, os);
-        if (p.ecosystem == kNpm || p.ecosystem == kComposer || p.ecosystem == kPypi)
-          f.asset += (f.asset.find('?') == std::string::npos ? "?" : "&") + std::string("location=") + p.location;
-      }
+      f.asset = finding_asset(p, os);
       f.severity = severity_of(cvss, vendor, kev.has_value());
       Description d = db.description(ms[members.front()]->vuln);
       std::string what = !d.summary.empty() ? d.summary : f.check;
@@ -335,6 +337,8 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
       f.priority = (tier == Tier::kPatchNow ? 300 : tier == Tier::kPatchThisWeek ? 200 : 100) +
                    std::max(0.0, epss) * 50 + std::max(0.0, cvss);
       f.fixed_version = fixed;
+      f.cvss = cvss;
+      f.known_exploited = kev.has_value();
       assign_fingerprint(f);
       out.push_back(std::move(f));
     }

@@ -184,6 +184,9 @@ struct FindingContext {
   std::vector<std::vector<Exposure>> exposure;
 };
 
+// The asset a vulnerability finding about package p is keyed on (Debian: the source package).
+std::string finding_asset(const Package& p, const inventory::OsRelease& os);
+
 // One finding per (package, vulnerability) with aliases merged (advisories sharing an id
 // or alias become one finding); check = the primary id (lowest CVE, else advisory id).
 std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::OsRelease& os,

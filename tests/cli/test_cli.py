@@ -324,6 +324,26 @@ class Vulnerabilities(Base):
         self.assertEqual(after["CVE-2099-2002"], "fixed")
         self.assertEqual(after["CVE-2099-2001"], "open")
 
+    def test_cyclonedx_vex(self):
+        db, _, _ = self.build_db(*(os.path.join(VFIX, f) for f in ("lang.jsonl", "kev.json", "epss.csv")))
+        p = mamori("--root", os.path.join(FIX, "debian10"), "--db", db, "--format", "cyclonedx",
+                   "inventory", check=0)
+        doc = json.loads(p.stdout)
+        refs = {c["bom-ref"]: c for c in doc["components"]}
+        vulns = {v["id"]: v for v in doc["vulnerabilities"]}
+        self.assertEqual(sorted(vulns), ["CVE-2099-2001", "CVE-2099-2002"])
+        lodash = vulns["CVE-2099-2002"]
+        self.assertEqual(len(lodash["affects"]), 1)
+        self.assertEqual(refs[lodash["affects"][0]["ref"]]["name"], "lodash")
+        self.assertEqual(lodash["affects"][0]["versions"][0], {"version": "4.17.20", "status": "affected"})
+        self.assertEqual(lodash["analysis"]["state"], "in_triage")
+        self.assertIn("4.17.21", lodash["recommendation"])
+        self.assertEqual(vulns["CVE-2099-2001"]["ratings"][0]["score"], 5.3)
+        # Without a database the SBOM has components only and says so on stderr.
+        p = mamori("--root", os.path.join(FIX, "debian10"), "--format", "cyclonedx", "inventory", check=0)
+        self.assertNotIn("vulnerabilities", json.loads(p.stdout))
+        self.assertIn("no vulnerability database", p.stderr)
+
     def test_exposed_package_from_procfs(self):
         db, _, _ = self.build_db(os.path.join(VFIX, "osv-debian10.jsonl"))
         root = self.fixture_copy("debian10")
