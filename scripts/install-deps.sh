@@ -17,7 +17,8 @@ done
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       libfmt-dev libcli11-dev nlohmann-json3-dev
-      libssl-dev zlib1g-dev libsqlite3-dev libpq-dev)
+      libssl-dev zlib1g-dev libsqlite3-dev libpq-dev
+      libsimdjson-dev libarchive-dev libcurl4-openssl-dev)
 if [ "$with_test" = 1 ]; then
   pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 dpkg
          postgresql postgresql-client

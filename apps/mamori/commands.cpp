@@ -550,6 +550,43 @@ int cmd_db_import(const Options& o, const std::vector<std::string>& paths) {
   return emit(o, text);
 }
 
+int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries) {
+  vuln::UpdateOptions uo;
+  uo.out = db_path(o);
+  uo.cache_dir = (std::filesystem::path(uo.out).parent_path() / "cache").string();
+  uo.retries = retries;
+  uo.now = now_s();
+  if (const char* b = std::getenv("MAMORI_TEST_BACKOFF_MS")) uo.backoff_ms = std::atoi(b);
+  // Sources: --source, else the state directory's sources.list, else the upstream defaults.
+  uo.urls = sources;
+  std::string list = state_dir() + "/sources.list";
+  if (uo.urls.empty()) {
+    if (auto text = read_file(list, 1 << 20)) {
+      size_t pos = 0;
+      std::string_view line;
+      while (next_line(*text, pos, line)) {
+        auto t = trim(line);
+        if (!t.empty() && t.front() != '#') uo.urls.emplace_back(t);
+      }
+    }
+  }
+  if (uo.urls.empty()) uo.urls = vuln::default_sources();
+  Result<vuln::BuildReport> rep = Error::internal("not updated");
+  {
+    Progress progress(!o.quiet, "updating");
+    uo.on_progress = [&progress](const std::string& s) { progress.update(s); };
+    rep = vuln::update_database(uo);
+  }
+  if (!rep) return fail(rep.error());
+  for (const auto& w : rep->warnings) std::fprintf(stderr, "warning: %s\n", sanitize(w).c_str());
+  std::string text = fmt::format("updated {} ({:.1f} MB): {} advisories, {} known exploited, {} EPSS scores\n",
+                                 uo.out, static_cast<double>(rep->bytes) / 1e6, rep->advisories, rep->kev,
+                                 rep->epss);
+  for (const auto& s : rep->sources)
+    text += fmt::format("  {:<13} {:>7} records  {}\n", s.kind, s.records, sanitize(s.path));
+  return emit(o, text);
+}
+
 int cmd_db_status(const Options& o, int max_age_days) {
   std::string path = db_path(o);
   auto db = vuln::VulnDb::open(path);

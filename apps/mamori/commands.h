@@ -45,5 +45,6 @@ int cmd_owners_remove(const Options& o, const std::string& pattern);
 int cmd_version(const Options& o);
 int cmd_db_import(const Options& o, const std::vector<std::string>& paths);
 int cmd_db_status(const Options& o, int max_age_days);
+int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries);
 
 }  // namespace mamori::cli

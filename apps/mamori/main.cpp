@@ -158,6 +158,7 @@ Owners take effect at the next scan. See docs/owners.md.)");
 
   auto* dbc = app.add_subcommand("db", "Build and inspect the vulnerability database");
   dbc->footer(R"(Examples:
+  mamori db update                          download the upstream data and rebuild (daily, from cron)
   mamori db import osv/Debian12.jsonl osv/all.zip kev.json epss.csv   build from files
   mamori db status                          sources, record counts, age (exit 1 when stale)
   mamori --db /srv/mamori/vuln.db db status
@@ -170,6 +171,17 @@ See docs/db.md.)");
   dbi->add_option("PATH", db_paths, "Files or directories; the format is recognised from the content")
       ->required();
   dbi->callback([&] { rc = cmd_db_import(o, db_paths); });
+  std::vector<std::string> update_sources;
+  int retries = 3;
+  auto* dbu = dbc->add_subcommand(
+      "update", "Download the configured sources (resume, retry) and rebuild the database; the "
+                "old database is kept if anything fails");
+  dbu->add_option("--source", update_sources,
+                  "Download this URL instead of the configured sources (repeatable; default: "
+                  "STATE_DIR/sources.list, else the upstream OSV, CISA KEV and EPSS locations)")
+      ->type_name("URL");
+  dbu->add_option("--retries", retries, "Retries per download (with exponential backoff)");
+  dbu->callback([&] { rc = cmd_db_update(o, update_sources, retries); });
   int max_age = 7;
   auto* dbs = dbc->add_subcommand("status", "Show the database's sources, counts and age");
   dbs->add_option("--max-age", max_age, "Days after which the data counts as stale (exit code 1)");

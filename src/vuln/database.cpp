@@ -137,6 +137,12 @@ Status import_path(BuildState& st, const std::string& path, int64_t now) {
   SourceInfo src{path, "", 0, 0, now, ""};
   if (path.ends_with(".zip")) {
     MAMORI_TRY(read_zip(st, path, src), "import");
+  } else if (path.ends_with(".gz")) {
+    auto text = read_gzip_file(path, 1ull << 30);
+    if (!text) return text.error();
+    std::string inner = path.substr(0, path.size() - 3);  // "scores.csv.gz" → "scores.csv"
+    Format f = detect_format(inner, *text);
+    MAMORI_TRY(import_text(st, f, path, *text, src), "import");
   } else if (path.ends_with(".yaml") || path.ends_with(".yml")) {
     return Error::unimplemented(fmt::format(
         "{}: YAML advisories are not read directly; use the JSON form (one record per line)", path));
@@ -165,6 +171,8 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   BuildState st;
   st.max_warnings = opts.max_warnings;
   for (const auto& p : paths) MAMORI_TRY(import_path(st, p, opts.now), "db import");
+  for (size_t i = 0; i < opts.labels.size() && i < st.report.sources.size(); ++i)
+    st.report.sources[i].path = opts.labels[i];
   if (st.warnings_dropped)
     st.report.warnings.push_back(fmt::format("... and {} more warnings", st.warnings_dropped));
   for (const auto& [eco, n] : st.unsupported_ecosystems)

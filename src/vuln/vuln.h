@@ -11,6 +11,7 @@
 //   auto findings = vulnerability_findings(**db, inventory.os, inventory.packages, matches, ctx);
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,8 @@ struct BuildReport {
 struct BuildOptions {
   int64_t now = 0;  // unix seconds, for imported_at
   size_t max_warnings = 200;
+  // Optional names to record for the sources instead of the paths (db update: the URLs).
+  std::vector<std::string> labels;
 };
 
 // Reads every PATH (files, directories, OSV all.zip archives; the format is detected from the
@@ -56,6 +59,24 @@ struct BuildOptions {
 // everything worked: the old database survives any failure.
 Result<BuildReport> build_database(const std::vector<std::string>& paths, const std::string& out,
                                    const BuildOptions& opts);
+
+// The upstream locations `db update` downloads by default (OSV per-ecosystem all.zip, the
+// CISA KEV catalog, FIRST's EPSS scores).
+const std::vector<std::string>& default_sources();
+
+struct UpdateOptions {
+  std::vector<std::string> urls;
+  std::string cache_dir;  // downloads (resumable .part files) live here
+  std::string out;        // the database to replace
+  int retries = 3;
+  int backoff_ms = 1000;  // doubled at each retry
+  int64_t now = 0;
+  std::function<void(const std::string&)> on_progress;
+};
+
+// Downloads every URL (HTTP Range resume of partial files, retries with backoff), then builds
+// the database from the downloads; the old database survives any failure.
+Result<BuildReport> update_database(const UpdateOptions& o);
 
 // ---- reading -------------------------------------------------------------
 

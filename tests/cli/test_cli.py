@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import sqlite3
 import subprocess
 import tempfile
@@ -323,6 +324,53 @@ class Vulnerabilities(Base):
         after = {f["check"]: f["state"] for f in doc2["findings"] if f["module"] == "vuln"}
         self.assertEqual(after["CVE-2099-2002"], "fixed")
         self.assertEqual(after["CVE-2099-2001"], "open")
+
+    def start_server(self, files):
+        srv = os.path.join(self.tmp, "srv")
+        os.makedirs(srv)
+        for name, src in files.items():
+            shutil.copy(src, os.path.join(srv, name))
+        log = os.path.join(self.tmp, "requests.log")
+        proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "range_server.py"),
+                                 srv, log], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)  # our own child, by its PID
+        port = int(proc.stdout.readline())
+        return f"http://127.0.0.1:{port}", log
+
+    def test_update_resumes_retries_and_keeps_the_old_database(self):
+        import gzip
+        epss_gz = os.path.join(self.tmp, "epss.csv.gz")
+        spit(epss_gz, gzip.compress(slurp(os.path.join(VFIX, "epss.csv"), "rb")), "wb")
+        big = os.path.join(self.tmp, "lang.jsonl")  # large enough for a cut in the middle to matter
+        spit(big, slurp(os.path.join(VFIX, "lang.jsonl")) * 400)
+        url, log = self.start_server({"kev.json": os.path.join(VFIX, "kev.json"), "lang.jsonl": big,
+                                      "epss_scores-current.csv.gz": epss_gz})
+        db = os.path.join(self.tmp, "state", "vuln.db")
+        env = {"MAMORI_TEST_BACKOFF_MS": "10"}
+        p = mamori("--db", db, "db", "update", "--source", url + "/flaky/lang.jsonl",
+                   "--source", url + "/flaky/kev.json", "--source", url + "/epss_scores-current.csv.gz",
+                   env=env, check=0)
+        self.assertIn("known exploited", p.stdout)
+        reqs = slurp(log).splitlines()
+        # Each flaky download was cut, then resumed from where it stopped (HTTP Range).
+        self.assertTrue(any(r.startswith("flaky lang.jsonl bytes=") for r in reqs), reqs)
+        self.assertTrue(any(r.startswith("flaky kev.json bytes=") for r in reqs), reqs)
+        st = json.loads(mamori("--db", db, "--format", "json", "db", "status", check=0).stdout)
+        self.assertEqual(st["kev"], 1)
+        self.assertEqual(st["epss"], 2)
+        self.assertEqual([s["path"] for s in st["sources"]],
+                         [url + "/flaky/lang.jsonl", url + "/flaky/kev.json", url + "/epss_scores-current.csv.gz"])
+        before = slurp(db, "rb")
+        # A source that keeps failing: exit 3, the old database is kept.
+        p = mamori("--db", db, "db", "update", "--retries", "2", "--source", url + "/kev.json",
+                   "--source", url + "/fail/lang.jsonl", env=env)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("download failed after 3 attempts; the old database is kept", p.stderr)
+        self.assertEqual(slurp(db, "rb"), before)
+        self.assertEqual(sum(1 for r in slurp(log).splitlines() if r.startswith("fail lang.jsonl")), 3)
+        # A server that ignores Range answers the whole file again: Mamori starts over, not appends.
+        p = mamori("--db", db, "db", "update", "--source", url + "/norange/kev.json", env=env, check=0)
+        self.assertIn("1 known exploited", p.stdout)
 
     def test_cyclonedx_vex(self):
         db, _, _ = self.build_db(*(os.path.join(VFIX, f) for f in ("lang.jsonl", "kev.json", "epss.csv")))
