@@ -184,8 +184,13 @@ std::string fix_command(const Package& p, const std::vector<Package>& all) {
   if (p.ecosystem == kPypi) return "pip install --upgrade " + p.name;
   if (p.ecosystem == kNpm) return "npm install " + p.name + "@latest (in the project of " + p.location + ")";
   if (p.ecosystem == kComposer) return "composer update " + p.name + " (in the project of " + p.location + ")";
-  if (p.ecosystem == kWordPressPlugin) return "wp plugin update " + p.name + " --path=" + p.location;
-  if (p.ecosystem == kWordPressTheme) return "wp theme update " + p.name;
+  if (p.ecosystem == kWordPressPlugin || p.ecosystem == kWordPressTheme) {
+    // wp-cli wants the WordPress root, which holds wp-content/.
+    size_t wc = p.location.find("/wp-content/");
+    std::string root = wc == std::string::npos ? p.location : p.location.substr(0, wc);
+    return fmt::format("wp {} update {} --path={}", p.ecosystem == kWordPressPlugin ? "plugin" : "theme",
+                       p.name, root);
+  }
   if (p.ecosystem == kWordPressCore) return "wp core update --path=" + p.location;
   return "upgrade " + p.name;
 }

@@ -350,6 +350,21 @@ TEST_F(VulnTest, ExposureFromListeningSocketsRaisesThePriority) {
   EXPECT_EQ(by_check(f, "CVE-2099-5002")->tier, "routine");
 }
 
+TEST_F(VulnTest, WordPressInOsvFormToo) {
+  build({kFix + "wordpress-osv.jsonl"});
+  auto db = open();
+  auto inv = inventory::collect_inventory(Root(kInv + "debian10"), {});
+  ASSERT_TRUE(inv.has_value());
+  auto f = vulnerability_findings(*db, inv->os, inv->packages,
+                                  match_inventory(*db, inv->os, inv->packages, nullptr), {});
+  std::set<std::string> got;
+  for (const auto& x : f) got.insert(x.check + " fixed=" + x.fixed_version + " " + x.remediation);
+  EXPECT_EQ(got, (std::set<std::string>{
+                     "CVE-2099-4001 fixed=5.3.2 Upgrade to 5.3.2 or later: wp plugin update contact-form-7 "
+                     "--path=/var/www/shop",
+                     "WPVDB-2099-0002 fixed=5.8.3 Upgrade to 5.8.3 or later: wp core update --path=/var/www/shop"}));
+}
+
 TEST(Cvss, BaseScoresOfKnownVectors) {
   EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), 9.8);
   EXPECT_EQ(*cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"), 10.0);
