@@ -372,6 +372,22 @@ class Vulnerabilities(Base):
         p = mamori("--db", db, "db", "update", "--source", url + "/norange/kev.json", env=env, check=0)
         self.assertIn("1 known exploited", p.stdout)
 
+    @unittest.skipUnless(SHARED and os.path.isdir(os.path.join(SHARED, "data/vuln")), "no shared data")
+    def test_update_from_the_shared_data(self):
+        d = os.path.join(SHARED, "data/vuln")
+        url, log = self.start_server({
+            "Debian12.jsonl": os.path.join(d, "osv/Debian12.jsonl"),
+            "known_exploited_vulnerabilities.json": os.path.join(d, "kev/known_exploited_vulnerabilities.json"),
+            "epss_kev_nvd.csv": os.path.join(d, "kev/epss_kev_nvd.csv")})
+        db = os.path.join(self.tmp, "vuln.db")
+        mamori("--db", db, "db", "update", "--source", url + "/flaky/Debian12.jsonl",
+               "--source", url + "/flaky/known_exploited_vulnerabilities.json",
+               "--source", url + "/epss_kev_nvd.csv", env={"MAMORI_TEST_BACKOFF_MS": "10"}, check=0)
+        st = json.loads(mamori("--db", db, "--format", "json", "db", "status", check=0).stdout)
+        self.assertEqual(st["kev"], 1404)
+        self.assertEqual(st["epss"], 1556)
+        self.assertEqual(st["sources"][0]["records"], 2440)
+
     def test_cyclonedx_vex(self):
         db, _, _ = self.build_db(*(os.path.join(VFIX, f) for f in ("lang.jsonl", "kev.json", "epss.csv")))
         p = mamori("--root", os.path.join(FIX, "debian10"), "--db", db, "--format", "cyclonedx",

@@ -350,6 +350,20 @@ TEST_F(VulnTest, ExposureFromListeningSocketsRaisesThePriority) {
   EXPECT_EQ(by_check(f, "CVE-2099-5002")->tier, "routine");
 }
 
+TEST_F(VulnTest, OsvEventsVersionsListsLimitAndLastAffected) {
+  auto r = build({kFix + "osv-events.jsonl"});
+  auto db = open();
+  auto inv = inventory::collect_inventory(Root(kInv + "debian10"), {});
+  ASSERT_TRUE(inv.has_value());
+  auto m = match_inventory(*db, inv->os, inv->packages, nullptr);
+  std::set<std::string> hits;
+  for (const auto& x : m) hits.insert(db->vuln(x.vuln).id + " fixed=" + x.fixed);
+  // requests 2.31.0 is in the first list only; lodash 4.17.20 is past the limit of the first
+  // range but inside the second interval of the other; @babel/core 7.16.0 = last_affected.
+  EXPECT_EQ(hits, (std::set<std::string>{"PYSEC-2099-20 fixed=", "GHSA-two-ranges fixed=4.17.21",
+                                         "GHSA-last-affected fixed="}));
+}
+
 TEST_F(VulnTest, WordPressInOsvFormToo) {
   build({kFix + "wordpress-osv.jsonl"});
   auto db = open();
