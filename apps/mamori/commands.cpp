@@ -10,9 +10,11 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <random>
 
 #include "core/fs.h"
+#include "fim/fim.h"
 #include "core/owners.h"
 #include "core/progress.h"
 #include "core/text.h"
@@ -619,6 +621,165 @@ int cmd_db_status(const Options& o, int max_age_days) {
                         max_age_days);
   int rc = emit(o, text);
   return rc != kExitOk ? rc : (stale ? kExitFindings : kExitOk);
+}
+
+namespace {
+
+std::string fim_baseline_path(const FimArgs& a) { return a.baseline.empty() ? state_dir() + "/fim.baseline" : a.baseline; }
+std::string fim_key_path(const FimArgs& a) { return a.key.empty() ? state_dir() + "/fim.key" : a.key; }
+std::string fim_pub_path(const FimArgs& a) {
+  if (!a.pubkey.empty()) return a.pubkey;
+  if (!a.key.empty()) return a.key + ".pub";
+  return state_dir() + "/fim.pub";
+}
+
+std::vector<std::string> default_fim_paths(const Root& root) {
+  // System binaries and libraries, configuration (PAM, cron, systemd, sudo, ssh), boot and
+  // kernel modules, root's ssh keys, and the web roots found on the host.
+  std::vector<std::string> out;
+  for (const char* p : {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/local/bin",
+                        "/usr/local/sbin", "/etc", "/boot", "/root/.ssh", "/var/www", "/srv/www",
+                        "/srv/http", "/usr/share/nginx/html"}) {
+    std::error_code ec;
+    auto st = std::filesystem::symlink_status(root.path(p), ec);
+    if (!ec && std::filesystem::is_directory(st)) out.push_back(p);  // merged-/usr symlinks skipped
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_fim_keygen(const Options& o, const FimArgs& a) {
+  std::string sec = fim_key_path(a), pub = fim_pub_path(a);  // KEY and KEY.pub, or the state dir's
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(sec).parent_path(), ec);
+  auto k = fim::generate_keypair();
+  auto st = fim::write_keypair(k, sec, pub);
+  if (!st) return fail(st.error().with_context("fim keygen (an existing key is never overwritten)"));
+  info(o, fmt::format("secret key {} (keep it off this host: copy it away and delete it here)\npublic key {} "
+                      "(verify-only; leave it on the host)",
+                      sec, pub));
+  return kExitOk;
+}
+
+int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
+  auto algo = fim::parse_hash(a.hash);
+  if (!algo) return usage(algo.error().message);
+  std::string base = fim_baseline_path(a);
+  std::error_code ec;
+  bool exists = std::filesystem::exists(base, ec);
+  fim::FimOptions fo;
+  fo.paths = a.paths;
+  fo.hash = *algo;
+  fo.excludes = a.excludes;
+  fo.threads = a.threads;
+  if (exists && !a.force) {
+    // Never overwrite a baseline that does not verify: it may be evidence.
+    auto pub = fim::read_key(fim_pub_path(a), 32);
+    Status v = pub ? fim::verify_file(base, *pub) : Status(pub.error());
+    if (!v)
+      return fail(v.error().with_context(
+          fmt::format("fim {}: refusing to replace {} (use --force after investigating)", update ? "update" : "init", base)));
+    if (!update && a.paths.empty())
+      return fail(Error::invalid(base + " exists: use 'mamori fim update' to accept the current state"));
+  }
+  if (update && fo.paths.empty()) {
+    std::ifstream in(base);
+    std::string header;
+    std::getline(in, header);
+    for (auto part : split(header, ' '))
+      if (part.starts_with("path=")) fo.paths.emplace_back(part.substr(5));
+  }
+  Root root(o.root);
+  if (fo.paths.empty()) fo.paths = default_fim_paths(root);
+  // Signing key: the given one, else the host key (created on first use).
+  std::string keyp = fim_key_path(a);
+  if (!std::filesystem::exists(keyp, ec)) {
+    if (!a.key.empty()) return fail(Error::not_found(keyp + ": no such key"));
+    std::filesystem::create_directories(std::filesystem::path(keyp).parent_path(), ec);
+    auto st = fim::write_keypair(fim::generate_keypair(), keyp, fim_pub_path(a));
+    if (!st) return fail(st.error());
+    info(o, "created a host signing key " + keyp + " (an off-host key is stronger: see docs/fim.md)");
+  }
+  auto key = fim::read_key(keyp, 64);
+  if (!key) return fail(key.error());
+  Result<fim::BaselineInfo> bi = Error::internal("not built");
+  {
+    Progress progress(!o.quiet, "baseline");
+    fo.on_progress = [&progress](const std::string& s) { progress.update(s); };
+    std::filesystem::create_directories(std::filesystem::path(base).parent_path(), ec);
+    bi = fim::write_baseline(root, fo, base, now_s());
+  }
+  if (!bi) return fail(bi.error());
+  auto sig = fim::sign_file(base, *key);
+  if (!sig) return fail(sig.error());
+  return emit(o, fmt::format("{} {}: {} entries ({}), signed ({}.sig)\n", update ? "updated" : "wrote", base,
+                             bi->entries, fim::hash_name(bi->hash), base));
+}
+
+int cmd_fim_check(const Options& o, const FimArgs& a) {
+  auto fmt_r = report::parse_format(o.format);
+  if (!fmt_r) return usage(fmt_r.error().message);
+  auto threshold = fail_threshold(o);
+  if (!threshold) return usage(threshold.error().message);
+  std::string base = fim_baseline_path(a);
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  std::string host = host_name(o);
+  int64_t started = now_s();
+  std::vector<Finding> findings;
+  std::vector<std::string> warnings;
+  auto pub = fim::read_key(fim_pub_path(a), 32);
+  Status verified = pub ? fim::verify_file(base, *pub) : Status(pub.error());
+  if (!std::filesystem::exists(base))
+    return fail(Error::not_found(base + ": no baseline; create one with 'mamori fim init'"));
+  if (!verified) {
+    Finding f;
+    f.module = "fim";
+    f.check = "baseline-signature-invalid";
+    f.asset = base;
+    f.severity = Severity::kCritical;
+    f.title = "The file-integrity baseline cannot be trusted";
+    f.evidence = verified.error().message;
+    f.remediation = "Do not trust this baseline or this host's files: someone may have changed both. Verify "
+                    "with the off-host public key, compare against a trusted copy, then rebuild with "
+                    "'mamori fim init --force' from a known-good state.";
+    assign_fingerprint(f);
+    findings.push_back(std::move(f));
+    warnings.push_back(verified.error().message);
+  } else {
+    fim::CheckOptions co;
+    co.full = a.full;
+    co.excludes = a.excludes;
+    co.threads = a.threads;
+    Result<fim::CheckResult> res = Error::internal("not checked");
+    {
+      Progress progress(!o.quiet, "checking");
+      co.on_progress = [&progress](const std::string& s) { progress.update(s); };
+      res = fim::check_baseline(Root(o.root), base, co);
+    }
+    if (!res) return fail(res.error());
+    findings = fim::fim_findings(*res);
+    info(o, fmt::format("{} entries checked, {} hashed, {} changes", res->checked, res->hashed, res->changes.size()));
+  }
+  store::ScanInput in;
+  in.host = host;
+  in.scope = "fim";
+  in.started_at = started;
+  in.finished_at = now_s();
+  in.tool_version = MAMORI_VERSION;
+  in.findings = std::move(findings);
+  auto outcome = (*st)->record_scan(in);
+  if (!outcome) return fail(outcome.error());
+  report::Report r;
+  r.host = host;
+  r.tool_version = MAMORI_VERSION;
+  r.scan = scan_info(outcome->scan);
+  r.findings = outcome->findings;
+  r.warnings = warnings;
+  int rc = emit(o, report::render(r, *fmt_r, use_color(o)));
+  if (rc != kExitOk) return rc;
+  return exit_for(r.findings, *threshold);
 }
 
 int cmd_version(const Options& o) {

@@ -43,6 +43,21 @@ int cmd_owners_set(const Options& o, const std::string& pattern, const std::stri
 int cmd_owners_list(const Options& o);
 int cmd_owners_remove(const Options& o, const std::string& pattern);
 int cmd_version(const Options& o);
+
+struct FimArgs {
+  std::vector<std::string> paths;
+  std::string baseline;   // default: STATE_DIR/fim.baseline
+  std::string hash = "sha256";
+  std::string key;        // secret key (init/update); default STATE_DIR/fim.key
+  std::string pubkey;     // public key (check); default STATE_DIR/fim.pub
+  std::vector<std::string> excludes;
+  bool full = false;
+  bool force = false;
+  unsigned threads = 0;
+};
+int cmd_fim_keygen(const Options& o, const FimArgs& a);
+int cmd_fim_init(const Options& o, const FimArgs& a, bool update);
+int cmd_fim_check(const Options& o, const FimArgs& a);
 int cmd_db_import(const Options& o, const std::vector<std::string>& paths);
 int cmd_db_status(const Options& o, int max_age_days);
 int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries);

@@ -187,6 +187,44 @@ See docs/db.md.)");
   dbs->add_option("--max-age", max_age, "Days after which the data counts as stale (exit code 1)");
   dbs->callback([&] { rc = cmd_db_status(o, max_age); });
 
+  FimArgs fa;
+  auto* fimc = app.add_subcommand("fim", "File integrity: signed baseline, check what changed");
+  fimc->footer(R"(Examples:
+  mamori fim keygen --key /root/offhost/fim.key   a signing key to keep off the host
+  mamori fim init                                  baseline of system files, /etc and web roots
+  mamori fim init /var/www/shop --hash sha512      just one web root
+  mamori fim check                                 what changed (re-hashes only files whose metadata changed)
+  mamori fim check --full --fail-on high           re-hash everything (as AIDE does)
+  mamori fim update                                accept the current state after review
+See docs/fim.md.)");
+  fimc->require_subcommand(1);
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("--baseline", fa.baseline, "Baseline file (default STATE_DIR/fim.baseline)")->type_name("FILE");
+    c->add_option("--exclude", fa.excludes, "Glob of absolute paths to leave out (repeatable)")->type_name("GLOB");
+    c->add_option("--threads", fa.threads, "Hashing threads (default: all cores)");
+  };
+  auto* fk = fimc->add_subcommand("keygen", "Create an Ed25519 signing key pair (never overwrites)");
+  fk->add_option("--key", fa.key, "Secret key file to create (default STATE_DIR/fim.key; public key beside it as .pub)");
+  fk->callback([&] { rc = cmd_fim_keygen(o, fa); });
+  auto* fi = fimc->add_subcommand("init", "Record and sign a baseline of PATHs (default: system files, /etc, web roots)");
+  fi->add_option("PATH", fa.paths, "Trees to cover (absolute paths inside --root)");
+  fi->add_option("--hash", fa.hash, "sha256, sha512 or blake2b");
+  fi->add_option("--key", fa.key, "Secret signing key (default: the host key, created on first use)");
+  fi->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
+  add_common(fi);
+  fi->callback([&] { rc = cmd_fim_init(o, fa, false); });
+  auto* fu = fimc->add_subcommand("update", "Accept the current state: rebuild and re-sign the baseline");
+  fu->add_option("--hash", fa.hash, "sha256, sha512 or blake2b");
+  fu->add_option("--key", fa.key, "Secret signing key");
+  fu->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
+  add_common(fu);
+  fu->callback([&] { rc = cmd_fim_init(o, fa, true); });
+  auto* fc = fimc->add_subcommand("check", "Compare the files with the signed baseline; findings go to the store");
+  fc->add_flag("--full", fa.full, "Re-hash every file (default: only files whose size, mtime, ctime or inode changed)");
+  fc->add_option("--pubkey", fa.pubkey, "Public key to verify the baseline (default STATE_DIR/fim.pub)");
+  add_common(fc);
+  fc->callback([&] { rc = cmd_fim_check(o, fa); });
+
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");
   ver->callback([&] { rc = cmd_version(o); });

@@ -32,9 +32,11 @@ std::string render_text(const Report& r, bool color) {
   const char* reset = color ? "\033[0m" : "";
   std::string out;
   out += fmt::format("{}mamori{} — host {}", c("\033[1m"), reset, sanitize(r.host));
-  if (r.scan)
-    out += fmt::format(" — {} — scan #{} at {}", sanitize(r.scan->os), r.scan->id,
-                       iso8601(r.scan->finished_at));
+  if (r.scan) {
+    if (!r.scan->os.empty()) out += " — " + sanitize(r.scan->os);
+    out += fmt::format(" — {} #{} at {}", r.scan->scope == "scan" ? "scan" : r.scan->scope + " check",
+                       r.scan->id, iso8601(r.scan->finished_at));
+  }
   out += "\n";
   if (!r.packages.empty()) {
     int64_t total = 0;

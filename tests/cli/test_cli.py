@@ -464,6 +464,70 @@ class Vulnerabilities(Base):
         self.assertIn("apt-get install --only-upgrade", vuln[0]["remediation"])
 
 
+class Fim(Base):
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "fimroot")
+        for rel, body in (("var/www/shop/index.php", "<?php echo 1;\n"), ("usr/bin/tool", "tool\n"),
+                          ("etc/app.conf", "a=1\n")):
+            os.makedirs(os.path.dirname(os.path.join(self.root, rel)), exist_ok=True)
+            spit(os.path.join(self.root, rel), body)
+
+    def fim(self, *args, check=None):
+        return mamori("--root", self.root, "--store", self.db, "--host", "web01", "-q", *args,
+                      env={"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}, check=check)
+
+    def test_init_check_update_lifecycle(self):
+        p = self.fim("fim", "init", "/var/www", "/usr/bin", "/etc", check=0)
+        self.assertIn("entries (sha256), signed", p.stdout)
+        p = self.fim("--format", "json", "fim", "check", check=0)
+        self.assertEqual(json.loads(p.stdout)["findings"], [])
+        shell = os.path.join(self.root, "var/www/shop/.x.php")
+        spit(shell, "<?php eval($_POST[1]);")
+        p = self.fim("--format", "json", "--fail-on", "high", "fim", "check", check=1)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["scan"]["scope"], "fim")
+        f = doc["findings"][0]
+        self.assertEqual((f["module"], f["check"], f["asset"], f["severity"], f["state"]),
+                         ("fim", "file-added", "/var/www/shop/.x.php", "high", "new"))
+        # Still there at the next check: open. Accepted by 'fim update': fixed.
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        self.assertEqual(doc["findings"][0]["state"], "open")
+        self.fim("fim", "update", check=0)
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        self.assertEqual([x["state"] for x in doc["findings"]], ["fixed"])
+
+    def test_tampered_baseline_is_critical_and_never_overwritten(self):
+        self.fim("fim", "init", "/var/www", "/etc", check=0)
+        base = os.path.join(self.tmp, "state", "fim.baseline")
+        raw = bytearray(slurp(base, "rb"))  # any byte changed breaks the signature
+        raw[len(raw) // 2] ^= 1
+        spit(base, bytes(raw), "wb")
+        p = self.fim("--format", "json", "fim", "check")
+        self.assertEqual(p.returncode, 0)
+        doc = json.loads(p.stdout)
+        self.assertEqual([(f["check"], f["severity"]) for f in doc["findings"]],
+                         [("baseline-signature-invalid", "critical")])
+        p = self.fim("fim", "update")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("refusing to replace", p.stderr)
+        self.assertEqual(slurp(base, "rb"), bytes(raw))
+        self.fim("fim", "update", "--force", check=0)
+
+    def test_off_host_key(self):
+        key = os.path.join(self.tmp, "offhost", "fim.key")
+        self.fim("fim", "keygen", "--key", key, check=0)
+        self.assertEqual(oct(os.stat(key).st_mode & 0o777), "0o600")
+        self.assertEqual(self.fim("fim", "keygen", "--key", key).returncode, 3)  # never overwritten
+        base = os.path.join(self.tmp, "b.baseline")
+        self.fim("fim", "init", "--baseline", base, "--key", key, "/etc", check=0)
+        p = self.fim("--format", "json", "fim", "check", "--baseline", base, "--pubkey", key + ".pub", check=0)
+        self.assertEqual(json.loads(p.stdout)["findings"], [])
+        # Verified with the host's own public key (another key): not trusted.
+        p = self.fim("--format", "json", "fim", "check", "--baseline", base)
+        self.assertEqual(json.loads(p.stdout)["findings"][0]["check"], "baseline-signature-invalid")
+
+
 class Reports(Base):
     def test_html_and_sarif_files(self):
         root = self.fixture_copy("debian10")

@@ -1,0 +1,715 @@
+#include "fim/fim.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "core/text.h"
+
+namespace mamori::fim {
+
+Result<HashAlgo> parse_hash(std::string_view s) {
+  if (s == "sha256") return HashAlgo::kSha256;
+  if (s == "sha512") return HashAlgo::kSha512;
+  if (s == "blake2b") return HashAlgo::kBlake2b;
+  return Error::invalid("unknown hash '" + std::string(s) + "' (sha256, sha512 or blake2b)");
+}
+
+std::string_view hash_name(HashAlgo a) {
+  switch (a) {
+    case HashAlgo::kSha256: return "sha256";
+    case HashAlgo::kSha512: return "sha512";
+    case HashAlgo::kBlake2b: return "blake2b";
+  }
+  return "sha256";
+}
+
+bool path_less(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    size_t ea = a.find('/', i), eb = b.find('/', j);
+    std::string_view ca = a.substr(i, ea == std::string_view::npos ? a.npos : ea - i);
+    std::string_view cb = b.substr(j, eb == std::string_view::npos ? b.npos : eb - j);
+    if (ca != cb) return ca < cb;
+    if (ea == std::string_view::npos || eb == std::string_view::npos) return ea == std::string_view::npos && eb != std::string_view::npos;
+    i = ea + 1;
+    j = eb + 1;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+namespace {
+
+const EVP_MD* md_of(HashAlgo a) {
+  switch (a) {
+    case HashAlgo::kSha256: return EVP_sha256();
+    case HashAlgo::kSha512: return EVP_sha512();
+    case HashAlgo::kBlake2b: return EVP_blake2b512();
+  }
+  return EVP_sha256();
+}
+
+std::string hex(const unsigned char* p, size_t n) {
+  static constexpr char k[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    s.push_back(k[p[i] >> 4]);
+    s.push_back(k[p[i] & 15]);
+  }
+  return s;
+}
+
+// Content hash of a regular file; never opens FIFOs/devices (O_NONBLOCK + re-check).
+void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e) {
+  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    e.error = std::strerror(errno);
+    return;
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    e.error = "not a regular file any more";
+    return;
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, md_of(algo), nullptr);
+  static thread_local std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      e.error = std::strerror(errno);
+      break;
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  ::close(fd);
+  if (e.error.empty()) e.hash = hex(md, len);
+}
+
+char type_of(mode_t m) {
+  if (S_ISREG(m)) return 'f';
+  if (S_ISDIR(m)) return 'd';
+  if (S_ISLNK(m)) return 'l';
+  if (S_ISCHR(m)) return 'c';
+  if (S_ISBLK(m)) return 'b';
+  if (S_ISFIFO(m)) return 'p';
+  if (S_ISSOCK(m)) return 's';
+  return '?';
+}
+
+void read_xattrs(const std::string& host_path, Entry& e) {
+  char names[4096];
+  ssize_t n = ::llistxattr(host_path.c_str(), names, sizeof names);
+  if (n <= 0) return;
+  for (ssize_t off = 0; off < n;) {
+    std::string name(names + off);
+    off += static_cast<ssize_t>(name.size()) + 1;
+    char val[4096];
+    ssize_t v = ::lgetxattr(host_path.c_str(), name.c_str(), val, sizeof val);
+    if (v >= 0) e.xattrs.emplace_back(name, std::string(val, static_cast<size_t>(v)));
+  }
+  std::sort(e.xattrs.begin(), e.xattrs.end());
+}
+
+bool stat_entry(const std::string& host_path, Entry& e) {
+  struct stat st{};
+  if (::lstat(host_path.c_str(), &st) != 0) return false;
+  e.type = type_of(st.st_mode);
+  e.mode = st.st_mode & 07777;
+  e.uid = st.st_uid;
+  e.gid = st.st_gid;
+  e.size = e.type == 'f' || e.type == 'l' ? static_cast<uint64_t>(st.st_size) : 0;
+  e.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  e.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  e.inode = st.st_ino;
+  e.nlink = st.st_nlink;
+  e.dev = st.st_dev;
+  if (e.type == 'l') {
+    char buf[4096];
+    ssize_t n = ::readlink(host_path.c_str(), buf, sizeof buf);
+    if (n >= 0) e.target.assign(buf, static_cast<size_t>(n));
+  }
+  read_xattrs(host_path, e);
+  return true;
+}
+
+// Depth-first walk with sorted children (the order path_less defines), without following
+// symlinks, staying on the starting filesystem, skipping pseudo filesystems.
+class Walker {
+ public:
+  Walker(const Root& root, std::vector<std::string> paths, std::vector<std::string> excludes, bool one_fs)
+      : root_(root), excludes_(std::move(excludes)), one_fs_(one_fs) {
+    std::sort(paths.begin(), paths.end(), path_less);
+    for (auto it = paths.rbegin(); it != paths.rend(); ++it) stack_.push_back({*it, 0, true});
+  }
+  // Next entry, or nullopt at the end.
+  std::optional<Entry> next() {
+    while (!stack_.empty()) {
+      Item it = stack_.back();
+      stack_.pop_back();
+      if (excluded(it.path)) continue;
+      Entry e;
+      e.path = it.path;
+      if (!stat_entry(root_.path(it.path).string(), e)) continue;  // vanished: not recorded
+      if (it.top) dev_ = e.dev;
+      if (e.type == 'd' && !(one_fs_ && e.dev != dev_ && !it.top)) push_children(it.path);
+      return e;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Item {
+    std::string path;
+    uint64_t dev;
+    bool top;
+  };
+  bool excluded(const std::string& p) const {
+    static const char* kPseudo[] = {"/proc", "/sys", "/dev", "/run"};
+    for (const char* x : kPseudo)
+      if (p == x || (p.starts_with(x) && p[std::strlen(x)] == '/')) return true;
+    for (const auto& g : excludes_)
+      if (glob_match(g, p)) return true;
+    return false;
+  }
+  void push_children(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* d = ::opendir(root_.path(dir).c_str());
+    if (!d) return;
+    while (dirent* de = ::readdir(d)) {
+      std::string n = de->d_name;
+      if (n == "." || n == "..") continue;
+      names.push_back(std::move(n));
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    std::string base = dir == "/" ? "" : dir;
+    for (auto it = names.rbegin(); it != names.rend(); ++it) stack_.push_back({base + "/" + *it, 0, false});
+  }
+
+  const Root& root_;
+  std::vector<std::string> excludes_;
+  bool one_fs_;
+  uint64_t dev_ = 0;
+  std::vector<Item> stack_;
+};
+
+// Hashes the entries that need it in parallel (bounded batch).
+void hash_batch(const Root& root, std::vector<Entry*>& todo, HashAlgo algo, unsigned threads) {
+  if (todo.empty()) return;
+  unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  n = std::min<unsigned>(n, static_cast<unsigned>(todo.size()));
+  std::atomic<size_t> idx{0};
+  auto work = [&] {
+    for (size_t i; (i = idx.fetch_add(1)) < todo.size();)
+      hash_entry(root.path(todo[i]->path).string(), algo, *todo[i]);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+// ---- line format: fields separated by tabs; strings escaped (\t \n \\ and \xNN) ----
+std::string esc(std::string_view s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c == '\\') o += "\\\\";
+    else if (c < 0x21 || c >= 0x7f) o += fmt::format("\\x{:02x}", c);
+    else o.push_back(static_cast<char>(c));
+  }
+  return o.empty() ? "-" : o;
+}
+
+bool unesc(std::string_view s, std::string& out) {
+  out.clear();
+  if (s == "-") return true;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 1 < s.size() && s[i + 1] == '\\') {
+      out.push_back('\\');
+      ++i;
+    } else if (i + 3 < s.size() && s[i + 1] == 'x') {
+      auto h = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+      int a = h(s[i + 2]), b = h(s[i + 3]);
+      if (a < 0 || b < 0) return false;
+      out.push_back(static_cast<char>(a * 16 + b));
+      i += 3;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string format_entry(const Entry& e) {
+  std::string x;
+  for (const auto& [k, v] : e.xattrs) x += (x.empty() ? "" : ",") + esc(k) + "=" + hex(reinterpret_cast<const unsigned char*>(v.data()), v.size());
+  return fmt::format("{}\t{}\t{:o}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", esc(e.path), e.type, e.mode, e.uid,
+                     e.gid, e.size, e.mtime_ns, e.ctime_ns, e.inode, e.nlink, e.dev, esc(e.target),
+                     x.empty() ? "-" : x, e.hash.empty() ? "-" : e.hash);
+}
+
+Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::string& file) {
+  auto bad = [&](const char* why) { return Error::data_loss(fmt::format("{}:{}: {}", file, lineno, why)); };
+  auto f = split(line, '\t');
+  if (f.size() != 14) return bad("expected 14 fields (baseline truncated or damaged?)");
+  Entry e;
+  if (!unesc(f[0], e.path) || e.path.empty() || e.path[0] != '/') return bad("bad path");
+  if (f[1].size() != 1) return bad("bad type");
+  e.type = f[1][0];
+  auto num = [&](std::string_view s, int base, uint64_t& out) {
+    if (s.empty() || s.size() > 24) return false;
+    char* end = nullptr;
+    std::string t(s);
+    errno = 0;
+    out = std::strtoull(t.c_str(), &end, base);
+    return errno == 0 && end && *end == '\0' && t[0] != '-';
+  };
+  uint64_t v[9];
+  if (!num(f[2], 8, v[0]) || !num(f[3], 10, v[1]) || !num(f[4], 10, v[2]) || !num(f[5], 10, v[3]) ||
+      !num(f[8], 10, v[6]) || !num(f[9], 10, v[7]) || !num(f[10], 10, v[8]))
+    return bad("bad number");
+  e.mode = static_cast<uint32_t>(v[0]);
+  e.uid = static_cast<uint32_t>(v[1]);
+  e.gid = static_cast<uint32_t>(v[2]);
+  e.size = v[3];
+  auto snum = [](std::string_view sv, int64_t& out) {
+    if (sv.empty() || sv.size() > 20) return false;
+    std::string t(sv);
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtoll(t.c_str(), &end, 10);
+    return errno == 0 && end && *end == '\0';
+  };
+  if (!snum(f[6], e.mtime_ns) || !snum(f[7], e.ctime_ns)) return bad("bad time");
+  e.inode = v[6];
+  e.nlink = v[7];
+  e.dev = v[8];
+  if (!unesc(f[11], e.target)) return bad("bad symlink target");
+  if (f[12] != "-")
+    for (auto kv : split(f[12], ',')) {
+      size_t eq = kv.find('=');
+      std::string name, val;
+      if (eq == std::string_view::npos || !unesc(kv.substr(0, eq), name)) return bad("bad xattr");
+      std::string_view hx = kv.substr(eq + 1);
+      if (hx.size() % 2) return bad("bad xattr value");
+      for (size_t i = 0; i + 1 < hx.size(); i += 2) {
+        auto h = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+        int a = h(hx[i]), b = h(hx[i + 1]);
+        if (a < 0 || b < 0) return bad("bad xattr value");
+        val.push_back(static_cast<char>(a * 16 + b));
+      }
+      e.xattrs.emplace_back(name, val);
+    }
+  if (f[13] != "-") e.hash = std::string(f[13]);
+  return e;
+}
+
+}  // namespace
+
+Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const std::string& file) {
+  return parse_entry(line, lineno, file);
+}
+
+namespace {
+
+class BaselineReader {
+ public:
+  Status open(const std::string& path) {
+    path_ = path;
+    in_.open(path, std::ios::binary);
+    if (!in_) return errno_error(path, errno ? errno : ENOENT);
+    std::string header;
+    if (!std::getline(in_, header) || !header.starts_with("#mamori-fim-baseline v1"))
+      return Error::data_loss(path + ": not a Mamori baseline (bad header)");
+    line_ = 1;
+    for (auto part : split(header, ' ')) {
+      if (part.starts_with("hash=")) {
+        auto h = parse_hash(part.substr(5));
+        if (!h) return Error::data_loss(path + ": " + h.error().message);
+        info_.hash = *h;
+      } else if (part.starts_with("created=")) {
+        info_.created_at = std::atoll(std::string(part.substr(8)).c_str());
+      } else if (part.starts_with("path=")) {
+        std::string p;
+        if (unesc(part.substr(5), p)) info_.paths.push_back(p);
+      }
+    }
+    return ok();
+  }
+  // Next entry; nullopt at the end (after checking the trailer).
+  Result<std::optional<Entry>> next() {
+    std::string line;
+    if (!std::getline(in_, line))
+      return Error::data_loss(fmt::format("{}: ends without its trailer line (truncated)", path_));
+    ++line_;
+    if (line.starts_with("#end ")) {
+      uint64_t n = std::strtoull(line.c_str() + 5, nullptr, 10);
+      if (n != info_.entries)
+        return Error::data_loss(fmt::format("{}: trailer says {} entries, found {}", path_, n, info_.entries));
+      return std::optional<Entry>();
+    }
+    auto e = parse_entry(line, line_, path_);
+    if (!e) return e.error();
+    if (!last_.empty() && !path_less(last_, e->path))
+      return Error::data_loss(fmt::format("{}:{}: entries out of order", path_, line_));
+    last_ = e->path;
+    ++info_.entries;
+    return std::optional<Entry>(std::move(*e));
+  }
+  BaselineInfo& info() { return info_; }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  size_t line_ = 0;
+  std::string last_;
+  BaselineInfo info_;
+};
+
+std::string short_hash(const std::string& h) { return h.empty() ? "(unreadable)" : h.substr(0, 16) + "…"; }
+
+std::string iso_ns(int64_t ns) {
+  return fmt::format("{}.{:09d}", iso8601(ns / 1000000000).substr(0, 19), ns % 1000000000);
+}
+
+std::vector<std::string> differences(const Entry& a, const Entry& b, HashAlgo algo) {
+  std::vector<std::string> d;
+  if (a.type != b.type) d.push_back(fmt::format("type: {} → {}", a.type, b.type));
+  if (a.hash != b.hash && a.type == 'f' && b.type == 'f')
+    d.push_back(fmt::format("content: {} {} → {}", hash_name(algo), short_hash(a.hash), short_hash(b.hash)));
+  if (a.size != b.size) d.push_back(fmt::format("size: {} → {}", a.size, b.size));
+  if (a.mode != b.mode) d.push_back(fmt::format("mode: {:04o} → {:04o}", a.mode, b.mode));
+  if (a.uid != b.uid) d.push_back(fmt::format("owner: {} → {}", a.uid, b.uid));
+  if (a.gid != b.gid) d.push_back(fmt::format("group: {} → {}", a.gid, b.gid));
+  if (a.target != b.target) d.push_back(fmt::format("symlink: {} → {}", sanitize(a.target), sanitize(b.target)));
+  if (a.inode != b.inode) d.push_back(fmt::format("inode: {} → {} (replaced)", a.inode, b.inode));
+  if (a.nlink != b.nlink && a.type != 'd') d.push_back(fmt::format("links: {} → {}", a.nlink, b.nlink));
+  if (a.xattrs != b.xattrs) {
+    auto find = [](const std::vector<std::pair<std::string, std::string>>& xs, const std::string& name) {
+      return std::find_if(xs.begin(), xs.end(), [&name](const auto& p) { return p.first == name; });
+    };
+    for (const auto& kv : b.xattrs)
+      if (find(a.xattrs, kv.first) == a.xattrs.end()) d.push_back(fmt::format("xattr added: {}", sanitize(kv.first)));
+    for (const auto& kv : a.xattrs) {
+      auto it = find(b.xattrs, kv.first);
+      if (it == b.xattrs.end()) d.push_back(fmt::format("xattr removed: {}", sanitize(kv.first)));
+      else if (it->second != kv.second) d.push_back(fmt::format("xattr changed: {}", sanitize(kv.first)));
+    }
+  }
+  // Times alone are reported only together with another difference (touch is not tampering),
+  // but a content change with the old mtime put back is called out.
+  if (!d.empty()) {
+    if (a.mtime_ns != b.mtime_ns) d.push_back(fmt::format("mtime: {} → {}", iso_ns(a.mtime_ns), iso_ns(b.mtime_ns)));
+    else if (a.hash != b.hash) d.push_back("mtime unchanged although the content changed (timestamp restored?)");
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts, const std::string& out, int64_t now) {
+  if (opts.paths.empty()) return Error::invalid("fim init: no paths to cover");
+  std::string tmp = out + ".tmp." + std::to_string(::getpid());
+  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+  if (!f) return errno_error(tmp, errno);
+  BaselineInfo info;
+  info.hash = opts.hash;
+  info.created_at = now;
+  info.paths = opts.paths;
+  std::string header = fmt::format("#mamori-fim-baseline v1 hash={} created={}", hash_name(opts.hash), now);
+  for (const auto& p : opts.paths) header += " path=" + esc(p);
+  f << header << "\n";
+  Walker w(root, opts.paths, opts.excludes, opts.one_filesystem);
+  constexpr size_t kBatch = 2048;
+  std::vector<Entry> batch;
+  for (bool done = false; !done;) {
+    batch.clear();
+    while (batch.size() < kBatch) {
+      auto e = w.next();
+      if (!e) {
+        done = true;
+        break;
+      }
+      batch.push_back(std::move(*e));
+    }
+    std::vector<Entry*> todo;
+    for (auto& e : batch)
+      if (e.type == 'f') todo.push_back(&e);
+    hash_batch(root, todo, opts.hash, opts.threads);
+    for (const auto& e : batch) f << format_entry(e);
+    info.entries += batch.size();
+    if (opts.on_progress) opts.on_progress(fmt::format("{} entries", info.entries));
+  }
+  f << "#end " << info.entries << "\n";
+  f.flush();
+  if (!f) {
+    ::unlink(tmp.c_str());
+    return Error::unavailable(tmp + ": write failed");
+  }
+  f.close();
+  if (::rename(tmp.c_str(), out.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error(out, err);
+  }
+  return info;
+}
+
+Result<CheckResult> check_baseline(const Root& root, const std::string& baseline, const CheckOptions& opts) {
+  BaselineReader rd;
+  MAMORI_TRY(rd.open(baseline), "fim check");
+  CheckResult res;
+  HashAlgo algo = rd.info().hash;
+  Walker w(root, rd.info().paths, opts.excludes, true);
+  auto b = rd.next();
+  if (!b) return b.error();
+  std::optional<Entry> old = std::move(*b);
+  constexpr size_t kBatch = 2048;
+  bool walk_done = false;
+  while (!walk_done || old) {
+    // Pair the next batch of current entries with the baseline (both in path_less order).
+    std::vector<std::pair<std::optional<Entry>, std::optional<Entry>>> pairs;  // (before, after)
+    while (pairs.size() < kBatch) {
+      std::optional<Entry> cur;
+      if (!walk_done) {
+        cur = w.next();
+        if (!cur) walk_done = true;
+      }
+      if (!cur && !old) break;
+      // Emit baseline entries that sort before the current one: removed.
+      while (old && (!cur || path_less(old->path, cur->path))) {
+        pairs.push_back({std::move(old), std::nullopt});
+        auto n = rd.next();
+        if (!n) return n.error();
+        old = std::move(*n);
+      }
+      if (!cur) break;
+      if (old && old->path == cur->path) {
+        pairs.push_back({std::move(old), std::move(cur)});
+        auto n = rd.next();
+        if (!n) return n.error();
+        old = std::move(*n);
+      } else {
+        pairs.push_back({std::nullopt, std::move(cur)});
+      }
+    }
+    if (pairs.empty()) break;
+    std::vector<Entry*> todo;
+    for (auto& [before, after] : pairs) {
+      if (!after || after->type != 'f') continue;
+      bool changed_meta = !before || before->size != after->size || before->mtime_ns != after->mtime_ns ||
+                          before->ctime_ns != after->ctime_ns || before->inode != after->inode ||
+                          before->type != 'f';
+      if (opts.full || changed_meta) todo.push_back(&*after);
+      else after->hash = before->hash;  // trusted: unchanged size, mtime, ctime and inode
+    }
+    hash_batch(root, todo, algo, opts.threads);
+    res.hashed += todo.size();
+    for (auto& [before, after] : pairs) {
+      ++res.checked;
+      if (!before) {
+        res.changes.push_back({Change::kAdded, Entry{}, *after, {}});
+      } else if (!after) {
+        res.changes.push_back({Change::kRemoved, *before, Entry{}, {}});
+      } else {
+        auto d = differences(*before, *after, algo);
+        if (!d.empty()) res.changes.push_back({Change::kChanged, *before, *after, std::move(d)});
+      }
+    }
+    if (opts.on_progress) opts.on_progress(fmt::format("{} entries checked", res.checked));
+  }
+  res.baseline = rd.info();
+  return res;
+}
+
+namespace {
+
+bool under(std::string_view p, std::string_view dir) {
+  return p.starts_with(dir) && (p.size() == dir.size() || p[dir.size()] == '/');
+}
+
+bool in_webroot(std::string_view p) {
+  for (const char* w : {"/var/www", "/srv/www", "/srv/http", "/usr/share/nginx/html"})
+    if (under(p, w)) return true;
+  return false;
+}
+
+bool web_code(std::string_view p) {
+  std::string name = to_lower(p.substr(p.rfind('/') + 1));
+  for (const char* ext : {".php", ".phtml", ".phar", ".js", ".php5", ".php7", ".pht"})
+    if (name.ends_with(ext)) return true;
+  return name == ".htaccess" || name == ".user.ini";
+}
+
+bool system_path(std::string_view p) {
+  for (const char* d : {"/bin", "/sbin", "/lib", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64",
+                        "/usr/local/bin", "/usr/local/sbin", "/boot", "/etc/pam.d", "/etc/ssh", "/etc/sudoers.d",
+                        "/etc/cron.d", "/etc/systemd", "/lib/systemd", "/usr/lib/systemd"})
+    if (under(p, d)) return true;
+  return p == "/etc/ld.so.preload" || p == "/etc/passwd" || p == "/etc/shadow" || p == "/etc/sudoers" ||
+         p == "/etc/crontab" || p.ends_with("/.ssh/authorized_keys");
+}
+
+Severity severity_of(const Change& c) {
+  const std::string& p = c.kind == Change::kRemoved ? c.before.path : c.after.path;
+  if (c.kind == Change::kAdded && in_webroot(p) && web_code(p))
+    return to_lower(p).find("/uploads/") != std::string::npos ? Severity::kCritical : Severity::kHigh;
+  if (c.kind == Change::kChanged) {
+    for (const auto& d : c.differences)
+      if (d.starts_with("xattr added: security.capability")) return Severity::kCritical;
+    // A set-user/group-ID bit that appeared is the classic local backdoor.
+    if ((c.after.mode & ~c.before.mode & 06000) != 0) return Severity::kCritical;
+    if (p == "/etc/ld.so.preload") return Severity::kCritical;
+  }
+  if (c.kind == Change::kAdded && p == "/etc/ld.so.preload") return Severity::kCritical;
+  if (c.kind == Change::kAdded && c.after.type == 'f' && (c.after.mode & 06000) != 0) return Severity::kCritical;
+  if (system_path(p)) return Severity::kHigh;
+  if (in_webroot(p) && web_code(p)) return Severity::kHigh;
+  return Severity::kMedium;
+}
+
+}  // namespace
+
+std::vector<Finding> fim_findings(const CheckResult& r) {
+  std::vector<Finding> out;
+  for (const auto& c : r.changes) {
+    Finding f;
+    f.module = "fim";
+    const Entry& e = c.kind == Change::kRemoved ? c.before : c.after;
+    f.asset = e.path;
+    f.severity = severity_of(c);
+    switch (c.kind) {
+      case Change::kAdded:
+        f.check = "file-added";
+        f.title = fmt::format("New {} {}", e.type == 'd' ? "directory" : "file", sanitize(e.path));
+        f.evidence = fmt::format("not in the baseline of {}; mode {:04o}, owner {}, size {}, mtime {}{}",
+                                 iso8601(r.baseline.created_at), e.mode, e.uid, e.size, iso_ns(e.mtime_ns),
+                                 e.hash.empty() ? "" : ", " + std::string(hash_name(r.baseline.hash)) + " " + e.hash);
+        break;
+      case Change::kRemoved:
+        f.check = "file-removed";
+        f.title = fmt::format("{} was removed", sanitize(e.path));
+        f.evidence = fmt::format("in the baseline of {}, gone now", iso8601(r.baseline.created_at));
+        break;
+      case Change::kChanged:
+        f.check = "file-changed";
+        f.title = fmt::format("{} changed", sanitize(e.path));
+        f.evidence = fmt::format("{}", fmt::join(c.differences, "; "));
+        break;
+    }
+    f.remediation =
+        "Find out who changed it and why (package upgrade, deployment, or an intruder). If the "
+        "change is legitimate, accept it with 'mamori fim update'; if not, restore the file from a "
+        "trusted source and look for how it got there.";
+    if (f.severity >= Severity::kHigh && in_webroot(e.path))
+      f.remediation = "A script appeared or changed in a web root: treat it as a possible web shell. "
+                      "Compare with your deployment, quarantine it, check the web server logs for requests "
+                      "to it. " + f.remediation;
+    assign_fingerprint(f);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// ---- signatures ----
+
+KeyPair generate_keypair() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium initialisation failed");
+  KeyPair k;
+  k.public_key.resize(crypto_sign_PUBLICKEYBYTES);
+  k.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_keypair(reinterpret_cast<unsigned char*>(k.public_key.data()),
+                      reinterpret_cast<unsigned char*>(k.secret_key.data()));
+  return k;
+}
+
+Status write_keypair(const KeyPair& k, const std::string& secret_path, const std::string& public_path) {
+  int fd = ::open(secret_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_error(secret_path, errno);
+  bool good = ::write(fd, k.secret_key.data(), k.secret_key.size()) == static_cast<ssize_t>(k.secret_key.size());
+  good = ::fsync(fd) == 0 && good;
+  ::close(fd);
+  if (!good) return Error::unavailable(secret_path + ": write failed");
+  return write_file_atomic(public_path, k.public_key);
+}
+
+Result<std::string> read_key(const std::string& path, size_t expected) {
+  auto k = read_file(path, 4096);
+  if (!k) return k.error();
+  if (k->size() != expected)
+    return Error::invalid(fmt::format("{}: not a key ({} bytes, {} expected)", path, k->size(), expected));
+  return k;
+}
+
+namespace {
+Result<std::string> file_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errno_error(path, errno ? errno : ENOENT);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha512(), nullptr);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+}  // namespace
+
+Status sign_file(const std::string& path, const std::string& secret_key) {
+  if (sodium_init() < 0) return Error::internal("libsodium initialisation failed");
+  if (secret_key.size() != crypto_sign_SECRETKEYBYTES) return Error::invalid("bad secret key size");
+  auto d = file_digest(path);
+  if (!d) return d.error();
+  std::string sig(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
+                       reinterpret_cast<const unsigned char*>(d->data()), d->size(),
+                       reinterpret_cast<const unsigned char*>(secret_key.data()));
+  return write_file_atomic(path + ".sig", sig);
+}
+
+Status verify_file(const std::string& path, const std::string& public_key) {
+  if (sodium_init() < 0) return Error::internal("libsodium initialisation failed");
+  auto sig = read_file(path + ".sig", 4096);
+  if (!sig) return Error::data_loss(fmt::format("{}.sig: signature missing ({})", path, sig.error().message));
+  if (sig->size() != crypto_sign_BYTES || public_key.size() != crypto_sign_PUBLICKEYBYTES)
+    return Error::data_loss(path + ".sig: malformed signature");
+  auto d = file_digest(path);
+  if (!d) return d.error();
+  if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->data()),
+                                  reinterpret_cast<const unsigned char*>(d->data()), d->size(),
+                                  reinterpret_cast<const unsigned char*>(public_key.data())) != 0)
+    return Error::data_loss(path + ": signature does not verify: the baseline was modified or signed by another key");
+  return ok();
+}
+
+}  // namespace mamori::fim

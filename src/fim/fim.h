@@ -1,0 +1,106 @@
+#pragma once
+// File integrity: a baseline of file attributes and content hashes, a signed copy of it,
+// and a comparison that says attribute by attribute what changed.
+//
+// Example:
+//   FimOptions opts;  opts.paths = {"/etc", "/usr/bin"};
+//   auto n = write_baseline(Root("/"), opts, "/var/lib/mamori/fim.baseline");
+//   sign_file("/var/lib/mamori/fim.baseline", secret_key);
+//   auto diff = check_baseline(Root("/"), "/var/lib/mamori/fim.baseline", {.full = false});
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/finding.h"
+#include "core/fs.h"
+#include "core/result.h"
+
+namespace mamori::fim {
+
+enum class HashAlgo { kSha256, kSha512, kBlake2b };
+Result<HashAlgo> parse_hash(std::string_view s);
+std::string_view hash_name(HashAlgo a);
+
+// One file system object as recorded in the baseline.
+struct Entry {
+  std::string path;  // absolute, inside the root
+  char type = '?';   // f file, d directory, l symlink, c/b device, p fifo, s socket
+  uint32_t mode = 0;
+  uint32_t uid = 0, gid = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  uint64_t inode = 0, nlink = 0, dev = 0;
+  std::string target;  // symlink target
+  std::vector<std::pair<std::string, std::string>> xattrs;  // name → value (raw bytes)
+  std::string hash;    // hex; empty when not a regular file or unreadable
+  std::string error;   // why the content could not be read
+};
+
+// Component-wise order of absolute paths: the order of a depth-first walk with sorted children.
+bool path_less(std::string_view a, std::string_view b);
+
+struct FimOptions {
+  std::vector<std::string> paths;  // in-root absolute paths to cover
+  HashAlgo hash = HashAlgo::kSha256;
+  std::vector<std::string> excludes;  // globs on the absolute path
+  bool one_filesystem = true;
+  unsigned threads = 0;  // 0 = all cores
+  std::function<void(const std::string&)> on_progress;
+};
+
+struct BaselineInfo {
+  int version = 1;
+  HashAlgo hash = HashAlgo::kSha256;
+  int64_t created_at = 0;
+  std::vector<std::string> paths;
+  uint64_t entries = 0;
+};
+
+// Walks the paths and streams the baseline to `out` (written to a temp file, then renamed).
+Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts, const std::string& out,
+                                    int64_t now);
+
+struct CheckOptions {
+  bool full = false;  // re-hash every file (else only those whose size/mtime/ctime/inode changed)
+  unsigned threads = 0;
+  std::vector<std::string> excludes;
+  std::function<void(const std::string&)> on_progress;
+};
+
+struct Change {
+  enum Kind { kAdded, kRemoved, kChanged } kind;
+  Entry before, after;                  // before empty for added, after empty for removed
+  std::vector<std::string> differences;  // "content: sha256 ab12… → cd34…", "mode: 0644 → 0755"
+};
+
+struct CheckResult {
+  BaselineInfo baseline;
+  std::vector<Change> changes;
+  uint64_t checked = 0, hashed = 0;
+};
+
+Result<CheckResult> check_baseline(const Root& root, const std::string& baseline, const CheckOptions& opts);
+
+// One baseline line (exposed for the fuzzer); errors name `file` and `lineno`.
+Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const std::string& file);
+
+// Findings (module "fim", asset = absolute path) with the built-in severity policy.
+std::vector<Finding> fim_findings(const CheckResult& r);
+
+// ---- signatures (Ed25519, libsodium) ----
+struct KeyPair {
+  std::string public_key;  // 32 bytes
+  std::string secret_key;  // 64 bytes
+};
+KeyPair generate_keypair();
+Status write_keypair(const KeyPair& k, const std::string& secret_path, const std::string& public_path);
+Result<std::string> read_key(const std::string& path, size_t expected_size);
+// Detached signature of the file's SHA-512 digest, written to path + ".sig".
+Status sign_file(const std::string& path, const std::string& secret_key);
+// Ok when path + ".sig" is a valid signature by public_key of the file as it is now.
+Status verify_file(const std::string& path, const std::string& public_key);
+
+}  // namespace mamori::fim

@@ -1,0 +1,190 @@
+// File integrity: the planted-change set of the issue (content, content with mtime restored,
+// mode, owner, xattr, symlink retargeted, file replaced by rename, hidden new file in a web root,
+// deletion) in both check modes, the order of the walk, a damaged baseline, and signatures.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/fs.h"
+#include "fim/fim.h"
+
+namespace mamori::fim {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write(const fs::path& p, const std::string& s) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::trunc) << s;
+}
+
+class FimTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mamori-fim-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    root_ = dir_ / "root";
+    write(root_ / "var/www/shop/index.php", "<?php echo 'shop';\n");
+    write(root_ / "var/www/shop/wp-content/uploads/photo.jpg", "JPEG");
+    write(root_ / "usr/bin/tool", "#!/bin/sh\necho tool\n");
+    write(root_ / "usr/bin/other", "other\n");
+    write(root_ / "etc/config", "a=1\n");
+    fs::create_symlink("tool", root_ / "usr/bin/link");
+    baseline_ = (dir_ / "fim.baseline").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  BaselineInfo init() {
+    FimOptions o;
+    o.paths = {"/var/www", "/usr/bin", "/etc"};
+    o.threads = 2;
+    auto r = write_baseline(Root(root_), o, baseline_, 1000);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    return r ? *r : BaselineInfo{};
+  }
+  std::map<std::string, const Change*> check(bool full, CheckResult& keep) {
+    CheckOptions o;
+    o.full = full;
+    auto r = check_baseline(Root(root_), baseline_, o);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    keep = r ? std::move(*r) : CheckResult{};
+    std::map<std::string, const Change*> m;
+    for (const auto& c : keep.changes) m[c.kind == Change::kRemoved ? c.before.path : c.after.path] = &c;
+    return m;
+  }
+  static bool has(const Change* c, std::string_view needle) {
+    if (!c) return false;
+    for (const auto& d : c->differences)
+      if (d.find(needle) != std::string::npos) return true;
+    return false;
+  }
+
+  fs::path dir_, root_;
+  std::string baseline_;
+};
+
+TEST(FimOrder, PathLessIsTheWalkOrder) {
+  EXPECT_TRUE(path_less("/a", "/a/b"));
+  EXPECT_TRUE(path_less("/a/b", "/a.c"));  // children of /a come before /a.c
+  EXPECT_FALSE(path_less("/a", "/a"));
+  EXPECT_TRUE(path_less("/a/z", "/b"));
+}
+
+TEST_F(FimTest, NothingChangedMeansNoFindingsAndNoRehash) {
+  auto info = init();
+  EXPECT_EQ(info.entries, 12u);  // 6 under /var/www, 4 under /usr/bin, 2 under /etc
+  CheckResult r;
+  auto m = check(false, r);
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(r.hashed, 0u);  // metadata unchanged: nothing re-read
+  auto m2 = check(true, r);
+  EXPECT_TRUE(m2.empty());
+  EXPECT_EQ(r.hashed, 5u);  // --full re-hashes every regular file
+}
+
+TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
+  init();
+  // content changed with the mtime put back
+  struct stat st{};
+  ::stat((root_ / "var/www/shop/index.php").c_str(), &st);
+  write(root_ / "var/www/shop/index.php", "<?php system($_GET['c']);\n");
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  ::utimensat(AT_FDCWD, (root_ / "var/www/shop/index.php").c_str(), ts, 0);
+  // hidden web shell in uploads
+  write(root_ / "var/www/shop/wp-content/uploads/.cache.php", "<?php eval($_POST['x']);\n");
+  // mode (setuid), xattr
+  fs::permissions(root_ / "usr/bin/tool", fs::perms::set_uid | fs::perms::owner_all, fs::perm_options::replace);
+  ASSERT_EQ(::setxattr((root_ / "usr/bin/other").c_str(), "user.mark", "1", 1, 0), 0);
+  // symlink retargeted
+  fs::remove(root_ / "usr/bin/link");
+  fs::create_symlink("/tmp/evil", root_ / "usr/bin/link");
+  // file replaced by rename (same content, new inode)
+  write(root_ / "etc/config.new", "a=1\n");
+  fs::rename(root_ / "etc/config.new", root_ / "etc/config");
+  // deletion
+  fs::remove(root_ / "var/www/shop/wp-content/uploads/photo.jpg");
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown((root_ / "usr/bin/other").c_str(), 1234, 1234), 0);
+  }
+
+  for (bool full : {false, true}) {
+    CheckResult r;
+    auto m = check(full, r);
+    SCOPED_TRACE(full ? "--full" : "default");
+    EXPECT_TRUE(has(m["/var/www/shop/index.php"], "content: sha256"));
+    EXPECT_TRUE(has(m["/var/www/shop/index.php"], "timestamp restored"));
+    ASSERT_TRUE(m.contains("/var/www/shop/wp-content/uploads/.cache.php"));
+    EXPECT_EQ(m["/var/www/shop/wp-content/uploads/.cache.php"]->kind, Change::kAdded);
+    EXPECT_TRUE(has(m["/usr/bin/tool"], "mode: 0644 → 4700"));
+    EXPECT_TRUE(has(m["/usr/bin/other"], "xattr added: user.mark"));
+    if (::geteuid() == 0) {
+      EXPECT_TRUE(has(m["/usr/bin/other"], "owner: 0 → 1234"));
+    }
+    EXPECT_TRUE(has(m["/usr/bin/link"], "symlink: tool → /tmp/evil"));
+    EXPECT_TRUE(has(m["/etc/config"], "(replaced)"));
+    ASSERT_TRUE(m.contains("/var/www/shop/wp-content/uploads/photo.jpg"));
+    EXPECT_EQ(m["/var/www/shop/wp-content/uploads/photo.jpg"]->kind, Change::kRemoved);
+    auto f = fim_findings(r);
+    std::map<std::string, Severity> sev;
+    for (const auto& x : f) sev[x.asset] = x.severity;
+    EXPECT_EQ(sev["/var/www/shop/wp-content/uploads/.cache.php"], Severity::kCritical);  // PHP in uploads
+    EXPECT_EQ(sev["/usr/bin/tool"], Severity::kCritical);                                // setuid appeared
+    EXPECT_EQ(sev["/var/www/shop/index.php"], Severity::kHigh);
+    EXPECT_EQ(sev["/usr/bin/link"], Severity::kHigh);
+    EXPECT_EQ(sev["/etc/config"], Severity::kMedium);
+    for (const auto& x : f) EXPECT_EQ(x.module, "fim");
+  }
+}
+
+TEST_F(FimTest, DamagedBaselineIsAnError) {
+  init();
+  std::string text = *read_file(baseline_);
+  std::ofstream(baseline_, std::ios::trunc) << text.substr(0, text.size() / 2);
+  auto r = check_baseline(Root(root_), baseline_, {});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find(baseline_), std::string::npos) << r.error().message;
+  std::ofstream(baseline_, std::ios::trunc) << "not a baseline\n";
+  EXPECT_FALSE(check_baseline(Root(root_), baseline_, {}).has_value());
+}
+
+TEST_F(FimTest, SignatureDetectsAnyChangeToTheBaseline) {
+  init();
+  auto k = generate_keypair();
+  ASSERT_TRUE(sign_file(baseline_, k.secret_key).has_value());
+  EXPECT_TRUE(verify_file(baseline_, k.public_key).has_value());
+  auto other = generate_keypair();
+  EXPECT_FALSE(verify_file(baseline_, other.public_key).has_value());  // another key
+  std::string text = *read_file(baseline_);
+  text[text.size() / 2] ^= 1;
+  std::ofstream(baseline_, std::ios::trunc | std::ios::binary) << text;
+  auto v = verify_file(baseline_, k.public_key);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_NE(v.error().message.find("does not verify"), std::string::npos);
+  fs::remove(baseline_ + ".sig");
+  EXPECT_FALSE(verify_file(baseline_, k.public_key).has_value());
+  // Keys are never overwritten.
+  ASSERT_TRUE(write_keypair(k, (dir_ / "k").string(), (dir_ / "k.pub").string()).has_value());
+  EXPECT_FALSE(write_keypair(other, (dir_ / "k").string(), (dir_ / "k.pub").string()).has_value());
+  EXPECT_EQ(*read_key((dir_ / "k").string(), 64), k.secret_key);
+}
+
+TEST_F(FimTest, NamesWithNewlinesAndInvalidUtf8RoundTrip) {
+  write(root_ / "etc/we\nird\xff name", "x");
+  init();
+  CheckResult r;
+  EXPECT_TRUE(check(true, r).empty());  // read back exactly: no spurious change
+  fs::remove(root_ / "etc/we\nird\xff name");
+  auto m = check(false, r);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.begin()->first, "/etc/we\nird\xff name");
+}
+
+}  // namespace
+}  // namespace mamori::fim
