@@ -51,7 +51,8 @@ void BM_RecordScanSqlite(benchmark::State& state) {
     state.SkipWithError(inv.error().message.c_str());
     return;
   }
-  auto dir = std::filesystem::temp_directory_path() / ("mamori-bench-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("mamori-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto st = store::Store::open((dir / "b.db").string());
   if (!st) {

@@ -61,7 +61,8 @@ void BM_MatchSynthetic(benchmark::State& state) {
     std::string eco = j.value("ecosystem", "");
     auto scheme = vuln::scheme_of_ecosystem(eco);
     if (!scheme) continue;
-    keys.push_back({eco, *scheme, vuln::normalize_name(eco, j.value("name", "")), j.value("version", "")});
+    keys.push_back(
+        {eco, *scheme, vuln::normalize_name(eco, j.value("name", "")), j.value("version", "")});
   }
   size_t hits = 0;
   for (auto _ : state) {  // open + match every entry (including 20 % unknown names)

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r) {
     for (const auto& p : *r) {
       // Invariants: every package has a name, a version and a source.
-      if (p.name.empty() || p.version.empty() || !p.source_name || !p.source_version) __builtin_trap();
+      if (p.name.empty() || p.version.empty() || !p.source_name || !p.source_version)
+        __builtin_trap();
     }
   }
   std::map<std::string, int64_t> when;

@@ -8,16 +8,16 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <fstream>
 #include <random>
 
 #include "core/fs.h"
-#include "fim/fim.h"
 #include "core/owners.h"
 #include "core/progress.h"
 #include "core/text.h"
+#include "fim/fim.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
 #include "inventory/listeners.h"
@@ -148,7 +148,8 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
   if (!std::filesystem::exists(path, ec)) {
     if (!o.db.empty()) {
       fatal = true;
-      fatal_error = Error::not_found("--db " + path + ": no such file (build it with 'mamori db import')");
+      fatal_error =
+          Error::not_found("--db " + path + ": no such file (build it with 'mamori db import')");
       return out;
     }
     warnings.push_back("no vulnerability database at " + path +
@@ -175,7 +176,8 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
     make("database-stale", Severity::kMedium,
          fmt::format("Vulnerability data is {} days old", age_days),
          fmt::format("{} was built {}", path, iso8601((*db)->created_at())),
-         "Update it daily (mamori db update from cron): new vulnerabilities are published every day.");
+         "Update it daily (mamori db update from cron): new vulnerabilities are published every "
+         "day.");
   }
   vuln::MatchStats stats;
   auto matches = vuln::match_inventory(**db, inv.os, inv.packages, &stats);
@@ -184,7 +186,8 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
         "{} packages of an ecosystem without vulnerability data model were not checked ({})",
         stats.packages_unsupported, fmt::join(stats.unsupported_examples, ", ")));
   if (stats.version_errors > 0)
-    warnings.push_back(fmt::format("{} version comparisons failed (unparsable versions)", stats.version_errors));
+    warnings.push_back(
+        fmt::format("{} version comparisons failed (unparsable versions)", stats.version_errors));
   vuln::FindingContext ctx;
   ctx.now = now;
   // Exposure: packages whose processes listen on a non-loopback socket (live procfs).
@@ -308,7 +311,8 @@ int cmd_inventory(const Options& o) {
       auto db = vuln::VulnDb::open(path);
       if (!db) return fail(db.error());
       auto matches = vuln::match_inventory(**db, inv->os, inv->packages, nullptr);
-      for (const auto& f : vuln::vulnerability_findings(**db, inv->os, inv->packages, matches, {})) {
+      for (const auto& f :
+           vuln::vulnerability_findings(**db, inv->os, inv->packages, matches, {})) {
         report::VexEntry e;
         e.id = f.check;
         e.references = f.references;
@@ -361,9 +365,9 @@ int cmd_report(const Options& o, std::optional<long long> scan_id) {
     auto s = (*st)->last_scan(host, "scan");
     if (!s) return fail(s.error());
     if (!*s)
-      return fail(Error::not_found(fmt::format(
-          "no scan of host '{}' in {}; run 'mamori scan' first (or pass --host)", host,
-          (*st)->describe())));
+      return fail(Error::not_found(
+          fmt::format("no scan of host '{}' in {}; run 'mamori scan' first (or pass --host)", host,
+                      (*st)->describe())));
     scan = **s;
   }
   auto findings = (*st)->scan_findings(scan->id);
@@ -457,7 +461,8 @@ int cmd_findings_show(const Options& o, const std::string& fp) {
 
 int cmd_findings_accept(const Options& o, const std::string& fp, const std::string& reason,
                         const std::string& by) {
-  if (trim(reason).empty()) return usage("findings accept: --reason must say why the risk is accepted");
+  if (trim(reason).empty())
+    return usage("findings accept: --reason must say why the risk is accepted");
   auto st = open_store(o);
   if (!st) return fail(st.error());
   std::string host = host_name(o);
@@ -490,7 +495,8 @@ int cmd_owners_set(const Options& o, const std::string& pattern, const std::stri
   if (!st) return fail(st.error());
   auto r = (*st)->set_owner(pattern, owner, now_s());
   if (!r) return fail(r.error());
-  info(o, fmt::format("{} → {} (takes effect at the next scan)", sanitize(pattern), sanitize(owner)));
+  info(o,
+       fmt::format("{} → {} (takes effect at the next scan)", sanitize(pattern), sanitize(owner)));
   return kExitOk;
 }
 
@@ -506,7 +512,8 @@ int cmd_owners_list(const Options& o) {
   }
   std::string out;
   if (rules->empty()) out = "no owners assigned yet: mamori owners set PATTERN OWNER\n";
-  for (const auto& r : *rules) out += fmt::format("{:<40} {}\n", sanitize(r.pattern), sanitize(r.owner));
+  for (const auto& r : *rules)
+    out += fmt::format("{:<40} {}\n", sanitize(r.pattern), sanitize(r.owner));
   return emit(o, out);
 }
 
@@ -533,22 +540,26 @@ int cmd_db_import(const Options& o, const std::vector<std::string>& paths) {
   if (!rep) return fail(rep.error());
   for (const auto& w : rep->warnings) std::fprintf(stderr, "warning: %s\n", sanitize(w).c_str());
   if (o.format == "json") {
-    nlohmann::json j = {{"database", out}, {"advisories", rep->advisories}, {"affected", rep->affected},
-                        {"kev", rep->kev}, {"epss", rep->epss}, {"bytes", rep->bytes},
+    nlohmann::json j = {{"database", out},           {"advisories", rep->advisories},
+                        {"affected", rep->affected}, {"kev", rep->kev},
+                        {"epss", rep->epss},         {"bytes", rep->bytes},
                         {"warnings", rep->warnings}};
     j["sources"] = nlohmann::json::array();
     for (const auto& s : rep->sources)
-      j["sources"].push_back({{"path", s.path}, {"kind", s.kind}, {"records", s.records}, {"skipped", s.skipped}});
+      j["sources"].push_back(
+          {{"path", s.path}, {"kind", s.kind}, {"records", s.records}, {"skipped", s.skipped}});
     return emit(o, j.dump(2) + "\n");
   }
-  std::string text = fmt::format("built {} ({:.1f} MB): {} advisories ({} affected packages), {} known "
-                                 "exploited, {} EPSS scores\n",
-                                 out, static_cast<double>(rep->bytes) / 1e6, rep->advisories,
-                                 rep->affected, rep->kev, rep->epss);
+  std::string text = fmt::format(
+      "built {} ({:.1f} MB): {} advisories ({} affected packages), {} known "
+      "exploited, {} EPSS scores\n",
+      out, static_cast<double>(rep->bytes) / 1e6, rep->advisories, rep->affected, rep->kev,
+      rep->epss);
   for (const auto& s : rep->sources)
     text += fmt::format("  {:<13} {:>7} records{}  {}\n", s.kind, s.records,
                         s.skipped ? fmt::format(" ({} skipped)", s.skipped) : "", sanitize(s.path));
-  if (!rep->warnings.empty()) text += fmt::format("{} warnings (on stderr)\n", rep->warnings.size());
+  if (!rep->warnings.empty())
+    text += fmt::format("{} warnings (on stderr)\n", rep->warnings.size());
   return emit(o, text);
 }
 
@@ -581,9 +592,9 @@ int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int
   }
   if (!rep) return fail(rep.error());
   for (const auto& w : rep->warnings) std::fprintf(stderr, "warning: %s\n", sanitize(w).c_str());
-  std::string text = fmt::format("updated {} ({:.1f} MB): {} advisories, {} known exploited, {} EPSS scores\n",
-                                 uo.out, static_cast<double>(rep->bytes) / 1e6, rep->advisories, rep->kev,
-                                 rep->epss);
+  std::string text = fmt::format(
+      "updated {} ({:.1f} MB): {} advisories, {} known exploited, {} EPSS scores\n", uo.out,
+      static_cast<double>(rep->bytes) / 1e6, rep->advisories, rep->kev, rep->epss);
   for (const auto& s : rep->sources)
     text += fmt::format("  {:<13} {:>7} records  {}\n", s.kind, s.records, sanitize(s.path));
   return emit(o, text);
@@ -596,15 +607,24 @@ int cmd_db_status(const Options& o, int max_age_days) {
   int64_t age = (now_s() - (*db)->created_at()) / 86400;
   bool stale = age > max_age_days;
   if (o.format == "json") {
-    nlohmann::json j = {{"database", path}, {"built_at", iso8601((*db)->created_at())},
-                        {"age_days", age}, {"stale", stale}, {"bytes", (*db)->file_size()},
-                        {"advisories", (*db)->advisory_count()}, {"packages", (*db)->package_count()},
-                        {"kev", (*db)->kev_count()}, {"epss", (*db)->epss_count()}};
+    nlohmann::json j = {{"database", path},
+                        {"built_at", iso8601((*db)->created_at())},
+                        {"age_days", age},
+                        {"stale", stale},
+                        {"bytes", (*db)->file_size()},
+                        {"advisories", (*db)->advisory_count()},
+                        {"packages", (*db)->package_count()},
+                        {"kev", (*db)->kev_count()},
+                        {"epss", (*db)->epss_count()}};
     j["sources"] = nlohmann::json::array();
     for (const auto& s : (*db)->sources())
-      j["sources"].push_back({{"path", s.path}, {"kind", s.kind}, {"records", s.records},
-                              {"skipped", s.skipped}, {"imported_at", iso8601(s.imported_at)},
-                              {"data_date", s.data_date.empty() ? nlohmann::json() : nlohmann::json(s.data_date)}});
+      j["sources"].push_back(
+          {{"path", s.path},
+           {"kind", s.kind},
+           {"records", s.records},
+           {"skipped", s.skipped},
+           {"imported_at", iso8601(s.imported_at)},
+           {"data_date", s.data_date.empty() ? nlohmann::json() : nlohmann::json(s.data_date)}});
     int rc = emit(o, j.dump(2) + "\n");
     return rc != kExitOk ? rc : (stale ? kExitFindings : kExitOk);
   }
@@ -617,16 +637,20 @@ int cmd_db_status(const Options& o, int max_age_days) {
     text += fmt::format("  {:<13} {:>7} records  data up to {:<10}  {}\n", s.kind, s.records,
                         s.data_date.empty() ? "?" : s.data_date, sanitize(s.path));
   if (stale)
-    text += fmt::format("warning: the data is {} days old (limit {}): run 'mamori db update'\n", age,
-                        max_age_days);
+    text += fmt::format("warning: the data is {} days old (limit {}): run 'mamori db update'\n",
+                        age, max_age_days);
   int rc = emit(o, text);
   return rc != kExitOk ? rc : (stale ? kExitFindings : kExitOk);
 }
 
 namespace {
 
-std::string fim_baseline_path(const FimArgs& a) { return a.baseline.empty() ? state_dir() + "/fim.baseline" : a.baseline; }
-std::string fim_key_path(const FimArgs& a) { return a.key.empty() ? state_dir() + "/fim.key" : a.key; }
+std::string fim_baseline_path(const FimArgs& a) {
+  return a.baseline.empty() ? state_dir() + "/fim.baseline" : a.baseline;
+}
+std::string fim_key_path(const FimArgs& a) {
+  return a.key.empty() ? state_dir() + "/fim.key" : a.key;
+}
 std::string fim_pub_path(const FimArgs& a) {
   if (!a.pubkey.empty()) return a.pubkey;
   if (!a.key.empty()) return a.key + ".pub";
@@ -655,10 +679,13 @@ int cmd_fim_keygen(const Options& o, const FimArgs& a) {
   std::filesystem::create_directories(std::filesystem::path(sec).parent_path(), ec);
   auto k = fim::generate_keypair();
   auto st = fim::write_keypair(k, sec, pub);
-  if (!st) return fail(st.error().with_context("fim keygen (an existing key is never overwritten)"));
-  info(o, fmt::format("secret key {} (keep it off this host: copy it away and delete it here)\npublic key {} "
-                      "(verify-only; leave it on the host)",
-                      sec, pub));
+  if (!st)
+    return fail(st.error().with_context("fim keygen (an existing key is never overwritten)"));
+  info(o,
+       fmt::format(
+           "secret key {} (keep it off this host: copy it away and delete it here)\npublic key {} "
+           "(verify-only; leave it on the host)",
+           sec, pub));
   return kExitOk;
 }
 
@@ -679,9 +706,11 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
     Status v = pub ? fim::verify_file(base, *pub) : Status(pub.error());
     if (!v)
       return fail(v.error().with_context(
-          fmt::format("fim {}: refusing to replace {} (use --force after investigating)", update ? "update" : "init", base)));
+          fmt::format("fim {}: refusing to replace {} (use --force after investigating)",
+                      update ? "update" : "init", base)));
     if (!update && a.paths.empty())
-      return fail(Error::invalid(base + " exists: use 'mamori fim update' to accept the current state"));
+      return fail(
+          Error::invalid(base + " exists: use 'mamori fim update' to accept the current state"));
   }
   if (update && fo.paths.empty()) {
     std::ifstream in(base);
@@ -699,7 +728,8 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
     std::filesystem::create_directories(std::filesystem::path(keyp).parent_path(), ec);
     auto st = fim::write_keypair(fim::generate_keypair(), keyp, fim_pub_path(a));
     if (!st) return fail(st.error());
-    info(o, "created a host signing key " + keyp + " (an off-host key is stronger: see docs/fim.md)");
+    info(o,
+         "created a host signing key " + keyp + " (an off-host key is stronger: see docs/fim.md)");
   }
   auto key = fim::read_key(keyp, 64);
   if (!key) return fail(key.error());
@@ -713,8 +743,9 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   if (!bi) return fail(bi.error());
   auto sig = fim::sign_file(base, *key);
   if (!sig) return fail(sig.error());
-  return emit(o, fmt::format("{} {}: {} entries ({}), signed ({}.sig)\n", update ? "updated" : "wrote", base,
-                             bi->entries, fim::hash_name(bi->hash), base));
+  return emit(o,
+              fmt::format("{} {}: {} entries ({}), signed ({}.sig)\n", update ? "updated" : "wrote",
+                          base, bi->entries, fim::hash_name(bi->hash), base));
 }
 
 int cmd_fim_check(const Options& o, const FimArgs& a) {
@@ -741,9 +772,10 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
     f.severity = Severity::kCritical;
     f.title = "The file-integrity baseline cannot be trusted";
     f.evidence = verified.error().message;
-    f.remediation = "Do not trust this baseline or this host's files: someone may have changed both. Verify "
-                    "with the off-host public key, compare against a trusted copy, then rebuild with "
-                    "'mamori fim init --force' from a known-good state.";
+    f.remediation =
+        "Do not trust this baseline or this host's files: someone may have changed both. Verify "
+        "with the off-host public key, compare against a trusted copy, then rebuild with "
+        "'mamori fim init --force' from a known-good state.";
     assign_fingerprint(f);
     findings.push_back(std::move(f));
     warnings.push_back(verified.error().message);
@@ -760,7 +792,8 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
     }
     if (!res) return fail(res.error());
     findings = fim::fim_findings(*res);
-    info(o, fmt::format("{} entries checked, {} hashed, {} changes", res->checked, res->hashed, res->changes.size()));
+    info(o, fmt::format("{} entries checked, {} hashed, {} changes", res->checked, res->hashed,
+                        res->changes.size()));
   }
   store::ScanInput in;
   in.host = host;

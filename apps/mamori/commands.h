@@ -12,7 +12,7 @@ namespace mamori::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;  // active findings at or above --fail-on
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitError = 3;     // bad input, unreachable store, I/O error
+inline constexpr int kExitError = 3;  // bad input, unreachable store, I/O error
 
 struct Options {
   std::string root = "/";
@@ -46,10 +46,10 @@ int cmd_version(const Options& o);
 
 struct FimArgs {
   std::vector<std::string> paths;
-  std::string baseline;   // default: STATE_DIR/fim.baseline
+  std::string baseline;  // default: STATE_DIR/fim.baseline
   std::string hash = "sha256";
-  std::string key;        // secret key (init/update); default STATE_DIR/fim.key
-  std::string pubkey;     // public key (check); default STATE_DIR/fim.pub
+  std::string key;     // secret key (init/update); default STATE_DIR/fim.key
+  std::string pubkey;  // public key (check); default STATE_DIR/fim.pub
   std::vector<std::string> excludes;
   bool full = false;
   bool force = false;

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   if (std::getenv("MAMORI_TEST_KILL_AT")) mamori::store::set_fault_hook(kill_hook);
 
   Options o;
-  CLI::App app{"mamori — keeps servers safe in practice: what is installed, what is wrong, who fixes it"};
+  CLI::App app{
+      "mamori — keeps servers safe in practice: what is installed, what is wrong, who fixes it"};
   app.footer(kFooter);
   app.fallthrough();
   app.require_subcommand(1);
@@ -51,10 +52,10 @@ int main(int argc, char** argv) {
                  "Store URL: an SQLite file (default /var/lib/mamori/mamori.db as root, else "
                  "$XDG_DATA_HOME/mamori/mamori.db) or postgresql://USER@HOST/DB for a fleet")
       ->type_name("URL");
-  app.add_option("--db", o.db,
-                 "Vulnerability database (default: vuln.db beside the default store)")
+  app.add_option("--db", o.db, "Vulnerability database (default: vuln.db beside the default store)")
       ->type_name("FILE");
-  app.add_option("--format", o.format, "Output format: text, json, sarif, html (inventory: text, json, cyclonedx)")
+  app.add_option("--format", o.format,
+                 "Output format: text, json, sarif, html (inventory: text, json, cyclonedx)")
       ->type_name("FORMAT");
   app.add_option("-o,--output", o.output, "Write the output to FILE (atomically) instead of stdout")
       ->type_name("FILE");
@@ -62,15 +63,18 @@ int main(int argc, char** argv) {
                  "Exit 1 when a new or open, not accepted finding has this severity or higher "
                  "(critical, high, medium, low, info)")
       ->type_name("SEVERITY");
-  app.add_option("--host", o.host, "Host name to record (default: this machine's, or ROOT/etc/hostname)")
+  app.add_option("--host", o.host,
+                 "Host name to record (default: this machine's, or ROOT/etc/hostname)")
       ->type_name("NAME");
   app.add_option("--webroot", o.webroots,
                  "Web root to search for CMS installs and lockfiles (repeatable; default: "
                  "discover /var/www, /srv/www, /srv/http, /usr/share/nginx/html, ...)")
       ->type_name("DIR");
-  app.add_option("--path", o.paths, "Extra directory to search for lockfiles and site-packages (repeatable)")
+  app.add_option("--path", o.paths,
+                 "Extra directory to search for lockfiles and site-packages (repeatable)")
       ->type_name("DIR");
-  app.add_flag("--no-discover", o.no_discover, "Search only the --webroot/--path directories given");
+  app.add_flag("--no-discover", o.no_discover,
+               "Search only the --webroot/--path directories given");
   app.add_flag("-q,--quiet", o.quiet, "No progress or informational messages");
   app.add_flag("-v,--verbose", o.verbose, "More detail (repeat for more)");
   app.add_flag("--no-color", o.no_color, "No colour even on a terminal (also: NO_COLOR=1)");
@@ -87,7 +91,8 @@ int main(int argc, char** argv) {
 See docs/scan.md.)");
   scan->callback([&] { rc = cmd_scan(o); });
 
-  auto* inv = app.add_subcommand("inventory", "List installed software (dpkg, rpm, apk, WordPress, lockfiles)");
+  auto* inv = app.add_subcommand("inventory",
+                                 "List installed software (dpkg, rpm, apk, WordPress, lockfiles)");
   inv->footer(R"(Examples:
   mamori inventory                           table of every package
   mamori inventory --format json             the JSON contract of docs/json.md
@@ -97,7 +102,8 @@ See docs/inventory.md.)");
   inv->callback([&] { rc = cmd_inventory(o); });
 
   long long scan_id = 0;
-  auto* rep = app.add_subcommand("report", "Render a recorded scan (the latest of this host by default)");
+  auto* rep =
+      app.add_subcommand("report", "Render a recorded scan (the latest of this host by default)");
   auto* scan_opt = rep->add_option("--scan", scan_id, "Scan number to render")->type_name("ID");
   rep->footer(R"(Examples:
   mamori report --format html -o report.html the latest scan of this host
@@ -121,16 +127,19 @@ See docs/findings.md.)");
   flist->add_flag("--all", all, "Include fixed findings");
   flist->add_option("--severity", min_sev, "Only this severity or higher")->type_name("SEVERITY");
   flist->add_option("--module", module, "Only this module (inventory, ...)")->type_name("MODULE");
-  flist->add_option("--state", state, "Only this state (new, open, fixed, accepted)")->type_name("STATE");
+  flist->add_option("--state", state, "Only this state (new, open, fixed, accepted)")
+      ->type_name("STATE");
   flist->callback([&] { rc = cmd_findings_list(o, all, min_sev, module, state); });
   std::string fp, reason, by;
   auto* fshow = findings->add_subcommand("show", "Everything about one finding");
-  fshow->add_option("FINGERPRINT", fp, "Fingerprint or a unique prefix (>= 4 hex digits)")->required();
+  fshow->add_option("FINGERPRINT", fp, "Fingerprint or a unique prefix (>= 4 hex digits)")
+      ->required();
   fshow->callback([&] { rc = cmd_findings_show(o, fp); });
   auto* faccept = findings->add_subcommand(
       "accept", "Accept a risk: the finding stays in reports but no longer fails --fail-on");
   faccept->add_option("FINGERPRINT", fp, "Fingerprint or a unique prefix")->required();
-  faccept->add_option("--reason", reason, "Why the risk is accepted (kept in the store)")->required();
+  faccept->add_option("--reason", reason, "Why the risk is accepted (kept in the store)")
+      ->required();
   faccept->add_option("--by", by, "Who accepts it (default: the calling user)");
   faccept->callback([&] { rc = cmd_findings_accept(o, fp, reason, by); });
   auto* funaccept = findings->add_subcommand("unaccept", "Withdraw an acceptance");
@@ -148,7 +157,8 @@ Owners take effect at the next scan. See docs/owners.md.)");
   std::string pattern, owner;
   auto* oset = owners->add_subcommand(
       "set", "Assign OWNER to assets matching PATTERN (glob; the longest matching pattern wins)");
-  oset->add_option("PATTERN", pattern, "Glob over asset names, e.g. 'pkg:deb/*openssh*'")->required();
+  oset->add_option("PATTERN", pattern, "Glob over asset names, e.g. 'pkg:deb/*openssh*'")
+      ->required();
   oset->add_option("OWNER", owner, "Team or person, e.g. vendor-x")->required();
   oset->callback([&] { rc = cmd_owners_set(o, pattern, owner); });
   owners->add_subcommand("list", "Owner patterns")->callback([&] { rc = cmd_owners_list(o); });
@@ -166,16 +176,19 @@ See docs/db.md.)");
   dbc->require_subcommand(1);
   std::vector<std::string> db_paths;
   auto* dbi = dbc->add_subcommand(
-      "import", "Build the database from OSV (JSON, JSON lines, directories, all.zip), CISA KEV, "
-                "EPSS CSV, FriendsOfPHP and WordPress files");
-  dbi->add_option("PATH", db_paths, "Files or directories; the format is recognised from the content")
+      "import",
+      "Build the database from OSV (JSON, JSON lines, directories, all.zip), CISA KEV, "
+      "EPSS CSV, FriendsOfPHP and WordPress files");
+  dbi->add_option("PATH", db_paths,
+                  "Files or directories; the format is recognised from the content")
       ->required();
   dbi->callback([&] { rc = cmd_db_import(o, db_paths); });
   std::vector<std::string> update_sources;
   int retries = 3;
   auto* dbu = dbc->add_subcommand(
-      "update", "Download the configured sources (resume, retry) and rebuild the database; the "
-                "old database is kept if anything fails");
+      "update",
+      "Download the configured sources (resume, retry) and rebuild the database; the "
+      "old database is kept if anything fails");
   dbu->add_option("--source", update_sources,
                   "Download this URL instead of the configured sources (repeatable; default: "
                   "STATE_DIR/sources.list, else the upstream OSV, CISA KEV and EPSS locations)")
@@ -199,29 +212,41 @@ See docs/db.md.)");
 See docs/fim.md.)");
   fimc->require_subcommand(1);
   auto add_common = [&](CLI::App* c) {
-    c->add_option("--baseline", fa.baseline, "Baseline file (default STATE_DIR/fim.baseline)")->type_name("FILE");
-    c->add_option("--exclude", fa.excludes, "Glob of absolute paths to leave out (repeatable)")->type_name("GLOB");
+    c->add_option("--baseline", fa.baseline, "Baseline file (default STATE_DIR/fim.baseline)")
+        ->type_name("FILE");
+    c->add_option("--exclude", fa.excludes, "Glob of absolute paths to leave out (repeatable)")
+        ->type_name("GLOB");
     c->add_option("--threads", fa.threads, "Hashing threads (default: all cores)");
   };
-  auto* fk = fimc->add_subcommand("keygen", "Create an Ed25519 signing key pair (never overwrites)");
-  fk->add_option("--key", fa.key, "Secret key file to create (default STATE_DIR/fim.key; public key beside it as .pub)");
+  auto* fk =
+      fimc->add_subcommand("keygen", "Create an Ed25519 signing key pair (never overwrites)");
+  fk->add_option(
+      "--key", fa.key,
+      "Secret key file to create (default STATE_DIR/fim.key; public key beside it as .pub)");
   fk->callback([&] { rc = cmd_fim_keygen(o, fa); });
-  auto* fi = fimc->add_subcommand("init", "Record and sign a baseline of PATHs (default: system files, /etc, web roots)");
+  auto* fi = fimc->add_subcommand(
+      "init", "Record and sign a baseline of PATHs (default: system files, /etc, web roots)");
   fi->add_option("PATH", fa.paths, "Trees to cover (absolute paths inside --root)");
   fi->add_option("--hash", fa.hash, "sha256, sha512 or blake2b");
-  fi->add_option("--key", fa.key, "Secret signing key (default: the host key, created on first use)");
+  fi->add_option("--key", fa.key,
+                 "Secret signing key (default: the host key, created on first use)");
   fi->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
   add_common(fi);
   fi->callback([&] { rc = cmd_fim_init(o, fa, false); });
-  auto* fu = fimc->add_subcommand("update", "Accept the current state: rebuild and re-sign the baseline");
+  auto* fu =
+      fimc->add_subcommand("update", "Accept the current state: rebuild and re-sign the baseline");
   fu->add_option("--hash", fa.hash, "sha256, sha512 or blake2b");
   fu->add_option("--key", fa.key, "Secret signing key");
   fu->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
   add_common(fu);
   fu->callback([&] { rc = cmd_fim_init(o, fa, true); });
-  auto* fc = fimc->add_subcommand("check", "Compare the files with the signed baseline; findings go to the store");
-  fc->add_flag("--full", fa.full, "Re-hash every file (default: only files whose size, mtime, ctime or inode changed)");
-  fc->add_option("--pubkey", fa.pubkey, "Public key to verify the baseline (default STATE_DIR/fim.pub)");
+  auto* fc = fimc->add_subcommand(
+      "check", "Compare the files with the signed baseline; findings go to the store");
+  fc->add_flag(
+      "--full", fa.full,
+      "Re-hash every file (default: only files whose size, mtime, ctime or inode changed)");
+  fc->add_option("--pubkey", fa.pubkey,
+                 "Public key to verify the baseline (default STATE_DIR/fim.pub)");
   add_common(fc);
   fc->callback([&] { rc = cmd_fim_check(o, fa); });
 

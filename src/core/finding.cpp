@@ -7,11 +7,16 @@ namespace mamori {
 
 std::string_view severity_name(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kLow: return "low";
-    case Severity::kMedium: return "medium";
-    case Severity::kHigh: return "high";
-    case Severity::kCritical: return "critical";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kLow:
+      return "low";
+    case Severity::kMedium:
+      return "medium";
+    case Severity::kHigh:
+      return "high";
+    case Severity::kCritical:
+      return "critical";
   }
   return "info";
 }
@@ -29,10 +34,14 @@ Result<Severity> parse_severity(std::string_view s) {
 
 std::string_view state_name(FindingState s) {
   switch (s) {
-    case FindingState::kNew: return "new";
-    case FindingState::kOpen: return "open";
-    case FindingState::kFixed: return "fixed";
-    case FindingState::kAccepted: return "accepted";
+    case FindingState::kNew:
+      return "new";
+    case FindingState::kOpen:
+      return "open";
+    case FindingState::kFixed:
+      return "fixed";
+    case FindingState::kAccepted:
+      return "accepted";
   }
   return "new";
 }

@@ -56,9 +56,9 @@ struct Finding {
 
   // Filled by the store / owners resolution, not by analyzers.
   FindingState state = FindingState::kNew;
-  std::string owner;             // empty = unassigned
-  std::string accepted_reason;   // non-empty when accepted
-  int64_t first_seen = 0;        // unix seconds
+  std::string owner;            // empty = unassigned
+  std::string accepted_reason;  // non-empty when accepted
+  int64_t first_seen = 0;       // unix seconds
   int64_t last_seen = 0;
   std::optional<int64_t> fixed_at;
 };

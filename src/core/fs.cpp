@@ -1,15 +1,14 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cerrno>
-
-#include <fmt/format.h>
+#include <cstdlib>
 
 #include "core/text.h"
 
@@ -39,7 +38,7 @@ std::string state_dir() {
 Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return errno_error(p.string(), errno);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
@@ -51,8 +50,8 @@ Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
-    return Error::invalid(fmt::format("{}: file is {} bytes, more than the {} byte limit", p.string(),
-                                      static_cast<uint64_t>(st.st_size), max_bytes));
+    return Error::invalid(fmt::format("{}: file is {} bytes, more than the {} byte limit",
+                                      p.string(), static_cast<uint64_t>(st.st_size), max_bytes));
   }
   std::string out;
   out.resize(static_cast<size_t>(st.st_size));

@@ -41,7 +41,8 @@ std::string state_dir();
 // Whole file, at most max_bytes (larger files are an InvalidArgument error naming the file).
 Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes = kMaxTextFile);
 // Whole gzip file (decompressed size bounded by max_bytes).
-Result<std::string> read_gzip_file(const std::filesystem::path& p, uint64_t max_bytes = kMaxTextFile);
+Result<std::string> read_gzip_file(const std::filesystem::path& p,
+                                   uint64_t max_bytes = kMaxTextFile);
 
 // Atomic write: temp file in the same directory, fsync, rename.
 Status write_file_atomic(const std::filesystem::path& p, std::string_view data);

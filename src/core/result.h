@@ -18,8 +18,15 @@
 namespace mamori {
 
 // Abseil's canonical codes, the subset we need.
-enum class ErrorCode { kInvalidArgument, kNotFound, kPermissionDenied, kUnavailable, kDataLoss,
-                       kUnimplemented, kInternal };
+enum class ErrorCode {
+  kInvalidArgument,
+  kNotFound,
+  kPermissionDenied,
+  kUnavailable,
+  kDataLoss,
+  kUnimplemented,
+  kInternal
+};
 
 const char* error_code_name(ErrorCode code);
 
@@ -46,7 +53,7 @@ Error errno_error(const std::string& path, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(implicit)
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
 
   bool has_value() const { return v_.index() == 0; }
@@ -86,8 +93,8 @@ inline Status ok() { return {}; }
 }  // namespace mamori
 
 // Return early with the error of a failed Result, adding context.
-#define MAMORI_TRY(expr, ctx)                                      \
-  do {                                                             \
-    auto&& mamori_try_r_ = (expr);                                 \
+#define MAMORI_TRY(expr, ctx)                                           \
+  do {                                                                  \
+    auto&& mamori_try_r_ = (expr);                                      \
     if (!mamori_try_r_) return mamori_try_r_.error().with_context(ctx); \
   } while (0)

@@ -28,9 +28,12 @@ Result<HashAlgo> parse_hash(std::string_view s) {
 
 std::string_view hash_name(HashAlgo a) {
   switch (a) {
-    case HashAlgo::kSha256: return "sha256";
-    case HashAlgo::kSha512: return "sha512";
-    case HashAlgo::kBlake2b: return "blake2b";
+    case HashAlgo::kSha256:
+      return "sha256";
+    case HashAlgo::kSha512:
+      return "sha512";
+    case HashAlgo::kBlake2b:
+      return "blake2b";
   }
   return "sha256";
 }
@@ -42,7 +45,8 @@ bool path_less(std::string_view a, std::string_view b) {
     std::string_view ca = a.substr(i, ea == std::string_view::npos ? a.npos : ea - i);
     std::string_view cb = b.substr(j, eb == std::string_view::npos ? b.npos : eb - j);
     if (ca != cb) return ca < cb;
-    if (ea == std::string_view::npos || eb == std::string_view::npos) return ea == std::string_view::npos && eb != std::string_view::npos;
+    if (ea == std::string_view::npos || eb == std::string_view::npos)
+      return ea == std::string_view::npos && eb != std::string_view::npos;
     i = ea + 1;
     j = eb + 1;
   }
@@ -53,9 +57,12 @@ namespace {
 
 const EVP_MD* md_of(HashAlgo a) {
   switch (a) {
-    case HashAlgo::kSha256: return EVP_sha256();
-    case HashAlgo::kSha512: return EVP_sha512();
-    case HashAlgo::kBlake2b: return EVP_blake2b512();
+    case HashAlgo::kSha256:
+      return EVP_sha256();
+    case HashAlgo::kSha512:
+      return EVP_sha512();
+    case HashAlgo::kBlake2b:
+      return EVP_blake2b512();
   }
   return EVP_sha256();
 }
@@ -78,7 +85,7 @@ void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e) {
     e.error = std::strerror(errno);
     return;
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     e.error = "not a regular file any more";
@@ -132,7 +139,7 @@ void read_xattrs(const std::string& host_path, Entry& e) {
 }
 
 bool stat_entry(const std::string& host_path, Entry& e) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(host_path.c_str(), &st) != 0) return false;
   e.type = type_of(st.st_mode);
   e.mode = st.st_mode & 07777;
@@ -157,7 +164,8 @@ bool stat_entry(const std::string& host_path, Entry& e) {
 // symlinks, staying on the starting filesystem, skipping pseudo filesystems.
 class Walker {
  public:
-  Walker(const Root& root, std::vector<std::string> paths, std::vector<std::string> excludes, bool one_fs)
+  Walker(const Root& root, std::vector<std::string> paths, std::vector<std::string> excludes,
+         bool one_fs)
       : root_(root), excludes_(std::move(excludes)), one_fs_(one_fs) {
     std::sort(paths.begin(), paths.end(), path_less);
     for (auto it = paths.rbegin(); it != paths.rend(); ++it) stack_.push_back({*it, 0, true});
@@ -204,7 +212,8 @@ class Walker {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     std::string base = dir == "/" ? "" : dir;
-    for (auto it = names.rbegin(); it != names.rend(); ++it) stack_.push_back({base + "/" + *it, 0, false});
+    for (auto it = names.rbegin(); it != names.rend(); ++it)
+      stack_.push_back({base + "/" + *it, 0, false});
   }
 
   const Root& root_;
@@ -234,9 +243,12 @@ void hash_batch(const Root& root, std::vector<Entry*>& todo, HashAlgo algo, unsi
 std::string esc(std::string_view s) {
   std::string o;
   for (unsigned char c : s) {
-    if (c == '\\') o += "\\\\";
-    else if (c < 0x21 || c >= 0x7f) o += fmt::format("\\x{:02x}", c);
-    else o.push_back(static_cast<char>(c));
+    if (c == '\\')
+      o += "\\\\";
+    else if (c < 0x21 || c >= 0x7f)
+      o += fmt::format("\\x{:02x}", c);
+    else
+      o.push_back(static_cast<char>(c));
   }
   return o.empty() ? "-" : o;
 }
@@ -253,7 +265,9 @@ bool unesc(std::string_view s, std::string& out) {
       out.push_back('\\');
       ++i;
     } else if (i + 3 < s.size() && s[i + 1] == 'x') {
-      auto h = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+      auto h = [](char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      };
       int a = h(s[i + 2]), b = h(s[i + 3]);
       if (a < 0 || b < 0) return false;
       out.push_back(static_cast<char>(a * 16 + b));
@@ -267,14 +281,18 @@ bool unesc(std::string_view s, std::string& out) {
 
 std::string format_entry(const Entry& e) {
   std::string x;
-  for (const auto& [k, v] : e.xattrs) x += (x.empty() ? "" : ",") + esc(k) + "=" + hex(reinterpret_cast<const unsigned char*>(v.data()), v.size());
-  return fmt::format("{}\t{}\t{:o}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", esc(e.path), e.type, e.mode, e.uid,
-                     e.gid, e.size, e.mtime_ns, e.ctime_ns, e.inode, e.nlink, e.dev, esc(e.target),
-                     x.empty() ? "-" : x, e.hash.empty() ? "-" : e.hash);
+  for (const auto& [k, v] : e.xattrs)
+    x += (x.empty() ? "" : ",") + esc(k) + "=" +
+         hex(reinterpret_cast<const unsigned char*>(v.data()), v.size());
+  return fmt::format("{}\t{}\t{:o}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", esc(e.path),
+                     e.type, e.mode, e.uid, e.gid, e.size, e.mtime_ns, e.ctime_ns, e.inode, e.nlink,
+                     e.dev, esc(e.target), x.empty() ? "-" : x, e.hash.empty() ? "-" : e.hash);
 }
 
 Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::string& file) {
-  auto bad = [&](const char* why) { return Error::data_loss(fmt::format("{}:{}: {}", file, lineno, why)); };
+  auto bad = [&](const char* why) {
+    return Error::data_loss(fmt::format("{}:{}: {}", file, lineno, why));
+  };
   auto f = split(line, '\t');
   if (f.size() != 14) return bad("expected 14 fields (baseline truncated or damaged?)");
   Entry e;
@@ -318,7 +336,9 @@ Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::strin
       std::string_view hx = kv.substr(eq + 1);
       if (hx.size() % 2) return bad("bad xattr value");
       for (size_t i = 0; i + 1 < hx.size(); i += 2) {
-        auto h = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+        auto h = [](char c) {
+          return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        };
         int a = h(hx[i]), b = h(hx[i + 1]);
         if (a < 0 || b < 0) return bad("bad xattr value");
         val.push_back(static_cast<char>(a * 16 + b));
@@ -370,7 +390,8 @@ class BaselineReader {
     if (line.starts_with("#end ")) {
       uint64_t n = std::strtoull(line.c_str() + 5, nullptr, 10);
       if (n != info_.entries)
-        return Error::data_loss(fmt::format("{}: trailer says {} entries, found {}", path_, n, info_.entries));
+        return Error::data_loss(
+            fmt::format("{}: trailer says {} entries, found {}", path_, n, info_.entries));
       return std::optional<Entry>();
     }
     auto e = parse_entry(line, line_, path_);
@@ -391,7 +412,9 @@ class BaselineReader {
   BaselineInfo info_;
 };
 
-std::string short_hash(const std::string& h) { return h.empty() ? "(unreadable)" : h.substr(0, 16) + "…"; }
+std::string short_hash(const std::string& h) {
+  return h.empty() ? "(unreadable)" : h.substr(0, 16) + "…";
+}
 
 std::string iso_ns(int64_t ns) {
   return fmt::format("{}.{:09d}", iso8601(ns / 1000000000).substr(0, 19), ns % 1000000000);
@@ -401,38 +424,48 @@ std::vector<std::string> differences(const Entry& a, const Entry& b, HashAlgo al
   std::vector<std::string> d;
   if (a.type != b.type) d.push_back(fmt::format("type: {} → {}", a.type, b.type));
   if (a.hash != b.hash && a.type == 'f' && b.type == 'f')
-    d.push_back(fmt::format("content: {} {} → {}", hash_name(algo), short_hash(a.hash), short_hash(b.hash)));
+    d.push_back(fmt::format("content: {} {} → {}", hash_name(algo), short_hash(a.hash),
+                            short_hash(b.hash)));
   if (a.size != b.size) d.push_back(fmt::format("size: {} → {}", a.size, b.size));
   if (a.mode != b.mode) d.push_back(fmt::format("mode: {:04o} → {:04o}", a.mode, b.mode));
   if (a.uid != b.uid) d.push_back(fmt::format("owner: {} → {}", a.uid, b.uid));
   if (a.gid != b.gid) d.push_back(fmt::format("group: {} → {}", a.gid, b.gid));
-  if (a.target != b.target) d.push_back(fmt::format("symlink: {} → {}", sanitize(a.target), sanitize(b.target)));
+  if (a.target != b.target)
+    d.push_back(fmt::format("symlink: {} → {}", sanitize(a.target), sanitize(b.target)));
   if (a.inode != b.inode) d.push_back(fmt::format("inode: {} → {} (replaced)", a.inode, b.inode));
-  if (a.nlink != b.nlink && a.type != 'd') d.push_back(fmt::format("links: {} → {}", a.nlink, b.nlink));
+  if (a.nlink != b.nlink && a.type != 'd')
+    d.push_back(fmt::format("links: {} → {}", a.nlink, b.nlink));
   if (a.xattrs != b.xattrs) {
-    auto find = [](const std::vector<std::pair<std::string, std::string>>& xs, const std::string& name) {
+    auto find = [](const std::vector<std::pair<std::string, std::string>>& xs,
+                   const std::string& name) {
       return std::find_if(xs.begin(), xs.end(), [&name](const auto& p) { return p.first == name; });
     };
     for (const auto& kv : b.xattrs)
-      if (find(a.xattrs, kv.first) == a.xattrs.end()) d.push_back(fmt::format("xattr added: {}", sanitize(kv.first)));
+      if (find(a.xattrs, kv.first) == a.xattrs.end())
+        d.push_back(fmt::format("xattr added: {}", sanitize(kv.first)));
     for (const auto& kv : a.xattrs) {
       auto it = find(b.xattrs, kv.first);
-      if (it == b.xattrs.end()) d.push_back(fmt::format("xattr removed: {}", sanitize(kv.first)));
-      else if (it->second != kv.second) d.push_back(fmt::format("xattr changed: {}", sanitize(kv.first)));
+      if (it == b.xattrs.end())
+        d.push_back(fmt::format("xattr removed: {}", sanitize(kv.first)));
+      else if (it->second != kv.second)
+        d.push_back(fmt::format("xattr changed: {}", sanitize(kv.first)));
     }
   }
   // Times alone are reported only together with another difference (touch is not tampering),
   // but a content change with the old mtime put back is called out.
   if (!d.empty()) {
-    if (a.mtime_ns != b.mtime_ns) d.push_back(fmt::format("mtime: {} → {}", iso_ns(a.mtime_ns), iso_ns(b.mtime_ns)));
-    else if (a.hash != b.hash) d.push_back("mtime unchanged although the content changed (timestamp restored?)");
+    if (a.mtime_ns != b.mtime_ns)
+      d.push_back(fmt::format("mtime: {} → {}", iso_ns(a.mtime_ns), iso_ns(b.mtime_ns)));
+    else if (a.hash != b.hash)
+      d.push_back("mtime unchanged although the content changed (timestamp restored?)");
   }
   return d;
 }
 
 }  // namespace
 
-Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts, const std::string& out, int64_t now) {
+Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
+                                    const std::string& out, int64_t now) {
   if (opts.paths.empty()) return Error::invalid("fim init: no paths to cover");
   std::string tmp = out + ".tmp." + std::to_string(::getpid());
   std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -441,7 +474,8 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts, co
   info.hash = opts.hash;
   info.created_at = now;
   info.paths = opts.paths;
-  std::string header = fmt::format("#mamori-fim-baseline v1 hash={} created={}", hash_name(opts.hash), now);
+  std::string header =
+      fmt::format("#mamori-fim-baseline v1 hash={} created={}", hash_name(opts.hash), now);
   for (const auto& p : opts.paths) header += " path=" + esc(p);
   f << header << "\n";
   Walker w(root, opts.paths, opts.excludes, opts.one_filesystem);
@@ -480,7 +514,8 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts, co
   return info;
 }
 
-Result<CheckResult> check_baseline(const Root& root, const std::string& baseline, const CheckOptions& opts) {
+Result<CheckResult> check_baseline(const Root& root, const std::string& baseline,
+                                   const CheckOptions& opts) {
   BaselineReader rd;
   MAMORI_TRY(rd.open(baseline), "fim check");
   CheckResult res;
@@ -522,11 +557,14 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
     std::vector<Entry*> todo;
     for (auto& [before, after] : pairs) {
       if (!after || after->type != 'f') continue;
-      bool changed_meta = !before || before->size != after->size || before->mtime_ns != after->mtime_ns ||
+      bool changed_meta = !before || before->size != after->size ||
+                          before->mtime_ns != after->mtime_ns ||
                           before->ctime_ns != after->ctime_ns || before->inode != after->inode ||
                           before->type != 'f';
-      if (opts.full || changed_meta) todo.push_back(&*after);
-      else after->hash = before->hash;  // trusted: unchanged size, mtime, ctime and inode
+      if (opts.full || changed_meta)
+        todo.push_back(&*after);
+      else
+        after->hash = before->hash;  // trusted: unchanged size, mtime, ctime and inode
     }
     hash_batch(root, todo, algo, opts.threads);
     res.hashed += todo.size();
@@ -567,18 +605,20 @@ bool web_code(std::string_view p) {
 }
 
 bool system_path(std::string_view p) {
-  for (const char* d : {"/bin", "/sbin", "/lib", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64",
-                        "/usr/local/bin", "/usr/local/sbin", "/boot", "/etc/pam.d", "/etc/ssh", "/etc/sudoers.d",
-                        "/etc/cron.d", "/etc/systemd", "/lib/systemd", "/usr/lib/systemd"})
+  for (const char* d :
+       {"/bin", "/sbin", "/lib", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64",
+        "/usr/local/bin", "/usr/local/sbin", "/boot", "/etc/pam.d", "/etc/ssh", "/etc/sudoers.d",
+        "/etc/cron.d", "/etc/systemd", "/lib/systemd", "/usr/lib/systemd"})
     if (under(p, d)) return true;
-  return p == "/etc/ld.so.preload" || p == "/etc/passwd" || p == "/etc/shadow" || p == "/etc/sudoers" ||
-         p == "/etc/crontab" || p.ends_with("/.ssh/authorized_keys");
+  return p == "/etc/ld.so.preload" || p == "/etc/passwd" || p == "/etc/shadow" ||
+         p == "/etc/sudoers" || p == "/etc/crontab" || p.ends_with("/.ssh/authorized_keys");
 }
 
 Severity severity_of(const Change& c) {
   const std::string& p = c.kind == Change::kRemoved ? c.before.path : c.after.path;
   if (c.kind == Change::kAdded && in_webroot(p) && web_code(p))
-    return to_lower(p).find("/uploads/") != std::string::npos ? Severity::kCritical : Severity::kHigh;
+    return to_lower(p).find("/uploads/") != std::string::npos ? Severity::kCritical
+                                                              : Severity::kHigh;
   if (c.kind == Change::kChanged) {
     for (const auto& d : c.differences)
       if (d.starts_with("xattr added: security.capability")) return Severity::kCritical;
@@ -587,7 +627,8 @@ Severity severity_of(const Change& c) {
     if (p == "/etc/ld.so.preload") return Severity::kCritical;
   }
   if (c.kind == Change::kAdded && p == "/etc/ld.so.preload") return Severity::kCritical;
-  if (c.kind == Change::kAdded && c.after.type == 'f' && (c.after.mode & 06000) != 0) return Severity::kCritical;
+  if (c.kind == Change::kAdded && c.after.type == 'f' && (c.after.mode & 06000) != 0)
+    return Severity::kCritical;
   if (system_path(p)) return Severity::kHigh;
   if (in_webroot(p) && web_code(p)) return Severity::kHigh;
   return Severity::kMedium;
@@ -607,9 +648,10 @@ std::vector<Finding> fim_findings(const CheckResult& r) {
       case Change::kAdded:
         f.check = "file-added";
         f.title = fmt::format("New {} {}", e.type == 'd' ? "directory" : "file", sanitize(e.path));
-        f.evidence = fmt::format("not in the baseline of {}; mode {:04o}, owner {}, size {}, mtime {}{}",
-                                 iso8601(r.baseline.created_at), e.mode, e.uid, e.size, iso_ns(e.mtime_ns),
-                                 e.hash.empty() ? "" : ", " + std::string(hash_name(r.baseline.hash)) + " " + e.hash);
+        f.evidence = fmt::format(
+            "not in the baseline of {}; mode {:04o}, owner {}, size {}, mtime {}{}",
+            iso8601(r.baseline.created_at), e.mode, e.uid, e.size, iso_ns(e.mtime_ns),
+            e.hash.empty() ? "" : ", " + std::string(hash_name(r.baseline.hash)) + " " + e.hash);
         break;
       case Change::kRemoved:
         f.check = "file-removed";
@@ -627,9 +669,11 @@ std::vector<Finding> fim_findings(const CheckResult& r) {
         "change is legitimate, accept it with 'mamori fim update'; if not, restore the file from a "
         "trusted source and look for how it got there.";
     if (f.severity >= Severity::kHigh && in_webroot(e.path))
-      f.remediation = "A script appeared or changed in a web root: treat it as a possible web shell. "
-                      "Compare with your deployment, quarantine it, check the web server logs for requests "
-                      "to it. " + f.remediation;
+      f.remediation =
+          "A script appeared or changed in a web root: treat it as a possible web shell. "
+          "Compare with your deployment, quarantine it, check the web server logs for requests "
+          "to it. " +
+          f.remediation;
     assign_fingerprint(f);
     out.push_back(std::move(f));
   }
@@ -648,10 +692,12 @@ KeyPair generate_keypair() {
   return k;
 }
 
-Status write_keypair(const KeyPair& k, const std::string& secret_path, const std::string& public_path) {
+Status write_keypair(const KeyPair& k, const std::string& secret_path,
+                     const std::string& public_path) {
   int fd = ::open(secret_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error(secret_path, errno);
-  bool good = ::write(fd, k.secret_key.data(), k.secret_key.size()) == static_cast<ssize_t>(k.secret_key.size());
+  bool good = ::write(fd, k.secret_key.data(), k.secret_key.size()) ==
+              static_cast<ssize_t>(k.secret_key.size());
   good = ::fsync(fd) == 0 && good;
   ::close(fd);
   if (!good) return Error::unavailable(secret_path + ": write failed");
@@ -662,7 +708,8 @@ Result<std::string> read_key(const std::string& path, size_t expected) {
   auto k = read_file(path, 4096);
   if (!k) return k.error();
   if (k->size() != expected)
-    return Error::invalid(fmt::format("{}: not a key ({} bytes, {} expected)", path, k->size(), expected));
+    return Error::invalid(
+        fmt::format("{}: not a key ({} bytes, {} expected)", path, k->size(), expected));
   return k;
 }
 
@@ -700,7 +747,9 @@ Status sign_file(const std::string& path, const std::string& secret_key) {
 Status verify_file(const std::string& path, const std::string& public_key) {
   if (sodium_init() < 0) return Error::internal("libsodium initialisation failed");
   auto sig = read_file(path + ".sig", 4096);
-  if (!sig) return Error::data_loss(fmt::format("{}.sig: signature missing ({})", path, sig.error().message));
+  if (!sig)
+    return Error::data_loss(
+        fmt::format("{}.sig: signature missing ({})", path, sig.error().message));
   if (sig->size() != crypto_sign_BYTES || public_key.size() != crypto_sign_PUBLICKEYBYTES)
     return Error::data_loss(path + ".sig: malformed signature");
   auto d = file_digest(path);
@@ -708,7 +757,8 @@ Status verify_file(const std::string& path, const std::string& public_key) {
   if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->data()),
                                   reinterpret_cast<const unsigned char*>(d->data()), d->size(),
                                   reinterpret_cast<const unsigned char*>(public_key.data())) != 0)
-    return Error::data_loss(path + ": signature does not verify: the baseline was modified or signed by another key");
+    return Error::data_loss(
+        path + ": signature does not verify: the baseline was modified or signed by another key");
   return ok();
 }
 

@@ -33,10 +33,10 @@ struct Entry {
   uint64_t size = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;
   uint64_t inode = 0, nlink = 0, dev = 0;
-  std::string target;  // symlink target
+  std::string target;                                       // symlink target
   std::vector<std::pair<std::string, std::string>> xattrs;  // name → value (raw bytes)
-  std::string hash;    // hex; empty when not a regular file or unreadable
-  std::string error;   // why the content could not be read
+  std::string hash;   // hex; empty when not a regular file or unreadable
+  std::string error;  // why the content could not be read
 };
 
 // Component-wise order of absolute paths: the order of a depth-first walk with sorted children.
@@ -60,8 +60,8 @@ struct BaselineInfo {
 };
 
 // Walks the paths and streams the baseline to `out` (written to a temp file, then renamed).
-Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts, const std::string& out,
-                                    int64_t now);
+Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
+                                    const std::string& out, int64_t now);
 
 struct CheckOptions {
   bool full = false;  // re-hash every file (else only those whose size/mtime/ctime/inode changed)
@@ -72,7 +72,7 @@ struct CheckOptions {
 
 struct Change {
   enum Kind { kAdded, kRemoved, kChanged } kind;
-  Entry before, after;                  // before empty for added, after empty for removed
+  Entry before, after;                   // before empty for added, after empty for removed
   std::vector<std::string> differences;  // "content: sha256 ab12… → cd34…", "mode: 0644 → 0755"
 };
 
@@ -82,7 +82,8 @@ struct CheckResult {
   uint64_t checked = 0, hashed = 0;
 };
 
-Result<CheckResult> check_baseline(const Root& root, const std::string& baseline, const CheckOptions& opts);
+Result<CheckResult> check_baseline(const Root& root, const std::string& baseline,
+                                   const CheckOptions& opts);
 
 // One baseline line (exposed for the fuzzer); errors name `file` and `lineno`.
 Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const std::string& file);
@@ -96,7 +97,8 @@ struct KeyPair {
   std::string secret_key;  // 64 bytes
 };
 KeyPair generate_keypair();
-Status write_keypair(const KeyPair& k, const std::string& secret_path, const std::string& public_path);
+Status write_keypair(const KeyPair& k, const std::string& secret_path,
+                     const std::string& public_path);
 Result<std::string> read_key(const std::string& path, size_t expected_size);
 // Detached signature of the file's SHA-512 digest, written to path + ".sig".
 Status sign_file(const std::string& path, const std::string& secret_key);

@@ -31,8 +31,8 @@ Result<std::vector<Package>> parse_apk_installed(std::string_view text, std::str
   while (next_line(text, pos, line)) {
     ++lineno;
     if (line.size() > kMaxFieldBytes)
-      return Error::invalid(fmt::format("{}:{}: line is longer than {} bytes", label, lineno,
-                                        kMaxFieldBytes));
+      return Error::invalid(
+          fmt::format("{}:{}: line is longer than {} bytes", label, lineno, kMaxFieldBytes));
     if (line.empty()) {
       MAMORI_TRY(flush(), "apk database");
       continue;
@@ -44,11 +44,20 @@ Result<std::vector<Package>> parse_apk_installed(std::string_view text, std::str
     if (rec_line == 0) rec_line = lineno;
     std::string_view v = line.substr(2);
     switch (line[0]) {
-      case 'P': cur.name = std::string(v); break;
-      case 'V': cur.version = std::string(v); break;
-      case 'A': cur.arch = std::string(v); break;
-      case 'o': cur.source_name = std::string(v); break;
-      default: break;
+      case 'P':
+        cur.name = std::string(v);
+        break;
+      case 'V':
+        cur.version = std::string(v);
+        break;
+      case 'A':
+        cur.arch = std::string(v);
+        break;
+      case 'o':
+        cur.source_name = std::string(v);
+        break;
+      default:
+        break;
     }
   }
   MAMORI_TRY(flush(), "apk database");

@@ -36,7 +36,8 @@ const std::vector<SupportWindow>& support_table() {
       {"rhel", "10", "Red Hat Enterprise Linux 10", "2035-05-31", "2035-05-31", "RHEL life cycle"},
       {"almalinux", "8", "AlmaLinux 8", "2029-05-31", "2029-05-31", "AlmaLinux (RHEL) life cycle"},
       {"almalinux", "9", "AlmaLinux 9", "2032-05-31", "2032-05-31", "AlmaLinux (RHEL) life cycle"},
-      {"almalinux", "10", "AlmaLinux 10", "2035-05-31", "2035-05-31", "AlmaLinux (RHEL) life cycle"},
+      {"almalinux", "10", "AlmaLinux 10", "2035-05-31", "2035-05-31",
+       "AlmaLinux (RHEL) life cycle"},
       {"rocky", "8", "Rocky Linux 8", "2029-05-31", "2029-05-31", "Rocky (RHEL) life cycle"},
       {"rocky", "9", "Rocky Linux 9", "2032-05-31", "2032-05-31", "Rocky (RHEL) life cycle"},
       {"rocky", "10", "Rocky Linux 10", "2035-05-31", "2035-05-31", "Rocky (RHEL) life cycle"},
@@ -66,14 +67,43 @@ std::optional<SupportWindow> find_support_window(const OsRelease& os) {
 }
 
 bool is_remote_access_package(const Package& p) {
-  static const std::set<std::string, std::less<>> kNames = {
-      "openssh-server", "dropbear", "dropbear-bin", "telnetd", "inetutils-telnetd",
-      "telnet-server", "openvpn", "openvpn-as", "strongswan", "strongswan-charon",
-      "strongswan-starter", "libreswan", "ocserv", "openconnect", "wireguard-tools", "wireguard",
-      "softether-vpnserver", "tailscale", "zerotier-one", "pritunl", "xrdp", "x11vnc",
-      "tigervnc-standalone-server", "tigervnc-server", "tigervnc-scraping-server",
-      "tightvncserver", "vnc4server", "realvnc-vnc-server", "teamviewer", "teamviewer-host",
-      "anydesk", "rustdesk", "nomachine", "webmin", "cockpit", "cockpit-ws", "guacd"};
+  static const std::set<std::string, std::less<>> kNames = {"openssh-server",
+                                                            "dropbear",
+                                                            "dropbear-bin",
+                                                            "telnetd",
+                                                            "inetutils-telnetd",
+                                                            "telnet-server",
+                                                            "openvpn",
+                                                            "openvpn-as",
+                                                            "strongswan",
+                                                            "strongswan-charon",
+                                                            "strongswan-starter",
+                                                            "libreswan",
+                                                            "ocserv",
+                                                            "openconnect",
+                                                            "wireguard-tools",
+                                                            "wireguard",
+                                                            "softether-vpnserver",
+                                                            "tailscale",
+                                                            "zerotier-one",
+                                                            "pritunl",
+                                                            "xrdp",
+                                                            "x11vnc",
+                                                            "tigervnc-standalone-server",
+                                                            "tigervnc-server",
+                                                            "tigervnc-scraping-server",
+                                                            "tightvncserver",
+                                                            "vnc4server",
+                                                            "realvnc-vnc-server",
+                                                            "teamviewer",
+                                                            "teamviewer-host",
+                                                            "anydesk",
+                                                            "rustdesk",
+                                                            "nomachine",
+                                                            "webmin",
+                                                            "cockpit",
+                                                            "cockpit-ws",
+                                                            "guacd"};
   if (p.ecosystem != kDeb && p.ecosystem != kRpm && p.ecosystem != kApk) return false;
   if (p.status != "installed") return false;
   return kNames.contains(p.name);
@@ -112,8 +142,8 @@ std::vector<Finding> analyze_inventory(const Inventory& inv, const std::vector<O
           f.remediation += " Ubuntu Pro (ESM) extends security updates if you subscribe.";
       } else if (lts_phase && now >= regular) {
         f.severity = Severity::kLow;
-        f.title = fmt::format("{} is in its long-term support phase until {}", w->name,
-                              w->final_end);
+        f.title =
+            fmt::format("{} is in its long-term support phase until {}", w->name, w->final_end);
         f.evidence = fmt::format(
             "/etc/os-release: {}; regular security support ended {}, LTS covers a subset of "
             "packages until {} ({})",
@@ -133,8 +163,8 @@ std::vector<Finding> analyze_inventory(const Inventory& inv, const std::vector<O
       f.severity = Severity::kInfo;
       f.check = "os-support-unknown";
       f.title = fmt::format("Support dates of {} are not known to Mamori", name);
-      f.evidence = fmt::format("/etc/os-release: ID={} VERSION_ID={}", inv.os.id,
-                               inv.os.version_id);
+      f.evidence =
+          fmt::format("/etc/os-release: ID={} VERSION_ID={}", inv.os.id, inv.os.version_id);
       f.remediation =
           "Check the vendor's support policy by hand; report the release so it can be added.";
     }
@@ -158,10 +188,10 @@ std::vector<Finding> analyze_inventory(const Inventory& inv, const std::vector<O
     f.check = remote ? "unowned-remote-access" : "unowned-cms";
     f.asset = asset;
     f.severity = Severity::kMedium;
-    f.title = remote ? fmt::format("Nobody is responsible for patching remote-access software {}",
-                                   p.name)
-                     : fmt::format("Nobody is responsible for patching the WordPress install at {}",
-                                   p.location);
+    f.title =
+        remote ? fmt::format("Nobody is responsible for patching remote-access software {}", p.name)
+               : fmt::format("Nobody is responsible for patching the WordPress install at {}",
+                             p.location);
     f.evidence = fmt::format("{} {} ({}) found in {}; no owner pattern matches {}", p.name,
                              p.version, p.ecosystem, p.location, asset);
     f.remediation = fmt::format(

@@ -73,8 +73,8 @@ Status collect_rpm(const Root& root, Inventory& inv) {
       break;
     }
   if (db.empty()) {
-    for (const char* old : {"/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db",
-                            "/usr/lib/sysimage/rpm/Packages.db"})
+    for (const char* old :
+         {"/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/usr/lib/sysimage/rpm/Packages.db"})
       if (path_exists(root.path(old)))
         inv.warnings.push_back(fmt::format(
             "{}: RPM database in Berkeley DB / NDB format is not supported (rpm >= 4.16 with "
@@ -227,7 +227,7 @@ Status collect_lockfile(const Root& root, const fs::path& file, Inventory& inv) 
   if (!text) return text.error();
   std::string label = root.display(file);
   auto pkgs = file.filename() == "composer.lock" ? parse_composer_lock(*text, label)
-                                                  : parse_package_lock(*text, label);
+                                                 : parse_package_lock(*text, label);
   if (!pkgs) return pkgs.error();
   for (auto& p : *pkgs) inv.packages.push_back(std::move(p));
   return ok();
@@ -235,8 +235,8 @@ Status collect_lockfile(const Root& root, const fs::path& file, Inventory& inv) 
 
 // Walk a tree (no symlinks followed, bounded depth and size) for WordPress installs,
 // lockfiles and Python site-packages.
-Status walk_tree(const Root& root, const fs::path& top, Inventory& inv,
-                 std::set<fs::path>& seen_wp, const InventoryOptions& opts) {
+Status walk_tree(const Root& root, const fs::path& top, Inventory& inv, std::set<fs::path>& seen_wp,
+                 const InventoryOptions& opts) {
   constexpr int kMaxDepth = 8;
   constexpr size_t kMaxEntries = 500000;
   std::error_code ec;
@@ -251,8 +251,8 @@ Status walk_tree(const Root& root, const fs::path& top, Inventory& inv,
     if (++visited % 4096 == 0)
       progress(opts, fmt::format("searching {} ({} entries)", root.display(top), visited));
     if (visited > kMaxEntries) {
-      inv.warnings.push_back(fmt::format("{}: stopped after {} entries", root.display(top),
-                                         kMaxEntries));
+      inv.warnings.push_back(
+          fmt::format("{}: stopped after {} entries", root.display(top), kMaxEntries));
       break;
     }
     const fs::path& p = it->path();

@@ -33,9 +33,8 @@ Status finish_stanza(const Stanza& s, std::string_view label, std::vector<Packag
     // Packages that were never unpacked (state not-installed) may lack a Version; dpkg itself
     // keeps such records. Anything else without a version is a damaged file.
     if (s.status.find("not-installed") != std::string::npos) return ok();
-    return Error::invalid(
-        fmt::format("{}:{}: package '{}' has no Version field (file truncated?)", label, s.line,
-                    sanitize(s.package)));
+    return Error::invalid(fmt::format("{}:{}: package '{}' has no Version field (file truncated?)",
+                                      label, s.line, sanitize(s.package)));
   }
   auto words = split(s.status, ' ');
   std::string state = words.size() == 3 ? std::string(words[2]) : std::string();
@@ -55,8 +54,8 @@ Status finish_stanza(const Stanza& s, std::string_view label, std::vector<Packag
     if (paren != std::string_view::npos) {
       size_t close = src.find(')', paren);
       if (close == std::string_view::npos)
-        return Error::invalid(fmt::format("{}:{}: malformed Source field '{}'", label, s.line,
-                                          sanitize(s.source)));
+        return Error::invalid(
+            fmt::format("{}:{}: malformed Source field '{}'", label, s.line, sanitize(s.source)));
       src_version = std::string(trim(src.substr(paren + 1, close - paren - 1)));
       src = src.substr(0, paren);
     }
@@ -82,8 +81,8 @@ bool valid_field_name(std::string_view n) {
 Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::string_view label) {
   std::vector<Package> out;
   if (text.find('\0') != std::string_view::npos) {
-    size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() +
-                                                     static_cast<long>(text.find('\0')), '\n'));
+    size_t line = 1 + static_cast<size_t>(std::count(
+                          text.begin(), text.begin() + static_cast<long>(text.find('\0')), '\n'));
     return Error::invalid(
         fmt::format("{}:{}: NUL byte: this is not a dpkg status file (binary data?)", label, line));
   }
@@ -96,8 +95,8 @@ Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::strin
   while (next_line(text, pos, line)) {
     ++lineno;
     if (line.size() > kMaxFieldBytes)
-      return Error::invalid(fmt::format("{}:{}: line is longer than {} bytes", label, lineno,
-                                        kMaxFieldBytes));
+      return Error::invalid(
+          fmt::format("{}:{}: line is longer than {} bytes", label, lineno, kMaxFieldBytes));
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (trim(line).empty()) {
       if (in_stanza) {
@@ -114,8 +113,8 @@ Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::strin
             fmt::format("{}:{}: continuation line outside a stanza", label, lineno));
       field_bytes += line.size();
       if (field_bytes > kMaxFieldBytes)
-        return Error::invalid(fmt::format("{}:{}: field is longer than {} bytes", label, lineno,
-                                          kMaxFieldBytes));
+        return Error::invalid(
+            fmt::format("{}:{}: field is longer than {} bytes", label, lineno, kMaxFieldBytes));
       continue;  // continuation of a multi-line field (Description, Conffiles): not needed
     }
     if (line.front() == '#') continue;

@@ -26,9 +26,9 @@ namespace mamori::inventory {
 using mamori::Package;
 
 struct OsRelease {
-  std::string id;           // "debian", "ubuntu", "almalinux", "alpine", ...
+  std::string id;  // "debian", "ubuntu", "almalinux", "alpine", ...
   std::string id_like;
-  std::string version_id;   // "12", "22.04", "9.4", "3.19.1"
+  std::string version_id;  // "12", "22.04", "9.4", "3.19.1"
   std::string codename;
   std::string pretty_name;
   bool found = false;

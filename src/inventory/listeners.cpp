@@ -163,8 +163,10 @@ std::vector<Listener> listening_sockets(const Root& root) {
     std::set<std::string> needles;
     for (const auto& e : exes) {
       needles.insert(e);
-      if (e.starts_with("/usr/")) needles.insert(e.substr(4));  // /usr/sbin/x ↔ /sbin/x
-      else needles.insert("/usr" + e);
+      if (e.starts_with("/usr/"))
+        needles.insert(e.substr(4));  // /usr/sbin/x ↔ /sbin/x
+      else
+        needles.insert("/usr" + e);
     }
     for (const auto& list : list_dir(root.path("/var/lib/dpkg/info"), "*.list")) {
       auto text = read_file(list, 16 << 20);
@@ -177,8 +179,10 @@ std::vector<Listener> listening_sockets(const Root& root) {
         pkg = pkg.substr(0, pkg.find(':'));  // "libfoo:amd64.list"
         std::string key(line);
         pkg_of[key] = pkg;
-        if (key.starts_with("/usr/")) pkg_of[key.substr(4)] = pkg;
-        else pkg_of["/usr" + key] = pkg;
+        if (key.starts_with("/usr/"))
+          pkg_of[key.substr(4)] = pkg;
+        else
+          pkg_of["/usr" + key] = pkg;
       }
     }
   }

@@ -22,9 +22,9 @@ struct Listener {
   int port = 0;
   bool loopback = false;  // bound to 127.0.0.0/8 or ::1 only
   unsigned long inode = 0;
-  int pid = 0;            // 0 when no process could be found (no permission, other namespace)
-  std::string exe;        // "/usr/sbin/sshd"
-  std::string package;    // owning dpkg package, "" when unknown
+  int pid = 0;          // 0 when no process could be found (no permission, other namespace)
+  std::string exe;      // "/usr/sbin/sshd"
+  std::string package;  // owning dpkg package, "" when unknown
 };
 
 // Parses one /proc/net/{tcp,udp}[6] table: listening TCP sockets (state 0A) and bound UDP

@@ -19,7 +19,8 @@ Result<nlohmann::json> parse_json(std::string_view text, std::string_view label)
   } catch (const nlohmann::json::exception& e) {
     return Error::invalid(fmt::format("{}: not valid JSON: {}", label, sanitize(e.what())));
   }
-  if (!j.is_object()) return Error::invalid(fmt::format("{}: top level is not a JSON object", label));
+  if (!j.is_object())
+    return Error::invalid(fmt::format("{}: top level is not a JSON object", label));
   return j;
 }
 

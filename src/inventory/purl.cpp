@@ -78,7 +78,9 @@ std::string render(const Parts& r, bool with_version) {
 
 }  // namespace
 
-std::string make_purl(const Package& p, const OsRelease& os) { return render(parts_of(p, os), true); }
+std::string make_purl(const Package& p, const OsRelease& os) {
+  return render(parts_of(p, os), true);
+}
 
 std::string versionless_purl(const Package& p, const OsRelease& os) {
   return render(parts_of(p, os), false);

@@ -31,7 +31,8 @@ Result<Package> parse_rpm_header(std::string_view blob, std::string_view label) 
   if (blob.size() < 8) return Error::invalid(fmt::format("{}: header blob too short", label));
   uint32_t il = be32(blob.data()), dl = be32(blob.data() + 4);
   if (il == 0 || il > kMaxTags || dl > kMaxData)
-    return Error::invalid(fmt::format("{}: implausible header sizes (il={}, dl={})", label, il, dl));
+    return Error::invalid(
+        fmt::format("{}: implausible header sizes (il={}, dl={})", label, il, dl));
   uint64_t need = 8 + uint64_t{il} * 16 + dl;
   if (blob.size() < need)
     return Error::invalid(
@@ -44,7 +45,8 @@ Result<Package> parse_rpm_header(std::string_view blob, std::string_view label) 
   p.location = std::string(label);
   std::string epoch, release, sourcerpm;
   auto string_at = [&](uint32_t off) -> Result<std::string> {
-    if (off >= data.size()) return Error::invalid(fmt::format("{}: string offset out of range", label));
+    if (off >= data.size())
+      return Error::invalid(fmt::format("{}: string offset out of range", label));
     size_t end = data.find('\0', off);
     if (end == std::string_view::npos)
       return Error::invalid(fmt::format("{}: unterminated string in header", label));
@@ -61,12 +63,23 @@ Result<Package> parse_rpm_header(std::string_view blob, std::string_view label) 
       if (!s) return s.error();
       std::string v = std::move(*s);
       switch (tag) {
-        case kTagName: p.name = std::move(v); break;
-        case kTagVersion: p.version = std::move(v); break;
-        case kTagRelease: release = std::move(v); break;
-        case kTagArch: p.arch = std::move(v); break;
-        case kTagSourceRpm: sourcerpm = std::move(v); break;
-        default: break;
+        case kTagName:
+          p.name = std::move(v);
+          break;
+        case kTagVersion:
+          p.version = std::move(v);
+          break;
+        case kTagRelease:
+          release = std::move(v);
+          break;
+        case kTagArch:
+          p.arch = std::move(v);
+          break;
+        case kTagSourceRpm:
+          sourcerpm = std::move(v);
+          break;
+        default:
+          break;
       }
     } else if (type == kTypeInt32) {
       if (count < 1 || uint64_t{off} + 4 > data.size())
@@ -84,8 +97,10 @@ Result<Package> parse_rpm_header(std::string_view blob, std::string_view label) 
   // SOURCERPM "openssh-8.7p1-38.el9_4.4.src.rpm": name is everything before the last two '-'.
   if (!sourcerpm.empty()) {
     std::string_view s = sourcerpm;
-    if (s.ends_with(".src.rpm")) s.remove_suffix(8);
-    else if (s.ends_with(".nosrc.rpm")) s.remove_suffix(10);
+    if (s.ends_with(".src.rpm"))
+      s.remove_suffix(8);
+    else if (s.ends_with(".nosrc.rpm"))
+      s.remove_suffix(10);
     size_t r = s.rfind('-');
     size_t v = r == std::string_view::npos || r == 0 ? std::string_view::npos : s.rfind('-', r - 1);
     if (v != std::string_view::npos && v > 0) {

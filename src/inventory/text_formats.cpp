@@ -33,11 +33,16 @@ OsRelease parse_os_release(std::string_view text) {
     if (eq == std::string_view::npos) continue;
     std::string_view k = line.substr(0, eq);
     std::string v = unquote(line.substr(eq + 1));
-    if (k == "ID") os.id = to_lower(v);
-    else if (k == "ID_LIKE") os.id_like = v;
-    else if (k == "VERSION_ID") os.version_id = v;
-    else if (k == "VERSION_CODENAME") os.codename = v;
-    else if (k == "PRETTY_NAME") os.pretty_name = v;
+    if (k == "ID")
+      os.id = to_lower(v);
+    else if (k == "ID_LIKE")
+      os.id_like = v;
+    else if (k == "VERSION_ID")
+      os.version_id = v;
+    else if (k == "VERSION_CODENAME")
+      os.codename = v;
+    else if (k == "PRETTY_NAME")
+      os.pretty_name = v;
   }
   os.found = !os.id.empty();
   return os;
@@ -71,8 +76,9 @@ std::map<std::string, std::string> parse_wp_file_header(std::string_view text) {
   // optionally behind comment leaders (" * ", "#", "//").
   text = text.substr(0, 8192);
   std::map<std::string, std::string> out;
-  static constexpr const char* kKeys[] = {"Plugin Name", "Theme Name", "Version", "Text Domain",
-                                          "Author", "Requires at least", "Template"};
+  static constexpr const char* kKeys[] = {"Plugin Name", "Theme Name", "Version",
+                                          "Text Domain", "Author",     "Requires at least",
+                                          "Template"};
   for (std::string_view line : split(text, '\n')) {
     std::string_view l = trim(line);
     while (!l.empty() && (l.front() == '*' || l.front() == '#' || l.front() == '/'))

@@ -19,11 +19,21 @@ std::string esc(std::string_view s) {
   o.reserve(u.size());
   for (char c : u) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
           o += fmt::format("&#x{:x};", static_cast<unsigned char>(c) + 0x2400);  // control pictures
@@ -118,9 +128,10 @@ std::string render_html(const Report& r) {
   h += "<section class=\"cards\" id=\"summary\">";
   const char* names[5] = {"info", "low", "medium", "high", "critical"};
   for (int i = 4; i >= 0; --i)
-    h += fmt::format("<div class=\"card\" data-severity=\"{0}\"><b>{1}</b><span class=\"sev "
-                     "sev-{0}\">{0}</span></div>",
-                     names[i], counts[i]);
+    h += fmt::format(
+        "<div class=\"card\" data-severity=\"{0}\"><b>{1}</b><span class=\"sev "
+        "sev-{0}\">{0}</span></div>",
+        names[i], counts[i]);
   int64_t total_pk = 0;
   for (const auto& [e, n] : r.packages) total_pk += n;
   h += fmt::format("<div class=\"card\"><b>{}</b>packages</div>", total_pk);
@@ -133,8 +144,9 @@ std::string render_html(const Report& r) {
   if (!first.empty()) {
     h += "<section id=\"fix-first\"><h2>Fix first</h2><ol>";
     for (const Finding* f : first)
-      h += fmt::format("<li><span class=\"tier tier-{}\">{}</span> <b>{}</b> — {}<br><code>{}</code></li>",
-                       esc(f->tier), esc(f->tier), esc(f->title), esc(f->tier_reason), esc(f->remediation));
+      h += fmt::format(
+          "<li><span class=\"tier tier-{}\">{}</span> <b>{}</b> — {}<br><code>{}</code></li>",
+          esc(f->tier), esc(f->tier), esc(f->title), esc(f->tier_reason), esc(f->remediation));
     h += "</ol></section>\n";
   }
   h += "<section class=\"filters\">";
@@ -194,7 +206,8 @@ std::string render_html(const Report& r) {
   }
   h += "</section>\n";
   if (!r.packages.empty()) {
-    h += "<section id=\"inventory\"><h2>Inventory</h2><table><tr><th>ecosystem</th><th>packages</th></tr>";
+    h += "<section "
+         "id=\"inventory\"><h2>Inventory</h2><table><tr><th>ecosystem</th><th>packages</th></tr>";
     for (const auto& [e, n] : r.packages)
       h += fmt::format("<tr><td>{}</td><td>{}</td></tr>", esc(e), n);
     h += "</table></section>\n";

@@ -32,7 +32,8 @@ std::string render_inventory_text(const InventoryView& v) {
                        sanitize(p.location), p.status == "installed" ? "" : " [" + p.status + "]");
   }
   std::string parts;
-  for (const auto& [e, n] : counts) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, e);
+  for (const auto& [e, n] : counts)
+    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, e);
   out += fmt::format("{} packages ({})\n", v.packages.size(), parts.empty() ? "none" : parts);
   for (const auto& w : v.warnings) out += "warning: " + sanitize(w) + "\n";
   return out;
@@ -49,8 +50,8 @@ std::string render_inventory_json(const InventoryView& v) {
                    {"source_version", opt(p.source_version)},
                    {"purl", valid_utf8(p.purl)},
                    {"location", valid_utf8(p.location)},
-                   {"installed_at", p.installed_at ? nlohmann::json(iso8601(*p.installed_at))
-                                                   : nlohmann::json()},
+                   {"installed_at",
+                    p.installed_at ? nlohmann::json(iso8601(*p.installed_at)) : nlohmann::json()},
                    {"status", p.status}});
   }
   nlohmann::json w = nlohmann::json::array();
@@ -72,13 +73,14 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
     int n = refs[ref]++;
     if (n > 0) ref += fmt::format("#{}", n);  // the same package in two lockfiles
     bom_refs.push_back(ref);
-    nlohmann::json props = nlohmann::json::array(
-        {{{"name", "mamori:ecosystem"}, {"value", p.ecosystem}},
-         {{"name", "mamori:location"}, {"value", valid_utf8(p.location)}}});
+    nlohmann::json props =
+        nlohmann::json::array({{{"name", "mamori:ecosystem"}, {"value", p.ecosystem}},
+                               {{"name", "mamori:location"}, {"value", valid_utf8(p.location)}}});
     if (p.source_name)
       props.push_back({{"name", "mamori:source_name"}, {"value", valid_utf8(*p.source_name)}});
     if (p.source_version)
-      props.push_back({{"name", "mamori:source_version"}, {"value", valid_utf8(*p.source_version)}});
+      props.push_back(
+          {{"name", "mamori:source_version"}, {"value", valid_utf8(*p.source_version)}});
     comps.push_back({{"type", p.ecosystem.starts_with("wordpress") ? "application" : "library"},
                      {"bom-ref", ref},
                      {"name", valid_utf8(p.name)},
@@ -93,12 +95,15 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
       {"version", 1},
       {"metadata",
        {{"timestamp", timestamp},
-        {"tools", {{"components", nlohmann::json::array({{{"type", "application"},
-                                                          {"name", "mamori"},
-                                                          {"version", v.tool_version}}})}}},
+        {"tools",
+         {{"components",
+           nlohmann::json::array(
+               {{{"type", "application"}, {"name", "mamori"}, {"version", v.tool_version}}})}}},
         {"component",
-         {{"type", "operating-system"}, {"name", valid_utf8(v.host)},
-          {"description", valid_utf8(v.os)}, {"bom-ref", "host:" + valid_utf8(v.host)}}}}},
+         {{"type", "operating-system"},
+          {"name", valid_utf8(v.host)},
+          {"description", valid_utf8(v.os)},
+          {"bom-ref", "host:" + valid_utf8(v.host)}}}}},
       {"components", std::move(comps)}};
   if (!v.vulnerabilities.empty()) {
     // CycloneDX 1.5 vulnerabilities (VEX): each affects the components it was matched on.
@@ -107,19 +112,22 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
       nlohmann::json affects = nlohmann::json::array();
       for (size_t i : e.affects)
         if (i < v.packages.size())
-          affects.push_back({{"ref", bom_refs[i]},
-                             {"versions", nlohmann::json::array({{{"version", valid_utf8(v.packages[i].version)},
-                                                                  {"status", "affected"}}})}});
-      nlohmann::json x = {{"bom-ref", "vuln:" + e.id + ":" + std::to_string(vulns.size())},
-                          {"id", e.id},
-                          {"description", valid_utf8(e.description)},
-                          {"recommendation", valid_utf8(e.recommendation)},
-                          {"affects", std::move(affects)},
-                          {"analysis",
-                           {{"state", e.known_exploited ? "exploitable" : "in_triage"},
-                            {"detail", valid_utf8(e.tier_reason)}}},
-                          {"properties", nlohmann::json::array({{{"name", "mamori:tier"}, {"value", e.tier}}})}};
-      if (e.id.starts_with("CVE-")) x["source"] = {{"name", "NVD"}, {"url", "https://nvd.nist.gov/vuln/detail/" + e.id}};
+          affects.push_back(
+              {{"ref", bom_refs[i]},
+               {"versions", nlohmann::json::array({{{"version", valid_utf8(v.packages[i].version)},
+                                                    {"status", "affected"}}})}});
+      nlohmann::json x = {
+          {"bom-ref", "vuln:" + e.id + ":" + std::to_string(vulns.size())},
+          {"id", e.id},
+          {"description", valid_utf8(e.description)},
+          {"recommendation", valid_utf8(e.recommendation)},
+          {"affects", std::move(affects)},
+          {"analysis",
+           {{"state", e.known_exploited ? "exploitable" : "in_triage"},
+            {"detail", valid_utf8(e.tier_reason)}}},
+          {"properties", nlohmann::json::array({{{"name", "mamori:tier"}, {"value", e.tier}}})}};
+      if (e.id.starts_with("CVE-"))
+        x["source"] = {{"name", "NVD"}, {"url", "https://nvd.nist.gov/vuln/detail/" + e.id}};
       nlohmann::json refs_j = nlohmann::json::array();
       for (const auto& r : e.references)
         if (r != e.id && r.find("://") == std::string::npos)

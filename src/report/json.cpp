@@ -8,13 +8,13 @@
 
 namespace mamori::report {
 
-
 Result<Format> parse_format(std::string_view s) {
   if (s == "text") return Format::kText;
   if (s == "json") return Format::kJson;
   if (s == "sarif") return Format::kSarif;
   if (s == "html") return Format::kHtml;
-  return Error::invalid("unknown format '" + std::string(s) + "' (expected text, json, sarif or html)");
+  return Error::invalid("unknown format '" + std::string(s) +
+                        "' (expected text, json, sarif or html)");
 }
 
 std::vector<const Finding*> fix_first(const Report& r, size_t limit) {
@@ -37,15 +37,16 @@ std::vector<std::string> unassigned_assets(const Report& r) {
 
 nlohmann::json summary_json(const Report& r) {
   nlohmann::json by_sev = nlohmann::json::object(), by_state = nlohmann::json::object();
-  for (auto s : {Severity::kCritical, Severity::kHigh, Severity::kMedium, Severity::kLow,
-                 Severity::kInfo})
+  for (auto s :
+       {Severity::kCritical, Severity::kHigh, Severity::kMedium, Severity::kLow, Severity::kInfo})
     by_sev[std::string(severity_name(s))] = 0;
-  for (auto s : {FindingState::kNew, FindingState::kOpen, FindingState::kFixed,
-                 FindingState::kAccepted})
+  for (auto s :
+       {FindingState::kNew, FindingState::kOpen, FindingState::kFixed, FindingState::kAccepted})
     by_state[std::string(state_name(s))] = 0;
   int active_count = 0;
   for (const auto& f : r.findings) {
-    by_state[std::string(state_name(f.state))] = by_state[std::string(state_name(f.state))].get<int>() + 1;
+    by_state[std::string(state_name(f.state))] =
+        by_state[std::string(state_name(f.state))].get<int>() + 1;
     if (!active(f)) continue;
     ++active_count;
     by_sev[std::string(severity_name(f.severity))] =
@@ -85,13 +86,14 @@ nlohmann::json finding_json(const Finding& f) {
   j["first_seen"] = f.first_seen ? nlohmann::json(iso8601(f.first_seen)) : nlohmann::json();
   j["last_seen"] = f.last_seen ? nlohmann::json(iso8601(f.last_seen)) : nlohmann::json();
   j["fixed_at"] = f.fixed_at ? nlohmann::json(iso8601(*f.fixed_at)) : nlohmann::json();
-  j["priority"] = f.tier.empty() ? nlohmann::json()
-                                 : nlohmann::json{{"tier", f.tier},
-                                                  {"reasons", valid_utf8(f.tier_reason)},
-                                                  {"score", f.priority},
-                                                  {"fixed_version", f.fixed_version.empty()
-                                                                        ? nlohmann::json()
-                                                                        : nlohmann::json(f.fixed_version)}};
+  j["priority"] = f.tier.empty()
+                      ? nlohmann::json()
+                      : nlohmann::json{{"tier", f.tier},
+                                       {"reasons", valid_utf8(f.tier_reason)},
+                                       {"score", f.priority},
+                                       {"fixed_version", f.fixed_version.empty()
+                                                             ? nlohmann::json()
+                                                             : nlohmann::json(f.fixed_version)}};
   j["accepted_reason"] =
       f.accepted_reason.empty() ? nlohmann::json() : nlohmann::json(valid_utf8(f.accepted_reason));
   return j;
@@ -123,10 +125,14 @@ std::string render_json(const Report& r) {
 
 std::string render(const Report& r, Format f, bool color) {
   switch (f) {
-    case Format::kText: return render_text(r, color);
-    case Format::kJson: return render_json(r);
-    case Format::kSarif: return render_sarif(r);
-    case Format::kHtml: return render_html(r);
+    case Format::kText:
+      return render_text(r, color);
+    case Format::kJson:
+      return render_json(r);
+    case Format::kSarif:
+      return render_sarif(r);
+    case Format::kHtml:
+      return render_html(r);
   }
   return render_text(r, color);
 }

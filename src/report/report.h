@@ -58,11 +58,11 @@ struct VexEntry {
   std::vector<std::string> references;  // other ids (DSA, GHSA, ...)
   std::string description;
   std::string recommendation;
-  std::string severity;                 // critical/high/medium/low/info
+  std::string severity;  // critical/high/medium/low/info
   double cvss = -1;
   std::string tier, tier_reason;
   bool known_exploited = false;
-  std::vector<size_t> affects;          // indices into InventoryView::packages
+  std::vector<size_t> affects;  // indices into InventoryView::packages
 };
 
 struct InventoryView {

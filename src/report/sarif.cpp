@@ -14,28 +14,39 @@ namespace {
 const char* level(Severity s) {
   switch (s) {
     case Severity::kCritical:
-    case Severity::kHigh: return "error";
-    case Severity::kMedium: return "warning";
-    default: return "note";
+    case Severity::kHigh:
+      return "error";
+    case Severity::kMedium:
+      return "warning";
+    default:
+      return "note";
   }
 }
 
 // GitHub code scanning reads "security-severity" (CVSS-like 0.0–10.0).
 const char* security_severity(Severity s) {
   switch (s) {
-    case Severity::kCritical: return "9.5";
-    case Severity::kHigh: return "8.0";
-    case Severity::kMedium: return "5.5";
-    case Severity::kLow: return "3.0";
-    default: return "0.0";
+    case Severity::kCritical:
+      return "9.5";
+    case Severity::kHigh:
+      return "8.0";
+    case Severity::kMedium:
+      return "5.5";
+    case Severity::kLow:
+      return "3.0";
+    default:
+      return "0.0";
   }
 }
 
 const char* baseline(FindingState s) {
   switch (s) {
-    case FindingState::kNew: return "new";
-    case FindingState::kFixed: return "absent";
-    default: return "unchanged";
+    case FindingState::kNew:
+      return "new";
+    case FindingState::kFixed:
+      return "absent";
+    default:
+      return "unchanged";
   }
 }
 
@@ -74,9 +85,9 @@ std::string render_sarif(const Report& r) {
     res["partialFingerprints"] = {{"mamoriFingerprint/v1", f.fingerprint}};
     res["baselineState"] = baseline(f.state);
     if (f.state == FindingState::kAccepted)
-      res["suppressions"] = json::array(
-          {{{"kind", "external"}, {"status", "accepted"},
-            {"justification", valid_utf8(f.accepted_reason)}}});
+      res["suppressions"] = json::array({{{"kind", "external"},
+                                          {"status", "accepted"},
+                                          {"justification", valid_utf8(f.accepted_reason)}}});
     json props = {{"severity", severity_name(f.severity)},
                   {"state", state_name(f.state)},
                   {"owner", owner_or_unassigned(f)},
@@ -104,7 +115,9 @@ std::string render_sarif(const Report& r) {
               {"invocations", json::array({invocation})},
               {"results", results},
               {"properties", {{"host", valid_utf8(r.host)}, {"summary", summary_json(r)}}}};
-  if (r.scan) run["automationDetails"] = {{"id", fmt::format("{}/{}/{}", valid_utf8(r.host), r.scan->scope, r.scan->id)}};
+  if (r.scan)
+    run["automationDetails"] = {
+        {"id", fmt::format("{}/{}/{}", valid_utf8(r.host), r.scan->scope, r.scan->id)}};
   json doc = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
               {"version", "2.1.0"},
               {"runs", json::array({run})}};

@@ -1,7 +1,8 @@
 // Terminal sink: grouped by severity, colour on a TTY, one summary line.
+#include "core/text.h"
+
 #include <fmt/format.h>
 
-#include "core/text.h"
 #include "report/common.h"
 
 namespace mamori::report {
@@ -10,11 +11,16 @@ namespace {
 
 const char* sev_color(Severity s) {
   switch (s) {
-    case Severity::kCritical: return "\033[1;97;41m";
-    case Severity::kHigh: return "\033[1;31m";
-    case Severity::kMedium: return "\033[33m";
-    case Severity::kLow: return "\033[36m";
-    case Severity::kInfo: return "\033[2m";
+    case Severity::kCritical:
+      return "\033[1;97;41m";
+    case Severity::kHigh:
+      return "\033[1;31m";
+    case Severity::kMedium:
+      return "\033[33m";
+    case Severity::kLow:
+      return "\033[36m";
+    case Severity::kInfo:
+      return "\033[2m";
   }
   return "";
 }
@@ -34,8 +40,9 @@ std::string render_text(const Report& r, bool color) {
   out += fmt::format("{}mamori{} — host {}", c("\033[1m"), reset, sanitize(r.host));
   if (r.scan) {
     if (!r.scan->os.empty()) out += " — " + sanitize(r.scan->os);
-    out += fmt::format(" — {} #{} at {}", r.scan->scope == "scan" ? "scan" : r.scan->scope + " check",
-                       r.scan->id, iso8601(r.scan->finished_at));
+    out +=
+        fmt::format(" — {} #{} at {}", r.scan->scope == "scan" ? "scan" : r.scan->scope + " check",
+                    r.scan->id, iso8601(r.scan->finished_at));
   }
   out += "\n";
   if (!r.packages.empty()) {
@@ -62,8 +69,8 @@ std::string render_text(const Report& r, bool color) {
     out += "\n";
   }
 
-  for (auto sev : {Severity::kCritical, Severity::kHigh, Severity::kMedium, Severity::kLow,
-                   Severity::kInfo}) {
+  for (auto sev :
+       {Severity::kCritical, Severity::kHigh, Severity::kMedium, Severity::kLow, Severity::kInfo}) {
     bool header = false;
     for (const auto& f : r.findings) {
       if (!active(f) || f.severity != sev) continue;
@@ -94,15 +101,16 @@ std::string render_text(const Report& r, bool color) {
       out += fmt::format("{}FIXED since the previous scan{}\n", c("\033[32m"), reset);
       fixed_header = true;
     }
-    out += fmt::format("  [{}] {} ({}){}\n", f.fingerprint.substr(0, 8), sanitize(f.title),
-                       sanitize(f.asset),
-                       f.fixed_at ? " at " + iso8601(*f.fixed_at) : std::string());
+    out +=
+        fmt::format("  [{}] {} ({}){}\n", f.fingerprint.substr(0, 8), sanitize(f.title),
+                    sanitize(f.asset), f.fixed_at ? " at " + iso8601(*f.fixed_at) : std::string());
   }
   if (fixed_header) out += "\n";
   auto unassigned = unassigned_assets(r);
   if (!unassigned.empty()) {
-    out += fmt::format("{}Unassigned assets{} (nobody is responsible; mamori owners set PATTERN OWNER)\n",
-                       c("\033[1m"), reset);
+    out += fmt::format(
+        "{}Unassigned assets{} (nobody is responsible; mamori owners set PATTERN OWNER)\n",
+        c("\033[1m"), reset);
     for (const auto& a : unassigned) out += "  " + sanitize(a) + "\n";
     out += "\n";
   }
@@ -122,7 +130,8 @@ std::string render_text(const Report& r, bool color) {
   out += fmt::format(
       "{} finding{}: {} critical, {} high, {} medium, {} low, {} info — {} new, {} fixed, {} "
       "accepted\n",
-      n_active, n_active == 1 ? "" : "s", counts[4], counts[3], counts[2], counts[1], counts[0], n_new, n_fixed, n_accepted);
+      n_active, n_active == 1 ? "" : "s", counts[4], counts[3], counts[2], counts[1], counts[0],
+      n_new, n_fixed, n_accepted);
   return out;
 }
 

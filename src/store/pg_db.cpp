@@ -8,7 +8,8 @@ namespace mamori::store {
 
 namespace {
 
-// "postgresql://user:secret@host/db" → "postgresql://user:***@host/db"; "password=x" → "password=***".
+// "postgresql://user:secret@host/db" → "postgresql://user:***@host/db"; "password=x" →
+// "password=***".
 std::string redact(const std::string& url) {
   std::string out = url;
   size_t scheme = out.find("://");
@@ -35,8 +36,10 @@ std::string to_dollar(const std::string& sql) {
   out.reserve(sql.size() + 16);
   int n = 0;
   for (char c : sql) {
-    if (c == '?') out += "$" + std::to_string(++n);
-    else out.push_back(c);
+    if (c == '?')
+      out += "$" + std::to_string(++n);
+    else
+      out.push_back(c);
   }
   return out;
 }

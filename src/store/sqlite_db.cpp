@@ -27,8 +27,8 @@ class SqliteDb final : public Db {
     int code = sqlite3_errcode(h_);
     std::string msg = fmt::format("{}: {}: {}", path_, what, sqlite3_errmsg(h_));
     if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-      return Error::data_loss(fmt::format("{}: not an SQLite database or corrupted ({})", path_,
-                                          sqlite3_errmsg(h_)));
+      return Error::data_loss(
+          fmt::format("{}: not an SQLite database or corrupted ({})", path_, sqlite3_errmsg(h_)));
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return Error::unavailable(msg);
     if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN)
       return Error::permission(msg);
@@ -51,9 +51,12 @@ class SqliteDb final : public Db {
     for (size_t i = 0; i < params.size(); ++i) {
       int idx = static_cast<int>(i + 1);
       const Value& v = params[i];
-      if (std::holds_alternative<std::monostate>(v)) sqlite3_bind_null(st, idx);
-      else if (auto* n = std::get_if<int64_t>(&v)) sqlite3_bind_int64(st, idx, *n);
-      else if (auto* d = std::get_if<double>(&v)) sqlite3_bind_double(st, idx, *d);
+      if (std::holds_alternative<std::monostate>(v))
+        sqlite3_bind_null(st, idx);
+      else if (auto* n = std::get_if<int64_t>(&v))
+        sqlite3_bind_int64(st, idx, *n);
+      else if (auto* d = std::get_if<double>(&v))
+        sqlite3_bind_double(st, idx, *d);
       else {
         std::string scratch;
         const auto& s = utf8_param(std::get<std::string>(v), scratch);
@@ -93,9 +96,8 @@ class SqliteDb final : public Db {
 
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path) {
   sqlite3* h = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &h,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = h ? sqlite3_errmsg(h) : sqlite3_errstr(rc);
     sqlite3_close(h);
@@ -106,8 +108,8 @@ Result<std::unique_ptr<Db>> open_sqlite(const std::string& path) {
   auto db = std::make_unique<SqliteDb>(h, path);
   // WAL: readers never block the writer and a killed writer leaves the last
   // committed state intact. synchronous=NORMAL is crash-safe in WAL mode.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     auto r = db->query(pragma);
     if (!r) return r.error();
   }

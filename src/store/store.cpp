@@ -233,8 +233,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
     db = std::move(*d);
   } else {
     std::string path = url;
-    if (path.starts_with("sqlite://")) path = path.substr(9);
-    else if (path.starts_with("sqlite:")) path = path.substr(7);
+    if (path.starts_with("sqlite://"))
+      path = path.substr(9);
+    else if (path.starts_with("sqlite:"))
+      path = path.substr(7);
     if (path.empty()) return Error::invalid("empty store path");
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) {
@@ -319,9 +321,9 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
 
     // What the store knows about this host and scope.
     std::map<std::string, std::pair<std::string, int64_t>> known;  // fp → (state, first_seen)
-    auto prev = db.query(
-        "SELECT fingerprint, state, first_seen FROM findings WHERE host = ? AND scope = ?",
-        {in.host, in.scope});
+    auto prev =
+        db.query("SELECT fingerprint, state, first_seen FROM findings WHERE host = ? AND scope = ?",
+                 {in.host, in.scope});
     if (!prev) return prev.error();
     for (const auto& r : *prev) known[as_text(r[0])] = {as_text(r[1]), as_int(r[2])};
 
@@ -342,10 +344,10 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
             "title, evidence, remediation, refs, state, first_seen, last_seen, fixed_at, "
             "last_scan_id, tier, tier_reason, priority, fixed_version) VALUES (?, ?, ?, ?, ?, ?, "
             "?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            {in.host, in.scope, f.fingerprint, f.module, f.check,
-             static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence, f.remediation,
-             refs_json(f.references), std::string(state_name(f.state)), f.first_seen, f.last_seen,
-             scan_id, f.tier, f.tier_reason, f.priority, f.fixed_version});
+            {in.host, in.scope, f.fingerprint, f.module, f.check, static_cast<int64_t>(f.severity),
+             f.asset, f.title, f.evidence, f.remediation, refs_json(f.references),
+             std::string(state_name(f.state)), f.first_seen, f.last_seen, scan_id, f.tier,
+             f.tier_reason, f.priority, f.fixed_version});
       } else {
         w = db.exec(
             "UPDATE findings SET module = ?, check_id = ?, severity = ?, asset = ?, title = ?, "
@@ -353,9 +355,9 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
             "fixed_at = NULL, last_scan_id = ?, tier = ?, tier_reason = ?, priority = ?, "
             "fixed_version = ? WHERE host = ? AND scope = ? AND fingerprint = ?",
             {f.module, f.check, static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence,
-             f.remediation, refs_json(f.references), std::string(state_name(f.state)),
-             f.first_seen, f.last_seen, scan_id, f.tier, f.tier_reason, f.priority,
-             f.fixed_version, in.host, in.scope, f.fingerprint});
+             f.remediation, refs_json(f.references), std::string(state_name(f.state)), f.first_seen,
+             f.last_seen, scan_id, f.tier, f.tier_reason, f.priority, f.fixed_version, in.host,
+             in.scope, f.fingerprint});
       }
       if (!w) return w;
       auto a = accepted.find(f.fingerprint);
@@ -400,9 +402,14 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
       if (!w) return w;
     }
     if (g_fault_hook) g_fault_hook("record_scan:before-commit");
-    out.scan = ScanRecord{scan_id,        in.host,    in.scope,
-                          in.started_at,  in.finished_at, in.tool_version,
-                          in.os,          static_cast<int64_t>(in.packages.size()),
+    out.scan = ScanRecord{scan_id,
+                          in.host,
+                          in.scope,
+                          in.started_at,
+                          in.finished_at,
+                          in.tool_version,
+                          in.os,
+                          static_cast<int64_t>(in.packages.size()),
                           static_cast<int64_t>(in.findings.size())};
     return ok();
   });
@@ -428,9 +435,9 @@ Result<std::optional<ScanRecord>> Store::scan_by_id(int64_t id) {
 }
 
 Result<std::vector<ScanRecord>> Store::scans(const std::string& host, int limit) {
-  auto rows = db_->query(std::string("SELECT ") + kScanCols +
-                             " FROM scans WHERE host = ? ORDER BY id DESC LIMIT ?",
-                         {host, int64_t{limit}});
+  auto rows = db_->query(
+      std::string("SELECT ") + kScanCols + " FROM scans WHERE host = ? ORDER BY id DESC LIMIT ?",
+      {host, int64_t{limit}});
   if (!rows) return rows.error();
   std::vector<ScanRecord> out;
   for (const auto& r : *rows) out.push_back(scan_from_row(r));
@@ -518,8 +525,8 @@ Result<Finding> Store::find(const std::string& host, const std::string& prefix) 
   if (hits.empty())
     return Error::not_found(fmt::format("no finding {} for host {}", prefix, sanitize(host)));
   if (hits.size() > 1)
-    return Error::invalid(fmt::format("fingerprint prefix {} is ambiguous ({} findings)", prefix,
-                                      hits.size()));
+    return Error::invalid(
+        fmt::format("fingerprint prefix {} is ambiguous ({} findings)", prefix, hits.size()));
   return *hits[0];
 }
 
@@ -535,7 +542,8 @@ Status Store::accept(const std::string& host, const std::string& fingerprint,
 }
 
 Status Store::unaccept(const std::string& host, const std::string& fingerprint) {
-  return db_->exec("DELETE FROM acceptances WHERE host = ? AND fingerprint = ?", {host, fingerprint});
+  return db_->exec("DELETE FROM acceptances WHERE host = ? AND fingerprint = ?",
+                   {host, fingerprint});
 }
 
 Status Store::set_owner(const std::string& pattern, const std::string& owner, int64_t now) {

@@ -26,7 +26,10 @@ std::optional<double> cvss3_base_score(std::string_view vector) {
     if (colon == std::string_view::npos) return std::nullopt;
     m[std::string(part.substr(0, colon))] = std::string(part.substr(colon + 1));
   }
-  auto get = [&](const char* k) -> std::string { auto it = m.find(k); return it == m.end() ? "" : it->second; };
+  auto get = [&](const char* k) -> std::string {
+    auto it = m.find(k);
+    return it == m.end() ? "" : it->second;
+  };
   std::string av = get("AV"), ac = get("AC"), pr = get("PR"), ui = get("UI"), s = get("S"),
               c = get("C"), in = get("I"), a = get("A");
   auto cia = [](const std::string& v) -> double {
@@ -36,7 +39,10 @@ std::optional<double> cvss3_base_score(std::string_view vector) {
   double AC = ac == "L" ? 0.77 : ac == "H" ? 0.44 : -1;
   bool changed = s == "C";
   if (s != "C" && s != "U") return std::nullopt;
-  double PR = pr == "N" ? 0.85 : pr == "L" ? (changed ? 0.68 : 0.62) : pr == "H" ? (changed ? 0.5 : 0.27) : -1;
+  double PR = pr == "N"   ? 0.85
+              : pr == "L" ? (changed ? 0.68 : 0.62)
+              : pr == "H" ? (changed ? 0.5 : 0.27)
+                          : -1;
   double UI = ui == "N" ? 0.85 : ui == "R" ? 0.62 : -1;
   double C = cia(c), I = cia(in), A = cia(a);
   if (AV < 0 || AC < 0 || PR < 0 || UI < 0 || C < 0 || I < 0 || A < 0) return std::nullopt;

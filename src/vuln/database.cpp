@@ -113,11 +113,14 @@ Status import_path(BuildState& st, const std::string& path, int64_t now) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     std::vector<fs::path> files;
-    for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+    for (fs::recursive_directory_iterator
+             it(path, fs::directory_options::skip_permission_denied, ec),
+         end;
          !ec && it != end; it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       auto ext = it->path().extension();
-      if (ext == ".json" || ext == ".jsonl" || ext == ".zip" || ext == ".csv") files.push_back(it->path());
+      if (ext == ".json" || ext == ".jsonl" || ext == ".zip" || ext == ".csv")
+        files.push_back(it->path());
     }
     std::sort(files.begin(), files.end());
     // One source entry for the directory; its records are summed over the files.
@@ -145,7 +148,8 @@ Status import_path(BuildState& st, const std::string& path, int64_t now) {
     MAMORI_TRY(import_text(st, f, path, *text, src), "import");
   } else if (path.ends_with(".yaml") || path.ends_with(".yml")) {
     return Error::unimplemented(fmt::format(
-        "{}: YAML advisories are not read directly; use the JSON form (one record per line)", path));
+        "{}: YAML advisories are not read directly; use the JSON form (one record per line)",
+        path));
   } else {
     auto text = read_file(path, 512ull << 20);
     if (!text) return text.error();
@@ -176,8 +180,8 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   if (st.warnings_dropped)
     st.report.warnings.push_back(fmt::format("... and {} more warnings", st.warnings_dropped));
   for (const auto& [eco, n] : st.unsupported_ecosystems)
-    st.report.warnings.push_back(
-        fmt::format("{} affected entries of ecosystem {} skipped: no version model for it yet", n, eco));
+    st.report.warnings.push_back(fmt::format(
+        "{} affected entries of ecosystem {} skipped: no version model for it yet", n, eco));
 
   // --- flatten into the file layout
   Writer w;
@@ -199,7 +203,8 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
     r.n_alias = static_cast<uint32_t>(a.aliases.size());
     r.cvss = static_cast<float>(a.cvss);
     r.vendor_severity = static_cast<int8_t>(a.vendor_severity);
-    nlohmann::json d = {{"s", valid_utf8(a.summary)}, {"d", valid_utf8(a.details)}, {"r", a.references}};
+    nlohmann::json d = {
+        {"s", valid_utf8(a.summary)}, {"d", valid_utf8(a.details)}, {"r", a.references}};
     std::string ds = d.dump();
     r.desc_off = desc.size();
     r.desc_len = static_cast<uint32_t>(ds.size());
@@ -235,8 +240,12 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   }
   std::vector<model::KevRec> kevs;
   for (const auto& [cve, k] : st.kev)  // std::map: sorted by CVE
-    kevs.push_back({w.str(cve), w.str(k.date_added), w.str(k.due_date), w.str(k.name),
-                    static_cast<uint8_t>(k.ransomware), {0, 0, 0}});
+    kevs.push_back({w.str(cve),
+                    w.str(k.date_added),
+                    w.str(k.due_date),
+                    w.str(k.name),
+                    static_cast<uint8_t>(k.ransomware),
+                    {0, 0, 0}});
   std::vector<model::EpssRec> epss;
   for (const auto& [cve, e] : st.epss)
     epss.push_back({w.str(cve), static_cast<float>(e.epss), static_cast<float>(e.percentile),
@@ -248,19 +257,30 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   nlohmann::json meta;
   meta["sources"] = nlohmann::json::array();
   for (const auto& s : st.report.sources)
-    meta["sources"].push_back({{"path", valid_utf8(s.path)}, {"kind", s.kind}, {"records", s.records},
-                               {"skipped", s.skipped}, {"imported_at", s.imported_at},
+    meta["sources"].push_back({{"path", valid_utf8(s.path)},
+                               {"kind", s.kind},
+                               {"records", s.records},
+                               {"skipped", s.skipped},
+                               {"imported_at", s.imported_at},
                                {"data_date", s.data_date}});
-  meta["counts"] = {{"advisories", st.report.advisories}, {"affected", st.report.affected},
-                    {"packages", pkgs.size()}, {"kev", st.report.kev}, {"epss", st.report.epss}};
+  meta["counts"] = {{"advisories", st.report.advisories},
+                    {"affected", st.report.affected},
+                    {"packages", pkgs.size()},
+                    {"kev", st.report.kev},
+                    {"epss", st.report.epss}};
   std::string meta_s = meta.dump();
 
   std::vector<std::pair<uint32_t, std::string_view>> sections = {
-      {model::kStrs, w.pool()},          {model::kPkgs, bytes_of(pkgs)},
-      {model::kAffs, bytes_of(affs)},    {model::kIntv, bytes_of(intervals)},
-      {model::kVers, bytes_of(versions)}, {model::kVuln, bytes_of(vulns)},
-      {model::kAlia, bytes_of(aliases)}, {model::kKevs, bytes_of(kevs)},
-      {model::kEpss, bytes_of(epss)},    {model::kMeta, meta_s},
+      {model::kStrs, w.pool()},
+      {model::kPkgs, bytes_of(pkgs)},
+      {model::kAffs, bytes_of(affs)},
+      {model::kIntv, bytes_of(intervals)},
+      {model::kVers, bytes_of(versions)},
+      {model::kVuln, bytes_of(vulns)},
+      {model::kAlia, bytes_of(aliases)},
+      {model::kKevs, bytes_of(kevs)},
+      {model::kEpss, bytes_of(epss)},
+      {model::kMeta, meta_s},
       {model::kDesc, desc}};
   std::string file(sizeof(model::Header) + sections.size() * sizeof(model::SectionEntry), '\0');
   std::vector<model::SectionEntry> table;
@@ -286,7 +306,9 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   if (!dir.empty()) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) return Error::unavailable(fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
+    if (ec)
+      return Error::unavailable(
+          fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
   }
   MAMORI_TRY(write_file_atomic(out, file), "db import: write");
   return st.report;
@@ -335,7 +357,7 @@ std::string VulnDb::default_path() { return state_dir() + "/vuln.db"; }
 Result<std::unique_ptr<VulnDb>> VulnDb::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno_error(path, errno);
-  struct stat sb{};
+  struct stat sb {};
   if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     ::close(fd);
     return Error::invalid(path + ": not a regular file");
@@ -359,20 +381,24 @@ Result<std::unique_ptr<VulnDb>> VulnDb::open(const std::string& path) {
   if (std::memcmp(I.header->magic, model::kMagic, 8) != 0)
     return Error::data_loss(path + ": not a Mamori vulnerability database (bad magic)");
   if (I.header->format != model::kFormat)
-    return Error::unimplemented(fmt::format("{}: database format {} (this mamori reads {}); rebuild it with 'mamori db import' or 'db update'",
-                                            path, I.header->format, model::kFormat));
+    return Error::unimplemented(
+        fmt::format("{}: database format {} (this mamori reads {}); rebuild it with 'mamori db "
+                    "import' or 'db update'",
+                    path, I.header->format, model::kFormat));
   if (I.header->payload_size != size - sizeof(model::Header))
     return Error::data_loss(path + ": truncated or extended (size does not match the header)");
   std::string digest = sha256_raw(I.base + sizeof(model::Header), I.header->payload_size);
   if (std::memcmp(digest.data(), I.header->sha256, 32) != 0)
-    return Error::data_loss(path + ": checksum mismatch: the database is damaged or was modified; rebuild it");
+    return Error::data_loss(
+        path + ": checksum mismatch: the database is damaged or was modified; rebuild it");
   size_t n_sec = I.header->sections;
   if (n_sec > 64 || sizeof(model::Header) + n_sec * sizeof(model::SectionEntry) > size)
     return Error::data_loss(path + ": bad section table");
   const auto* table = reinterpret_cast<const model::SectionEntry*>(I.base + sizeof(model::Header));
   for (size_t i = 0; i < n_sec; ++i) {
     const auto& s = table[i];
-    if (s.offset > size || s.size > size - s.offset) return Error::data_loss(path + ": section out of bounds");
+    if (s.offset > size || s.size > size - s.offset)
+      return Error::data_loss(path + ": section out of bounds");
     std::string_view data(I.base + s.offset, s.size);
     auto arr = [&](auto*& ptr, size_t& n, size_t rec) -> bool {
       if (data.size() % rec) return false;
@@ -382,18 +408,41 @@ Result<std::unique_ptr<VulnDb>> VulnDb::open(const std::string& path) {
     };
     bool good = true;
     switch (s.tag) {
-      case model::kStrs: I.strs = data; break;
-      case model::kDesc: I.desc = data; break;
-      case model::kMeta: I.meta = data; break;
-      case model::kPkgs: good = arr(I.pkgs, I.n_pkgs, sizeof(model::PkgRec)); break;
-      case model::kAffs: good = arr(I.affs, I.n_affs, sizeof(model::AffRec)); break;
-      case model::kIntv: good = arr(I.intv, I.n_intv, sizeof(model::IntvRec)); break;
-      case model::kVers: good = arr(I.vers, I.n_vers, sizeof(uint32_t)); break;
-      case model::kVuln: good = arr(I.vulns, I.n_vulns, sizeof(model::VulnRec)); break;
-      case model::kAlia: good = arr(I.alia, I.n_alia, sizeof(uint32_t)); break;
-      case model::kKevs: good = arr(I.kevs, I.n_kevs, sizeof(model::KevRec)); break;
-      case model::kEpss: good = arr(I.epss, I.n_epss, sizeof(model::EpssRec)); break;
-      default: break;
+      case model::kStrs:
+        I.strs = data;
+        break;
+      case model::kDesc:
+        I.desc = data;
+        break;
+      case model::kMeta:
+        I.meta = data;
+        break;
+      case model::kPkgs:
+        good = arr(I.pkgs, I.n_pkgs, sizeof(model::PkgRec));
+        break;
+      case model::kAffs:
+        good = arr(I.affs, I.n_affs, sizeof(model::AffRec));
+        break;
+      case model::kIntv:
+        good = arr(I.intv, I.n_intv, sizeof(model::IntvRec));
+        break;
+      case model::kVers:
+        good = arr(I.vers, I.n_vers, sizeof(uint32_t));
+        break;
+      case model::kVuln:
+        good = arr(I.vulns, I.n_vulns, sizeof(model::VulnRec));
+        break;
+      case model::kAlia:
+        good = arr(I.alia, I.n_alia, sizeof(uint32_t));
+        break;
+      case model::kKevs:
+        good = arr(I.kevs, I.n_kevs, sizeof(model::KevRec));
+        break;
+      case model::kEpss:
+        good = arr(I.epss, I.n_epss, sizeof(model::EpssRec));
+        break;
+      default:
+        break;
     }
     if (!good) return Error::data_loss(path + ": malformed section");
   }
@@ -456,7 +505,8 @@ std::vector<VulnDb::Affected> VulnDb::lookup(std::string_view eco, std::string_v
     af.vuln = a.vuln;
     for (uint32_t j = 0; j < a.n_intv; ++j) {
       const model::IntvRec& r = I.intv[a.first_intv + j];
-      af.intervals.push_back({I.str(r.lower), I.str(r.upper), r.lower_incl != 0, r.upper_incl != 0});
+      af.intervals.push_back(
+          {I.str(r.lower), I.str(r.upper), r.lower_incl != 0, r.upper_incl != 0});
     }
     for (uint32_t j = 0; j < a.n_ver; ++j) af.versions.push_back(I.str(I.vers[a.first_ver + j]));
     out.push_back(std::move(af));
@@ -471,7 +521,8 @@ VulnRef VulnDb::vuln(uint32_t index) const {
   const model::VulnRec& v = I.vulns[index];
   r.id = std::string(I.str(v.id));
   for (uint32_t k = 0; k < v.n_alias; ++k) r.aliases.emplace_back(I.str(I.alia[v.first_alias + k]));
-  r.cvss = v.cvss < 0 ? -1.0 : std::round(static_cast<double>(v.cvss) * 10.0) / 10.0;  // stored as float
+  r.cvss =
+      v.cvss < 0 ? -1.0 : std::round(static_cast<double>(v.cvss) * 10.0) / 10.0;  // stored as float
   r.vendor_severity = v.vendor_severity;
   return r;
 }
@@ -479,18 +530,21 @@ VulnRef VulnDb::vuln(uint32_t index) const {
 std::optional<KevInfo> VulnDb::kev(std::string_view cve) const {
   const Impl& I = *impl_;
   const model::KevRec* end = I.kevs + I.n_kevs;
-  auto it = std::lower_bound(I.kevs, end, cve,
-                             [&](const model::KevRec& k, std::string_view c) { return I.str(k.cve) < c; });
+  auto it = std::lower_bound(I.kevs, end, cve, [&](const model::KevRec& k, std::string_view c) {
+    return I.str(k.cve) < c;
+  });
   if (it == end || I.str(it->cve) != cve) return std::nullopt;
-  return KevInfo{std::string(cve), std::string(I.str(it->date_added)), std::string(I.str(it->due_date)),
-                 it->ransomware != 0, std::string(I.str(it->name))};
+  return KevInfo{std::string(cve), std::string(I.str(it->date_added)),
+                 std::string(I.str(it->due_date)), it->ransomware != 0,
+                 std::string(I.str(it->name))};
 }
 
 std::optional<EpssInfo> VulnDb::epss(std::string_view cve) const {
   const Impl& I = *impl_;
   const model::EpssRec* end = I.epss + I.n_epss;
-  auto it = std::lower_bound(I.epss, end, cve,
-                             [&](const model::EpssRec& e, std::string_view c) { return I.str(e.cve) < c; });
+  auto it = std::lower_bound(I.epss, end, cve, [&](const model::EpssRec& e, std::string_view c) {
+    return I.str(e.cve) < c;
+  });
   if (it == end || I.str(it->cve) != cve) return std::nullopt;
   double cvss3 = it->cvss3 < 0 ? -1.0 : std::round(static_cast<double>(it->cvss3) * 10.0) / 10.0;
   return EpssInfo{it->epss, it->percentile, cvss3};

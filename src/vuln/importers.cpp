@@ -1,10 +1,10 @@
 #include "vuln/importers.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cctype>
-#include <simdjson.h>
 
 #include "core/text.h"
 #include "vuln/cvss.h"
@@ -14,22 +14,29 @@ namespace mamori::vuln {
 namespace dom = simdjson::dom;
 
 void BuildState::warn(std::string w) {
-  if (report.warnings.size() < max_warnings) report.warnings.push_back(sanitize(w));
-  else ++warnings_dropped;
+  if (report.warnings.size() < max_warnings)
+    report.warnings.push_back(sanitize(w));
+  else
+    ++warnings_dropped;
 }
 
 bool scheme_for_ecosystem(std::string_view e, Scheme& out) {
   auto base = e.substr(0, e.find(':'));
-  if (base == "Debian" || base == "Ubuntu") out = Scheme::kDpkg;
-  else if (base == "AlmaLinux" || base == "Rocky Linux" || base == "Red Hat" || base == "openSUSE" ||
-           base == "SUSE" || base == "Mageia")
+  if (base == "Debian" || base == "Ubuntu")
+    out = Scheme::kDpkg;
+  else if (base == "AlmaLinux" || base == "Rocky Linux" || base == "Red Hat" ||
+           base == "openSUSE" || base == "SUSE" || base == "Mageia")
     out = Scheme::kRpm;
-  else if (base == "PyPI") out = Scheme::kPep440;
+  else if (base == "PyPI")
+    out = Scheme::kPep440;
   else if (base == "npm" || base == "Go" || base == "crates.io" || base == "Hex" || base == "Pub")
     out = Scheme::kSemver;
-  else if (base == "Packagist") out = Scheme::kComposer;
-  else if (base == "WordPress") out = Scheme::kPhp;
-  else return false;
+  else if (base == "Packagist")
+    out = Scheme::kComposer;
+  else if (base == "WordPress")
+    out = Scheme::kPhp;
+  else
+    return false;
   return true;
 }
 
@@ -116,15 +123,18 @@ void add_cves_from_refs(model::Advisory& a) {
     size_t p = url.find("CVE-");
     if (p == std::string::npos || url.find("/cve") == std::string::npos) continue;
     size_t e = p + 4;
-    while (e < url.size() && (std::isdigit(static_cast<unsigned char>(url[e])) || url[e] == '-')) ++e;
+    while (e < url.size() && (std::isdigit(static_cast<unsigned char>(url[e])) || url[e] == '-'))
+      ++e;
     std::string cve = url.substr(p, e - p);
     if (cve.size() >= 13 && std::find(a.aliases.begin(), a.aliases.end(), cve) == a.aliases.end())
       a.aliases.push_back(cve);
   }
 }
 
-Status import_osv_element(BuildState& st, std::string_view label, dom::element rec, SourceInfo& src) {
-  if (!rec.is_object()) return Error::invalid(fmt::format("{}: record is not a JSON object", label));
+Status import_osv_element(BuildState& st, std::string_view label, dom::element rec,
+                          SourceInfo& src) {
+  if (!rec.is_object())
+    return Error::invalid(fmt::format("{}: record is not a JSON object", label));
   model::Advisory a;
   a.id = str_of(rec, "id");
   if (a.id.empty()) return Error::invalid(fmt::format("{}: record has no 'id'", label));
@@ -191,7 +201,8 @@ Status import_osv_element(BuildState& st, std::string_view label, dom::element r
         std::string type = str_of(r, "type");
         if (type == "GIT") continue;  // commit ranges do not apply to installed packages
         if (type != "ECOSYSTEM" && type != "SEMVER") {
-          st.warn(fmt::format("{}: unknown range type '{}' for {}, range skipped", where, type, name));
+          st.warn(
+              fmt::format("{}: unknown range type '{}' for {}, range skipped", where, type, name));
           continue;
         }
         Scheme rs = type == "SEMVER" ? Scheme::kSemver : scheme;
@@ -245,7 +256,8 @@ Status import_kev(BuildState& st, std::string_view label, dom::element doc, Sour
   for (auto v : arr) {
     std::string cve = str_of(v, "cveID");
     if (!cve.starts_with("CVE-")) {
-      st.warn(fmt::format("{}: vulnerabilities[{}] has no cveID (schema changed?), skipped", label, idx));
+      st.warn(fmt::format("{}: vulnerabilities[{}] has no cveID (schema changed?), skipped", label,
+                          idx));
       ++src.skipped;
       ++idx;
       continue;
@@ -278,7 +290,8 @@ Status import_wordpress(BuildState& st, std::string_view label, dom::element doc
     std::string first = str_of(v, "first_version"), last = str_of(v, "last_version");
     ++idx;
     if (slug.empty() || last.empty() || (type != "plugin" && type != "theme" && type != "core")) {
-      st.warn(fmt::format("{}: vulnerabilities[{}] lacks slug/type/last_version, skipped", label, idx - 1));
+      st.warn(fmt::format("{}: vulnerabilities[{}] lacks slug/type/last_version, skipped", label,
+                          idx - 1));
       ++src.skipped;
       continue;
     }
@@ -287,7 +300,8 @@ Status import_wordpress(BuildState& st, std::string_view label, dom::element doc
              s.find_first_of(" ()") == std::string::npos;
     };
     if ((!first.empty() && !plain(first)) || !plain(last)) {
-      st.warn(fmt::format("{}: {} has free-text versions ('{}' .. '{}'), skipped", label, slug, first, last));
+      st.warn(fmt::format("{}: {} has free-text versions ('{}' .. '{}'), skipped", label, slug,
+                          first, last));
       ++src.skipped;
       continue;
     }
@@ -323,7 +337,8 @@ Status import_fop_record(BuildState& st, std::string_view label, dom::element v,
   std::string file = str_of(v, "_file");
   model::Advisory a;
   std::string cve = str_of(v, "cve");
-  a.id = !file.empty() ? "FOP-" + file : (cve.empty() ? "FOP-" + pkg + "-" + str_of(v, "title") : cve);
+  a.id =
+      !file.empty() ? "FOP-" + file : (cve.empty() ? "FOP-" + pkg + "-" + str_of(v, "title") : cve);
   if (cve.starts_with("CVE-") && cve != a.id) a.aliases.push_back(cve);
   a.summary = str_of(v, "title");
   std::string link = str_of(v, "link");
@@ -436,20 +451,29 @@ Status import_epss(BuildState& st, std::string_view label, std::string_view text
     if (!header) {
       for (size_t i = 0; i < f.size(); ++i) {
         std::string h = to_lower(trim(f[i]));
-        if (h == "cve") c_cve = static_cast<int>(i);
-        else if (h == "epss") c_epss = static_cast<int>(i);
-        else if (h == "percentile" || h == "epss percentile") c_pct = static_cast<int>(i);
-        else if (h == "cvss3") c_cvss = static_cast<int>(i);
+        if (h == "cve")
+          c_cve = static_cast<int>(i);
+        else if (h == "epss")
+          c_epss = static_cast<int>(i);
+        else if (h == "percentile" || h == "epss percentile")
+          c_pct = static_cast<int>(i);
+        else if (h == "cvss3")
+          c_cvss = static_cast<int>(i);
       }
       if (c_cve < 0 || c_epss < 0)
-        return Error::invalid(fmt::format("{}:{}: CSV header lacks 'cve' and 'epss' columns", label, lineno));
+        return Error::invalid(
+            fmt::format("{}:{}: CSV header lacks 'cve' and 'epss' columns", label, lineno));
       header = true;
       continue;
     }
-    auto get = [&](int c) { return c >= 0 && static_cast<size_t>(c) < f.size() ? f[static_cast<size_t>(c)] : std::string(); };
+    auto get = [&](int c) {
+      return c >= 0 && static_cast<size_t>(c) < f.size() ? f[static_cast<size_t>(c)]
+                                                         : std::string();
+    };
     std::string cve = get(c_cve);
     model::Epss e;
-    if (!cve.starts_with("CVE-") || !parse_double(get(c_epss), e.epss) || e.epss < 0 || e.epss > 1) {
+    if (!cve.starts_with("CVE-") || !parse_double(get(c_epss), e.epss) || e.epss < 0 ||
+        e.epss > 1) {
       st.warn(fmt::format("{}:{}: not a valid EPSS row, skipped", label, lineno));
       ++src.skipped;
       continue;
@@ -506,11 +530,13 @@ Format detect_format(std::string_view label, std::string_view text) {
   return Format::kUnknown;
 }
 
-Status import_osv_record(BuildState& st, std::string_view label, std::string_view json, SourceInfo& src) {
+Status import_osv_record(BuildState& st, std::string_view label, std::string_view json,
+                         SourceInfo& src) {
   dom::parser p;
   dom::element e;
   if (auto err = p.parse(json.data(), json.size()).get(e); err != simdjson::SUCCESS)
-    return Error::invalid(fmt::format("{}: not valid JSON ({})", label, simdjson::error_message(err)));
+    return Error::invalid(
+        fmt::format("{}: not valid JSON ({})", label, simdjson::error_message(err)));
   return import_osv_element(st, label, e, src);
 }
 
@@ -526,7 +552,8 @@ Status import_text(BuildState& st, Format f, std::string_view label, std::string
     case Format::kWordPress:
     case Format::kOsvJson: {
       if (auto err = p.parse(text.data(), text.size()).get(doc); err != simdjson::SUCCESS)
-        return Error::invalid(fmt::format("{}: not valid JSON ({})", label, simdjson::error_message(err)));
+        return Error::invalid(
+            fmt::format("{}: not valid JSON ({})", label, simdjson::error_message(err)));
       if (f == Format::kKev) {
         src.kind = "kev";
         return import_kev(st, label, doc, src);
@@ -560,7 +587,8 @@ Status import_text(BuildState& st, Format f, std::string_view label, std::string
         std::string where = fmt::format("{}:{}", label, lineno);
         Status s;
         if (auto err = p.parse(line.data(), line.size()).get(doc); err != simdjson::SUCCESS)
-          s = Error::invalid(fmt::format("{}: not valid JSON ({})", where, simdjson::error_message(err)));
+          s = Error::invalid(
+              fmt::format("{}: not valid JSON ({})", where, simdjson::error_message(err)));
         else if (f == Format::kOsvJsonl)
           s = import_osv_element(st, where, doc, src);
         else
@@ -572,7 +600,8 @@ Status import_text(BuildState& st, Format f, std::string_view label, std::string
       }
       return ok();
     }
-    case Format::kUnknown: break;
+    case Format::kUnknown:
+      break;
   }
   return Error::invalid(fmt::format(
       "{}: unknown format (expected OSV JSON/JSONL/zip, CISA KEV JSON, EPSS CSV, FriendsOfPHP "

@@ -17,9 +17,12 @@ namespace mamori::vuln {
 
 std::string_view tier_name(Tier t) {
   switch (t) {
-    case Tier::kPatchNow: return "patch-now";
-    case Tier::kPatchThisWeek: return "patch-this-week";
-    case Tier::kRoutine: return "routine";
+    case Tier::kPatchNow:
+      return "patch-now";
+    case Tier::kPatchThisWeek:
+      return "patch-this-week";
+    case Tier::kRoutine:
+      return "routine";
   }
   return "routine";
 }
@@ -31,7 +34,8 @@ std::optional<EcosystemKey> ecosystem_key(const Package& p, const inventory::OsR
         p.status != "triggers-awaited" && p.status != "triggers-pending")
       return std::nullopt;  // config-files only: no code left to be vulnerable
     // Debian security data is keyed on the source package and its version.
-    std::string name = p.source_name.value_or(p.name), version = p.source_version.value_or(p.version);
+    std::string name = p.source_name.value_or(p.name),
+                version = p.source_version.value_or(p.version);
     if (os.id == "debian") return EcosystemKey{"Debian:" + major, Scheme::kDpkg, name, version};
     if (os.id == "ubuntu")
       return EcosystemKey{"Ubuntu:" + os.version_id + ":LTS", Scheme::kDpkg, name, version};
@@ -39,17 +43,23 @@ std::optional<EcosystemKey> ecosystem_key(const Package& p, const inventory::OsR
   }
   if (p.ecosystem == kRpm) {
     // AlmaLinux/Rocky OSV data names binary packages, with full EVR versions.
-    if (os.id == "almalinux") return EcosystemKey{"AlmaLinux:" + major, Scheme::kRpm, p.name, p.version};
-    if (os.id == "rocky") return EcosystemKey{"Rocky Linux:" + major, Scheme::kRpm, p.name, p.version};
+    if (os.id == "almalinux")
+      return EcosystemKey{"AlmaLinux:" + major, Scheme::kRpm, p.name, p.version};
+    if (os.id == "rocky")
+      return EcosystemKey{"Rocky Linux:" + major, Scheme::kRpm, p.name, p.version};
     return std::nullopt;
   }
-  if (p.ecosystem == kPypi) return EcosystemKey{"PyPI", Scheme::kPep440, normalize_name("PyPI", p.name), p.version};
+  if (p.ecosystem == kPypi)
+    return EcosystemKey{"PyPI", Scheme::kPep440, normalize_name("PyPI", p.name), p.version};
   if (p.ecosystem == kNpm) return EcosystemKey{"npm", Scheme::kSemver, p.name, p.version};
   if (p.ecosystem == kComposer)
     return EcosystemKey{"Packagist", Scheme::kComposer, to_lower(p.name), p.version};
-  if (p.ecosystem == kWordPressPlugin) return EcosystemKey{"WordPress:plugin", Scheme::kPhp, to_lower(p.name), p.version};
-  if (p.ecosystem == kWordPressTheme) return EcosystemKey{"WordPress:theme", Scheme::kPhp, to_lower(p.name), p.version};
-  if (p.ecosystem == kWordPressCore) return EcosystemKey{"WordPress:core", Scheme::kPhp, "wordpress", p.version};
+  if (p.ecosystem == kWordPressPlugin)
+    return EcosystemKey{"WordPress:plugin", Scheme::kPhp, to_lower(p.name), p.version};
+  if (p.ecosystem == kWordPressTheme)
+    return EcosystemKey{"WordPress:theme", Scheme::kPhp, to_lower(p.name), p.version};
+  if (p.ecosystem == kWordPressCore)
+    return EcosystemKey{"WordPress:core", Scheme::kPhp, "wordpress", p.version};
   return std::nullopt;
 }
 
@@ -85,7 +95,7 @@ std::optional<Scheme> scheme_of_ecosystem(std::string_view ecosystem) {
 }
 
 std::vector<std::pair<uint32_t, std::string>> match_key(const VulnDb& db, const EcosystemKey& key,
-                                                         bool& error) {
+                                                        bool& error) {
   std::vector<std::pair<uint32_t, std::string>> out;
   for (const auto& aff : db.lookup(key.key, key.name)) {
     bool hit = false;
@@ -164,7 +174,9 @@ struct Group {
 };
 
 int find_root(std::vector<int>& parent, int x) {
-  while (parent[static_cast<size_t>(x)] != x) x = parent[static_cast<size_t>(x)] = parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
+  while (parent[static_cast<size_t>(x)] != x)
+    x = parent[static_cast<size_t>(x)] =
+        parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
   return x;
 }
 
@@ -182,14 +194,16 @@ std::string fix_command(const Package& p, const std::vector<Package>& all) {
   }
   if (p.ecosystem == kRpm) return "dnf upgrade " + p.name;
   if (p.ecosystem == kPypi) return "pip install --upgrade " + p.name;
-  if (p.ecosystem == kNpm) return "npm install " + p.name + "@latest (in the project of " + p.location + ")";
-  if (p.ecosystem == kComposer) return "composer update " + p.name + " (in the project of " + p.location + ")";
+  if (p.ecosystem == kNpm)
+    return "npm install " + p.name + "@latest (in the project of " + p.location + ")";
+  if (p.ecosystem == kComposer)
+    return "composer update " + p.name + " (in the project of " + p.location + ")";
   if (p.ecosystem == kWordPressPlugin || p.ecosystem == kWordPressTheme) {
     // wp-cli wants the WordPress root, which holds wp-content/.
     size_t wc = p.location.find("/wp-content/");
     std::string root = wc == std::string::npos ? p.location : p.location.substr(0, wc);
-    return fmt::format("wp {} update {} --path={}", p.ecosystem == kWordPressPlugin ? "plugin" : "theme",
-                       p.name, root);
+    return fmt::format("wp {} update {} --path={}",
+                       p.ecosystem == kWordPressPlugin ? "plugin" : "theme", p.name, root);
   }
   if (p.ecosystem == kWordPressCore) return "wp core update --path=" + p.location;
   return "upgrade " + p.name;
@@ -202,11 +216,16 @@ Severity severity_of(double cvss, int vendor, bool kev) {
   if (cvss >= 4.0) return Severity::kMedium;
   if (cvss >= 0.1) return Severity::kLow;
   switch (vendor) {
-    case 3: return Severity::kCritical;
-    case 2: return Severity::kHigh;
-    case 1: return Severity::kMedium;
-    case 0: return Severity::kLow;
-    default: return Severity::kMedium;  // unknown: do not hide it, do not shout either
+    case 3:
+      return Severity::kCritical;
+    case 2:
+      return Severity::kHigh;
+    case 1:
+      return Severity::kMedium;
+    case 0:
+      return Severity::kLow;
+    default:
+      return Severity::kMedium;  // unknown: do not hide it, do not shout either
   }
 }
 
@@ -248,11 +267,14 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
       ids.push_back(refs[k].id);
       for (const auto& id : ids) {
         auto [it, fresh] = owner_of_id.emplace(id, static_cast<int>(k));
-        if (!fresh) parent[static_cast<size_t>(find_root(parent, static_cast<int>(k)))] = find_root(parent, it->second);
+        if (!fresh)
+          parent[static_cast<size_t>(find_root(parent, static_cast<int>(k)))] =
+              find_root(parent, it->second);
       }
     }
     std::map<int, std::vector<size_t>> comps;
-    for (size_t k = 0; k < refs.size(); ++k) comps[find_root(parent, static_cast<int>(k))].push_back(k);
+    for (size_t k = 0; k < refs.size(); ++k)
+      comps[find_root(parent, static_cast<int>(k))].push_back(k);
 
     for (const auto& [root, members] : comps) {
       std::set<std::string> cves, others;
@@ -266,8 +288,10 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
         for (const auto& a : r.aliases) (a.starts_with("CVE-") ? cves : others).insert(a);
         cvss = std::max(cvss, r.cvss);
         vendor = std::max(vendor, r.vendor_severity);
-        if (ms[k]->fixed.empty()) no_fix = true;
-        else fixes.push_back(ms[k]->fixed);
+        if (ms[k]->fixed.empty())
+          no_fix = true;
+        else
+          fixes.push_back(ms[k]->fixed);
       }
       std::vector<std::string> cve_list(cves.begin(), cves.end());
       std::sort(cve_list.begin(), cve_list.end(), cve_less);
@@ -286,16 +310,24 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
       }
       bool exposed = pi < ctx.exposure.size() && !ctx.exposure[pi].empty();
       Tier tier = Tier::kRoutine;
-      if (kev || epss >= 0.5 || (exposed && (epss >= 0.1 || cvss >= 9.0))) tier = Tier::kPatchNow;
-      else if (epss >= 0.1 || cvss >= 7.0 || vendor >= 2 || exposed) tier = Tier::kPatchThisWeek;
+      if (kev || epss >= 0.5 || (exposed && (epss >= 0.1 || cvss >= 9.0)))
+        tier = Tier::kPatchNow;
+      else if (epss >= 0.1 || cvss >= 7.0 || vendor >= 2 || exposed)
+        tier = Tier::kPatchThisWeek;
       std::vector<std::string> reasons;
       if (kev)
-        reasons.push_back(fmt::format("known exploited (CISA KEV since {}, due {}{})", kev->date_added,
-                                      kev->due_date, kev->ransomware ? ", used by ransomware" : ""));
-      if (epss >= 0) reasons.push_back(fmt::format("EPSS {:.1f}% (percentile {:.0f})", epss * 100, pct * 100));
-      if (cvss >= 0) reasons.push_back(fmt::format("CVSS {:.1f}", cvss));
+        reasons.push_back(fmt::format("known exploited (CISA KEV since {}, due {}{})",
+                                      kev->date_added, kev->due_date,
+                                      kev->ransomware ? ", used by ransomware" : ""));
+      if (epss >= 0)
+        reasons.push_back(fmt::format("EPSS {:.1f}% (percentile {:.0f})", epss * 100, pct * 100));
+      if (cvss >= 0)
+        reasons.push_back(fmt::format("CVSS {:.1f}", cvss));
       else if (vendor >= 0)
-        reasons.push_back(fmt::format("vendor severity {}", vendor == 3 ? "critical" : vendor == 2 ? "high" : vendor == 1 ? "medium" : "low"));
+        reasons.push_back(fmt::format("vendor severity {}", vendor == 3   ? "critical"
+                                                            : vendor == 2 ? "high"
+                                                            : vendor == 1 ? "medium"
+                                                                          : "low"));
       if (exposed)
         reasons.push_back(fmt::format("listening on {} ({})", ctx.exposure[pi][0].address,
                                       ctx.exposure[pi][0].process));
@@ -317,7 +349,8 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
       f.severity = severity_of(cvss, vendor, kev.has_value());
       Description d = db.description(ms[members.front()]->vuln);
       std::string what = !d.summary.empty() ? d.summary : f.check;
-      f.title = fmt::format("{} in {} {}", f.check, p.ecosystem == kDeb ? p.source_name.value_or(p.name) : p.name,
+      f.title = fmt::format("{} in {} {}", f.check,
+                            p.ecosystem == kDeb ? p.source_name.value_or(p.name) : p.name,
                             p.ecosystem == kDeb ? p.source_version.value_or(p.version) : p.version);
       if (!what.starts_with(f.check)) f.title += ": " + what.substr(0, 120);
       std::string pkgdesc =
@@ -330,8 +363,10 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
                                fmt::join(reasons, "; "));
       std::string cmd = fix_command(p, packages);
       f.remediation = fixed.empty()
-                          ? fmt::format("No fixed version is published yet. Limit exposure (firewall, "
-                                        "disable the feature) and watch for the update: {}", cmd)
+                          ? fmt::format(
+                                "No fixed version is published yet. Limit exposure (firewall, "
+                                "disable the feature) and watch for the update: {}",
+                                cmd)
                           : fmt::format("Upgrade to {} or later: {}", fixed, cmd);
       f.references = cve_list;
       for (const auto& o : others) f.references.push_back(o);
@@ -339,7 +374,9 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
         if (f.references.size() < 12) f.references.push_back(r);
       f.tier = std::string(tier_name(tier));
       f.tier_reason = fmt::format("{}", fmt::join(reasons, "; "));
-      f.priority = (tier == Tier::kPatchNow ? 300 : tier == Tier::kPatchThisWeek ? 200 : 100) +
+      f.priority = (tier == Tier::kPatchNow        ? 300
+                    : tier == Tier::kPatchThisWeek ? 200
+                                                   : 100) +
                    std::max(0.0, epss) * 50 + std::max(0.0, cvss);
       f.fixed_version = fixed;
       f.cvss = cvss;

@@ -29,8 +29,17 @@ inline constexpr char kMagic[8] = {'M', 'A', 'M', 'V', 'U', 'L', 'N', '\0'};
 inline constexpr uint32_t kFormat = 1;
 
 enum SectionTag : uint32_t {
-  kStrs = 1, kPkgs = 2, kAffs = 3, kIntv = 4, kVers = 5, kVuln = 6, kAlia = 7, kKevs = 8,
-  kEpss = 9, kMeta = 10, kDesc = 11,
+  kStrs = 1,
+  kPkgs = 2,
+  kAffs = 3,
+  kIntv = 4,
+  kVers = 5,
+  kVuln = 6,
+  kAlia = 7,
+  kKevs = 8,
+  kEpss = 9,
+  kMeta = 10,
+  kDesc = 11,
 };
 
 #pragma pack(push, 1)

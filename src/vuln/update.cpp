@@ -49,7 +49,8 @@ size_t on_data(char* ptr, size_t size, size_t n, void* user) {
   if (std::fwrite(ptr, 1, bytes, s->f) != bytes) return 0;  // disk full: abort the transfer
   s->written += bytes;
   if (s->opts->on_progress && (s->written & 0xFFFFF) < bytes)
-    s->opts->on_progress(fmt::format("{} {:.1f} MB", s->label, static_cast<double>(s->written) / 1e6));
+    s->opts->on_progress(
+        fmt::format("{} {:.1f} MB", s->label, static_cast<double>(s->written) / 1e6));
   return bytes;
 }
 
@@ -105,7 +106,8 @@ Status fetch_once(const std::string& url, const fs::path& part, const UpdateOpti
     return Error::unavailable(fmt::format("{}: cannot resume, restarting", url));
   }
   if (rc != CURLE_OK)
-    return Error::unavailable(fmt::format("{}: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+    return Error::unavailable(
+        fmt::format("{}: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
   if (have > 0 && status == 200) {
     // Range ignored: the server sent the whole file after what we had. Start over.
     fs::remove(part, ec);
@@ -130,16 +132,18 @@ Result<BuildReport> update_database(const UpdateOptions& o) {
     Status last = Error::internal("no attempt");
     for (int attempt = 0; attempt <= o.retries; ++attempt) {
       if (attempt > 0) {
-        if (o.on_progress) o.on_progress(fmt::format("retrying {} ({})", url, last.error().message));
+        if (o.on_progress)
+          o.on_progress(fmt::format("retrying {} ({})", url, last.error().message));
         std::this_thread::sleep_for(std::chrono::milliseconds(o.backoff_ms << (attempt - 1)));
       }
       last = fetch_once(url, part, o);
       if (last) break;
     }
     if (!last)
-      return last.error().with_context(fmt::format("db update: download failed after {} attempts; the "
-                                                   "old database is kept",
-                                                   o.retries + 1));
+      return last.error().with_context(
+          fmt::format("db update: download failed after {} attempts; the "
+                      "old database is kept",
+                      o.retries + 1));
     fs::rename(part, final_path, ec);
     if (ec) return Error::unavailable(fmt::format("{}: {}", final_path.string(), ec.message()));
     files.push_back(final_path.string());

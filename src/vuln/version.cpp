@@ -28,12 +28,18 @@ int cmp_digits(std::string_view a, std::string_view b) {
 
 std::string_view scheme_name(Scheme s) {
   switch (s) {
-    case Scheme::kDpkg: return "dpkg";
-    case Scheme::kRpm: return "rpm";
-    case Scheme::kSemver: return "semver";
-    case Scheme::kPep440: return "pep440";
-    case Scheme::kComposer: return "composer";
-    case Scheme::kPhp: return "php";
+    case Scheme::kDpkg:
+      return "dpkg";
+    case Scheme::kRpm:
+      return "rpm";
+    case Scheme::kSemver:
+      return "semver";
+    case Scheme::kPep440:
+      return "pep440";
+    case Scheme::kComposer:
+      return "composer";
+    case Scheme::kPhp:
+      return "php";
   }
   return "?";
 }
@@ -198,8 +204,10 @@ int rpm_compare(std::string_view a, std::string_view b) {
   int rc = rpmvercmp(x.e.value_or("0"), y.e.value_or("0"));
   if (rc == 0) rc = rpmvercmp(x.v, y.v);
   if (rc == 0) {
-    if (x.r && y.r) rc = rpmvercmp(*x.r, *y.r);
-    else if (x.r || y.r) rc = x.r ? 1 : -1;
+    if (x.r && y.r)
+      rc = rpmvercmp(*x.r, *y.r);
+    else if (x.r || y.r)
+      rc = x.r ? 1 : -1;
   }
   return rc;
 }
@@ -236,8 +244,8 @@ std::string php_canonicalize(std::string_view v) {
 
 int special_form(std::string_view f) {
   static constexpr std::pair<std::string_view, int> kForms[] = {
-      {"dev", 0}, {"alpha", 1}, {"a", 1}, {"beta", 2}, {"b", 2}, {"RC", 3},
-      {"rc", 3},  {"#", 4},     {"pl", 5}, {"p", 5}};
+      {"dev", 0}, {"alpha", 1}, {"a", 1}, {"beta", 2}, {"b", 2},
+      {"RC", 3},  {"rc", 3},    {"#", 4}, {"pl", 5},   {"p", 5}};
   for (const auto& [name, order] : kForms)
     if (f.substr(0, name.size()) == name) return order;
   return -1;
@@ -326,7 +334,7 @@ bool istarts(std::string_view s, size_t pos, std::string_view word) {
 // from pos, trying alternatives in PCRE's order. Returns false when nothing matches.
 bool match_modifier(std::string_view s, size_t pos, std::string& stab, std::string& nums,
                     bool& dev) {
-  static constexpr std::string_view kStab[] = {"stable", "beta", "b",     "RC", "alpha",
+  static constexpr std::string_view kStab[] = {"stable", "beta",  "b",  "RC", "alpha",
                                                "a",      "patch", "pl", "p"};
   auto try_dev = [&](size_t p) -> bool {  // ([.-]?dev)?$
     if (p == s.size()) {
@@ -403,7 +411,9 @@ std::string_view trim_ws(std::string_view s) {
 
 Result<std::string> composer_normalize(std::string_view in) {
   std::string_view v = trim_ws(in);
-  auto invalid = [&] { return Error::invalid("invalid Composer version '" + std::string(in) + "'"); };
+  auto invalid = [&] {
+    return Error::invalid("invalid Composer version '" + std::string(in) + "'");
+  };
   if (v.size() > 128) return invalid();
   if (istarts(v, 0, "dev-") || v == "master" || v == "trunk" || v == "default")
     return Error::invalid("'" + std::string(in) + "' is a branch, not a comparable version");
@@ -464,12 +474,15 @@ bool numeric_id(std::string_view s) {
 }
 
 bool valid_id(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '-'; });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '-'; });
 }
 
 Result<SemVer> parse_semver(std::string_view in) {
   std::string_view s = in;
-  auto invalid = [&] { return Error::invalid("invalid semantic version '" + std::string(in) + "'"); };
+  auto invalid = [&] {
+    return Error::invalid("invalid semantic version '" + std::string(in) + "'");
+  };
   if (!s.empty() && (s.front() == 'v' || s.front() == '=')) s.remove_prefix(1);  // Go, npm
   size_t plus = s.find('+');
   if (plus != std::string_view::npos) {
@@ -528,9 +541,12 @@ Result<int> semver_compare(std::string_view a, std::string_view b) {
     std::string_view p = x->pre[i], q = y->pre[i];
     bool pn = numeric_id(p), qn = numeric_id(q);
     int c;
-    if (pn && qn) c = cmp_digits(p, q);
-    else if (pn != qn) c = pn ? -1 : 1;  // numeric identifiers sort before alphanumeric ones
-    else c = sign(p.compare(q));
+    if (pn && qn)
+      c = cmp_digits(p, q);
+    else if (pn != qn)
+      c = pn ? -1 : 1;  // numeric identifiers sort before alphanumeric ones
+    else
+      c = sign(p.compare(q));
     if (c) return c;
   }
   if (x->pre.size() == y->pre.size()) return 0;
@@ -557,7 +573,9 @@ struct Pep440 {
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 Result<Pep440> parse_pep440(std::string_view in) {
-  auto invalid = [&] { return Error::invalid("invalid PEP 440 version '" + std::string(in) + "'"); };
+  auto invalid = [&] {
+    return Error::invalid("invalid PEP 440 version '" + std::string(in) + "'");
+  };
   std::string s;
   {
     std::string_view t = in;
@@ -613,14 +631,22 @@ Result<Pep440> parse_pep440(std::string_view in) {
     size_t save = i;
     sep();
     int rank = 0;
-    if (word("alpha")) rank = 1;
-    else if (word("a")) rank = 1;
-    else if (word("beta")) rank = 2;
-    else if (word("b")) rank = 2;
-    else if (word("preview")) rank = 3;
-    else if (word("pre")) rank = 3;
-    else if (word("c")) rank = 3;
-    else if (word("rc")) rank = 3;
+    if (word("alpha"))
+      rank = 1;
+    else if (word("a"))
+      rank = 1;
+    else if (word("beta"))
+      rank = 2;
+    else if (word("b"))
+      rank = 2;
+    else if (word("preview"))
+      rank = 3;
+    else if (word("pre"))
+      rank = 3;
+    else if (word("c"))
+      rank = 3;
+    else if (word("rc"))
+      rank = 3;
     if (rank) {
       size_t after = i;
       sep();
@@ -729,11 +755,15 @@ int cmp_pep440(const Pep440& a, const Pep440& b) {
   for (size_t k = 0; k < std::min(a.local.size(), b.local.size()); ++k) {
     const std::string& x = a.local[k];
     const std::string& y = b.local[k];
-    bool xn = std::all_of(x.begin(), x.end(), is_digit), yn = std::all_of(y.begin(), y.end(), is_digit);
+    bool xn = std::all_of(x.begin(), x.end(), is_digit),
+         yn = std::all_of(y.begin(), y.end(), is_digit);
     int c;
-    if (xn && yn) c = cmp_digits(x, y);
-    else if (xn != yn) c = xn ? 1 : -1;
-    else c = sign(x.compare(y));
+    if (xn && yn)
+      c = cmp_digits(x, y);
+    else if (xn != yn)
+      c = xn ? 1 : -1;
+    else
+      c = sign(x.compare(y));
     if (c) return c;
   }
   if (a.local.size() != b.local.size()) return a.local.size() < b.local.size() ? -1 : 1;
@@ -752,12 +782,18 @@ Result<int> pep440_compare(std::string_view a, std::string_view b) {
 
 Result<int> compare_versions(Scheme s, std::string_view a, std::string_view b) {
   switch (s) {
-    case Scheme::kDpkg: return dpkg_compare(a, b);
-    case Scheme::kRpm: return sign(rpm_compare(a, b));
-    case Scheme::kSemver: return semver_compare(a, b);
-    case Scheme::kPep440: return pep440_compare(a, b);
-    case Scheme::kComposer: return composer_compare(a, b);
-    case Scheme::kPhp: return php_version_compare(a, b);
+    case Scheme::kDpkg:
+      return dpkg_compare(a, b);
+    case Scheme::kRpm:
+      return sign(rpm_compare(a, b));
+    case Scheme::kSemver:
+      return semver_compare(a, b);
+    case Scheme::kPep440:
+      return pep440_compare(a, b);
+    case Scheme::kComposer:
+      return composer_compare(a, b);
+    case Scheme::kPhp:
+      return php_version_compare(a, b);
   }
   return Error::internal("unknown version scheme");
 }

@@ -26,8 +26,8 @@ std::string_view scheme_name(Scheme s);
 
 // Total orders on any input (like the originals, they never fail).
 int dpkg_compare(std::string_view a, std::string_view b);
-int rpm_compare(std::string_view a, std::string_view b);     // full EVR strings
-int rpmvercmp(std::string_view a, std::string_view b);       // one segment (rpm's rpmvercmp)
+int rpm_compare(std::string_view a, std::string_view b);  // full EVR strings
+int rpmvercmp(std::string_view a, std::string_view b);    // one segment (rpm's rpmvercmp)
 int php_version_compare(std::string_view a, std::string_view b);
 
 // Comparators that parse first: an invalid version is an InvalidArgument error.

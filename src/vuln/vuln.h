@@ -29,10 +29,10 @@ namespace mamori::vuln {
 // ---- building ------------------------------------------------------------
 
 struct SourceInfo {
-  std::string path;      // file, directory or URL it came from
-  std::string kind;      // osv, kev, epss, friendsofphp, wordpress
-  int64_t records = 0;   // records imported
-  int64_t skipped = 0;   // records skipped with a warning
+  std::string path;     // file, directory or URL it came from
+  std::string kind;     // osv, kev, epss, friendsofphp, wordpress
+  int64_t records = 0;  // records imported
+  int64_t skipped = 0;  // records skipped with a warning
   int64_t imported_at = 0;
   std::string data_date;  // newest date found in the data (KEV catalog date, OSV modified, ...)
 };
@@ -81,10 +81,10 @@ Result<BuildReport> update_database(const UpdateOptions& o);
 // ---- reading -------------------------------------------------------------
 
 struct VulnRef {
-  std::string id;                   // advisory id (DEBIAN-CVE-…, ALSA-…, GHSA-…, PYSEC-…)
-  std::vector<std::string> aliases; // CVE-…, GHSA-…
-  double cvss = -1;                 // base score when known
-  int vendor_severity = -1;         // 0 low, 1 medium, 2 high, 3 critical; -1 unknown
+  std::string id;                    // advisory id (DEBIAN-CVE-…, ALSA-…, GHSA-…, PYSEC-…)
+  std::vector<std::string> aliases;  // CVE-…, GHSA-…
+  double cvss = -1;                  // base score when known
+  int vendor_severity = -1;          // 0 low, 1 medium, 2 high, 3 critical; -1 unknown
 };
 
 struct KevInfo {
@@ -155,7 +155,7 @@ class VulnDb {
 // The OSV ecosystem key and version scheme for an installed package, or nullopt when
 // Mamori has no data model for it (reported, never silently ignored).
 struct EcosystemKey {
-  std::string key;   // "Debian:12", "AlmaLinux:9", "PyPI", "npm", "Packagist", "WordPress:plugin"
+  std::string key;  // "Debian:12", "AlmaLinux:9", "PyPI", "npm", "Packagist", "WordPress:plugin"
   Scheme scheme;
   std::string name;     // name as keyed in the data (Debian: source package; PyPI: normalised)
   std::string version;  // version compared (Debian: source version)
@@ -171,19 +171,19 @@ std::optional<Scheme> scheme_of_ecosystem(std::string_view ecosystem);
 // Affected advisories for one keyed package: (advisory index, first fixed version or "").
 // `error` is set when a version did not parse.
 std::vector<std::pair<uint32_t, std::string>> match_key(const VulnDb& db, const EcosystemKey& key,
-                                                         bool& error);
+                                                        bool& error);
 
 struct Match {
-  size_t package;       // index into the package list
-  uint32_t vuln;        // advisory index
-  std::string fixed;    // the first fixed version above the installed one; empty = no fix yet
+  size_t package;     // index into the package list
+  uint32_t vuln;      // advisory index
+  std::string fixed;  // the first fixed version above the installed one; empty = no fix yet
 };
 
 struct MatchStats {
   int64_t packages_checked = 0;
   int64_t packages_unsupported = 0;  // ecosystems without data model (e.g. apk for now)
   std::vector<std::string> unsupported_examples;
-  int64_t version_errors = 0;        // installed or data versions that did not parse
+  int64_t version_errors = 0;  // installed or data versions that did not parse
 };
 
 std::vector<Match> match_inventory(const VulnDb& db, const inventory::OsRelease& os,
@@ -195,8 +195,8 @@ enum class Tier { kPatchNow, kPatchThisWeek, kRoutine };
 std::string_view tier_name(Tier t);
 
 struct Exposure {
-  std::string address;   // "0.0.0.0:22"
-  std::string process;   // "/usr/sbin/sshd"
+  std::string address;  // "0.0.0.0:22"
+  std::string process;  // "/usr/sbin/sshd"
 };
 
 struct FindingContext {

@@ -74,8 +74,8 @@ TEST(Glob, MatchesStarsClassesAndEscapes) {
 }
 
 TEST(Owners, LongestMatchingPatternWins) {
-  std::vector<OwnerRule> rules = {{"pkg:*", "ops"}, {"pkg:deb/*openssh*", "vendor-x"},
-                                  {"os:*", "platform"}};
+  std::vector<OwnerRule> rules = {
+      {"pkg:*", "ops"}, {"pkg:deb/*openssh*", "vendor-x"}, {"os:*", "platform"}};
   EXPECT_EQ(resolve_owner(rules, "pkg:deb/debian/openssh-server?arch=amd64"), "vendor-x");
   EXPECT_EQ(resolve_owner(rules, "pkg:deb/debian/xrdp?arch=amd64"), "ops");
   EXPECT_EQ(resolve_owner(rules, "os:debian-12"), "platform");
@@ -90,13 +90,18 @@ TEST(Text, SanitizeNeutralisesTerminalEscapes) {
   EXPECT_EQ(sanitize("evil\x1b[2Jname"), "evil\\x1b[2Jname");
   EXPECT_EQ(sanitize("line\nbreak"), "line\\x0abreak");
   EXPECT_EQ(sanitize("caf\xc3\xa9"), "caf\xc3\xa9");
-  EXPECT_EQ(sanitize("\xc2\x9b" "31m"), "\\u009b31m");  // C1 CSI
+  EXPECT_EQ(sanitize("\xc2\x9b"
+                     "31m"),
+            "\\u009b31m");  // C1 CSI
 }
 
 TEST(Text, ValidUtf8ReplacesBrokenSequences) {
   EXPECT_EQ(valid_utf8("ok"), "ok");
-  EXPECT_EQ(valid_utf8("a\xff" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(valid_utf8("\xc0\xaf"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(valid_utf8("a\xff"
+                       "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   EXPECT_EQ(valid_utf8("\xed\xa0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
   EXPECT_EQ(valid_utf8("\xf0\x9f\x94\x92"), "\xf0\x9f\x94\x92");
 }

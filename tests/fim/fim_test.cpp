@@ -1,8 +1,10 @@
 // File integrity: the planted-change set of the issue (content, content with mtime restored,
 // mode, owner, xattr, symlink retargeted, file replaced by rename, hidden new file in a web root,
 // deletion) in both check modes, the order of the walk, a damaged baseline, and signatures.
-#include <gtest/gtest.h>
+#include "fim/fim.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include <map>
 
 #include "core/fs.h"
-#include "fim/fim.h"
 
 namespace mamori::fim {
 namespace {
@@ -27,8 +28,9 @@ void write(const fs::path& p, const std::string& s) {
 class FimTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mamori-fim-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("mamori-fim-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     root_ = dir_ / "root";
     write(root_ / "var/www/shop/index.php", "<?php echo 'shop';\n");
@@ -56,7 +58,8 @@ class FimTest : public ::testing::Test {
     EXPECT_TRUE(r.has_value()) << r.error().message;
     keep = r ? std::move(*r) : CheckResult{};
     std::map<std::string, const Change*> m;
-    for (const auto& c : keep.changes) m[c.kind == Change::kRemoved ? c.before.path : c.after.path] = &c;
+    for (const auto& c : keep.changes)
+      m[c.kind == Change::kRemoved ? c.before.path : c.after.path] = &c;
     return m;
   }
   static bool has(const Change* c, std::string_view needle) {
@@ -92,7 +95,7 @@ TEST_F(FimTest, NothingChangedMeansNoFindingsAndNoRehash) {
 TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
   init();
   // content changed with the mtime put back
-  struct stat st{};
+  struct stat st {};
   ::stat((root_ / "var/www/shop/index.php").c_str(), &st);
   write(root_ / "var/www/shop/index.php", "<?php system($_GET['c']);\n");
   struct timespec ts[2] = {st.st_atim, st.st_mtim};
@@ -100,7 +103,8 @@ TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
   // hidden web shell in uploads
   write(root_ / "var/www/shop/wp-content/uploads/.cache.php", "<?php eval($_POST['x']);\n");
   // mode (setuid), xattr
-  fs::permissions(root_ / "usr/bin/tool", fs::perms::set_uid | fs::perms::owner_all, fs::perm_options::replace);
+  fs::permissions(root_ / "usr/bin/tool", fs::perms::set_uid | fs::perms::owner_all,
+                  fs::perm_options::replace);
   ASSERT_EQ(::setxattr((root_ / "usr/bin/other").c_str(), "user.mark", "1", 1, 0), 0);
   // symlink retargeted
   fs::remove(root_ / "usr/bin/link");
@@ -134,8 +138,9 @@ TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
     auto f = fim_findings(r);
     std::map<std::string, Severity> sev;
     for (const auto& x : f) sev[x.asset] = x.severity;
-    EXPECT_EQ(sev["/var/www/shop/wp-content/uploads/.cache.php"], Severity::kCritical);  // PHP in uploads
-    EXPECT_EQ(sev["/usr/bin/tool"], Severity::kCritical);                                // setuid appeared
+    EXPECT_EQ(sev["/var/www/shop/wp-content/uploads/.cache.php"],
+              Severity::kCritical);                        // PHP in uploads
+    EXPECT_EQ(sev["/usr/bin/tool"], Severity::kCritical);  // setuid appeared
     EXPECT_EQ(sev["/var/www/shop/index.php"], Severity::kHigh);
     EXPECT_EQ(sev["/usr/bin/link"], Severity::kHigh);
     EXPECT_EQ(sev["/etc/config"], Severity::kMedium);

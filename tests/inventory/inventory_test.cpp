@@ -1,3 +1,5 @@
+#include "inventory/inventory.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include "core/fs.h"
 #include "core/text.h"
 #include "inventory/checks.h"
-#include "inventory/inventory.h"
 #include "inventory/listeners.h"
 #include "inventory/parsers.h"
 
@@ -28,7 +29,8 @@ InventoryOptions no_discover() {
   return o;
 }
 
-const Package* find_pkg(const std::vector<Package>& v, std::string_view eco, std::string_view name) {
+const Package* find_pkg(const std::vector<Package>& v, std::string_view eco,
+                        std::string_view name) {
   for (const auto& p : v)
     if (p.ecosystem == eco && p.name == name) return &p;
   return nullptr;
@@ -60,7 +62,7 @@ TEST(DpkgStatus, ReadsSourcePackageAndStripsBinNmu) {
   EXPECT_EQ(cap->source_version, "1:2.25-2");  // explicit "Source: libcap2 (1:2.25-2)"
   const Package* ssh = find_pkg(*pkgs, kDeb, "openssh-server");
   ASSERT_NE(ssh, nullptr);
-  EXPECT_EQ(ssh->source_name, "openssh");         // "Source: openssh"
+  EXPECT_EQ(ssh->source_name, "openssh");                // "Source: openssh"
   EXPECT_EQ(ssh->source_version, "1:7.9p1-10+deb10u2");  // same as the binary version
   EXPECT_EQ(ssh->arch, "amd64");
   const Package* xrdp = find_pkg(*pkgs, kDeb, "xrdp");
@@ -86,14 +88,17 @@ TEST(DpkgStatus, StripBinNmuOnlyTouchesTrailingBuildSuffix) {
 }
 
 TEST(DpkgStatus, TruncatedStanzaIsAnErrorNamingFileAndLine) {
-  auto r = parse_dpkg_status("Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\n"
-                             "Status: install ok installed\nArchitec",
-                             "/var/lib/dpkg/status");
+  auto r = parse_dpkg_status(
+      "Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\n"
+      "Status: install ok installed\nArchitec",
+      "/var/lib/dpkg/status");
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("/var/lib/dpkg/status:7"), std::string::npos) << r.error().message;
-  auto r2 = parse_dpkg_status("Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\n"
-                              "Status: install ok installed\n",
-                              "status");
+  EXPECT_NE(r.error().message.find("/var/lib/dpkg/status:7"), std::string::npos)
+      << r.error().message;
+  auto r2 = parse_dpkg_status(
+      "Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\n"
+      "Status: install ok installed\n",
+      "status");
   ASSERT_FALSE(r2.has_value());
   EXPECT_NE(r2.error().message.find("status:5"), std::string::npos) << r2.error().message;
   EXPECT_NE(r2.error().message.find("no Version"), std::string::npos);
@@ -101,7 +106,10 @@ TEST(DpkgStatus, TruncatedStanzaIsAnErrorNamingFileAndLine) {
 
 TEST(DpkgStatus, BinaryGarbageIsRejected) {
   std::string garbage = "Package: a\nVersion: 1\n\n";
-  garbage += std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10);
+  garbage += std::string(
+      "\x7f"
+      "ELF\x02\x01\x01\0\0\0",
+      10);
   auto r = parse_dpkg_status(garbage, "status");
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("status:4"), std::string::npos) << r.error().message;
@@ -179,8 +187,10 @@ TEST(DpkgStatus, FixtureStatesMatchDpkgQuery) {
 TEST(DpkgLog, LastInstalledTimePerVersionAndGarbageSkipped) {
   std::map<std::string, int64_t> when;
   parse_dpkg_log(*read_file(kFix / "debian10/var/log/dpkg.log"), when);
-  EXPECT_EQ(when.at("openssh-server:amd64 1:7.9p1-10+deb10u2"), parse_datetime("2021-06-02 09:30:07"));
-  EXPECT_EQ(when.at("openssh-server:amd64 1:7.9p1-10+deb10u1"), parse_datetime("2021-03-01 10:00:05"));
+  EXPECT_EQ(when.at("openssh-server:amd64 1:7.9p1-10+deb10u2"),
+            parse_datetime("2021-06-02 09:30:07"));
+  EXPECT_EQ(when.at("openssh-server:amd64 1:7.9p1-10+deb10u1"),
+            parse_datetime("2021-03-01 10:00:05"));
   EXPECT_EQ(when.size(), 3u);
 }
 
@@ -218,8 +228,9 @@ TEST(Rpm, ReadsRpmdbSqliteLikeRpmItself) {
   EXPECT_EQ(ssh->source_name, "openssh-server");
   EXPECT_EQ(ssh->source_version, "1:8.7p1-38.el9_4.4");
   EXPECT_TRUE(ssh->installed_at.has_value());
-  EXPECT_EQ(ssh->purl,
-            "pkg:rpm/almalinux/openssh-server@8.7p1-38.el9_4.4?arch=x86_64&distro=almalinux-9.4&epoch=1");
+  EXPECT_EQ(
+      ssh->purl,
+      "pkg:rpm/almalinux/openssh-server@8.7p1-38.el9_4.4?arch=x86_64&distro=almalinux-9.4&epoch=1");
   // Oracle: Debian's rpm reading a copy of the same database.
   if (::system("command -v rpm >/dev/null 2>&1") != 0) GTEST_SKIP() << "rpm not installed";
   fs::path tmp = fs::temp_directory_path() / ("mamori-rpm-" + std::to_string(::getpid()));
@@ -241,11 +252,19 @@ TEST(Rpm, ReadsRpmdbSqliteLikeRpmItself) {
 
 TEST(Rpm, CorruptHeaderBlobsAreErrors) {
   EXPECT_FALSE(parse_rpm_header("", "h").has_value());
-  EXPECT_FALSE(parse_rpm_header(std::string("\0\0\0\1\0\0\0\10", 8), "h").has_value());  // truncated
+  EXPECT_FALSE(
+      parse_rpm_header(std::string("\0\0\0\1\0\0\0\10", 8), "h").has_value());  // truncated
   std::string huge("\xff\xff\xff\xff\0\0\0\0", 8);
   EXPECT_FALSE(parse_rpm_header(huge, "h").has_value());
   // One NAME entry pointing outside the data store.
-  std::string blob("\0\0\0\1\0\0\0\4" "\0\0\x03\xe8" "\0\0\0\6" "\0\0\0\x10" "\0\0\0\1" "abc\0", 28);
+  std::string blob(
+      "\0\0\0\1\0\0\0\4"
+      "\0\0\x03\xe8"
+      "\0\0\0\6"
+      "\0\0\0\x10"
+      "\0\0\0\1"
+      "abc\0",
+      28);
   auto r = parse_rpm_header(blob, "h");
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("out of range"), std::string::npos) << r.error().message;
@@ -286,7 +305,8 @@ TEST(WordPress, VersionAndHeaders) {
 }
 
 TEST(Lockfiles, ComposerLockIncludesDevPackages) {
-  auto r = parse_composer_lock(*read_file(kFix / "debian10/var/www/app/composer.lock"), "composer.lock");
+  auto r =
+      parse_composer_lock(*read_file(kFix / "debian10/var/www/app/composer.lock"), "composer.lock");
   ASSERT_TRUE(r.has_value()) << r.error().message;
   ASSERT_EQ(r->size(), 3u);
   EXPECT_EQ((*r)[1].name, "monolog/monolog");  // Composer names are case-insensitive
@@ -320,7 +340,8 @@ TEST(Lockfiles, NotJsonIsAClearError) {
 }
 
 TEST(Python, MetadataNameIsNormalised) {
-  auto r = parse_python_metadata("Metadata-Version: 2.1\nName: Foo_Bar.baz\nVersion: 1.0\n\nbody", "M");
+  auto r =
+      parse_python_metadata("Metadata-Version: 2.1\nName: Foo_Bar.baz\nVersion: 1.0\n\nbody", "M");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->name, "foo-bar-baz");
   EXPECT_FALSE(parse_python_metadata("Metadata-Version: 2.1\n\n", "M").has_value());
@@ -336,7 +357,8 @@ TEST(Collect, Debian10FixtureTree) {
   const Package* ssh = find_pkg(pk, kDeb, "openssh-server");
   ASSERT_NE(ssh, nullptr);
   EXPECT_EQ(ssh->installed_at, parse_datetime("2021-06-02 09:30:07"));
-  EXPECT_EQ(ssh->purl, "pkg:deb/debian/openssh-server@1%3A7.9p1-10%2Bdeb10u2?arch=amd64&distro=debian-10");
+  EXPECT_EQ(ssh->purl,
+            "pkg:deb/debian/openssh-server@1%3A7.9p1-10%2Bdeb10u2?arch=amd64&distro=debian-10");
   const Package* cap = find_pkg(pk, kDeb, "libcap2");
   ASSERT_NE(cap, nullptr);
   EXPECT_EQ(cap->installed_at, parse_datetime("2020-01-01 08:00:00"));  // from dpkg.log.2.gz
@@ -403,15 +425,18 @@ TEST(Listeners, ParsesProcNetTablesIPv4AndIPv6) {
   EXPECT_TRUE(v6[1].loopback);
   EXPECT_TRUE(parse_proc_net("header\ngarbage line\n  0: zz:zz 0 0A\n", "tcp").empty());
   // Found by fuzzing: strtol accepted a signed port; ports are 1-4 hex digits.
-  EXPECT_TRUE(parse_proc_net("h\n 0: 00000000:-001 00000000:0000 0A 0 0 0 0 0 123\n", "tcp").empty());
-  EXPECT_TRUE(parse_proc_net("h\n 0: 00000000:10000 00000000:0000 0A 0 0 0 0 0 123\n", "tcp").empty());
+  EXPECT_TRUE(
+      parse_proc_net("h\n 0: 00000000:-001 00000000:0000 0A 0 0 0 0 0 123\n", "tcp").empty());
+  EXPECT_TRUE(
+      parse_proc_net("h\n 0: 00000000:10000 00000000:0000 0A 0 0 0 0 0 123\n", "tcp").empty());
 }
 
 TEST(Listeners, MapsSocketsToProcessesAndPackages) {
   auto all = listening_sockets(Root(kFix / "debian10"));
   std::map<std::string, std::pair<std::string, std::string>> by_addr;
   for (const auto& l : all) by_addr[l.address] = {l.exe, l.package};
-  EXPECT_EQ(by_addr["0.0.0.0:22"], (std::pair<std::string, std::string>{"/usr/sbin/sshd", "openssh-server"}));
+  EXPECT_EQ(by_addr["0.0.0.0:22"],
+            (std::pair<std::string, std::string>{"/usr/sbin/sshd", "openssh-server"}));
   // A binary replaced by an upgrade while running shows as "(deleted)": still attributed.
   EXPECT_EQ(by_addr["[::]:3389"], (std::pair<std::string, std::string>{"/usr/sbin/xrdp", "xrdp"}));
   EXPECT_EQ(by_addr["127.0.0.1:631"].first, "");  // no process found for that inode
@@ -449,10 +474,12 @@ TEST(Checks, OsSupportBoundaries) {
   auto gone = analyze_inventory(inv_for("ubuntu", "22.04"), {}, parse_date("2027-06-01"));
   EXPECT_EQ(gone[0].severity, Severity::kHigh);
   // Point releases map to their major/branch.
-  EXPECT_EQ(analyze_inventory(inv_for("almalinux", "9.4"), {}, parse_date("2032-06-01"))[0].severity,
-            Severity::kHigh);
-  EXPECT_EQ(analyze_inventory(inv_for("alpine", "3.18.4"), {}, parse_date("2026-01-01"))[0].severity,
-            Severity::kHigh);
+  EXPECT_EQ(
+      analyze_inventory(inv_for("almalinux", "9.4"), {}, parse_date("2032-06-01"))[0].severity,
+      Severity::kHigh);
+  EXPECT_EQ(
+      analyze_inventory(inv_for("alpine", "3.18.4"), {}, parse_date("2026-01-01"))[0].severity,
+      Severity::kHigh);
   auto unknown = analyze_inventory(inv_for("plan9", "4"), {}, parse_date("2026-01-01"));
   ASSERT_EQ(unknown.size(), 1u);
   EXPECT_EQ(unknown[0].check, "os-support-unknown");
@@ -475,11 +502,14 @@ TEST(Checks, UnownedRemoteAccessAndCmsUntilAnOwnerIsSet) {
   for (const auto& x : f) checks.insert(x.check + " " + x.asset);
   EXPECT_TRUE(checks.contains(
       "unowned-remote-access pkg:deb/debian/openssh-server?arch=amd64&distro=debian-10"));
-  EXPECT_TRUE(checks.contains("unowned-remote-access pkg:deb/debian/xrdp?arch=amd64&distro=debian-10"));
+  EXPECT_TRUE(
+      checks.contains("unowned-remote-access pkg:deb/debian/xrdp?arch=amd64&distro=debian-10"));
   EXPECT_TRUE(checks.contains("unowned-cms pkg:wordpress/core/wordpress?location=/var/www/shop"));
-  EXPECT_FALSE(checks.contains("unowned-remote-access pkg:deb/debian/libcap2?arch=amd64&distro=debian-10"));
+  EXPECT_FALSE(
+      checks.contains("unowned-remote-access pkg:deb/debian/libcap2?arch=amd64&distro=debian-10"));
   EXPECT_EQ(f.size(), 4u);  // + os-end-of-support
-  auto owned = analyze_inventory(*r, {{"pkg:deb/*openssh*", "vendor-x"}, {"*wordpress*", "web"}}, now);
+  auto owned =
+      analyze_inventory(*r, {{"pkg:deb/*openssh*", "vendor-x"}, {"*wordpress*", "web"}}, now);
   EXPECT_EQ(owned.size(), 2u);  // os + xrdp
 }
 

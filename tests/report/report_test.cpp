@@ -1,8 +1,8 @@
+#include "report/report.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "report/report.h"
 
 namespace mamori::report {
 namespace {
@@ -78,8 +78,10 @@ TEST(TextReport, GroupsBySeverityAndEndsWithSummary) {
   EXPECT_EQ(t.find('\x1b'), std::string::npos);  // no colour and no injected escapes
   EXPECT_NE(t.find("owner: unassigned"), std::string::npos);
   EXPECT_NE(t.find("Unassigned assets"), std::string::npos);
-  EXPECT_NE(t.find("2 findings: 0 critical, 1 high, 1 medium, 0 low, 0 info — 1 new, 1 fixed, 1 accepted"),
-            std::string::npos)
+  EXPECT_NE(
+      t.find(
+          "2 findings: 0 critical, 1 high, 1 medium, 0 low, 0 info — 1 new, 1 fixed, 1 accepted"),
+      std::string::npos)
       << t;
   std::string colored = render_text(sample(), true);
   EXPECT_NE(colored.find("\x1b[1;31m"), std::string::npos);
@@ -108,7 +110,8 @@ TEST(SarifReport, CarriesLifecycleAndSuppressions) {
   EXPECT_EQ(res[0]["baselineState"], "new");
   EXPECT_EQ(res[1]["suppressions"][0]["justification"], "lab only");
   EXPECT_EQ(res[2]["baselineState"], "absent");
-  EXPECT_EQ(res[0]["partialFingerprints"]["mamoriFingerprint/v1"], sample().findings[0].fingerprint);
+  EXPECT_EQ(res[0]["partialFingerprints"]["mamoriFingerprint/v1"],
+            sample().findings[0].fingerprint);
 }
 
 TEST(InventoryReport, CycloneDxHasUniqueBomRefs) {

@@ -1,5 +1,7 @@
 // Store tests run against a real SQLite file and a real PostgreSQL server (started by
 // scripts/pg-test-server.sh as a ctest fixture; its URL arrives in MAMORI_TEST_PG_URL_FILE).
+#include "store/store.h"
+
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -12,7 +14,6 @@
 
 #include "core/fs.h"
 #include "core/text.h"
-#include "store/store.h"
 
 namespace mamori::store {
 namespace {
@@ -49,7 +50,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
       for (char& ch : name)
         if (ch == '/') ch = '_';
-      dir_ = fs::temp_directory_path() / ("mamori-store-" + std::to_string(::getpid()) + "-" + name);
+      dir_ =
+          fs::temp_directory_path() / ("mamori-store-" + std::to_string(::getpid()) + "-" + name);
       fs::remove_all(dir_);
       url_ = (dir_ / "sub" / "mamori.db").string();  // parent created by open()
     } else {
@@ -81,8 +83,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     return f;
   }
 
-  ScanOutcome scan(const std::vector<Finding>& findings, int64_t t, const std::string& host = "web01",
-                   std::vector<Package> pkgs = {}) {
+  ScanOutcome scan(const std::vector<Finding>& findings, int64_t t,
+                   const std::string& host = "web01", std::vector<Package> pkgs = {}) {
     ScanInput in;
     in.host = host;
     in.started_at = t;
@@ -158,7 +160,8 @@ TEST_P(StoreTest, AcceptedFindingsStayVisibleButDoNotFail) {
   scan({a}, 1000);
   auto found = store_->find("web01", a.fingerprint.substr(0, 6));
   ASSERT_TRUE(found.has_value()) << found.error().message;
-  ASSERT_TRUE(store_->accept("web01", a.fingerprint, "isolated lab host", "alice", 1500).has_value());
+  ASSERT_TRUE(
+      store_->accept("web01", a.fingerprint, "isolated lab host", "alice", 1500).has_value());
   auto s = scan({a}, 2000);
   ASSERT_EQ(s.findings.size(), 1u);
   EXPECT_EQ(s.findings[0].state, FindingState::kAccepted);
@@ -188,8 +191,10 @@ TEST_P(StoreTest, OwnersResolveOnFindings) {
   ASSERT_EQ(rules->size(), 2u);
   auto s = scan({make("x", "pkg:deb/debian/openssh-server"), make("y", "host:web01")}, 1000);
   for (const auto& f : s.findings) {
-    if (f.asset == "host:web01") EXPECT_EQ(f.owner, "");
-    else EXPECT_EQ(f.owner, "vendor-y");
+    if (f.asset == "host:web01")
+      EXPECT_EQ(f.owner, "");
+    else
+      EXPECT_EQ(f.owner, "vendor-y");
   }
   EXPECT_TRUE(*store_->remove_owner("os:*"));
   EXPECT_FALSE(*store_->remove_owner("os:*"));
@@ -254,7 +259,8 @@ TEST(SqliteStore, FileThatIsNotSqliteIsAClearErrorAndUntouched) {
   auto s = Store::open(p.string());
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().message.find(p.string()), std::string::npos) << s.error().message;
-  EXPECT_NE(s.error().message.find("not an SQLite database"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("not an SQLite database"), std::string::npos)
+      << s.error().message;
   EXPECT_EQ(*read_file(p), garbage);  // nothing overwritten
   fs::remove(p);
 }

@@ -4,6 +4,8 @@
 //   rpm   librpm rpmverCmp / rpmvercmp (linked here, test-only)
 //   PEP 440 / SemVer / Composer / PHP: pair files written by tests/vuln/oracles/generate.sh
 //   with Python's packaging, npm's semver and composer/semver + PHP (ctest fixture).
+#include "vuln/version.h"
+
 #include <apt-pkg/debversion.h>
 #include <gtest/gtest.h>
 #include <rpm/rpmver.h>
@@ -15,8 +17,6 @@
 #include <random>
 #include <string>
 
-#include "vuln/version.h"
-
 namespace mamori::vuln {
 namespace {
 
@@ -25,40 +25,40 @@ int sgn(int v) { return (v > 0) - (v < 0); }
 // ---------------------------------------------------------------- boundary cases
 
 TEST(Dpkg, Deb_version7Semantics) {
-  EXPECT_LT(dpkg_compare("1.0~rc1", "1.0"), 0);         // '~' sorts before the end
+  EXPECT_LT(dpkg_compare("1.0~rc1", "1.0"), 0);  // '~' sorts before the end
   EXPECT_LT(dpkg_compare("1.0~~", "1.0~"), 0);
-  EXPECT_LT(dpkg_compare("1.0", "1.0a"), 0);            // the end before letters
-  EXPECT_LT(dpkg_compare("1.0a", "1.0+"), 0);           // letters before non-letters
-  EXPECT_LT(dpkg_compare("2.0", "1:1.0"), 0);           // the epoch wins
+  EXPECT_LT(dpkg_compare("1.0", "1.0a"), 0);   // the end before letters
+  EXPECT_LT(dpkg_compare("1.0a", "1.0+"), 0);  // letters before non-letters
+  EXPECT_LT(dpkg_compare("2.0", "1:1.0"), 0);  // the epoch wins
   EXPECT_EQ(dpkg_compare("0:1.0", "1.0"), 0);
-  EXPECT_EQ(dpkg_compare("1.0", "1.0-0"), 0);           // no revision is like -0
-  EXPECT_EQ(dpkg_compare("1.01", "1.1"), 0);            // digits numerically
+  EXPECT_EQ(dpkg_compare("1.0", "1.0-0"), 0);  // no revision is like -0
+  EXPECT_EQ(dpkg_compare("1.01", "1.1"), 0);   // digits numerically
   EXPECT_LT(dpkg_compare("1.9", "1.10"), 0);
   EXPECT_LT(dpkg_compare("1:2.66-4+deb12u2", "1:2.66-4+deb12u3"), 0);
   EXPECT_LT(dpkg_compare("2.36-9+deb12u3", "2.36-9+deb12u10"), 0);
   EXPECT_LT(dpkg_compare("7.88.1-10+deb12u4", "7.88.1-10+deb12u14"), 0);
   EXPECT_LT(dpkg_compare("1.2.4-0.2", "1.2.4-0.2+deb12u1"), 0);
   EXPECT_LT(dpkg_compare("1:9.2p1-2+deb12u2", "1:9.2p1-2+deb12u3"), 0);
-  EXPECT_LT(dpkg_compare("3.0.11-1~deb12u2", "3.0.11-1"), 0);  // backport before the release
+  EXPECT_LT(dpkg_compare("3.0.11-1~deb12u2", "3.0.11-1"), 0);         // backport before the release
   EXPECT_GT(dpkg_compare("2.66-4+deb12u2+b2", "2.66-4+deb12u2"), 0);  // binNMU is newer
 }
 
 TEST(Rpm, RpmvercmpSemantics) {
   EXPECT_LT(rpm_compare("1.0~rc1-1", "1.0-1"), 0);
-  EXPECT_GT(rpm_compare("1.0^git1-1", "1.0-1"), 0);     // caret: after the base version
+  EXPECT_GT(rpm_compare("1.0^git1-1", "1.0-1"), 0);  // caret: after the base version
   EXPECT_LT(rpm_compare("1.0^git1-1", "1.0.1-1"), 0);
   EXPECT_LT(rpm_compare("9:20200406-26.el9_2", "9:20200406-26.el9_10"), 0);  // el9_2 < el9_10
-  EXPECT_GT(rpm_compare("1:7.1.8.1-15.el9_8.1.alma.1", "7.9-1.el9"), 0);    // epoch
-  EXPECT_GT(rpm_compare("1.0-1", "1.0"), 0);            // as rpmverCmp: a release beats none
+  EXPECT_GT(rpm_compare("1:7.1.8.1-15.el9_8.1.alma.1", "7.9-1.el9"), 0);     // epoch
+  EXPECT_GT(rpm_compare("1.0-1", "1.0"), 0);  // as rpmverCmp: a release beats none
   EXPECT_GT(rpm_compare("1.0a", "1.0"), 0);
-  EXPECT_GT(rpm_compare("1.0.1", "1.0a"), 0);           // numeric segment beats alpha
-  EXPECT_EQ(rpm_compare("1.0.0", "1.0_0"), 0);          // separators are only separators
+  EXPECT_GT(rpm_compare("1.0.1", "1.0a"), 0);   // numeric segment beats alpha
+  EXPECT_EQ(rpm_compare("1.0.0", "1.0_0"), 0);  // separators are only separators
   EXPECT_EQ(rpm_compare("0:1.0-1", "1.0-1"), 0);
 }
 
 TEST(Semver, PrecedenceOfSemver2) {
-  const char* order[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-                         "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"};
+  const char* order[] = {"1.0.0-alpha",  "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+                         "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",       "1.0.0"};
   for (size_t i = 0; i + 1 < std::size(order); ++i)
     EXPECT_LT(*semver_compare(order[i], order[i + 1]), 0) << order[i];
   EXPECT_EQ(*semver_compare("v1.2.3", "1.2.3+build.5"), 0);  // Go's v prefix, build ignored
@@ -68,10 +68,11 @@ TEST(Semver, PrecedenceOfSemver2) {
 }
 
 TEST(Pep440, PackagingOrder) {
-  const char* order[] = {"1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12.dev456", "1.0a12",
-                         "1.0b1.dev456", "1.0b2", "1.0b2.post345.dev456", "1.0b2.post345",
-                         "1.0rc1.dev456", "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7", "1.0+5",
-                         "1.0.post456.dev34", "1.0.post456", "1.1.dev1"};
+  const char* order[] = {"1.0.dev456",    "1.0a1",         "1.0a2.dev456", "1.0a12.dev456",
+                         "1.0a12",        "1.0b1.dev456",  "1.0b2",        "1.0b2.post345.dev456",
+                         "1.0b2.post345", "1.0rc1.dev456", "1.0rc1",       "1.0",
+                         "1.0+abc.5",     "1.0+abc.7",     "1.0+5",        "1.0.post456.dev34",
+                         "1.0.post456",   "1.1.dev1"};
   for (size_t i = 0; i + 1 < std::size(order); ++i)
     EXPECT_LT(*pep440_compare(order[i], order[i + 1]), 0) << order[i] << " < " << order[i + 1];
   EXPECT_EQ(*pep440_compare("1.0", "1.0.0"), 0);
@@ -126,15 +127,21 @@ std::string gen_debian(std::mt19937_64& rng) {
 
 std::string mutate(std::mt19937_64& rng, std::string v, std::string_view alphabet) {
   switch (rng() % 5) {
-    case 0: v.push_back(alphabet[rng() % alphabet.size()]); break;
+    case 0:
+      v.push_back(alphabet[rng() % alphabet.size()]);
+      break;
     case 1:
       if (v.size() > 1) v[1 + rng() % (v.size() - 1)] = alphabet[rng() % alphabet.size()];
       break;
-    case 2: v += "~"; break;
+    case 2:
+      v += "~";
+      break;
     case 3:
       if (v.size() > 2) v.pop_back();
       break;
-    default: v += alphabet[rng() % alphabet.size()]; v += alphabet[rng() % alphabet.size()];
+    default:
+      v += alphabet[rng() % alphabet.size()];
+      v += alphabet[rng() % alphabet.size()];
   }
   return v;
 }
@@ -193,10 +200,13 @@ TEST(DpkgOracle, AgreesWithDpkgCompareVersions) {
   std::string script;
   std::vector<int> expect;
   while (expect.size() < 400) {
-    std::string a = gen_debian(rng), b = rng() % 2 ? mutate(rng, a, "0123456789.+~ab") : gen_debian(rng);
+    std::string a = gen_debian(rng),
+                b = rng() % 2 ? mutate(rng, a, "0123456789.+~ab") : gen_debian(rng);
     if (!valid_debian(a) || !valid_debian(b)) continue;
-    script += "if dpkg --compare-versions '" + a + "' lt '" + b + "'; then echo -1; elif dpkg "
-              "--compare-versions '" + a + "' eq '" + b + "'; then echo 0; else echo 1; fi\n";
+    script += "if dpkg --compare-versions '" + a + "' lt '" + b +
+              "'; then echo -1; elif dpkg "
+              "--compare-versions '" +
+              a + "' eq '" + b + "'; then echo 0; else echo 1; fi\n";
     expect.push_back(sgn(dpkg_compare(a, b)));
   }
   FILE* p = ::popen(("sh -c \"$(cat <<'EOS'\n" + script + "EOS\n)\" 2>/dev/null").c_str(), "r");
@@ -243,7 +253,8 @@ TEST(RpmOracle, AgreesWithLibrpmOn200kPairs) {
     // The segment comparator on its own.
     int w2 = sgn(::rpmvercmp(a.c_str(), b.c_str())), g2 = sgn(vuln::rpmvercmp(a, b));
     if (w2 != g2 && ++mismatches <= 20)
-      ADD_FAILURE() << "rpmvercmp '" << a << "' vs '" << b << "': librpm " << w2 << ", mamori " << g2;
+      ADD_FAILURE() << "rpmvercmp '" << a << "' vs '" << b << "': librpm " << w2 << ", mamori "
+                    << g2;
   }
   EXPECT_EQ(mismatches, 0);
 }
@@ -265,29 +276,34 @@ std::vector<Pair> load_pairs(const std::string& name) {
     size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
     if (t1 == std::string::npos || t2 == std::string::npos) continue;
     size_t t3 = line.find('\t', t2 + 1);
-    out.push_back({line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1),
-                   std::stoi(line.substr(t2 + 1, t3 == std::string::npos ? line.npos : t3 - t2 - 1))});
+    out.push_back(
+        {line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1),
+         std::stoi(line.substr(t2 + 1, t3 == std::string::npos ? line.npos : t3 - t2 - 1))});
   }
   return out;
 }
 
 void check_file_oracle(const std::string& file, Scheme scheme) {
   auto pairs = load_pairs(file);
-  if (!std::getenv("MAMORI_ORACLE_DIR")) GTEST_SKIP() << "MAMORI_ORACLE_DIR not set (run through ctest)";
+  if (!std::getenv("MAMORI_ORACLE_DIR"))
+    GTEST_SKIP() << "MAMORI_ORACLE_DIR not set (run through ctest)";
   ASSERT_GE(pairs.size(), 100000u) << file;
   int mismatches = 0;
   for (const auto& p : pairs) {
     auto got = compare_versions(scheme, p.a, p.b);
     if ((!got || sgn(*got) != p.want) && ++mismatches <= 20)
-      ADD_FAILURE() << scheme_name(scheme) << " '" << p.a << "' vs '" << p.b << "': oracle " << p.want
-                    << ", mamori " << (got ? std::to_string(sgn(*got)) : got.error().message);
+      ADD_FAILURE() << scheme_name(scheme) << " '" << p.a << "' vs '" << p.b << "': oracle "
+                    << p.want << ", mamori "
+                    << (got ? std::to_string(sgn(*got)) : got.error().message);
   }
   EXPECT_EQ(mismatches, 0);
 }
 
 TEST(Pep440Oracle, AgreesWithPythonPackaging) { check_file_oracle("pep440.tsv", Scheme::kPep440); }
 TEST(SemverOracle, AgreesWithNpmSemver) { check_file_oracle("semver.tsv", Scheme::kSemver); }
-TEST(ComposerOracle, AgreesWithComposerSemver) { check_file_oracle("composer.tsv", Scheme::kComposer); }
+TEST(ComposerOracle, AgreesWithComposerSemver) {
+  check_file_oracle("composer.tsv", Scheme::kComposer);
+}
 TEST(PhpOracle, AgreesWithPhpVersionCompare) { check_file_oracle("php.tsv", Scheme::kPhp); }
 
 TEST(ComposerOracle, NormalisationAgreesWithComposer) {

@@ -2,6 +2,8 @@
 // integrity checks, matching with backports, epochs and ecosystems, alias merging and the
 // fix priority. Fixtures in tests/fixtures/vuln are written for these tests; the known facts
 // of the real Debian 12 data run against ../shared/data/vuln.
+#include "vuln/vuln.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,7 +16,6 @@
 #include "inventory/inventory.h"
 #include "inventory/parsers.h"
 #include "vuln/cvss.h"
-#include "vuln/vuln.h"
 
 namespace mamori::vuln {
 namespace {
@@ -27,8 +28,9 @@ const std::string kShared = MAMORI_SHARED "/data/vuln/";
 class VulnTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mamori-vuln-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("mamori-vuln-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     db_ = (dir_ / "vuln.db").string();
@@ -89,8 +91,10 @@ TEST_F(VulnTest, OsvJsonLinesWithBadRecordsWarnsAndKeepsTheRest) {
   auto r = build({kFix + "osv-debian.jsonl"});
   ASSERT_EQ(r.sources.size(), 1u);
   EXPECT_EQ(r.sources[0].kind, "osv");
-  EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:6 (DEBIAN-CVE-2099-0005): unknown range type 'WEIRD'"));
-  EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:7 (PYSEC-2099-1): invalid PEP 440 version 'not a version!'"));
+  EXPECT_TRUE(
+      any_warning(r, "osv-debian.jsonl:6 (DEBIAN-CVE-2099-0005): unknown range type 'WEIRD'"));
+  EXPECT_TRUE(any_warning(
+      r, "osv-debian.jsonl:7 (PYSEC-2099-1): invalid PEP 440 version 'not a version!'"));
   EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:8: not valid JSON"));
   EXPECT_TRUE(any_warning(r, "osv-debian.jsonl:9: record has no 'id'"));
   EXPECT_EQ(r.sources[0].records, 6);  // the good ones, including those on Debian 11
@@ -108,7 +112,7 @@ TEST_F(VulnTest, EveryFormatIsRecognisedFromItsContent) {
   std::vector<std::string> kinds;
   for (const auto& s : r.sources) kinds.push_back(s.kind);
   EXPECT_EQ(kinds, (std::vector<std::string>{"osv", "osv", "osv", "friendsofphp", "wordpress",
-                                              "kev", "epss"}));
+                                             "kev", "epss"}));
   EXPECT_EQ(r.kev, 1);
   EXPECT_EQ(r.epss, 2);
   EXPECT_TRUE(any_warning(r, "kev.json: vulnerabilities[1] has no cveID"));
@@ -145,7 +149,8 @@ TEST_F(VulnTest, KevWithChangedSchemaIsAClearErrorAndKeepsTheOldDatabase) {
   BuildOptions o;
   auto r = build_database({kFix + "osv-debian.jsonl", kFix + "kev-changed-schema.json"}, db_, o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("kev-changed-schema.json"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("kev-changed-schema.json"), std::string::npos)
+      << r.error().message;
   EXPECT_NE(r.error().message.find("schema changed"), std::string::npos) << r.error().message;
   EXPECT_EQ(*read_file(db_), before);  // never a half-written database
   auto missing = build_database({"/nonexistent/osv.jsonl"}, db_, o);
@@ -153,10 +158,12 @@ TEST_F(VulnTest, KevWithChangedSchemaIsAClearErrorAndKeepsTheOldDatabase) {
   EXPECT_EQ(*read_file(db_), before);
 }
 
-std::string make_zip(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& files) {
+std::string make_zip(const fs::path& dir,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
   // Written with Python's zipfile (Debian's python3), as osv.dev's all.zip is a plain zip.
   fs::path z = dir / "all.zip";
-  std::string script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)\n";
+  std::string script =
+      "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)\n";
   for (const auto& [name, body] : files) {
     fs::path tmp = dir / name;
     std::ofstream(tmp) << body;
@@ -164,18 +171,22 @@ std::string make_zip(const fs::path& dir, const std::vector<std::pair<std::strin
   }
   script += "z.close()\n";
   std::ofstream(dir / "mk.py") << script;
-  EXPECT_EQ(::system(("/usr/bin/python3 " + (dir / "mk.py").string() + " " + z.string()).c_str()), 0);
+  EXPECT_EQ(::system(("/usr/bin/python3 " + (dir / "mk.py").string() + " " + z.string()).c_str()),
+            0);
   return z.string();
 }
 
 TEST_F(VulnTest, OsvZipAndTruncatedZip) {
   std::vector<std::pair<std::string, std::string>> files;
   for (int i = 0; i < 40; ++i)
-    files.push_back({"GO-2099-" + std::to_string(1000 + i) + ".json",
-                     "{\"id\":\"GO-2099-" + std::to_string(1000 + i) +
-                         "\",\"affected\":[{\"package\":{\"ecosystem\":\"Go\",\"name\":\"example.com/m" +
-                         std::to_string(i) + "\"},\"ranges\":[{\"type\":\"SEMVER\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"1.0." +
-                         std::to_string(i) + "\"}]}]}]," + std::string(2000, ' ') + "\"summary\":\"x\"}"});
+    files.push_back(
+        {"GO-2099-" + std::to_string(1000 + i) + ".json",
+         "{\"id\":\"GO-2099-" + std::to_string(1000 + i) +
+             "\",\"affected\":[{\"package\":{\"ecosystem\":\"Go\",\"name\":\"example.com/m" +
+             std::to_string(i) +
+             "\"},\"ranges\":[{\"type\":\"SEMVER\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":"
+             "\"1.0." +
+             std::to_string(i) + "\"}]}]}]," + std::string(2000, ' ') + "\"summary\":\"x\"}"});
   std::string zip = make_zip(dir_, files);
   auto r = build({zip});
   EXPECT_EQ(r.sources[0].records, 40);
@@ -218,7 +229,8 @@ TEST_F(VulnTest, TamperedOrTruncatedDatabaseIsRefused) {
   r = VulnDb::open(db_);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("truncated"), std::string::npos) << r.error().message;
-  std::ofstream(db_, std::ios::binary | std::ios::trunc) << "SQLite format 3" << std::string(200, '\0');
+  std::ofstream(db_, std::ios::binary | std::ios::trunc)
+      << "SQLite format 3" << std::string(200, '\0');
   r = VulnDb::open(db_);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("not a Mamori vulnerability database"), std::string::npos);
@@ -234,17 +246,19 @@ TEST_F(VulnTest, DebianMatchesSourcePackageAndBackports) {
       deb("libcap2", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
       deb("libcap2-bin", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
       deb("libc6", "2.36-9+deb12u10", "glibc", "2.36-9+deb12u10"),  // backported fix: not affected
-      deb("xz-utils", "5.4.1-0.2", "xz-utils", "5.4.1-0.2"),       // last_affected: no fix
+      deb("xz-utils", "5.4.1-0.2", "xz-utils", "5.4.1-0.2"),        // last_affected: no fix
   };
   MatchStats st;
   auto m = match_inventory(*db, debian12(), pk, &st);
   std::set<std::string> hits;
-  for (const auto& x : m) hits.insert(pk[x.package].name + " " + db->vuln(x.vuln).id + " " + x.fixed);
+  for (const auto& x : m)
+    hits.insert(pk[x.package].name + " " + db->vuln(x.vuln).id + " " + x.fixed);
   EXPECT_EQ(hits, (std::set<std::string>{
-                      "libcap2 DEBIAN-CVE-2099-0001 1:2.66-4+deb12u3", "libcap2 DLA-9999-1 1:2.66-4+deb12u3",
-                      "libcap2 DEBIAN-CVE-2099-0006 ", "libcap2-bin DEBIAN-CVE-2099-0001 1:2.66-4+deb12u3",
-                      "libcap2-bin DLA-9999-1 1:2.66-4+deb12u3", "libcap2-bin DEBIAN-CVE-2099-0006 ",
-                      "xz-utils DEBIAN-CVE-2099-0004 "}));
+                      "libcap2 DEBIAN-CVE-2099-0001 1:2.66-4+deb12u3",
+                      "libcap2 DLA-9999-1 1:2.66-4+deb12u3", "libcap2 DEBIAN-CVE-2099-0006 ",
+                      "libcap2-bin DEBIAN-CVE-2099-0001 1:2.66-4+deb12u3",
+                      "libcap2-bin DLA-9999-1 1:2.66-4+deb12u3",
+                      "libcap2-bin DEBIAN-CVE-2099-0006 ", "xz-utils DEBIAN-CVE-2099-0004 "}));
   // Fixed version installed: nothing.
   std::vector<Package> fixed = {deb("libcap2", "1:2.66-4+deb12u3", "libcap2", "1:2.66-4+deb12u3")};
   auto m2 = match_inventory(*db, debian12(), fixed, nullptr);
@@ -255,8 +269,9 @@ TEST_F(VulnTest, DebianMatchesSourcePackageAndBackports) {
 TEST_F(VulnTest, FindingsMergeAliasesOnePerSourcePackageWithPriority) {
   build({kFix + "osv-debian.jsonl", kFix + "kev.json"});
   auto db = open();
-  std::vector<Package> pk = {deb("libcap2", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
-                             deb("libcap2-bin", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2")};
+  std::vector<Package> pk = {
+      deb("libcap2", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2"),
+      deb("libcap2-bin", "1:2.66-4+deb12u2+b2", "libcap2", "1:2.66-4+deb12u2")};
   auto m = match_inventory(*db, debian12(), pk, nullptr);
   FindingContext ctx;
   auto f = vulnerability_findings(*db, debian12(), pk, m, ctx);
@@ -266,16 +281,22 @@ TEST_F(VulnTest, FindingsMergeAliasesOnePerSourcePackageWithPriority) {
   EXPECT_EQ(a->module, "vuln");
   EXPECT_EQ(a->asset, "pkg:deb/debian/libcap2?arch=source&distro=debian-12");
   EXPECT_EQ(a->references[0], "CVE-2099-0001");
-  EXPECT_NE(std::find(a->references.begin(), a->references.end(), "DLA-9999-1"), a->references.end());
-  EXPECT_NE(std::find(a->references.begin(), a->references.end(), "DEBIAN-CVE-2099-0001"), a->references.end());
+  EXPECT_NE(std::find(a->references.begin(), a->references.end(), "DLA-9999-1"),
+            a->references.end());
+  EXPECT_NE(std::find(a->references.begin(), a->references.end(), "DEBIAN-CVE-2099-0001"),
+            a->references.end());
   EXPECT_EQ(a->tier, "patch-now");  // in KEV
   EXPECT_EQ(a->severity, Severity::kCritical);
-  EXPECT_NE(a->tier_reason.find("known exploited (CISA KEV since 2099-01-01, due 2099-01-22, used by ransomware)"),
-            std::string::npos) << a->tier_reason;
+  EXPECT_NE(a->tier_reason.find(
+                "known exploited (CISA KEV since 2099-01-01, due 2099-01-22, used by ransomware)"),
+            std::string::npos)
+      << a->tier_reason;
   EXPECT_EQ(a->fixed_version, "1:2.66-4+deb12u3");
-  EXPECT_NE(a->remediation.find("apt-get install --only-upgrade libcap2 libcap2-bin"), std::string::npos)
+  EXPECT_NE(a->remediation.find("apt-get install --only-upgrade libcap2 libcap2-bin"),
+            std::string::npos)
       << a->remediation;
-  EXPECT_NE(a->evidence.find("binary libcap2 1:2.66-4+deb12u2+b2"), std::string::npos) << a->evidence;
+  EXPECT_NE(a->evidence.find("binary libcap2 1:2.66-4+deb12u2+b2"), std::string::npos)
+      << a->evidence;
   const Finding* b = by_check(f, "CVE-2099-0006");
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->tier, "routine");
@@ -286,7 +307,8 @@ TEST_F(VulnTest, FindingsMergeAliasesOnePerSourcePackageWithPriority) {
   ctx.exposure = {{{"0.0.0.0:9999", "/usr/sbin/capd"}}, {}};
   auto fx = vulnerability_findings(*db, debian12(), pk, m, ctx);
   EXPECT_EQ(by_check(fx, "CVE-2099-0006")->tier, "patch-this-week");
-  EXPECT_NE(by_check(fx, "CVE-2099-0006")->tier_reason.find("listening on 0.0.0.0:9999"), std::string::npos);
+  EXPECT_NE(by_check(fx, "CVE-2099-0006")->tier_reason.find("listening on 0.0.0.0:9999"),
+            std::string::npos);
 }
 
 TEST_F(VulnTest, AlmaLinuxEpochsAndReleaseBoundaries) {
@@ -299,7 +321,8 @@ TEST_F(VulnTest, AlmaLinuxEpochsAndReleaseBoundaries) {
   for (const auto& x : m) hits.insert(inv->packages[x.package].name + " " + db->vuln(x.vuln).id);
   // openssh-server 1:8.7p1-38.el9_4.4 < 1:8.7p1-38.el9_4.10 (affected), but > 9.9p9-1.el9 with
   // epoch 0 (not affected); bash = fixed version (not affected); tzdata el9 < el9_2 (affected).
-  EXPECT_EQ(hits, (std::set<std::string>{"openssh-server ALSA-2099:0001", "tzdata ALSA-2099:0003"}));
+  EXPECT_EQ(hits,
+            (std::set<std::string>{"openssh-server ALSA-2099:0001", "tzdata ALSA-2099:0003"}));
   auto f = vulnerability_findings(*db, inv->os, inv->packages, m, {});
   const Finding* ssh = by_check(f, "CVE-2099-1001");
   ASSERT_NE(ssh, nullptr);
@@ -308,7 +331,8 @@ TEST_F(VulnTest, AlmaLinuxEpochsAndReleaseBoundaries) {
 }
 
 TEST_F(VulnTest, LanguageAndWordPressEcosystems) {
-  build({kFix + "lang.jsonl", kFix + "friendsofphp.jsonl", kFix + "wordpress.json", kFix + "epss.csv"});
+  build({kFix + "lang.jsonl", kFix + "friendsofphp.jsonl", kFix + "wordpress.json",
+         kFix + "epss.csv"});
   auto db = open();
   auto inv = inventory::collect_inventory(Root(kInv + "debian10"), {});
   ASSERT_TRUE(inv.has_value());
@@ -316,18 +340,23 @@ TEST_F(VulnTest, LanguageAndWordPressEcosystems) {
   auto f = vulnerability_findings(*db, inv->os, inv->packages, m, {});
   std::set<std::string> got;
   for (const auto& x : f) got.insert(x.check + " " + x.asset + " fixed=" + x.fixed_version);
-  EXPECT_EQ(got, (std::set<std::string>{
-                     "CVE-2099-2001 pkg:pypi/requests?location=/usr/local/lib/python3.11/site-packages/Requests-2.31.0.dist-info/METADATA fixed=2.32.0",
-                     "CVE-2099-2002 pkg:npm/lodash?location=/var/www/app/package-lock.json fixed=4.17.21",
-                     "CVE-2099-3001 pkg:composer/guzzlehttp/guzzle?location=/var/www/app/composer.lock fixed=7.4.5",
-                     "MAMORI-WP-contact-form-7-5.0-5.3.1 pkg:wordpress/plugin/contact-form-7 fixed=",
-                     "MAMORI-WP-twentytwentyone-1.0-1.4 pkg:wordpress/theme/twentytwentyone fixed="}));
+  EXPECT_EQ(
+      got, (std::set<std::string>{
+               "CVE-2099-2001 "
+               "pkg:pypi/requests?location=/usr/local/lib/python3.11/site-packages/"
+               "Requests-2.31.0.dist-info/METADATA fixed=2.32.0",
+               "CVE-2099-2002 pkg:npm/lodash?location=/var/www/app/package-lock.json fixed=4.17.21",
+               "CVE-2099-3001 pkg:composer/guzzlehttp/guzzle?location=/var/www/app/composer.lock "
+               "fixed=7.4.5",
+               "MAMORI-WP-contact-form-7-5.0-5.3.1 pkg:wordpress/plugin/contact-form-7 fixed=",
+               "MAMORI-WP-twentytwentyone-1.0-1.4 pkg:wordpress/theme/twentytwentyone fixed="}));
   const Finding* lodash = by_check(f, "CVE-2099-2002");
-  EXPECT_EQ(lodash->tier, "patch-now");  // EPSS 62 %
+  EXPECT_EQ(lodash->tier, "patch-now");          // EPSS 62 %
   EXPECT_EQ(lodash->severity, Severity::kHigh);  // GHSA "HIGH"
   const Finding* req = by_check(f, "CVE-2099-2001");
   EXPECT_EQ(req->tier, "routine");
-  EXPECT_NE(req->tier_reason.find("CVSS 5.3"), std::string::npos) << req->tier_reason;  // from the vector
+  EXPECT_NE(req->tier_reason.find("CVSS 5.3"), std::string::npos)
+      << req->tier_reason;  // from the vector
 }
 
 TEST_F(VulnTest, ExposureFromListeningSocketsRaisesThePriority) {
@@ -339,7 +368,8 @@ TEST_F(VulnTest, ExposureFromListeningSocketsRaisesThePriority) {
   FindingContext ctx;
   ctx.exposure.resize(inv->packages.size());
   for (size_t i = 0; i < inv->packages.size(); ++i)
-    if (inv->packages[i].name == "openssh-server") ctx.exposure[i] = {{"0.0.0.0:22", "/usr/sbin/sshd"}};
+    if (inv->packages[i].name == "openssh-server")
+      ctx.exposure[i] = {{"0.0.0.0:22", "/usr/sbin/sshd"}};
   auto f = vulnerability_findings(*db, inv->os, inv->packages, m, ctx);
   ASSERT_EQ(f.size(), 2u);
   const Finding* ssh = by_check(f, "CVE-2099-5001");
@@ -373,10 +403,13 @@ TEST_F(VulnTest, WordPressInOsvFormToo) {
                                   match_inventory(*db, inv->os, inv->packages, nullptr), {});
   std::set<std::string> got;
   for (const auto& x : f) got.insert(x.check + " fixed=" + x.fixed_version + " " + x.remediation);
-  EXPECT_EQ(got, (std::set<std::string>{
-                     "CVE-2099-4001 fixed=5.3.2 Upgrade to 5.3.2 or later: wp plugin update contact-form-7 "
-                     "--path=/var/www/shop",
-                     "WPVDB-2099-0002 fixed=5.8.3 Upgrade to 5.8.3 or later: wp core update --path=/var/www/shop"}));
+  EXPECT_EQ(
+      got,
+      (std::set<std::string>{
+          "CVE-2099-4001 fixed=5.3.2 Upgrade to 5.3.2 or later: wp plugin update contact-form-7 "
+          "--path=/var/www/shop",
+          "WPVDB-2099-0002 fixed=5.8.3 Upgrade to 5.8.3 or later: wp core update "
+          "--path=/var/www/shop"}));
 }
 
 TEST(Cvss, BaseScoresOfKnownVectors) {
@@ -408,8 +441,11 @@ TEST_F(VulnTest, RealDebian12DataFlagsOnlyLibcap2) {
   EXPECT_EQ(f[0].asset, "pkg:deb/debian/libcap2?arch=source&distro=debian-12");
   // Backported fixes that NVD-range matchers flag: not flagged here.
   for (const char* cve : {"CVE-2023-4911", "CVE-2023-38545", "CVE-2023-4863"})
-    for (const auto& x : f) EXPECT_EQ(std::find(x.references.begin(), x.references.end(), cve), x.references.end()) << cve;
-  // The data do know them: they are in the database, with their fixed versions below the installed ones.
+    for (const auto& x : f)
+      EXPECT_EQ(std::find(x.references.begin(), x.references.end(), cve), x.references.end())
+          << cve;
+  // The data do know them: they are in the database, with their fixed versions below the installed
+  // ones.
   EXPECT_FALSE(db->lookup("Debian:12", "glibc").empty());
   EXPECT_TRUE(db->kev("CVE-2023-4911").has_value());
 }
