@@ -208,6 +208,24 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
   return out;
 }
 
+// Records a finished scan (one transaction) and renders it with its lifecycle states.
+int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
+                      std::map<std::string, int64_t> packages, std::vector<std::string> warnings,
+                      report::Format format, std::optional<Severity> threshold) {
+  auto outcome = st.record_scan(in);
+  if (!outcome) return fail(outcome.error());
+  report::Report r;
+  r.host = in.host;
+  r.tool_version = MAMORI_VERSION;
+  r.scan = scan_info(outcome->scan);
+  r.findings = outcome->findings;
+  r.packages = std::move(packages);
+  r.warnings = std::move(warnings);
+  int rc = emit(o, report::render(r, format, use_color(o)));
+  if (rc != kExitOk) return rc;
+  return exit_for(r.findings, threshold);
+}
+
 std::string user_name() {
   if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
   if (struct passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
@@ -272,19 +290,8 @@ int cmd_scan(const Options& o) {
   in.os = inv->os.pretty_name.empty() ? inv->os.distro() : inv->os.pretty_name;
   in.findings = std::move(findings);
   in.packages = inv->packages;
-  auto outcome = (*st)->record_scan(in);
-  if (!outcome) return fail(outcome.error());
-
-  report::Report r;
-  r.host = host;
-  r.tool_version = MAMORI_VERSION;
-  r.scan = scan_info(outcome->scan);
-  r.findings = outcome->findings;
-  r.packages = count_packages(inv->packages);
-  r.warnings = inv->warnings;
-  int rc = emit(o, report::render(r, *fmt_r, use_color(o)));
-  if (rc != kExitOk) return rc;
-  return exit_for(r.findings, *threshold);
+  return record_and_report(o, **st, std::move(in), count_packages(inv->packages), inv->warnings,
+                           *fmt_r, *threshold);
 }
 
 int cmd_inventory(const Options& o) {
@@ -802,17 +809,7 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
   in.finished_at = now_s();
   in.tool_version = MAMORI_VERSION;
   in.findings = std::move(findings);
-  auto outcome = (*st)->record_scan(in);
-  if (!outcome) return fail(outcome.error());
-  report::Report r;
-  r.host = host;
-  r.tool_version = MAMORI_VERSION;
-  r.scan = scan_info(outcome->scan);
-  r.findings = outcome->findings;
-  r.warnings = warnings;
-  int rc = emit(o, report::render(r, *fmt_r, use_color(o)));
-  if (rc != kExitOk) return rc;
-  return exit_for(r.findings, *threshold);
+  return record_and_report(o, **st, std::move(in), {}, warnings, *fmt_r, *threshold);
 }
 
 int cmd_version(const Options& o) {
