@@ -11,8 +11,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "core/text.h"
@@ -223,20 +226,106 @@ class Walker {
   std::vector<Item> stack_;
 };
 
-// Hashes the entries that need it in parallel (bounded batch).
-void hash_batch(const Root& root, std::vector<Entry*>& todo, HashAlgo algo, unsigned threads) {
-  if (todo.empty()) return;
-  unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
-  n = std::min<unsigned>(n, static_cast<unsigned>(todo.size()));
-  std::atomic<size_t> idx{0};
-  auto work = [&] {
-    for (size_t i; (i = idx.fetch_add(1)) < todo.size();)
-      hash_entry(root.path(todo[i]->path).string(), algo, *todo[i]);
+// Streams items through hashing threads while keeping their order: the walk goes on while
+// earlier files are hashed (no batch barrier where one large file idles the other cores), and
+// the sink sees items in walk order, on the producer's thread. At most `window` items are in
+// flight, so memory stays bounded. With threads <= 1 everything runs inline.
+template <typename T>
+class OrderedPipeline {
+ public:
+  OrderedPipeline(unsigned threads, size_t window, std::function<void(T&)> hash,
+                  std::function<void(T&)> sink)
+      : window_(window), hash_(std::move(hash)), sink_(std::move(sink)) {
+    if (threads > 1)
+      for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~OrderedPipeline() { finish(); }
+
+  void push(T item, bool needs_hash) {
+    if (workers_.empty()) {
+      if (needs_hash) hash_(item);
+      sink_(item);
+      return;
+    }
+    std::vector<T> ready;
+    {
+      std::unique_lock l(m_);
+      done_cv_.wait(l, [&] { return q_.size() < window_ || q_.front().done; });
+      take_ready(ready);
+      q_.push_back({std::move(item), !needs_hash});
+      if (needs_hash) {
+        pending_.push_back(head_ + q_.size() - 1);
+        work_cv_.notify_one();
+      }
+    }
+    for (auto& r : ready) sink_(r);
+  }
+
+  void finish() {
+    if (workers_.empty()) return;
+    for (;;) {
+      std::vector<T> ready;
+      {
+        std::unique_lock l(m_);
+        done_cv_.wait(l, [&] { return q_.empty() || q_.front().done; });
+        if (q_.empty()) break;
+        take_ready(ready);
+      }
+      for (auto& r : ready) sink_(r);
+    }
+    {
+      std::lock_guard l(m_);
+      closing_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+ private:
+  struct Slot {
+    T item;
+    bool done;
   };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  void take_ready(std::vector<T>& ready) {
+    while (!q_.empty() && q_.front().done) {
+      ready.push_back(std::move(q_.front().item));
+      q_.pop_front();
+      ++head_;
+    }
+  }
+  void work() {
+    for (;;) {
+      Slot* slot;
+      {
+        std::unique_lock l(m_);
+        work_cv_.wait(l, [&] { return closing_ || !pending_.empty(); });
+        if (pending_.empty()) return;
+        slot = &q_[pending_.front() - head_];  // deque references survive push_back
+        pending_.pop_front();
+      }
+      hash_(slot->item);
+      {
+        std::lock_guard l(m_);
+        slot->done = true;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  size_t window_;
+  std::function<void(T&)> hash_, sink_;
+  std::mutex m_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Slot> q_;
+  std::deque<uint64_t> pending_;
+  uint64_t head_ = 0;
+  bool closing_ = false;
+  std::vector<std::thread> workers_;
+};
+
+unsigned thread_count(unsigned requested) {
+  return requested ? requested : std::max(1u, std::thread::hardware_concurrency());
 }
 
 // ---- line format: fields separated by tabs; strings escaped (\t \n \\ and \xNN) ----
@@ -479,25 +568,20 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
   for (const auto& p : opts.paths) header += " path=" + esc(p);
   f << header << "\n";
   Walker w(root, opts.paths, opts.excludes, opts.one_filesystem);
-  constexpr size_t kBatch = 2048;
-  std::vector<Entry> batch;
-  for (bool done = false; !done;) {
-    batch.clear();
-    while (batch.size() < kBatch) {
-      auto e = w.next();
-      if (!e) {
-        done = true;
-        break;
-      }
-      batch.push_back(std::move(*e));
+  {
+    OrderedPipeline<Entry> pipe(
+        thread_count(opts.threads), 8192,
+        [&](Entry& e) { hash_entry(root.path(e.path).string(), opts.hash, e); },
+        [&](Entry& e) {
+          f << format_entry(e);
+          if (++info.entries % 8192 == 0 && opts.on_progress)
+            opts.on_progress(fmt::format("{} entries", info.entries));
+        });
+    while (auto e = w.next()) {
+      bool need = e->type == 'f';
+      pipe.push(std::move(*e), need);
     }
-    std::vector<Entry*> todo;
-    for (auto& e : batch)
-      if (e.type == 'f') todo.push_back(&e);
-    hash_batch(root, todo, opts.hash, opts.threads);
-    for (const auto& e : batch) f << format_entry(e);
-    info.entries += batch.size();
-    if (opts.on_progress) opts.on_progress(fmt::format("{} entries", info.entries));
+    pipe.finish();
   }
   f << "#end " << info.entries << "\n";
   f.flush();
@@ -524,63 +608,56 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
   auto b = rd.next();
   if (!b) return b.error();
   std::optional<Entry> old = std::move(*b);
-  constexpr size_t kBatch = 2048;
-  bool walk_done = false;
-  while (!walk_done || old) {
-    // Pair the next batch of current entries with the baseline (both in path_less order).
-    std::vector<std::pair<std::optional<Entry>, std::optional<Entry>>> pairs;  // (before, after)
-    while (pairs.size() < kBatch) {
-      std::optional<Entry> cur;
-      if (!walk_done) {
-        cur = w.next();
-        if (!cur) walk_done = true;
-      }
-      if (!cur && !old) break;
-      // Emit baseline entries that sort before the current one: removed.
-      while (old && (!cur || path_less(old->path, cur->path))) {
-        pairs.push_back({std::move(old), std::nullopt});
-        auto n = rd.next();
-        if (!n) return n.error();
-        old = std::move(*n);
-      }
-      if (!cur) break;
-      if (old && old->path == cur->path) {
-        pairs.push_back({std::move(old), std::move(cur)});
-        auto n = rd.next();
-        if (!n) return n.error();
-        old = std::move(*n);
-      } else {
-        pairs.push_back({std::nullopt, std::move(cur)});
-      }
-    }
-    if (pairs.empty()) break;
-    std::vector<Entry*> todo;
-    for (auto& [before, after] : pairs) {
-      if (!after || after->type != 'f') continue;
+  using Pair = std::pair<std::optional<Entry>, std::optional<Entry>>;  // (before, after)
+  OrderedPipeline<Pair> pipe(
+      thread_count(opts.threads), 8192,
+      [&](Pair& p) { hash_entry(root.path(p.second->path).string(), algo, *p.second); },
+      [&](Pair& p) {
+        auto& [before, after] = p;
+        if (++res.checked % 8192 == 0 && opts.on_progress)
+          opts.on_progress(fmt::format("{} entries checked", res.checked));
+        if (!before) {
+          res.changes.push_back({Change::kAdded, Entry{}, *after, {}});
+        } else if (!after) {
+          res.changes.push_back({Change::kRemoved, *before, Entry{}, {}});
+        } else {
+          auto d = differences(*before, *after, algo);
+          if (!d.empty()) res.changes.push_back({Change::kChanged, *before, *after, std::move(d)});
+        }
+      });
+  auto submit = [&](std::optional<Entry> before, std::optional<Entry> after) {
+    bool need = false;
+    if (after && after->type == 'f') {
       bool changed_meta = !before || before->size != after->size ||
                           before->mtime_ns != after->mtime_ns ||
                           before->ctime_ns != after->ctime_ns || before->inode != after->inode ||
                           before->type != 'f';
-      if (opts.full || changed_meta)
-        todo.push_back(&*after);
-      else
-        after->hash = before->hash;  // trusted: unchanged size, mtime, ctime and inode
+      need = opts.full || changed_meta;
+      if (!need) after->hash = before->hash;  // trusted: unchanged size, mtime, ctime and inode
     }
-    hash_batch(root, todo, algo, opts.threads);
-    res.hashed += todo.size();
-    for (auto& [before, after] : pairs) {
-      ++res.checked;
-      if (!before) {
-        res.changes.push_back({Change::kAdded, Entry{}, *after, {}});
-      } else if (!after) {
-        res.changes.push_back({Change::kRemoved, *before, Entry{}, {}});
-      } else {
-        auto d = differences(*before, *after, algo);
-        if (!d.empty()) res.changes.push_back({Change::kChanged, *before, *after, std::move(d)});
-      }
+    if (need) ++res.hashed;
+    pipe.push(Pair{std::move(before), std::move(after)}, need);
+  };
+  // Merge the walk with the baseline (both in path_less order).
+  for (;;) {
+    std::optional<Entry> cur = w.next();
+    while (old && (!cur || path_less(old->path, cur->path))) {  // gone: removed
+      submit(std::move(old), std::nullopt);
+      auto n = rd.next();
+      if (!n) return n.error();
+      old = std::move(*n);
     }
-    if (opts.on_progress) opts.on_progress(fmt::format("{} entries checked", res.checked));
+    if (!cur) break;
+    if (old && old->path == cur->path) {
+      submit(std::move(old), std::move(cur));
+      auto n = rd.next();
+      if (!n) return n.error();
+      old = std::move(*n);
+    } else {
+      submit(std::nullopt, std::move(cur));
+    }
   }
+  pipe.finish();
   res.baseline = rd.info();
   return res;
 }
