@@ -28,6 +28,8 @@ Examples:
   mamori findings accept 3f2a9c1e --reason "vendor box, isolated VLAN"
   mamori owners set 'pkg:deb/*openssh*' vendor-x
   mamori --store postgresql://mamori@db/mamori scan   report into a fleet store
+  mamori db update                         download vulnerability data (OSV, CISA KEV, EPSS)
+  mamori fim init && mamori fim check      signed file-integrity baseline, then what changed
 
 Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 error (bad input, store).
 Documentation: docs/ (one page per command).)";
