@@ -16,7 +16,9 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "core/text.h"
 
@@ -598,12 +600,94 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
   return info;
 }
 
+namespace {
+
+// Files dpkg installed, with the MD5 each package recorded (deb-md5sums(5)); conffiles are
+// left out because administrators edit them.
+struct PackageIndex {
+  std::unordered_map<std::string, std::pair<std::string, std::string>> files;  // path → (pkg, md5)
+  void load(const Root& root) {
+    std::set<std::string> conf;
+    auto info = list_dir(root.path("/var/lib/dpkg/info"));
+    for (const auto& f : info) {
+      if (f.extension() != ".conffiles") continue;
+      auto t = read_file(f, 16 << 20);
+      if (!t) continue;
+      size_t pos = 0;
+      std::string_view line;
+      while (next_line(*t, pos, line))
+        if (!trim(line).empty()) conf.insert(std::string(trim(line)));
+    }
+    for (const auto& f : info) {
+      if (f.extension() != ".md5sums") continue;
+      std::string pkg = f.stem().string();
+      pkg = pkg.substr(0, pkg.find(':'));
+      auto t = read_file(f, 64 << 20);
+      if (!t) continue;
+      size_t pos = 0;
+      std::string_view line;
+      while (next_line(*t, pos, line)) {
+        if (line.size() < 35 || line[32] != ' ') continue;
+        std::string path = "/" + std::string(trim(line.substr(33)));
+        if (conf.contains(path)) continue;
+        files[path] = {pkg, std::string(line.substr(0, 32))};
+      }
+    }
+  }
+  // The entry for a path, also through merged-/usr aliases (/bin/x ↔ /usr/bin/x).
+  const std::pair<std::string, std::string>* find(const std::string& p) const {
+    auto it = files.find(p);
+    if (it == files.end()) it = files.find(p.starts_with("/usr/") ? p.substr(4) : "/usr" + p);
+    return it == files.end() ? nullptr : &it->second;
+  }
+};
+
+std::string md5_of(const std::string& host_path) {
+
+  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return "";
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_md5(), nullptr);
+  std::vector<char> buf(1 << 20);
+  for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) > 0;)
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  ::close(fd);
+  return hex(md, len);
+}
+
+// Tells a package upgrade (the new content is what the package ships) from tampering.
+void judge_against_packages(const Root& root, const PackageIndex& idx, Change& c) {
+  if (c.kind == Change::kRemoved || c.after.type != 'f') return;
+  const auto* owner = idx.find(c.after.path);
+  if (!owner) return;
+  c.package = owner->first;
+  std::string md5 = md5_of(root.path(c.after.path).string());
+  if (md5 == owner->second) {
+    c.verdict = Change::kMatchesPackage;
+    c.differences.push_back(
+        fmt::format("matches the checksum of package {} (an upgrade or reinstall)", owner->first));
+  } else {
+    c.verdict = Change::kDiffersFromPackage;
+    c.differences.push_back(
+        fmt::format("differs from the checksum package {} installed (modified after installation)",
+                    owner->first));
+  }
+}
+
+}  // namespace
+
 Result<CheckResult> check_baseline(const Root& root, const std::string& baseline,
                                    const CheckOptions& opts) {
   BaselineReader rd;
   MAMORI_TRY(rd.open(baseline), "fim check");
   CheckResult res;
   HashAlgo algo = rd.info().hash;
+  PackageIndex packages;
+  packages.load(root);
   Walker w(root, rd.info().paths, opts.excludes, true);
   auto b = rd.next();
   if (!b) return b.error();
@@ -617,12 +701,17 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
         if (++res.checked % 8192 == 0 && opts.on_progress)
           opts.on_progress(fmt::format("{} entries checked", res.checked));
         if (!before) {
-          res.changes.push_back({Change::kAdded, Entry{}, *after, {}});
+          res.changes.push_back({Change::kAdded, Entry{}, *after, {}, "", Change::kNotPackaged});
+          judge_against_packages(root, packages, res.changes.back());
         } else if (!after) {
-          res.changes.push_back({Change::kRemoved, *before, Entry{}, {}});
+          res.changes.push_back({Change::kRemoved, *before, Entry{}, {}, "", Change::kNotPackaged});
         } else {
           auto d = differences(*before, *after, algo);
-          if (!d.empty()) res.changes.push_back({Change::kChanged, *before, *after, std::move(d)});
+          if (!d.empty()) {
+            res.changes.push_back(
+                {Change::kChanged, *before, *after, std::move(d), "", Change::kNotPackaged});
+            judge_against_packages(root, packages, res.changes.back());
+          }
         }
       });
   auto submit = [&](std::optional<Entry> before, std::optional<Entry> after) {
@@ -693,6 +782,16 @@ bool system_path(std::string_view p) {
 
 Severity severity_of(const Change& c) {
   const std::string& p = c.kind == Change::kRemoved ? c.before.path : c.after.path;
+  if (c.verdict == Change::kMatchesPackage && c.kind == Change::kChanged &&
+      c.before.mode == c.after.mode && c.before.uid == c.after.uid && c.before.gid == c.after.gid &&
+      c.before.xattrs == c.after.xattrs)
+    return Severity::kLow;  // the content is what the package ships: an upgrade
+  if (c.verdict == Change::kDiffersFromPackage)
+    return std::max(Severity::kHigh, [&] {
+      for (const auto& d : c.differences)
+        if (d.starts_with("xattr added: security.capability")) return Severity::kCritical;
+      return (c.after.mode & ~c.before.mode & 06000) ? Severity::kCritical : Severity::kHigh;
+    }());
   if (c.kind == Change::kAdded && in_webroot(p) && web_code(p))
     return to_lower(p).find("/uploads/") != std::string::npos ? Severity::kCritical
                                                               : Severity::kHigh;

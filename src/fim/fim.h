@@ -74,6 +74,9 @@ struct Change {
   enum Kind { kAdded, kRemoved, kChanged } kind;
   Entry before, after;                   // before empty for added, after empty for removed
   std::vector<std::string> differences;  // "content: sha256 ab12… → cd34…", "mode: 0644 → 0755"
+  // dpkg's view of the file (from /var/lib/dpkg/info/*.md5sums, conffiles excluded):
+  std::string package;  // owning package, "" when not a packaged file
+  enum PackageVerdict { kNotPackaged, kMatchesPackage, kDiffersFromPackage } verdict = kNotPackaged;
 };
 
 struct CheckResult {

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -146,6 +147,45 @@ TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
     EXPECT_EQ(sev["/etc/config"], Severity::kMedium);
     for (const auto& x : f) EXPECT_EQ(x.module, "fim");
   }
+}
+
+std::string md5_hex(const std::string& s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_md5(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < len; ++i)
+    out += "0123456789abcdef"[md[i] >> 4], out += "0123456789abcdef"[md[i] & 15];
+  return out;
+}
+
+TEST_F(FimTest, PackageChecksumsTellAnUpgradeFromTampering) {
+  // dpkg's records: tool as the new package version ships it, other as installed, config a
+  // conffile.
+  const std::string new_tool = "#!/bin/sh\necho tool 2.0\n";
+  write(root_ / "var/lib/dpkg/info/coreutils:amd64.md5sums",
+        md5_hex(new_tool) + "  usr/bin/tool\n" + md5_hex("other\n") + "  usr/bin/other\n" +
+            md5_hex("a=1\n") + "  etc/config\n");
+  write(root_ / "var/lib/dpkg/info/coreutils:amd64.conffiles", "/etc/config\n");
+  init();
+  write(root_ / "usr/bin/tool", new_tool);     // what an upgrade writes
+  write(root_ / "usr/bin/other", "trojan\n");  // not what any package ships
+  write(root_ / "etc/config", "a=2\n");        // admins edit conffiles
+  CheckResult r;
+  auto m = check(false, r);
+  ASSERT_TRUE(m.contains("/usr/bin/tool") && m.contains("/usr/bin/other") &&
+              m.contains("/etc/config"));
+  EXPECT_EQ(m["/usr/bin/tool"]->verdict, Change::kMatchesPackage);
+  EXPECT_EQ(m["/usr/bin/tool"]->package, "coreutils");
+  EXPECT_TRUE(has(m["/usr/bin/tool"], "matches the checksum of package coreutils"));
+  EXPECT_EQ(m["/usr/bin/other"]->verdict, Change::kDiffersFromPackage);
+  EXPECT_TRUE(has(m["/usr/bin/other"], "differs from the checksum package coreutils installed"));
+  EXPECT_EQ(m["/etc/config"]->verdict, Change::kNotPackaged);
+  std::map<std::string, Severity> sev;
+  for (const auto& f : fim_findings(r)) sev[f.asset] = f.severity;
+  EXPECT_EQ(sev["/usr/bin/tool"], Severity::kLow);
+  EXPECT_EQ(sev["/usr/bin/other"], Severity::kHigh);
+  EXPECT_EQ(sev["/etc/config"], Severity::kMedium);
 }
 
 TEST_F(FimTest, DamagedBaselineIsAnError) {
