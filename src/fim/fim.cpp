@@ -643,7 +643,6 @@ struct PackageIndex {
 };
 
 std::string md5_of(const std::string& host_path) {
-
   int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return "";
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
