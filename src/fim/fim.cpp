@@ -83,28 +83,29 @@ std::string hex(const unsigned char* p, size_t n) {
   return s;
 }
 
-// Content hash of a regular file; never opens FIFOs/devices (O_NONBLOCK + re-check).
-void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e) {
+// Digest of a regular file's content (hex), or an error text. Never opens FIFOs or devices:
+// O_NONBLOCK, then a re-check that it is still a regular file.
+std::string digest_file(const std::string& host_path, const EVP_MD* md_type, std::string& error) {
   int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
-    e.error = std::strerror(errno);
-    return;
+    error = std::strerror(errno);
+    return "";
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    e.error = "not a regular file any more";
-    return;
+    error = "not a regular file any more";
+    return "";
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, md_of(algo), nullptr);
+  EVP_DigestInit_ex(ctx, md_type, nullptr);
   static thread_local std::vector<char> buf(1 << 20);
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      e.error = std::strerror(errno);
+      error = std::strerror(errno);
       break;
     }
     if (n == 0) break;
@@ -115,7 +116,11 @@ void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e) {
   EVP_DigestFinal_ex(ctx, md, &len);
   EVP_MD_CTX_free(ctx);
   ::close(fd);
-  if (e.error.empty()) e.hash = hex(md, len);
+  return error.empty() ? hex(md, len) : "";
+}
+
+void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e) {
+  e.hash = digest_file(host_path, md_of(algo), e.error);
 }
 
 char type_of(mode_t m) {
@@ -643,19 +648,8 @@ struct PackageIndex {
 };
 
 std::string md5_of(const std::string& host_path) {
-  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return "";
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_md5(), nullptr);
-  std::vector<char> buf(1 << 20);
-  for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) > 0;)
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  ::close(fd);
-  return hex(md, len);
+  std::string error;
+  return digest_file(host_path, EVP_md5(), error);
 }
 
 // Tells a package upgrade (the new content is what the package ships) from tampering.
