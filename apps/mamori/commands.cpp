@@ -664,18 +664,50 @@ std::string fim_pub_path(const FimArgs& a) {
   return state_dir() + "/fim.pub";
 }
 
-std::vector<std::string> default_fim_paths(const Root& root) {
-  // System binaries and libraries, configuration (PAM, cron, systemd, sudo, ssh), boot and
-  // kernel modules, root's ssh keys, and the web roots found on the host.
-  std::vector<std::string> out;
-  for (const char* p : {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/local/bin",
-                        "/usr/local/sbin", "/etc", "/boot", "/root/.ssh", "/var/www", "/srv/www",
-                        "/srv/http", "/usr/share/nginx/html"}) {
-    std::error_code ec;
-    auto st = std::filesystem::symlink_status(root.path(p), ec);
-    if (!ec && std::filesystem::is_directory(st)) out.push_back(p);  // merged-/usr symlinks skipped
+// The policy for a new baseline: --config FILE, else ROOT/etc/mamori/fim.toml, else the
+// built-in default; PATHs on the command line replace its watch rules (every attribute).
+Result<fim::Policy> load_fim_policy(const Options& o, const FimArgs& a, const Root& root,
+                                    std::vector<std::string>* dropped) {
+  std::string origin = a.config;
+  std::string text;
+  if (origin.empty() && std::filesystem::exists(root.path("/etc/mamori/fim.toml")))
+    origin = root.path("/etc/mamori/fim.toml").string();
+  if (origin.empty()) {
+    origin = "(built-in default policy)";
+    text = std::string(fim::default_policy_text());
+  } else {
+    auto t = read_file(origin, 4 << 20);
+    if (!t) return t.error().with_context("fim policy");
+    text = std::move(*t);
   }
-  return out;
+  auto pol = fim::parse_policy(text, origin);
+  if (!pol) return pol.error();
+  if (!a.paths.empty()) {
+    pol->rules.clear();
+    for (const auto& p : a.paths) {
+      if (p.empty() || p[0] != '/') return Error::invalid("fim: PATH must be absolute: " + p);
+      if (!std::filesystem::exists(root.path(p)))
+        return Error::not_found(fmt::format("fim: {}: no such file or directory", p));
+      std::string q = p;
+      while (q.size() > 1 && q.back() == '/') q.pop_back();
+      pol->rules.push_back(fim::Rule{q, fim::kAttrAll, Severity::kMedium, {}, ""});
+    }
+  }
+  if (!a.hash.empty()) {
+    auto h = fim::parse_hash(a.hash);
+    if (!h) return h.error();
+    pol->hash = a.hash;
+  }
+  for (const auto& x : a.excludes) pol->exclude.push_back(x);
+  std::vector<std::string> webroots = o.webroots;
+  if (!o.no_discover)
+    for (auto& w : inventory::discover_webroots(root)) webroots.push_back(std::move(w));
+  std::sort(webroots.begin(), webroots.end());
+  webroots.erase(std::unique(webroots.begin(), webroots.end()), webroots.end());
+  auto d = pol->resolve(root, webroots);
+  if (dropped) *dropped = std::move(d);
+  if (pol->rules.empty()) return Error::invalid(origin + ": no watched path exists on this host");
+  return pol;
 }
 
 }  // namespace
@@ -697,16 +729,12 @@ int cmd_fim_keygen(const Options& o, const FimArgs& a) {
 }
 
 int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
-  auto algo = fim::parse_hash(a.hash);
-  if (!algo) return usage(algo.error().message);
   std::string base = fim_baseline_path(a);
   std::error_code ec;
   bool exists = std::filesystem::exists(base, ec);
-  fim::FimOptions fo;
-  fo.paths = a.paths;
-  fo.hash = *algo;
-  fo.excludes = a.excludes;
-  fo.threads = a.threads;
+  if (update && !exists)
+    return fail(
+        Error::not_found(base + ": no baseline to update; create one with 'mamori fim init'"));
   if (exists && !a.force) {
     // Never overwrite a baseline that does not verify: it may be evidence.
     auto pub = fim::read_key(fim_pub_path(a), 32);
@@ -715,19 +743,31 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
       return fail(v.error().with_context(
           fmt::format("fim {}: refusing to replace {} (use --force after investigating)",
                       update ? "update" : "init", base)));
-    if (!update && a.paths.empty())
-      return fail(
-          Error::invalid(base + " exists: use 'mamori fim update' to accept the current state"));
-  }
-  if (update && fo.paths.empty()) {
-    std::ifstream in(base);
-    std::string header;
-    std::getline(in, header);
-    for (auto part : split(header, ' '))
-      if (part.starts_with("path=")) fo.paths.emplace_back(part.substr(5));
+    if (!update)
+      return fail(Error::invalid(
+          base +
+          " exists: use 'mamori fim update' to accept the current state, or --force to "
+          "start over with a new policy"));
   }
   Root root(o.root);
-  if (fo.paths.empty()) fo.paths = default_fim_paths(root);
+  fim::FimOptions fo;
+  fo.threads = a.threads;
+  if (update && a.config.empty()) {
+    // The recorded policy: what was signed is what gets re-recorded.
+    auto bi = fim::read_baseline_info(base);
+    if (!bi) return fail(bi.error());
+    fo.policy = bi->policy;
+    for (const auto& x : a.excludes) fo.policy.exclude.push_back(x);
+  } else {
+    std::vector<std::string> dropped;
+    FimArgs policy_args = a;
+    if (update) policy_args.paths.clear();  // update's PATHs choose what to accept
+    auto pol = load_fim_policy(o, policy_args, root, &dropped);
+    if (!pol) return fail(pol.error());
+    fo.policy = std::move(*pol);
+    if (o.verbose > 0 && !dropped.empty())
+      info(o, fmt::format("not on this host (skipped): {}", fmt::join(dropped, " ")));
+  }
   // Signing key: the given one, else the host key (created on first use).
   std::string keyp = fim_key_path(a);
   if (!std::filesystem::exists(keyp, ec)) {
@@ -742,17 +782,35 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   if (!key) return fail(key.error());
   Result<fim::BaselineInfo> bi = Error::internal("not built");
   {
-    Progress progress(!o.quiet, "baseline");
+    Progress progress(!o.quiet, update ? "updating" : "baseline");
     fo.on_progress = [&progress](const std::string& s) { progress.update(s); };
     std::filesystem::create_directories(std::filesystem::path(base).parent_path(), ec);
-    bi = fim::write_baseline(root, fo, base, now_s());
+    if (update && !a.paths.empty())
+      bi = fim::update_baseline_paths(root, base, a.paths, fo, now_s());
+    else
+      bi = fim::write_baseline(root, fo, base, now_s());
   }
   if (!bi) return fail(bi.error());
   auto sig = fim::sign_file(base, *key);
   if (!sig) return fail(sig.error());
-  return emit(o,
-              fmt::format("{} {}: {} entries ({}), signed ({}.sig)\n", update ? "updated" : "wrote",
-                          base, bi->entries, fim::hash_name(bi->hash), base));
+  std::string what =
+      update && !a.paths.empty() ? fmt::format(" (re-recorded {})", fmt::join(a.paths, " ")) : "";
+  return emit(
+      o, fmt::format("{} {}: {} entries ({}{}){}, signed ({}.sig)\n", update ? "updated" : "wrote",
+                     base, bi->entries, fim::hash_name(bi->hash),
+                     bi->not_hashed ? fmt::format(", {} files not hashed", bi->not_hashed) : "",
+                     what, base));
+}
+
+int cmd_fim_policy(const Options& o, const FimArgs& a, bool builtin) {
+  if (builtin) return emit(o, std::string(fim::default_policy_text()));
+  Root root(o.root);
+  std::vector<std::string> dropped;
+  auto pol = load_fim_policy(o, a, root, &dropped);
+  if (!pol) return fail(pol.error());
+  std::string text = "# effective policy for this host (web roots and absent paths resolved)\n";
+  if (!dropped.empty()) text += fmt::format("# not on this host: {}\n", fmt::join(dropped, " "));
+  return emit(o, text + pol->to_toml());
 }
 
 int cmd_fim_check(const Options& o, const FimArgs& a) {

@@ -47,9 +47,10 @@ int cmd_version(const Options& o);
 struct FimArgs {
   std::vector<std::string> paths;
   std::string baseline;  // default: STATE_DIR/fim.baseline
-  std::string hash = "sha256";
-  std::string key;     // secret key (init/update); default STATE_DIR/fim.key
-  std::string pubkey;  // public key (check); default STATE_DIR/fim.pub
+  std::string hash;      // empty: the policy's
+  std::string config;    // policy file; default ROOT/etc/mamori/fim.toml, else built in
+  std::string key;       // secret key (init/update); default STATE_DIR/fim.key
+  std::string pubkey;    // public key (check); default STATE_DIR/fim.pub
   std::vector<std::string> excludes;
   bool full = false;
   bool force = false;
@@ -58,6 +59,7 @@ struct FimArgs {
 int cmd_fim_keygen(const Options& o, const FimArgs& a);
 int cmd_fim_init(const Options& o, const FimArgs& a, bool update);
 int cmd_fim_check(const Options& o, const FimArgs& a);
+int cmd_fim_policy(const Options& o, const FimArgs& a, bool builtin);
 int cmd_db_import(const Options& o, const std::vector<std::string>& paths);
 int cmd_db_status(const Options& o, int max_age_days);
 int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries);

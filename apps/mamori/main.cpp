@@ -208,9 +208,11 @@ See docs/db.md.)");
   mamori fim keygen --key /root/offhost/fim.key   a signing key to keep off the host
   mamori fim init                                  baseline of system files, /etc and web roots
   mamori fim init /var/www/shop --hash sha512      just one web root
+  mamori fim policy --default > /etc/mamori/fim.toml   start your own policy from the default
   mamori fim check                                 what changed (re-hashes only files whose metadata changed)
   mamori fim check --full --fail-on high           re-hash everything (as AIDE does)
   mamori fim update                                accept the current state after review
+  mamori fim update /etc/nginx                     accept changes under one path only
 See docs/fim.md.)");
   fimc->require_subcommand(1);
   auto add_common = [&](CLI::App* c) {
@@ -228,16 +230,25 @@ See docs/fim.md.)");
   fk->callback([&] { rc = cmd_fim_keygen(o, fa); });
   auto* fi = fimc->add_subcommand(
       "init", "Record and sign a baseline of PATHs (default: system files, /etc, web roots)");
-  fi->add_option("PATH", fa.paths, "Trees to cover (absolute paths inside --root)");
-  fi->add_option("--hash", fa.hash, "sha256, sha512 or blake2b");
+  fi->add_option("PATH", fa.paths,
+                 "Trees to cover with every attribute (absolute, inside --root; default: the "
+                 "policy's watch rules)");
+  fi->add_option("--config", fa.config,
+                 "Policy file (default ROOT/etc/mamori/fim.toml, else the built-in policy)")
+      ->type_name("FILE");
+  fi->add_option("--hash", fa.hash, "sha256, sha512 or blake2b (default: the policy's, sha256)");
   fi->add_option("--key", fa.key,
                  "Secret signing key (default: the host key, created on first use)");
   fi->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
   add_common(fi);
   fi->callback([&] { rc = cmd_fim_init(o, fa, false); });
-  auto* fu =
-      fimc->add_subcommand("update", "Accept the current state: rebuild and re-sign the baseline");
-  fu->add_option("--hash", fa.hash, "sha256, sha512 or blake2b");
+  auto* fu = fimc->add_subcommand(
+      "update", "Accept the current state (all, or only PATHs) and re-sign the baseline");
+  fu->add_option("PATH", fa.paths,
+                 "Re-record only these paths (files or trees); the rest of the baseline is kept");
+  fu->add_option("--config", fa.config,
+                 "Re-read the policy from FILE (default: keep the policy recorded in the baseline)")
+      ->type_name("FILE");
   fu->add_option("--key", fa.key, "Secret signing key");
   fu->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
   add_common(fu);
@@ -251,6 +262,13 @@ See docs/fim.md.)");
                  "Public key to verify the baseline (default STATE_DIR/fim.pub)");
   add_common(fc);
   fc->callback([&] { rc = cmd_fim_check(o, fa); });
+  bool builtin_policy = false;
+  auto* fpol = fimc->add_subcommand(
+      "policy", "Print the effective policy for this host (or the built-in default)");
+  fpol->add_flag("--default", builtin_policy, "Print the built-in default policy, commented");
+  fpol->add_option("--config", fa.config, "Policy file to check and resolve")->type_name("FILE");
+  fpol->add_option("PATH", fa.paths, "As for init: cover these paths instead of the watch rules");
+  fpol->callback([&] { rc = cmd_fim_policy(o, fa, builtin_policy); });
 
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");

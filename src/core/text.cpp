@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <vector>
 
 namespace mamori {
 
@@ -128,6 +130,69 @@ bool glob_match(std::string_view p, std::string_view t) {
   }
   while (pi < p.size() && p[pi] == '*') ++pi;
   return pi == p.size();
+}
+
+namespace {
+// Memoised matcher: a state (pattern position at a star, text position) that failed once is
+// never tried again, so any pattern costs at most O(pattern × text) steps.
+struct PathGlob {
+  std::string_view p, t;
+  std::vector<uint32_t>& memo;
+  uint32_t gen;
+
+  bool at(size_t pi, size_t ti) {
+    for (;;) {
+      if (pi == p.size()) return ti == t.size();
+      char pc = p[pi];
+      if (pc == '*') break;
+      if (ti == t.size()) return false;
+      if (pc == '?') {
+        if (t[ti] == '/') return false;
+      } else if (bool m = false; pc == '[') {
+        size_t next = match_class(p, pi, t[ti], m);
+        if (next == std::string_view::npos) {  // no closing ']': a literal '['
+          if (t[ti] != '[') return false;
+        } else {
+          if (!m || t[ti] == '/') return false;
+          pi = next;
+          ++ti;
+          continue;
+        }
+      } else {
+        if (pc == '\\' && pi + 1 < p.size()) pc = p[++pi];
+        if (pc != t[ti]) return false;
+      }
+      ++pi;
+      ++ti;
+    }
+    uint32_t& seen = memo[pi * (t.size() + 1) + ti];
+    if (seen == gen) return false;
+    bool deep = pi + 1 < p.size() && p[pi + 1] == '*';
+    size_t rest = pi + 1;
+    while (rest < p.size() && p[rest] == '*') ++rest;  // "***" is "**"
+    bool r = deep && rest < p.size() && p[rest] == '/' && pi > 0 && p[pi - 1] == '/' &&
+             at(rest + 1, ti);  // "/**/" standing for no directory
+    if (!r) r = at(rest, ti);   // the star matches nothing more
+    if (!r && ti < t.size() && (deep || t[ti] != '/')) r = at(pi, ti + 1);  // or one more byte
+    if (!r) seen = gen;
+    return r;
+  }
+};
+}  // namespace
+
+bool path_glob_match(std::string_view p, std::string_view t) {
+  // Bounded memory (16 MB at most); a longer path is simply not matched.
+  if (p.size() > 1024 || t.size() > 4096) return false;
+  thread_local std::vector<uint32_t> memo;
+  thread_local uint32_t gen = 0;
+  size_t need = (p.size() + 1) * (t.size() + 1);
+  if (memo.size() < need) memo.assign(need, 0), gen = 0;
+  if (++gen == 0) {
+    std::fill(memo.begin(), memo.end(), 0);
+    gen = 1;
+  }
+  PathGlob g{p, t, memo, gen};
+  return g.at(0, 0);
 }
 
 std::string valid_utf8(std::string_view s) {

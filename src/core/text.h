@@ -28,6 +28,10 @@ bool next_line(std::string_view text, size_t& pos, std::string_view& line);
 // Shell-style glob: '*' any run (including '/'), '?' one byte, '[abc]' / '[!a-z]' classes,
 // '\\' escapes. Linear in practice (iterative backtracking on the last '*').
 bool glob_match(std::string_view pattern, std::string_view text);
+// Path glob: '*' any run within one path component, '**' any run across components ("/**/"
+// also matches a single "/"), '?' one byte other than '/', classes as above.
+//   path_glob_match("/var/www/**/uploads/**/*.php", "/var/www/wp-content/uploads/x.php")  // true
+bool path_glob_match(std::string_view pattern, std::string_view path);
 
 // Replace invalid UTF-8 sequences with U+FFFD.
 std::string valid_utf8(std::string_view s);

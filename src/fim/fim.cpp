@@ -174,11 +174,16 @@ bool stat_entry(const std::string& host_path, Entry& e) {
 // symlinks, staying on the starting filesystem, skipping pseudo filesystems.
 class Walker {
  public:
-  Walker(const Root& root, std::vector<std::string> paths, std::vector<std::string> excludes,
-         bool one_fs)
-      : root_(root), excludes_(std::move(excludes)), one_fs_(one_fs) {
+  Walker(const Root& root, std::vector<std::string> paths, const Policy& policy)
+      : root_(root), policy_(policy), one_fs_(policy.one_filesystem) {
     std::sort(paths.begin(), paths.end(), path_less);
-    for (auto it = paths.rbegin(); it != paths.rend(); ++it) stack_.push_back({*it, 0, true});
+    // A path inside another one is walked as part of it.
+    std::vector<std::string> top;
+    for (const auto& p : paths)
+      if (top.empty() ||
+          !(p == top.back() || p.starts_with(top.back() == "/" ? "/" : top.back() + "/")))
+        top.push_back(p);
+    for (auto it = top.rbegin(); it != top.rend(); ++it) stack_.push_back({*it, 0, true});
   }
   // Next entry, or nullopt at the end.
   std::optional<Entry> next() {
@@ -206,9 +211,7 @@ class Walker {
     static const char* kPseudo[] = {"/proc", "/sys", "/dev", "/run"};
     for (const char* x : kPseudo)
       if (p == x || (p.starts_with(x) && p[std::strlen(x)] == '/')) return true;
-    for (const auto& g : excludes_)
-      if (glob_match(g, p)) return true;
-    return false;
+    return policy_.excluded(p);
   }
   void push_children(const std::string& dir) {
     std::vector<std::string> names;
@@ -227,7 +230,7 @@ class Walker {
   }
 
   const Root& root_;
-  std::vector<std::string> excludes_;
+  const Policy& policy_;
   bool one_fs_;
   uint64_t dev_ = 0;
   std::vector<Item> stack_;
@@ -451,6 +454,46 @@ Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const s
   return parse_entry(line, lineno, file);
 }
 
+Result<BaselineInfo> parse_baseline_header(std::string_view header, const std::string& path) {
+  if (!header.starts_with("#mamori-fim-baseline v1 "))
+    return Error::data_loss(path + ": not a Mamori baseline (bad header)");
+  BaselineInfo info;
+  bool has_policy = false, has_hash = false;
+  for (auto part : split(header.substr(24), ' ')) {
+    if (part.starts_with("hash=")) {
+      auto h = parse_hash(part.substr(5));
+      if (!h) return Error::data_loss(path + ": " + h.error().message);
+      info.hash = *h;
+      has_hash = true;
+    } else if (part.starts_with("created=")) {
+      info.created_at = std::atoll(std::string(part.substr(8)).c_str());
+    } else if (part.starts_with("path=")) {
+      std::string p;
+      if (!unesc(part.substr(5), p) || p.empty() || p[0] != '/')
+        return Error::data_loss(path + ": damaged path in the header");
+      info.paths.push_back(p);
+    } else if (part.starts_with("policy=")) {
+      std::string text;
+      if (!unesc(part.substr(7), text))
+        return Error::data_loss(path + ": damaged policy in the header");
+      auto pol = parse_policy(text, path + " (recorded policy)");
+      if (!pol) return Error::data_loss(pol.error().message);
+      info.policy = std::move(*pol);
+      has_policy = true;
+    } else if (!part.empty()) {
+      return Error::data_loss(path + ": unknown header field '" + sanitize(part.substr(0, 40)) +
+                              "'");
+    }
+  }
+  if (!has_hash) return Error::data_loss(path + ": header names no hash");
+  if (!has_policy) {  // a baseline written before policies: every attribute of its paths
+    info.policy.hash = std::string(hash_name(info.hash));
+    for (const auto& p : info.paths)
+      info.policy.rules.push_back(Rule{p, kAttrAll, Severity::kMedium, {}, ""});
+  }
+  return info;
+}
+
 namespace {
 
 class BaselineReader {
@@ -460,21 +503,11 @@ class BaselineReader {
     in_.open(path, std::ios::binary);
     if (!in_) return errno_error(path, errno ? errno : ENOENT);
     std::string header;
-    if (!std::getline(in_, header) || !header.starts_with("#mamori-fim-baseline v1"))
-      return Error::data_loss(path + ": not a Mamori baseline (bad header)");
+    if (!std::getline(in_, header)) return Error::data_loss(path + ": empty file, not a baseline");
     line_ = 1;
-    for (auto part : split(header, ' ')) {
-      if (part.starts_with("hash=")) {
-        auto h = parse_hash(part.substr(5));
-        if (!h) return Error::data_loss(path + ": " + h.error().message);
-        info_.hash = *h;
-      } else if (part.starts_with("created=")) {
-        info_.created_at = std::atoll(std::string(part.substr(8)).c_str());
-      } else if (part.starts_with("path=")) {
-        std::string p;
-        if (unesc(part.substr(5), p)) info_.paths.push_back(p);
-      }
-    }
+    auto info = parse_baseline_header(header, path);
+    if (!info) return info.error();
+    info_ = std::move(*info);
     return ok();
   }
   // Next entry; nullopt at the end (after checking the trailer).
@@ -509,99 +542,259 @@ class BaselineReader {
 };
 
 std::string short_hash(const std::string& h) {
-  return h.empty() ? "(unreadable)" : h.substr(0, 16) + "…";
+  return h.empty() ? "(not hashed)" : h.substr(0, 16) + "…";
 }
 
 std::string iso_ns(int64_t ns) {
   return fmt::format("{}.{:09d}", iso8601(ns / 1000000000).substr(0, 19), ns % 1000000000);
 }
 
-std::vector<std::string> differences(const Entry& a, const Entry& b, HashAlgo algo) {
+bool is_acl_xattr(std::string_view name) { return name.starts_with("system.posix_acl_"); }
+
+// A POSIX ACL as the kernel stores it in system.posix_acl_access/default (posix_acl_xattr:
+// a 4-byte version 2, then {u16 tag, u16 perm, u32 id} per entry), as getfacl writes it.
+std::string acl_text(std::string_view blob) {
+  if (blob.size() < 4 || (blob.size() - 4) % 8 != 0) return "(malformed ACL)";
+  auto u16 = [&](size_t o) {
+    return static_cast<unsigned>(static_cast<unsigned char>(blob[o])) |
+           static_cast<unsigned>(static_cast<unsigned char>(blob[o + 1])) << 8;
+  };
+  std::vector<std::string> parts;
+  for (size_t o = 4; o + 8 <= blob.size(); o += 8) {
+    unsigned tag = u16(o), perm = u16(o + 2);
+    uint32_t id = u16(o + 4) | (static_cast<uint32_t>(u16(o + 6)) << 16);
+    std::string rwx = {perm & 4 ? 'r' : '-', perm & 2 ? 'w' : '-', perm & 1 ? 'x' : '-'};
+    switch (tag) {
+      case 0x01:
+        parts.push_back("user::" + rwx);
+        break;
+      case 0x02:
+        parts.push_back(fmt::format("user:{}:{}", id, rwx));
+        break;
+      case 0x04:
+        parts.push_back("group::" + rwx);
+        break;
+      case 0x08:
+        parts.push_back(fmt::format("group:{}:{}", id, rwx));
+        break;
+      case 0x10:
+        parts.push_back("mask::" + rwx);
+        break;
+      case 0x20:
+        parts.push_back("other::" + rwx);
+        break;
+      default:
+        parts.push_back(fmt::format("tag{:#x}:{}:{}", tag, id, rwx));
+    }
+  }
+  return fmt::format("{}", fmt::join(parts, ","));
+}
+
+using Xattrs = std::vector<std::pair<std::string, std::string>>;
+const std::string* xattr_value(const Xattrs& xs, std::string_view name) {
+  for (const auto& [k, v] : xs)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+// What differs between two records of a path, limited to the attributes the policy compares.
+std::vector<std::string> differences(const Entry& a, const Entry& b, HashAlgo algo,
+                                     uint32_t attrs) {
   std::vector<std::string> d;
+  auto want = [attrs](uint32_t bit) { return (attrs & bit) != 0; };
   if (a.type != b.type) d.push_back(fmt::format("type: {} → {}", a.type, b.type));
-  if (a.hash != b.hash && a.type == 'f' && b.type == 'f')
+  bool content = want(kAttrHash) && a.hash != b.hash && a.type == 'f' && b.type == 'f';
+  if (content)
     d.push_back(fmt::format("content: {} {} → {}", hash_name(algo), short_hash(a.hash),
                             short_hash(b.hash)));
-  if (a.size != b.size) d.push_back(fmt::format("size: {} → {}", a.size, b.size));
-  if (a.mode != b.mode) d.push_back(fmt::format("mode: {:04o} → {:04o}", a.mode, b.mode));
-  if (a.uid != b.uid) d.push_back(fmt::format("owner: {} → {}", a.uid, b.uid));
-  if (a.gid != b.gid) d.push_back(fmt::format("group: {} → {}", a.gid, b.gid));
-  if (a.target != b.target)
+  if (want(kAttrSize) && a.size != b.size)
+    d.push_back(fmt::format("size: {} → {}", a.size, b.size));
+  if (want(kAttrMode) && a.mode != b.mode)
+    d.push_back(fmt::format("mode: {:04o} → {:04o}", a.mode, b.mode));
+  if (want(kAttrOwner) && a.uid != b.uid) d.push_back(fmt::format("owner: {} → {}", a.uid, b.uid));
+  if (want(kAttrGroup) && a.gid != b.gid) d.push_back(fmt::format("group: {} → {}", a.gid, b.gid));
+  if (want(kAttrTarget) && a.target != b.target)
     d.push_back(fmt::format("symlink: {} → {}", sanitize(a.target), sanitize(b.target)));
-  if (a.inode != b.inode) d.push_back(fmt::format("inode: {} → {} (replaced)", a.inode, b.inode));
-  if (a.nlink != b.nlink && a.type != 'd')
+  if (want(kAttrInode) && a.inode != b.inode)
+    d.push_back(fmt::format("inode: {} → {} (replaced)", a.inode, b.inode));
+  if (want(kAttrLinks) && a.nlink != b.nlink && a.type != 'd')
     d.push_back(fmt::format("links: {} → {}", a.nlink, b.nlink));
   if (a.xattrs != b.xattrs) {
-    auto find = [](const std::vector<std::pair<std::string, std::string>>& xs,
-                   const std::string& name) {
-      return std::find_if(xs.begin(), xs.end(), [&name](const auto& p) { return p.first == name; });
-    };
-    for (const auto& kv : b.xattrs)
-      if (find(a.xattrs, kv.first) == a.xattrs.end())
-        d.push_back(fmt::format("xattr added: {}", sanitize(kv.first)));
+    for (const auto& kv : b.xattrs) {
+      bool acl = is_acl_xattr(kv.first);
+      if (!want(acl ? kAttrAcl : kAttrXattrs) || xattr_value(a.xattrs, kv.first)) continue;
+      d.push_back(acl ? fmt::format("acl added ({}): {}", kv.first.substr(17), acl_text(kv.second))
+                      : fmt::format("xattr added: {}", sanitize(kv.first)));
+    }
     for (const auto& kv : a.xattrs) {
-      auto it = find(b.xattrs, kv.first);
-      if (it == b.xattrs.end())
-        d.push_back(fmt::format("xattr removed: {}", sanitize(kv.first)));
-      else if (it->second != kv.second)
-        d.push_back(fmt::format("xattr changed: {}", sanitize(kv.first)));
+      bool acl = is_acl_xattr(kv.first);
+      if (!want(acl ? kAttrAcl : kAttrXattrs)) continue;
+      const std::string* now = xattr_value(b.xattrs, kv.first);
+      if (!now)
+        d.push_back(
+            acl ? fmt::format("acl removed ({}): {}", kv.first.substr(17), acl_text(kv.second))
+                : fmt::format("xattr removed: {}", sanitize(kv.first)));
+      else if (*now != kv.second)
+        d.push_back(acl ? fmt::format("acl ({}): {} → {}", kv.first.substr(17), acl_text(kv.second),
+                                      acl_text(*now))
+                        : fmt::format("xattr changed: {}", sanitize(kv.first)));
     }
   }
   // Times alone are reported only together with another difference (touch is not tampering),
   // but a content change with the old mtime put back is called out.
   if (!d.empty()) {
-    if (a.mtime_ns != b.mtime_ns)
+    if (a.mtime_ns != b.mtime_ns && want(kAttrMtime))
       d.push_back(fmt::format("mtime: {} → {}", iso_ns(a.mtime_ns), iso_ns(b.mtime_ns)));
-    else if (a.hash != b.hash)
+    else if (content && a.mtime_ns == b.mtime_ns)
       d.push_back("mtime unchanged although the content changed (timestamp restored?)");
   }
   return d;
 }
 
+// Whether the policy wants this entry's content hashed.
+bool wants_hash(const Policy& p, const Entry& e) {
+  if (e.type != 'f') return false;
+  const Rule* r = p.rule_for(e.path);
+  return (!r || (r->attrs & kAttrHash)) && e.size <= p.max_hash_size;
+}
+
+}  // namespace
+
+namespace {
+
+std::string header_line(const BaselineInfo& info) {
+  std::string header = fmt::format("#mamori-fim-baseline v1 hash={} created={}",
+                                   hash_name(info.hash), info.created_at);
+  for (const auto& p : info.paths) header += " path=" + esc(p);
+  header += " policy=" + esc(info.policy.to_toml());
+  return header + "\n";
+}
+
+// Writes a baseline to a temp file beside `out`, renamed over it once complete.
+class BaselineWriter {
+ public:
+  explicit BaselineWriter(std::string out)
+      : out_(std::move(out)), tmp_(out_ + ".tmp." + std::to_string(::getpid())) {}
+  ~BaselineWriter() {
+    if (!done_) ::unlink(tmp_.c_str());
+  }
+  Status open(const BaselineInfo& info) {
+    f_.open(tmp_, std::ios::binary | std::ios::trunc);
+    if (!f_) return errno_error(tmp_, errno);
+    f_ << header_line(info);
+    return ok();
+  }
+  void add(const Entry& e) {
+    f_ << format_entry(e);
+    ++entries_;
+  }
+  uint64_t entries() const { return entries_; }
+  Status commit() {
+    f_ << "#end " << entries_ << "\n";
+    f_.flush();
+    if (!f_) return Error::unavailable(tmp_ + ": write failed");
+    f_.close();
+    if (::rename(tmp_.c_str(), out_.c_str()) != 0) return errno_error(out_, errno);
+    done_ = true;
+    return ok();
+  }
+
+ private:
+  std::string out_, tmp_;
+  std::ofstream f_;
+  uint64_t entries_ = 0;
+  bool done_ = false;
+};
+
 }  // namespace
 
 Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
                                     const std::string& out, int64_t now) {
-  if (opts.paths.empty()) return Error::invalid("fim init: no paths to cover");
-  std::string tmp = out + ".tmp." + std::to_string(::getpid());
-  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-  if (!f) return errno_error(tmp, errno);
+  const Policy& pol = opts.policy;
+  if (pol.rules.empty()) return Error::invalid("fim init: no paths to cover");
+  auto algo = parse_hash(pol.hash);
+  if (!algo) return algo.error();
   BaselineInfo info;
-  info.hash = opts.hash;
+  info.hash = *algo;
   info.created_at = now;
-  info.paths = opts.paths;
-  std::string header =
-      fmt::format("#mamori-fim-baseline v1 hash={} created={}", hash_name(opts.hash), now);
-  for (const auto& p : opts.paths) header += " path=" + esc(p);
-  f << header << "\n";
-  Walker w(root, opts.paths, opts.excludes, opts.one_filesystem);
+  info.paths = pol.paths();
+  info.policy = pol;
+  BaselineWriter wr(out);
+  MAMORI_TRY(wr.open(info), "fim init");
+  Walker w(root, info.paths, pol);
   {
     OrderedPipeline<Entry> pipe(
         thread_count(opts.threads), 8192,
-        [&](Entry& e) { hash_entry(root.path(e.path).string(), opts.hash, e); },
+        [&](Entry& e) { hash_entry(root.path(e.path).string(), info.hash, e); },
         [&](Entry& e) {
-          f << format_entry(e);
-          if (++info.entries % 8192 == 0 && opts.on_progress)
-            opts.on_progress(fmt::format("{} entries", info.entries));
+          if (e.type == 'f' && e.hash.empty()) ++info.not_hashed;
+          wr.add(e);
+          if (wr.entries() % 8192 == 0 && opts.on_progress)
+            opts.on_progress(fmt::format("{} entries", wr.entries()));
         });
     while (auto e = w.next()) {
-      bool need = e->type == 'f';
+      bool need = wants_hash(pol, *e);
       pipe.push(std::move(*e), need);
     }
     pipe.finish();
   }
-  f << "#end " << info.entries << "\n";
-  f.flush();
-  if (!f) {
-    ::unlink(tmp.c_str());
-    return Error::unavailable(tmp + ": write failed");
+  info.entries = wr.entries();
+  MAMORI_TRY(wr.commit(), "fim init");
+  return info;
+}
+
+Result<BaselineInfo> read_baseline_info(const std::string& baseline) {
+  BaselineReader rd;
+  MAMORI_TRY(rd.open(baseline), "fim");
+  return rd.info();
+}
+
+Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& baseline,
+                                           const std::vector<std::string>& paths,
+                                           const FimOptions& opts, int64_t now) {
+  BaselineReader rd;
+  MAMORI_TRY(rd.open(baseline), "fim update");
+  BaselineInfo info = rd.info();
+  const Policy& pol = info.policy;
+  auto chosen = [&paths](const std::string& p) {
+    return std::any_of(paths.begin(), paths.end(), [&p](const std::string& c) {
+      return c == "/" || p == c || (p.starts_with(c) && p[c.size()] == '/');
+    });
+  };
+  for (const auto& c : paths)
+    if (!pol.rule_for(c))
+      return Error::invalid(
+          fmt::format("fim update: {} is not covered by the baseline (its paths: {})", c,
+                      fmt::join(info.paths, " ")));
+  info.created_at = now;
+  BaselineWriter wr(baseline);
+  MAMORI_TRY(wr.open(info), "fim update");
+  Walker w(root, paths, pol);
+  auto b = rd.next();
+  if (!b) return b.error();
+  std::optional<Entry> old = std::move(*b);
+  {
+    OrderedPipeline<Entry> pipe(
+        thread_count(opts.threads), 8192,
+        [&](Entry& e) { hash_entry(root.path(e.path).string(), info.hash, e); },
+        [&](Entry& e) { wr.add(e); });
+    // Merge: baseline entries outside the chosen paths are kept; inside, the walk replaces them.
+    for (;;) {
+      std::optional<Entry> cur = w.next();
+      while (old && (!cur || path_less(old->path, cur->path) || old->path == cur->path)) {
+        if (!chosen(old->path)) pipe.push(std::move(*old), false);
+        auto n = rd.next();
+        if (!n) return n.error();
+        old = std::move(*n);
+      }
+      if (!cur) break;
+      bool need = wants_hash(pol, *cur);
+      pipe.push(std::move(*cur), need);
+    }
+    pipe.finish();
   }
-  f.close();
-  if (::rename(tmp.c_str(), out.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return errno_error(out, err);
-  }
+  info.entries = wr.entries();
+  MAMORI_TRY(wr.commit(), "fim update");
   return info;
 }
 
@@ -679,9 +872,11 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
   MAMORI_TRY(rd.open(baseline), "fim check");
   CheckResult res;
   HashAlgo algo = rd.info().hash;
+  Policy& pol = rd.info().policy;
+  for (const auto& x : opts.excludes) pol.exclude.push_back(x);
   PackageIndex packages;
   packages.load(root);
-  Walker w(root, rd.info().paths, opts.excludes, true);
+  Walker w(root, rd.info().paths, pol);
   auto b = rd.next();
   if (!b) return b.error();
   std::optional<Entry> old = std::move(*b);
@@ -699,7 +894,8 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
         } else if (!after) {
           res.changes.push_back({Change::kRemoved, *before, Entry{}, {}, "", Change::kNotPackaged});
         } else {
-          auto d = differences(*before, *after, algo);
+          const Rule* rule = pol.rule_for(after->path);
+          auto d = differences(*before, *after, algo, rule ? rule->attrs : kAttrAll);
           if (!d.empty()) {
             res.changes.push_back(
                 {Change::kChanged, *before, *after, std::move(d), "", Change::kNotPackaged});
@@ -709,7 +905,7 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
       });
   auto submit = [&](std::optional<Entry> before, std::optional<Entry> after) {
     bool need = false;
-    if (after && after->type == 'f') {
+    if (after && wants_hash(pol, *after)) {
       bool changed_meta = !before || before->size != after->size ||
                           before->mtime_ns != after->mtime_ns ||
                           before->ctime_ns != after->ctime_ns || before->inode != after->inode ||
@@ -746,81 +942,65 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
 
 namespace {
 
-bool under(std::string_view p, std::string_view dir) {
-  return p.starts_with(dir) && (p.size() == dir.size() || p[dir.size()] == '/');
-}
-
-bool in_webroot(std::string_view p) {
-  for (const char* w : {"/var/www", "/srv/www", "/srv/http", "/usr/share/nginx/html"})
-    if (under(p, w)) return true;
-  return false;
-}
-
-bool web_code(std::string_view p) {
-  std::string name = to_lower(p.substr(p.rfind('/') + 1));
-  for (const char* ext : {".php", ".phtml", ".phar", ".js", ".php5", ".php7", ".pht"})
-    if (name.ends_with(ext)) return true;
-  return name == ".htaccess" || name == ".user.ini";
-}
-
-bool system_path(std::string_view p) {
-  for (const char* d :
-       {"/bin", "/sbin", "/lib", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64",
-        "/usr/local/bin", "/usr/local/sbin", "/boot", "/etc/pam.d", "/etc/ssh", "/etc/sudoers.d",
-        "/etc/cron.d", "/etc/systemd", "/lib/systemd", "/usr/lib/systemd"})
-    if (under(p, d)) return true;
-  return p == "/etc/ld.so.preload" || p == "/etc/passwd" || p == "/etc/shadow" ||
-         p == "/etc/sudoers" || p == "/etc/crontab" || p.ends_with("/.ssh/authorized_keys");
-}
-
-Severity severity_of(const Change& c) {
-  const std::string& p = c.kind == Change::kRemoved ? c.before.path : c.after.path;
+// How much a change matters, and why: the policy's rule for the path and its alerts, then what
+// the change itself says (a set-user-ID bit or a capability that appeared is a backdoor
+// wherever it is; a packaged file whose content is the package's own is an upgrade).
+std::pair<Severity, std::string> judge(const Change& c, const Policy& pol) {
+  const Entry& e = c.kind == Change::kRemoved ? c.before : c.after;
+  const std::string& p = e.path;
+  const Rule* rule = pol.rule_for(p);
   if (c.verdict == Change::kMatchesPackage && c.kind == Change::kChanged &&
       c.before.mode == c.after.mode && c.before.uid == c.after.uid && c.before.gid == c.after.gid &&
       c.before.xattrs == c.after.xattrs)
-    return Severity::kLow;  // the content is what the package ships: an upgrade
+    return {Severity::kLow, "the content is what the package ships: an upgrade or reinstall"};
+  Severity sev = rule ? rule->severity : Severity::kMedium;
+  std::string why = rule ? rule->why : "";
+  auto raise = [&](Severity s, std::string reason) {
+    if (s > sev || (s == sev && why.empty())) {
+      sev = s;
+      why = std::move(reason);
+    }
+  };
+  Event ev = c.kind == Change::kAdded     ? kOnAdded
+             : c.kind == Change::kRemoved ? kOnRemoved
+                                          : kOnChanged;
+  if (auto a = pol.alert_for(p, ev)) raise(a->first, a->second);
   if (c.verdict == Change::kDiffersFromPackage)
-    return std::max(Severity::kHigh, [&] {
-      for (const auto& d : c.differences)
-        if (d.starts_with("xattr added: security.capability")) return Severity::kCritical;
-      return (c.after.mode & ~c.before.mode & 06000) ? Severity::kCritical : Severity::kHigh;
-    }());
-  if (c.kind == Change::kAdded && in_webroot(p) && web_code(p))
-    return to_lower(p).find("/uploads/") != std::string::npos ? Severity::kCritical
-                                                              : Severity::kHigh;
-  if (c.kind == Change::kChanged) {
-    for (const auto& d : c.differences)
-      if (d.starts_with("xattr added: security.capability")) return Severity::kCritical;
-    // A set-user/group-ID bit that appeared is the classic local backdoor.
-    if ((c.after.mode & ~c.before.mode & 06000) != 0) return Severity::kCritical;
-    if (p == "/etc/ld.so.preload") return Severity::kCritical;
-  }
-  if (c.kind == Change::kAdded && p == "/etc/ld.so.preload") return Severity::kCritical;
-  if (c.kind == Change::kAdded && c.after.type == 'f' && (c.after.mode & 06000) != 0)
-    return Severity::kCritical;
-  if (system_path(p)) return Severity::kHigh;
-  if (in_webroot(p) && web_code(p)) return Severity::kHigh;
-  return Severity::kMedium;
+    raise(Severity::kHigh, "a packaged file no longer matches its package");
+  bool cap_added = false;
+  for (const auto& d : c.differences)
+    if (d.starts_with("xattr added: security.capability")) cap_added = true;
+  if (c.kind == Change::kAdded && e.type == 'f' &&
+      xattr_value(e.xattrs, "security.capability") != nullptr)
+    cap_added = true;
+  if (cap_added) raise(Severity::kCritical, "a file capability gives a program root powers");
+  uint32_t new_bits = c.kind == Change::kAdded ? e.mode : c.after.mode & ~c.before.mode;
+  if (c.kind != Change::kRemoved && e.type == 'f' && (new_bits & 06000) != 0)
+    raise(Severity::kCritical, "a set-user/group-ID program is the classic local backdoor");
+  return {sev, why};
 }
 
 }  // namespace
 
 std::vector<Finding> fim_findings(const CheckResult& r) {
   std::vector<Finding> out;
+  const Policy& pol = r.baseline.policy;
   for (const auto& c : r.changes) {
     Finding f;
     f.module = "fim";
     const Entry& e = c.kind == Change::kRemoved ? c.before : c.after;
     f.asset = e.path;
-    f.severity = severity_of(c);
+    auto [sev, why] = judge(c, pol);
+    f.severity = sev;
     switch (c.kind) {
       case Change::kAdded:
         f.check = "file-added";
         f.title = fmt::format("New {} {}", e.type == 'd' ? "directory" : "file", sanitize(e.path));
         f.evidence = fmt::format(
-            "not in the baseline of {}; mode {:04o}, owner {}, size {}, mtime {}{}",
+            "not in the baseline of {}; mode {:04o}, owner {}, size {}, mtime {}{}{}",
             iso8601(r.baseline.created_at), e.mode, e.uid, e.size, iso_ns(e.mtime_ns),
-            e.hash.empty() ? "" : ", " + std::string(hash_name(r.baseline.hash)) + " " + e.hash);
+            e.hash.empty() ? "" : ", " + std::string(hash_name(r.baseline.hash)) + " " + e.hash,
+            c.differences.empty() ? "" : "; " + fmt::format("{}", fmt::join(c.differences, "; ")));
         break;
       case Change::kRemoved:
         f.check = "file-removed";
@@ -833,11 +1013,13 @@ std::vector<Finding> fim_findings(const CheckResult& r) {
         f.evidence = fmt::format("{}", fmt::join(c.differences, "; "));
         break;
     }
+    if (!why.empty()) f.evidence += " — why it matters: " + why;
     f.remediation =
         "Find out who changed it and why (package upgrade, deployment, or an intruder). If the "
-        "change is legitimate, accept it with 'mamori fim update'; if not, restore the file from a "
-        "trusted source and look for how it got there.";
-    if (f.severity >= Severity::kHigh && in_webroot(e.path))
+        "change is legitimate, accept it with 'mamori fim update " +
+        sanitize(e.path) +
+        "'; if not, restore the file from a trusted source and look for how it got there.";
+    if (f.severity >= Severity::kHigh && pol.in_webroot(e.path))
       f.remediation =
           "A script appeared or changed in a web root: treat it as a possible web shell. "
           "Compare with your deployment, quarantine it, check the web server logs for requests "

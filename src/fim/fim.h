@@ -3,8 +3,10 @@
 // and a comparison that says attribute by attribute what changed.
 //
 // Example:
-//   FimOptions opts;  opts.paths = {"/etc", "/usr/bin"};
-//   auto n = write_baseline(Root("/"), opts, "/var/lib/mamori/fim.baseline");
+//   FimOptions opts;
+//   opts.policy = *parse_policy(default_policy_text(), "default");
+//   opts.policy.resolve(Root("/"), webroots);
+//   auto n = write_baseline(Root("/"), opts, "/var/lib/mamori/fim.baseline", now);
 //   sign_file("/var/lib/mamori/fim.baseline", secret_key);
 //   auto diff = check_baseline(Root("/"), "/var/lib/mamori/fim.baseline", {.full = false});
 
@@ -17,6 +19,7 @@
 #include "core/finding.h"
 #include "core/fs.h"
 #include "core/result.h"
+#include "fim/policy.h"
 
 namespace mamori::fim {
 
@@ -43,10 +46,7 @@ struct Entry {
 bool path_less(std::string_view a, std::string_view b);
 
 struct FimOptions {
-  std::vector<std::string> paths;  // in-root absolute paths to cover
-  HashAlgo hash = HashAlgo::kSha256;
-  std::vector<std::string> excludes;  // globs on the absolute path
-  bool one_filesystem = true;
+  Policy policy;         // resolved: its rules' paths are what gets covered
   unsigned threads = 0;  // 0 = all cores
   std::function<void(const std::string&)> on_progress;
 };
@@ -56,7 +56,9 @@ struct BaselineInfo {
   HashAlgo hash = HashAlgo::kSha256;
   int64_t created_at = 0;
   std::vector<std::string> paths;
+  Policy policy;  // the effective policy recorded (and signed) with the baseline
   uint64_t entries = 0;
+  uint64_t not_hashed = 0;  // regular files left unhashed (over max_hash_size, unreadable)
 };
 
 // Walks the paths and streams the baseline to `out` (written to a temp file, then renamed).
@@ -66,7 +68,7 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
 struct CheckOptions {
   bool full = false;  // re-hash every file (else only those whose size/mtime/ctime/inode changed)
   unsigned threads = 0;
-  std::vector<std::string> excludes;
+  std::vector<std::string> excludes;  // added to the baseline policy's excludes
   std::function<void(const std::string&)> on_progress;
 };
 
@@ -88,8 +90,20 @@ struct CheckResult {
 Result<CheckResult> check_baseline(const Root& root, const std::string& baseline,
                                    const CheckOptions& opts);
 
+// Re-records only the entries under `paths` (accepting their current state) and keeps every
+// other entry of the baseline as it was; written to a temp file, then renamed over `baseline`.
+Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& baseline,
+                                           const std::vector<std::string>& paths,
+                                           const FimOptions& opts, int64_t now);
+
+// Reads only the header of a baseline (paths, hash, policy).
+Result<BaselineInfo> read_baseline_info(const std::string& baseline);
+
 // One baseline line (exposed for the fuzzer); errors name `file` and `lineno`.
 Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const std::string& file);
+
+// The header line of a baseline (paths, hash, recorded policy); exposed for the fuzzer.
+Result<BaselineInfo> parse_baseline_header(std::string_view line, const std::string& file);
 
 // Findings (module "fim", asset = absolute path) with the built-in severity policy.
 std::vector<Finding> fim_findings(const CheckResult& r);

@@ -319,9 +319,7 @@ Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& op
     roots.push_back(root.path(w.string()));
   }
   if (opts.discover_webroots)
-    for (const char* cand : {"/var/www", "/srv/www", "/srv/http", "/usr/share/nginx/html",
-                             "/usr/share/wordpress", "/opt/bitnami"})
-      if (is_dir(root.path(cand))) roots.push_back(root.path(cand));
+    for (const auto& w : discover_webroots(root)) roots.push_back(root.path(w));
   for (const auto& pth : opts.paths) {
     if (!is_dir(root.path(pth.string())))
       return Error::not_found(fmt::format("path {}: no such directory", pth.string()));

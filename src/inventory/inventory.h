@@ -56,6 +56,10 @@ Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& op
 
 Result<OsRelease> read_os_release(const Root& root);
 
+// Web roots of the host: the usual directories that exist, and the document roots named by
+// nginx (`root`) and Apache (`DocumentRoot`) configuration; nested roots folded into their parent.
+std::vector<std::string> discover_webroots(const Root& root);
+
 // Package URL (https://github.com/package-url/purl-spec) for a package; `distro` as in OsRelease.
 std::string make_purl(const Package& p, const OsRelease& os);
 // The purl without version (identifies the package across upgrades; used as a finding asset).

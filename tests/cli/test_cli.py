@@ -514,6 +514,54 @@ class Fim(Base):
         self.assertEqual(slurp(base, "rb"), bytes(raw))
         self.fim("fim", "update", "--force", check=0)
 
+    def test_default_policy_severities_and_partial_update(self):
+        for rel, body in (("etc/ssh/sshd_config", "PasswordAuthentication no\n"),
+                          ("var/www/shop/wp-content/uploads/logo.png", "PNG")):
+            os.makedirs(os.path.dirname(os.path.join(self.root, rel)), exist_ok=True)
+            spit(os.path.join(self.root, rel), body)
+        p = self.fim("fim", "policy", check=0)
+        self.assertIn("webroots = [ '/var/www' ]", p.stdout)  # the web root found on the "host"
+        self.assertIn("path = '/etc/ssh'", p.stdout)
+        self.assertIn("not on this host: ", p.stdout)    # /boot, /usr/sbin, ... absent here
+        self.fim("fim", "init", check=0)                 # the built-in policy
+        spit(os.path.join(self.root, "etc/ssh/sshd_config"), "PasswordAuthentication yes\n")
+        spit(os.path.join(self.root, "var/www/shop/wp-content/uploads/x.php"), "<?php eval($_GET[1]);")
+        spit(os.path.join(self.root, "etc/app.conf"), "a=2\n")
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        got = {f["asset"]: f for f in doc["findings"]}
+        self.assertEqual(got["/etc/ssh/sshd_config"]["severity"], "high")
+        self.assertIn("why it matters: SSH server configuration", got["/etc/ssh/sshd_config"]["evidence"])
+        self.assertEqual(got["/var/www/shop/wp-content/uploads/x.php"]["severity"], "critical")
+        self.assertIn("web shell", got["/var/www/shop/wp-content/uploads/x.php"]["evidence"])
+        self.assertEqual(got["/etc/app.conf"]["severity"], "medium")
+        # Accept /etc only: the web shell stays reported.
+        p = self.fim("fim", "update", "/etc", check=0)
+        self.assertIn("re-recorded /etc", p.stdout)
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        active = sorted(f["asset"] for f in doc["findings"] if f["state"] != "fixed")
+        self.assertEqual(active, ["/var/www/shop/wp-content/uploads/x.php"])
+        p = self.fim("fim", "update", "/opt")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("not covered by the baseline", p.stderr)
+
+    def test_policy_file_errors_and_default(self):
+        p = self.fim("fim", "policy", "--default", check=0)
+        self.assertIn("[[watch]]", p.stdout)
+        own = os.path.join(self.tmp, "own.toml")
+        spit(own, p.stdout.replace('path = "/etc"\n', 'path = "/etc"\ncheck = ["perms"]\n', 1))
+        self.fim("fim", "init", "--config", own, "--baseline", os.path.join(self.tmp, "own.b"), check=0)
+        spit(os.path.join(self.root, "etc/app.conf"), "a=3\n")  # content only: not compared
+        doc = json.loads(self.fim("--format", "json", "fim", "check", "--baseline",
+                                  os.path.join(self.tmp, "own.b"), check=0).stdout)
+        self.assertNotIn("/etc/app.conf", [f["asset"] for f in doc["findings"]])
+        bad = os.path.join(self.tmp, "bad.toml")
+        spit(bad, '# mine\n[[watch]]\npath = "etc"\n')
+        p = self.fim("fim", "init", "--config", bad, "--baseline", os.path.join(self.tmp, "x.b"))
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("bad.toml:2:1", p.stderr)
+        self.assertIn("absolute path", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "x.b")))
+
     def test_off_host_key(self):
         key = os.path.join(self.tmp, "offhost", "fim.key")
         self.fim("fim", "keygen", "--key", key, check=0)

@@ -55,6 +55,29 @@ TEST(Severity, ThresholdIgnoresAcceptedAndFixed) {
   EXPECT_TRUE(fails_threshold(f, Severity::kInfo));
 }
 
+TEST(Glob, PathGlobsKeepSingleStarsInOneComponent) {
+  EXPECT_TRUE(path_glob_match("/var/www/*.php", "/var/www/index.php"));
+  EXPECT_FALSE(path_glob_match("/var/www/*.php", "/var/www/shop/index.php"));
+  EXPECT_TRUE(path_glob_match("/var/www/**/*.php", "/var/www/shop/a/index.php"));
+  EXPECT_TRUE(path_glob_match("/var/www/**/*.php", "/var/www/index.php"));  // "/**/" = "/"
+  EXPECT_TRUE(path_glob_match("/var/www/**/uploads/**/*.php", "/var/www/wp-content/uploads/x.php"));
+  EXPECT_FALSE(path_glob_match("/var/www/**/uploads/**/*.php", "/var/www/uploads.php"));
+  EXPECT_TRUE(path_glob_match("**/__pycache__", "/usr/lib/python3/__pycache__"));
+  EXPECT_FALSE(path_glob_match("**/__pycache__", "/usr/lib/python3/__pycache__/x.pyc"));
+  EXPECT_TRUE(path_glob_match("/a/?/c", "/a/b/c"));
+  EXPECT_FALSE(path_glob_match("/a/?c", "/a//c"));
+  EXPECT_TRUE(path_glob_match("/x/*.php[0-9]", "/x/a.php7"));
+  EXPECT_FALSE(path_glob_match("/x/[/]", "/x//"));
+  EXPECT_TRUE(path_glob_match("/x/[ab", "/x/[ab"));  // unclosed class: literal
+  EXPECT_TRUE(path_glob_match("/etc/\\*", "/etc/*"));
+  EXPECT_FALSE(path_glob_match("/etc/\\*", "/etc/passwd"));
+  // A pathological pattern stays polynomial (memoised), across and within components.
+  std::string text = "/" + std::string(4000, 'a');
+  EXPECT_FALSE(path_glob_match("/*a*a*a*a*a*a*a*a*b", text));
+  EXPECT_FALSE(path_glob_match("/**a**a**a**a**a**a**a**a**b", text));
+  EXPECT_TRUE(path_glob_match("/**a**a**a**a**a**a**a**a**", text));
+}
+
 TEST(Glob, MatchesStarsClassesAndEscapes) {
   EXPECT_TRUE(glob_match("pkg:deb/*openssh*", "pkg:deb/debian/openssh-server?arch=amd64"));
   EXPECT_FALSE(glob_match("pkg:deb/*openssh*", "pkg:rpm/almalinux/openssh-server"));

@@ -10,6 +10,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -44,9 +46,17 @@ class FimTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  BaselineInfo init() {
+  // The built-in policy, resolved against the fixture (web root /var/www).
+  Policy policy() const {
+    auto p = parse_policy(default_policy_text(), "default");
+    EXPECT_TRUE(p.has_value()) << p.error().message;
+    p->resolve(Root(root_), {"/var/www"});
+    return *p;
+  }
+  BaselineInfo init() { return init_with(policy()); }
+  BaselineInfo init_with(const Policy& p) {
     FimOptions o;
-    o.paths = {"/var/www", "/usr/bin", "/etc"};
+    o.policy = p;
     o.threads = 2;
     auto r = write_baseline(Root(root_), o, baseline_, 1000);
     EXPECT_TRUE(r.has_value()) << r.error().message;
@@ -83,6 +93,7 @@ TEST(FimOrder, PathLessIsTheWalkOrder) {
 
 TEST_F(FimTest, NothingChangedMeansNoFindingsAndNoRehash) {
   auto info = init();
+  EXPECT_EQ(info.paths, (std::vector<std::string>{"/usr/bin", "/etc", "/var/www"}));
   EXPECT_EQ(info.entries, 12u);  // 6 under /var/www, 4 under /usr/bin, 2 under /etc
   CheckResult r;
   auto m = check(false, r);
@@ -229,6 +240,190 @@ TEST_F(FimTest, NamesWithNewlinesAndInvalidUtf8RoundTrip) {
   auto m = check(false, r);
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m.begin()->first, "/etc/we\nird\xff name");
+}
+
+TEST_F(FimTest, AttributeSetsDecideWhatCounts) {
+  Policy p = policy();
+  ASSERT_TRUE(parse_attrs({"perms"}).has_value());
+  for (auto& r : p.rules)
+    if (r.path == "/etc") r.attrs = *parse_attrs({"perms"});  // e.g. files rewritten by tools
+  auto info = init_with(p);
+  write(root_ / "etc/config", "a=2, a longer line\n");  // content: not compared under /etc
+  fs::permissions(root_ / "etc/config", fs::perms::owner_read, fs::perm_options::replace);
+  write(root_ / "usr/bin/other", "changed\n");  // /usr/bin: every attribute
+  CheckResult r;
+  auto m = check(true, r);
+  ASSERT_TRUE(m.contains("/etc/config"));
+  EXPECT_TRUE(has(m["/etc/config"], "mode: 0644 → 0400"));
+  EXPECT_FALSE(has(m["/etc/config"], "content"));
+  EXPECT_FALSE(has(m["/etc/config"], "size"));
+  EXPECT_TRUE(has(m["/usr/bin/other"], "content: sha256"));
+  // The policy travels inside the baseline: check used /etc's "perms" without being told.
+  auto bi = read_baseline_info(baseline_);
+  ASSERT_TRUE(bi.has_value()) << bi.error().message;
+  ASSERT_NE(bi->policy.rule_for("/etc/config"), nullptr);
+  EXPECT_EQ(bi->policy.rule_for("/etc/config")->attrs, *parse_attrs({"perms"}));
+  EXPECT_EQ(bi->policy.webroots, (std::vector<std::string>{"/var/www"}));
+}
+
+TEST_F(FimTest, ExcludesOfThePolicyAreNotRecorded) {
+  Policy p = policy();
+  p.exclude.push_back("/var/www/**/cache");
+  write(root_ / "var/www/shop/cache/page.html", "x");
+  write(root_ / "var/www/shop/lib/__pycache__/m.pyc", "x");  // built-in exclude
+  init_with(p);
+  write(root_ / "var/www/shop/cache/page.html", "y");
+  write(root_ / "var/www/shop/cache/new.html", "y");
+  CheckResult r;
+  auto m = check(true, r);
+  for (const auto& [path, c] : m) EXPECT_EQ(path.find("cache"), std::string::npos) << path;
+}
+
+TEST_F(FimTest, UpdateOfChosenPathsKeepsTheRest) {
+  init();
+  write(root_ / "etc/config", "a=2\n");
+  write(root_ / "usr/bin/other", "trojan\n");
+  write(root_ / "etc/new.conf", "n\n");
+  FimOptions o;
+  o.threads = 2;
+  auto u = update_baseline_paths(Root(root_), baseline_, {"/etc"}, o, 2000);
+  ASSERT_TRUE(u.has_value()) << u.error().message;
+  EXPECT_EQ(u->entries, 13u);
+  CheckResult r;
+  auto m = check(false, r);
+  EXPECT_EQ(m.size(), 1u);  // /etc accepted; /usr/bin/other still reported
+  EXPECT_TRUE(m.contains("/usr/bin/other"));
+  auto bad = update_baseline_paths(Root(root_), baseline_, {"/opt"}, o, 2000);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("not covered"), std::string::npos);
+}
+
+TEST_F(FimTest, AclChangesAreShownAsAcls) {
+  // user::rw-, user:33:rwx, group::r--, mask::rwx, other::r-- (posix_acl_xattr, version 2)
+  auto entry = [](uint16_t tag, uint16_t perm, uint32_t id) {
+    std::string e(8, '\0');
+    e[0] = static_cast<char>(tag), e[2] = static_cast<char>(perm);
+    for (int i = 0; i < 4; ++i) e[4 + i] = static_cast<char>((id >> (8 * i)) & 0xff);
+    return e;
+  };
+  std::string acl = std::string("\x02\0\0\0", 4) + entry(0x01, 6, 0xffffffff) + entry(0x02, 7, 33) +
+                    entry(0x04, 4, 0xffffffff) + entry(0x10, 7, 0xffffffff) +
+                    entry(0x20, 4, 0xffffffff);
+  init();
+  if (::setxattr((root_ / "etc/config").c_str(), "system.posix_acl_access", acl.data(), acl.size(),
+                 0) != 0)
+    GTEST_SKIP() << "no POSIX ACLs on this filesystem: " << std::strerror(errno);
+  CheckResult r;
+  auto m = check(false, r);
+  ASSERT_TRUE(m.contains("/etc/config"));
+  EXPECT_TRUE(has(m["/etc/config"],
+                  "acl added (access): user::rw-,user:33:rwx,group::r--,mask::rwx,other::r--"))
+      << m["/etc/config"]->differences.front();
+}
+
+TEST_F(FimTest, HugeSparseFileIsRecordedByMetadataOnly) {
+  // 100 GB of holes: hashing it would read 100 GB of zeros; the policy's max_hash_size says no.
+  {
+    int fd = ::open((root_ / "var/www/disk.img").c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 100LL << 30), 0);
+    ::close(fd);
+  }
+  auto info = init();
+  EXPECT_EQ(info.not_hashed, 1u);
+  {
+    int fd = ::open((root_ / "var/www/disk.img").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 101LL << 30), 0);
+    ::close(fd);
+  }
+  CheckResult r;
+  auto m = check(true, r);
+  ASSERT_TRUE(m.contains("/var/www/disk.img"));
+  EXPECT_TRUE(has(m["/var/www/disk.img"], "size: 107374182400 → 108447924224"));
+  EXPECT_FALSE(has(m["/var/www/disk.img"], "content"));
+}
+
+TEST_F(FimTest, CapabilityOnABinaryIsCritical) {
+  if (::geteuid() != 0) GTEST_SKIP() << "setting security.capability needs root";
+  init();
+  // VFS_CAP_REVISION_2, cap_setuid permitted+effective (what `setcap cap_setuid+ep` writes)
+  std::string cap("\x01\0\0\x02\x80\0\0\0\x80\0\0\0\0\0\0\0\0\0\0\0", 20);
+  ASSERT_EQ(::setxattr((root_ / "usr/bin/other").c_str(), "security.capability", cap.data(),
+                       cap.size(), 0),
+            0)
+      << std::strerror(errno);
+  CheckResult r;
+  auto m = check(false, r);
+  EXPECT_TRUE(has(m["/usr/bin/other"], "xattr added: security.capability"));
+  for (const auto& f : fim_findings(r))
+    if (f.asset == "/usr/bin/other") {
+      EXPECT_EQ(f.severity, Severity::kCritical);
+      EXPECT_NE(f.evidence.find("capability"), std::string::npos);
+    }
+}
+
+TEST(FimPolicy, DefaultPolicyParsesAndResolvesWebRoots) {
+  auto p = parse_policy(default_policy_text(), "default");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  auto root = fs::temp_directory_path() / ("mamori-pol-" + std::to_string(::getpid()));
+  fs::create_directories(root / "etc/ssh");
+  fs::create_directories(root / "srv/shop");
+  fs::create_directories(root / "usr/bin");
+  auto dropped = p->resolve(Root(root), {"/srv/shop"});
+  EXPECT_NE(std::find(dropped.begin(), dropped.end(), "/boot"), dropped.end());
+  ASSERT_NE(p->rule_for("/etc/ssh/sshd_config"), nullptr);
+  EXPECT_EQ(p->rule_for("/etc/ssh/sshd_config")->path, "/etc/ssh");  // longest rule wins
+  EXPECT_EQ(p->rule_for("/etc/ssh/sshd_config")->severity, Severity::kHigh);
+  EXPECT_EQ(p->rule_for("/etc/hosts")->severity, Severity::kMedium);
+  EXPECT_EQ(p->rule_for("/srv/shop/index.php")->path, "/srv/shop");
+  EXPECT_EQ(p->rule_for("/opt/x"), nullptr);
+  auto a = p->alert_for("/srv/shop/wp-content/uploads/2024/x.php", kOnAdded);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->first, Severity::kCritical);
+  EXPECT_EQ(p->alert_for("/srv/shop/index.php", kOnAdded)->first, Severity::kHigh);
+  EXPECT_FALSE(p->alert_for("/srv/shop/index.php", kOnRemoved).has_value());
+  EXPECT_FALSE(p->alert_for("/srv/shop/logo.png", kOnAdded).has_value());
+  EXPECT_TRUE(p->excluded("/usr/lib/python3/__pycache__"));
+  EXPECT_TRUE(p->excluded("/etc/ld.so.cache"));
+  EXPECT_FALSE(p->excluded("/etc/hosts"));
+  // The effective policy survives a round trip (it is what the baseline records).
+  auto again = parse_policy(p->to_toml(), "effective");
+  ASSERT_TRUE(again.has_value()) << again.error().message << "\n" << p->to_toml();
+  EXPECT_EQ(again->to_toml(), p->to_toml());
+  EXPECT_EQ(again->webroots, std::vector<std::string>{"/srv/shop"});
+  fs::remove_all(root);
+}
+
+TEST(FimPolicy, MistakesAreNamedWithTheirPlace) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {"hash = \"md5\"\n", "hash 'md5'"},
+      {"[[watch]]\npath = \"etc\"\n", "absolute path"},
+      {"[[watch]]\npath = \"/etc\"\ncheck = [\"colour\"]\n", "unknown attribute 'colour'"},
+      {"[[watch]]\npath = \"/etc\"\nseverity = \"urgent\"\n", "severity"},
+      {"[[watch]]\npath = \"/etc\"\npaths = 1\n", "unknown key 'paths'"},
+      {"[[alert]]\nmatch = [\"/a\"]\non = [\"opened\"]\n", "on = 'opened'"},
+      {"[[alert]]\nseverity = \"high\"\n", "needs 'match'"},
+      {"exclude = [\"/a/*/*/*/*/*/*/*/*/*\"]\n", "more than 8"},
+      {"max_hash_size = \"12Q\"\n", "max_hash_size"},
+      {"hash = \n", "policy.toml:1:"},
+  };
+  for (const auto& c : cases) {
+    auto p = parse_policy(c.text, "policy.toml");
+    ASSERT_FALSE(p.has_value()) << c.text;
+    EXPECT_NE(p.error().message.find(c.expect), std::string::npos)
+        << c.text << " → " << p.error().message;
+    EXPECT_NE(p.error().message.find("policy.toml"), std::string::npos) << p.error().message;
+  }
+  auto ok = parse_policy(
+      "max_hash_size = \"1G\"\n[[watch]]\npath = \"/srv/\"\ncheck = [\"all\", \"-inode\"]\n", "p");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(ok->max_hash_size, 1ull << 30);
+  EXPECT_EQ(ok->rules[0].path, "/srv");
+  EXPECT_EQ(ok->rules[0].attrs, kAttrAll & ~kAttrInode);
 }
 
 }  // namespace
