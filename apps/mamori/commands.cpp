@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "core/progress.h"
 #include "core/text.h"
 #include "fim/fim.h"
+#include "fim/watch.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
 #include "inventory/listeners.h"
@@ -868,6 +870,102 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
   in.tool_version = MAMORI_VERSION;
   in.findings = std::move(findings);
   return record_and_report(o, **st, std::move(in), {}, warnings, *fmt_r, *threshold);
+}
+
+namespace {
+volatile std::sig_atomic_t g_stop_watch = 0;
+std::string upper(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return o;
+}
+void on_stop_signal(int) { g_stop_watch = 1; }
+}  // namespace
+
+int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend) {
+  if (o.format != "text" && o.format != "json")
+    return usage("fim watch streams text or json (one finding per line), not " + o.format);
+  auto be = fim::parse_backend(backend);
+  if (!be) return usage(be.error().message);
+  std::string base = fim_baseline_path(a);
+  if (!std::filesystem::exists(base))
+    return fail(Error::not_found(base + ": no baseline; create one with 'mamori fim init'"));
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  std::string host = host_name(o);
+  bool json = o.format == "json";
+  std::FILE* out = stdout;
+  if (!o.output.empty()) {
+    out = std::fopen(o.output.c_str(), "a");
+    if (!out) return fail(errno_error(o.output, errno));
+  }
+  auto print = [&](const std::vector<Finding>& fs) {
+    for (const auto& f : fs) {
+      std::string line =
+          json ? report::render_finding_json_line(f, host)
+               : fmt::format("{} {:<8} {} [{}] {} — {} (owner: {})\n", iso8601(now_s()),
+                             upper(severity_name(f.severity)), state_name(f.state), f.fingerprint,
+                             sanitize(f.title), sanitize(f.evidence),
+                             f.owner.empty() ? "unassigned" : sanitize(f.owner));
+      std::fwrite(line.data(), 1, line.size(), out);
+    }
+    std::fflush(out);
+  };
+  auto record = [&](std::vector<Finding> fs) -> bool {
+    store::ScanInput in;
+    in.host = host;
+    in.scope = "fim";
+    in.started_at = in.finished_at = now_s();
+    in.tool_version = MAMORI_VERSION;
+    in.findings = std::move(fs);
+    in.partial = true;
+    auto outcome = (*st)->record_scan(in);
+    if (!outcome) {
+      std::fprintf(stderr, "mamori: error: %s (findings printed, not stored)\n",
+                   sanitize(outcome.error().message).c_str());
+      print(in.findings);
+      return false;
+    }
+    print(outcome->findings);
+    return true;
+  };
+  // A baseline that does not verify is never trusted: say so and stop.
+  auto pub = fim::read_key(fim_pub_path(a), 32);
+  Status verified = pub ? fim::verify_file(base, *pub) : Status(pub.error());
+  if (!verified) {
+    Finding f;
+    f.module = "fim";
+    f.check = "baseline-signature-invalid";
+    f.asset = base;
+    f.severity = Severity::kCritical;
+    f.title = "The file-integrity baseline cannot be trusted";
+    f.evidence = verified.error().message;
+    f.remediation =
+        "Do not trust this baseline: verify it with the off-host public key, then rebuild it "
+        "with 'mamori fim init --force' from a known-good state.";
+    assign_fingerprint(f);
+    record({f});
+    return fail(
+        verified.error().with_context("fim watch: not watching with an untrusted baseline"));
+  }
+  fim::WatchOptions w;
+  w.backend = *be;
+  w.quiet_ms = a.debounce_ms;
+  w.max_delay_ms = std::max(a.debounce_ms, 700);
+  w.on_notice = [&o](const std::string& s) {
+    if (!o.quiet) std::fprintf(stderr, "mamori: %s\n", sanitize(s).c_str());
+  };
+  w.on_findings = [&](std::vector<Finding> fs) { record(std::move(fs)); };
+  w.stop = [] { return g_stop_watch != 0; };
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  Status r = fim::watch(Root(o.root), base, w);
+  if (out != stdout) std::fclose(out);
+  if (!r) return fail(r.error());
+  if (!o.quiet) std::fprintf(stderr, "mamori: watch stopped\n");
+  return kExitOk;
 }
 
 int cmd_version(const Options& o) {

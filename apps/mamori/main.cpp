@@ -262,6 +262,26 @@ See docs/fim.md.)");
                  "Public key to verify the baseline (default STATE_DIR/fim.pub)");
   add_common(fc);
   fc->callback([&] { rc = cmd_fim_check(o, fa); });
+  std::string backend = "auto";
+  auto* fw = fimc->add_subcommand(
+      "watch", "Report changes as they happen (fanotify; inotify fallback) until stopped");
+  fw->add_option("--backend", backend,
+                 "auto (fanotify when permitted, else inotify), fanotify or inotify");
+  fw->add_option("--debounce", fa.debounce_ms,
+                 "Milliseconds a path must be quiet before it is examined (editors' save storms)");
+  fw->add_option("--pubkey", fa.pubkey,
+                 "Public key to verify the baseline (default STATE_DIR/fim.pub)");
+  fw->add_option("--baseline", fa.baseline, "Baseline file (default STATE_DIR/fim.baseline)")
+      ->type_name("FILE");
+  fw->footer(R"(Each change becomes a finding within a second: printed (text, or one JSON object per
+line with --format json), and recorded in the store (scope fim). With fanotify (root) the
+finding names the process that made the change: pid, executable, user. A lost-event
+overflow triggers a rescan of everything against the baseline. Stop with Ctrl-C or SIGTERM.
+Examples:
+  mamori fim watch
+  mamori --format json fim watch >> /var/log/mamori-fim.jsonl
+See docs/fim.md.)");
+  fw->callback([&] { rc = cmd_fim_watch(o, fa, backend); });
   bool builtin_policy = false;
   auto* fpol = fimc->add_subcommand(
       "policy", "Print the effective policy for this host (or the built-in default)");

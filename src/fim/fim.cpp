@@ -21,8 +21,11 @@
 #include <unordered_map>
 
 #include "core/text.h"
+#include "fim/internal.h"
 
 namespace mamori::fim {
+
+using namespace detail;
 
 Result<HashAlgo> parse_hash(std::string_view s) {
   if (s == "sha256") return HashAlgo::kSha256;
@@ -58,7 +61,7 @@ bool path_less(std::string_view a, std::string_view b) {
   return a.size() - i < b.size() - j;
 }
 
-namespace {
+namespace detail {
 
 const EVP_MD* md_of(HashAlgo a) {
   switch (a) {
@@ -448,7 +451,7 @@ Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::strin
   return e;
 }
 
-}  // namespace
+}  // namespace detail
 
 Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const std::string& file) {
   return parse_entry(line, lineno, file);
@@ -494,7 +497,7 @@ Result<BaselineInfo> parse_baseline_header(std::string_view header, const std::s
   return info;
 }
 
-namespace {
+namespace detail {
 
 class BaselineReader {
  public:
@@ -540,6 +543,20 @@ class BaselineReader {
   std::string last_;
   BaselineInfo info_;
 };
+
+Status for_each_entry(const std::string& baseline, BaselineInfo& info,
+                      const std::function<void(Entry&&)>& fn) {
+  BaselineReader rd;
+  MAMORI_TRY(rd.open(baseline), "fim");
+  for (;;) {
+    auto e = rd.next();
+    if (!e) return e.error();
+    if (!*e) break;
+    fn(std::move(**e));
+  }
+  info = rd.info();
+  return ok();
+}
 
 std::string short_hash(const std::string& h) {
   return h.empty() ? "(not hashed)" : h.substr(0, 16) + "…";
@@ -658,9 +675,9 @@ bool wants_hash(const Policy& p, const Entry& e) {
   return (!r || (r->attrs & kAttrHash)) && e.size <= p.max_hash_size;
 }
 
-}  // namespace
+}  // namespace detail
 
-namespace {
+namespace detail {
 
 std::string header_line(const BaselineInfo& info) {
   std::string header = fmt::format("#mamori-fim-baseline v1 hash={} created={}",
@@ -706,7 +723,7 @@ class BaselineWriter {
   bool done_ = false;
 };
 
-}  // namespace
+}  // namespace detail
 
 Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
                                     const std::string& out, int64_t now) {
@@ -798,47 +815,45 @@ Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& 
   return info;
 }
 
-namespace {
+namespace detail {
 
-// Files dpkg installed, with the MD5 each package recorded (deb-md5sums(5)); conffiles are
-// left out because administrators edit them.
-struct PackageIndex {
-  std::unordered_map<std::string, std::pair<std::string, std::string>> files;  // path → (pkg, md5)
-  void load(const Root& root) {
-    std::set<std::string> conf;
-    auto info = list_dir(root.path("/var/lib/dpkg/info"));
-    for (const auto& f : info) {
-      if (f.extension() != ".conffiles") continue;
-      auto t = read_file(f, 16 << 20);
-      if (!t) continue;
-      size_t pos = 0;
-      std::string_view line;
-      while (next_line(*t, pos, line))
-        if (!trim(line).empty()) conf.insert(std::string(trim(line)));
-    }
-    for (const auto& f : info) {
-      if (f.extension() != ".md5sums") continue;
-      std::string pkg = f.stem().string();
-      pkg = pkg.substr(0, pkg.find(':'));
-      auto t = read_file(f, 64 << 20);
-      if (!t) continue;
-      size_t pos = 0;
-      std::string_view line;
-      while (next_line(*t, pos, line)) {
-        if (line.size() < 35 || line[32] != ' ') continue;
-        std::string path = "/" + std::string(trim(line.substr(33)));
-        if (conf.contains(path)) continue;
-        files[path] = {pkg, std::string(line.substr(0, 32))};
+void PackageIndex::load(const Root& root) {
+  std::set<std::string> conf;
+  auto info = list_dir(root.path("/var/lib/dpkg/info"));
+  for (const auto& f : info) {
+    if (f.extension() != ".conffiles") continue;
+    auto t = read_file(f, 16 << 20);
+    if (!t) continue;
+    size_t pos = 0;
+    std::string_view line;
+    while (next_line(*t, pos, line))
+      if (!trim(line).empty()) conf.insert(std::string(trim(line)));
+  }
+  for (const auto& f : info) {
+    if (f.extension() != ".md5sums") continue;
+    std::string pkg = f.stem().string();
+    pkg = pkg.substr(0, pkg.find(':'));
+    auto t = read_file(f, 64 << 20);
+    if (!t) continue;
+    size_t pos = 0;
+    std::string_view line;
+    while (next_line(*t, pos, line)) {
+      if (line.size() < 35 || line[32] != ' ') continue;
+      std::string path = "/" + std::string(trim(line.substr(33)));
+      if (conf.contains(path)) {
+        ++conffiles;
+        continue;
       }
+      files[path] = {pkg, std::string(line.substr(0, 32))};
     }
   }
-  // The entry for a path, also through merged-/usr aliases (/bin/x ↔ /usr/bin/x).
-  const std::pair<std::string, std::string>* find(const std::string& p) const {
-    auto it = files.find(p);
-    if (it == files.end()) it = files.find(p.starts_with("/usr/") ? p.substr(4) : "/usr" + p);
-    return it == files.end() ? nullptr : &it->second;
-  }
-};
+}
+
+const std::pair<std::string, std::string>* PackageIndex::find(const std::string& p) const {
+  auto it = files.find(p);
+  if (it == files.end()) it = files.find(p.starts_with("/usr/") ? p.substr(4) : "/usr" + p);
+  return it == files.end() ? nullptr : &it->second;
+}
 
 std::string md5_of(const std::string& host_path) {
   std::string error;
@@ -864,7 +879,7 @@ void judge_against_packages(const Root& root, const PackageIndex& idx, Change& c
   }
 }
 
-}  // namespace
+}  // namespace detail
 
 Result<CheckResult> check_baseline(const Root& root, const std::string& baseline,
                                    const CheckOptions& opts) {
@@ -940,7 +955,7 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
   return res;
 }
 
-namespace {
+namespace detail {
 
 // How much a change matters, and why: the policy's rule for the path and its alerts, then what
 // the change itself says (a set-user-ID bit or a capability that appeared is a backdoor
@@ -980,7 +995,7 @@ std::pair<Severity, std::string> judge(const Change& c, const Policy& pol) {
   return {sev, why};
 }
 
-}  // namespace
+}  // namespace detail
 
 std::vector<Finding> fim_findings(const CheckResult& r) {
   std::vector<Finding> out;
@@ -1064,7 +1079,7 @@ Result<std::string> read_key(const std::string& path, size_t expected) {
   return k;
 }
 
-namespace {
+namespace detail {
 Result<std::string> file_digest(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return errno_error(path, errno ? errno : ENOENT);
@@ -1081,7 +1096,7 @@ Result<std::string> file_digest(const std::string& path) {
   EVP_MD_CTX_free(ctx);
   return std::string(reinterpret_cast<char*>(md), len);
 }
-}  // namespace
+}  // namespace detail
 
 Status sign_file(const std::string& path, const std::string& secret_key) {
   if (sodium_init() < 0) return Error::internal("libsodium initialisation failed");

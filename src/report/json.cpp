@@ -99,6 +99,12 @@ nlohmann::json finding_json(const Finding& f) {
   return j;
 }
 
+std::string render_finding_json_line(const Finding& f, std::string_view host) {
+  nlohmann::json j = finding_json(f);
+  j["host"] = valid_utf8(host);
+  return j.dump() + "\n";
+}
+
 std::string render_json(const Report& r) {
   nlohmann::json j;
   j["host"] = valid_utf8(r.host);

@@ -48,6 +48,9 @@ std::vector<std::string> unassigned_assets(const Report& r);
 std::string render(const Report& r, Format f, bool color);
 std::string render_text(const Report& r, bool color);
 std::string render_json(const Report& r);
+// One finding as a single JSON line (the objects of render_json's "findings", plus "host"):
+// what `fim watch --format json` streams.
+std::string render_finding_json_line(const Finding& f, std::string_view host);
 std::string render_sarif(const Report& r);
 std::string render_html(const Report& r);
 

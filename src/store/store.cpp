@@ -370,7 +370,7 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
     }
     // Open findings that did not come back are fixed now.
     for (const auto& [fp, info] : known) {
-      if (current.contains(fp) || info.first == "fixed") continue;
+      if (in.partial || current.contains(fp) || info.first == "fixed") continue;
       auto w = db.exec(
           "UPDATE findings SET state = 'fixed', fixed_at = ?, last_scan_id = ? WHERE host = ? "
           "AND scope = ? AND fingerprint = ?",

@@ -46,6 +46,9 @@ struct ScanInput {
   std::string os;
   std::vector<Finding> findings;  // as produced by analyzers (fingerprints set)
   std::vector<Package> packages;
+  // A partial record (what `fim watch` saw happen): findings are added or refreshed, but
+  // findings it does not mention are left as they are instead of being marked fixed.
+  bool partial = false;
 };
 
 struct ScanOutcome {

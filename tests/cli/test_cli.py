@@ -576,6 +576,160 @@ class Fim(Base):
         self.assertEqual(json.loads(p.stdout)["findings"][0]["check"], "baseline-signature-invalid")
 
 
+class FimWatch(Base):
+    """`fim watch` on a fixture tree: real fanotify (when permitted) and inotify."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "watchroot")
+        for rel, body in (("var/www/shop/index.php", "<?php echo 1;\n"),
+                          ("var/www/shop/wp-content/uploads/logo.png", "PNG"),
+                          ("usr/bin/tool", "#!/bin/sh\necho tool\n"), ("usr/bin/other", "other\n"),
+                          ("etc/app.conf", "a=1\n"), ("etc/gone.conf", "g\n")):
+            os.makedirs(os.path.dirname(os.path.join(self.root, rel)), exist_ok=True)
+            spit(os.path.join(self.root, rel), body)
+        os.symlink("tool", os.path.join(self.root, "usr/bin/link"))
+        self.env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}
+        mamori("--root", self.root, "--store", self.db, "-q", "fim", "init", env=self.env, check=0)
+        self.proc = None
+
+    def tearDown(self):
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        super().tearDown()
+
+    def start(self, backend):
+        import queue
+        import threading
+        e = dict(os.environ)
+        e.update(self.env)
+        self.proc = subprocess.Popen(
+            [BIN, "--root", self.root, "--store", self.db, "--host", "web01", "--format", "json",
+             "fim", "watch", "--backend", backend],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        self.lines, self.notes = queue.Queue(), queue.Queue()
+        for stream, q in ((self.proc.stdout, self.lines), (self.proc.stderr, self.notes)):
+            threading.Thread(target=lambda s=stream, q=q: [q.put(x) for x in s], daemon=True).start()
+        while True:  # ready once the marks/watches are in place
+            try:
+                note = self.notes.get(timeout=20)
+            except Exception:
+                self.fail("fim watch did not start")
+            if "watching" in note:
+                return
+            if "error" in note:
+                if "fanotify" in note and ("not permitted" in note or "Operation" in note):
+                    self.skipTest("fanotify not permitted here: " + note.strip())
+                self.fail(note)
+
+    def collect(self, want, timeout=20):
+        """Findings by asset until every asset in `want` was reported (or the timeout)."""
+        import time
+        got, deadline = {}, time.monotonic() + timeout
+        while not want.issubset(got) and time.monotonic() < deadline:
+            try:
+                f = json.loads(self.lines.get(timeout=0.5))
+            except Exception:
+                continue
+            got.setdefault(f["asset"], []).append(f)
+        self.assertTrue(want.issubset(got), f"missing {sorted(want - set(got))}; got {sorted(got)}")
+        return got
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=20), 0)
+
+    def planted_changes(self, backend):
+        self.start(backend)
+        r = lambda rel: os.path.join(self.root, rel)
+        st = os.stat(r("var/www/shop/index.php"))
+        spit(r("var/www/shop/index.php"), "<?php system($_GET[1]);\n")      # content, mtime put back
+        os.utime(r("var/www/shop/index.php"), ns=(st.st_atime_ns, st.st_mtime_ns))
+        spit(r("var/www/shop/wp-content/uploads/.s.php"), "<?php eval($_POST[1]);")  # hidden shell
+        os.chmod(r("usr/bin/tool"), 0o4755)                                 # setuid appeared
+        os.setxattr(r("usr/bin/other"), "user.mark", b"1")                   # xattr
+        os.remove(r("usr/bin/link"))                                         # symlink retargeted
+        os.symlink("/tmp/evil", r("usr/bin/link"))
+        spit(r("etc/app.conf.new"), "a=1\n")                                # replaced by rename
+        os.rename(r("etc/app.conf.new"), r("etc/app.conf"))
+        os.remove(r("etc/gone.conf"))                                        # deletion
+        owner = os.geteuid() == 0
+        if owner:
+            os.chown(r("usr/bin/other"), 1234, 1234)                         # owner
+        got = self.collect({"/var/www/shop/index.php", "/var/www/shop/wp-content/uploads/.s.php",
+                            "/usr/bin/tool", "/usr/bin/other", "/usr/bin/link", "/etc/app.conf",
+                            "/etc/gone.conf"})
+        ev = lambda a: " | ".join(f["evidence"] for f in got[a])
+        sev = lambda a: got[a][-1]["severity"]
+        self.assertIn("timestamp restored", ev("/var/www/shop/index.php"))
+        self.assertEqual(sev("/var/www/shop/wp-content/uploads/.s.php"), "critical")
+        self.assertEqual(got["/var/www/shop/wp-content/uploads/.s.php"][0]["check"], "file-added")
+        self.assertIn("mode: 0644 → 4755", ev("/usr/bin/tool"))
+        self.assertEqual(sev("/usr/bin/tool"), "critical")
+        self.assertIn("xattr added: user.mark", ev("/usr/bin/other"))
+        self.assertIn("symlink: tool → /tmp/evil", ev("/usr/bin/link"))
+        self.assertIn("(replaced)", ev("/etc/app.conf"))
+        self.assertEqual(got["/etc/gone.conf"][0]["check"], "file-removed")
+        if owner:
+            got.update(self.collect({"/usr/bin/other"}) if "owner: 0 → 1234" not in ev("/usr/bin/other") else {})
+            self.assertIn("owner: 0 → 1234", ev("/usr/bin/other"))
+        for fs in got.values():
+            for f in fs:
+                self.assertEqual((f["module"], f["host"]), ("fim", "web01"))
+        self.stop()
+        # Recorded in the store as fim findings of web01, all active.
+        con = sqlite3.connect(self.db)
+        rows = dict(con.execute("SELECT asset, state FROM findings WHERE host='web01' AND scope='fim'"))
+        self.assertEqual(rows.get("/usr/bin/tool"), "new")
+        self.assertEqual(rows.get("/etc/gone.conf"), "new")
+        return got
+
+    def test_fanotify_reports_planted_changes_and_who(self):
+        got = self.planted_changes("fanotify")
+        # fanotify names the process: the test itself (python) made these changes.
+        self.assertIn(f"changed by pid {os.getpid()}", got["/usr/bin/tool"][-1]["evidence"])
+
+    def test_inotify_reports_planted_changes(self):
+        got = self.planted_changes("inotify")
+        self.assertIn("not known (inotify does not tell)", got["/usr/bin/tool"][-1]["evidence"])
+
+    def overflow(self, backend):
+        self.start(backend)
+        os.kill(self.proc.pid, signal.SIGSTOP)  # the kernel queue fills while it sleeps
+        data = os.path.join(self.root, "var/www/shop")  # watched already: one event per file
+        for i in range(17000):
+            open(os.path.join(data, f"f{i}"), "w").close()
+        spit(os.path.join(self.root, "etc/late.conf"), "x")
+        os.kill(self.proc.pid, signal.SIGCONT)
+        got = self.collect({"/etc/late.conf", "/var/www/shop/f16999"}, timeout=60)
+        self.assertIn("rescan after the event queue overflowed",
+                      got["/etc/late.conf"][-1]["evidence"] + got["/var/www/shop/f16999"][-1]["evidence"])
+        self.stop()
+        notes = []
+        while not self.notes.empty():
+            notes.append(self.notes.get())
+        self.assertTrue(any("overflowed: rescanning" in n for n in notes), notes)
+
+    def test_fanotify_overflow_rescans(self):
+        self.overflow("fanotify")
+
+    def test_inotify_overflow_rescans(self):
+        self.overflow("inotify")
+
+    def test_untrusted_baseline_is_not_watched(self):
+        base = os.path.join(self.tmp, "state", "fim.baseline")
+        spit(base, slurp(base) + "#\n")
+        p = mamori("--root", self.root, "--store", self.db, "--host", "web01", "--format", "json",
+                   "fim", "watch", env=self.env)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("untrusted baseline", p.stderr)
+        self.assertEqual(json.loads(p.stdout.splitlines()[0])["check"], "baseline-signature-invalid")
+
+
 class Reports(Base):
     def test_html_and_sarif_files(self):
         root = self.fixture_copy("debian10")
