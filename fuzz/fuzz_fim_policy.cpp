@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fim/fim.h"
 #include "fim/policy.h"
@@ -16,6 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string once = p->to_toml();
     auto again = mamori::fim::parse_policy(once, "effective");
     if (!again || again->to_toml() != once) __builtin_trap();
+    for (const auto& webroots : {std::vector<std::string>{}, std::vector<std::string>{"/srv"}}) {
+      auto resolved = *p;
+      resolved.resolve(mamori::Root("/nonexistent-root"), webroots);
+      std::string text = resolved.to_toml();
+      auto back = mamori::fim::parse_policy(text, "resolved");
+      if (!back || back->to_toml() != text) __builtin_trap();
+    }
     for (std::string_view path : {"/", "/etc/passwd", "/var/www/a/uploads/x.php", "/srv/tmp/x"}) {
       (void)p->rule_for(path);
       (void)p->excluded(path);

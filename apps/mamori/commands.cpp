@@ -211,9 +211,12 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
 }
 
 // Records a finished scan (one transaction) and renders it with its lifecycle states.
+// Records a scan and prints its report; `also` are findings of another scope recorded just
+// before (the file-integrity check inside `mamori scan`), reported with it.
 int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
                       std::map<std::string, int64_t> packages, std::vector<std::string> warnings,
-                      report::Format format, std::optional<Severity> threshold) {
+                      report::Format format, std::optional<Severity> threshold,
+                      std::vector<Finding> also = {}) {
   auto outcome = st.record_scan(in);
   if (!outcome) return fail(outcome.error());
   report::Report r;
@@ -221,12 +224,16 @@ int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
   r.tool_version = MAMORI_VERSION;
   r.scan = scan_info(outcome->scan);
   r.findings = outcome->findings;
+  for (auto& f : also) r.findings.push_back(std::move(f));
   r.packages = std::move(packages);
   r.warnings = std::move(warnings);
   int rc = emit(o, report::render(r, format, use_color(o)));
   if (rc != kExitOk) return rc;
   return exit_for(r.findings, threshold);
 }
+
+Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
+                          std::vector<std::string>& warnings, Progress* progress);
 
 std::string user_name() {
   if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
@@ -283,6 +290,31 @@ int cmd_scan(const Options& o) {
     findings.push_back(std::move(f));
   }
 
+  // A quick file-integrity check when this host has a baseline (its own scope, as `fim check`).
+  std::vector<Finding> fim_current;
+  if (std::filesystem::exists(state_dir() + "/fim.baseline") && Root(o.root).is_host()) {
+    std::vector<Finding> ff;
+    Status s;
+    {
+      Progress progress(!o.quiet, "file integrity");
+      s = fim_check_findings(o, FimArgs{}, ff, inv->warnings, &progress);
+    }
+    if (!s) {
+      inv->warnings.push_back("file integrity check skipped: " + s.error().message);
+    } else {
+      store::ScanInput fin;
+      fin.host = host;
+      fin.scope = "fim";
+      fin.started_at = started;
+      fin.finished_at = now_s();
+      fin.tool_version = MAMORI_VERSION;
+      fin.findings = std::move(ff);
+      auto out = (*st)->record_scan(fin);
+      if (!out) return fail(out.error());
+      fim_current = std::move(out->findings);
+    }
+  }
+
   store::ScanInput in;
   in.host = host;
   in.scope = "scan";
@@ -293,7 +325,7 @@ int cmd_scan(const Options& o) {
   in.findings = std::move(findings);
   in.packages = inv->packages;
   return record_and_report(o, **st, std::move(in), count_packages(inv->packages), inv->warnings,
-                           *fmt_r, *threshold);
+                           *fmt_r, *threshold, std::move(fim_current));
 }
 
 int cmd_inventory(const Options& o) {
@@ -815,22 +847,16 @@ int cmd_fim_policy(const Options& o, const FimArgs& a, bool builtin) {
   return emit(o, text + pol->to_toml());
 }
 
-int cmd_fim_check(const Options& o, const FimArgs& a) {
-  auto fmt_r = report::parse_format(o.format);
-  if (!fmt_r) return usage(fmt_r.error().message);
-  auto threshold = fail_threshold(o);
-  if (!threshold) return usage(threshold.error().message);
+namespace {
+
+// Verifies the baseline and compares the files with it: the findings of one `fim check`.
+Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
+                          std::vector<std::string>& warnings, Progress* progress) {
   std::string base = fim_baseline_path(a);
-  auto st = open_store(o);
-  if (!st) return fail(st.error());
-  std::string host = host_name(o);
-  int64_t started = now_s();
-  std::vector<Finding> findings;
-  std::vector<std::string> warnings;
+  if (!std::filesystem::exists(base))
+    return Error::not_found(base + ": no baseline; create one with 'mamori fim init'");
   auto pub = fim::read_key(fim_pub_path(a), 32);
   Status verified = pub ? fim::verify_file(base, *pub) : Status(pub.error());
-  if (!std::filesystem::exists(base))
-    return fail(Error::not_found(base + ": no baseline; create one with 'mamori fim init'"));
   if (!verified) {
     Finding f;
     f.module = "fim";
@@ -846,24 +872,41 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
     assign_fingerprint(f);
     findings.push_back(std::move(f));
     warnings.push_back(verified.error().message);
-  } else {
-    fim::CheckOptions co;
-    co.full = a.full;
-    co.excludes = a.excludes;
-    co.threads = a.threads;
-    Result<fim::CheckResult> res = Error::internal("not checked");
-    {
-      Progress progress(!o.quiet, "checking");
-      co.on_progress = [&progress](const std::string& s) { progress.update(s); };
-      res = fim::check_baseline(Root(o.root), base, co);
-    }
-    if (!res) return fail(res.error());
-    findings = fim::fim_findings(*res);
-    info(o, fmt::format("{} entries checked, {} hashed, {} changes", res->checked, res->hashed,
+    return ok();
+  }
+  fim::CheckOptions co;
+  co.full = a.full;
+  co.excludes = a.excludes;
+  co.threads = a.threads;
+  if (progress) co.on_progress = [progress](const std::string& s) { progress->update(s); };
+  auto res = fim::check_baseline(Root(o.root), base, co);
+  if (!res) return res.error();
+  for (auto& f : fim::fim_findings(*res)) findings.push_back(std::move(f));
+  if (o.verbose > 0 || !progress)
+    info(o, fmt::format("fim: {} entries checked, {} hashed, {} changes", res->checked, res->hashed,
                         res->changes.size()));
+  return ok();
+}
+
+}  // namespace
+
+int cmd_fim_check(const Options& o, const FimArgs& a) {
+  auto fmt_r = report::parse_format(o.format);
+  if (!fmt_r) return usage(fmt_r.error().message);
+  auto threshold = fail_threshold(o);
+  if (!threshold) return usage(threshold.error().message);
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  int64_t started = now_s();
+  std::vector<Finding> findings;
+  std::vector<std::string> warnings;
+  {
+    Progress progress(!o.quiet, "checking");
+    auto s = fim_check_findings(o, a, findings, warnings, &progress);
+    if (!s) return fail(s.error());
   }
   store::ScanInput in;
-  in.host = host;
+  in.host = host_name(o);
   in.scope = "fim";
   in.started_at = started;
   in.finished_at = now_s();

@@ -736,6 +736,9 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
   info.created_at = now;
   info.paths = pol.paths();
   info.policy = pol;
+  // The recorded policy must read back as itself, or every later check would fail.
+  auto back = parse_policy(pol.to_toml(), "effective policy");
+  if (!back) return back.error().with_context("fim init: the effective policy does not read back");
   BaselineWriter wr(out);
   MAMORI_TRY(wr.open(info), "fim init");
   Walker w(root, info.paths, pol);

@@ -318,6 +318,8 @@ std::vector<std::string> Policy::resolve(const Root& root, const std::vector<std
     }
     a.match = std::move(m);
   }
+  // An alert only about web roots, on a host without any, has nothing left to match.
+  std::erase_if(alerts, [](const Alert& a) { return a.match.empty(); });
   return dropped;
 }
 

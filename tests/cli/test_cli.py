@@ -562,6 +562,24 @@ class Fim(Base):
         self.assertIn("absolute path", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "x.b")))
 
+    def test_scan_includes_a_quick_check_when_a_baseline_exists(self):
+        tree = os.path.join(self.tmp, "site")  # a host path: scan checks this machine
+        os.makedirs(tree)
+        spit(os.path.join(tree, "index.php"), "<?php echo 1;")
+        env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "hoststate")}
+        mamori("-q", "fim", "init", tree, env=env, check=0)
+        spit(os.path.join(tree, "index.php"), "<?php eval($_GET[1]);")
+        p = mamori("--store", self.db, "--host", "me", "--format", "json", "-q", "scan", env=env)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        doc = json.loads(p.stdout)
+        fim = [f for f in doc["findings"] if f["module"] == "fim"]
+        self.assertEqual([(f["check"], f["asset"]) for f in fim],
+                         [("file-changed", os.path.join(tree, "index.php"))])
+        # Recorded under the fim scope: `fim check` sees the same finding as open.
+        doc = json.loads(mamori("--store", self.db, "--host", "me", "--format", "json", "-q",
+                                "fim", "check", env=env, check=0).stdout)
+        self.assertEqual([f["state"] for f in doc["findings"]], ["open"])
+
     def test_off_host_key(self):
         key = os.path.join(self.tmp, "offhost", "fim.key")
         self.fim("fim", "keygen", "--key", key, check=0)

@@ -392,6 +392,12 @@ TEST(FimPolicy, DefaultPolicyParsesAndResolvesWebRoots) {
   ASSERT_TRUE(again.has_value()) << again.error().message << "\n" << p->to_toml();
   EXPECT_EQ(again->to_toml(), p->to_toml());
   EXPECT_EQ(again->webroots, std::vector<std::string>{"/srv/shop"});
+  // A host without web roots: the web-root alerts have nothing to match and are dropped, and
+  // the effective policy still reads back (a regression: it once wrote `match = []`).
+  auto bare = parse_policy(default_policy_text(), "default");
+  bare->resolve(Root(root), {});
+  EXPECT_TRUE(parse_policy(bare->to_toml(), "effective").has_value());
+  EXPECT_FALSE(bare->alert_for("/srv/shop/x.php", kOnAdded).has_value());
   fs::remove_all(root);
 }
 
