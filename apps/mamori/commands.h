@@ -61,6 +61,7 @@ int cmd_fim_keygen(const Options& o, const FimArgs& a);
 int cmd_fim_init(const Options& o, const FimArgs& a, bool update);
 int cmd_fim_check(const Options& o, const FimArgs& a);
 int cmd_fim_policy(const Options& o, const FimArgs& a, bool builtin);
+int cmd_fim_packages(const Options& o, const FimArgs& a);
 int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend);
 int cmd_db_import(const Options& o, const std::vector<std::string>& paths);
 int cmd_db_status(const Options& o, int max_age_days);

@@ -262,6 +262,20 @@ See docs/fim.md.)");
                  "Public key to verify the baseline (default STATE_DIR/fim.pub)");
   add_common(fc);
   fc->callback([&] { rc = cmd_fim_check(o, fa); });
+  auto* fpk = fimc->add_subcommand(
+      "packages", "Day one, no baseline: verify installed files against dpkg's own checksums");
+  fpk->add_option("PKG", fa.paths, "Only these packages (default: every installed package)");
+  fpk->add_option("--threads", fa.threads, "Hashing threads (default: all cores)");
+  fpk->footer(R"(Every file a dpkg package installed is hashed and compared with the MD5 the package
+recorded (/var/lib/dpkg/info/*.md5sums). A modified program is found even on a host that
+never had a baseline. Conffiles are left out (administrators edit them: 'fim check' watches
+them), dpkg diversions are followed, and files dpkg was told not to install (path-exclude)
+are not reported missing.
+Examples:
+  mamori fim packages                      everything (a few seconds per GB of packages)
+  mamori fim packages openssh-server sudo  just these
+See docs/fim.md.)");
+  fpk->callback([&] { rc = cmd_fim_packages(o, fa); });
   std::string backend = "auto";
   auto* fw = fimc->add_subcommand(
       "watch", "Report changes as they happen (fanotify; inotify fallback) until stopped");

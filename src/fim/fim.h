@@ -96,6 +96,21 @@ Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& 
                                            const std::vector<std::string>& paths,
                                            const FimOptions& opts, int64_t now);
 
+// Day one, no baseline needed: every file dpkg installed is compared with the MD5 its package
+// recorded (conffiles apart; dpkg diversions followed; files dpkg was told not to install,
+// path-exclude in /etc/dpkg/dpkg.cfg.d, are not missing).
+struct PackageVerifyOptions {
+  std::vector<std::string> packages;  // empty = all
+  unsigned threads = 0;
+  std::function<void(const std::string&)> on_progress;
+};
+struct PackageVerifyResult {
+  std::vector<Change> changes;  // kChanged (content differs, or not a regular file) / kRemoved
+  uint64_t files = 0, packages = 0, conffiles_skipped = 0, excluded = 0, unreadable = 0;
+};
+Result<PackageVerifyResult> verify_packages(const Root& root, const PackageVerifyOptions& opts);
+std::vector<Finding> package_findings(const PackageVerifyResult& r);
+
 // Reads only the header of a baseline (paths, hash, policy).
 Result<BaselineInfo> read_baseline_info(const std::string& baseline);
 

@@ -580,6 +580,30 @@ class Fim(Base):
                                 "fim", "check", env=env, check=0).stdout)
         self.assertEqual([f["state"] for f in doc["findings"]], ["open"])
 
+    @unittest.skipUnless(os.path.exists("/var/lib/dpkg/status") and shutil.which("dpkg"),
+                         "needs a dpkg-based host")
+    def test_packages_agree_with_dpkg_verify_on_this_host(self):
+        """Oracle: dpkg --verify on the real host (md5 mismatches and missing files, conffiles
+        apart) names exactly the files `fim packages` reports."""
+        p = mamori("--store", self.db, "--format", "json", "-q", "fim", "packages")
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        ours = {f["asset"]: f["check"] for f in json.loads(p.stdout)["findings"]}
+        packaged = set()
+        for name in os.listdir("/var/lib/dpkg/info"):
+            if name.endswith(".md5sums"):
+                for line in open(os.path.join("/var/lib/dpkg/info", name), errors="replace"):
+                    packaged.add("/" + line[34:].rstrip("\n"))
+        out = subprocess.run(["dpkg", "--verify"], capture_output=True, text=True).stdout
+        theirs = {}
+        for line in out.splitlines():
+            parts = line.split(None, 2)
+            if len(parts) == 3 and parts[1] == "c":
+                continue  # conffiles: fim check's business
+            flags, path = parts[0], parts[-1]
+            if path in packaged and (flags == "missing" or flags[2] == "5"):
+                theirs[path] = "package-file-missing" if flags == "missing" else "package-file-modified"
+        self.assertEqual(ours, theirs)
+
     def test_off_host_key(self):
         key = os.path.join(self.tmp, "offhost", "fim.key")
         self.fim("fim", "keygen", "--key", key, check=0)

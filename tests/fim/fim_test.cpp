@@ -199,6 +199,64 @@ TEST_F(FimTest, PackageChecksumsTellAnUpgradeFromTampering) {
   EXPECT_EQ(sev["/etc/config"], Severity::kMedium);
 }
 
+TEST_F(FimTest, DayOneVerificationAgainstDpkgChecksums) {
+  // No baseline at all: dpkg's own records are the reference.
+  write(root_ / "usr/sbin/sshd", "sshd 1\n");
+  write(root_ / "usr/share/doc/tool/README", "doc\n");
+  write(root_ / "usr/bin/real-tool.distrib",
+        "#!/bin/sh\necho tool\n");  // moved aside by dpkg-divert
+  write(root_ / "var/lib/dpkg/info/tool.md5sums",
+        md5_hex("#!/bin/sh\necho tool\n") + "  usr/bin/tool\n" + md5_hex("other\n") +
+            "  usr/bin/other\n" + md5_hex("a=1\n") + "  etc/config\n" + md5_hex("doc\n") +
+            "  usr/share/doc/tool/README\n" + md5_hex("gone\n") + "  usr/share/doc/tool/gone\n" +
+            md5_hex("x\n") + "  usr/share/man/man1/x.1.gz\n" + md5_hex("#!/bin/sh\necho tool\n") +
+            "  usr/bin/real-tool\n");
+  write(root_ / "var/lib/dpkg/info/tool.conffiles", "/etc/config\n");
+  write(root_ / "var/lib/dpkg/info/openssh-server.md5sums",
+        md5_hex("sshd 1\n") + "  usr/sbin/sshd\n");
+  write(root_ / "var/lib/dpkg/diversions",
+        "/usr/bin/real-tool\n/usr/bin/real-tool.distrib\nwrapper\n");
+  write(root_ / "etc/dpkg/dpkg.cfg.d/excludes", "path-exclude /usr/share/man/*\n");
+  write(root_ / "usr/sbin/sshd", "sshd with a backdoor\n");
+  fs::permissions(root_ / "usr/sbin/sshd", fs::perms::owner_all, fs::perm_options::replace);
+  write(root_ / "etc/config", "edited by the admin\n");  // a conffile: not this check's business
+  fs::remove(root_ / "usr/bin/other");
+  fs::create_directory(root_ / "usr/bin/other");  // a file replaced by a directory
+  PackageVerifyOptions o;
+  o.threads = 2;
+  auto r = verify_packages(Root(root_), o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->packages, 2u);
+  EXPECT_EQ(r->files, 7u);
+  EXPECT_EQ(r->excluded, 1u);  // the man page dpkg was told not to install
+  std::map<std::string, const Change*> m;
+  for (const auto& c : r->changes)
+    m[c.kind == Change::kRemoved ? c.before.path : c.after.path] = &c;
+  ASSERT_EQ(m.size(), 3u) << "changes: " << r->changes.size();
+  ASSERT_TRUE(m.contains("/usr/sbin/sshd"));
+  EXPECT_EQ(m["/usr/sbin/sshd"]->package, "openssh-server");
+  EXPECT_TRUE(has(m["/usr/sbin/sshd"], "content: md5 "));
+  ASSERT_TRUE(m.contains("/usr/share/doc/tool/gone"));
+  EXPECT_EQ(m["/usr/share/doc/tool/gone"]->kind, Change::kRemoved);
+  ASSERT_TRUE(m.contains("/usr/bin/other"));
+  EXPECT_TRUE(has(m["/usr/bin/other"], "type: f → d"));
+  std::map<std::string, Finding> f;
+  for (auto& x : package_findings(*r)) f[x.asset] = x;
+  EXPECT_EQ(f["/usr/sbin/sshd"].severity, Severity::kCritical);  // a program that runs
+  EXPECT_EQ(f["/usr/sbin/sshd"].check, "package-file-modified");
+  EXPECT_NE(f["/usr/sbin/sshd"].remediation.find("apt-get install --reinstall openssh-server"),
+            std::string::npos);
+  EXPECT_EQ(f["/usr/share/doc/tool/gone"].severity, Severity::kLow);
+  // Only some packages; an unknown one is an error, not an empty success.
+  o.packages = {"tool"};
+  auto only = verify_packages(Root(root_), o);
+  ASSERT_TRUE(only.has_value());
+  EXPECT_EQ(only->packages, 1u);
+  EXPECT_EQ(only->changes.size(), 2u);
+  o.packages = {"no-such-package"};
+  EXPECT_FALSE(verify_packages(Root(root_), o).has_value());
+}
+
 TEST_F(FimTest, DamagedBaselineIsAnError) {
   init();
   std::string text = *read_file(baseline_);
