@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -89,8 +92,10 @@ std::string hex(const unsigned char* p, size_t n) {
 
 // Digest of a regular file's content (hex), or an error text. Never opens FIFOs or devices:
 // O_NONBLOCK, then a re-check that it is still a regular file.
-std::string digest_file(const std::string& host_path, const EVP_MD* md_type, std::string& error) {
-  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+std::string digest_file(const std::string& host_path, const EVP_MD* md_type, std::string& error,
+                        const At& at = {}) {
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+  int fd = at.dirfd >= 0 ? ::openat(at.dirfd, at.name, kFlags) : ::open(host_path.c_str(), kFlags);
   if (fd < 0) {
     error = std::strerror(errno);
     return "";
@@ -101,11 +106,18 @@ std::string digest_file(const std::string& host_path, const EVP_MD* md_type, std
     error = "not a regular file any more";
     return "";
   }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // Syscalls dominate on small files (each one is expensive in a VM): no fadvise, and no
+  // final read for end-of-file when fstat's size has been read (a file that grew while being
+  // read is re-hashed at the next check: its size or ctime differs from what was recorded).
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  static thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_holder(EVP_MD_CTX_new());
+  EVP_MD_CTX* ctx = ctx_holder.get();
   EVP_DigestInit_ex(ctx, md_type, nullptr);
+  uint64_t want = static_cast<uint64_t>(st.st_size), got = 0;
   static thread_local std::vector<char> buf(1 << 20);
-  for (;;) {
+  while (got < want || want == 0) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -114,17 +126,18 @@ std::string digest_file(const std::string& host_path, const EVP_MD* md_type, std
     }
     if (n == 0) break;
     EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
+    got += static_cast<uint64_t>(n);
+    if (want == 0) want = ~0ull;  // size 0 (procfs-like): read to the end
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
   ::close(fd);
   return error.empty() ? hex(md, len) : "";
 }
 
-void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e) {
-  e.hash = digest_file(host_path, md_of(algo), e.error);
+void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e, const At& at) {
+  e.hash = digest_file(host_path, md_of(algo), e.error, at);
 }
 
 char type_of(mode_t m) {
@@ -138,9 +151,24 @@ char type_of(mode_t m) {
   return '?';
 }
 
-void read_xattrs(const std::string& host_path, Entry& e) {
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465  // Linux 6.13
+#endif
+
+// listxattrat(2) where the kernel has it (no path lookup), else llistxattr.
+ssize_t list_xattrs(const std::string& host_path, const At& at, char* buf, size_t size) {
+  static std::atomic<bool> have_at{true};
+  if (at.dirfd >= 0 && have_at.load(std::memory_order_relaxed)) {
+    long r = ::syscall(SYS_listxattrat, at.dirfd, at.name, AT_SYMLINK_NOFOLLOW, buf, size);
+    if (r >= 0 || errno != ENOSYS) return r;
+    have_at.store(false, std::memory_order_relaxed);
+  }
+  return ::llistxattr(host_path.c_str(), buf, size);
+}
+
+void read_xattrs(const std::string& host_path, Entry& e, const At& at) {
   char names[4096];
-  ssize_t n = ::llistxattr(host_path.c_str(), names, sizeof names);
+  ssize_t n = list_xattrs(host_path, at, names, sizeof names);
   if (n <= 0) return;
   for (ssize_t off = 0; off < n;) {
     std::string name(names + off);
@@ -152,9 +180,21 @@ void read_xattrs(const std::string& host_path, Entry& e) {
   std::sort(e.xattrs.begin(), e.xattrs.end());
 }
 
-bool stat_entry(const std::string& host_path, Entry& e) {
+void stat_extras(const std::string& host_path, Entry& e, const At& at) {
+  if (e.type == 'l') {
+    char buf[4096];
+    ssize_t n = at.dirfd >= 0 ? ::readlinkat(at.dirfd, at.name, buf, sizeof buf)
+                              : ::readlink(host_path.c_str(), buf, sizeof buf);
+    if (n >= 0) e.target.assign(buf, static_cast<size_t>(n));
+  }
+  read_xattrs(host_path, e, at);
+}
+
+bool stat_basic(const std::string& host_path, Entry& e, const At& at) {
   struct stat st {};
-  if (::lstat(host_path.c_str(), &st) != 0) return false;
+  int r = at.dirfd >= 0 ? ::fstatat(at.dirfd, at.name, &st, AT_SYMLINK_NOFOLLOW)
+                        : ::lstat(host_path.c_str(), &st);
+  if (r != 0) return false;
   e.type = type_of(st.st_mode);
   e.mode = st.st_mode & 07777;
   e.uid = st.st_uid;
@@ -165,17 +205,37 @@ bool stat_entry(const std::string& host_path, Entry& e) {
   e.inode = st.st_ino;
   e.nlink = st.st_nlink;
   e.dev = st.st_dev;
-  if (e.type == 'l') {
-    char buf[4096];
-    ssize_t n = ::readlink(host_path.c_str(), buf, sizeof buf);
-    if (n >= 0) e.target.assign(buf, static_cast<size_t>(n));
-  }
-  read_xattrs(host_path, e);
+  return true;
+}
+
+bool stat_entry(const std::string& host_path, Entry& e, const At& at) {
+  if (!stat_basic(host_path, e, at)) return false;
+  stat_extras(host_path, e, at);
   return true;
 }
 
 // Depth-first walk with sorted children (the order path_less defines), without following
-// symlinks, staying on the starting filesystem, skipping pseudo filesystems.
+// symlinks, staying on the starting mount (bind mounts included) unless told otherwise,
+// skipping pseudo filesystems. Directories are stat'ed here (the walk needs their device);
+// other entries come back with only their path and type 0: stat_entry() them (in parallel).
+// An open directory shared by the entries listed from it (closed with the last one).
+struct DirFd {
+  int fd = -1;
+  explicit DirFd(int f) : fd(f) {}
+  ~DirFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+};
+using DirRef = std::shared_ptr<const DirFd>;
+
+// The directory fd and name of an entry coming from the walk.
+At at_of(const DirRef& dir, const std::string& path) {
+  if (!dir) return {};
+  return At{dir->fd, path.c_str() + path.rfind('/') + 1};
+}
+
 class Walker {
  public:
   Walker(const Root& root, std::vector<std::string> paths, const Policy& policy)
@@ -187,57 +247,89 @@ class Walker {
       if (top.empty() ||
           !(p == top.back() || p.starts_with(top.back() == "/" ? "/" : top.back() + "/")))
         top.push_back(p);
-    for (auto it = top.rbegin(); it != top.rend(); ++it) stack_.push_back({*it, 0, true});
+    for (auto it = top.rbegin(); it != top.rend(); ++it)
+      stack_.push_back({*it, true, true, nullptr});
   }
-  // Next entry, or nullopt at the end.
+  // Next entry, or nullopt at the end. parent() is then its directory (null for a top path).
   std::optional<Entry> next() {
     while (!stack_.empty()) {
-      Item it = stack_.back();
+      Item it = std::move(stack_.back());
       stack_.pop_back();
       if (excluded(it.path)) continue;
       Entry e;
-      e.path = it.path;
-      if (!stat_entry(root_.path(it.path).string(), e)) continue;  // vanished: not recorded
+      e.path = std::move(it.path);
+      parent_ = std::move(it.parent);
+      if (!it.maybe_dir) return e;  // stat'ed later, off this thread
+      if (!stat_entry(root_.path(e.path).string(), e, at_of(parent_, e.path)))
+        continue;  // vanished: not recorded
+      if (e.type != 'd') return e;
       if (it.top) dev_ = e.dev;
-      if (e.type == 'd' && !(one_fs_ && e.dev != dev_ && !it.top)) push_children(it.path);
+      bool other_mount = !it.top && (e.dev != dev_ || is_mount_root(e.path));
+      if (other_mount) {
+        ++skipped_mounts_;
+        if (one_fs_) return e;  // the mount point itself is recorded, not what is mounted there
+      }
+      push_children(e.path);
       return e;
     }
     return std::nullopt;
   }
+  const DirRef& parent() const { return parent_; }
+  // Directories that could not be listed: their contents are unknown, not absent.
+  const std::vector<std::string>& unreadable() const { return unreadable_; }
+  uint64_t mounts_not_crossed() const { return one_fs_ ? skipped_mounts_ : 0; }
 
  private:
   struct Item {
     std::string path;
-    uint64_t dev;
+    bool maybe_dir;  // a directory, or a type readdir could not tell
     bool top;
+    DirRef parent;
   };
   bool excluded(const std::string& p) const {
-    static const char* kPseudo[] = {"/proc", "/sys", "/dev", "/run"};
-    for (const char* x : kPseudo)
-      if (p == x || (p.starts_with(x) && p[std::strlen(x)] == '/')) return true;
+    static constexpr std::string_view kPseudo[] = {"/proc", "/sys", "/dev", "/run"};
+    for (auto x : kPseudo)
+      if (p.starts_with(x) && (p.size() == x.size() || p[x.size()] == '/')) return true;
     return policy_.excluded(p);
   }
+  bool is_mount_root(const std::string& p) const {
+    struct statx sx {};
+    if (::statx(AT_FDCWD, root_.path(p).c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) != 0)
+      return false;
+    return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+           (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  }
   void push_children(const std::string& dir) {
-    std::vector<std::string> names;
-    DIR* d = ::opendir(root_.path(dir).c_str());
-    if (!d) return;
+    names_.clear();
+    int fd = ::open(root_.path(dir).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR* d = fd < 0 ? nullptr : ::fdopendir(::dup(fd));
+    if (!d) {
+      unreadable_.push_back(dir + ": " + std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    auto ref = std::make_shared<const DirFd>(fd);
     while (dirent* de = ::readdir(d)) {
-      std::string n = de->d_name;
+      std::string_view n = de->d_name;
       if (n == "." || n == "..") continue;
-      names.push_back(std::move(n));
+      names_.emplace_back(std::string(n), de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
     }
     ::closedir(d);
-    std::sort(names.begin(), names.end());
+    std::sort(names_.begin(), names_.end());
     std::string base = dir == "/" ? "" : dir;
-    for (auto it = names.rbegin(); it != names.rend(); ++it)
-      stack_.push_back({base + "/" + *it, 0, false});
+    for (auto it = names_.rbegin(); it != names_.rend(); ++it)
+      stack_.push_back({base + "/" + it->first, it->second, false, ref});
   }
 
   const Root& root_;
   const Policy& policy_;
   bool one_fs_;
   uint64_t dev_ = 0;
+  uint64_t skipped_mounts_ = 0;
   std::vector<Item> stack_;
+  std::vector<std::pair<std::string, bool>> names_;
+  std::vector<std::string> unreadable_;
+  DirRef parent_;
 };
 
 // Streams items through hashing threads while keeping their order: the walk goes on while
@@ -337,6 +429,53 @@ class OrderedPipeline {
   bool closing_ = false;
   std::vector<std::thread> workers_;
 };
+
+// OrderedPipeline in batches: one lock round per batch instead of per file.
+template <typename T>
+class BatchPipeline {
+ public:
+  BatchPipeline(unsigned threads, std::function<void(T&)> work, std::function<void(T&)> sink)
+      : pipe_(
+            threads, 64,
+            [work = std::move(work)](std::vector<T>& b) {
+              for (auto& x : b) work(x);
+            },
+            [sink = std::move(sink)](std::vector<T>& b) {
+              for (auto& x : b) sink(x);
+            }) {
+    cur_.reserve(kBatch);
+  }
+  void push(T item) {
+    cur_.push_back(std::move(item));
+    if (cur_.size() >= kBatch) flush();
+  }
+  void finish() {
+    flush();
+    pipe_.finish();
+  }
+
+ private:
+  static constexpr size_t kBatch = 128;
+  void flush() {
+    if (cur_.empty()) return;
+    pipe_.push(std::move(cur_), true);
+    cur_ = {};
+    cur_.reserve(kBatch);
+  }
+  OrderedPipeline<std::vector<T>> pipe_;
+  std::vector<T> cur_;
+};
+
+// Completes an entry from the walk: stat (when the walker did not) and hash (when wanted).
+// Returns false when the file vanished in between.
+bool complete_entry(const Root& root, const Policy& pol, HashAlgo algo, Entry& e,
+                    const DirRef& dir) {
+  std::string host = root.path(e.path).string();
+  At at = at_of(dir, e.path);
+  if (e.type == 0 && !stat_entry(host, e, at)) return false;
+  if (wants_hash(pol, e)) hash_entry(host, algo, e, at);
+  return true;
+}
 
 unsigned thread_count(unsigned requested) {
   return requested ? requested : std::max(1u, std::thread::hardware_concurrency());
@@ -500,6 +639,11 @@ Result<BaselineInfo> parse_baseline_header(std::string_view header, const std::s
 
 namespace detail {
 
+struct RawLine {
+  std::string path, line;
+  size_t lineno = 0;
+};
+
 class BaselineReader {
  public:
   Status open(const std::string& path) {
@@ -534,6 +678,30 @@ class BaselineReader {
     last_ = e->path;
     ++info_.entries;
     return std::optional<Entry>(std::move(*e));
+  }
+  // Next line with only its path decoded (the entry is parsed later, on a worker thread);
+  // nullopt at the end (after checking the trailer).
+  Result<std::optional<RawLine>> next_raw() {
+    RawLine r;
+    if (!std::getline(in_, r.line))
+      return Error::data_loss(fmt::format("{}: ends without its trailer line (truncated)", path_));
+    r.lineno = ++line_;
+    if (r.line.starts_with("#end ")) {
+      uint64_t n = std::strtoull(r.line.c_str() + 5, nullptr, 10);
+      if (n != info_.entries)
+        return Error::data_loss(
+            fmt::format("{}: trailer says {} entries, found {}", path_, n, info_.entries));
+      return std::optional<RawLine>();
+    }
+    size_t tab = r.line.find('\t');
+    if (tab == std::string::npos || !unesc(std::string_view(r.line).substr(0, tab), r.path) ||
+        r.path.empty() || r.path[0] != '/')
+      return Error::data_loss(fmt::format("{}:{}: bad path (baseline damaged?)", path_, line_));
+    if (!last_.empty() && !path_less(last_, r.path))
+      return Error::data_loss(fmt::format("{}:{}: entries out of order", path_, line_));
+    last_ = r.path;
+    ++info_.entries;
+    return std::optional<RawLine>(std::move(r));
   }
   BaselineInfo& info() { return info_; }
 
@@ -744,21 +912,26 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
   MAMORI_TRY(wr.open(info), "fim init");
   Walker w(root, info.paths, pol);
   {
-    OrderedPipeline<Entry> pipe(
-        thread_count(opts.threads), 8192,
-        [&](Entry& e) { hash_entry(root.path(e.path).string(), info.hash, e); },
-        [&](Entry& e) {
+    using Item = std::pair<Entry, DirRef>;
+    BatchPipeline<Item> pipe(
+        thread_count(opts.threads),
+        [&](Item& it) {
+          if (!complete_entry(root, pol, info.hash, it.first, it.second)) it.first.type = 0;
+          it.second.reset();  // the directory closes as soon as its last entry is done
+        },
+        [&](Item& it) {
+          Entry& e = it.first;
+          if (e.type == 0) return;  // vanished during the walk
           if (e.type == 'f' && e.hash.empty()) ++info.not_hashed;
           wr.add(e);
           if (wr.entries() % 8192 == 0 && opts.on_progress)
             opts.on_progress(fmt::format("{} entries", wr.entries()));
         });
-    while (auto e = w.next()) {
-      bool need = wants_hash(pol, *e);
-      pipe.push(std::move(*e), need);
-    }
+    while (auto e = w.next()) pipe.push(Item{std::move(*e), w.parent()});
     pipe.finish();
   }
+  for (const auto& u : w.unreadable()) info.warnings.push_back("cannot list directory " + u);
+  info.mounts_not_crossed = w.mounts_not_crossed();
   info.entries = wr.entries();
   MAMORI_TRY(wr.commit(), "fim init");
   return info;
@@ -795,25 +968,35 @@ Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& 
   if (!b) return b.error();
   std::optional<Entry> old = std::move(*b);
   {
-    OrderedPipeline<Entry> pipe(
-        thread_count(opts.threads), 8192,
-        [&](Entry& e) { hash_entry(root.path(e.path).string(), info.hash, e); },
-        [&](Entry& e) { wr.add(e); });
+    struct Item {
+      Entry e;
+      bool kept;  // from the old baseline, as it was
+      DirRef dir;
+    };
+    BatchPipeline<Item> pipe(
+        thread_count(opts.threads),
+        [&](Item& it) {
+          if (!it.kept && !complete_entry(root, pol, info.hash, it.e, it.dir)) it.e.type = 0;
+          it.dir.reset();
+        },
+        [&](Item& it) {
+          if (it.e.type != 0) wr.add(it.e);
+        });
     // Merge: baseline entries outside the chosen paths are kept; inside, the walk replaces them.
     for (;;) {
       std::optional<Entry> cur = w.next();
       while (old && (!cur || path_less(old->path, cur->path) || old->path == cur->path)) {
-        if (!chosen(old->path)) pipe.push(std::move(*old), false);
+        if (!chosen(old->path)) pipe.push(Item{std::move(*old), true, nullptr});
         auto n = rd.next();
         if (!n) return n.error();
         old = std::move(*n);
       }
       if (!cur) break;
-      bool need = wants_hash(pol, *cur);
-      pipe.push(std::move(*cur), need);
+      pipe.push(Item{std::move(*cur), false, w.parent()});
     }
     pipe.finish();
   }
+  for (const auto& u : w.unreadable()) info.warnings.push_back("cannot list directory " + u);
   info.entries = wr.entries();
   MAMORI_TRY(wr.commit(), "fim update");
   return info;
@@ -891,23 +1074,83 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
   HashAlgo algo = rd.info().hash;
   Policy& pol = rd.info().policy;
   for (const auto& x : opts.excludes) pol.exclude.push_back(x);
-  PackageIndex packages;
-  packages.load(root);
+  // dpkg's checksums are needed only to judge a change: read them at the first one.
+  std::optional<PackageIndex> packages;
+  auto judge_pkg = [&](Change& c) {
+    if (!packages) {
+      packages.emplace();
+      packages->load(root);
+    }
+    judge_against_packages(root, *packages, c);
+  };
   Walker w(root, rd.info().paths, pol);
-  auto b = rd.next();
-  if (!b) return b.error();
-  std::optional<Entry> old = std::move(*b);
-  using Pair = std::pair<std::optional<Entry>, std::optional<Entry>>;  // (before, after)
-  OrderedPipeline<Pair> pipe(
-      thread_count(opts.threads), 8192,
-      [&](Pair& p) { hash_entry(root.path(p.second->path).string(), algo, *p.second); },
-      [&](Pair& p) {
-        auto& [before, after] = p;
+  // A baseline line is parsed on a worker; the merge needs only its path.
+  struct Item {
+    RawLine before;
+    std::optional<Entry> old;
+    std::optional<Entry> after;
+    bool hashed = false;
+    std::string error;
+    DirRef dir;
+  };
+  std::string first_error;
+  BatchPipeline<Item> pipe(
+      thread_count(opts.threads),
+      [&](Item& it) {
+        if (!it.before.line.empty()) {
+          auto e = parse_baseline_entry(it.before.line, it.before.lineno, baseline);
+          if (!e) {
+            it.error = e.error().message;
+            return;
+          }
+          it.old = std::move(*e);
+        }
+        if (!it.after) return;
+        Entry& a = *it.after;
+        std::string host = root.path(a.path).string();
+        const Entry* o = it.old ? &*it.old : nullptr;
+        At at = at_of(it.dir, a.path);
+        DirRef keep = std::move(it.dir);  // released when this item is done
+        if (a.type == 0) {
+          if (!stat_basic(host, a, at)) {
+            it.after.reset();  // vanished during the walk: as good as removed
+            return;
+          }
+          // Extended attributes and symlink targets cannot change without the ctime changing
+          // (setxattr and a new symlink both set it): the default mode re-reads them only then.
+          if (!opts.full && o && o->type == a.type && o->inode == a.inode &&
+              o->ctime_ns == a.ctime_ns) {
+            a.xattrs = o->xattrs;
+            a.target = o->target;
+          } else {
+            stat_extras(host, a, at);
+          }
+        }
+        if (!wants_hash(pol, a)) return;
+        const Entry* b = o;
+        bool changed_meta = !b || b->size != a.size || b->mtime_ns != a.mtime_ns ||
+                            b->ctime_ns != a.ctime_ns || b->inode != a.inode || b->type != 'f';
+        if (opts.full || changed_meta) {
+          hash_entry(host, algo, a, at);
+          it.hashed = true;
+        } else {
+          a.hash = b->hash;  // trusted: unchanged size, mtime, ctime and inode
+        }
+      },
+      [&](Item& it) {
+        if (!it.error.empty()) {
+          if (first_error.empty()) first_error = it.error;
+          return;
+        }
+        if (it.hashed) ++res.hashed;
         if (++res.checked % 8192 == 0 && opts.on_progress)
           opts.on_progress(fmt::format("{} entries checked", res.checked));
+        auto& before = it.old;
+        auto& after = it.after;
+        if (!before && !after) return;
         if (!before) {
           res.changes.push_back({Change::kAdded, Entry{}, *after, {}, "", Change::kNotPackaged});
-          judge_against_packages(root, packages, res.changes.back());
+          judge_pkg(res.changes.back());
         } else if (!after) {
           res.changes.push_back({Change::kRemoved, *before, Entry{}, {}, "", Change::kNotPackaged});
         } else {
@@ -916,44 +1159,51 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
           if (!d.empty()) {
             res.changes.push_back(
                 {Change::kChanged, *before, *after, std::move(d), "", Change::kNotPackaged});
-            judge_against_packages(root, packages, res.changes.back());
+            judge_pkg(res.changes.back());
           }
         }
       });
-  auto submit = [&](std::optional<Entry> before, std::optional<Entry> after) {
-    bool need = false;
-    if (after && wants_hash(pol, *after)) {
-      bool changed_meta = !before || before->size != after->size ||
-                          before->mtime_ns != after->mtime_ns ||
-                          before->ctime_ns != after->ctime_ns || before->inode != after->inode ||
-                          before->type != 'f';
-      need = opts.full || changed_meta;
-      if (!need) after->hash = before->hash;  // trusted: unchanged size, mtime, ctime and inode
+  auto unreadable_parent = [&](const std::string& p) {
+    for (const auto& u : w.unreadable()) {
+      std::string dir = u.substr(0, u.rfind(": "));
+      if (p.starts_with(dir) && p.size() > dir.size() && p[dir.size()] == '/') return true;
     }
-    if (need) ++res.hashed;
-    pipe.push(Pair{std::move(before), std::move(after)}, need);
+    return false;
   };
   // Merge the walk with the baseline (both in path_less order).
+  auto b = rd.next_raw();
+  if (!b) return b.error();
+  std::optional<RawLine> old = std::move(*b);
   for (;;) {
     std::optional<Entry> cur = w.next();
     while (old && (!cur || path_less(old->path, cur->path))) {  // gone: removed
-      submit(std::move(old), std::nullopt);
-      auto n = rd.next();
+      if (unreadable_parent(old->path)) {
+        ++res.unchecked;  // its directory could not be listed: unknown, not removed
+      } else {
+        pipe.push(Item{std::move(*old), std::nullopt, std::nullopt, false, {}, nullptr});
+      }
+      auto n = rd.next_raw();
       if (!n) return n.error();
       old = std::move(*n);
     }
     if (!cur) break;
     if (old && old->path == cur->path) {
-      submit(std::move(old), std::move(cur));
-      auto n = rd.next();
+      pipe.push(Item{std::move(*old), std::nullopt, std::move(cur), false, {}, w.parent()});
+      auto n = rd.next_raw();
       if (!n) return n.error();
       old = std::move(*n);
     } else {
-      submit(std::nullopt, std::move(cur));
+      pipe.push(Item{RawLine{}, std::nullopt, std::move(cur), false, {}, w.parent()});
     }
   }
   pipe.finish();
+  if (!first_error.empty()) return Error::data_loss(first_error);
   res.baseline = rd.info();
+  for (const auto& u : w.unreadable()) res.warnings.push_back("cannot list directory " + u);
+  if (res.unchecked)
+    res.warnings.push_back(
+        fmt::format("{} baseline entries were not checked: their directory could not be listed",
+                    res.unchecked));
   return res;
 }
 

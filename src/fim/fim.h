@@ -30,7 +30,7 @@ std::string_view hash_name(HashAlgo a);
 // One file system object as recorded in the baseline.
 struct Entry {
   std::string path;  // absolute, inside the root
-  char type = '?';   // f file, d directory, l symlink, c/b device, p fifo, s socket
+  char type = 0;     // f file, d directory, l symlink, c/b device, p fifo, s socket; 0 not stat'ed
   uint32_t mode = 0;
   uint32_t uid = 0, gid = 0;
   uint64_t size = 0;
@@ -58,7 +58,9 @@ struct BaselineInfo {
   std::vector<std::string> paths;
   Policy policy;  // the effective policy recorded (and signed) with the baseline
   uint64_t entries = 0;
-  uint64_t not_hashed = 0;  // regular files left unhashed (over max_hash_size, unreadable)
+  uint64_t not_hashed = 0;          // regular files left unhashed (over max_hash_size, unreadable)
+  uint64_t mounts_not_crossed = 0;  // other filesystems / bind mounts met and not entered
+  std::vector<std::string> warnings;  // directories that could not be listed, ...
 };
 
 // Walks the paths and streams the baseline to `out` (written to a temp file, then renamed).
@@ -85,6 +87,8 @@ struct CheckResult {
   BaselineInfo baseline;
   std::vector<Change> changes;
   uint64_t checked = 0, hashed = 0;
+  uint64_t unchecked = 0;  // baseline entries under directories that cannot be listed
+  std::vector<std::string> warnings;
 };
 
 Result<CheckResult> check_baseline(const Root& root, const std::string& baseline,

@@ -11,10 +11,18 @@
 
 namespace mamori::fim::detail {
 
+// Where a file is: its host path, and when known an open fd of its directory with its name
+// there (the *at() calls then skip the path lookup, which dominates on large trees).
+struct At {
+  int dirfd = -1;
+  const char* name = nullptr;
+};
 // lstat + readlink + xattrs of one path (host path), into e (whose .path is the in-root path).
-bool stat_entry(const std::string& host_path, Entry& e);
+bool stat_entry(const std::string& host_path, Entry& e, const At& at = {});
+bool stat_basic(const std::string& host_path, Entry& e, const At& at = {});   // lstat only
+void stat_extras(const std::string& host_path, Entry& e, const At& at = {});  // readlink, xattrs
 // Content digest into e.hash (or e.error).
-void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e);
+void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e, const At& at = {});
 // Whether the policy wants this entry's content hashed (regular file, rule has hash, size limit).
 bool wants_hash(const Policy& p, const Entry& e);
 // What differs between two records, limited to `attrs`.

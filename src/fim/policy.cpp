@@ -133,7 +133,45 @@ Result<Severity> severity_at(const toml::table& t, Severity def, const std::stri
   return *v;
 }
 
+bool has_meta(std::string_view s) { return s.find_first_of("*?[\\") != std::string_view::npos; }
+
 }  // namespace
+
+Glob::Glob(std::string pattern) : kind_(kGeneric), pattern_(std::move(pattern)) {
+  std::string_view p = pattern_;
+  if (!has_meta(p)) {
+    kind_ = kLiteral;
+    lit_ = pattern_;
+  } else if (p.starts_with("**/*") && !has_meta(p.substr(4)) && p.substr(4).find('/') == p.npos &&
+             p.size() > 4) {
+    kind_ = kSuffix;
+    lit_ = p.substr(4);
+  } else if (p.starts_with("**/") && !has_meta(p.substr(3)) && p.substr(3).find('/') == p.npos &&
+             p.size() > 3) {
+    kind_ = kBasename;
+    lit_ = "/" + std::string(p.substr(3));
+  } else if (p.ends_with("/**") && !has_meta(p.substr(0, p.size() - 3)) && p.size() > 3) {
+    kind_ = kUnder;
+    lit_ = p.substr(0, p.size() - 2);  // "/var/cache/"
+  }
+}
+
+bool Glob::match(std::string_view path) const {
+  switch (kind_) {
+    case kLiteral:
+      return path == lit_;
+    case kBasename:
+      return path.ends_with(lit_);
+    case kSuffix:
+      return path.size() > lit_.size() && path.ends_with(lit_) &&
+             path.rfind('/') < path.size() - lit_.size();
+    case kUnder:
+      return path.starts_with(lit_);
+    case kGeneric:
+      break;
+  }
+  return path_glob_match(pattern_, path);
+}
 
 Result<uint32_t> parse_attrs(const std::vector<std::string>& words) {
   uint32_t bits = 0;
@@ -330,14 +368,33 @@ const Rule* Policy::rule_for(std::string_view path) const {
   return best;
 }
 
+const Policy::Compiled& Policy::compiled() const {
+  // Rebuilt when the lists were edited (operators' --exclude, resolve(), a copy): a cheap key
+  // of sizes and storage addresses, not a hash of every glob on every call.
+  size_t h = exclude.size() * 1315423911u + rules.size() +
+             reinterpret_cast<uintptr_t>(exclude.data()) * 31 +
+             reinterpret_cast<uintptr_t>(rules.data()) * 17;
+  for (const auto& r : rules) h = h * 31 + r.exclude.size();
+  if (h == compiled_.sizes_hash && compiled_.per_rule.size() == rules.size()) return compiled_;
+  compiled_ = Compiled{};
+  compiled_.sizes_hash = h;
+  for (const auto& g : exclude) compiled_.global.emplace_back(g);
+  for (const auto& r : rules) {
+    compiled_.per_rule.emplace_back();
+    for (const auto& g : r.exclude) compiled_.per_rule.back().emplace_back(g);
+  }
+  return compiled_;
+}
+
 bool Policy::excluded(std::string_view path) const {
-  for (const auto& g : exclude)
-    if (path_glob_match(g, path)) return true;
+  const Compiled& c = compiled();
+  for (const auto& g : c.global)
+    if (g.match(path)) return true;
   // Excludes of every rule that covers the path (an inner rule cannot re-include).
-  for (const auto& r : rules)
-    if (under(path, r.path))
-      for (const auto& g : r.exclude)
-        if (path_glob_match(g, path)) return true;
+  for (size_t i = 0; i < rules.size(); ++i)
+    if (!c.per_rule[i].empty() && under(path, rules[i].path))
+      for (const auto& g : c.per_rule[i])
+        if (g.match(path)) return true;
   return false;
 }
 

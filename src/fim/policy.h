@@ -43,6 +43,19 @@ enum Attr : uint32_t {
 Result<uint32_t> parse_attrs(const std::vector<std::string>& words);
 std::string attrs_text(uint32_t attrs);
 
+// A path glob with fast paths for the common shapes ("/etc/mtab", "**/__pycache__",
+// "**/*.pyc", "/var/cache/**"); anything else goes to path_glob_match.
+class Glob {
+ public:
+  explicit Glob(std::string pattern);
+  bool match(std::string_view path) const;
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  enum Kind { kLiteral, kBasename, kSuffix, kUnder, kGeneric } kind_;
+  std::string pattern_, lit_;
+};
+
 struct Rule {
   std::string path;  // absolute directory or file; "@webroots" before resolve()
   uint32_t attrs = kAttrAll;
@@ -80,6 +93,16 @@ struct Policy {
   std::optional<std::pair<Severity, std::string>> alert_for(std::string_view path, Event ev) const;
   bool in_webroot(std::string_view path) const;
   std::string to_toml() const;  // the effective policy, re-readable by parse_policy
+
+ private:
+  // Compiled forms of `exclude` and each rule's excludes, rebuilt when the lists change.
+  struct Compiled {
+    size_t sizes_hash = 0;
+    std::vector<Glob> global;
+    std::vector<std::vector<Glob>> per_rule;
+  };
+  mutable Compiled compiled_;
+  const Compiled& compiled() const;
 };
 
 // Parses TOML; errors name origin, line and column.

@@ -206,29 +206,52 @@ class FanotifySource : public Source {
         std::string_view nm;
         if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && name < p + hdr->len)
           nm = std::string_view(name, ::strnlen(name, static_cast<size_t>(p + hdr->len - name)));
-        int mfd = -1;
-        for (const auto& m : mounts_)
-          if (std::memcmp(&m.fsid, &fid->fsid, sizeof m.fsid) == 0) mfd = m.fd;
-        if (mfd < 0) return std::nullopt;  // another filesystem we did not mark
-        int dfd = ::open_by_handle_at(mfd, const_cast<file_handle*>(fh), O_PATH | O_CLOEXEC);
-        if (dfd < 0) return std::nullopt;  // the directory is gone (its removal is an event too)
-        char link[4096];
-        ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", dfd).c_str(), link, sizeof link - 1);
-        ::close(dfd);
-        if (n <= 0) return std::nullopt;
-        std::string dir(link, static_cast<size_t>(n));
-        if (dir.ends_with(" (deleted)")) return std::nullopt;
-        return join(dir, nm);
+        // A filesystem mark sees the whole filesystem: resolving every handle would cost two
+        // syscalls per event of every process. Directory paths are cached (a directory's path
+        // changes only by a rename, and every directory rename clears the cache).
+        if (md->mask & (FAN_MOVED_FROM | FAN_MOVED_TO) && md->mask & FAN_ONDIR) dirs_.clear();
+        std::string key(reinterpret_cast<const char*>(&fid->fsid), sizeof fid->fsid);
+        key.append(reinterpret_cast<const char*>(fh), sizeof(file_handle) + fh->handle_bytes);
+        auto hit = dirs_.find(key);
+        if (hit == dirs_.end()) {
+          auto dir = resolve(fid, fh);
+          if (!dir) return std::nullopt;
+          if (dirs_.size() > 65536) dirs_.clear();
+          hit = dirs_.emplace(std::move(key), std::move(*dir)).first;
+        }
+        if (hit->second.empty()) return std::nullopt;  // outside the root: not ours
+        return join(hit->second, nm);
       }
       p += hdr->len;
     }
     return std::nullopt;
   }
 
+  // The directory's path, "" when it is outside the root; nullopt when it cannot be resolved.
+  std::optional<std::string> resolve(const fanotify_event_info_fid* fid, const file_handle* fh) {
+    int mfd = -1;
+    for (const auto& m : mounts_)
+      if (std::memcmp(&m.fsid, &fid->fsid, sizeof m.fsid) == 0) mfd = m.fd;
+    if (mfd < 0) return std::nullopt;  // another filesystem we did not mark
+    int dfd = ::open_by_handle_at(mfd, const_cast<file_handle*>(fh), O_PATH | O_CLOEXEC);
+    if (dfd < 0) return std::nullopt;  // the directory is gone (its removal is an event too)
+    char link[4096];
+    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", dfd).c_str(), link, sizeof link - 1);
+    ::close(dfd);
+    if (n <= 0) return std::nullopt;
+    std::string dir(link, static_cast<size_t>(n));
+    if (dir.ends_with(" (deleted)")) return std::nullopt;
+    if (real_root_ != "/" && dir != real_root_ &&
+        !(dir.starts_with(real_root_) && dir[real_root_.size()] == '/'))
+      return std::string();
+    return dir;
+  }
+
   const Root& root_;
   std::string real_root_;
   int fd_;
   std::vector<Mount> mounts_;
+  std::unordered_map<std::string, std::string> dirs_;  // handle → host path ("" = not ours)
 };
 
 // inotify: one watch per directory (added as directories appear). It does not say who.
