@@ -825,6 +825,11 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
       bi = fim::write_baseline(root, fo, base, now_s());
   }
   if (!bi) return fail(bi.error());
+  // Never silently partial: what could not be read is said, and counted.
+  for (const auto& w : bi->warnings) std::fprintf(stderr, "mamori: warning: %s\n", sanitize(w).c_str());
+  if (bi->mounts_not_crossed)
+    info(o, fmt::format("{} mount points not crossed (other filesystems or bind mounts: "
+                        "one_filesystem = true)", bi->mounts_not_crossed));
   auto sig = fim::sign_file(base, *key);
   if (!sig) return fail(sig.error());
   std::string what =
@@ -884,6 +889,7 @@ Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Findin
   auto res = fim::check_baseline(Root(o.root), base, co);
   if (!res) return res.error();
   for (auto& f : fim::fim_findings(*res)) findings.push_back(std::move(f));
+  for (auto& w : res->warnings) warnings.push_back(std::move(w));
   if (o.verbose > 0 || !progress)
     info(o, fmt::format("fim: {} entries checked, {} hashed, {} changes", res->checked, res->hashed,
                         res->changes.size()));

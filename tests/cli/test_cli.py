@@ -604,6 +604,77 @@ class Fim(Base):
                 theirs[path] = "package-file-missing" if flags == "missing" else "package-file-modified"
         self.assertEqual(ours, theirs)
 
+    def test_hostile_tree(self):
+        """Symlink loops, FIFOs, sockets and device nodes, an unreadable directory, nested bind
+        mounts: recorded or reported, never followed, opened or silently skipped."""
+        import socket
+        import stat as st
+        tree = os.path.join(self.root, "srv/app")
+        os.makedirs(os.path.join(tree, "secret"))
+        spit(os.path.join(tree, "secret/key"), "k")
+        os.symlink("b", os.path.join(tree, "a"))
+        os.symlink("a", os.path.join(tree, "b"))                  # a symlink loop
+        os.mkfifo(os.path.join(tree, "fifo"))                     # opening it would block
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(os.path.join(tree, "sock"))
+        if os.geteuid() == 0:
+            os.mknod(os.path.join(tree, "null"), 0o600 | st.S_IFCHR, os.makedev(1, 3))
+        self.fim("fim", "init", "/srv/app", check=0)
+        base = slurp(os.path.join(self.tmp, "state", "fim.baseline"))
+        self.assertIn("/srv/app/a\tl\t", base)
+        self.assertIn("/srv/app/fifo\tp\t", base)
+        self.assertIn("/srv/app/sock\ts\t", base)
+        doc = json.loads(self.fim("--format", "json", "fim", "check", "--full", check=0).stdout)
+        self.assertEqual(doc["findings"], [])
+        sock.close()
+        # An unreadable directory (root without CAP_DAC_*): a warning, not a silent gap, and
+        # its baseline entries are "not checked", not "removed".
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            os.chmod(os.path.join(tree, "secret"), 0)
+            e = dict(os.environ, MAMORI_STATE_DIR=os.path.join(self.tmp, "state"))
+            p = subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", BIN,
+                                "--root", self.root, "--store", self.db, "--format", "json",
+                                "fim", "check"], capture_output=True, text=True, env=e)
+            os.chmod(os.path.join(tree, "secret"), 0o755)
+            if "setpriv" in p.stderr:
+                self.skipTest("cannot drop capabilities here: " + p.stderr.strip())
+            self.assertEqual(p.returncode, 0, p.stderr)
+            doc = json.loads(p.stdout)
+            self.assertNotIn("/srv/app/secret/key", [f["asset"] for f in doc["findings"]])
+            self.assertTrue(any("cannot list directory /srv/app/secret" in w for w in doc["warnings"]),
+                            doc["warnings"])
+            self.assertTrue(any("not checked" in w for w in doc["warnings"]), doc["warnings"])
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare")
+    def test_nested_bind_mounts_are_not_crossed(self):
+        tree = os.path.join(self.root, "srv/app")
+        outside = os.path.join(self.tmp, "outside")
+        os.makedirs(tree)
+        os.makedirs(outside)
+        spit(os.path.join(outside, "big"), "x")
+        d = tree
+        script = []
+        for i in range(10):  # ten bind mounts, each inside the previous one
+            d = os.path.join(d, f"m{i}")
+            script.append(f"mkdir -p {d} && mount --bind {outside} {d}")
+            outside_next = os.path.join(self.tmp, f"outside{i}")
+            os.makedirs(outside_next)
+            spit(os.path.join(outside_next, "big"), "x")
+            os.makedirs(os.path.join(outside, f"m{i + 1}"), exist_ok=True)
+            outside = outside_next
+        cmd = " && ".join(script) + " && " + " ".join(
+            [BIN, "--root", self.root, "--store", self.db, "fim", "init", "/srv/app"])
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", cmd],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, MAMORI_STATE_DIR=os.path.join(self.tmp, "state")))
+        if p.returncode != 0 and "unshare" in p.stderr:
+            self.skipTest("no mount namespace here: " + p.stderr.strip())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("mount points not crossed", p.stderr)
+        base = slurp(os.path.join(self.tmp, "state", "fim.baseline"))
+        self.assertIn("/srv/app/m0\td\t", base)      # the mount point itself
+        self.assertNotIn("/srv/app/m0/big", base)      # not what is mounted there
+
     def test_off_host_key(self):
         key = os.path.join(self.tmp, "offhost", "fim.key")
         self.fim("fim", "keygen", "--key", key, check=0)
