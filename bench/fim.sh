@@ -28,6 +28,10 @@ run3 "mamori fim init (sha256)" "$bin" -q fim init --baseline "$tmp/m.baseline" 
 run3 "mamori fim check (default)" "$bin" -q --store "$tmp/s.db" fim check --baseline "$tmp/m.baseline"
 run3 "mamori fim check --full" "$bin" -q --store "$tmp/s.db" fim check --full --baseline "$tmp/m.baseline"
 run3 "mamori fim init --threads 1" "$bin" -q fim init --threads 1 --baseline "$tmp/m1.baseline" --force "$tree"
+# Day one without a baseline: every packaged file against dpkg's checksums, vs dpkg --verify.
+run3 "mamori fim packages (this host)" "$bin" -q --store "$tmp/p.db" fim packages
+run3 "dpkg --verify (this host)" dpkg --verify
+"$(dirname "$bin")/../../bench/fim_bench" 2>/dev/null | grep BM_ || true
 if command -v aide >/dev/null; then
   cat > "$tmp/aide.conf" <<CONF
 database_in=file:$tmp/aide.db

@@ -826,10 +826,12 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   }
   if (!bi) return fail(bi.error());
   // Never silently partial: what could not be read is said, and counted.
-  for (const auto& w : bi->warnings) std::fprintf(stderr, "mamori: warning: %s\n", sanitize(w).c_str());
+  for (const auto& w : bi->warnings)
+    std::fprintf(stderr, "mamori: warning: %s\n", sanitize(w).c_str());
   if (bi->mounts_not_crossed)
     info(o, fmt::format("{} mount points not crossed (other filesystems or bind mounts: "
-                        "one_filesystem = true)", bi->mounts_not_crossed));
+                        "one_filesystem = true)",
+                        bi->mounts_not_crossed));
   auto sig = fim::sign_file(base, *key);
   if (!sig) return fail(sig.error());
   std::string what =

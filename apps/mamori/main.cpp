@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   mamori scan --format html -o report.html   one self-contained HTML file
   mamori scan -q --fail-on high              cron/CI: exit 1 on a new/open high or critical finding
   mamori --root /mnt/web01 --host web01 scan a mounted image, recorded as web01
+With a file-integrity baseline (mamori fim init), the scan of this host also runs a quick
+'fim check' and reports its findings.
 See docs/scan.md.)");
   scan->callback([&] { rc = cmd_scan(o); });
 
