@@ -26,9 +26,11 @@ const std::string& sample_baseline() {
     const int n = 200000;
     for (int i = 0; i < n; ++i) {
       char name[64];
-      std::snprintf(name, sizeof name, "/srv/d%04d/sub%02d/file-%07d.php", i / 1000, (i / 50) % 20, i);
-      out << name << "\tf\t644\t33\t33\t" << 1000 + i << "\t1795648676189004959\t1795648676189004959\t"
-          << 100000 + i << "\t1\t65024\t-\t" << (i % 97 == 0 ? "user.x=31" : "-")
+      std::snprintf(name, sizeof name, "/srv/d%04d/sub%02d/file-%07d.php", i / 1000, (i / 50) % 20,
+                    i);
+      out << name << "\tf\t644\t33\t33\t" << 1000 + i
+          << "\t1795648676189004959\t1795648676189004959\t" << 100000 + i << "\t1\t65024\t-\t"
+          << (i % 97 == 0 ? "user.x=31" : "-")
           << "\t4355a46b19d348dc2f57c046f8ef63d4538ebb936000f3c9ee954a27460dd865\n";
     }
     out << "#end " << n << "\n";

@@ -43,4 +43,14 @@ struct PackageIndex {
 // Tells a package upgrade (the new content is what the package ships) from tampering.
 void judge_against_packages(const Root& root, const PackageIndex& idx, Change& c);
 
+// One fanotify event as decoded from the kernel's packed records (exposed for the fuzzer).
+struct FanEvent {
+  uint64_t mask = 0;
+  int pid = 0;
+  bool overflow = false;
+  std::string key;   // fsid + file handle of the directory ("" when the event carries none)
+  std::string name;  // entry name in that directory ("" for the directory itself)
+};
+void decode_fanotify(const char* buf, size_t n, const std::function<void(const FanEvent&)>& fn);
+
 }  // namespace mamori::fim::detail

@@ -79,6 +79,57 @@ struct RawEvent {
   bool dir = false;
 };
 
+}  // namespace
+
+// Records are packed (a name makes the next one unaligned): every field is copied out with
+// memcpy, never read through a cast pointer; lengths are checked against the buffer.
+void detail::decode_fanotify(const char* buf, size_t n,
+                             const std::function<void(const FanEvent&)>& fn) {
+  size_t off = 0;
+  while (off + sizeof(fanotify_event_metadata) <= n) {
+    fanotify_event_metadata md;
+    std::memcpy(&md, buf + off, sizeof md);
+    if (md.event_len < sizeof md || md.metadata_len < sizeof md || md.event_len > n - off) break;
+    const char* ev = buf + off;
+    off += md.event_len;
+    if (md.vers != FANOTIFY_METADATA_VERSION) continue;
+    FanEvent out;
+    out.mask = md.mask;
+    out.pid = md.pid;
+    out.overflow = (md.mask & FAN_Q_OVERFLOW) != 0;
+    if (!out.overflow && md.metadata_len <= md.event_len) {
+      const char* p = ev + md.metadata_len;
+      const char* end = ev + md.event_len;
+      while (static_cast<size_t>(end - p) >= sizeof(fanotify_event_info_header)) {
+        fanotify_event_info_header hdr;
+        std::memcpy(&hdr, p, sizeof hdr);
+        if (hdr.len < sizeof hdr || hdr.len > static_cast<size_t>(end - p)) break;
+        const char* rec_end = p + hdr.len;
+        if (hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
+            hdr.info_type == FAN_EVENT_INFO_TYPE_DFID) {
+          const char* q = p + sizeof hdr;
+          file_handle head;
+          if (static_cast<size_t>(rec_end - q) >= sizeof(__kernel_fsid_t) + sizeof head) {
+            std::memcpy(&head, q + sizeof(__kernel_fsid_t), sizeof head);
+            size_t total = sizeof(__kernel_fsid_t) + sizeof head + head.handle_bytes;
+            if (head.handle_bytes <= MAX_HANDLE_SZ && total <= static_cast<size_t>(rec_end - q)) {
+              out.key.assign(q, total);
+              const char* name = q + total;
+              if (hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && name < rec_end)
+                out.name.assign(name, ::strnlen(name, static_cast<size_t>(rec_end - name)));
+              break;
+            }
+          }
+        }
+        p = rec_end;
+      }
+    }
+    fn(out);
+  }
+}
+
+namespace {
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -161,27 +212,35 @@ class FanotifySource : public Source {
   const char* name() const override { return "fanotify"; }
 
   void read(std::vector<RawEvent>& out, bool& overflow) override {
-    alignas(fanotify_event_metadata) char buf[64 * 1024];
+    static thread_local std::vector<char> buf(256 * 1024);
     std::unordered_map<int, Who> who_cache;
     for (;;) {
-      ssize_t len = ::read(fd_, buf, sizeof buf);
+      ssize_t len = ::read(fd_, buf.data(), buf.size());
       if (len <= 0) return;  // EAGAIN: drained
-      auto* md = reinterpret_cast<fanotify_event_metadata*>(buf);
-      for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
-        if (md->vers != FANOTIFY_METADATA_VERSION) continue;
-        if (md->mask & FAN_Q_OVERFLOW) {
+      decode_fanotify(buf.data(), static_cast<size_t>(len), [&](const FanEvent& ev) {
+        if (ev.overflow) {
           overflow = true;
-          continue;
+          return;
         }
-        if (md->pid == ::getpid()) continue;  // our own store writes
-        auto path = path_of(md);
-        if (!path) continue;
-        std::string p = in_root(real_root_, *path);
-        if (p.empty()) continue;
-        auto it = who_cache.find(md->pid);
-        if (it == who_cache.end()) it = who_cache.emplace(md->pid, who_of(md->pid)).first;
-        out.push_back({std::move(p), it->second, (md->mask & FAN_ONDIR) != 0});
-      }
+        if (ev.pid == ::getpid() || ev.key.empty()) return;  // our own store writes
+        // A filesystem mark sees the whole filesystem: resolving every handle would cost two
+        // syscalls per event of every process. Directory paths are cached (a directory's path
+        // changes only by a rename, and every directory rename clears the cache).
+        if ((ev.mask & (FAN_MOVED_FROM | FAN_MOVED_TO)) && (ev.mask & FAN_ONDIR)) dirs_.clear();
+        auto hit = dirs_.find(ev.key);
+        if (hit == dirs_.end()) {
+          auto dir = resolve(ev.key);
+          if (!dir) return;
+          if (dirs_.size() > 65536) dirs_.clear();
+          hit = dirs_.emplace(ev.key, std::move(*dir)).first;
+        }
+        if (hit->second.empty()) return;  // outside the root: not ours
+        std::string p = in_root(real_root_, join(hit->second, ev.name));
+        if (p.empty()) return;
+        auto it = who_cache.find(ev.pid);
+        if (it == who_cache.end()) it = who_cache.emplace(ev.pid, who_of(ev.pid)).first;
+        out.push_back({std::move(p), it->second, (ev.mask & FAN_ONDIR) != 0});
+      });
     }
   }
 
@@ -192,48 +251,22 @@ class FanotifySource : public Source {
   };
   FanotifySource(const Root& root, int fd) : root_(root), real_root_(real_root(root)), fd_(fd) {}
 
-  std::optional<std::string> path_of(const fanotify_event_metadata* md) {
-    const char* p = reinterpret_cast<const char*>(md) + md->metadata_len;
-    const char* end = reinterpret_cast<const char*>(md) + md->event_len;
-    while (p + sizeof(fanotify_event_info_header) <= end) {
-      auto* hdr = reinterpret_cast<const fanotify_event_info_header*>(p);
-      if (hdr->len == 0 || p + hdr->len > end) break;
-      if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
-          hdr->info_type == FAN_EVENT_INFO_TYPE_DFID) {
-        auto* fid = reinterpret_cast<const fanotify_event_info_fid*>(p);
-        auto* fh = reinterpret_cast<const file_handle*>(fid->handle);
-        const char* name = reinterpret_cast<const char*>(fh->f_handle) + fh->handle_bytes;
-        std::string_view nm;
-        if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && name < p + hdr->len)
-          nm = std::string_view(name, ::strnlen(name, static_cast<size_t>(p + hdr->len - name)));
-        // A filesystem mark sees the whole filesystem: resolving every handle would cost two
-        // syscalls per event of every process. Directory paths are cached (a directory's path
-        // changes only by a rename, and every directory rename clears the cache).
-        if (md->mask & (FAN_MOVED_FROM | FAN_MOVED_TO) && md->mask & FAN_ONDIR) dirs_.clear();
-        std::string key(reinterpret_cast<const char*>(&fid->fsid), sizeof fid->fsid);
-        key.append(reinterpret_cast<const char*>(fh), sizeof(file_handle) + fh->handle_bytes);
-        auto hit = dirs_.find(key);
-        if (hit == dirs_.end()) {
-          auto dir = resolve(fid, fh);
-          if (!dir) return std::nullopt;
-          if (dirs_.size() > 65536) dirs_.clear();
-          hit = dirs_.emplace(std::move(key), std::move(*dir)).first;
-        }
-        if (hit->second.empty()) return std::nullopt;  // outside the root: not ours
-        return join(hit->second, nm);
-      }
-      p += hdr->len;
-    }
-    return std::nullopt;
-  }
-
   // The directory's path, "" when it is outside the root; nullopt when it cannot be resolved.
-  std::optional<std::string> resolve(const fanotify_event_info_fid* fid, const file_handle* fh) {
+  std::optional<std::string> resolve(const std::string& key) {
+    __kernel_fsid_t fsid;
+    union {
+      file_handle fh;
+      char bytes[sizeof(file_handle) + MAX_HANDLE_SZ];
+    } h{};
+    if (key.size() < sizeof fsid + sizeof(file_handle) || key.size() - sizeof fsid > sizeof h.bytes)
+      return std::nullopt;
+    std::memcpy(&fsid, key.data(), sizeof fsid);
+    std::memcpy(h.bytes, key.data() + sizeof fsid, key.size() - sizeof fsid);
     int mfd = -1;
     for (const auto& m : mounts_)
-      if (std::memcmp(&m.fsid, &fid->fsid, sizeof m.fsid) == 0) mfd = m.fd;
+      if (std::memcmp(&m.fsid, &fsid, sizeof m.fsid) == 0) mfd = m.fd;
     if (mfd < 0) return std::nullopt;  // another filesystem we did not mark
-    int dfd = ::open_by_handle_at(mfd, const_cast<file_handle*>(fh), O_PATH | O_CLOEXEC);
+    int dfd = ::open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
     if (dfd < 0) return std::nullopt;  // the directory is gone (its removal is an event too)
     char link[4096];
     ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", dfd).c_str(), link, sizeof link - 1);

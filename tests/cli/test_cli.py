@@ -591,8 +591,8 @@ class Fim(Base):
         packaged = set()
         for name in os.listdir("/var/lib/dpkg/info"):
             if name.endswith(".md5sums"):
-                for line in open(os.path.join("/var/lib/dpkg/info", name), errors="replace"):
-                    packaged.add("/" + line[34:].rstrip("\n"))
+                with open(os.path.join("/var/lib/dpkg/info", name), errors="replace") as f:
+                    packaged.update("/" + line[34:].rstrip("\n") for line in f)
         out = subprocess.run(["dpkg", "--verify"], capture_output=True, text=True).stdout
         theirs = {}
         for line in out.splitlines():
