@@ -870,8 +870,9 @@ class BaselineWriter {
     f_ << header_line(info);
     return ok();
   }
-  void add(const Entry& e) {
-    f_ << format_entry(e);
+  void add(const Entry& e) { add_line(format_entry(e)); }
+  void add_line(const std::string& line) {  // a line format_entry() made (on a worker)
+    f_ << line;
     ++entries_;
   }
   uint64_t entries() const { return entries_; }
@@ -912,22 +913,29 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
   MAMORI_TRY(wr.open(info), "fim init");
   Walker w(root, info.paths, pol);
   {
-    using Item = std::pair<Entry, DirRef>;
+    // Workers stat, hash and format; the producer only walks and writes.
+    struct Item {
+      Entry e;
+      DirRef dir;
+      std::string line;
+    };
     BatchPipeline<Item> pipe(
         thread_count(opts.threads),
         [&](Item& it) {
-          if (!complete_entry(root, pol, info.hash, it.first, it.second)) it.first.type = 0;
-          it.second.reset();  // the directory closes as soon as its last entry is done
+          if (complete_entry(root, pol, info.hash, it.e, it.dir))
+            it.line = format_entry(it.e);
+          else
+            it.e.type = 0;
+          it.dir.reset();  // the directory closes as soon as its last entry is done
         },
         [&](Item& it) {
-          Entry& e = it.first;
-          if (e.type == 0) return;  // vanished during the walk
-          if (e.type == 'f' && e.hash.empty()) ++info.not_hashed;
-          wr.add(e);
+          if (it.e.type == 0) return;  // vanished during the walk
+          if (it.e.type == 'f' && it.e.hash.empty()) ++info.not_hashed;
+          wr.add_line(it.line);
           if (wr.entries() % 8192 == 0 && opts.on_progress)
             opts.on_progress(fmt::format("{} entries", wr.entries()));
         });
-    while (auto e = w.next()) pipe.push(Item{std::move(*e), w.parent()});
+    while (auto e = w.next()) pipe.push(Item{std::move(*e), w.parent(), {}});
     pipe.finish();
   }
   for (const auto& u : w.unreadable()) info.warnings.push_back("cannot list directory " + u);
