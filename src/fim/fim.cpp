@@ -923,6 +923,8 @@ class BaselineWriter {
     if (!done_) ::unlink(tmp_.c_str());
   }
   Status open(const BaselineInfo& info) {
+    buf_.resize(1 << 20);  // one write(2) per megabyte of baseline
+    f_.rdbuf()->pubsetbuf(buf_.data(), static_cast<std::streamsize>(buf_.size()));
     f_.open(tmp_, std::ios::binary | std::ios::trunc);
     if (!f_) return errno_error(tmp_, errno);
     f_ << header_line(info);
@@ -946,6 +948,7 @@ class BaselineWriter {
 
  private:
   std::string out_, tmp_;
+  std::vector<char> buf_;
   std::ofstream f_;
   uint64_t entries_ = 0;
   bool done_ = false;
