@@ -698,6 +698,28 @@ std::string fim_pub_path(const FimArgs& a) {
   return state_dir() + "/fim.pub";
 }
 
+// The baseline's signature checked with the public key the arguments name.
+Status verify_baseline(const FimArgs& a, const std::string& base) {
+  auto pub = fim::read_key(fim_pub_path(a), 32);
+  return pub ? fim::verify_file(base, *pub) : Status(pub.error());
+}
+
+Finding untrusted_baseline_finding(const std::string& base, const Error& why) {
+  Finding f;
+  f.module = "fim";
+  f.check = "baseline-signature-invalid";
+  f.asset = base;
+  f.severity = Severity::kCritical;
+  f.title = "The file-integrity baseline cannot be trusted";
+  f.evidence = why.message;
+  f.remediation =
+      "Do not trust this baseline or this host's files: someone may have changed both. Verify "
+      "with the off-host public key, compare against a trusted copy, then rebuild with "
+      "'mamori fim init --force' from a known-good state.";
+  assign_fingerprint(f);
+  return f;
+}
+
 // The policy for a new baseline: --config FILE, else ROOT/etc/mamori/fim.toml, else the
 // built-in default; PATHs on the command line replace its watch rules (every attribute).
 Result<fim::Policy> load_fim_policy(const Options& o, const FimArgs& a, const Root& root,
@@ -771,8 +793,7 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
         Error::not_found(base + ": no baseline to update; create one with 'mamori fim init'"));
   if (exists && !a.force) {
     // Never overwrite a baseline that does not verify: it may be evidence.
-    auto pub = fim::read_key(fim_pub_path(a), 32);
-    Status v = pub ? fim::verify_file(base, *pub) : Status(pub.error());
+    Status v = verify_baseline(a, base);
     if (!v)
       return fail(v.error().with_context(
           fmt::format("fim {}: refusing to replace {} (use --force after investigating)",
@@ -864,22 +885,9 @@ Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Findin
     return Error::not_found(base +
                             ": no baseline; create one with 'mamori fim init' (and verify the "
                             "packaged files today, without one: 'mamori fim packages')");
-  auto pub = fim::read_key(fim_pub_path(a), 32);
-  Status verified = pub ? fim::verify_file(base, *pub) : Status(pub.error());
+  Status verified = verify_baseline(a, base);
   if (!verified) {
-    Finding f;
-    f.module = "fim";
-    f.check = "baseline-signature-invalid";
-    f.asset = base;
-    f.severity = Severity::kCritical;
-    f.title = "The file-integrity baseline cannot be trusted";
-    f.evidence = verified.error().message;
-    f.remediation =
-        "Do not trust this baseline or this host's files: someone may have changed both. Verify "
-        "with the off-host public key, compare against a trusted copy, then rebuild with "
-        "'mamori fim init --force' from a known-good state.";
-    assign_fingerprint(f);
-    findings.push_back(std::move(f));
+    findings.push_back(untrusted_baseline_finding(base, verified.error()));
     warnings.push_back(verified.error().message);
     return ok();
   }
@@ -1020,21 +1028,9 @@ int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend
     return true;
   };
   // A baseline that does not verify is never trusted: say so and stop.
-  auto pub = fim::read_key(fim_pub_path(a), 32);
-  Status verified = pub ? fim::verify_file(base, *pub) : Status(pub.error());
+  Status verified = verify_baseline(a, base);
   if (!verified) {
-    Finding f;
-    f.module = "fim";
-    f.check = "baseline-signature-invalid";
-    f.asset = base;
-    f.severity = Severity::kCritical;
-    f.title = "The file-integrity baseline cannot be trusted";
-    f.evidence = verified.error().message;
-    f.remediation =
-        "Do not trust this baseline: verify it with the off-host public key, then rebuild it "
-        "with 'mamori fim init --force' from a known-good state.";
-    assign_fingerprint(f);
-    record({f});
+    record({untrusted_baseline_finding(base, verified.error())});
     return fail(
         verified.error().with_context("fim watch: not watching with an untrusted baseline"));
   }

@@ -174,18 +174,28 @@ ssize_t list_xattrs(const std::string& host_path, const At& at, char* buf, size_
   return ::llistxattr(host_path.c_str(), buf, size);
 }
 
-void read_xattrs(const std::string& host_path, Entry& e, const At& at) {
+// Fills e.xattrs from a name list (list(buf, size) → bytes) and a value getter
+// (get(name, buf, size) → bytes), sorted by name.
+template <typename List, typename Get>
+void collect_xattrs(Entry& e, List list, Get get) {
   char names[4096];
-  ssize_t n = list_xattrs(host_path, at, names, sizeof names);
-  if (n <= 0) return;
-  for (ssize_t off = 0; off < n;) {
+  ssize_t n = list(names, sizeof names);
+  for (ssize_t off = 0; n > 0 && off < n;) {
     std::string name(names + off);
     off += static_cast<ssize_t>(name.size()) + 1;
     char val[4096];
-    ssize_t v = ::lgetxattr(host_path.c_str(), name.c_str(), val, sizeof val);
+    ssize_t v = get(name.c_str(), val, sizeof val);
     if (v >= 0) e.xattrs.emplace_back(name, std::string(val, static_cast<size_t>(v)));
   }
   std::sort(e.xattrs.begin(), e.xattrs.end());
+}
+
+void read_xattrs(const std::string& host_path, Entry& e, const At& at) {
+  collect_xattrs(
+      e, [&](char* buf, size_t size) { return list_xattrs(host_path, at, buf, size); },
+      [&](const char* name, char* buf, size_t size) {
+        return ::lgetxattr(host_path.c_str(), name, buf, size);
+      });
 }
 
 void stat_extras(const std::string& host_path, Entry& e, const At& at) {
@@ -507,16 +517,9 @@ bool complete_regular(const Policy& pol, HashAlgo algo, Entry& e, const At& at) 
     return false;
   }
   fill_from_stat(st, e);
-  char names[4096];
-  ssize_t n = ::flistxattr(fd, names, sizeof names);
-  for (ssize_t off = 0; n > 0 && off < n;) {
-    std::string name(names + off);
-    off += static_cast<ssize_t>(name.size()) + 1;
-    char val[4096];
-    ssize_t v = ::fgetxattr(fd, name.c_str(), val, sizeof val);
-    if (v >= 0) e.xattrs.emplace_back(name, std::string(val, static_cast<size_t>(v)));
-  }
-  std::sort(e.xattrs.begin(), e.xattrs.end());
+  collect_xattrs(
+      e, [fd](char* buf, size_t size) { return ::flistxattr(fd, buf, size); },
+      [fd](const char* name, char* buf, size_t size) { return ::fgetxattr(fd, name, buf, size); });
   if (e.size <= pol.max_hash_size) e.hash = digest_fd(fd, e.size, md_of(algo), e.error);
   ::close(fd);
   return true;
