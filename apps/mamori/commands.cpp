@@ -235,6 +235,19 @@ int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
 Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
                           std::vector<std::string>& warnings, Progress* progress);
 
+// A record of one run: who, which scope, when (finished now), what was found.
+store::ScanInput scan_input(std::string host, std::string scope, int64_t started,
+                            std::vector<Finding> findings) {
+  store::ScanInput in;
+  in.host = std::move(host);
+  in.scope = std::move(scope);
+  in.started_at = started;
+  in.finished_at = now_s();
+  in.tool_version = MAMORI_VERSION;
+  in.findings = std::move(findings);
+  return in;
+}
+
 std::string user_name() {
   if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
   if (struct passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
@@ -302,25 +315,13 @@ int cmd_scan(const Options& o) {
     if (!s) {
       inv->warnings.push_back("file integrity check skipped: " + s.error().message);
     } else {
-      store::ScanInput fin;
-      fin.host = host;
-      fin.scope = "fim";
-      fin.started_at = started;
-      fin.finished_at = now_s();
-      fin.tool_version = MAMORI_VERSION;
-      fin.findings = std::move(ff);
-      auto out = (*st)->record_scan(fin);
+      auto out = (*st)->record_scan(scan_input(host, "fim", started, std::move(ff)));
       if (!out) return fail(out.error());
       fim_current = std::move(out->findings);
     }
   }
 
-  store::ScanInput in;
-  in.host = host;
-  in.scope = "scan";
-  in.started_at = started;
-  in.finished_at = now_s();
-  in.tool_version = MAMORI_VERSION;
+  store::ScanInput in = scan_input(host, "scan", started, {});
   in.os = inv->os.pretty_name.empty() ? inv->os.distro() : inv->os.pretty_name;
   in.findings = std::move(findings);
   in.packages = inv->packages;
@@ -923,14 +924,8 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
     auto s = fim_check_findings(o, a, findings, warnings, &progress);
     if (!s) return fail(s.error());
   }
-  store::ScanInput in;
-  in.host = host_name(o);
-  in.scope = "fim";
-  in.started_at = started;
-  in.finished_at = now_s();
-  in.tool_version = MAMORI_VERSION;
-  in.findings = std::move(findings);
-  return record_and_report(o, **st, std::move(in), {}, warnings, *fmt_r, *threshold);
+  return record_and_report(o, **st, scan_input(host_name(o), "fim", started, std::move(findings)),
+                           {}, warnings, *fmt_r, *threshold);
 }
 
 int cmd_fim_packages(const Options& o, const FimArgs& a) {
@@ -958,15 +953,11 @@ int cmd_fim_packages(const Options& o, const FimArgs& a) {
   info(o, fmt::format("{} files of {} packages verified against dpkg's checksums ({} conffiles "
                       "left to fim check, {} excluded by dpkg path-exclude)",
                       res->files, res->packages, res->conffiles_skipped, res->excluded));
-  store::ScanInput in;
-  in.host = host_name(o);
   // Its own scope: verifying some packages must not mark the others' findings fixed.
-  in.scope = a.paths.empty() ? "fim-packages"
-                             : "fim-packages:" + fmt::format("{}", fmt::join(a.paths, ","));
-  in.started_at = started;
-  in.finished_at = now_s();
-  in.tool_version = MAMORI_VERSION;
-  in.findings = fim::package_findings(*res);
+  std::string scope = a.paths.empty()
+                          ? "fim-packages"
+                          : "fim-packages:" + fmt::format("{}", fmt::join(a.paths, ","));
+  store::ScanInput in = scan_input(host_name(o), scope, started, fim::package_findings(*res));
   return record_and_report(o, **st, std::move(in), {}, warnings, *fmt_r, *threshold);
 }
 
@@ -1010,12 +1001,7 @@ int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend
     std::fflush(out);
   };
   auto record = [&](std::vector<Finding> fs) -> bool {
-    store::ScanInput in;
-    in.host = host;
-    in.scope = "fim";
-    in.started_at = in.finished_at = now_s();
-    in.tool_version = MAMORI_VERSION;
-    in.findings = std::move(fs);
+    store::ScanInput in = scan_input(host, "fim", now_s(), std::move(fs));
     in.partial = true;
     auto outcome = (*st)->record_scan(in);
     if (!outcome) {
