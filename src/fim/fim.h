@@ -120,6 +120,8 @@ Result<BaselineInfo> read_baseline_info(const std::string& baseline);
 
 // One baseline line (exposed for the fuzzer); errors name `file` and `lineno`.
 Result<Entry> parse_baseline_entry(std::string_view line, size_t lineno, const std::string& file);
+// The line (with its newline) that parse_baseline_entry reads back as `e`.
+std::string format_baseline_entry(const Entry& e);
 
 // The header line of a baseline (paths, hash, recorded policy); exposed for the fuzzer.
 Result<BaselineInfo> parse_baseline_header(std::string_view line, const std::string& file);

@@ -249,7 +249,7 @@ class FanotifySource : public Source {
     __kernel_fsid_t fsid;
     int fd;
   };
-  FanotifySource(const Root& root, int fd) : root_(root), real_root_(real_root(root)), fd_(fd) {}
+  FanotifySource(const Root& root, int fd) : real_root_(real_root(root)), fd_(fd) {}
 
   // The directory's path, "" when it is outside the root; nullopt when it cannot be resolved.
   std::optional<std::string> resolve(const std::string& key) {
@@ -280,7 +280,6 @@ class FanotifySource : public Source {
     return dir;
   }
 
-  const Root& root_;
   std::string real_root_;
   int fd_;
   std::vector<Mount> mounts_;

@@ -291,13 +291,19 @@ TEST_F(FimTest, SignatureDetectsAnyChangeToTheBaseline) {
 
 TEST_F(FimTest, NamesWithNewlinesAndInvalidUtf8RoundTrip) {
   write(root_ / "etc/we\nird\xff name", "x");
+  write(root_ / "etc/back\\slash\ttab", "y");
+  fs::create_symlink("-", root_ / "etc/dash");  // "-" also stands for "no target" in the file
   init();
   CheckResult r;
   EXPECT_TRUE(check(true, r).empty());  // read back exactly: no spurious change
   fs::remove(root_ / "etc/we\nird\xff name");
+  fs::remove(root_ / "etc/dash");
+  fs::create_symlink("--", root_ / "etc/dash");
   auto m = check(false, r);
-  ASSERT_EQ(m.size(), 1u);
-  EXPECT_EQ(m.begin()->first, "/etc/we\nird\xff name");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m.begin()->first, "/etc/dash");
+  EXPECT_TRUE(has(m["/etc/dash"], "symlink: - → --"));
+  EXPECT_EQ(std::next(m.begin())->first, "/etc/we\nird\xff name");
 }
 
 TEST_F(FimTest, AttributeSetsDecideWhatCounts) {
