@@ -3,6 +3,9 @@
 #   bench/fim.sh [BUILD_DIR] [TREE]   (TREE default: a 100,000-file, 2.5 GB tree from
 #                                      ../shared/bench/fim/mktree.sh, created when missing)
 # AIDE: sha256 with p+u+g+s+m+c+i+n, as in the issue. Medians of 3 runs; peak RSS of one.
+# The floor (build/…/bench/fim_floor: open, fstat, flistxattr, read, SHA-256, close of every file
+# on 2 threads, nothing recorded) runs in the same run: init's overhead is a ratio to it.
+# FIM_BENCH_USR=1 also times init/check of this machine's /usr against its floor.
 set -euo pipefail
 build=${1:-build/release}
 tree=${2:-/tmp/mamori-fim-tree}
@@ -24,6 +27,9 @@ run3() {  # label, command...
 }
 find "$tree" -type f -print0 | xargs -0 cat > /dev/null   # warm the page cache
 echo "tree: $tree ($(find "$tree" -type f | wc -l) files, $(du -sh "$tree" | cut -f1))"
+floor=$(dirname "$bin")/../../bench/fim_floor
+find "$tree" -type f > "$tmp/files"
+[ -x "$floor" ] && run3 "floor (fim_floor, 2 threads)" "$floor" "$tmp/files" 2
 run3 "mamori fim init (sha256)" "$bin" -q fim init --baseline "$tmp/m.baseline" --force "$tree"
 run3 "mamori fim check (default)" "$bin" -q --store "$tmp/s.db" fim check --baseline "$tmp/m.baseline"
 run3 "mamori fim check --full" "$bin" -q --store "$tmp/s.db" fim check --full --baseline "$tmp/m.baseline"
@@ -32,6 +38,13 @@ run3 "mamori fim init --threads 1" "$bin" -q fim init --threads 1 --baseline "$t
 run3 "mamori fim packages (this host)" "$bin" -q --store "$tmp/p.db" fim packages
 run3 "dpkg --verify (this host)" dpkg --verify
 "$(dirname "$bin")/../../bench/fim_bench" 2>/dev/null | grep BM_ || true
+if [ "${FIM_BENCH_USR:-0}" = 1 ]; then
+  find /usr -xdev -type f > "$tmp/usr-files"
+  xargs -d '\n' -a "$tmp/usr-files" cat > /dev/null 2>&1 || true  # warm
+  [ -x "$floor" ] && run3 "floor /usr" "$floor" "$tmp/usr-files" 2
+  run3 "mamori fim init /usr" "$bin" -q fim init --baseline "$tmp/u.baseline" --force /usr
+  run3 "mamori fim check /usr" "$bin" -q --store "$tmp/s.db" fim check --baseline "$tmp/u.baseline"
+fi
 if command -v aide >/dev/null; then
   cat > "$tmp/aide.conf" <<CONF
 database_in=file:$tmp/aide.db

@@ -508,7 +508,7 @@ class BatchPipeline {
  public:
   BatchPipeline(unsigned threads, std::function<void(T&)> work, std::function<void(T&)> sink)
       : pipe_(
-            threads, 256,
+            threads, 64,
             [work = std::move(work)](std::vector<T>& b) {
               for (auto& x : b) work(x);
             },
@@ -622,22 +622,21 @@ std::string esc(std::string_view s) {
 bool unesc(std::string_view s, std::string& out) {
   out.clear();
   if (s == "-") return true;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 1 < s.size() && s[i + 1] == '\\') {
+  auto h = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (size_t i = 0; i < s.size();) {
+    size_t bs = s.find('\\', i);
+    out.append(s.substr(i, bs == std::string_view::npos ? s.npos : bs - i));
+    if (bs == std::string_view::npos) break;
+    if (bs + 1 < s.size() && s[bs + 1] == '\\') {
       out.push_back('\\');
-      ++i;
-    } else if (i + 3 < s.size() && s[i + 1] == 'x') {
-      auto h = [](char c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      };
-      int a = h(s[i + 2]), b = h(s[i + 3]);
+      i = bs + 2;
+    } else if (bs + 3 < s.size() && s[bs + 1] == 'x') {
+      int a = h(s[bs + 2]), b = h(s[bs + 3]);
       if (a < 0 || b < 0) return false;
       out.push_back(static_cast<char>(a * 16 + b));
-      i += 3;
+      i = bs + 4;
     } else {
       return false;
     }
@@ -688,19 +687,25 @@ Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::strin
   auto bad = [&](const char* why) {
     return Error::data_loss(fmt::format("{}:{}: {}", file, lineno, why));
   };
-  auto f = split(line, '\t');
-  if (f.size() != 14) return bad("expected 14 fields (baseline truncated or damaged?)");
+  // The 14 tab-separated fields, without allocating (this runs once per entry on every check).
+  std::array<std::string_view, 14> f;
+  size_t nf = 0;
+  for (size_t pos = 0;;) {
+    size_t tab = line.find('\t', pos);
+    if (nf == f.size()) return bad("expected 14 fields (baseline truncated or damaged?)");
+    f[nf++] = line.substr(pos, tab == std::string_view::npos ? line.npos : tab - pos);
+    if (tab == std::string_view::npos) break;
+    pos = tab + 1;
+  }
+  if (nf != f.size()) return bad("expected 14 fields (baseline truncated or damaged?)");
   Entry e;
   if (!unesc(f[0], e.path) || e.path.empty() || e.path[0] != '/') return bad("bad path");
   if (f[1].size() != 1) return bad("bad type");
   e.type = f[1][0];
-  auto num = [&](std::string_view s, int base, uint64_t& out) {
+  auto num = [](std::string_view s, int base, auto& out) {
     if (s.empty() || s.size() > 24) return false;
-    char* end = nullptr;
-    std::string t(s);
-    errno = 0;
-    out = std::strtoull(t.c_str(), &end, base);
-    return errno == 0 && end && *end == '\0' && t[0] != '-';
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out, base);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
   };
   uint64_t v[9];
   if (!num(f[2], 8, v[0]) || !num(f[3], 10, v[1]) || !num(f[4], 10, v[2]) || !num(f[5], 10, v[3]) ||
@@ -710,15 +715,7 @@ Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::strin
   e.uid = static_cast<uint32_t>(v[1]);
   e.gid = static_cast<uint32_t>(v[2]);
   e.size = v[3];
-  auto snum = [](std::string_view sv, int64_t& out) {
-    if (sv.empty() || sv.size() > 20) return false;
-    std::string t(sv);
-    char* end = nullptr;
-    errno = 0;
-    out = std::strtoll(t.c_str(), &end, 10);
-    return errno == 0 && end && *end == '\0';
-  };
-  if (!snum(f[6], e.mtime_ns) || !snum(f[7], e.ctime_ns)) return bad("bad time");
+  if (!num(f[6], 10, e.mtime_ns) || !num(f[7], 10, e.ctime_ns)) return bad("bad time");
   e.inode = v[6];
   e.nlink = v[7];
   e.dev = v[8];
@@ -1258,6 +1255,18 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
     bool hashed = false;
     std::string error;
     DirRef dir;
+    std::vector<std::string> diffs;  // before → after, when both exist (worked out on a worker)
+  };
+  // Entries present before and after are compared on the worker, and the unchanged ones
+  // (nearly all) emptied there, so that the ordered sink on the walking thread stays light.
+  auto compare = [&](Item& it) {
+    const Rule* rule = pol.rule_for(it.after->path);
+    it.diffs = differences(*it.old, *it.after, algo, rule ? rule->attrs : kAttrAll);
+    if (it.diffs.empty()) {
+      it.old.reset();
+      it.after.reset();
+      it.before = RawLine{};
+    }
   };
   std::string first_error;
   BatchPipeline<Item> pipe(
@@ -1280,11 +1289,14 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
           // --full reads everything anyway: open first (complete_regular), as init does.
           if (opts.full && complete_regular(pol, algo, a, at)) {
             it.hashed = !a.hash.empty();
+            if (o) compare(it);
             return;
           }
           a.type = 0;
         }
-        std::string host = root.path(a.path).string();
+        // The host path is needed where there is no directory fd (top paths) and to read
+        // extended attributes (lgetxattr): built only then.
+        std::string host = at.dirfd >= 0 ? std::string() : root.path(a.path).string();
         if (a.type == 0) {
           if (!stat_basic(host, a, at)) {
             it.after.reset();  // vanished during the walk: as good as removed
@@ -1297,19 +1309,22 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
             a.xattrs = o->xattrs;
             a.target = o->target;
           } else {
+            if (host.empty()) host = root.path(a.path).string();
             stat_extras(host, a, at);
           }
         }
-        if (!wants_hash(pol, a)) return;
-        const Entry* b = o;
-        bool changed_meta = !b || b->size != a.size || b->mtime_ns != a.mtime_ns ||
-                            b->ctime_ns != a.ctime_ns || b->inode != a.inode || b->type != 'f';
-        if (opts.full || changed_meta) {
-          hash_entry(host, algo, a, at);
-          it.hashed = true;
-        } else {
-          a.hash = b->hash;  // trusted: unchanged size, mtime, ctime and inode
+        if (wants_hash(pol, a)) {
+          const Entry* b = o;
+          bool changed_meta = !b || b->size != a.size || b->mtime_ns != a.mtime_ns ||
+                              b->ctime_ns != a.ctime_ns || b->inode != a.inode || b->type != 'f';
+          if (opts.full || changed_meta) {
+            hash_entry(host, algo, a, at);
+            it.hashed = true;
+          } else {
+            a.hash = b->hash;  // trusted: unchanged size, mtime, ctime and inode
+          }
         }
+        if (o) compare(it);
       },
       [&](Item& it) {
         if (!it.error.empty()) {
@@ -1328,13 +1343,9 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
         } else if (!after) {
           res.changes.push_back({Change::kRemoved, *before, Entry{}, {}, "", Change::kNotPackaged});
         } else {
-          const Rule* rule = pol.rule_for(after->path);
-          auto d = differences(*before, *after, algo, rule ? rule->attrs : kAttrAll);
-          if (!d.empty()) {
-            res.changes.push_back(
-                {Change::kChanged, *before, *after, std::move(d), "", Change::kNotPackaged});
-            judge_pkg(res.changes.back());
-          }
+          res.changes.push_back(
+              {Change::kChanged, *before, *after, std::move(it.diffs), "", Change::kNotPackaged});
+          judge_pkg(res.changes.back());
         }
       });
   auto unreadable_parent = [&](const std::string& p) {
@@ -1354,7 +1365,7 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
       if (unreadable_parent(old->path)) {
         ++res.unchecked;  // its directory could not be listed: unknown, not removed
       } else {
-        pipe.push(Item{std::move(*old), std::nullopt, std::nullopt, false, {}, nullptr});
+        pipe.push(Item{std::move(*old), std::nullopt, std::nullopt, false, {}, nullptr, {}});
       }
       auto n = rd.next_raw();
       if (!n) return n.error();
@@ -1362,12 +1373,12 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
     }
     if (!cur) break;
     if (old && old->path == cur->path) {
-      pipe.push(Item{std::move(*old), std::nullopt, std::move(cur), false, {}, w.parent()});
+      pipe.push(Item{std::move(*old), std::nullopt, std::move(cur), false, {}, w.parent(), {}});
       auto n = rd.next_raw();
       if (!n) return n.error();
       old = std::move(*n);
     } else {
-      pipe.push(Item{RawLine{}, std::nullopt, std::move(cur), false, {}, w.parent()});
+      pipe.push(Item{RawLine{}, std::nullopt, std::move(cur), false, {}, w.parent(), {}});
     }
   }
   pipe.finish();
