@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
         (void)::flistxattr(fd, names, sizeof names);
         EVP_DigestInit_ex2(ctx, md, nullptr);
         size_t got = 0;
-        for (ssize_t n; got < static_cast<size_t>(st.st_size) &&
-                        (n = ::read(fd, buf.data(), buf.size())) > 0;
+        for (ssize_t n;
+             got < static_cast<size_t>(st.st_size) && (n = ::read(fd, buf.data(), buf.size())) > 0;
              got += static_cast<size_t>(n))
           EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
         unsigned char out[EVP_MAX_MD_SIZE];
