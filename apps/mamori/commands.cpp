@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "audit/audit.h"
 #include "core/fs.h"
 #include "core/owners.h"
 #include "core/progress.h"
@@ -1038,6 +1039,51 @@ int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend
   if (!r) return fail(r.error());
   if (!o.quiet) std::fprintf(stderr, "mamori: watch stopped\n");
   return kExitOk;
+}
+
+int cmd_audit(const Options& o, bool checks) {
+  auto fmt_r = report::parse_format(o.format);
+  if (!fmt_r) return usage(fmt_r.error().message);
+  if (checks && *fmt_r != report::Format::kText && *fmt_r != report::Format::kJson)
+    return usage("audit --checks: --format text or json");
+  auto threshold = fail_threshold(o);
+  if (!threshold) return usage(threshold.error().message);
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  int64_t started = now_s();
+  auto rep = audit::run_audit(Root(o.root), {});
+  if (!rep) return fail(rep.error());
+  store::ScanInput in = scan_input(host_name(o), "audit", started, rep->findings());
+  if (!checks)
+    return record_and_report(o, **st, std::move(in), {}, rep->warnings, *fmt_r, *threshold);
+  auto outcome = (*st)->record_scan(in);
+  if (!outcome) return fail(outcome.error());
+  std::string out;
+  if (*fmt_r == report::Format::kJson) {
+    nlohmann::json j = {
+        {"host", in.host}, {"checks", nlohmann::json::array()}, {"warnings", rep->warnings}};
+    for (const auto& c : rep->checks)
+      j["checks"].push_back({{"id", c.id},
+                             {"result", audit::result_name(c.result)},
+                             {"severity", severity_name(c.severity)},
+                             {"title", c.title},
+                             {"rationale", c.rationale},
+                             {"evidence", c.evidence},
+                             {"remediation", c.remediation}});
+    out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    for (const auto& c : rep->checks) {
+      out +=
+          fmt::format("{:<7} {:<22} {}\n", audit::result_name(c.result), c.id, sanitize(c.title));
+      for (const auto& e : c.evidence) out += "          " + sanitize(e) + "\n";
+      if (c.result == audit::CheckResult::kFail)
+        out += "          fix: " + sanitize(c.remediation) + "\n";
+    }
+    for (const auto& w : rep->warnings) out += "warning: " + sanitize(w) + "\n";
+  }
+  int rc = emit(o, out);
+  if (rc != kExitOk) return rc;
+  return exit_for(outcome->findings, *threshold);
 }
 
 int cmd_version(const Options& o) {

@@ -43,6 +43,8 @@ int cmd_owners_set(const Options& o, const std::string& pattern, const std::stri
 int cmd_owners_list(const Options& o);
 int cmd_owners_remove(const Options& o, const std::string& pattern);
 int cmd_version(const Options& o);
+// checks: print every check with pass/fail/… instead of the findings report.
+int cmd_audit(const Options& o, bool checks);
 
 struct FimArgs {
   std::vector<std::string> paths;

@@ -306,6 +306,22 @@ See docs/fim.md.)");
   fpol->add_option("PATH", fa.paths, "As for init: cover these paths instead of the watch rules");
   fpol->callback([&] { rc = cmd_fim_policy(o, fa, builtin_policy); });
 
+  bool audit_checks = false;
+  auto* aud = app.add_subcommand(
+      "audit",
+      "Audit the remote-maintenance path: exposed ports, SSH, PAM/MFA, passwords, firewall");
+  aud->add_flag("--checks", audit_checks,
+                "List every check with its result (pass, fail, info, skipped) and evidence");
+  aud->footer(R"(Examples:
+  mamori audit                               findings of this machine, recorded in the store
+  mamori audit --checks                      every check: pass/fail, what was seen, how to fix
+  mamori --root /mnt/image audit --format json
+  mamori audit --fail-on high -q             exit 1 when a new/open high or critical finding
+Under --root, live state is read from snapshots when present: ROOT/proc/net/{tcp,tcp6,udp,udp6}
+and ROOT/run/nft-ruleset.txt (output of 'nft list ruleset').
+See docs/audit.md (every check, its rationale and remediation).)");
+  aud->callback([&] { rc = cmd_audit(o, audit_checks); });
+
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");
   ver->callback([&] { rc = cmd_version(o); });

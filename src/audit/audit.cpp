@@ -1,0 +1,915 @@
+#include "audit/audit.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "audit/firewall.h"
+#include "audit/pam.h"
+#include "audit/sshd.h"
+#include "core/text.h"
+#include "inventory/checks.h"
+#include "inventory/listeners.h"
+#include "inventory/parsers.h"
+#include "vuln/version.h"
+
+namespace mamori::audit {
+
+std::string_view result_name(CheckResult r) {
+  switch (r) {
+    case CheckResult::kPass:
+      return "pass";
+    case CheckResult::kFail:
+      return "fail";
+    case CheckResult::kInfo:
+      return "info";
+    case CheckResult::kSkipped:
+      return "skipped";
+  }
+  return "?";
+}
+
+std::vector<Finding> AuditReport::findings() const {
+  std::vector<Finding> out;
+  for (const auto& c : checks)
+    for (const auto& f : c.findings) out.push_back(f);
+  return out;
+}
+
+HashInfo classify_hash(std::string_view f) {
+  HashInfo h;
+  if (f.empty()) return {"empty", true, "no password at all"};
+  if (f[0] == '!' || f[0] == '*') return {"locked", false, ""};
+  auto rounds = [&](std::string_view rest) -> long {
+    if (!rest.starts_with("rounds=")) return -1;
+    rest.remove_prefix(7);
+    long v = 0;
+    for (char c : rest) {
+      if (c == '$') break;
+      if (c < '0' || c > '9' || v > 100000000) return 0;
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  };
+  if (f.starts_with("$1$") || f.starts_with("$apr1$"))
+    return {"md5", true, "MD5-crypt is cracked at billions of guesses per second"};
+  if (f.starts_with("$3$")) return {"nt", true, "NT hash: unsalted MD4"};
+  if (f.starts_with("$5$") || f.starts_with("$6$")) {
+    bool is256 = f[1] == '5';
+    long r = rounds(f.substr(3));
+    std::string name = is256 ? "sha256" : "sha512";
+    if (r >= 0 && r < 5000)
+      return {name, true, fmt::format("SHA-crypt with only {} rounds (default 5000)", r)};
+    return {name, false, ""};
+  }
+  if (f.starts_with("$2a$") || f.starts_with("$2b$") || f.starts_with("$2y$")) {
+    int cost = f.size() > 6 && std::isdigit(static_cast<unsigned char>(f[4])) &&
+                       std::isdigit(static_cast<unsigned char>(f[5]))
+                   ? (f[4] - '0') * 10 + (f[5] - '0')
+                   : 0;
+    if (cost < 10) return {"bcrypt", true, fmt::format("bcrypt with cost {} (< 10)", cost)};
+    return {"bcrypt", false, ""};
+  }
+  if (f.starts_with("$y$")) return {"yescrypt", false, ""};
+  if (f.starts_with("$gy$")) return {"gost-yescrypt", false, ""};
+  if (f.starts_with("$7$")) return {"scrypt", false, ""};
+  if (f.size() == 13 && f[0] != '$') return {"des", true, "DES-crypt: 8 characters, 56-bit keys"};
+  if (f[0] != '$') return {"unknown", true, "not a crypt(3) hash: cannot be a valid password"};
+  return {"unknown", false, ""};
+}
+
+namespace {
+
+constexpr uint64_t kMaxSmallFile = 16 << 20;
+
+std::optional<std::string> read_opt(const Root& root, const std::string& p) {
+  auto t = read_file(root.path(p), kMaxSmallFile);
+  if (!t) return std::nullopt;
+  return std::move(*t);
+}
+
+// login.defs style "KEY value" (also "key = value" for pwquality.conf). Keys as written.
+std::map<std::string, std::string> key_values(std::string_view text, bool lower_keys) {
+  std::map<std::string, std::string> m;
+  size_t pos = 0;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    size_t cut = line.find_first_of(" \t=");
+    if (cut == std::string_view::npos) continue;
+    std::string k(line.substr(0, cut));
+    std::string_view v = trim(line.substr(cut));
+    if (!v.empty() && v[0] == '=') v = trim(v.substr(1));
+    if (lower_keys) k = to_lower(k);
+    if (!m.count(k)) m[k] = std::string(v);
+  }
+  return m;
+}
+
+struct Account {
+  std::string name, home, shell, hash;
+  uint32_t uid = 0;
+  long last_change_days = -1;
+  bool has_shadow = false;
+};
+
+bool login_shell(std::string_view s) {
+  return !(s.ends_with("/nologin") || s.ends_with("/false") || s.empty() || s == "/bin/sync");
+}
+
+std::vector<Account> read_accounts(const Root& root, std::vector<std::string>& warnings) {
+  std::vector<Account> out;
+  std::map<std::string, size_t> by_name;
+  if (auto p = read_opt(root, "/etc/passwd")) {
+    size_t pos = 0;
+    std::string_view line;
+    while (next_line(*p, pos, line)) {
+      auto f = split(line, ':');
+      if (f.size() < 7 || f[0].empty()) continue;
+      Account a;
+      a.name = std::string(f[0]);
+      a.uid = static_cast<uint32_t>(std::strtoul(std::string(f[2]).c_str(), nullptr, 10));
+      a.home = std::string(f[5]);
+      a.shell = std::string(f[6]);
+      by_name[a.name] = out.size();
+      out.push_back(std::move(a));
+    }
+  }
+  auto sh = read_file(root.path("/etc/shadow"), kMaxSmallFile);
+  if (!sh) {
+    warnings.push_back("cannot read /etc/shadow: " + sh.error().message +
+                       " (password hashes not checked; run as root)");
+    return out;
+  }
+  size_t pos = 0;
+  std::string_view line;
+  while (next_line(*sh, pos, line)) {
+    auto f = split(line, ':');
+    if (f.size() < 3 || f[0].empty()) continue;
+    auto it = by_name.find(std::string(f[0]));
+    if (it == by_name.end()) {
+      Account a;
+      a.name = std::string(f[0]);
+      by_name[a.name] = out.size();
+      out.push_back(std::move(a));
+      it = by_name.find(std::string(f[0]));
+    }
+    Account& a = out[it->second];
+    a.hash = std::string(f[1]);
+    a.has_shadow = true;
+    if (!f[2].empty()) a.last_change_days = std::strtol(std::string(f[2]).c_str(), nullptr, 10);
+  }
+  return out;
+}
+
+// The sshd configuration's possible values of a keyword: the global one, and the first value
+// inside every Match block (it applies to the connections that block matches).
+struct Possible {
+  std::string value;
+  std::string where;  // "global" or "Match Address 10.0.0.0/8 (file:line)"
+};
+std::vector<Possible> possible_values(const SshdConfig& c, const std::string& kw) {
+  std::vector<Possible> out;
+  auto g = c.effective();
+  std::string origin = c.origin(kw);
+  out.push_back({g[kw], origin.empty() ? "default" : origin});
+  for (const auto& m : c.matches) {
+    for (const auto& d : m.directives) {
+      if (d.keyword != kw) continue;
+      SshdConfig one;
+      one.global = {d};
+      std::string v = one.effective()[kw];
+      out.push_back(
+          {v, fmt::format("Match {} ({}:{})", fmt::join(m.criteria, " "), d.file, d.line)});
+      break;
+    }
+  }
+  return out;
+}
+
+std::string listener_text(const inventory::Listener& l) {
+  std::string s = fmt::format("{} {}", l.protocol, l.address);
+  if (!l.exe.empty()) s += " (" + l.exe + ")";
+  return s;
+}
+
+Finding make_finding(const Check& c, std::string asset, Severity sev, std::string evidence) {
+  Finding f;
+  f.module = "audit";
+  f.check = c.id;
+  f.asset = std::move(asset);
+  f.severity = sev;
+  f.title = c.title;
+  f.evidence = std::move(evidence);
+  f.remediation = c.remediation;
+  assign_fingerprint(f);
+  return f;
+}
+
+// A pinned table of remote-access vulnerabilities that are exploited in the wild or let an
+// unauthenticated attacker in, with the Debian 12 versions that fix them (docs/audit.md).
+struct Advisory {
+  const char* package;  // binary package
+  const char* fixed;    // first fixed Debian 12 version
+  const char* id;
+  Severity severity;
+  const char* what;
+};
+constexpr Advisory kAdvisories[] = {
+    {"openssh-server", "1:9.2p1-2+deb12u3", "CVE-2024-6387", Severity::kCritical,
+     "regreSSHion: unauthenticated remote code execution as root in sshd (DSA-5724-1)"},
+    {"openssh-server", "1:9.2p1-2+deb12u2", "CVE-2023-48795", Severity::kMedium,
+     "Terrapin: an attacker in the path can drop SSH handshake messages (DSA-5586-1)"},
+};
+
+struct Ctx {
+  const Root& root;
+  AuditReport& rep;
+  std::optional<SshdConfig> sshd;
+  std::vector<Account> accounts;
+  std::map<std::string, std::set<std::string>> groups;  // group → members
+  std::vector<inventory::Listener> listeners;
+  std::optional<NftRuleset> nft;
+  std::string nft_source;
+  std::vector<Package> packages;
+  std::optional<PamStack> sshd_auth, common_auth, login_auth, password_stack;
+  std::map<std::string, std::string> login_defs;
+
+  Check& add(std::string id, std::string title, Severity sev, std::string rationale,
+             std::string remediation) {
+    Check c;
+    c.id = std::move(id);
+    c.title = std::move(title);
+    c.severity = sev;
+    c.rationale = std::move(rationale);
+    c.remediation = std::move(remediation);
+    if (rep.checks.size() == rep.checks.capacity()) std::abort();  // see run_audit's reserve
+    rep.checks.push_back(std::move(c));
+    return rep.checks.back();
+  }
+
+  void fail(Check& c, std::string asset, std::string evidence, std::optional<Severity> sev = {}) {
+    c.result = CheckResult::kFail;
+    Severity s = sev.value_or(c.severity);
+    if (s > c.severity || c.findings.empty()) c.severity = s;
+    c.evidence.push_back(evidence);
+    c.findings.push_back(make_finding(c, std::move(asset), s, std::move(evidence)));
+  }
+
+  Reach reach(const inventory::Listener& l) const {
+    if (!nft) return Reach{Reach::kOpen, {}, "firewall state unknown"};
+    bool v6 = l.protocol.ends_with('6');
+    std::string proto = l.protocol.starts_with("tcp") ? "tcp" : "udp";
+    return reachable(*nft, proto, l.port, v6);
+  }
+};
+
+// ---- exposure ----------------------------------------------------------------------------
+
+enum class Svc { kNone, kSsh, kRdp, kVnc, kTelnet, kMgmt, kLocalOnly };
+
+Svc classify(const inventory::Listener& l, const std::set<int>& ssh_ports, std::string& name) {
+  bool tcp = l.protocol.starts_with("tcp");
+  std::string exe = l.exe.substr(l.exe.rfind('/') + 1);
+  if (tcp && (ssh_ports.count(l.port) || exe == "sshd")) return name = "SSH", Svc::kSsh;
+  if (tcp && (l.port == 3389 || exe == "xrdp")) return name = "remote desktop (RDP)", Svc::kRdp;
+  if (tcp && ((l.port >= 5900 && l.port <= 5999) || (l.port >= 5800 && l.port <= 5899) ||
+              exe == "Xvnc" || exe == "x11vnc" || exe == "Xtigervnc" || exe == "vncserver"))
+    return name = "VNC", Svc::kVnc;
+  if (tcp && (l.port == 23 || exe == "in.telnetd" || exe == "telnetd"))
+    return name = "telnet", Svc::kTelnet;
+  static const std::map<std::pair<bool, int>, const char*> mgmt = {
+      {{true, 10000}, "Webmin"},
+      {{true, 9090}, "Cockpit"},
+      {{false, 623}, "IPMI (BMC)"},
+      {{true, 2375}, "Docker API (no TLS)"},
+      {{true, 2376}, "Docker API"},
+      {{true, 6443}, "Kubernetes API"},
+      {{true, 10250}, "kubelet API"},
+      {{true, 2379}, "etcd"},
+      {{true, 8006}, "Proxmox VE"},
+      {{true, 5985}, "WinRM"},
+      {{true, 5986}, "WinRM (TLS)"},
+      {{true, 8834}, "Nessus"},
+      {{true, 15672}, "RabbitMQ management"}};
+  if (auto it = mgmt.find({tcp, l.port}); it != mgmt.end()) return name = it->second, Svc::kMgmt;
+  static const std::map<int, const char*> local = {{3306, "MySQL/MariaDB"},
+                                                   {5432, "PostgreSQL"},
+                                                   {1433, "SQL Server"},
+                                                   {1521, "Oracle"},
+                                                   {27017, "MongoDB"},
+                                                   {6379, "Redis"},
+                                                   {9200, "Elasticsearch"},
+                                                   {11211, "memcached"},
+                                                   {5984, "CouchDB"},
+                                                   {9042, "Cassandra"},
+                                                   {8086, "InfluxDB"},
+                                                   {2049, "NFS"},
+                                                   {445, "SMB"},
+                                                   {139, "NetBIOS/SMB"},
+                                                   {111, "rpcbind"}};
+  if (auto it = local.find(l.port); it != local.end()) return name = it->second, Svc::kLocalOnly;
+  return Svc::kNone;
+}
+
+void exposure_checks(Ctx& x) {
+  std::set<int> ssh_ports;
+  if (x.sshd)
+    for (auto p : split(x.sshd->effective()["port"], '\n'))
+      ssh_ports.insert(std::atoi(std::string(p).c_str()));
+  if (ssh_ports.empty()) ssh_ports.insert(22);
+  struct Def {
+    Svc svc;
+    const char* id;
+    const char* title;
+    Severity open_sev;
+    const char* rationale;
+    const char* remediation;
+  };
+  const Def defs[] = {
+      {Svc::kSsh, "EXPOSE-SSH", "SSH is reachable from the network", Severity::kMedium,
+       "Internet-facing SSH is scanned and password-guessed around the clock; every exposed "
+       "login is a way in when a password leaks or a vulnerability appears.",
+       "Allow SSH only from the addresses that need it (VPN, office, vendor): an nftables rule "
+       "such as 'ip saddr 203.0.113.0/24 tcp dport 22 accept' before a 'policy drop', or "
+       "ListenAddress on an internal interface; use keys, not passwords."},
+      {Svc::kRdp, "EXPOSE-RDP", "Remote desktop (RDP) is reachable from the network",
+       Severity::kCritical,
+       "Exposed RDP is the most common way ransomware crews get in: guessed or bought "
+       "passwords, and pre-authentication vulnerabilities.",
+       "Do not expose RDP: reach it through a VPN or an SSH tunnel, bind xrdp to 127.0.0.1 "
+       "(port=tcp://127.0.0.1:3389 in /etc/xrdp/xrdp.ini), or drop 3389/tcp in the firewall."},
+      {Svc::kVnc, "EXPOSE-VNC", "VNC is reachable from the network", Severity::kCritical,
+       "VNC authenticates with at most 8-character passwords and sends the session "
+       "unencrypted; exposed VNC servers are found and entered within hours.",
+       "Bind the VNC server to localhost (-localhost / x11vnc -localhost) and reach it through "
+       "an SSH tunnel or VPN; drop 5900-5999/tcp in the firewall."},
+      {Svc::kTelnet, "EXPOSE-TELNET", "Telnet is reachable from the network", Severity::kCritical,
+       "Telnet sends passwords in clear text and is a favourite of botnets.",
+       "Remove the telnet server (apt purge telnetd inetutils-telnetd) and use SSH."},
+      {Svc::kMgmt, "EXPOSE-MGMT", "An administration console or API is reachable from the network",
+       Severity::kHigh,
+       "Web admin consoles (Webmin, Cockpit, Proxmox), IPMI and container APIs give full "
+       "control of the machine; they are prime targets for credential stuffing and exploits.",
+       "Bind the console to localhost or a management network, or allow only admin addresses "
+       "in the firewall; never expose Docker's API without TLS client certificates."},
+      {Svc::kLocalOnly, "EXPOSE-LOOPBACK-ONLY",
+       "A database or internal service listens on a network address", Severity::kHigh,
+       "Databases, caches and file-sharing services are meant for local or internal clients; "
+       "on a public address they are brute-forced or read without authentication.",
+       "Bind the service to 127.0.0.1 (bind-address, listen_addresses, bind) or an internal "
+       "address, and drop its port in the firewall."},
+  };
+  std::map<Svc, std::vector<std::pair<const inventory::Listener*, std::string>>> by;
+  for (const auto& l : x.listeners) {
+    std::string name;
+    Svc s = classify(l, ssh_ports, name);
+    if (s != Svc::kNone) by[s].push_back({&l, name});
+  }
+  for (const auto& d : defs) {
+    Check& c = x.add(d.id, d.title, d.open_sev, d.rationale, d.remediation);
+    for (auto& [l, name] : by[d.svc]) {
+      if (l->loopback) {
+        c.evidence.push_back(fmt::format("{} {}: loopback only, not reachable from the network",
+                                         name, listener_text(*l)));
+        continue;
+      }
+      Reach r = x.reach(*l);
+      std::string asset = fmt::format("port:{}/{}", l->protocol, l->port);
+      if (r.kind == Reach::kClosed) {
+        c.evidence.push_back(
+            fmt::format("{} {}: blocked by the firewall ({})", name, listener_text(*l), r.why));
+        continue;
+      }
+      if (r.kind == Reach::kRestricted) {
+        x.fail(c, asset,
+               fmt::format("{} listens on {}; the firewall lets in only {} ({})", name,
+                           listener_text(*l), fmt::join(r.sources, ", "), r.why),
+               d.svc == Svc::kSsh ? Severity::kLow : Severity::kMedium);
+        continue;
+      }
+      Severity sev = d.open_sev;
+      if (d.svc == Svc::kMgmt && l->port == 2375) sev = Severity::kCritical;
+      x.fail(c, asset,
+             fmt::format("{} listens on {} and is open to any address ({})", name,
+                         listener_text(*l), r.why),
+             sev);
+    }
+  }
+}
+
+// ---- SSH -----------------------------------------------------------------------------------
+
+// How many distinct factors an authentication method list needs ("publickey,keyboard-
+// interactive" → key + what PAM asks). nullopt when the list cannot be satisfied.
+std::optional<std::set<std::string>> factors(const Ctx& x,
+                                             const std::map<std::string, std::string>& e,
+                                             std::string_view list) {
+  std::set<std::string> f;
+  for (auto m : split(list, ',')) {
+    std::string_view method = m.substr(0, m.find(':'));
+    if (method == "publickey") {
+      if (e.at("pubkeyauthentication") != "yes") return std::nullopt;
+      f.insert("key");
+    } else if (method == "password") {
+      if (e.at("passwordauthentication") != "yes") return std::nullopt;
+      f.insert("password");
+    } else if (method == "keyboard-interactive") {
+      if (e.at("kbdinteractiveauthentication") != "yes") return std::nullopt;
+      if (e.at("usepam") == "yes" && x.sshd_auth) {
+        bool otp = !pam_can_succeed(*x.sshd_auth, [](const PamRule& r) {
+          return is_mfa_module(r.module_name()) ? PamOutcome::kFail : PamOutcome::kAny;
+        });
+        bool pw = !pam_can_succeed(*x.sshd_auth, [](const PamRule& r) {
+          return r.module_name() == "pam_unix" ? PamOutcome::kFail : PamOutcome::kAny;
+        });
+        if (otp) f.insert("one-time code");
+        if (pw) f.insert("password");
+      } else {
+        f.insert("password");
+      }
+    } else if (method == "hostbased") {
+      f.insert("host key");
+    } else if (method == "gssapi-with-mic") {
+      f.insert("kerberos");
+    }
+  }
+  return f;
+}
+
+void ssh_checks(Ctx& x) {
+  auto& pw = x.add("SSH-PASSWORD-AUTH", "SSH accepts passwords", Severity::kHigh,
+                   "Password logins can be guessed, sprayed or replayed from a leak; keys (and "
+                   "a second factor) cannot be brute-forced.",
+                   "Set 'PasswordAuthentication no' in the FIRST file sshd reads that sets it "
+                   "(drop-ins in /etc/ssh/sshd_config.d/ come first on Debian: look for "
+                   "'PasswordAuthentication yes' there, e.g. 50-cloud-init.conf), also inside "
+                   "Match blocks; check with 'sshd -T | grep passwordauth'; reload sshd.");
+  auto& root =
+      x.add("SSH-ROOT-LOGIN", "SSH allows root to log in (PermitRootLogin yes)", Severity::kHigh,
+            "root is the account every attacker tries first, and its logins cannot be "
+            "told apart per person.",
+            "Set 'PermitRootLogin no' (or 'prohibit-password' for key-only automation) "
+            "globally and in every Match block; log in as a named user and use sudo.");
+  auto& mfa = x.add("SSH-MFA", "SSH logins need only one factor", Severity::kMedium,
+                    "A single factor — a key file or a password — is what gets stolen; a second "
+                    "factor stops the login with stolen credentials.",
+                    "Require two methods: 'AuthenticationMethods publickey,keyboard-interactive' "
+                    "with 'KbdInteractiveAuthentication yes', 'UsePAM yes' and "
+                    "'auth required pam_google_authenticator.so' (or pam_u2f, pam_oath, "
+                    "pam_duo) in /etc/pam.d/sshd.");
+  auto& empty =
+      x.add("SSH-EMPTY-PASSWORDS", "SSH lets accounts with empty passwords in", Severity::kCritical,
+            "An empty password is no password.", "Set 'PermitEmptyPasswords no' (the default).");
+  auto& tries =
+      x.add("SSH-MAX-AUTH-TRIES", "SSH allows many password tries per connection", Severity::kLow,
+            "Each connection may try MaxAuthTries passwords; a low value slows guessing "
+            "and makes it visible sooner.",
+            "Set 'MaxAuthTries 4' (or lower).");
+  auto& crypto =
+      x.add("SSH-WEAK-CRYPTO", "SSH offers weak ciphers, MACs or key exchanges", Severity::kMedium,
+            "CBC ciphers, 3DES/arcfour, MD5 or truncated MACs and SHA-1 key exchanges "
+            "are broken or downgrade targets.",
+            "Remove them from Ciphers, MACs and KexAlgorithms, or delete those lines "
+            "to get OpenSSH's defaults.");
+  if (!x.sshd) {
+    for (Check* c : {&pw, &root, &mfa, &empty, &tries, &crypto}) {
+      c->result = CheckResult::kSkipped;
+      c->evidence.push_back("no /etc/ssh/sshd_config under the root: sshd not configured");
+    }
+    return;
+  }
+  const SshdConfig& cfg = *x.sshd;
+  const std::string asset = "ssh:/etc/ssh/sshd_config";
+  auto g = cfg.effective();
+  // passwords
+  for (const auto& p : possible_values(cfg, "passwordauthentication"))
+    if (p.value == "yes")
+      x.fail(pw, asset, fmt::format("PasswordAuthentication yes ({})", p.where));
+  if (pw.result != CheckResult::kFail) {
+    // keyboard-interactive through PAM asks for the Unix password when PAM does
+    bool kbd = g["kbdinteractiveauthentication"] == "yes" && g["usepam"] == "yes";
+    bool alone = false;
+    if (kbd) {
+      std::string am = g["authenticationmethods"];
+      if (am == "any") {
+        alone = true;
+      } else {
+        for (auto list : split(am, ' '))
+          if (list == "keyboard-interactive" || list.starts_with("keyboard-interactive:"))
+            alone = list.find(',') == std::string_view::npos;
+      }
+    }
+    auto flat = x.sshd_auth ? pam_rules_flat(*x.sshd_auth) : std::vector<const PamRule*>{};
+    bool pam_password = std::any_of(
+        flat.begin(), flat.end(), [](const PamRule* r) { return r->module_name() == "pam_unix"; });
+    if (kbd && alone && pam_password && pam_can_succeed(*x.sshd_auth, [](const PamRule& r) {
+          return is_mfa_module(r.module_name()) ? PamOutcome::kFail : PamOutcome::kAny;
+        }))
+      x.fail(pw, asset,
+             "KbdInteractiveAuthentication yes with UsePAM yes: PAM asks for the Unix password "
+             "(pam_unix) and nothing else");
+    else
+      pw.evidence.push_back(fmt::format(
+          "passwordauthentication {} ({})", g["passwordauthentication"],
+          cfg.origin("passwordauthentication").empty() ? "default"
+                                                       : cfg.origin("passwordauthentication")));
+  }
+  // root
+  for (const auto& p : possible_values(cfg, "permitrootlogin")) {
+    if (p.value == "yes")
+      x.fail(root, asset, fmt::format("PermitRootLogin yes ({})", p.where));
+    else
+      root.evidence.push_back(fmt::format("PermitRootLogin {} ({})", p.value, p.where));
+  }
+  // second factor
+  {
+    std::string am = g["authenticationmethods"];
+    std::vector<std::string> lists;
+    if (am == "any") {
+      for (const char* m : {"publickey", "password", "keyboard-interactive"}) lists.push_back(m);
+    } else {
+      for (auto l : split(am, ' '))
+        if (!l.empty()) lists.emplace_back(l);
+    }
+    bool any_usable = false;
+    for (const auto& l : lists) {
+      auto f = factors(x, g, l);
+      if (!f) continue;
+      any_usable = true;
+      std::string fs = fmt::format("{}", fmt::join(*f, " + "));
+      if (f->size() < 2)
+        x.fail(mfa, asset,
+               fmt::format("AuthenticationMethods {}: a login with '{}' needs only {}", am, l,
+                           fs.empty() ? "nothing" : fs));
+      else
+        mfa.evidence.push_back(fmt::format("'{}' needs {}", l, fs));
+    }
+    if (mfa.result == CheckResult::kFail) {
+      // keep one finding: the fingerprint is per asset
+      mfa.findings.resize(1);
+      mfa.findings[0].evidence = fmt::format("{}", fmt::join(mfa.evidence, "; "));
+    }
+    if (!any_usable) mfa.evidence.push_back("no authentication method is usable");
+  }
+  for (const auto& p : possible_values(cfg, "permitemptypasswords"))
+    if (p.value == "yes")
+      x.fail(empty, asset, fmt::format("PermitEmptyPasswords yes ({})", p.where));
+  {
+    int n = std::atoi(g["maxauthtries"].c_str());
+    if (n > 4)
+      x.fail(
+          tries, asset,
+          fmt::format("MaxAuthTries {} ({})", n,
+                      cfg.origin("maxauthtries").empty() ? "default" : cfg.origin("maxauthtries")));
+    else
+      tries.evidence.push_back(fmt::format("MaxAuthTries {}", n));
+  }
+  {
+    std::vector<std::string> weak;
+    auto check = [&](const char* kw, auto bad) {
+      for (auto a : split(g[kw], ','))
+        if (bad(a)) weak.push_back(fmt::format("{} {}", kw, a));
+    };
+    check("ciphers", [](std::string_view a) {
+      return a.find("-cbc") != std::string_view::npos || a.starts_with("3des") ||
+             a.starts_with("arcfour") || a.starts_with("blowfish") || a.starts_with("cast");
+    });
+    check("macs", [](std::string_view a) {
+      return a.find("md5") != std::string_view::npos || a.find("-96") != std::string_view::npos ||
+             a.find("ripemd") != std::string_view::npos;
+    });
+    check("kexalgorithms", [](std::string_view a) {
+      return a.ends_with("-sha1") || a.find("group1-") != std::string_view::npos;
+    });
+    if (!weak.empty()) x.fail(crypto, asset, fmt::format("{}", fmt::join(weak, ", ")));
+  }
+}
+
+// ---- PAM and passwords -------------------------------------------------------------------
+
+void pam_checks(Ctx& x) {
+  auto& nullok =
+      x.add("PAM-NULLOK", "PAM accepts empty passwords (pam_unix nullok)", Severity::kMedium,
+            "With nullok, an account whose password field is empty logs in without a "
+            "password through every service that uses this stack.",
+            "Remove 'nullok' from the pam_unix.so auth line in "
+            "/etc/pam.d/common-auth (and any service file that has it).");
+  std::set<std::pair<std::string, int>> seen;
+  for (const auto* st : {&x.common_auth, &x.sshd_auth, &x.login_auth}) {
+    if (!*st) continue;
+    for (const PamRule* r : pam_rules_flat(**st))
+      if (r->module_name() == "pam_unix" && r->has_arg("nullok") &&
+          seen.insert({r->file, r->line}).second)
+        x.fail(nullok, "pam:" + r->file,
+               fmt::format("{}:{}: auth {} pam_unix.so nullok", r->file, r->line, r->control));
+  }
+  bool has_empty = std::any_of(x.accounts.begin(), x.accounts.end(),
+                               [](const Account& a) { return a.has_shadow && a.hash.empty(); });
+  if (has_empty)
+    for (auto& f : nullok.findings) f.severity = Severity::kCritical;
+
+  auto& minlen = x.add("PW-POLICY-MINLEN", "Passwords may be short", Severity::kMedium,
+                       "Short passwords fall to guessing and cracking; length matters more than "
+                       "character classes.",
+                       "Install libpam-pwquality, keep 'password requisite pam_pwquality.so' in "
+                       "/etc/pam.d/common-password and set 'minlen = 14' in "
+                       "/etc/security/pwquality.conf.");
+  {
+    int best = -1;
+    std::vector<std::string> how;
+    if (x.password_stack) {
+      for (const PamRule* r : pam_rules_flat(*x.password_stack)) {
+        std::string m = r->module_name();
+        std::string ctl = to_lower(r->control);
+        bool enforced = ctl != "optional" && ctl != "sufficient";
+        if (!enforced) continue;
+        int len = -1;
+        if (m == "pam_pwquality" || m == "pam_cracklib") {
+          std::map<std::string, std::string> conf;
+          if (m == "pam_pwquality") {
+            if (auto t = read_opt(x.root, "/etc/security/pwquality.conf"))
+              conf = key_values(*t, true);
+            for (const auto& p : list_dir(x.root.path("/etc/security/pwquality.conf.d"), "*.conf"))
+              if (auto t = read_file(p, kMaxSmallFile))
+                for (auto& [k, v] : key_values(*t, true)) conf[k] = v;
+          }
+          for (const char* k : {"minlen", "dcredit", "ucredit", "lcredit", "ocredit"}) {
+            std::string a = r->arg_value(k);
+            if (!a.empty()) conf[k] = a;
+          }
+          int ml = conf.count("minlen") ? std::atoi(conf["minlen"].c_str())
+                                        : (m == "pam_cracklib" ? 9 : 8);
+          int credit_default = m == "pam_cracklib" ? 1 : 0;
+          int credits = 0;
+          for (const char* k : {"dcredit", "ucredit", "lcredit", "ocredit"}) {
+            int c = conf.count(k) ? std::atoi(conf[k].c_str()) : credit_default;
+            if (c > 0) credits += c;
+          }
+          len = std::max(0, ml - credits);
+          how.push_back(
+              fmt::format("{}:{}: {} minlen {}{}", r->file, r->line, m, ml,
+                          credits ? fmt::format(" (minus up to {} credits)", credits) : ""));
+        } else if (m == "pam_unix") {
+          std::string a = r->arg_value("minlen");
+          len = a.empty() ? 6 : std::atoi(a.c_str());
+          how.push_back(fmt::format("{}:{}: pam_unix minlen {}", r->file, r->line, len));
+        } else if (m == "pam_passwdqc") {
+          std::string a = r->arg_value("min");
+          int lo = 1000;
+          for (auto p : split(a, ','))
+            if (p != "disabled" && !p.empty()) lo = std::min(lo, std::atoi(std::string(p).c_str()));
+          len = lo == 1000 ? -1 : lo;
+          how.push_back(fmt::format("{}:{}: pam_passwdqc min={}", r->file, r->line, a));
+        }
+        best = std::max(best, len);
+      }
+    }
+    if (best < 0) {
+      auto it = x.login_defs.find("PASS_MIN_LEN");
+      best = it == x.login_defs.end() ? 0 : std::atoi(it->second.c_str());
+      how.push_back(
+          fmt::format("no length rule in the PAM password stack; login.defs PASS_MIN_LEN {}",
+                      it == x.login_defs.end() ? "unset" : it->second));
+    }
+    std::string ev =
+        fmt::format("shortest password accepted: {} characters ({})", best, fmt::join(how, "; "));
+    if (best < 14)
+      x.fail(minlen, "pam:/etc/pam.d/common-password", ev);
+    else
+      minlen.evidence.push_back(ev);
+  }
+
+  auto& hashdef =
+      x.add("PW-HASH-DEFAULT", "New passwords are hashed with a weak scheme", Severity::kMedium,
+            "Every password set from now on is stored with this scheme; MD5-crypt "
+            "and DES fall to offline cracking within hours once /etc/shadow leaks.",
+            "Use yescrypt: 'ENCRYPT_METHOD YESCRYPT' in /etc/login.defs and the "
+            "'yescrypt' option (instead of md5/sha256/bigcrypt) on pam_unix.so in "
+            "/etc/pam.d/common-password; then have users change their passwords.");
+  {
+    static const std::set<std::string> weak = {"des", "md5", "bigcrypt", "DES", "MD5"};
+    std::string pam_method;
+    std::string where;
+    if (x.password_stack)
+      for (const PamRule* r : pam_rules_flat(*x.password_stack))
+        if (r->module_name() == "pam_unix")
+          for (const char* m :
+               {"md5", "bigcrypt", "sha256", "sha512", "blowfish", "yescrypt", "gost_yescrypt"})
+            if (r->has_arg(m)) {
+              pam_method = m;
+              where = fmt::format("{}:{}", r->file, r->line);
+            }
+    auto it = x.login_defs.find("ENCRYPT_METHOD");
+    std::string defs = it == x.login_defs.end() ? "DES" : it->second;
+    bool bad = weak.count(defs) > 0 || weak.count(pam_method) > 0;
+    std::string ev =
+        fmt::format("login.defs ENCRYPT_METHOD {}{}", defs,
+                    pam_method.empty() ? "" : fmt::format("; pam_unix {} ({})", pam_method, where));
+    if (bad)
+      x.fail(hashdef, "pam:/etc/pam.d/common-password", ev);
+    else
+      hashdef.evidence.push_back(ev);
+  }
+
+  auto& weakh = x.add("SHADOW-WEAK-HASH", "Passwords are stored with a weak hash", Severity::kHigh,
+                      "A leaked /etc/shadow with DES, MD5 or low-round hashes gives the passwords "
+                      "back within hours; they are often reused elsewhere.",
+                      "Have these users set a new password (passwd USER) after fixing "
+                      "PW-HASH-DEFAULT, or lock unused accounts (usermod -L USER).");
+  auto& emptyp =
+      x.add("SHADOW-EMPTY-PASSWORD", "An account has an empty password", Severity::kCritical,
+            "Anyone can log in as this account wherever PAM allows empty passwords "
+            "(nullok) or su from a local account.",
+            "Lock the account (passwd -l USER) or set a password; remove 'nullok'.");
+  for (const auto& a : x.accounts) {
+    if (!a.has_shadow) continue;
+    HashInfo h = classify_hash(a.hash);
+    if (h.scheme == "empty") {
+      x.fail(emptyp, "account:" + a.name,
+             fmt::format("{}: empty password field, shell {}", a.name,
+                         a.shell.empty() ? "?" : a.shell),
+             login_shell(a.shell) ? Severity::kCritical : Severity::kHigh);
+    } else if (h.weak) {
+      x.fail(weakh, "account:" + a.name, fmt::format("{}: {} ({})", a.name, h.scheme, h.why));
+    }
+  }
+}
+
+// ---- packages and firewall ----------------------------------------------------------------
+
+void package_checks(Ctx& x) {
+  auto& old =
+      x.add("PKG-OUTDATED-REMOTE", "Remote-access software has a known critical vulnerability",
+            Severity::kCritical,
+            "The login service itself is the door; a pre-authentication hole in it needs "
+            "no password at all.",
+            "Upgrade now: apt-get update && apt-get install --only-upgrade PACKAGE; then "
+            "restart the service.");
+  for (const auto& p : x.packages)
+    for (const auto& a : kAdvisories)
+      if (p.name == a.package && vuln::dpkg_compare(p.version, a.fixed) < 0)
+        x.fail(old, "pkg:deb/" + p.name,
+               fmt::format("{} {} < {}: {} — {}", p.name, p.version, a.fixed, a.id, a.what),
+               a.severity);
+  // keep one finding per package (the asset), the worst advisory first
+  std::map<std::string, Finding> one;
+  for (auto& f : old.findings) {
+    auto it = one.find(f.asset);
+    if (it == one.end()) {
+      one[f.asset] = f;
+    } else {
+      if (f.severity > it->second.severity) std::swap(it->second.severity, f.severity);
+      it->second.evidence += "; " + f.evidence;
+    }
+  }
+  old.findings.clear();
+  for (auto& [k, f] : one) old.findings.push_back(std::move(f));
+
+  auto& ra =
+      x.add("REMOTE-ACCESS-SOFTWARE", "Remote-access software installed", Severity::kInfo,
+            "VPN, remote desktop and SSH servers are the maintenance path: their updates "
+            "and exposure come first.",
+            "Keep only what is used; give each an owner (mamori owners set) who patches it.");
+  ra.result = CheckResult::kInfo;
+  for (const auto& p : x.packages)
+    if (inventory::is_remote_access_package(p)) ra.evidence.push_back(p.name + " " + p.version);
+}
+
+void firewall_check(Ctx& x) {
+  auto& fw = x.add("FIREWALL-ACTIVE", "No firewall filters incoming connections", Severity::kMedium,
+                   "Without an input filter, every service that listens on a network address — "
+                   "including ones started later by mistake — is reachable.",
+                   "Load a ruleset with 'policy drop' on the input hook that accepts only what "
+                   "must be reachable (apt install nftables; edit /etc/nftables.conf; systemctl "
+                   "enable --now nftables), or enable ufw ('ufw default deny incoming; ufw allow "
+                   "from ADMIN_NET to any port 22; ufw enable').");
+  if (!x.nft) {
+    fw.result = CheckResult::kSkipped;
+    fw.evidence.push_back("firewall state unknown: " + x.nft_source);
+    return;
+  }
+  auto chains = x.nft->filtering_input_chains();
+  if (auto ufw = read_opt(x.root, "/etc/ufw/ufw.conf")) {
+    auto kv = key_values(*ufw, false);
+    fw.evidence.push_back("ufw ENABLED=" + (kv.count("ENABLED") ? kv["ENABLED"] : "?"));
+  }
+  if (chains.empty()) {
+    std::string why =
+        x.nft->empty() ? "the loaded ruleset is empty" : "no input chain drops by default";
+    if (read_opt(x.root, "/etc/nftables.conf"))
+      why += " (/etc/nftables.conf exists but is not what is loaded, or it does not drop)";
+    x.fail(fw, "firewall", fmt::format("{} ({})", why, x.nft_source));
+  } else {
+    for (const auto* c : chains)
+      fw.evidence.push_back(
+          fmt::format("{} {} {}: hook input, policy {}", c->family, c->table, c->name, c->policy));
+  }
+}
+
+// `nft list ruleset` on this host; nullopt when nft is missing or not allowed.
+std::optional<std::string> live_ruleset(std::string& why) {
+  for (const char* p : {"/usr/sbin/nft", "/sbin/nft"}) {
+    if (::access(p, X_OK) != 0) continue;
+    std::string cmd = std::string(p) + " list ruleset 2>/dev/null";
+    FILE* f = ::popen(cmd.c_str(), "r");
+    if (!f) break;
+    std::string out;
+    std::array<char, 65536> buf{};
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0 && out.size() < kMaxSmallFile)
+      out.append(buf.data(), n);
+    int rc = ::pclose(f);
+    if (rc != 0) {
+      why = fmt::format("'{} list ruleset' failed (exit {}; needs CAP_NET_ADMIN)", p,
+                        WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+      return std::nullopt;
+    }
+    why = "nft list ruleset";
+    return out;
+  }
+  why = "nft is not installed (apt install nftables) and no snapshot given";
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
+  AuditReport rep;
+  rep.checks.reserve(64);  // Ctx::add hands out references: no reallocation while checking
+  Ctx x{root, rep, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  std::error_code ec;
+  if (std::filesystem::exists(root.path("/etc/ssh/sshd_config"), ec)) {
+    auto c = read_sshd_config(root);
+    if (!c) return c.error().with_context("audit");
+    for (auto& w : c->warnings) rep.warnings.push_back(w);
+    x.sshd = std::move(*c);
+  }
+  auto pam = [&](const char* service, const char* type) -> Result<std::optional<PamStack>> {
+    if (!std::filesystem::exists(root.path(std::string("/etc/pam.d/") + service), ec))
+      return std::optional<PamStack>{};
+    auto s = read_pam_stack(root, service, type);
+    if (!s) return s.error().with_context("audit");
+    for (auto& w : s->warnings) rep.warnings.push_back(w);
+    return std::optional<PamStack>(std::move(*s));
+  };
+  auto a1 = pam("sshd", "auth");
+  if (!a1) return a1.error();
+  x.sshd_auth = std::move(*a1);
+  auto a2 = pam("common-auth", "auth");
+  if (!a2) return a2.error();
+  x.common_auth = std::move(*a2);
+  auto a3 = pam("login", "auth");
+  if (!a3) return a3.error();
+  x.login_auth = std::move(*a3);
+  auto a4 = pam(
+      std::filesystem::exists(root.path("/etc/pam.d/passwd"), ec) ? "passwd" : "common-password",
+      "password");
+  if (!a4) return a4.error();
+  x.password_stack = std::move(*a4);
+  if (auto t = read_opt(root, "/etc/login.defs")) x.login_defs = key_values(*t, false);
+  x.accounts = read_accounts(root, rep.warnings);
+  x.listeners = inventory::listening_sockets(root);
+  if (auto st = read_opt(root, "/var/lib/dpkg/status")) {
+    auto pk = inventory::parse_dpkg_status(*st, "/var/lib/dpkg/status");
+    if (!pk) return pk.error().with_context("audit");
+    x.packages = std::move(*pk);
+  }
+  // The firewall: given, live (host), or a snapshot under the root.
+  std::optional<std::string> ruleset;
+  if (opts.nft_ruleset_given) {
+    ruleset = opts.nft_ruleset;
+    x.nft_source = "given ruleset";
+  } else if (root.is_host()) {
+    ruleset = live_ruleset(x.nft_source);
+  } else if (auto snap = read_opt(root, "/run/nft-ruleset.txt")) {
+    ruleset = std::move(snap);
+    x.nft_source = "snapshot /run/nft-ruleset.txt";
+  } else {
+    x.nft_source = "no /run/nft-ruleset.txt snapshot under the root";
+  }
+  if (ruleset) {
+    auto rs = parse_nft_ruleset(*ruleset);
+    if (!rs) return rs.error().with_context("audit: firewall ruleset");
+    x.nft = std::move(*rs);
+  } else {
+    rep.warnings.push_back("firewall state unknown (" + x.nft_source +
+                           "): listening ports are taken as reachable");
+  }
+  exposure_checks(x);
+  ssh_checks(x);
+  pam_checks(x);
+  package_checks(x);
+  firewall_check(x);
+  return rep;
+}
+
+}  // namespace mamori::audit

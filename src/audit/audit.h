@@ -1,0 +1,62 @@
+#pragma once
+// `mamori audit`: the remote-maintenance path of a host — what is exposed to the network and
+// how it authenticates. Every check reads under a root (fixture trees, mounted images,
+// containers); with root "/" it also reads live state (/proc, `nft list ruleset`). A root
+// directory may carry snapshots of live state: ROOT/proc/net/{tcp,tcp6,udp,udp6} and
+// ROOT/run/nft-ruleset.txt (the output of `nft list ruleset`).
+//
+// Each check has an id, a rationale, the evidence it saw and the exact remediation; failing
+// checks become findings with "module": "audit" (docs/audit.md lists them all).
+//
+// Example:
+//   auto r = run_audit(Root("/mnt/image"), {});
+//   for (const auto& c : r->checks) fmt::print("{} {}\n", c.id, result_name(c.result));
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/finding.h"
+#include "core/fs.h"
+#include "core/result.h"
+
+namespace mamori::audit {
+
+enum class CheckResult { kPass, kFail, kInfo, kSkipped };
+std::string_view result_name(CheckResult r);
+
+struct Check {
+  std::string id;  // "SSH-PASSWORD-AUTH"
+  std::string title;
+  CheckResult result = CheckResult::kPass;
+  Severity severity = Severity::kInfo;  // of a failure
+  std::string rationale;
+  std::vector<std::string> evidence;  // what was seen ("/etc/ssh/sshd_config.d/50-…:1: …")
+  std::string remediation;
+  std::vector<Finding> findings;  // one per affected asset when failed
+};
+
+struct AuditOptions {
+  // Live firewall ruleset text (nft list ruleset); empty = read it (host) or the snapshot.
+  std::string nft_ruleset;
+  bool nft_ruleset_given = false;
+};
+
+struct AuditReport {
+  std::vector<Check> checks;
+  std::vector<std::string> warnings;  // unreadable files, firewall state unknown…
+  std::vector<Finding> findings() const;
+};
+
+Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts);
+
+// Password hash scheme of a shadow field: "locked", "empty", "des", "md5", "sha256", "sha512",
+// "bcrypt", "yescrypt", "gost-yescrypt", "scrypt", "nt", "unknown"; `weak` with the reason.
+struct HashInfo {
+  std::string scheme;
+  bool weak = false;
+  std::string why;
+};
+HashInfo classify_hash(std::string_view field);
+
+}  // namespace mamori::audit
