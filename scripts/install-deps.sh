@@ -25,7 +25,7 @@ if [ "$with_test" = 1 ]; then
          clang libclang-rt-14-dev
          rpm librpm-dev libapt-pkg-dev php-cli php-composer-semver python3-packaging python3-apt
          chromium fonts-dejavu-core
-         hyperfine)
+         hyperfine openssh-client)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 
@@ -49,6 +49,21 @@ else
 fi
 
 if [ "$with_test" = 1 ]; then
+  # Debian's sshd, unpacked (never installed, never run as a service): the oracle the audit's
+  # sshd_config reader is compared with (sshd -T, tests/audit/sshd_oracle.sh).
+  oracle="$here/.cache/sshd-oracle"
+  if [ ! -x "$oracle/usr/sbin/sshd" ]; then
+    tmpd=$(mktemp -d)
+    chmod 755 "$tmpd"
+    if ! (cd "$tmpd" && apt-get download -qq openssh-server libwrap0 >/dev/null 2>&1); then
+      apt-get update -qq
+      (cd "$tmpd" && apt-get download -qq openssh-server libwrap0 >/dev/null)
+    fi
+    mkdir -p "$oracle"
+    for d in "$tmpd"/*.deb; do dpkg-deb -x "$d" "$oracle"; done
+    rm -rf "$tmpd"
+    echo "install-deps: sshd oracle unpacked in $oracle"
+  fi
   # Node packages for the report checks (ajv for SARIF, playwright-core driving Debian's chromium).
   cd "$here/tests/e2e"
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then

@@ -394,13 +394,14 @@ std::map<std::string, std::pair<std::string, const SshDirective*>> resolve(
   std::vector<const SshDirective*> g;
   for (const auto& d : c.global) g.push_back(&d);
   apply_directives(g, out);
-  if (conn) {
-    std::vector<const SshDirective*> m;
-    for (const auto& b : c.matches)
-      if (ssh_match(b.criteria, *conn))
-        for (const auto& d : b.directives) m.push_back(&d);
-    apply_directives(m, out);
+  // Without a connection only "Match all" applies (as in sshd -T without -C).
+  std::vector<const SshDirective*> m;
+  for (const auto& b : c.matches) {
+    bool all = b.criteria.size() == 1 && iequals(b.criteria[0], "all");
+    if (all || (conn && ssh_match(b.criteria, *conn)))
+      for (const auto& d : b.directives) m.push_back(&d);
   }
+  apply_directives(m, out);
   return out;
 }
 

@@ -57,7 +57,7 @@ struct SshdConfig {
   std::vector<std::string> warnings;   // unreadable Include targets and the like
 
   // keyword → value as `sshd -T` prints it (lower-case keyword; multi-valued keywords are
-  // joined with '\n'). Without a connection: the global configuration.
+  // joined with '\n'). Without a connection: the global configuration and "Match all".
   std::map<std::string, std::string> effective(const SshConnection* conn = nullptr) const;
   // Where the effective value of a keyword came from ("file:line", "" = default).
   std::string origin(std::string_view keyword, const SshConnection* conn = nullptr) const;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 
 #include "audit/firewall.h"
@@ -181,6 +182,175 @@ TEST_F(Sshd, BadInputGivesClearErrors) {
   c = read_sshd_config(Root(dir_));
   ASSERT_FALSE(c.has_value());
   EXPECT_NE(c.error().message.find("no argument"), std::string::npos);
+}
+
+// The oracle: Debian 12's own sshd (-T), on randomly generated configurations with drop-ins,
+// every syntax form (case, '=', quotes, comments), +/-/^ algorithm lists and Match blocks
+// evaluated for a connection (-C).
+TEST_F(Sshd, AgreesWithSshdDashT) {
+  const fs::path oracle = MAMORI_SOURCE_DIR "/.cache/sshd-oracle";
+  ASSERT_TRUE(fs::exists(oracle / "usr/sbin/sshd"))
+      << "no sshd oracle: run scripts/install-deps.sh --test";
+  std::mt19937 rng(20261126);
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  const std::vector<std::pair<std::string, std::vector<std::string>>> kw = {
+      {"PasswordAuthentication", {"yes", "no", "YES", "No"}},
+      {"PermitRootLogin",
+       {"yes", "no", "prohibit-password", "without-password", "forced-commands-only"}},
+      {"MaxAuthTries", {"1", "3", "6", "10"}},
+      {"KbdInteractiveAuthentication", {"yes", "no"}},
+      {"ChallengeResponseAuthentication", {"yes", "no"}},
+      {"PubkeyAuthentication", {"yes", "no"}},
+      {"PermitEmptyPasswords", {"yes", "no"}},
+      {"UsePAM", {"yes", "no"}},
+      {"X11Forwarding", {"yes", "no"}},
+      {"LoginGraceTime", {"30", "2m", "1m30s", "0", "1h"}},
+      {"ClientAliveInterval", {"0", "5m", "45"}},
+      {"Port", {"22", "2222", "8022"}},
+      {"Ciphers",
+       {"aes256-ctr,aes128-ctr", "+aes128-cbc", "-chacha20*", "^aes256-gcm@openssh.com",
+        "+3des-cbc,aes256-cbc"}},
+      {"MACs", {"+hmac-md5", "-umac*", "hmac-sha2-512,hmac-sha2-256", "^hmac-sha1"}},
+      {"KexAlgorithms", {"-diffie-hellman*", "+diffie-hellman-group14-sha1", "curve25519-sha256"}},
+      {"AuthenticationMethods",
+       {"publickey,password", "publickey,keyboard-interactive publickey,password", "publickey"}},
+      {"AllowTcpForwarding", {"yes", "no", "local", "remote"}},
+      {"GatewayPorts", {"yes", "no", "clientspecified"}},
+      {"PermitTunnel", {"yes", "no", "point-to-point", "ethernet"}},
+      {"MaxSessions", {"2", "10"}},
+      {"Banner", {"none", "/etc/issue.net"}},
+      {"HostbasedAuthentication", {"yes", "no"}}};
+  const std::set<std::string> in_match = {
+      "passwordauthentication", "permitrootlogin",       "maxauthtries",
+      "x11forwarding",          "authenticationmethods", "banner",
+      "permitemptypasswords",   "allowtcpforwarding",    "kbdinteractiveauthentication",
+      "pubkeyauthentication"};
+  auto line = [&](const std::string& k, const std::string& v) {
+    switch (rng() % 5) {
+      case 0:
+        return k + " " + v + "\n";
+      case 1:
+        return to_lower(k) + "=" + v + "\n";
+      case 2:
+        return "  " + k + " = " + v + "   # note\n";
+      case 3:
+        return k + "\t\"" + v + "\"\n";
+      default:
+        return "# " + k + " ignored\n" + k + " " + v + "\n";
+    }
+  };
+  const std::vector<std::string> conns = {
+      "user=alice,host=a.example,addr=10.1.2.3,laddr=10.0.0.1,lport=22",
+      "user=bob,host=b.example,addr=192.168.1.9,laddr=192.168.1.1,lport=2222",
+      "user=mallory,host=m.example,addr=203.0.113.7,laddr=198.51.100.1,lport=22"};
+  const std::vector<std::string> criteria = {"Address 10.0.0.0/8", "User alice,bob",
+                                             "User bob Address 192.168.0.0/16",
+                                             "Address !10.0.0.0/8,*", "all"};
+  const int kCases = 120;
+  const fs::path cases = dir_ / "cases";
+  for (int i = 0; i < kCases; ++i) {
+    fs::path c = cases / std::to_string(i);
+    std::string main_cfg, drop;
+    bool include_first = rng() % 2;
+    std::string inc = "Include " + (c / "d").string() + "/*.conf\n";
+    if (include_first) main_cfg += inc;
+    for (int n = 0, lines = 3 + static_cast<int>(rng() % 8); n < lines; ++n) {
+      const auto& [k, vals] = kw[rng() % kw.size()];
+      main_cfg += line(k, pick(vals));
+    }
+    if (!include_first) main_cfg += inc;
+    for (int n = 0, lines = static_cast<int>(rng() % 4); n < lines; ++n) {
+      const auto& [k, vals] = kw[rng() % kw.size()];
+      drop += line(k, pick(vals));
+    }
+    write(c / "d" / "10-a.conf", drop);
+    write(c / "d" / "05-b.conf", line("MaxAuthTries", pick({"2", "4"})));
+    for (int m = 0, blocks = static_cast<int>(rng() % 3); m < blocks; ++m) {
+      main_cfg += "Match " + pick(criteria) + "\n";
+      for (int n = 0; n < 3; ++n) {
+        const auto& [k, vals] = kw[rng() % kw.size()];
+        if (in_match.count(to_lower(k))) main_cfg += "    " + k + " " + pick(vals) + "\n";
+      }
+    }
+    write(c / "sshd_config", main_cfg);
+    if (rng() % 2) write(c / "conn", pick(conns));
+  }
+  std::string cmd =
+      MAMORI_SOURCE_DIR "/tests/audit/sshd_oracle.sh " + oracle.string() + " " + cases.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::vector<std::string> compared = {"port",
+                                             "passwordauthentication",
+                                             "permitrootlogin",
+                                             "maxauthtries",
+                                             "kbdinteractiveauthentication",
+                                             "pubkeyauthentication",
+                                             "permitemptypasswords",
+                                             "usepam",
+                                             "x11forwarding",
+                                             "logingracetime",
+                                             "clientaliveinterval",
+                                             "ciphers",
+                                             "macs",
+                                             "kexalgorithms",
+                                             "authenticationmethods",
+                                             "allowtcpforwarding",
+                                             "gatewayports",
+                                             "permittunnel",
+                                             "maxsessions",
+                                             "banner",
+                                             "hostbasedauthentication"};
+  int checked = 0, refused = 0;
+  for (int i = 0; i < kCases; ++i) {
+    fs::path c = cases / std::to_string(i);
+    if (!fs::exists(c / "sshd-T")) {
+      // sshd refuses a config whose AuthenticationMethods name a disabled method: nothing
+      // to compare (the audit treats such a list as unusable). Anything else is a bug here.
+      std::ifstream e(c / "sshd-error");
+      std::string why((std::istreambuf_iterator<char>(e)), {});
+      EXPECT_NE(why.find("AuthenticationMethods"), std::string::npos)
+          << "case " << i << ": " << why;
+      ++refused;
+      continue;
+    }
+    std::map<std::string, std::string> want;
+    std::ifstream o(c / "sshd-T");
+    for (std::string l; std::getline(o, l);) {
+      auto sp = l.find(' ');
+      if (sp == std::string::npos) continue;
+      std::string k = l.substr(0, sp), v = l.substr(sp + 1);
+      want[k] += (want[k].empty() ? "" : "\n") + v;
+    }
+    std::string text;
+    {
+      std::ifstream f(c / "sshd_config");
+      text.assign((std::istreambuf_iterator<char>(f)), {});
+    }
+    auto cfg = parse_sshd_config(Root("/"), text, (c / "sshd_config").string());
+    ASSERT_TRUE(cfg.has_value()) << cfg.error().message;
+    SshConnection conn;
+    bool with_conn = fs::exists(c / "conn");
+    if (with_conn) {
+      std::ifstream f(c / "conn");
+      std::string spec;
+      std::getline(f, spec);
+      for (auto kv : split(spec, ',')) {
+        auto eq = kv.find('=');
+        std::string k(kv.substr(0, eq)), v(kv.substr(eq + 1));
+        if (k == "user") conn.user = v;
+        if (k == "host") conn.host = v;
+        if (k == "addr") conn.addr = v;
+        if (k == "laddr") conn.laddr = v;
+        if (k == "lport") conn.lport = std::stoi(v);
+      }
+    }
+    auto got = cfg->effective(with_conn ? &conn : nullptr);
+    for (const auto& k : compared) {
+      EXPECT_EQ(got[k], want[k]) << "case " << i << " keyword " << k << "\n" << text;
+      ++checked;
+    }
+  }
+  EXPECT_LT(refused, kCases / 4);
+  EXPECT_EQ(checked, (kCases - refused) * static_cast<int>(compared.size()));
 }
 
 // ---- PAM -------------------------------------------------------------------------------------
