@@ -11,6 +11,7 @@ namespace {
 
 constexpr size_t kMaxLine = 1 << 20;
 constexpr int kMaxJumpDepth = 16;
+constexpr size_t kMaxSteps = 20000;
 
 // Words of a rule: quoted strings and "{ … }" groups (nested) are single tokens; a '#'
 // outside quotes starts a comment ("# handle 7").
@@ -206,6 +207,7 @@ struct Evaluator {
   bool v6;
   std::vector<std::string> allowed;  // sources let in so far
   std::string why;
+  size_t steps = 0;  // rules looked at: jumps can fan out (a chain jumping to itself twice)
 
   const NftChain* find(const NftChain& from, const std::string& name) const {
     for (const auto& c : rs.chains)
@@ -219,6 +221,7 @@ struct Evaluator {
   Out run(const NftChain& ch, const std::vector<std::string>& restrict, int depth) {
     if (depth > kMaxJumpDepth) return kContinue;
     for (const auto& r : ch.rules) {
+      if (++steps > kMaxSteps) return kContinue;
       Match m = match_rule(r, ch, proto, port, v6);
       if (!m.possible || m.verdict.empty()) continue;
       std::vector<std::string> src = restrict;

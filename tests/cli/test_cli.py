@@ -464,6 +464,71 @@ class Vulnerabilities(Base):
         self.assertIn("apt-get install --only-upgrade", vuln[0]["remediation"])
 
 
+SHARED = os.environ.get("MAMORI_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
+
+
+class Audit(Base):
+    """mamori audit on the shared weak/hardened fixture roots (bench/audit/make_fixture.py)."""
+
+    def setUp(self):
+        super().setUp()
+        subprocess.run([sys.executable, os.path.join(SHARED, "bench/audit/make_fixture.py"),
+                        self.tmp], check=True)
+        self.expected = {}
+        for line in slurp(os.path.join(self.tmp, "expected.tsv")).splitlines()[1:]:
+            check, weak, hardened, _ = line.split("\t", 3)
+            self.expected[check] = {"weak": weak, "hardened": hardened}
+
+    def audit(self, tree, *args, check=None):
+        return mamori("--root", os.path.join(self.tmp, tree), "--store", self.db, "--host", tree,
+                      "-q", "audit", *args, check=check)
+
+    def test_findings_are_the_failing_rows(self):
+        for tree in ("weak", "hardened"):
+            out = json.loads(self.audit(tree, "--format", "json", check=0).stdout)
+            checks = {f["check"] for f in out["findings"]}
+            for f in out["findings"]:
+                self.assertEqual(f["module"], "audit")
+                self.assertTrue(f["remediation"])
+            for cid, want in self.expected.items():
+                self.assertEqual(cid in checks, want[tree] == "fail", f"{tree} {cid}")
+            # --checks: every row with its result
+            rows = json.loads(self.audit(tree, "--checks", "--format", "json", check=0).stdout)
+            got = {c["id"]: c["result"] for c in rows["checks"]}
+            for cid, want in self.expected.items():
+                self.assertEqual(got[cid], want[tree], f"{tree} {cid}")
+
+    def test_fixing_the_config_marks_findings_fixed(self):
+        first = json.loads(self.audit("weak", "--format", "json", check=0).stdout)
+        self.assertIn("SSH-PASSWORD-AUTH", {f["check"] for f in first["findings"]})
+        os.remove(os.path.join(self.tmp, "weak/etc/ssh/sshd_config.d/50-cloud-init.conf"))
+        second = json.loads(self.audit("weak", "--format", "json", check=0).stdout)
+        states = {f["check"]: f["state"] for f in second["findings"]}
+        self.assertEqual(states.get("SSH-PASSWORD-AUTH"), "fixed")
+        self.assertEqual(states.get("SSH-ROOT-LOGIN"), "open")
+        self.assertEqual(self.audit("weak", "--fail-on", "critical").returncode, 1)
+        self.assertEqual(self.audit("hardened", "--fail-on", "medium").returncode, 0)
+
+    def test_bad_config_is_a_clear_error(self):
+        root = os.path.join(self.tmp, "weak")
+        spit(os.path.join(root, "etc/ssh/sshd_config.d/50-cloud-init.conf"),
+             "Include /etc/ssh/sshd_config.d/*.conf\n")
+        p = self.audit("weak", check=3)
+        self.assertIn("Include nested more than 16 deep", p.stderr)
+        spit(os.path.join(root, "etc/ssh/sshd_config.d/50-cloud-init.conf"),
+             "Banner " + "\x1b[2J" + "x" * 70000 + "\n")
+        p = self.audit("weak", check=3)
+        self.assertIn("line longer than", p.stderr)
+        self.assertNotIn("\x1b", p.stderr)
+        # a hostile user name in /etc/passwd never reaches the terminal raw
+        os.remove(os.path.join(root, "etc/ssh/sshd_config.d/50-cloud-init.conf"))
+        with open(os.path.join(root, "etc/shadow"), "a") as f:
+            f.write("ev\x1b[31mil::19800:0:99999:7:::\n")
+        p = self.audit("weak", "--checks", check=0)
+        self.assertIn("ev\\x1b[31mil: empty password field", p.stdout)
+        self.assertNotIn("\x1b", p.stdout)
+
+
 class Fim(Base):
     def setUp(self):
         super().setUp()
