@@ -305,8 +305,13 @@ int cmd_scan(const Options& o) {
   }
 
   // A quick file-integrity check when this host has a baseline (its own scope, as `fim check`).
+  // Findings of the other scopes recorded by this scan (fim, audit), reported with it.
   std::vector<Finding> fim_current;
-  if (std::filesystem::exists(state_dir() + "/fim.baseline") && Root(o.root).is_host()) {
+  auto skipped = [&o](std::string_view part) {
+    return std::find(o.skip.begin(), o.skip.end(), part) != o.skip.end();
+  };
+  if (!skipped("fim") && std::filesystem::exists(state_dir() + "/fim.baseline") &&
+      Root(o.root).is_host()) {
     std::vector<Finding> ff;
     Status s;
     {
@@ -319,6 +324,24 @@ int cmd_scan(const Options& o) {
       auto out = (*st)->record_scan(scan_input(host, "fim", started, std::move(ff)));
       if (!out) return fail(out.error());
       fim_current = std::move(out->findings);
+    }
+  }
+
+  // The remote-maintenance audit, in its own scope (as `mamori audit`). A configuration it
+  // cannot read is a warning here (mamori audit itself fails on it), not a failed scan.
+  if (!skipped("audit")) {
+    Result<audit::AuditReport> ar = Error::internal("not run");
+    {
+      Progress progress(!o.quiet, "remote-maintenance audit");
+      ar = audit::run_audit(Root(o.root), {});
+    }
+    if (!ar) {
+      inv->warnings.push_back("remote-maintenance audit skipped: " + ar.error().message);
+    } else {
+      for (auto& w : ar->warnings) inv->warnings.push_back("audit: " + w);
+      auto out = (*st)->record_scan(scan_input(host, "audit", started, ar->findings()));
+      if (!out) return fail(out.error());
+      for (auto& f : out->findings) fim_current.push_back(std::move(f));
     }
   }
 

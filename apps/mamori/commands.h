@@ -25,6 +25,7 @@ struct Options {
   std::vector<std::string> webroots;
   std::vector<std::string> paths;
   bool no_discover = false;
+  std::vector<std::string> skip;  // scan: parts left out ("audit", "fim")
   bool quiet = false;
   int verbose = 0;
   bool no_color = false;

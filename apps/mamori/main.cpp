@@ -90,9 +90,14 @@ int main(int argc, char** argv) {
   mamori scan --format html -o report.html   one self-contained HTML file
   mamori scan -q --fail-on high              cron/CI: exit 1 on a new/open high or critical finding
   mamori --root /mnt/web01 --host web01 scan a mounted image, recorded as web01
-With a file-integrity baseline (mamori fim init), the scan of this host also runs a quick
-'fim check' and reports its findings.
+The scan also runs the remote-maintenance audit (mamori audit) and, with a file-integrity
+baseline (mamori fim init), a quick 'fim check'; their findings are in the same report.
 See docs/scan.md.)");
+  scan->add_option("--skip", o.skip,
+                   "Leave a part out of this scan (repeatable): audit (the remote-maintenance "
+                   "audit), fim (the quick file-integrity check)")
+      ->type_name("PART")
+      ->check(CLI::IsMember({"audit", "fim"}));
   scan->callback([&] { rc = cmd_scan(o); });
 
   auto* inv = app.add_subcommand("inventory",

@@ -16,6 +16,7 @@
 #include "audit/sshd.h"
 #include "core/text.h"
 #include "inventory/checks.h"
+#include "inventory/inventory.h"
 #include "inventory/listeners.h"
 #include "inventory/parsers.h"
 #include "vuln/version.h"
@@ -217,6 +218,7 @@ Finding make_finding(const Check& c, std::string asset, Severity sev, std::strin
 // A pinned table of remote-access vulnerabilities that are exploited in the wild or let an
 // unauthenticated attacker in, with the Debian 12 versions that fix them (docs/audit.md).
 struct Advisory {
+  const char* os;       // os-release ID and VERSION_ID the versions are of ("debian 12")
   const char* package;  // binary package
   const char* fixed;    // first fixed Debian 12 version
   const char* id;
@@ -224,9 +226,9 @@ struct Advisory {
   const char* what;
 };
 constexpr Advisory kAdvisories[] = {
-    {"openssh-server", "1:9.2p1-2+deb12u3", "CVE-2024-6387", Severity::kCritical,
+    {"debian 12", "openssh-server", "1:9.2p1-2+deb12u3", "CVE-2024-6387", Severity::kCritical,
      "regreSSHion: unauthenticated remote code execution as root in sshd (DSA-5724-1)"},
-    {"openssh-server", "1:9.2p1-2+deb12u2", "CVE-2023-48795", Severity::kMedium,
+    {"debian 12", "openssh-server", "1:9.2p1-2+deb12u2", "CVE-2023-48795", Severity::kMedium,
      "Terrapin: an attacker in the path can drop SSH handshake messages (DSA-5586-1)"},
 };
 
@@ -240,6 +242,7 @@ struct Ctx {
   std::optional<NftRuleset> nft;
   std::string nft_source;
   std::vector<Package> packages;
+  inventory::OsRelease os;
   std::optional<PamStack> sshd_auth, common_auth, login_auth, password_stack;
   std::map<std::string, std::string> login_defs;
 
@@ -623,7 +626,12 @@ void pam_checks(Ctx& x) {
                        "Install libpam-pwquality, keep 'password requisite pam_pwquality.so' in "
                        "/etc/pam.d/common-password and set 'minlen = 14' in "
                        "/etc/security/pwquality.conf.");
-  {
+  // A tree without any password configuration (a container image, say) has nothing to judge.
+  const bool no_password_config = !x.password_stack && x.login_defs.empty();
+  if (no_password_config) {
+    minlen.result = CheckResult::kSkipped;
+    minlen.evidence.push_back("no PAM password stack and no /etc/login.defs under the root");
+  } else {
     int best = -1;
     std::vector<std::string> how;
     if (x.password_stack) {
@@ -695,7 +703,10 @@ void pam_checks(Ctx& x) {
             "Use yescrypt: 'ENCRYPT_METHOD YESCRYPT' in /etc/login.defs and the "
             "'yescrypt' option (instead of md5/sha256/bigcrypt) on pam_unix.so in "
             "/etc/pam.d/common-password; then have users change their passwords.");
-  {
+  if (no_password_config) {
+    hashdef.result = CheckResult::kSkipped;
+    hashdef.evidence.push_back("no PAM password stack and no /etc/login.defs under the root");
+  } else {
     static const std::set<std::string> weak = {"des", "md5", "bigcrypt", "DES", "MD5"};
     std::string pam_method;
     std::string where;
@@ -754,9 +765,12 @@ void package_checks(Ctx& x) {
             "no password at all.",
             "Upgrade now: apt-get update && apt-get install --only-upgrade PACKAGE; then "
             "restart the service.");
+  // The table's versions are of one release: other releases (older OpenSSH without the
+  // regression, say) are left to the vulnerability database.
+  std::string os = x.os.id + " " + x.os.version_id;
   for (const auto& p : x.packages)
     for (const auto& a : kAdvisories)
-      if (p.name == a.package && vuln::dpkg_compare(p.version, a.fixed) < 0)
+      if (os == a.os && p.name == a.package && vuln::dpkg_compare(p.version, a.fixed) < 0)
         x.fail(old, "pkg:deb/" + p.name,
                fmt::format("{} {} < {}: {} — {}", p.name, p.version, a.fixed, a.id, a.what),
                a.severity);
@@ -845,7 +859,7 @@ std::optional<std::string> live_ruleset(std::string& why) {
 Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   AuditReport rep;
   rep.checks.reserve(64);  // Ctx::add hands out references: no reallocation while checking
-  Ctx x{root, rep, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  Ctx x{root, rep, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   std::error_code ec;
   if (std::filesystem::exists(root.path("/etc/ssh/sshd_config"), ec)) {
     auto c = read_sshd_config(root);
@@ -878,6 +892,7 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   if (auto t = read_opt(root, "/etc/login.defs")) x.login_defs = key_values(*t, false);
   x.accounts = read_accounts(root, rep.warnings);
   x.listeners = inventory::listening_sockets(root);
+  if (auto osr = inventory::read_os_release(root)) x.os = std::move(*osr);
   if (auto st = read_opt(root, "/var/lib/dpkg/status")) {
     auto pk = inventory::parse_dpkg_status(*st, "/var/lib/dpkg/status");
     if (!pk) return pk.error().with_context("audit");

@@ -309,10 +309,20 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
         }
       }
       bool exposed = pi < ctx.exposure.size() && !ctx.exposure[pi].empty();
+      // Remote-access software (an SSH or VPN server, remote desktop…) is the maintenance
+      // path intruders walk in through: its holes go first, exposed ones at once.
+      bool remote = inventory::is_remote_access_package(p);
+      if (p.ecosystem == kDeb && !remote) {
+        std::string src = p.source_name.value_or(p.name);
+        for (const auto& q : packages)
+          if (q.ecosystem == kDeb && q.source_name.value_or(q.name) == src &&
+              inventory::is_remote_access_package(q))
+            remote = true;
+      }
       Tier tier = Tier::kRoutine;
-      if (kev || epss >= 0.5 || (exposed && (epss >= 0.1 || cvss >= 9.0)))
+      if (kev || epss >= 0.5 || (exposed && (epss >= 0.1 || cvss >= 9.0)) || (remote && exposed))
         tier = Tier::kPatchNow;
-      else if (epss >= 0.1 || cvss >= 7.0 || vendor >= 2 || exposed)
+      else if (epss >= 0.1 || cvss >= 7.0 || vendor >= 2 || exposed || remote)
         tier = Tier::kPatchThisWeek;
       std::vector<std::string> reasons;
       if (kev)
@@ -328,6 +338,7 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
                                                             : vendor == 2 ? "high"
                                                             : vendor == 1 ? "medium"
                                                                           : "low"));
+      if (remote) reasons.push_back("remote-access software (the maintenance path)");
       if (exposed)
         reasons.push_back(fmt::format("listening on {} ({})", ctx.exposure[pi][0].address,
                                       ctx.exposure[pi][0].process));
@@ -377,7 +388,7 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
       f.priority = (tier == Tier::kPatchNow        ? 300
                     : tier == Tier::kPatchThisWeek ? 200
                                                    : 100) +
-                   std::max(0.0, epss) * 50 + std::max(0.0, cvss);
+                   std::max(0.0, epss) * 50 + std::max(0.0, cvss) + (remote ? 25 : 0);
       f.fixed_version = fixed;
       f.cvss = cvss;
       f.known_exploited = kev.has_value();

@@ -99,6 +99,29 @@ TEST_F(Fixture, ExposureNamesSourcesAndNeverBlamesLoopback) {
   }
 }
 
+TEST_F(Fixture, PinnedAdvisoriesApplyToTheirReleaseOnly) {
+  auto status = [](const std::string& v) {
+    return "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: " +
+           v + "\n\n";
+  };
+  auto result = [&](const std::string& os, const std::string& version) {
+    write(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"" + os + "\"\n");
+    write(dir_ / "var/lib/dpkg/status", status(version));
+    auto rep = run_audit(Root(dir_), {});
+    EXPECT_TRUE(rep.has_value());
+    for (const auto& c : rep->checks)
+      if (c.id == "PKG-OUTDATED-REMOTE")
+        return std::string(result_name(c.result)) +
+               (c.findings.empty() ? "" : " " + std::string(severity_name(c.findings[0].severity)));
+    return std::string("missing");
+  };
+  EXPECT_EQ(result("12", "1:9.2p1-2+deb12u2"), "fail critical");  // regreSSHion + Terrapin
+  EXPECT_EQ(result("12", "1:9.2p1-2+deb12u1+b1"), "fail critical");
+  EXPECT_EQ(result("12", "1:9.2p1-2+deb12u3"), "pass");
+  // OpenSSH 7.9 of Debian 10 predates the regression: the table's versions are not its own
+  EXPECT_EQ(result("10", "1:7.9p1-10+deb10u2"), "pass");
+}
+
 // ---- sshd_config ----------------------------------------------------------------------------
 
 class Sshd : public TempRoot {};

@@ -375,9 +375,15 @@ TEST_F(VulnTest, ExposureFromListeningSocketsRaisesThePriority) {
   const Finding* ssh = by_check(f, "CVE-2099-5001");
   ASSERT_NE(ssh, nullptr);
   EXPECT_EQ(ssh->asset, "pkg:deb/debian/openssh?arch=source&distro=debian-10");
-  EXPECT_EQ(ssh->tier, "patch-this-week");
+  // an exposed remote-access server: patch now, whatever the scores say
+  EXPECT_EQ(ssh->tier, "patch-now");
   EXPECT_NE(ssh->tier_reason.find("listening on 0.0.0.0:22 (/usr/sbin/sshd)"), std::string::npos);
+  EXPECT_NE(ssh->tier_reason.find("remote-access software"), std::string::npos);
   EXPECT_EQ(by_check(f, "CVE-2099-5002")->tier, "routine");
+  // not listening: still ahead of other software of the same scores
+  auto quiet = vulnerability_findings(*db, inv->os, inv->packages, m, {});
+  EXPECT_EQ(by_check(quiet, "CVE-2099-5001")->tier, "patch-this-week");
+  EXPECT_GT(by_check(quiet, "CVE-2099-5001")->priority, by_check(quiet, "CVE-2099-5002")->priority);
 }
 
 TEST_F(VulnTest, OsvEventsVersionsListsLimitAndLastAffected) {
