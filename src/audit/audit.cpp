@@ -224,12 +224,13 @@ struct Advisory {
   const char* id;
   Severity severity;
   const char* what;
+  bool leaks_credentials;  // exploited, it hands over the machine (and its password hashes)
 };
 constexpr Advisory kAdvisories[] = {
     {"debian 12", "openssh-server", "1:9.2p1-2+deb12u3", "CVE-2024-6387", Severity::kCritical,
-     "regreSSHion: unauthenticated remote code execution as root in sshd (DSA-5724-1)"},
+     "regreSSHion: unauthenticated remote code execution as root in sshd (DSA-5724-1)", true},
     {"debian 12", "openssh-server", "1:9.2p1-2+deb12u2", "CVE-2023-48795", Severity::kMedium,
-     "Terrapin: an attacker in the path can drop SSH handshake messages (DSA-5586-1)"},
+     "Terrapin: an attacker in the path can drop SSH handshake messages (DSA-5586-1)", false},
 };
 
 struct Ctx {
@@ -264,6 +265,13 @@ struct Ctx {
     Severity s = sev.value_or(c.severity);
     if (s > c.severity || c.findings.empty()) c.severity = s;
     c.evidence.push_back(evidence);
+    // One finding per (check, asset): the fingerprint is made of them.
+    for (auto& f : c.findings)
+      if (f.asset == asset) {
+        f.evidence += "; " + evidence;
+        f.severity = std::max(f.severity, s);
+        return;
+      }
     c.findings.push_back(make_finding(c, std::move(asset), s, std::move(evidence)));
   }
 
@@ -556,11 +564,6 @@ void ssh_checks(Ctx& x) {
       else
         mfa.evidence.push_back(fmt::format("'{}' needs {}", l, fs));
     }
-    if (mfa.result == CheckResult::kFail) {
-      // keep one finding: the fingerprint is per asset
-      mfa.findings.resize(1);
-      mfa.findings[0].evidence = fmt::format("{}", fmt::join(mfa.evidence, "; "));
-    }
     if (!any_usable) mfa.evidence.push_back("no authentication method is usable");
   }
   for (const auto& p : possible_values(cfg, "permitemptypasswords"))
@@ -594,6 +597,101 @@ void ssh_checks(Ctx& x) {
       return a.ends_with("-sha1") || a.find("group1-") != std::string_view::npos;
     });
     if (!weak.empty()) x.fail(crypto, asset, fmt::format("{}", fmt::join(weak, ", ")));
+  }
+}
+
+// Options of an authorized_keys line ("from=\"10.0.0.0/8\",no-pty ssh-ed25519 AAAA… c"), or
+// nullopt when the line is not a key. Options end at the first unquoted blank.
+std::optional<std::string> key_options(std::string_view line, std::string& comment) {
+  line = trim(line);
+  if (line.empty() || line[0] == '#') return std::nullopt;
+  auto is_type = [](std::string_view w) {
+    return w.starts_with("ssh-") || w.starts_with("ecdsa-") || w.starts_with("sk-") ||
+           w.starts_with("rsa-sha2");
+  };
+  std::string opts;
+  std::string_view rest = line;
+  auto first_blank = line.find_first_of(" \t");
+  if (!is_type(line.substr(0, first_blank))) {
+    bool q = false;
+    size_t i = 0;
+    for (; i < line.size(); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size()) {
+        ++i;
+        continue;
+      }
+      if (line[i] == '"') q = !q;
+      if (!q && (line[i] == ' ' || line[i] == '\t')) break;
+    }
+    opts = std::string(line.substr(0, i));
+    rest = trim(line.substr(i));
+  }
+  auto w = split(rest, ' ');
+  if (w.size() < 2 || !is_type(w[0])) return std::nullopt;
+  comment.clear();
+  for (size_t i = 2; i < w.size(); ++i) comment += (comment.empty() ? "" : " ") + std::string(w[i]);
+  return opts;
+}
+
+void key_checks(Ctx& x) {
+  auto& keys =
+      x.add("SSH-KEYS-NO-FROM", "A vendor or service account's SSH key works from anywhere",
+            Severity::kMedium,
+            "Keys handed to vendors and tools are copied, shared and rarely revoked; "
+            "restricted to the addresses they come from, a leaked key is useless elsewhere.",
+            "Prefix the key with from=\"VENDOR_NET\" (and restrict=, command= where it "
+            "only runs one thing) in the account's authorized_keys; remove keys nobody "
+            "can name.");
+  if (!x.sshd) {
+    keys.result = CheckResult::kSkipped;
+    keys.evidence.push_back("sshd not configured");
+    return;
+  }
+  static const std::set<std::string> kAdminGroups = {"sudo", "wheel", "admin", "root"};
+  auto admin = [&](const Account& a) {
+    if (a.uid == 0) return true;
+    for (const auto& g : kAdminGroups) {
+      auto it = x.groups.find(g);
+      if (it != x.groups.end() && it->second.count(a.name)) return true;
+    }
+    return false;
+  };
+  std::string files = x.sshd->effective()["authorizedkeysfile"];
+  for (const auto& a : x.accounts) {
+    if (a.home.empty() || !login_shell(a.shell) || admin(a)) continue;
+    for (auto pat : split(files, ' ')) {
+      if (pat.empty() || pat == "none") continue;
+      std::string f;
+      for (size_t i = 0; i < pat.size(); ++i) {
+        if (pat[i] == '%' && i + 1 < pat.size()) {
+          char c = pat[++i];
+          f += c == 'h' ? a.home : c == 'u' ? a.name : c == '%' ? "%" : "";
+        } else {
+          f.push_back(pat[i]);
+        }
+      }
+      if (f.empty() || f[0] != '/') f = a.home + "/" + f;
+      auto text = read_opt(x.root, f);
+      if (!text) continue;
+      size_t pos = 0;
+      std::string_view line;
+      int n = 0;
+      while (next_line(*text, pos, line)) {
+        ++n;
+        std::string comment;
+        auto o = key_options(line, comment);
+        if (!o) continue;
+        bool from = false;
+        for (auto opt : split(*o, ','))
+          if (to_lower(opt.substr(0, 5)) == "from=") from = true;
+        std::string where =
+            fmt::format("{}:{} ({})", f, n, comment.empty() ? "no comment" : comment);
+        if (from)
+          keys.evidence.push_back(a.name + ": " + where + " restricted with from=");
+        else
+          x.fail(keys, "account:" + a.name, a.name + ": " + where + " accepted from any address");
+      }
+    }
   }
 }
 
@@ -755,6 +853,33 @@ void pam_checks(Ctx& x) {
   }
 }
 
+void lockout_check(Ctx& x) {
+  auto& lock = x.add("PW-LOCKOUT", "Password guessing is not slowed by a lockout", Severity::kLow,
+                     "Where passwords are accepted over the network, a lockout (pam_faillock) "
+                     "turns millions of guesses into a handful per account and per hour.",
+                     "Add pam_faillock to /etc/pam.d/common-auth ('auth required pam_faillock.so "
+                     "preauth' before pam_unix, 'auth [default=die] pam_faillock.so authfail' "
+                     "after it, 'account required pam_faillock.so'), with deny=5 unlock_time=900 "
+                     "in /etc/security/faillock.conf; or turn password logins off (SSH keys).");
+  bool passwords = false;
+  for (const auto& c : x.rep.checks)
+    if (c.id == "SSH-PASSWORD-AUTH") passwords = c.result == CheckResult::kFail;
+  std::vector<std::string> found;
+  for (const auto* st : {&x.common_auth, &x.sshd_auth})
+    if (*st)
+      for (const PamRule* r : pam_rules_flat(**st))
+        if (r->module_name() == "pam_faillock" || r->module_name() == "pam_tally2")
+          found.push_back(fmt::format("{}:{}: {}", r->file, r->line, r->module_name()));
+  if (!found.empty()) {
+    for (auto& f : found) lock.evidence.push_back(f);
+  } else if (!passwords) {
+    lock.evidence.push_back("no lockout module, but SSH does not accept passwords");
+  } else {
+    x.fail(lock, "pam:/etc/pam.d/common-auth",
+           "SSH accepts passwords and no pam_faillock (or pam_tally2) is in the auth stack");
+  }
+}
+
 // ---- packages and firewall ----------------------------------------------------------------
 
 void package_checks(Ctx& x) {
@@ -787,6 +912,60 @@ void package_checks(Ctx& x) {
   }
   old.findings.clear();
   for (auto& [k, f] : one) old.findings.push_back(std::move(f));
+
+  // Patched, but a password stolen while the hole was open still works: accounts whose
+  // password is older than the installation of the fix.
+  auto& rot =
+      x.add("CRED-NOT-ROTATED", "Passwords were not changed after a critical fix", Severity::kHigh,
+            "A hole that gave attackers the machine also gave them /etc/shadow and any "
+            "password typed in; installing the fix does not take those back.",
+            "Have these users set new passwords (passwd USER, or chage -d 0 USER to force "
+            "it at the next login) and replace SSH keys and VPN credentials issued before "
+            "the fix.");
+  std::vector<std::string> log_warnings;
+  auto installs = inventory::dpkg_install_times(x.root, log_warnings);
+  bool any_fix = false;
+  for (const auto& p : x.packages)
+    for (const auto& a : kAdvisories) {
+      if (!a.leaks_credentials || os != a.os || p.name != a.package ||
+          vuln::dpkg_compare(p.version, a.fixed) < 0)
+        continue;
+      // When was a fixed version first recorded installed?
+      int64_t fixed_at = -1;
+      std::string fixed_version;
+      for (const auto& [key, t] : installs) {
+        auto sp = key.find(' ');
+        std::string name = key.substr(0, std::min(key.find(':'), sp));
+        std::string v = key.substr(sp + 1);
+        if (name == p.name && vuln::dpkg_compare(v, a.fixed) >= 0 &&
+            (fixed_at < 0 || t < fixed_at)) {
+          fixed_at = t;
+          fixed_version = v;
+        }
+      }
+      if (fixed_at < 0) {
+        rot.evidence.push_back(
+            fmt::format("{} {} fixes {}, but /var/log/dpkg.log* does not say "
+                        "when it was installed",
+                        p.name, p.version, a.id));
+        continue;
+      }
+      any_fix = true;
+      for (const auto& acc : x.accounts) {
+        HashInfo h = classify_hash(acc.hash);
+        if (!acc.has_shadow || h.scheme == "locked" || h.scheme == "empty" ||
+            !login_shell(acc.shell) || acc.last_change_days <= 0)
+          continue;
+        int64_t changed = acc.last_change_days * 86400;
+        if (changed >= fixed_at) continue;
+        x.fail(rot, "account:" + acc.name,
+               fmt::format("{}: password last changed {}, before {} {} ({}) was installed on {}",
+                           acc.name, iso8601(changed).substr(0, 10), p.name, fixed_version, a.id,
+                           iso8601(fixed_at).substr(0, 10)));
+      }
+    }
+  if (!any_fix && rot.evidence.empty())
+    rot.evidence.push_back("no critical remote-access fix from the pinned table is installed");
 
   auto& ra =
       x.add("REMOTE-ACCESS-SOFTWARE", "Remote-access software installed", Severity::kInfo,
@@ -891,6 +1070,17 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   x.password_stack = std::move(*a4);
   if (auto t = read_opt(root, "/etc/login.defs")) x.login_defs = key_values(*t, false);
   x.accounts = read_accounts(root, rep.warnings);
+  if (auto g = read_opt(root, "/etc/group")) {
+    size_t pos = 0;
+    std::string_view line;
+    while (next_line(*g, pos, line)) {
+      auto f = split(line, ':');
+      if (f.size() < 4 || f[0].empty()) continue;
+      auto& members = x.groups[std::string(f[0])];
+      for (auto m : split(f[3], ','))
+        if (!m.empty()) members.insert(std::string(m));
+    }
+  }
   x.listeners = inventory::listening_sockets(root);
   if (auto osr = inventory::read_os_release(root)) x.os = std::move(*osr);
   if (auto st = read_opt(root, "/var/lib/dpkg/status")) {
@@ -921,7 +1111,9 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   }
   exposure_checks(x);
   ssh_checks(x);
+  key_checks(x);
   pam_checks(x);
+  lockout_check(x);
   package_checks(x);
   firewall_check(x);
   return rep;

@@ -30,14 +30,11 @@ void progress(const InventoryOptions& o, const std::string& s) {
   if (o.on_progress) o.on_progress(s);
 }
 
-Status collect_dpkg(const Root& root, Inventory& inv) {
-  fs::path status = root.path("/var/lib/dpkg/status");
-  if (!path_exists(status)) return ok();
-  auto text = read_file(status);
-  if (!text) return text.error();
-  auto pkgs = parse_dpkg_status(*text, "/var/lib/dpkg/status");
-  if (!pkgs) return pkgs.error();
-  // Install times: oldest rotated log first so newer entries win.
+}  // namespace
+
+std::map<std::string, int64_t> dpkg_install_times(const Root& root,
+                                                  std::vector<std::string>& warnings) {
+  // Oldest rotated log first so newer entries win.
   std::map<std::string, int64_t> when;
   auto logs = list_dir(root.path("/var/log"), "dpkg.log*");
   std::sort(logs.begin(), logs.end(), [](const fs::path& a, const fs::path& b) {
@@ -52,11 +49,24 @@ Status collect_dpkg(const Root& root, Inventory& inv) {
     bool gz = log.extension() == ".gz";
     auto t = gz ? read_gzip_file(log) : read_file(log);
     if (!t) {
-      inv.warnings.push_back(fmt::format("install times: {}", t.error().message));
+      warnings.push_back(fmt::format("install times: {}", t.error().message));
       continue;
     }
     parse_dpkg_log(*t, when);
   }
+  return when;
+}
+
+namespace {
+
+Status collect_dpkg(const Root& root, Inventory& inv) {
+  fs::path status = root.path("/var/lib/dpkg/status");
+  if (!path_exists(status)) return ok();
+  auto text = read_file(status);
+  if (!text) return text.error();
+  auto pkgs = parse_dpkg_status(*text, "/var/lib/dpkg/status");
+  if (!pkgs) return pkgs.error();
+  auto when = dpkg_install_times(root, inv.warnings);
   for (auto& p : *pkgs) {
     auto it = when.find(p.name + ":" + p.arch.value_or("") + " " + p.version);
     if (it != when.end()) p.installed_at = it->second;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,11 @@ struct Inventory {
 Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& opts);
 
 Result<OsRelease> read_os_release(const Root& root);
+
+// "NAME:ARCH VERSION" → when dpkg last recorded it installed (unix seconds), from
+// ROOT/var/log/dpkg.log and its rotations (.1, .N.gz); unreadable logs become warnings.
+std::map<std::string, int64_t> dpkg_install_times(const Root& root,
+                                                  std::vector<std::string>& warnings);
 
 // Web roots of the host: the usual directories that exist, and the document roots named by
 // nginx (`root`) and Apache (`DocumentRoot`) configuration; nested roots folded into their parent.

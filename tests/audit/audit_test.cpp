@@ -77,6 +77,9 @@ TEST_F(Fixture, EveryExpectedRowOnBothTrees) {
       }
       EXPECT_EQ(got[id]->findings.empty(), w == "pass") << tree << " " << id;
     }
+    // never two findings with one fingerprint (the store keys on it)
+    std::set<std::string> fps;
+    for (const auto& f : rep->findings()) EXPECT_TRUE(fps.insert(f.fingerprint).second) << f.check;
   }
 }
 
@@ -120,6 +123,72 @@ TEST_F(Fixture, PinnedAdvisoriesApplyToTheirReleaseOnly) {
   EXPECT_EQ(result("12", "1:9.2p1-2+deb12u3"), "pass");
   // OpenSSH 7.9 of Debian 10 predates the regression: the table's versions are not its own
   EXPECT_EQ(result("10", "1:7.9p1-10+deb10u2"), "pass");
+}
+
+TEST_F(Fixture, PasswordsOlderThanACriticalFixAreFlagged) {
+  write(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+  write(dir_ / "var/lib/dpkg/status",
+        "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: "
+        "1:9.2p1-2+deb12u7\n\n");
+  // rotated logs: the fix (deb12u3) went in on 2024-07-02, later upgrades do not move that date
+  write(dir_ / "var/log/dpkg.log.1",
+        "2024-03-01 09:00:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u2\n"
+        "2024-07-02 08:30:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u3\n");
+  write(dir_ / "var/log/dpkg.log",
+        "2025-06-01 10:00:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u7\n");
+  write(dir_ / "etc/passwd",
+        "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+        "bob:x:1001:1001::/home/bob:/bin/bash\nsvc:x:1002:1002::/srv:/usr/sbin/nologin\n"
+        "old:x:1003:1003::/home/old:/bin/bash\n");
+  // 19800 = 2024-03-18 (before the fix), 19950 = 2024-08-15 (after)
+  write(dir_ / "etc/shadow",
+        "root:!:19800:0:99999:7:::\nalice:$y$j9T$a$b:19800:0:99999:7:::\n"
+        "bob:$y$j9T$a$b:19950:0:99999:7:::\nsvc:$y$j9T$a$b:19000:0:99999:7:::\n"
+        "old:$y$j9T$a$b::0:99999:7:::\n");
+  auto rep = run_audit(Root(dir_), {});
+  ASSERT_TRUE(rep.has_value());
+  const Check* rot = nullptr;
+  for (const auto& c : rep->checks)
+    if (c.id == "CRED-NOT-ROTATED") rot = &c;
+  ASSERT_NE(rot, nullptr);
+  ASSERT_EQ(rot->findings.size(), 1u) << fmt::format("{}", fmt::join(rot->evidence, " | "));
+  EXPECT_EQ(rot->findings[0].asset, "account:alice");  // root locked, svc no shell, old unknown
+  EXPECT_NE(rot->findings[0].evidence.find("last changed 2024-03-18, before openssh-server "
+                                           "1:9.2p1-2+deb12u3 (CVE-2024-6387) was installed on "
+                                           "2024-07-02"),
+            std::string::npos)
+      << rot->findings[0].evidence;
+}
+
+TEST_F(Fixture, VendorKeysWithoutFromAreFlagged) {
+  write(dir_ / "etc/ssh/sshd_config",
+        "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\nPasswordAuthentication no\n");
+  write(dir_ / "etc/passwd",
+        "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+        "vendor:x:1001:1001::/home/vendor:/bin/bash\nbackup:x:1002:1002::/srv/b:/bin/sh\n");
+  write(dir_ / "etc/group", "sudo:x:27:alice\n");
+  const std::string key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq";
+  write(dir_ / "root/.ssh/authorized_keys", key + " root@admin\n");
+  write(dir_ / "home/alice/.ssh/authorized_keys", key + " alice@laptop\n");
+  write(dir_ / "home/vendor/.ssh/authorized_keys",
+        "# vendor keys\n"
+        "from=\"203.0.113.0/24\",command=\"/usr/bin/rsync --server a b\" " +
+            key +
+            " ok\n"
+            "no-pty,environment=\"X=a b\" " +
+            key + " support@vendor.example\n");
+  write(dir_ / "etc/ssh/keys/backup", "restrict " + key + "\n");
+  auto rep = run_audit(Root(dir_), {});
+  ASSERT_TRUE(rep.has_value());
+  std::vector<std::string> flagged;
+  for (const auto& c : rep->checks)
+    if (c.id == "SSH-KEYS-NO-FROM")
+      for (const auto& f : c.findings) flagged.push_back(f.evidence);
+  ASSERT_EQ(flagged.size(), 2u) << fmt::format("{}", fmt::join(flagged, " | "));
+  EXPECT_EQ(flagged[0],
+            "vendor: /home/vendor/.ssh/authorized_keys:3 (support@vendor.example) accepted from "
+            "any address");
+  EXPECT_EQ(flagged[1], "backup: /etc/ssh/keys/backup:1 (no comment) accepted from any address");
 }
 
 // ---- sshd_config ----------------------------------------------------------------------------
