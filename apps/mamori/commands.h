@@ -47,6 +47,13 @@ int cmd_version(const Options& o);
 // checks: print every check with pass/fail/… instead of the findings report.
 int cmd_audit(const Options& o, bool checks);
 
+struct GuardArgs {
+  std::vector<std::string> files;
+  std::vector<std::string> allow;  // addresses / prefixes never reported
+  int year = 0;                    // for syslog lines (no year); 0 = this year
+};
+int cmd_guard_scan_log(const Options& o, const GuardArgs& a);
+
 struct FimArgs {
   std::vector<std::string> paths;
   std::string baseline;  // default: STATE_DIR/fim.baseline

@@ -327,6 +327,31 @@ and ROOT/run/nft-ruleset.txt (output of 'nft list ruleset').
 See docs/audit.md (every check, its rationale and remediation).)");
   aud->callback([&] { rc = cmd_audit(o, audit_checks); });
 
+  GuardArgs ga;
+  auto* guardc = app.add_subcommand("guard", "Find password guessing in auth logs (and stop it)");
+  guardc->require_subcommand(1);
+  auto* gscan = guardc->add_subcommand(
+      "scan-log", "Analyse auth logs offline and list the attackers (nothing is banned)");
+  gscan
+      ->add_option("FILE", ga.files,
+                   "Log files: syslog (/var/log/auth.log), RFC 3339, journalctl -o short-iso or "
+                   "-o export; .gz rotations read as they are")
+      ->required();
+  gscan->add_option("--allow", ga.allow, "Address or prefix never reported (repeatable)")
+      ->type_name("ADDR[/LEN]");
+  gscan
+      ->add_option("--year", ga.year, "Year of syslog lines, which carry none (default: this year)")
+      ->type_name("YYYY");
+  gscan->footer(R"(Examples:
+  mamori guard scan-log /var/log/auth.log /var/log/auth.log.*.gz
+  journalctl -u ssh -o export > ssh.export && mamori guard scan-log ssh.export --format json
+  mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
+Kinds: burst (>= 5 failures in 10 min), spraying (many accounts, 1-2 tries each), guessed (a
+login after >= 5 failures: change that password), slow (>= 6 in 24 h, never logged in),
+distributed (a /24, /64 or /56, or a campaign of addresses a guess or two each).
+See docs/guard.md.)");
+  gscan->callback([&] { rc = cmd_guard_scan_log(o, ga); });
+
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");
   ver->callback([&] { rc = cmd_version(o); });

@@ -534,6 +534,95 @@ class Audit(Base):
         self.assertNotIn("\x1b", p.stdout)
 
 
+class Guard(Base):
+    """mamori guard scan-log against the ground truth of ../shared/bench/authlog/gen_authlog.py."""
+
+    def generate(self, lines, *args):
+        log = os.path.join(self.tmp, "auth.log")
+        truth = os.path.join(self.tmp, "truth.tsv")
+        subprocess.run([sys.executable, os.path.join(SHARED, "bench/authlog/gen_authlog.py"),
+                        "--lines", str(lines), "--out", log, "--truth", truth, *args],
+                       check=True, capture_output=True)
+        return log, truth
+
+    def score(self, doc, truth):
+        import collections
+        import ipaddress
+        blamed, nets = set(), []
+        for a in doc["attackers"]:
+            if "/" in a["address"]:
+                nets.append(ipaddress.ip_network(a["address"]))
+            else:
+                blamed.add(a["address"])
+            blamed.update(a["addresses"])
+        hit, total, counts = collections.Counter(), collections.Counter(), {}
+        for line in slurp(truth).splitlines():
+            if line.startswith("#") or line.startswith("ip\t"):
+                continue
+            ip, _, label, cls, _, attempts = line.split("\t")[:6]
+            counts[ip] = int(attempts)
+            if label == "attacker" and attempts == "0":
+                continue
+            total[cls] += 1
+            addr = ipaddress.ip_address(ip)
+            if ip in blamed or any(addr in n for n in nets):
+                hit[cls] += 1
+        return {c: hit[c] / total[c] for c in total}, counts
+
+    def check_efficacy(self, *gen_args):
+        log, truth = self.generate(200000, "--ip-space", "public", *gen_args)
+        p = mamori("guard", "scan-log", log, "--year", "2024", "--format", "json", check=0)
+        doc = json.loads(p.stdout)
+        if "export" not in gen_args:  # (an export record spans several lines)
+            self.assertEqual(doc["lines"], 200000)
+        recall, counts = self.score(doc, truth)
+        for cls in ("fast_bf", "rootprobe", "injection"):
+            self.assertEqual(recall[cls], 1.0, cls)
+        for cls in ("slow_bf", "subnet_bf", "v6rot_bf"):
+            self.assertGreaterEqual(recall[cls], 0.95, cls)
+        self.assertGreaterEqual(recall["dist_bf"], 0.95)
+        for cls in ("user", "mistype", "mfa", "office_nat", "ci", "injection_victim", "scanner"):
+            self.assertEqual(recall.get(cls, 0.0), 0.0, f"benign {cls} blamed")
+        # one failure per attempt: single-address entries carry exactly the true count
+        for a in doc["attackers"]:
+            if not a["addresses"]:
+                self.assertEqual(a["failures"], counts[a["address"]], a["address"])
+        return doc
+
+    def test_efficacy_syslog(self):
+        doc = self.check_efficacy()
+        kinds = {a["kind"] for a in doc["attackers"]}
+        self.assertTrue({"burst", "slow", "distributed"} <= kinds, kinds)
+
+    def test_efficacy_openssh_98_rfc3339(self):
+        self.check_efficacy("--format", "rfc3339", "--sshd-ident", "sshd-session")
+
+    def test_efficacy_journal_export(self):
+        self.check_efficacy("--format", "export")
+
+    def test_text_output_and_errors(self):
+        log, _ = self.generate(30000)
+        gz = log + ".1.gz"
+        subprocess.run(["gzip", "-k", "-S", ".1.gz", log], check=True)
+        p = mamori("guard", "scan-log", log, "--year", "2024", check=0)
+        self.assertRegex(p.stdout.splitlines()[-1], r"^30000 lines, \d+ authentication events")
+        both = mamori("guard", "scan-log", gz, log, "--year", "2024", check=0)
+        self.assertIn("60000 lines", both.stdout)
+        self.assertEqual(mamori("guard", "scan-log", "/nonexistent/auth.log").returncode, 3)
+        self.assertEqual(mamori("guard", "scan-log", log, "--allow", "nonsense").returncode, 2)
+        self.assertEqual(mamori("guard", "scan-log", log, "--format", "sarif").returncode, 2)
+        # hostile user names reach neither the terminal nor break the JSON
+        with open(log, "w", encoding="latin-1") as f:
+            for i in range(6):
+                f.write(f"May  6 00:00:0{i} srv1 sshd[{i}]: Invalid user \x1b[31mevil\xff from "
+                        f"198.18.0.1 port 4\n")
+        p = mamori("guard", "scan-log", log, "--year", "2024", check=0)
+        self.assertNotIn("\x1b", p.stdout)
+        self.assertIn("\\x1b[31mevil", p.stdout)
+        doc = json.loads(mamori("guard", "scan-log", log, "--format", "json", check=0).stdout)
+        self.assertEqual(doc["attackers"][0]["address"], "198.18.0.1")
+
+
 class Fim(Base):
     def setUp(self):
         super().setUp()

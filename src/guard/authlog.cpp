@@ -1,0 +1,322 @@
+#include "guard/authlog.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace mamori::guard {
+
+bool Ip::operator==(const Ip& o) const { return std::memcmp(b, o.b, 16) == 0; }
+
+size_t IpHash::operator()(const Ip& ip) const {
+  uint64_t a, c;
+  std::memcpy(&a, ip.b, 8);
+  std::memcpy(&c, ip.b + 8, 8);
+  uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (c + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+std::string Ip::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (v4) return inet_ntop(AF_INET, b + 12, buf, sizeof buf) ? buf : "?";
+  return inet_ntop(AF_INET6, b, buf, sizeof buf) ? buf : "?";
+}
+
+bool parse_ip(std::string_view s, Ip& out) {
+  if (s.empty() || s.size() >= INET6_ADDRSTRLEN) return false;
+  char buf[INET6_ADDRSTRLEN];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = 0;
+  out = Ip{};
+  if (s.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, buf, out.b + 12) != 1) return false;
+    out.b[10] = out.b[11] = 0xff;
+    out.v4 = true;
+    return true;
+  }
+  return inet_pton(AF_INET6, buf, out.b) == 1;
+}
+
+namespace {
+
+int64_t days_from_civil(int y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+// "2024-05-06T00:00:01.123456+00:00" / "…+0000" / "…Z": unix seconds; pos = after it.
+int64_t iso_time(std::string_view l, size_t& pos) {
+  int y, mo, d, h, mi, s;
+  if (l.size() < 19 || l[4] != '-' || l[7] != '-' || (l[10] != 'T' && l[10] != ' ') ||
+      !digits(l, 0, 4, y) || !digits(l, 5, 2, mo) || !digits(l, 8, 2, d) || !digits(l, 11, 2, h) ||
+      !digits(l, 14, 2, mi) || !digits(l, 17, 2, s) || mo < 1 || mo > 12 || d < 1 || d > 31)
+    return -1;
+  size_t i = 19;
+  if (i < l.size() && l[i] == '.')
+    for (++i; i < l.size() && l[i] >= '0' && l[i] <= '9';) ++i;
+  int64_t off = 0;
+  if (i < l.size() && (l[i] == '+' || l[i] == '-')) {
+    int oh, om;
+    bool colon = i + 3 < l.size() && l[i + 3] == ':';
+    if (!digits(l, i + 1, 2, oh) || !digits(l, i + (colon ? 4 : 3), 2, om)) return -1;
+    off = (oh * 3600 + om * 60) * (l[i] == '+' ? 1 : -1);
+    i += colon ? 6 : 5;
+  } else if (i < l.size() && l[i] == 'Z') {
+    ++i;
+  }
+  pos = i;
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+         h * 3600 + mi * 60 + s - off;
+}
+
+constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+// The address before the last " port N" and where it starts; false when there is none.
+bool last_addr(std::string_view msg, Ip& ip, size_t& ip_start) {
+  size_t p = msg.rfind(" port ");
+  while (p != std::string_view::npos && p > 0) {
+    size_t sp = msg.rfind(' ', p - 1);
+    size_t start = sp == std::string_view::npos ? 0 : sp + 1;
+    if (parse_ip(msg.substr(start, p - start), ip)) {
+      ip_start = start;
+      return true;
+    }
+    if (p == 0) break;
+    p = msg.rfind(" port ", p - 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+AuthLogParser::AuthLogParser(int year) : year_(year) {}
+
+uint32_t AuthLogParser::intern(std::string_view u) {
+  constexpr size_t kMaxUser = 256;
+  std::string key(u.substr(0, kMaxUser));
+  if (u.size() > kMaxUser) key += "…";
+  auto [it, fresh] = user_ids_.emplace(std::move(key), static_cast<uint32_t>(users_.size()));
+  if (fresh) users_.push_back(it->first);
+  return it->second;
+}
+
+int64_t AuthLogParser::syslog_time(std::string_view l, size_t& pos) {
+  // "May  6 00:00:01 "
+  if (l.size() < 16 || l[3] != ' ' || l[6] != ' ' || l[9] != ':' || l[12] != ':') return -1;
+  size_t m = kMonths.find(l.substr(0, 3));
+  if (m == std::string_view::npos || m % 3) return -1;
+  int month = static_cast<int>(m / 3) + 1, d, h, mi, s;
+  int d1 = l[4] == ' ' ? 0 : l[4] - '0';
+  if (d1 < 0 || d1 > 3 || l[5] < '0' || l[5] > '9') return -1;
+  d = d1 * 10 + (l[5] - '0');
+  if (!digits(l, 7, 2, h) || !digits(l, 10, 2, mi) || !digits(l, 13, 2, s) || d < 1) return -1;
+  if (last_month_ > 0 && month < last_month_ && last_month_ - month > 6) ++year_;  // Dec → Jan
+  last_month_ = month;
+  pos = 15;
+  return days_from_civil(year_, static_cast<unsigned>(month), static_cast<unsigned>(d)) * 86400 +
+         h * 3600 + mi * 60 + s;
+}
+
+void AuthLogParser::feed(std::string_view bytes) {
+  std::string_view buf = bytes;
+  if (!carry_.empty()) {
+    carry_.append(bytes);
+    buf = carry_;
+  }
+  size_t pos = 0;
+  while (pos < buf.size()) {
+    if (ex_binary_left_ > 0) {  // skipping a binary export field (size then data then '\n')
+      if (ex_binary_left_ == UINT64_MAX) {
+        if (buf.size() - pos < 8) break;
+        uint64_t n;
+        std::memcpy(&n, buf.data() + pos, 8);
+        pos += 8;
+        ex_binary_left_ = n > (1ull << 40) ? (1ull << 40) : n + 1;
+        continue;
+      }
+      size_t take = static_cast<size_t>(std::min<uint64_t>(ex_binary_left_, buf.size() - pos));
+      pos += take;
+      ex_binary_left_ -= take;
+      continue;
+    }
+    const char* nl =
+        static_cast<const char*>(std::memchr(buf.data() + pos, '\n', buf.size() - pos));
+    if (!nl) break;
+    size_t end = static_cast<size_t>(nl - buf.data());
+    line(buf.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::string rest(buf.substr(pos));
+  if (rest.size() > (1u << 20)) rest.clear();  // a line over 1 MiB is not a log line: dropped
+  carry_ = std::move(rest);
+}
+
+void AuthLogParser::finish() {
+  if (!carry_.empty()) {
+    std::string last = std::move(carry_);
+    carry_.clear();
+    line(last);
+  }
+  if (export_) export_field("");  // a final record without its blank line
+}
+
+void AuthLogParser::export_field(std::string_view l) {
+  if (l.empty()) {  // end of a record
+    if (!ex_msg_.empty() && (ex_ident_ == "sshd" || ex_ident_ == "sshd-session"))
+      sshd(ex_ts_, ex_pid_, ex_msg_);
+    ex_ts_ = 0;
+    ex_pid_ = 0;
+    ex_ident_.clear();
+    ex_msg_.clear();
+    return;
+  }
+  size_t eq = l.find('=');
+  if (eq == std::string_view::npos) {  // binary field: 64-bit little-endian size follows
+    ex_binary_left_ = UINT64_MAX;
+    return;
+  }
+  std::string_view k = l.substr(0, eq), v = l.substr(eq + 1);
+  if (k == "__REALTIME_TIMESTAMP") {
+    int64_t us = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9' || us > INT64_MAX / 10) return;
+      us = us * 10 + (c - '0');
+    }
+    ex_ts_ = us / 1000000;
+  } else if (k == "SYSLOG_IDENTIFIER") {
+    ex_ident_ = std::string(v.substr(0, 64));
+  } else if (k == "_PID" || k == "SYSLOG_PID") {
+    uint32_t p = 0;
+    for (char c : v.substr(0, 10))
+      if (c >= '0' && c <= '9') p = p * 10 + static_cast<uint32_t>(c - '0');
+    ex_pid_ = p;
+  } else if (k == "MESSAGE") {
+    ex_msg_ = std::string(v.substr(0, 1 << 16));
+  }
+}
+
+void AuthLogParser::line(std::string_view l) {
+  ++lines_;
+  if (!decided_ && !l.empty()) {
+    decided_ = true;
+    export_ = l.starts_with("__CURSOR=") || l.starts_with("__REALTIME_TIMESTAMP=");
+  }
+  if (export_) {
+    export_field(l);
+    return;
+  }
+  if (l.size() < 20) return;
+  size_t pos = 0;
+  int64_t ts;
+  if (l[0] >= '0' && l[0] <= '9') {
+    ts = iso_time(l, pos);
+  } else {
+    ts = syslog_time(l, pos);
+  }
+  if (ts < 0 || pos >= l.size() || l[pos] != ' ') return;
+  // host, then "ident[pid]: "
+  size_t host_end = l.find(' ', pos + 1);
+  if (host_end == std::string_view::npos) return;
+  size_t id = host_end + 1;
+  size_t br = l.find_first_of("[:", id);
+  if (br == std::string_view::npos) return;
+  std::string_view ident = l.substr(id, br - id);
+  if (ident != "sshd" && ident != "sshd-session") return;
+  uint32_t pid = 0;
+  size_t m = br;
+  if (l[br] == '[') {
+    size_t close = l.find(']', br);
+    if (close == std::string_view::npos) return;
+    for (size_t i = br + 1; i < close && i < br + 11; ++i)
+      if (l[i] >= '0' && l[i] <= '9') pid = pid * 10 + static_cast<uint32_t>(l[i] - '0');
+    m = close + 1;
+  }
+  if (m + 2 > l.size() || l[m] != ':' || l[m + 1] != ' ') return;
+  sshd(ts, pid, l.substr(m + 2));
+}
+
+void AuthLogParser::sshd(int64_t ts, uint32_t pid, std::string_view msg) {
+  auto starts = [&](std::string_view p) { return msg.starts_with(p); };
+  Ip ip;
+  size_t ip_start = 0;
+  auto failure = [&](std::string_view user, bool valid) {
+    events_.push_back({ts, AuthKind::kFailure, ip, intern(user), valid, 0});
+  };
+  if (starts("Failed ")) {
+    // "Failed password for [invalid user ]U from IP port N ssh2" (also keyboard-interactive/pam,
+    // publickey, none)
+    size_t f = msg.find(" for ", 7);
+    if (f == std::string_view::npos || !last_addr(msg, ip, ip_start) || ip_start < f + 11) return;
+    std::string_view who = msg.substr(f + 5, ip_start - 6 - (f + 5));
+    if (msg.substr(ip_start - 6, 6) != " from ") return;
+    bool invalid = who.starts_with("invalid user ");
+    if (invalid) who.remove_prefix(13);
+    auto it = conns_.find(pid);
+    if (invalid && it != conns_.end() && it->second.invalid_pending && it->second.ip == ip) {
+      it->second.invalid_pending = false;  // this try was counted with its "Invalid user" line
+      return;
+    }
+    failure(who, !invalid);
+    Conn& c = conns_[pid];
+    c.ip = ip;
+    c.failed = true;
+    c.invalid_pending = false;
+    return;
+  }
+  if (starts("Invalid user ")) {
+    // "Invalid user U from IP port N"
+    if (!last_addr(msg, ip, ip_start) || ip_start < 19 || msg.substr(ip_start - 6, 6) != " from ")
+      return;
+    failure(msg.substr(13, ip_start - 6 - 13), false);
+    conns_[pid] = Conn{ip, true, true};
+    return;
+  }
+  if (starts("Accepted ")) {
+    size_t f = msg.find(" for ", 9);
+    if (f == std::string_view::npos || !last_addr(msg, ip, ip_start) || ip_start < f + 11 ||
+        msg.substr(ip_start - 6, 6) != " from ")
+      return;
+    events_.push_back(
+        {ts, AuthKind::kSuccess, ip, intern(msg.substr(f + 5, ip_start - 6 - (f + 5))), true, 0});
+    conns_.erase(pid);
+    return;
+  }
+  constexpr std::string_view kClosedAuth = "Connection closed by authenticating user ";
+  constexpr std::string_view kDiscAuth = "Disconnected from authenticating user ";
+  if (starts(kClosedAuth) || starts(kDiscAuth)) {
+    // "… authenticating user U IP port N [preauth]": a key/none probe unless a password
+    // failure was already counted on this connection
+    size_t pre = starts(kClosedAuth) ? kClosedAuth.size() : kDiscAuth.size();
+    auto it = conns_.find(pid);
+    bool counted = it != conns_.end() && it->second.failed;
+    if (it != conns_.end()) conns_.erase(it);
+    if (counted || !last_addr(msg, ip, ip_start) || ip_start < pre + 2) return;
+    failure(msg.substr(pre, ip_start - 1 - pre), true);
+    return;
+  }
+  if (starts("Connection closed by ") || starts("Disconnected from ") ||
+      starts("Received disconnect from "))
+    if (starts("Connection closed by invalid user ") || starts("Disconnected from invalid user ") ||
+        starts("Disconnected from user "))
+      conns_.erase(pid);
+  if (starts("Disconnecting ")) conns_.erase(pid);  // "… Too many authentication failures"
+  if (conns_.size() > (1u << 16)) conns_.clear();   // connections never closed in this log
+}
+
+}  // namespace mamori::guard

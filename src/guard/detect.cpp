@@ -1,0 +1,242 @@
+#include "guard/detect.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mamori::guard {
+namespace {
+
+struct PerIp {
+  Ip ip;
+  std::vector<int64_t> fails, successes;
+  std::vector<uint32_t> success_users;
+  std::unordered_map<uint32_t, uint32_t> users;  // user → failures
+  std::unordered_set<uint32_t> valid_users;      // users that exist (not "invalid user")
+  bool flagged = false;
+};
+
+// Largest number of timestamps inside any window of `w` seconds (ts sorted).
+size_t max_in_window(const std::vector<int64_t>& ts, int64_t w) {
+  size_t best = 0, j = 0;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    while (ts[i] - ts[j] >= w) ++j;
+    best = std::max(best, i - j + 1);
+  }
+  return best;
+}
+
+struct Prefix {
+  unsigned char b[16] = {};
+  int bits = 0;
+  bool operator<(const Prefix& o) const {
+    int c = std::memcmp(b, o.b, 16);
+    return c < 0 || (c == 0 && bits < o.bits);
+  }
+};
+
+Prefix prefix_of(const Ip& ip, int bits) {  // bits over the 128-bit (mapped) address
+  Prefix p;
+  p.bits = bits;
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(bits - i * 8, 0, 8);
+    p.b[i] = static_cast<unsigned char>(ip.b[i] & (keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff));
+  }
+  return p;
+}
+
+std::string prefix_str(const Prefix& p, bool v4) {
+  Ip ip;
+  std::memcpy(ip.b, p.b, 16);
+  ip.v4 = v4;
+  return fmt::format("{}/{}", ip.str(), v4 ? p.bits - 96 : p.bits);
+}
+
+std::vector<std::string> top_users(const PerIp& s,
+                                   const std::function<std::string(uint32_t)>& name) {
+  std::vector<std::pair<uint32_t, uint32_t>> v(s.users.begin(), s.users.end());
+  std::sort(v.begin(), v.end(), [](auto& a, auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size() && i < 20; ++i) out.push_back(name(v[i].first));
+  return out;
+}
+
+Attacker single(const PerIp& s, std::string kind,
+                const std::function<std::string(uint32_t)>& name) {
+  Attacker a;
+  a.address = s.ip.str();
+  a.kind = std::move(kind);
+  a.failures = s.fails.size();
+  a.first_seen = s.fails.empty() ? 0 : s.fails.front();
+  a.last_seen = s.fails.empty() ? 0 : s.fails.back();
+  a.usernames = top_users(s, name);
+  return a;
+}
+
+Attacker group(const std::vector<PerIp*>& members, std::string address,
+               const std::function<std::string(uint32_t)>& name) {
+  Attacker a;
+  a.address = std::move(address);
+  a.kind = "distributed";
+  a.first_seen = INT64_MAX;
+  std::unordered_map<uint32_t, uint32_t> users;
+  for (const PerIp* m : members) {
+    a.failures += m->fails.size();
+    a.first_seen = std::min(a.first_seen, m->fails.front());
+    a.last_seen = std::max(a.last_seen, m->fails.back());
+    a.addresses.push_back(m->ip.str());
+    for (auto& [u, n] : m->users) users[u] += n;
+  }
+  PerIp all;
+  all.users = std::move(users);
+  a.usernames = top_users(all, name);
+  return a;
+}
+
+}  // namespace
+
+bool ip_in(const Ip& ip, const std::string& spec) {
+  std::string addr = spec;
+  int bits = -1;
+  if (auto slash = spec.find('/'); slash != std::string::npos) {
+    addr = spec.substr(0, slash);
+    std::string b = spec.substr(slash + 1);
+    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    bits = std::stoi(b);
+  }
+  Ip net;
+  if (!parse_ip(addr, net) || net.v4 != ip.v4) return false;
+  if (bits < 0) bits = net.v4 ? 32 : 128;
+  if (bits > (net.v4 ? 32 : 128)) return false;
+  if (net.v4) bits += 96;
+  Prefix a = prefix_of(ip, bits), b = prefix_of(net, bits);
+  return std::memcmp(a.b, b.b, 16) == 0;
+}
+
+std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectOptions& o,
+                             const std::function<std::string(uint32_t)>& name) {
+  std::unordered_map<Ip, size_t, IpHash> index;
+  std::vector<PerIp> ips;
+  for (const auto& e : events) {
+    auto [it, fresh] = index.emplace(e.ip, ips.size());
+    if (fresh) {
+      ips.emplace_back();
+      ips.back().ip = e.ip;
+    }
+    PerIp& s = ips[it->second];
+    if (e.kind == AuthKind::kSuccess) {
+      s.successes.push_back(e.ts);
+      s.success_users.push_back(e.user);
+    } else {
+      s.fails.push_back(e.ts);
+      ++s.users[e.user];
+      if (e.valid_user) s.valid_users.insert(e.user);
+    }
+  }
+  auto allowed = [&](const Ip& ip) {
+    return std::any_of(o.allow.begin(), o.allow.end(),
+                       [&](const std::string& a) { return ip_in(ip, a); });
+  };
+  std::vector<Attacker> out;
+  std::set<Prefix> with_success;
+  for (auto& s : ips) {
+    std::sort(s.fails.begin(), s.fails.end());
+    if (!s.successes.empty())  // IPv4 /24 = 120 bits of the mapped address; IPv6 /64, /56
+      for (int bits : {120, 64, 56}) with_success.insert(prefix_of(s.ip, bits));
+    if (s.fails.empty()) continue;
+    if (allowed(s.ip)) {
+      s.flagged = true;  // never reported, never grouped
+      continue;
+    }
+    // guessed: a success after many failures from the same address shortly before
+    for (size_t k = 0; k < s.successes.size() && !s.flagged; ++k) {
+      int64_t t = s.successes[k];
+      auto lo = std::lower_bound(s.fails.begin(), s.fails.end(), t - o.guessed_window);
+      auto hi = std::upper_bound(s.fails.begin(), s.fails.end(), t);
+      if (hi - lo >= o.guessed_count) {
+        Attacker a = single(s, "guessed", name);
+        a.guessed_user = name(s.success_users[k]);
+        out.push_back(std::move(a));
+        s.flagged = true;
+      }
+    }
+    if (s.flagged) continue;
+    size_t valid_fails = 0, max_per_user = 0;
+    for (uint32_t u : s.valid_users) {
+      valid_fails += s.users[u];
+      max_per_user = std::max<size_t>(max_per_user, s.users[u]);
+    }
+    if (s.valid_users.size() >= 5 && max_per_user <= 2 && valid_fails >= 5) {
+      out.push_back(single(s, "spraying", name));
+      s.flagged = true;
+    } else if (max_in_window(s.fails, o.burst_window) >= static_cast<size_t>(o.burst_count)) {
+      out.push_back(single(s, "burst", name));
+      s.flagged = true;
+    } else if (s.successes.empty() &&
+               max_in_window(s.fails, o.slow_window) >= static_cast<size_t>(o.slow_count)) {
+      out.push_back(single(s, "slow", name));
+      s.flagged = true;
+    }
+  }
+  // Below every per-address threshold, never logged in: grouped by prefix, then by time.
+  std::vector<PerIp*> rest;
+  for (auto& s : ips)
+    if (!s.flagged && !s.fails.empty() && s.successes.empty()) rest.push_back(&s);
+  for (int v6bits : {64, 56}) {
+    std::map<Prefix, std::vector<PerIp*>> groups;
+    for (PerIp* s : rest) {
+      if (s->flagged) continue;
+      int bits = s->ip.v4 ? 120 : v6bits;  // IPv4 /24 (first pass only)
+      if (s->ip.v4 && v6bits != 64) continue;
+      groups[prefix_of(s->ip, bits)].push_back(s);
+    }
+    for (auto& [p, members] : groups) {
+      if (members.size() < static_cast<size_t>(o.prefix_min_addresses) || with_success.count(p))
+        continue;
+      uint64_t fails = 0;
+      for (auto* m : members) fails += m->fails.size();
+      if (fails < static_cast<uint64_t>(o.prefix_min_failures)) continue;
+      out.push_back(group(members, prefix_str(p, members[0]->ip.v4), name));
+      for (auto* m : members) m->flagged = true;
+    }
+  }
+  std::vector<PerIp*> loose;
+  for (PerIp* s : rest)
+    if (!s->flagged) loose.push_back(s);
+  std::sort(loose.begin(), loose.end(),
+            [](const PerIp* a, const PerIp* b) { return a->fails.front() < b->fails.front(); });
+  for (size_t i = 0; i < loose.size();) {
+    size_t j = i;
+    int64_t end = loose[i]->fails.back();
+    while (j + 1 < loose.size() && loose[j + 1]->fails.front() <= end + o.campaign_gap) {
+      ++j;
+      end = std::max(end, loose[j]->fails.back());
+    }
+    if (j - i + 1 >= static_cast<size_t>(o.campaign_min_addresses)) {
+      std::vector<PerIp*> members(loose.begin() + static_cast<long>(i),
+                                  loose.begin() + static_cast<long>(j) + 1);
+      const PerIp* lead = *std::max_element(members.begin(), members.end(), [](auto* a, auto* b) {
+        return a->fails.size() < b->fails.size();
+      });
+      out.push_back(group(members, lead->ip.str(), name));
+    }
+    i = j + 1;
+  }
+  static const std::map<std::string, int> rank = {
+      {"guessed", 0}, {"spraying", 1}, {"burst", 2}, {"distributed", 3}, {"slow", 4}};
+  std::stable_sort(out.begin(), out.end(), [](const Attacker& a, const Attacker& b) {
+    int ra = rank.at(a.kind), rb = rank.at(b.kind);
+    return ra != rb ? ra < rb : a.failures > b.failures;
+  });
+  return out;
+}
+
+}  // namespace mamori::guard

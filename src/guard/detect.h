@@ -1,0 +1,51 @@
+#pragma once
+// Who is guessing passwords, from authentication events (authlog.h):
+//  - burst: ≥ 5 failures from one address inside 10 minutes (fail2ban's default jail);
+//  - spraying: one address trying ≥ 5 existing accounts, ≤ 2 tries each;
+//  - guessed: a successful login after ≥ 5 failures from the same address in the hour
+//    before — the password was probably guessed (critical);
+//  - slow: ≥ 6 failures inside 24 hours from an address that never logged in successfully;
+//  - distributed: addresses below those thresholds (no success from them) grouped by IPv4 /24,
+//    IPv6 /64 then /56 (≥ 5 addresses, ≥ 10 failures; never a prefix holding an address
+//    with a successful login), and what remains grouped into campaigns overlapping in time
+//    (≥ 20 addresses) — a botnet walking a user-name list a guess or two per address.
+// An allowlist (addresses or prefixes) is never reported.
+//
+// Example:
+//   auto found = detect(parser.events(), {}, [&](uint32_t u) { return parser.user(u); });
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "guard/authlog.h"
+
+namespace mamori::guard {
+
+struct Attacker {
+  std::string address;  // an IP or a CIDR prefix (distributed)
+  std::string kind;     // burst, slow, distributed, spraying, guessed
+  uint64_t failures = 0;
+  int64_t first_seen = 0, last_seen = 0;
+  std::vector<std::string> usernames;  // the most tried first (at most 20)
+  std::vector<std::string> addresses;  // members of a prefix or campaign
+  std::string guessed_user;            // guessed: the account logged into
+};
+
+struct DetectOptions {
+  std::vector<std::string> allow;  // addresses or CIDR prefixes never reported
+  int burst_count = 5, burst_window = 600;
+  int slow_count = 6, slow_window = 86400;
+  int guessed_count = 5, guessed_window = 3600;
+  int prefix_min_addresses = 5, prefix_min_failures = 10;
+  int campaign_min_addresses = 20, campaign_gap = 3600;
+};
+
+std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectOptions& opts,
+                             const std::function<std::string(uint32_t)>& user_name);
+
+// Does `ip` fall in "a.b.c.d", "a.b.c.0/24", "2001:db8::/32"…? false for malformed entries.
+bool ip_in(const Ip& ip, const std::string& addr_or_prefix);
+
+}  // namespace mamori::guard

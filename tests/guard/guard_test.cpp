@@ -1,0 +1,202 @@
+// mamori guard: auth-log parsing (every format, one failure per attempt, the address sshd
+// logged rather than one a user name carries) and the attacker classes.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "guard/authlog.h"
+#include "guard/detect.h"
+
+namespace mamori::guard {
+namespace {
+
+std::vector<AuthEvent> parse(const std::string& text, AuthLogParser& p, size_t chunk = 7) {
+  for (size_t i = 0; i < text.size(); i += chunk) p.feed(std::string_view(text).substr(i, chunk));
+  p.finish();
+  return p.events();
+}
+
+TEST(AuthLog, OneFailurePerAttemptAndTheRealAddress) {
+  const std::string log =
+      // invalid user: the "Failed password" of the same connection is the same attempt
+      "May  6 00:00:01 srv1 sshd[100]: Invalid user admin from 198.18.0.1 port 4001\n"
+      "May  6 00:00:02 srv1 sshd[100]: pam_unix(sshd:auth): check pass; user unknown\n"
+      "May  6 00:00:03 srv1 sshd[100]: Failed password for invalid user admin from 198.18.0.1 "
+      "port 4001 ssh2\n"
+      "May  6 00:00:04 srv1 sshd[100]: Connection closed by invalid user admin 198.18.0.1 port "
+      "4001 [preauth]\n"
+      // a valid user, three tries on one connection, then the close: three attempts
+      "May  6 00:01:00 srv1 sshd[101]: Failed password for root from 198.18.0.2 port 5000 ssh2\n"
+      "May  6 00:01:03 srv1 sshd[101]: Failed password for root from 198.18.0.2 port 5000 ssh2\n"
+      "May  6 00:01:06 srv1 sshd[101]: Failed password for root from 198.18.0.2 port 5000 ssh2\n"
+      "May  6 00:01:07 srv1 sshd[101]: Connection closed by authenticating user root "
+      "198.18.0.2 port 5000 [preauth]\n"
+      // a key/none probe of root: only the close line
+      "May  6 00:02:00 srv1 sshd[102]: Received disconnect from 198.18.0.3 port 6000:11: Bye "
+      "Bye [preauth]\n"
+      "May  6 00:02:00 srv1 sshd[102]: Disconnected from authenticating user root 198.18.0.3 "
+      "port 6000 [preauth]\n"
+      // a user name carrying a spoofed address: the real one is the last before " port N"
+      "May  6 00:03:00 srv1 sshd[103]: Invalid user x from 192.0.2.7 port 22 from 198.18.0.4 "
+      "port 7000\n"
+      "May  6 00:03:02 srv1 sshd[103]: Failed password for invalid user x from 192.0.2.7 port "
+      "22 from 198.18.0.4 port 7000 ssh2\n"
+      // success, MFA failure, OpenSSH 9.8 sshd-session tag, IPv6
+      "May  6 00:04:00 srv1 sshd-session[104]: Failed keyboard-interactive/pam for alice from "
+      "2001:db8::5 port 7100 ssh2\n"
+      "May  6 00:04:09 srv1 sshd-session[104]: Accepted keyboard-interactive/pam for alice from "
+      "2001:db8::5 port 7100 ssh2\n"
+      // not sshd, or not authentication
+      "May  6 00:05:00 srv1 sudo[1]: Failed password for root from 198.18.0.9 port 1 ssh2\n"
+      "May  6 00:05:00 srv1 sshd[105]: Connection closed by 198.18.0.10 port 1 [preauth]\n"
+      "garbage\n\n";
+  AuthLogParser p(2024);
+  auto ev = parse(log, p);
+  std::map<std::string, int> fails;
+  int successes = 0;
+  for (const auto& e : ev) {
+    if (e.kind == AuthKind::kSuccess) {
+      ++successes;
+      EXPECT_EQ(p.user(e.user), "alice");
+      continue;
+    }
+    ++fails[e.ip.str()];
+  }
+  EXPECT_EQ(fails, (std::map<std::string, int>{{"198.18.0.1", 1},
+                                               {"198.18.0.2", 3},
+                                               {"198.18.0.3", 1},
+                                               {"198.18.0.4", 1},
+                                               {"2001:db8::5", 1}}));
+  EXPECT_EQ(successes, 1);
+  EXPECT_EQ(p.lines(), 18u);
+  EXPECT_EQ(ev[0].ts, 1714953601);  // 2024-05-06T00:00:01Z
+  for (const auto& e : ev) {
+    if (e.ip.str() == "198.18.0.4") {
+      EXPECT_EQ(p.user(e.user), "x from 192.0.2.7 port 22");
+    }
+  }
+}
+
+TEST(AuthLog, EveryTimestampFormatAndTheJournalExport) {
+  const std::string iso =
+      "2024-05-06T01:00:01.123456+01:00 srv1 sshd[7]: Failed password for root from 198.18.0.2 "
+      "port 5 ssh2\n"
+      "2024-05-06T00:00:02+0000 srv1 sshd[8]: Failed password for root from 198.18.0.2 port 5 "
+      "ssh2\n";
+  AuthLogParser a(2024);
+  auto ev = parse(iso, a, 3);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].ts, 1714953601);
+  EXPECT_EQ(ev[1].ts, 1714953602);
+  // journalctl -o export, with a binary field (size-prefixed, may hold newlines) in between
+  std::string ex =
+      "__CURSOR=s=1\n__REALTIME_TIMESTAMP=1714953603000000\nSYSLOG_IDENTIFIER=sshd-session\n"
+      "_PID=9\nMESSAGE=Invalid user oracle from 2001:db8:a000::1 port 5555\n";
+  ex += "BLOB\n";
+  std::string blob = "a\nb\n\nc";
+  uint64_t n = blob.size();
+  ex.append(reinterpret_cast<const char*>(&n), 8);
+  ex += blob + "\n";
+  ex +=
+      "_HOSTNAME=srv1\n\n__CURSOR=s=2\n__REALTIME_TIMESTAMP=1714953604000000\n"
+      "SYSLOG_IDENTIFIER=CRON\nMESSAGE=Failed password for root from 198.18.0.9 port 1 ssh2\n\n";
+  AuthLogParser b(2024);
+  auto ev2 = parse(ex, b, 5);
+  ASSERT_EQ(ev2.size(), 1u);
+  EXPECT_EQ(ev2[0].ts, 1714953603);
+  EXPECT_EQ(ev2[0].ip.str(), "2001:db8:a000::1");
+  EXPECT_EQ(b.user(ev2[0].user), "oracle");
+  // syslog across New Year
+  AuthLogParser c(2024);
+  auto ev3 = parse(
+      "Dec 31 23:59:59 h sshd[1]: Failed password for root from 198.18.0.1 port 1 ssh2\n"
+      "Jan  1 00:00:01 h sshd[2]: Failed password for root from 198.18.0.1 port 2 ssh2\n",
+      c);
+  ASSERT_EQ(ev3.size(), 2u);
+  EXPECT_EQ(ev3[1].ts - ev3[0].ts, 2);
+}
+
+TEST(AuthLog, HostileInputNeverBreaksParsing) {
+  std::string huge(10000, 'A');
+  AuthLogParser p(2024);
+  auto ev = parse("May  6 00:00:01 srv1 sshd[1]: Invalid user " + huge +
+                      "\x1b[2J\"'\n from 198.18.0.1 port 4001\n"
+                      "May  6 00:00:02 srv1 sshd[2]: Invalid user \xff\xfe from 198.18.0.2 port 1\n"
+                      "May  6 00:00:03 srv1 sshd[3]: Failed password for  from  port  ssh2\n"
+                      "May  6 00:00:04 srv1 sshd[4]: Failed password for x from 999.1.1.1 port 1\n",
+                  p);
+  // the first line is cut by its newline: its address is on the next (non-sshd) line
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].ip.str(), "198.18.0.2");
+  EXPECT_EQ(p.user(ev[0].user), "\xff\xfe");
+}
+
+TEST(Detect, EveryKindAndNoBenignAddress) {
+  std::vector<AuthEvent> ev;
+  std::map<uint32_t, std::string> names = {{0, "root"}, {1, "alice"}, {2, "bob"},  {3, "carol"},
+                                           {4, "dave"}, {5, "erin"},  {6, "admin"}};
+  auto ip = [](const std::string& s) {
+    Ip x;
+    EXPECT_TRUE(parse_ip(s, x)) << s;
+    return x;
+  };
+  auto fail = [&](const std::string& a, int64_t t, uint32_t u, bool valid = true) {
+    ev.push_back({t, AuthKind::kFailure, ip(a), u, valid, 0});
+  };
+  auto ok = [&](const std::string& a, int64_t t, uint32_t u) {
+    ev.push_back({t, AuthKind::kSuccess, ip(a), u, true, 0});
+  };
+  const int64_t t0 = 1714953600;
+  for (int i = 0; i < 6; ++i) fail("198.18.0.1", t0 + i * 30, 0);         // burst
+  for (int i = 0; i < 8; ++i) fail("198.18.0.2", t0 + i * 1800, 0);       // slow
+  for (uint32_t u = 1; u <= 5; ++u) fail("198.18.0.3", t0 + u * 700, u);  // spraying
+  for (int i = 0; i < 7; ++i) fail("198.18.0.4", t0 + i * 400, 1);        // …
+  ok("198.18.0.4", t0 + 2900, 1);                                         // guessed
+  // a /24 and a /64 of addresses two guesses each (>= 10 failures, >= 5 addresses)
+  for (int h = 1; h <= 6; ++h)
+    for (int k = 0; k < 2; ++k)
+      fail("198.19.7." + std::to_string(h), t0 + h * 900 + k * 700, 6, false);
+  for (int h = 1; h <= 5; ++h)
+    for (int k = 0; k < 2; ++k)
+      fail(fmt::format("2001:db8:1:2::{:x}", h), t0 + h * 700 + k * 900, 6, false);
+  // benign: the office NAT (4 failures then logins), a mistyper, a /24 with a login in it
+  for (int i = 0; i < 4; ++i) {
+    fail("203.0.113.9", t0 + i * 90, 1 + static_cast<uint32_t>(i));
+    ok("203.0.113.9", t0 + i * 90 + 8, 1 + static_cast<uint32_t>(i));
+  }
+  fail("203.0.113.10", t0, 2);
+  ok("203.0.113.10", t0 + 5, 2);
+  for (int h = 1; h <= 6; ++h)
+    for (int k = 0; k < 2; ++k)
+      fail("192.0.2." + std::to_string(h), t0 + h * 900 + k * 700, 6, false);
+  ok("192.0.2.200", t0 + 100, 3);  // a login inside that /24: it is never aggregated
+  fail("198.51.100.1", t0, 0);     // allowlisted burst
+  for (int i = 0; i < 9; ++i) fail("198.51.100.1", t0 + i, 0);
+  DetectOptions o;
+  o.allow = {"198.51.100.0/24"};
+  auto found = detect(ev, o, [&](uint32_t u) { return names[u]; });
+  std::map<std::string, std::string> kinds;
+  for (const auto& a : found) kinds[a.address] = a.kind;
+  EXPECT_EQ(kinds, (std::map<std::string, std::string>{{"198.18.0.1", "burst"},
+                                                       {"198.18.0.2", "slow"},
+                                                       {"198.18.0.3", "spraying"},
+                                                       {"198.18.0.4", "guessed"},
+                                                       {"198.19.7.0/24", "distributed"},
+                                                       {"2001:db8:1:2::/64", "distributed"}}));
+  for (const auto& a : found) {
+    if (a.kind == "guessed") {
+      EXPECT_EQ(a.guessed_user, "alice");
+    } else if (a.address == "198.19.7.0/24") {
+      EXPECT_EQ(a.addresses.size(), 6u);
+      EXPECT_EQ(a.usernames, std::vector<std::string>{"admin"});
+    }
+  }
+  EXPECT_TRUE(ip_in(ip("10.1.2.3"), "10.0.0.0/8"));
+  EXPECT_FALSE(ip_in(ip("10.1.2.3"), "10.0.0.0/99"));
+  EXPECT_FALSE(ip_in(ip("2001:db8::1"), "10.0.0.0/8"));
+}
+
+}  // namespace
+}  // namespace mamori::guard
