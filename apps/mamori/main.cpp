@@ -330,6 +330,7 @@ See docs/audit.md (every check, its rationale and remediation).)");
   GuardArgs ga;
   auto* guardc = app.add_subcommand("guard", "Find password guessing in auth logs (and stop it)");
   guardc->require_subcommand(1);
+  guardc->footer("See docs/guard.md.");
   auto* gscan = guardc->add_subcommand(
       "scan-log", "Analyse auth logs offline and list the attackers (nothing is banned)");
   gscan
