@@ -24,6 +24,7 @@
 #include "fim/watch.h"
 #include "guard/authlog.h"
 #include "guard/detect.h"
+#include "guard/nft.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
 #include "inventory/listeners.h"
@@ -1112,6 +1113,8 @@ int cmd_audit(const Options& o, bool checks) {
   return exit_for(outcome->findings, *threshold);
 }
 
+Result<int64_t> parse_duration(const std::string& s);
+
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (o.format != "text" && o.format != "json")
     return usage("guard scan-log: --format must be text or json");
@@ -1153,6 +1156,39 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   guard::DetectOptions dopts;
   dopts.allow = a.allow;
   auto found = guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
+  std::map<std::string, store::Ban> banned;
+  if (a.ban) {
+    auto base = parse_duration(a.ban_time);
+    if (!base)
+      return usage("guard: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);
+    auto st = open_store(o);
+    if (!st) return fail(st.error());
+    std::string host = host_name(o);
+    int64_t now = now_s();
+    // A prefix bans its addresses; a campaign without one bans each member.
+    std::vector<std::pair<std::string, int64_t>> elements;
+    for (const auto& x : found) {
+      std::vector<std::string> targets;
+      if (x.addresses.empty() || x.address.find('/') != std::string::npos)
+        targets.push_back(x.address);
+      else
+        targets = x.addresses;
+      for (const auto& t : targets) {
+        auto b = (*st)->record_ban(host, t, x.kind,
+                                   fmt::format("{} failures ({})", x.failures, x.kind), now, *base);
+        if (!b) return fail(b.error());
+        elements.push_back({t, b->expires_at - now});
+        banned[t] = *b;
+      }
+    }
+    guard::NftBans fw(a.nft);
+    if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard: firewall"));
+    auto warnings = fw.ban(elements);
+    if (!warnings) return fail(warnings.error().with_context("guard: firewall"));
+    for (const auto& w : *warnings) info(o, "warning: " + sanitize(w));
+    info(o, fmt::format("{} addresses or prefixes banned in nftables table inet mamori_guard",
+                        elements.size() - warnings->size()));
+  }
   std::string out;
   if (o.format == "json") {
     nlohmann::json j = {{"lines", parser.lines()},
@@ -1167,6 +1203,8 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
                           {"usernames", x.usernames},
                           {"addresses", x.addresses}};
       if (!x.guessed_user.empty()) e["guessed_user"] = x.guessed_user;
+      if (auto b = banned.find(x.address); b != banned.end())
+        e["banned_until"] = iso8601(b->second.expires_at);
       j["attackers"].push_back(std::move(e));
     }
     out = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -1190,6 +1228,108 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     out += "\n";
   }
   return emit(o, out);
+}
+
+namespace {
+nlohmann::json ban_json(const store::Ban& b, int64_t now, int64_t in_firewall) {
+  return {{"address", b.address},
+          {"kind", b.kind},
+          {"reason", b.reason},
+          {"offences", b.offences},
+          {"banned_at", iso8601(b.banned_at)},
+          {"expires_at", iso8601(b.expires_at)},
+          {"seconds_left", b.expires_at - now},
+          {"in_firewall", in_firewall >= 0}};
+}
+}  // namespace
+
+int cmd_guard_status(const Options& o, const GuardArgs& a) {
+  if (o.format != "text" && o.format != "json")
+    return usage("guard status: --format must be text or json");
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  int64_t now = now_s();
+  auto bans = (*st)->active_bans(host_name(o), now);
+  if (!bans) return fail(bans.error());
+  guard::NftBans fw(a.nft);
+  auto elements = fw.list();
+  std::map<std::string, int64_t> in_fw;
+  std::string fw_note;
+  if (elements) {
+    for (const auto& [el, left] : *elements) in_fw[el] = left;
+  } else {
+    fw_note = elements.error().message;
+  }
+  auto fw_left = [&](const std::string& addr) -> int64_t {
+    bool v6 = false;
+    auto el = guard::canonical_element(addr, v6);
+    auto it = el ? in_fw.find(*el) : in_fw.end();
+    return it == in_fw.end() ? -1 : it->second;
+  };
+  std::string out;
+  if (o.format == "json") {
+    nlohmann::json j = {{"host", host_name(o)}, {"bans", nlohmann::json::array()}};
+    for (const auto& b : *bans) j["bans"].push_back(ban_json(b, now, fw_left(b.address)));
+    if (!fw_note.empty()) j["firewall_error"] = fw_note;
+    out = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    for (const auto& b : *bans)
+      out += fmt::format(
+          "{:<40} {:<11} until {}  offence {}  {}{}\n", b.address, b.kind, iso8601(b.expires_at),
+          b.offences, sanitize(b.reason),
+          fw_left(b.address) >= 0 ? "" : "  (NOT in the firewall: mamori guard restore)");
+    out += fmt::format("{} active bans{}\n", bans->size(),
+                       fw_note.empty() ? "" : " — firewall: " + sanitize(fw_note));
+  }
+  return emit(o, out);
+}
+
+int cmd_guard_unban(const Options& o, const GuardArgs& a, const std::string& addr) {
+  bool v6 = false;
+  auto el = guard::canonical_element(addr, v6);
+  if (!el) return usage("guard unban: " + sanitize(el.error().message));
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  auto lifted = (*st)->lift_ban(host_name(o), *el, now_s());
+  if (!lifted) return fail(lifted.error());
+  guard::NftBans fw(a.nft);
+  if (auto s = fw.unban(*el); !s) return fail(s.error().with_context("guard unban: firewall"));
+  info(o, *lifted ? "unbanned " + *el : *el + " was not banned (removed from the firewall anyway)");
+  return kExitOk;
+}
+
+int cmd_guard_restore(const Options& o, const GuardArgs& a) {
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  int64_t now = now_s();
+  auto bans = (*st)->active_bans(host_name(o), now);
+  if (!bans) return fail(bans.error());
+  guard::NftBans fw(a.nft);
+  if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard restore: firewall"));
+  std::vector<std::pair<std::string, int64_t>> elements;
+  for (const auto& b : *bans) elements.push_back({b.address, b.expires_at - now});
+  auto w = fw.ban(elements);
+  if (!w) return fail(w.error().with_context("guard restore: firewall"));
+  for (const auto& x : *w) info(o, "warning: " + sanitize(x));
+  info(o, fmt::format("{} bans restored from the store", elements.size() - w->size()));
+  return kExitOk;
+}
+
+// "3600", "90s", "10m", "1h", "2d" → seconds.
+Result<int64_t> parse_duration(const std::string& s) {
+  if (s.empty()) return Error::invalid("empty duration");
+  size_t i = 0;
+  int64_t v = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && v < 100000000) v = v * 10 + (s[i++] - '0');
+  if (i == 0) return Error::invalid("not a duration (e.g. 3600, 10m, 1h, 2d)");
+  std::string unit = s.substr(i);
+  int64_t mult = unit.empty() || unit == "s" ? 1
+                 : unit == "m"               ? 60
+                 : unit == "h"               ? 3600
+                 : unit == "d"               ? 86400
+                                             : 0;
+  if (mult == 0 || v == 0) return Error::invalid("not a duration (e.g. 3600, 10m, 1h, 2d)");
+  return v * mult;
 }
 
 int cmd_version(const Options& o) {

@@ -51,8 +51,14 @@ struct GuardArgs {
   std::vector<std::string> files;
   std::vector<std::string> allow;  // addresses / prefixes never reported
   int year = 0;                    // for syslog lines (no year); 0 = this year
+  bool ban = false;                // scan-log: also ban what was found
+  std::string ban_time = "1h";     // first offence; repeat offenders get twice as long each time
+  std::string nft = "nft";         // the nft program
 };
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a);
+int cmd_guard_status(const Options& o, const GuardArgs& a);
+int cmd_guard_unban(const Options& o, const GuardArgs& a, const std::string& addr);
+int cmd_guard_restore(const Options& o, const GuardArgs& a);
 
 struct FimArgs {
   std::vector<std::string> paths;

@@ -351,7 +351,26 @@ Kinds: burst (>= 5 failures in 10 min), spraying (many accounts, 1-2 tries each)
 login after >= 5 failures: change that password), slow (>= 6 in 24 h, never logged in),
 distributed (a /24, /64 or /56, or a campaign of addresses a guess or two each).
 See docs/guard.md.)");
+  gscan->add_flag("--ban", ga.ban,
+                  "Also ban what was found: nftables table inet mamori_guard, recorded in the "
+                  "store (escalating for repeat offenders)");
+  gscan
+      ->add_option("--ban-time", ga.ban_time,
+                   "First ban's length (3600, 10m, 1h, 2d); each repeat offence doubles it, up "
+                   "to 30 days")
+      ->type_name("DURATION");
   gscan->callback([&] { rc = cmd_guard_scan_log(o, ga); });
+  auto* gstatus = guardc->add_subcommand("status", "Active bans of this host (store and firewall)");
+  gstatus->callback([&] { rc = cmd_guard_status(o, ga); });
+  std::string unban_addr;
+  auto* gunban = guardc->add_subcommand("unban", "Lift a ban now (store and firewall)");
+  gunban->add_option("ADDR", unban_addr, "Address or prefix")->required();
+  gunban->callback([&] { rc = cmd_guard_unban(o, ga, unban_addr); });
+  auto* grestore = guardc->add_subcommand(
+      "restore", "Put the store's active bans back into nftables (after a reboot or flush)");
+  grestore->callback([&] { rc = cmd_guard_restore(o, ga); });
+  for (auto* c : {gscan, gstatus, gunban, grestore})
+    c->add_option("--nft", ga.nft, "The nft program (default: nft in PATH)")->type_name("PATH");
 
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");

@@ -104,6 +104,19 @@ ALTER TABLE findings ADD COLUMN tier_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE findings ADD COLUMN priority {REAL} NOT NULL DEFAULT 0;
 ALTER TABLE findings ADD COLUMN fixed_version TEXT NOT NULL DEFAULT '';
 )SQL"},
+    // Bans of mamori guard (issue 5): one row per host and address, its offences escalate.
+    {3, R"SQL(
+CREATE TABLE guard_bans (
+  host TEXT NOT NULL,
+  address TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  offences {INT} NOT NULL,
+  banned_at {INT} NOT NULL,
+  expires_at {INT} NOT NULL,
+  PRIMARY KEY (host, address)
+);
+)SQL"},
 };
 
 std::string dialect_sql(const char* sql, Dialect d) {
@@ -567,6 +580,59 @@ Result<std::vector<OwnerRule>> Store::owners() {
   std::vector<OwnerRule> out;
   for (const auto& r : *rows) out.push_back({as_text(r[0]), as_text(r[1])});
   return out;
+}
+
+Result<Ban> Store::record_ban(const std::string& host, const std::string& address,
+                              const std::string& kind, const std::string& reason, int64_t now,
+                              int64_t base_seconds) {
+  constexpr int64_t kMaxBan = 30 * 86400;
+  return in_transaction(*db_, [&]() -> Result<Ban> {
+    auto rows =
+        db_->query("SELECT offences, expires_at FROM guard_bans WHERE host = ? AND address = ?",
+                   {host, address});
+    if (!rows) return rows.error();
+    Ban b{host, address, kind, reason, 1, now, 0};
+    bool active = false;
+    if (!rows->empty()) {
+      b.offences = static_cast<int>(as_int((*rows)[0][0]));
+      active = as_int((*rows)[0][1]) > now;
+      if (!active) ++b.offences;  // a repeat offender: twice as long as last time
+    }
+    int64_t d = base_seconds;
+    for (int i = 1; i < b.offences && d < kMaxBan; ++i) d *= 2;
+    b.expires_at = now + std::min(d, kMaxBan);
+    if (active) b.expires_at = std::max(b.expires_at, as_int((*rows)[0][1]));
+    auto st = db_->exec(
+        "INSERT INTO guard_bans (host, address, kind, reason, offences, banned_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host, address) DO UPDATE SET kind = "
+        "excluded.kind, reason = excluded.reason, offences = excluded.offences, banned_at = "
+        "excluded.banned_at, expires_at = excluded.expires_at",
+        {host, address, kind, reason, static_cast<int64_t>(b.offences), now, b.expires_at});
+    if (!st) return st.error();
+    return b;
+  });
+}
+
+Result<std::vector<Ban>> Store::active_bans(const std::string& host, int64_t now) {
+  auto rows = db_->query(
+      "SELECT address, kind, reason, offences, banned_at, expires_at FROM guard_bans WHERE host = "
+      "? AND expires_at > ? ORDER BY expires_at DESC, address",
+      {host, now});
+  if (!rows) return rows.error();
+  std::vector<Ban> out;
+  for (const auto& r : *rows)
+    out.push_back({host, as_text(r[0]), as_text(r[1]), as_text(r[2]),
+                   static_cast<int>(as_int(r[3])), as_int(r[4]), as_int(r[5])});
+  return out;
+}
+
+Result<bool> Store::lift_ban(const std::string& host, const std::string& address, int64_t now) {
+  auto rows = db_->query(
+      "UPDATE guard_bans SET expires_at = ? WHERE host = ? AND address = ? AND expires_at > ? "
+      "RETURNING address",
+      {now, host, address, now});
+  if (!rows) return rows.error();
+  return !rows->empty();
 }
 
 Result<std::vector<std::string>> Store::hosts() {

@@ -62,6 +62,12 @@ struct ScanOutcome {
 using FaultHook = void (*)(const char* point);
 void set_fault_hook(FaultHook hook);
 
+struct Ban {
+  std::string host, address, kind, reason;
+  int offences = 1;
+  int64_t banned_at = 0, expires_at = 0;
+};
+
 class Store {
  public:
   ~Store();
@@ -102,6 +108,16 @@ class Store {
   Result<std::vector<OwnerRule>> owners();
 
   Result<std::vector<std::string>> hosts();
+
+  // mamori guard's bans. A new ban of an address whose last ban has expired is a repeat
+  // offence: base × 2^(offences−1), at most 30 days; a ban still running is extended, not
+  // escalated.
+  Result<Ban> record_ban(const std::string& host, const std::string& address,
+                         const std::string& kind, const std::string& reason, int64_t now,
+                         int64_t base_seconds);
+  Result<std::vector<Ban>> active_bans(const std::string& host, int64_t now);
+  // Ends a running ban now (the offence count stays); false when none was running.
+  Result<bool> lift_ban(const std::string& host, const std::string& address, int64_t now);
 
  private:
   explicit Store(std::unique_ptr<Db> db);

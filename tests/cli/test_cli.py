@@ -623,6 +623,116 @@ class Guard(Base):
         self.assertEqual(doc["attackers"][0]["address"], "198.18.0.1")
 
 
+class GuardBans(Base):
+    """Bans in nftables, only ever inside network namespaces this test creates."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("ip"):
+            self.skipTest("needs root, nft and ip (scripts/install-deps.sh --test)")
+        tag = uuid.uuid4().hex[:6]
+        self.ns, self.client = "mamori-srv-" + tag, "mamori-cli-" + tag
+        self.procs = []
+        for ns in (self.ns, self.client):
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+            self.addCleanup(subprocess.run, ["ip", "netns", "del", ns], check=False)
+            subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        self.env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}
+
+    def tearDown(self):
+        for p in self.procs:  # only what this test started
+            p.kill()
+            p.wait()
+        super().tearDown()
+
+    def in_ns(self, *args, check=None, ns=None):
+        e = dict(os.environ)
+        e.update(self.env)
+        p = subprocess.run(["ip", "netns", "exec", ns or self.ns, *args], capture_output=True,
+                           text=True, env=e, timeout=120)
+        if check is not None and p.returncode != check:
+            raise AssertionError(f"{args} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def guard(self, *args, check=0):
+        return self.in_ns(BIN, "--store", self.db, "--host", "srv", *args, check=check)
+
+    def elements(self):
+        out = self.in_ns("nft", "-j", "list", "set", "inet", "mamori_guard", "ban4").stdout
+        if not out:
+            return {}
+        elems = {}
+        for item in json.loads(out)["nftables"]:
+            for e in item.get("set", {}).get("elem", []):
+                e = e["elem"]
+                v = e["val"]
+                key = v if isinstance(v, str) else f"{v['prefix']['addr']}/{v['prefix']['len']}"
+                elems[key] = e.get("expires", -1)
+        return elems
+
+    def attack_log(self, ip, n=6, second=0):
+        log = os.path.join(self.tmp, f"auth-{ip}-{second}.log")
+        spit(log, "".join(f"May  6 00:0{i}:{second:02d} srv sshd[{100 + i}]: Failed password for "
+                          f"root from {ip} port {4000 + i} ssh2\n" for i in range(n)))
+        return log
+
+    def test_ban_status_unban_restore_escalate(self):
+        log = self.attack_log("198.18.0.1")
+        doc = json.loads(self.guard("guard", "scan-log", log, "--year", "2024", "--ban",
+                                    "--ban-time", "10m", "--format", "json").stdout)
+        self.assertIn("banned_until", doc["attackers"][0])
+        self.assertIn("198.18.0.1", self.elements())
+        self.assertGreater(self.elements()["198.18.0.1"], 500)
+        st = json.loads(self.guard("guard", "status", "--format", "json").stdout)
+        self.assertEqual([(b["address"], b["offences"], b["in_firewall"]) for b in st["bans"]],
+                         [("198.18.0.1", 1, True)])
+        # a reboot (or someone flushing the ruleset): the store still knows, restore puts it back
+        self.in_ns("nft", "flush", "ruleset", check=0)
+        self.assertIn("NOT in the firewall", self.guard("guard", "status").stdout)
+        self.guard("guard", "restore")
+        self.assertIn("198.18.0.1", self.elements())
+        # unban: gone from both; banned again later: a repeat offence, twice as long
+        self.guard("guard", "unban", "198.18.0.1")
+        self.assertNotIn("198.18.0.1", self.elements())
+        self.assertEqual(json.loads(self.guard("guard", "status", "--format", "json").stdout)["bans"], [])
+        self.guard("guard", "scan-log", log, "--year", "2024", "--ban", "--ban-time", "10m")
+        st = json.loads(self.guard("guard", "status", "--format", "json").stdout)
+        self.assertEqual(st["bans"][0]["offences"], 2)
+        self.assertGreater(st["bans"][0]["seconds_left"], 1100)
+        self.assertGreater(self.elements()["198.18.0.1"], 1100)
+        # bad input never reaches nft
+        self.assertEqual(self.guard("guard", "unban", "1.2.3.4; flush ruleset", check=2).returncode, 2)
+        self.assertEqual(self.guard("guard", "scan-log", log, "--ban", "--ban-time", "soon",
+                                    check=2).returncode, 2)
+
+    def test_a_banned_client_cannot_connect(self):
+        # a veth pair: client 10.213.0.1 → server 10.213.0.2:8022
+        subprocess.run(["ip", "link", "add", "mg0", "netns", self.client, "type", "veth", "peer",
+                        "name", "mg1", "netns", self.ns], check=True)
+        for ns, dev, addr in ((self.client, "mg0", "10.213.0.1/24"), (self.ns, "mg1", "10.213.0.2/24")):
+            subprocess.run(["ip", "-n", ns, "addr", "add", addr, "dev", dev], check=True)
+            subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
+        server = subprocess.Popen(["ip", "netns", "exec", self.ns, sys.executable, "-c",
+                                   "import socket\ns=socket.socket()\ns.bind(('10.213.0.2',8022))\n"
+                                   "s.listen(50)\nwhile True:\n c,_=s.accept(); c.close()"])
+        self.procs.append(server)
+        probe = ("import socket,sys\ns=socket.socket(); s.settimeout(2)\n"
+                 "try:\n s.connect(('10.213.0.2',8022)); print('open')\n"
+                 "except OSError as e:\n print('blocked', e)")
+
+        def connect():
+            for _ in range(20):
+                out = self.in_ns(sys.executable, "-c", probe, ns=self.client).stdout
+                if "Connection refused" not in out:  # the server may still be starting
+                    return out
+            return out
+        self.assertIn("open", connect())
+        self.guard("guard", "scan-log", self.attack_log("10.213.0.1"), "--year", "2024", "--ban")
+        self.assertIn("blocked", connect())
+        self.guard("guard", "unban", "10.213.0.1")
+        self.assertIn("open", connect())
+
+
 class Fim(Base):
     def setUp(self):
         super().setUp()

@@ -247,6 +247,48 @@ TEST_P(StoreTest, ReopeningKeepsDataAndSchemaVersion) {
   ASSERT_EQ(cur->size(), 1u);
 }
 
+TEST_P(StoreTest, GuardBansEscalateForRepeatOffenders) {
+  const int64_t t0 = 1'700'000'000;
+  auto b1 = store_->record_ban("h1", "198.18.0.1", "burst", "6 failures", t0, 3600);
+  ASSERT_TRUE(b1.has_value()) << b1.error().message;
+  EXPECT_EQ(b1->offences, 1);
+  EXPECT_EQ(b1->expires_at, t0 + 3600);
+  // banned again while the ban runs: extended at most, not escalated
+  auto again = store_->record_ban("h1", "198.18.0.1", "burst", "more", t0 + 60, 3600);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->offences, 1);
+  EXPECT_EQ(again->expires_at, t0 + 3660);
+  // after it expired: second offence, twice as long; third: four times
+  auto b2 = store_->record_ban("h1", "198.18.0.1", "slow", "back", t0 + 10000, 3600);
+  ASSERT_TRUE(b2.has_value());
+  EXPECT_EQ(b2->offences, 2);
+  EXPECT_EQ(b2->expires_at, t0 + 10000 + 7200);
+  auto b3 = store_->record_ban("h1", "198.18.0.1", "slow", "back", t0 + 20000, 3600);
+  EXPECT_EQ(b3->offences, 3);
+  EXPECT_EQ(b3->expires_at, t0 + 20000 + 14400);
+  Result<Ban> capped = Error::internal("");
+  for (int i = 0; i < 20; ++i)
+    capped = store_->record_ban("h3", "198.18.0.7", "slow", "x", t0 + 10'000'000 * (i + 1), 3600);
+  ASSERT_TRUE(capped.has_value());
+  EXPECT_EQ(capped->offences, 20);
+  EXPECT_EQ(capped->expires_at - capped->banned_at, 30 * 86400);  // capped at 30 days
+  ASSERT_TRUE(store_->record_ban("h1", "2001:db8::/64", "distributed", "p", t0, 600).has_value());
+  ASSERT_TRUE(store_->record_ban("h2", "198.18.0.9", "burst", "other host", t0, 600).has_value());
+  auto active = store_->active_bans("h1", t0 + 30000);  // 198.18.0.1's third ban runs to +34400
+  ASSERT_TRUE(active.has_value());
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].address, "198.18.0.1");
+  EXPECT_EQ((*active)[0].offences, 3);
+  active = store_->active_bans("h1", t0 + 10);
+  ASSERT_EQ(active->size(), 2u);
+  auto lifted = store_->lift_ban("h1", "2001:db8::/64", t0 + 20);
+  ASSERT_TRUE(lifted.has_value());
+  EXPECT_TRUE(*lifted);
+  EXPECT_FALSE(*store_->lift_ban("h1", "2001:db8::/64", t0 + 30));
+  EXPECT_EQ(store_->active_bans("h1", t0 + 21)->size(), 1u);
+  EXPECT_EQ(store_->active_bans("h2", t0 + 21)->size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& p) { return p.param; });
 

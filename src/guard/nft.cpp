@@ -1,0 +1,197 @@
+#include "guard/nft.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "guard/authlog.h"
+
+extern char** environ;
+
+namespace mamori::guard {
+
+Result<std::string> canonical_element(const std::string& spec, bool& v6) {
+  std::string addr = spec;
+  int bits = -1;
+  if (auto slash = spec.find('/'); slash != std::string::npos) {
+    addr = spec.substr(0, slash);
+    std::string b = spec.substr(slash + 1);
+    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
+      return Error::invalid("not an address or prefix: " + spec);
+    bits = std::stoi(b);
+  }
+  Ip ip;
+  if (!parse_ip(addr, ip)) return Error::invalid("not an address or prefix: " + spec);
+  v6 = !ip.v4;
+  int max = ip.v4 ? 32 : 128;
+  if (bits > max) return Error::invalid("prefix length over " + std::to_string(max) + ": " + spec);
+  if (bits < 0 || bits == max) return ip.str();
+  // zero the host bits: nft refuses "198.19.7.5/24"
+  int total = ip.v4 ? bits + 96 : bits;
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(total - i * 8, 0, 8);
+    ip.b[i] &= static_cast<unsigned char>(keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff);
+  }
+  return fmt::format("{}/{}", ip.str(), bits);
+}
+
+Result<std::string> NftBans::run(const std::string& script, const std::vector<std::string>& args) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return Error::internal(std::string("pipe: ") + strerror(errno));
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    return Error::internal(std::string("pipe: ") + strerror(errno));
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  std::vector<std::string> argv_s = {nft_};
+  for (const auto& a : args) argv_s.push_back(a);
+  if (args.empty()) argv_s.insert(argv_s.end(), {"-f", "-"});
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, nft_.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    return Error::unavailable(
+        fmt::format("cannot run {}: {} (apt install nftables)", nft_, strerror(rc)));
+  }
+  // Feed the script and read the output without deadlocking on full pipes.
+  std::string output;
+  size_t written = 0;
+  bool in_open = true;
+  if (script.empty()) {
+    ::close(in[1]);
+    in_open = false;
+  }
+  for (;;) {
+    pollfd p[2] = {{out[0], POLLIN, 0}, {in_open ? in[1] : -1, POLLOUT, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (in_open && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t n = ::write(in[1], script.data() + written, script.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      if (n < 0 || written == script.size()) {
+        ::close(in[1]);
+        in_open = false;
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      char buf[65536];
+      ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      if (output.size() < (64u << 20)) output.append(buf, static_cast<size_t>(n));
+    }
+  }
+  if (in_open) ::close(in[1]);
+  ::close(out[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string first = output.substr(0, output.find('\n'));
+    return Error::unavailable(fmt::format("nft failed: {}", first.empty() ? "no output" : first));
+  }
+  return output;
+}
+
+Status NftBans::ensure() {
+  auto r =
+      run("table inet mamori_guard {\n"
+          "  set ban4 { type ipv4_addr; flags interval, timeout; }\n"
+          "  set ban6 { type ipv6_addr; flags interval, timeout; }\n"
+          "  chain input { type filter hook input priority filter - 10; policy accept; }\n"
+          "}\n"
+          "flush chain inet mamori_guard input\n"
+          "add rule inet mamori_guard input ip saddr @ban4 counter drop\n"
+          "add rule inet mamori_guard input ip6 saddr @ban6 counter drop\n");
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::vector<std::string>> NftBans::ban(
+    const std::vector<std::pair<std::string, int64_t>>& bans) {
+  std::vector<std::string> warnings;
+  std::vector<std::string> lines;  // one refresh per element: add, delete, add with timeout
+  for (const auto& [addr, secs] : bans) {
+    bool v6 = false;
+    auto el = canonical_element(addr, v6);
+    if (!el) {
+      warnings.push_back(el.error().message);
+      continue;
+    }
+    std::string set = v6 ? "ban6" : "ban4";
+    lines.push_back(fmt::format(
+        "add element inet mamori_guard {0} {{ {1} }}\ndelete element inet mamori_guard {0} {{ {1} "
+        "}}\nadd element inet mamori_guard {0} {{ {1} timeout {2}s }}\n",
+        set, *el, std::max<int64_t>(1, secs)));
+  }
+  if (lines.empty()) return warnings;
+  std::string all;
+  for (const auto& l : lines) all += l;
+  if (run(all)) return warnings;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (auto r = run(lines[i]); !r)
+      warnings.push_back(fmt::format("{}: {}", bans[i].first, r.error().message));
+  return warnings;
+}
+
+Status NftBans::unban(const std::string& addr) {
+  bool v6 = false;
+  auto el = canonical_element(addr, v6);
+  if (!el) return el.error();
+  std::string set = v6 ? "ban6" : "ban4";
+  auto r = run(fmt::format(
+      "add element inet mamori_guard {0} {{ {1} }}\ndelete element inet mamori_guard {0} {{ {1} "
+      "}}\n",
+      set, *el));
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> NftBans::list() {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const char* set : {"ban4", "ban6"}) {
+    auto r = run("", {"-j", "list", "set", "inet", "mamori_guard", set});
+    if (!r) {
+      if (r.error().message.find("No such file") != std::string::npos) continue;  // no table yet
+      return r.error();
+    }
+    auto j = nlohmann::json::parse(*r, nullptr, false);
+    if (j.is_discarded() || !j.contains("nftables")) return Error::data_loss("nft -j: unreadable");
+    for (const auto& item : j["nftables"]) {
+      if (!item.contains("set") || !item["set"].contains("elem")) continue;
+      for (const auto& e : item["set"]["elem"]) {
+        const auto& el = e.contains("elem") ? e["elem"] : e;
+        const auto& v = el.contains("val") ? el["val"] : el;
+        std::string s;
+        if (v.is_string()) {
+          s = v.get<std::string>();
+        } else if (v.contains("prefix")) {
+          s = fmt::format("{}/{}", v["prefix"].value("addr", ""), v["prefix"].value("len", 0));
+        } else {
+          continue;
+        }
+        out.push_back({s, el.is_object() ? el.value("expires", int64_t{-1}) : -1});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mamori::guard
