@@ -3,14 +3,18 @@
 
 #include <fmt/format.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -24,6 +28,7 @@
 #include "fim/watch.h"
 #include "guard/authlog.h"
 #include "guard/detect.h"
+#include "guard/follow.h"
 #include "guard/nft.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
@@ -1312,6 +1317,153 @@ int cmd_guard_restore(const Options& o, const GuardArgs& a) {
   if (!w) return fail(w.error().with_context("guard restore: firewall"));
   for (const auto& x : *w) info(o, "warning: " + sanitize(x));
   info(o, fmt::format("{} bans restored from the store", elements.size() - w->size()));
+  return kExitOk;
+}
+
+namespace {
+volatile std::sig_atomic_t g_stop_guard = 0;
+void on_guard_signal(int) { g_stop_guard = 1; }
+
+// systemd's notification protocol (sd_notify(3)): one datagram to $NOTIFY_SOCKET.
+void notify_systemd(const std::string& msg) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (!path || !*path) return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  size_t n = std::strlen(path);
+  if (n >= sizeof sa.sun_path) return;
+  std::memcpy(sa.sun_path, path, n);
+  if (sa.sun_path[0] == '@') sa.sun_path[0] = 0;  // abstract namespace
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::sendto(fd, msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n));
+  ::close(fd);
+}
+}  // namespace
+
+int cmd_guard_run(const Options& o, const GuardArgs& a) {
+  auto base = parse_duration(a.ban_time);
+  if (!base)
+    return usage("guard run: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);
+  std::vector<std::string> logs = a.logs;
+  if (logs.empty())
+    for (const char* d : {"/var/log/auth.log", "/var/log/secure"})
+      if (std::filesystem::exists(d)) logs.push_back(d);
+  if (logs.empty()) return usage("guard run: no --log given and no /var/log/auth.log here");
+  if (a.poll_ms < 10 || a.poll_ms > 60000) return usage("guard run: --poll-ms 10..60000");
+  for (const auto& al : a.allow) {  // a typo here would let an allowlisted admin be banned
+    bool v6 = false;
+    if (!guard::canonical_element(al, v6))
+      return usage("guard run: --allow " + sanitize(al) + " is not an address or prefix");
+  }
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  const std::string host = host_name(o);
+  guard::NftBans fw(a.nft);
+  if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard run: firewall"));
+  // Bans of an earlier run (or before a reboot) go back first.
+  std::map<std::string, store::Ban> active;
+  {
+    auto bans = (*st)->active_bans(host, now_s());
+    if (!bans) return fail(bans.error());
+    std::vector<std::pair<std::string, int64_t>> elements;
+    for (const auto& b : *bans) {
+      active[b.address] = b;
+      elements.push_back({b.address, b.expires_at - now_s()});
+    }
+    if (auto w = fw.ban(elements); !w) return fail(w.error().with_context("guard run: restore"));
+  }
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  guard::AuthLogParser parser(tm.tm_year + 1900);
+  std::vector<std::unique_ptr<guard::FileFollower>> followers;
+  for (const auto& l : logs)
+    followers.push_back(std::make_unique<guard::FileFollower>(l, a.from_start));
+  guard::DetectOptions dopts;
+  dopts.allow = a.allow;
+  std::signal(SIGTERM, on_guard_signal);
+  std::signal(SIGINT, on_guard_signal);
+  uint64_t watchdog_us = 0;
+  if (const char* w = std::getenv("WATCHDOG_USEC")) watchdog_us = std::strtoull(w, nullptr, 10);
+  notify_systemd(fmt::format("READY=1\nSTATUS=watching {} log(s), {} bans restored", logs.size(),
+                             active.size()));
+  info(o,
+       fmt::format("guard: watching {}; {} bans restored", fmt::join(logs, ", "), active.size()));
+  auto last_ping = std::chrono::steady_clock::now();
+  size_t seen_events = 0;
+  uint64_t total_bans = 0;
+  while (!g_stop_guard) {
+    for (auto& f : followers) f->poll([&](std::string_view b) { parser.feed(b); });
+    int64_t now = now_s();
+    if (parser.events().size() != seen_events) {
+      // The longest window back from the newest event (log time: syslog stamps are local
+      // time without a zone, so the wall clock is no reference).
+      int64_t newest = 0;
+      for (const auto& ev : parser.events()) newest = std::max(newest, ev.ts);
+      parser.drop_before(newest - dopts.slow_window - 3600);
+      seen_events = parser.events().size();
+      auto found =
+          guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
+      std::vector<std::pair<std::string, int64_t>> elements;
+      for (const auto& x : found) {
+        std::vector<std::string> targets;
+        if (x.addresses.empty() || x.address.find('/') != std::string::npos)
+          targets.push_back(x.address);
+        else
+          targets = x.addresses;
+        for (const auto& tg : targets) {
+          auto it = active.find(tg);
+          // running: nothing to do; ended: only failures after that ban make a new offence
+          if (it != active.end() &&
+              (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
+            continue;
+          auto b = (*st)->record_ban(
+              host, tg, x.kind, fmt::format("{} failures ({})", x.failures, x.kind), now, *base);
+          if (!b) {
+            info(o, "warning: " + b.error().message);
+            continue;
+          }
+          active[tg] = *b;
+          elements.push_back({tg, b->expires_at - now});
+          if (o.format == "json")
+            std::cout << nlohmann::json({{"banned", tg},
+                                         {"kind", x.kind},
+                                         {"failures", x.failures},
+                                         {"offences", b->offences},
+                                         {"until", iso8601(b->expires_at)}})
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << std::endl;
+          else if (!o.quiet)
+            std::cout << fmt::format("banned {} ({}, {} failures) until {} (offence {})", tg,
+                                     x.kind, x.failures, iso8601(b->expires_at), b->offences)
+                      << std::endl;
+        }
+      }
+      if (!elements.empty()) {
+        auto w = fw.ban(elements);
+        if (!w) {
+          info(o, "warning: firewall: " + w.error().message);
+        } else {
+          for (const auto& x : *w) info(o, "warning: " + sanitize(x));
+          total_bans += elements.size() - w->size();
+        }
+        notify_systemd(fmt::format("STATUS={} bans this run, {} events in the window", total_bans,
+                                   parser.events().size()));
+      }
+    }
+    auto steady = std::chrono::steady_clock::now();
+    if (watchdog_us &&
+        std::chrono::duration_cast<std::chrono::microseconds>(steady - last_ping).count() >
+            static_cast<int64_t>(watchdog_us / 2)) {
+      notify_systemd("WATCHDOG=1");
+      last_ping = steady;
+    }
+    for (int slept = 0; slept < a.poll_ms && !g_stop_guard; slept += 10) ::usleep(10000);
+  }
+  notify_systemd("STOPPING=1");
+  info(o, fmt::format("guard: stopped; {} bans this run", total_bans));
   return kExitOk;
 }
 

@@ -54,11 +54,16 @@ struct GuardArgs {
   bool ban = false;                // scan-log: also ban what was found
   std::string ban_time = "1h";     // first offence; repeat offenders get twice as long each time
   std::string nft = "nft";         // the nft program
+  // run:
+  std::vector<std::string> logs;  // files to follow
+  bool from_start = false;        // read them whole first (default: only what is appended)
+  int poll_ms = 500;
 };
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a);
 int cmd_guard_status(const Options& o, const GuardArgs& a);
 int cmd_guard_unban(const Options& o, const GuardArgs& a, const std::string& addr);
 int cmd_guard_restore(const Options& o, const GuardArgs& a);
+int cmd_guard_run(const Options& o, const GuardArgs& a);
 
 struct FimArgs {
   std::vector<std::string> paths;

@@ -369,7 +369,26 @@ See docs/guard.md.)");
   auto* grestore = guardc->add_subcommand(
       "restore", "Put the store's active bans back into nftables (after a reboot or flush)");
   grestore->callback([&] { rc = cmd_guard_restore(o, ga); });
-  for (auto* c : {gscan, gstatus, gunban, grestore})
+  auto* grun = guardc->add_subcommand(
+      "run", "The service: follow auth logs, ban password guessing as it happens (nftables)");
+  grun->add_option("--log", ga.logs,
+                   "Log file to follow through rotation (repeatable; default /var/log/auth.log "
+                   "or /var/log/secure)")
+      ->type_name("FILE");
+  grun->add_flag("--from-start", ga.from_start,
+                 "Read the logs whole first (default: only new lines)");
+  grun->add_option("--allow", ga.allow, "Address or prefix never banned (repeatable)")
+      ->type_name("ADDR[/LEN]");
+  grun->add_option("--ban-time", ga.ban_time, "First ban's length; doubles per repeat offence")
+      ->type_name("DURATION");
+  grun->add_option("--poll-ms", ga.poll_ms, "How often the logs are read (default 500)")
+      ->type_name("MS");
+  grun->footer(R"(Runs until SIGTERM/SIGINT; tells systemd when ready (Type=notify, WATCHDOG=1 when
+WatchdogSec is set): packaging/systemd/mamori-guard.service. Bans of earlier runs are restored at
+start. Each ban is printed (a JSON line with --format json).
+See docs/guard.md.)");
+  grun->callback([&] { rc = cmd_guard_run(o, ga); });
+  for (auto* c : {gscan, gstatus, gunban, grestore, grun})
     c->add_option("--nft", ga.nft, "The nft program (default: nft in PATH)")->type_name("PATH");
 
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");

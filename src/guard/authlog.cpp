@@ -107,6 +107,10 @@ bool last_addr(std::string_view msg, Ip& ip, size_t& ip_start) {
 
 AuthLogParser::AuthLogParser(int year) : year_(year) {}
 
+void AuthLogParser::drop_before(int64_t ts) {
+  std::erase_if(events_, [ts](const AuthEvent& e) { return e.ts < ts; });
+}
+
 uint32_t AuthLogParser::intern(std::string_view u) {
   constexpr size_t kMaxUser = 256;
   std::string key(u.substr(0, kMaxUser));

@@ -56,6 +56,8 @@ class AuthLogParser {
   void finish();
 
   uint64_t lines() const { return lines_; }
+  // Forgets events older than `ts` (a long-running guard keeps a bounded window).
+  void drop_before(int64_t ts);
   const std::vector<AuthEvent>& events() const { return events_; }
   const std::string& user(uint32_t i) const { return users_[i]; }
   size_t users() const { return users_.size(); }

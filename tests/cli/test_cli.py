@@ -184,7 +184,8 @@ class Lifecycle(Base):
             self.skipTest("no PostgreSQL test server")
         deb = self.fixture_copy("debian10")
         alma = self.fixture_copy("alma9")
-        procs = [subprocess.Popen([BIN, "--root", r, "--host", h, "--store", url, "-q", "scan"],
+        procs = [subprocess.Popen([BIN, "--root", r, "--host", h, "--store", url, "-q", "scan",
+                                   "--skip", "audit"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for r, h in ((deb, "shop01"), (alma, "alma01"), (deb, "shop02"))]
         for pr in procs:
@@ -703,6 +704,82 @@ class GuardBans(Base):
         # bad input never reaches nft
         self.assertEqual(self.guard("guard", "unban", "1.2.3.4; flush ruleset", check=2).returncode, 2)
         self.assertEqual(self.guard("guard", "scan-log", log, "--ban", "--ban-time", "soon",
+                                    check=2).returncode, 2)
+
+    def test_run_follows_rotation_bans_and_stops_cleanly(self):
+        import socket
+        import time
+        log = os.path.join(self.tmp, "auth.log")
+        spit(log, "May  6 00:00:00 srv sshd[1]: Server listening on :: port 22.\n")
+        sock_path = os.path.join(self.tmp, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(sock_path)
+        notify.settimeout(20)
+        self.addCleanup(notify.close)
+        e = dict(os.environ)
+        e.update(self.env)
+        e["NOTIFY_SOCKET"] = sock_path
+        e["WATCHDOG_USEC"] = "200000"
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
+                                 "srv", "--format", "json", "guard", "run", "--log", log,
+                                 "--poll-ms", "50", "--ban-time", "10m", "--allow", "198.18.9.0/24"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        self.procs.append(proc)
+        self.assertTrue(notify.recv(4096).decode().startswith("READY=1"))
+
+        def append(path, ip, n=6):
+            with open(path, "a") as f:
+                for i in range(n):
+                    f.write(f"May  6 01:0{i}:00 srv sshd[{200 + i}]: Failed password for root from "
+                            f"{ip} port {4000 + i} ssh2\n")
+
+        def wait_banned(ip):
+            for _ in range(200):
+                if ip in self.elements():
+                    return True
+                time.sleep(0.1)
+            return False
+        append(log, "198.18.0.21")
+        self.assertTrue(wait_banned("198.18.0.21"))
+        # logrotate: renamed, a new file; the end of the old one and the new one are both read
+        os.rename(log, log + ".1")
+        append(log + ".1", "198.18.0.22")
+        append(log, "198.18.0.23")
+        self.assertTrue(wait_banned("198.18.0.22"))
+        self.assertTrue(wait_banned("198.18.0.23"))
+        append(log, "198.18.9.7")  # allowlisted: never banned
+        append(log, "198.18.0.24")
+        self.assertTrue(wait_banned("198.18.0.24"))
+        self.assertNotIn("198.18.9.7", self.elements())
+        got = set()
+        while True:  # the watchdog pings keep coming while it runs
+            msg = notify.recv(4096).decode()
+            got.add(msg.split("=")[0])
+            if "WATCHDOG" in got:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        banned = [json.loads(line)["banned"] for line in out.splitlines()]
+        self.assertEqual(banned, ["198.18.0.21", "198.18.0.22", "198.18.0.23", "198.18.0.24"])
+        st = json.loads(self.guard("guard", "status", "--format", "json").stdout)
+        self.assertEqual(len(st["bans"]), 4)
+        # a restart restores, and the same old lines do not ban anyone twice
+        self.in_ns("nft", "flush", "ruleset", check=0)
+        p2 = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host", "srv",
+                               "--format", "json", "guard", "run", "--log", log, "--from-start",
+                               "--poll-ms", "50", "--allow", "198.18.9.0/24"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=e)
+        self.procs.append(p2)
+        while not notify.recv(4096).decode().startswith("READY=1"):
+            pass  # (what the first run sent last)
+        self.assertTrue(wait_banned("198.18.0.24"))
+        time.sleep(0.5)
+        p2.send_signal(signal.SIGTERM)
+        out2, _ = p2.communicate(timeout=20)
+        self.assertEqual(out2.strip(), "")  # all still running from the first run
+        self.assertEqual(self.guard("guard", "run", "--log", log, "--allow", "nonsense",
                                     check=2).returncode, 2)
 
     def test_a_banned_client_cannot_connect(self):

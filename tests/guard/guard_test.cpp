@@ -2,12 +2,16 @@
 // logged rather than one a user name carries) and the attacker classes.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
 #include "guard/authlog.h"
 #include "guard/detect.h"
+#include "guard/follow.h"
 
 namespace mamori::guard {
 namespace {
@@ -196,6 +200,44 @@ TEST(Detect, EveryKindAndNoBenignAddress) {
   EXPECT_TRUE(ip_in(ip("10.1.2.3"), "10.0.0.0/8"));
   EXPECT_FALSE(ip_in(ip("10.1.2.3"), "10.0.0.0/99"));
   EXPECT_FALSE(ip_in(ip("2001:db8::1"), "10.0.0.0/8"));
+}
+
+TEST(Follow, AppendsRotationAndTruncation) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("mamori-follow-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::path log = dir / "auth.log";
+  auto append = [&](const fs::path& p, const std::string& s) {
+    std::ofstream(p, std::ios::app | std::ios::binary) << s;
+  };
+  append(log, "old\n");
+  FileFollower f(log.string(), false);
+  std::string got;
+  auto sink = [&](std::string_view b) { got.append(b); };
+  f.poll(sink);
+  EXPECT_EQ(got, "");  // starts at the end
+  append(log, "a\n");
+  f.poll(sink);
+  EXPECT_EQ(got, "a\n");
+  fs::rename(log, dir / "auth.log.1");  // rotated: the tail of the old file, then the new one
+  append(dir / "auth.log.1", "b\n");
+  f.poll(sink);  // not recreated yet
+  append(log, "c\n");
+  f.poll(sink);
+  EXPECT_EQ(got, "a\nb\nc\n");
+  EXPECT_EQ(f.rotations(), 1u);
+  fs::resize_file(log, 0);  // copytruncate: seen as the file got smaller than what was read
+  f.poll(sink);
+  append(log, "d\n");
+  f.poll(sink);
+  EXPECT_EQ(got, "a\nb\nc\nd\n");
+  EXPECT_EQ(f.rotations(), 2u);
+  FileFollower whole(log.string(), true);
+  std::string all;
+  whole.poll([&](std::string_view b) { all.append(b); });
+  EXPECT_EQ(all, "d\n");
+  fs::remove_all(dir);
 }
 
 }  // namespace
