@@ -18,7 +18,7 @@ done
 pkgs=(build-essential cmake ninja-build pkg-config git
       libfmt-dev libcli11-dev nlohmann-json3-dev
       libssl-dev zlib1g-dev libsqlite3-dev libpq-dev
-      libsimdjson-dev libarchive-dev libcurl4-openssl-dev libsodium-dev libtomlplusplus-dev)
+      libsimdjson-dev libarchive-dev libcurl4-openssl-dev libsodium-dev libtomlplusplus-dev libsystemd-dev)
 if [ "$with_test" = 1 ]; then
   pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 dpkg
          postgresql postgresql-client
@@ -63,6 +63,19 @@ if [ "$with_test" = 1 ]; then
     for d in "$tmpd"/*.deb; do dpkg-deb -x "$d" "$oracle"; done
     rm -rf "$tmpd"
     echo "install-deps: sshd oracle unpacked in $oracle"
+  fi
+  # systemd-journal-remote, unpacked the same way: it turns `journalctl -o export` text into
+  # real journal files for the sd-journal tests (installing it would add a system user).
+  jr="$here/.cache/journal-remote"
+  if [ ! -x "$jr/lib/systemd/systemd-journal-remote" ]; then
+    tmpd=$(mktemp -d)
+    chmod 755 "$tmpd"
+    (cd "$tmpd" && apt-get download -qq systemd-journal-remote libmicrohttpd12 >/dev/null 2>&1) ||
+      { apt-get update -qq; (cd "$tmpd" && apt-get download -qq systemd-journal-remote libmicrohttpd12 >/dev/null); }
+    mkdir -p "$jr"
+    for d in "$tmpd"/*.deb; do dpkg-deb -x "$d" "$jr"; done
+    rm -rf "$tmpd"
+    echo "install-deps: systemd-journal-remote unpacked in $jr"
   fi
   # Node packages for the report checks (ajv for SARIF, playwright-core driving Debian's chromium).
   cd "$here/tests/e2e"

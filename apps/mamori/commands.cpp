@@ -29,6 +29,7 @@
 #include "guard/authlog.h"
 #include "guard/detect.h"
 #include "guard/follow.h"
+#include "guard/journal.h"
 #include "guard/nft.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
@@ -1123,7 +1124,8 @@ Result<int64_t> parse_duration(const std::string& s);
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (o.format != "text" && o.format != "json")
     return usage("guard scan-log: --format must be text or json");
-  if (a.files.empty()) return usage("guard scan-log: name at least one log file");
+  if (a.files.empty() && a.journal_files.empty() && !a.journal)
+    return usage("guard scan-log: name a log file, --journal-file FILE or --journal");
   for (const auto& al : a.allow) {
     auto slash = al.find('/');
     guard::Ip ip;
@@ -1158,6 +1160,20 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     gzclose(gz);
     parser.finish();
   }
+  // The systemd journal (sd-journal): files given, and/or this machine's journal.
+  auto feed_journal = [&](Result<std::unique_ptr<guard::Journal>> j) -> Status {
+    if (!j) return j.error();
+    auto n = (*j)->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
+      parser.message(ts, pid, ident, m);
+    });
+    if (!n) return n.error();
+    return {};
+  };
+  if (!a.journal_files.empty())
+    if (auto s = feed_journal(guard::Journal::open_files(a.journal_files)); !s)
+      return fail(s.error());
+  if (a.journal)
+    if (auto s = feed_journal(guard::Journal::open_local()); !s) return fail(s.error());
   guard::DetectOptions dopts;
   dopts.allow = a.allow;
   auto found = guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });

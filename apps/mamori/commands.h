@@ -49,11 +49,13 @@ int cmd_audit(const Options& o, bool checks);
 
 struct GuardArgs {
   std::vector<std::string> files;
-  std::vector<std::string> allow;  // addresses / prefixes never reported
-  int year = 0;                    // for syslog lines (no year); 0 = this year
-  bool ban = false;                // scan-log: also ban what was found
-  std::string ban_time = "1h";     // first offence; repeat offenders get twice as long each time
-  std::string nft = "nft";         // the nft program
+  std::vector<std::string> allow;          // addresses / prefixes never reported
+  int year = 0;                            // for syslog lines (no year); 0 = this year
+  bool ban = false;                        // scan-log: also ban what was found
+  std::vector<std::string> journal_files;  // scan-log: systemd journal files
+  bool journal = false;                    // scan-log: this machine's journal
+  std::string ban_time = "1h";  // first offence; repeat offenders get twice as long each time
+  std::string nft = "nft";      // the nft program
   // run:
   std::vector<std::string> logs;  // files to follow
   bool from_start = false;        // read them whole first (default: only what is appended)

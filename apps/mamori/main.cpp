@@ -333,11 +333,14 @@ See docs/audit.md (every check, its rationale and remediation).)");
   guardc->footer("See docs/guard.md.");
   auto* gscan = guardc->add_subcommand(
       "scan-log", "Analyse auth logs offline and list the attackers (nothing is banned)");
+  gscan->add_option("FILE", ga.files,
+                    "Log files: syslog (/var/log/auth.log), RFC 3339, journalctl -o short-iso or "
+                    "-o export; .gz rotations read as they are");
   gscan
-      ->add_option("FILE", ga.files,
-                   "Log files: syslog (/var/log/auth.log), RFC 3339, journalctl -o short-iso or "
-                   "-o export; .gz rotations read as they are")
-      ->required();
+      ->add_option("--journal-file", ga.journal_files,
+                   "systemd journal file to read (repeatable; sd-journal)")
+      ->type_name("FILE");
+  gscan->add_flag("--journal", ga.journal, "Read this machine's systemd journal (sd-journal)");
   gscan->add_option("--allow", ga.allow, "Address or prefix never reported (repeatable)")
       ->type_name("ADDR[/LEN]");
   gscan
@@ -345,7 +348,8 @@ See docs/audit.md (every check, its rationale and remediation).)");
       ->type_name("YYYY");
   gscan->footer(R"(Examples:
   mamori guard scan-log /var/log/auth.log /var/log/auth.log.*.gz
-  journalctl -u ssh -o export > ssh.export && mamori guard scan-log ssh.export --format json
+  mamori guard scan-log --journal --format json          this machine's journal (sd-journal)
+  journalctl -u ssh -o export > ssh.export && mamori guard scan-log ssh.export
   mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
 Kinds: burst (>= 5 failures in 10 min), spraying (many accounts, 1-2 tries each), guessed (a
 login after >= 5 failures: change that password), slow (>= 6 in 24 h, never logged in),

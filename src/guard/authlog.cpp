@@ -180,6 +180,12 @@ void AuthLogParser::finish() {
   if (export_) export_field("");  // a final record without its blank line
 }
 
+void AuthLogParser::message(int64_t ts, uint32_t pid, std::string_view ident,
+                            std::string_view msg) {
+  ++lines_;
+  if (ident == "sshd" || ident == "sshd-session") sshd(ts, pid, msg.substr(0, 1 << 16));
+}
+
 void AuthLogParser::export_field(std::string_view l) {
   if (l.empty()) {  // end of a record
     if (!ex_msg_.empty() && (ex_ident_ == "sshd" || ex_ident_ == "sshd-session"))

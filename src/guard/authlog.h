@@ -62,8 +62,10 @@ class AuthLogParser {
   const std::string& user(uint32_t i) const { return users_[i]; }
   size_t users() const { return users_.size(); }
 
-  // Parses one line (exposed for the fuzzer): false when it is not an authentication line.
+  // Parses one line (exposed for the fuzzer).
   void line(std::string_view l);
+  // One message from a structured source (the journal): ident "sshd"/"sshd-session" or ignored.
+  void message(int64_t ts, uint32_t pid, std::string_view ident, std::string_view msg);
 
  private:
   void sshd(int64_t ts, uint32_t pid, std::string_view msg);

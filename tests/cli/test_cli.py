@@ -601,6 +601,26 @@ class Guard(Base):
     def test_efficacy_journal_export(self):
         self.check_efficacy("--format", "export")
 
+    def test_journal_files_through_sd_journal(self):
+        # real journal files, written by systemd-journal-remote from the export stream
+        jr = os.path.join(os.environ["MAMORI_FIXTURES"], "..", "..", ".cache", "journal-remote")
+        tool = os.path.join(jr, "lib/systemd/systemd-journal-remote")
+        self.assertTrue(os.path.exists(tool), "run scripts/install-deps.sh --test")
+        export, _ = self.generate(30000, "--format", "export", "--sshd-ident", "sshd-session")
+        journal = os.path.join(self.tmp, "remote.journal")
+        env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(jr, "usr/lib/x86_64-linux-gnu"))
+        subprocess.run([tool, "-o", journal, export], check=True, env=env, capture_output=True)
+        from_journal = json.loads(mamori("guard", "scan-log", "--journal-file", journal,
+                                         "--format", "json", check=0).stdout)
+        from_export = json.loads(mamori("guard", "scan-log", export, "--format", "json",
+                                        check=0).stdout)
+        self.assertGreater(len(from_export["attackers"]), 5)
+        self.assertEqual(from_journal["events"], from_export["events"])
+        self.assertEqual(from_journal["attackers"], from_export["attackers"])
+        p = mamori("guard", "scan-log", "--journal-file", os.path.join(self.tmp, "none.journal"))
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("journal", p.stderr)
+
     def test_text_output_and_errors(self):
         log, _ = self.generate(30000)
         gz = log + ".1.gz"

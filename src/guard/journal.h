@@ -1,0 +1,44 @@
+#pragma once
+// The systemd journal through sd-journal (libsystemd): OpenSSH's entries (SYSLOG_IDENTIFIER
+// sshd or sshd-session) of the local journal or of journal files.
+//
+// Example:
+//   auto j = Journal::open_files({"/var/log/journal/…/system.journal"});
+//   (*j)->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view msg) {
+//     parser.message(ts, pid, ident, msg); });
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+struct sd_journal;
+
+namespace mamori::guard {
+
+class Journal {
+ public:
+  using Sink = std::function<void(int64_t ts, uint32_t pid, std::string_view ident,
+                                  std::string_view message)>;
+  static Result<std::unique_ptr<Journal>> open_local();
+  static Result<std::unique_ptr<Journal>> open_files(const std::vector<std::string>& files);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Skips what is there: read() then returns only entries written after this call.
+  Status seek_tail();
+  // Every matching entry not read yet; returns how many.
+  Result<uint64_t> read(const Sink& sink);
+
+ private:
+  explicit Journal(sd_journal* j) : j_(j) {}
+  Status add_matches();
+  sd_journal* j_;
+};
+
+}  // namespace mamori::guard
