@@ -1363,10 +1363,12 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   if (!base)
     return usage("guard run: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);
   std::vector<std::string> logs = a.logs;
-  if (logs.empty())
+  const bool journal = a.journal || !a.journal_files.empty();
+  if (logs.empty() && !journal)
     for (const char* d : {"/var/log/auth.log", "/var/log/secure"})
       if (std::filesystem::exists(d)) logs.push_back(d);
-  if (logs.empty()) return usage("guard run: no --log given and no /var/log/auth.log here");
+  if (logs.empty() && !journal)
+    return usage("guard run: no --log or --journal given and no /var/log/auth.log here");
   if (a.poll_ms < 10 || a.poll_ms > 60000) return usage("guard run: --poll-ms 10..60000");
   for (const auto& al : a.allow) {  // a typo here would let an allowlisted admin be banned
     bool v6 = false;
@@ -1397,21 +1399,37 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   std::vector<std::unique_ptr<guard::FileFollower>> followers;
   for (const auto& l : logs)
     followers.push_back(std::make_unique<guard::FileFollower>(l, a.from_start));
+  // The journal (this machine's, or files): from its end unless --from-start.
+  std::unique_ptr<guard::Journal> jr;
+  if (journal) {
+    auto j = a.journal_files.empty() ? guard::Journal::open_local()
+                                     : guard::Journal::open_files(a.journal_files);
+    if (!j) return fail(j.error().with_context("guard run"));
+    jr = std::move(*j);
+    if (!a.from_start)
+      if (auto s = jr->seek_tail(); !s) return fail(s.error().with_context("guard run"));
+  }
   guard::DetectOptions dopts;
   dopts.allow = a.allow;
   std::signal(SIGTERM, on_guard_signal);
   std::signal(SIGINT, on_guard_signal);
   uint64_t watchdog_us = 0;
   if (const char* w = std::getenv("WATCHDOG_USEC")) watchdog_us = std::strtoull(w, nullptr, 10);
-  notify_systemd(fmt::format("READY=1\nSTATUS=watching {} log(s), {} bans restored", logs.size(),
-                             active.size()));
-  info(o,
-       fmt::format("guard: watching {}; {} bans restored", fmt::join(logs, ", "), active.size()));
+  notify_systemd(fmt::format("READY=1\nSTATUS=watching {} log(s){}, {} bans restored", logs.size(),
+                             jr ? " and the journal" : "", active.size()));
+  info(o, fmt::format("guard: watching {}{}{}; {} bans restored", fmt::join(logs, ", "),
+                      !logs.empty() && jr ? " and " : "", jr ? "the journal" : "", active.size()));
   auto last_ping = std::chrono::steady_clock::now();
   size_t seen_events = 0;
   uint64_t total_bans = 0;
   while (!g_stop_guard) {
     for (auto& f : followers) f->poll([&](std::string_view b) { parser.feed(b); });
+    if (jr) {
+      auto n = jr->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
+        parser.message(ts, pid, ident, m);
+      });
+      if (!n) info(o, "warning: journal: " + n.error().message);
+    }
     int64_t now = now_s();
     if (parser.events().size() != seen_events) {
       // The longest window back from the newest event (log time: syslog stamps are local

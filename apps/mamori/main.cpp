@@ -379,6 +379,9 @@ See docs/guard.md.)");
                    "Log file to follow through rotation (repeatable; default /var/log/auth.log "
                    "or /var/log/secure)")
       ->type_name("FILE");
+  grun->add_flag("--journal", ga.journal, "Follow this machine's systemd journal (sd-journal)");
+  grun->add_option("--journal-file", ga.journal_files, "Follow systemd journal files (repeatable)")
+      ->type_name("FILE");
   grun->add_flag("--from-start", ga.from_start,
                  "Read the logs whole first (default: only new lines)");
   grun->add_option("--allow", ga.allow, "Address or prefix never banned (repeatable)")

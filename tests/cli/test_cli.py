@@ -802,6 +802,49 @@ class GuardBans(Base):
         self.assertEqual(self.guard("guard", "run", "--log", log, "--allow", "nonsense",
                                     check=2).returncode, 2)
 
+    def test_run_follows_a_journal_file(self):
+        import time
+        jr = os.path.join(os.environ["MAMORI_FIXTURES"], "..", "..", ".cache", "journal-remote")
+        tool = os.path.join(jr, "lib/systemd/systemd-journal-remote")
+        self.assertTrue(os.path.exists(tool), "run scripts/install-deps.sh --test")
+        env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(jr, "usr/lib/x86_64-linux-gnu"))
+        journal = os.path.join(self.tmp, "j.journal")
+
+        def write(ip, t0):  # six failures as journal entries, appended by systemd-journal-remote
+            export = os.path.join(self.tmp, f"{ip}.export")
+            spit(export, "".join(
+                f"__CURSOR=s={ip};i={i}\n__REALTIME_TIMESTAMP={(t0 + i) * 1000000}\n"
+                f"__MONOTONIC_TIMESTAMP={(t0 + i) * 1000000}\n"
+                f"_BOOT_ID=0123456789abcdef0123456789abcdef\n_TRANSPORT=syslog\n"
+                f"SYSLOG_IDENTIFIER=sshd-session\n_PID={100 + i}\n_HOSTNAME=srv\n"
+                f"MESSAGE=Failed password for root from {ip} port {4000 + i} ssh2\n\n"
+                for i in range(6)))
+            subprocess.run([tool, "-o", journal, export], check=True, env=env, capture_output=True)
+        now = int(time.time())
+        write("198.18.0.31", now - 100)  # before the start: history, not banned
+        e = dict(os.environ)
+        e.update(self.env)
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
+                                 "srv", "--format", "json", "guard", "run", "--journal-file",
+                                 journal, "--poll-ms", "50"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        self.procs.append(proc)
+        for _ in range(100):  # running once its table exists
+            if "mamori_guard" in self.in_ns("nft", "list", "tables").stdout:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        write("198.18.0.32", now - 50)
+        for _ in range(200):
+            if "198.18.0.32" in self.elements():
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual([json.loads(x)["banned"] for x in out.splitlines()], ["198.18.0.32"])
+        self.assertIn("the journal", err)
+
     def test_a_banned_client_cannot_connect(self):
         # a veth pair: client 10.213.0.1 → server 10.213.0.2:8022
         subprocess.run(["ip", "link", "add", "mg0", "netns", self.client, "type", "veth", "peer",
