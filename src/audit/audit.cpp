@@ -333,9 +333,10 @@ Svc classify(const inventory::Listener& l, const std::set<int>& ssh_ports, std::
 
 void exposure_checks(Ctx& x) {
   std::set<int> ssh_ports;
-  if (x.sshd)
-    for (auto p : split(x.sshd->effective()["port"], '\n'))
-      ssh_ports.insert(std::atoi(std::string(p).c_str()));
+  if (x.sshd) {
+    const std::string ports = x.sshd->effective()["port"];  // named: split() returns views
+    for (auto p : split(ports, '\n')) ssh_ports.insert(std::atoi(std::string(p).c_str()));
+  }
   if (ssh_ports.empty()) ssh_ports.insert(22);
   struct Def {
     Svc svc;
