@@ -1127,9 +1127,8 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (a.files.empty() && a.journal_files.empty() && !a.journal)
     return usage("guard scan-log: name a log file, --journal-file FILE or --journal");
   for (const auto& al : a.allow) {
-    auto slash = al.find('/');
-    guard::Ip ip;
-    if (!guard::parse_ip(al.substr(0, slash), ip))
+    bool v6 = false;
+    if (!guard::canonical_element(al, v6))
       return usage("guard scan-log: --allow " + sanitize(al) + " is not an address or prefix");
   }
   int year = a.year;

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace mamori::guard {
 
@@ -35,6 +37,31 @@ bool parse_ip(std::string_view s, Ip& out) {
     return true;
   }
   return inet_pton(AF_INET6, buf, out.b) == 1;
+}
+
+bool parse_prefix(std::string_view spec, Ip& ip, int& bits) {
+  std::string_view addr = spec;
+  bits = -1;
+  if (auto slash = spec.find('/'); slash != std::string_view::npos) {
+    addr = spec.substr(0, slash);
+    std::string_view b = spec.substr(slash + 1);
+    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string_view::npos)
+      return false;
+    bits = std::stoi(std::string(b));
+  }
+  if (!parse_ip(addr, ip)) return false;
+  int max = ip.v4 ? 32 : 128;
+  if (bits < 0) bits = max;
+  return bits <= max;
+}
+
+Ip masked(const Ip& ip, int bits128) {
+  Ip out = ip;
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(bits128 - i * 8, 0, 8);
+    out.b[i] &= static_cast<unsigned char>(keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff);
+  }
+  return out;
 }
 
 namespace {

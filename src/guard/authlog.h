@@ -35,6 +35,12 @@ struct IpHash {
   size_t operator()(const Ip& ip) const;
 };
 bool parse_ip(std::string_view s, Ip& out);
+// "a.b.c.d", "a.b.c.0/24", "2001:db8::/64": the address and the prefix length in its family
+// (the full length when none is written); false when malformed or too long.
+bool parse_prefix(std::string_view spec, Ip& ip, int& bits);
+// The address with only its first `bits128` bits kept (over the 128-bit form: IPv4 is mapped,
+// so an IPv4 /24 is 96 + 24 bits).
+Ip masked(const Ip& ip, int bits128);
 
 enum class AuthKind : uint8_t { kFailure, kSuccess };
 

@@ -43,10 +43,7 @@ struct Prefix {
 Prefix prefix_of(const Ip& ip, int bits) {  // bits over the 128-bit (mapped) address
   Prefix p;
   p.bits = bits;
-  for (int i = 0; i < 16; ++i) {
-    int keep = std::clamp(bits - i * 8, 0, 8);
-    p.b[i] = static_cast<unsigned char>(ip.b[i] & (keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff));
-  }
+  std::memcpy(p.b, masked(ip, bits).b, 16);
   return p;
 }
 
@@ -103,22 +100,11 @@ Attacker group(const std::vector<PerIp*>& members, std::string address,
 }  // namespace
 
 bool ip_in(const Ip& ip, const std::string& spec) {
-  std::string addr = spec;
-  int bits = -1;
-  if (auto slash = spec.find('/'); slash != std::string::npos) {
-    addr = spec.substr(0, slash);
-    std::string b = spec.substr(slash + 1);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
-      return false;
-    bits = std::stoi(b);
-  }
   Ip net;
-  if (!parse_ip(addr, net) || net.v4 != ip.v4) return false;
-  if (bits < 0) bits = net.v4 ? 32 : 128;
-  if (bits > (net.v4 ? 32 : 128)) return false;
+  int bits = 0;
+  if (!parse_prefix(spec, net, bits) || net.v4 != ip.v4) return false;
   if (net.v4) bits += 96;
-  Prefix a = prefix_of(ip, bits), b = prefix_of(net, bits);
-  return std::memcmp(a.b, b.b, 16) == 0;
+  return masked(ip, bits) == masked(net, bits);
 }
 
 std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectOptions& o,

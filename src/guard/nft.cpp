@@ -18,28 +18,13 @@ extern char** environ;
 namespace mamori::guard {
 
 Result<std::string> canonical_element(const std::string& spec, bool& v6) {
-  std::string addr = spec;
-  int bits = -1;
-  if (auto slash = spec.find('/'); slash != std::string::npos) {
-    addr = spec.substr(0, slash);
-    std::string b = spec.substr(slash + 1);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
-      return Error::invalid("not an address or prefix: " + spec);
-    bits = std::stoi(b);
-  }
   Ip ip;
-  if (!parse_ip(addr, ip)) return Error::invalid("not an address or prefix: " + spec);
+  int bits = 0;
+  if (!parse_prefix(spec, ip, bits)) return Error::invalid("not an address or prefix: " + spec);
   v6 = !ip.v4;
-  int max = ip.v4 ? 32 : 128;
-  if (bits > max) return Error::invalid("prefix length over " + std::to_string(max) + ": " + spec);
-  if (bits < 0 || bits == max) return ip.str();
-  // zero the host bits: nft refuses "198.19.7.5/24"
-  int total = ip.v4 ? bits + 96 : bits;
-  for (int i = 0; i < 16; ++i) {
-    int keep = std::clamp(total - i * 8, 0, 8);
-    ip.b[i] &= static_cast<unsigned char>(keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff);
-  }
-  return fmt::format("{}/{}", ip.str(), bits);
+  if (bits == (ip.v4 ? 32 : 128)) return ip.str();
+  // the host bits zeroed: nft refuses "198.19.7.5/24"
+  return fmt::format("{}/{}", masked(ip, ip.v4 ? bits + 96 : bits).str(), bits);
 }
 
 Result<std::string> NftBans::run(const std::string& script, const std::vector<std::string>& args) {
