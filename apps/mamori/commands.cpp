@@ -141,7 +141,8 @@ constexpr int64_t kStaleDays = 7;
 std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inventory& inv,
                                           const std::string& host, int64_t now,
                                           std::vector<std::string>& warnings, bool& fatal,
-                                          Error& fatal_error) {
+                                          Error& fatal_error,
+                                          std::unique_ptr<vuln::VulnDb>& db_out) {
   std::vector<Finding> out;
   std::string path = db_path(o);
   auto make = [&](const char* check, Severity sev, std::string title, std::string evidence,
@@ -218,7 +219,20 @@ std::vector<Finding> scan_vulnerabilities(const Options& o, const inventory::Inv
   }
   for (auto& f : vuln::vulnerability_findings(**db, inv.os, inv.packages, matches, ctx))
     out.push_back(std::move(f));
+  db_out = std::move(*db);  // the audit reads it too (fixed known-exploited vulnerabilities)
   return out;
+}
+
+// The vulnerability database for `mamori audit`, when there is one; absent is not an error
+// unless --db named it.
+Result<std::unique_ptr<vuln::VulnDb>> optional_db(const Options& o) {
+  std::string path = db_path(o);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (!o.db.empty()) return Error::not_found("--db " + path + ": no such file");
+    return std::unique_ptr<vuln::VulnDb>();
+  }
+  return vuln::VulnDb::open(path);
 }
 
 // Records a finished scan (one transaction) and renders it with its lifecycle states.
@@ -288,10 +302,12 @@ int cmd_scan(const Options& o) {
   }
   if (!inv) return fail(inv.error());
   auto findings = inventory::analyze_inventory(*inv, *owner_rules, started);
+  std::unique_ptr<vuln::VulnDb> vdb;
   {
     bool fatal = false;
     Error err;
-    for (auto& f : scan_vulnerabilities(o, *inv, host, started, inv->warnings, fatal, err))
+    for (auto& f :
+         scan_vulnerabilities(o, *inv, host, started, inv->warnings, fatal, err, vdb))
       findings.push_back(std::move(f));
     if (fatal) return fail(err);
   }
@@ -343,7 +359,9 @@ int cmd_scan(const Options& o) {
     Result<audit::AuditReport> ar = Error::internal("not run");
     {
       Progress progress(!o.quiet, "remote-maintenance audit");
-      ar = audit::run_audit(Root(o.root), {});
+      audit::AuditOptions ao;
+      ao.vuln_db = vdb.get();
+      ar = audit::run_audit(Root(o.root), ao);
     }
     if (!ar) {
       inv->warnings.push_back("remote-maintenance audit skipped: " + ar.error().message);
@@ -1084,7 +1102,11 @@ int cmd_audit(const Options& o, bool checks) {
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t started = now_s();
-  auto rep = audit::run_audit(Root(o.root), {});
+  auto vdb = optional_db(o);
+  if (!vdb) return fail(vdb.error());
+  audit::AuditOptions ao;
+  ao.vuln_db = vdb->get();
+  auto rep = audit::run_audit(Root(o.root), ao);
   if (!rep) return fail(rep.error());
   store::ScanInput in = scan_input(host_name(o), "audit", started, rep->findings());
   if (!checks)

@@ -20,6 +20,7 @@
 #include "inventory/listeners.h"
 #include "inventory/parsers.h"
 #include "vuln/version.h"
+#include "vuln/vuln.h"
 
 namespace mamori::audit {
 
@@ -246,6 +247,7 @@ struct Ctx {
   inventory::OsRelease os;
   std::optional<PamStack> sshd_auth, common_auth, login_auth, password_stack;
   std::map<std::string, std::string> login_defs;
+  const vuln::VulnDb* vuln_db = nullptr;
 
   Check& add(std::string id, std::string title, Severity sev, std::string rationale,
              std::string remediation) {
@@ -923,50 +925,105 @@ void package_checks(Ctx& x) {
             "Have these users set new passwords (passwd USER, or chage -d 0 USER to force "
             "it at the next login) and replace SSH keys and VPN credentials issued before "
             "the fix.");
-  std::vector<std::string> log_warnings;
-  auto installs = inventory::dpkg_install_times(x.root, log_warnings);
-  bool any_fix = false;
+  // The fixes to consider: the pinned remote-access table, and every known-exploited (CISA KEV)
+  // vulnerability the vulnerability database says the installed version fixes.
+  struct Fix {
+    std::string source;  // Debian source package: its binaries share the history
+    std::string fixed;   // first fixed version
+    std::string id;      // "CVE-2024-6387"
+  };
+  std::vector<Fix> fixes;
+  std::set<std::pair<std::string, std::string>> fix_seen;  // (source, id)
+  auto source_of = [](const Package& p) { return p.source_name.value_or(p.name); };
+  auto add_fix = [&](const Package& p, std::string fixed, std::string id) {
+    if (fix_seen.emplace(source_of(p), id).second)
+      fixes.push_back({source_of(p), std::move(fixed), std::move(id)});
+  };
   for (const auto& p : x.packages)
-    for (const auto& a : kAdvisories) {
-      if (!a.leaks_credentials || os != a.os || p.name != a.package ||
-          vuln::dpkg_compare(p.version, a.fixed) < 0)
-        continue;
-      // When was a fixed version first recorded installed?
-      int64_t fixed_at = -1;
-      std::string fixed_version;
-      for (const auto& [key, t] : installs) {
-        auto sp = key.find(' ');
-        std::string name = key.substr(0, std::min(key.find(':'), sp));
-        std::string v = key.substr(sp + 1);
-        if (name == p.name && vuln::dpkg_compare(v, a.fixed) >= 0 &&
-            (fixed_at < 0 || t < fixed_at)) {
-          fixed_at = t;
-          fixed_version = v;
-        }
-      }
-      if (fixed_at < 0) {
-        rot.evidence.push_back(
-            fmt::format("{} {} fixes {}, but /var/log/dpkg.log* does not say "
-                        "when it was installed",
-                        p.name, p.version, a.id));
+    for (const auto& a : kAdvisories)
+      if (a.leaks_credentials && os == a.os && p.name == a.package &&
+          vuln::dpkg_compare(p.version, a.fixed) >= 0)
+        add_fix(p, a.fixed, a.id);
+  if (x.vuln_db) {
+    for (const auto& fe : vuln::fixed_exploited(*x.vuln_db, x.os, x.packages)) {
+      const Package& p = x.packages[fe.package];
+      // dpkg.log has binary versions: comparable with the source's only when they are the same
+      // (or a binNMU of it, "+bN")
+      std::string sv = p.source_version.value_or(p.version);
+      if (p.version != sv && !p.version.starts_with(sv + "+b")) {
+        rot.evidence.push_back(fmt::format(
+            "{} {} fixes {} (known exploited), but its binary versions differ from the source's "
+            "({}): the date of the fix is not read",
+            p.name, p.version, fe.cve, sv));
         continue;
       }
-      any_fix = true;
-      for (const auto& acc : x.accounts) {
-        HashInfo h = classify_hash(acc.hash);
-        if (!acc.has_shadow || h.scheme == "locked" || h.scheme == "empty" ||
-            !login_shell(acc.shell) || acc.last_change_days <= 0)
-          continue;
-        int64_t changed = acc.last_change_days * 86400;
-        if (changed >= fixed_at) continue;
-        x.fail(rot, "account:" + acc.name,
-               fmt::format("{}: password last changed {}, before {} {} ({}) was installed on {}",
-                           acc.name, iso8601(changed).substr(0, 10), p.name, fixed_version, a.id,
-                           iso8601(fixed_at).substr(0, 10)));
+      add_fix(p, fe.fixed, fe.cve);
+    }
+  } else {
+    rot.evidence.push_back(
+        "no vulnerability database: only the pinned remote-access fixes were considered (mamori "
+        "db update adds every known-exploited vulnerability)");
+  }
+
+  std::vector<std::string> log_warnings;
+  auto history = inventory::dpkg_history(x.root, log_warnings);
+  for (auto& w : log_warnings) x.rep.warnings.push_back(std::move(w));
+  struct Applied {
+    int64_t at;
+    std::string what;  // "openssh-server 1:9.2p1-2+deb12u3 (CVE-2024-6387)"
+  };
+  std::vector<Applied> applied;
+  for (const auto& fx : fixes) {
+    std::set<std::string> binaries;
+    for (const auto& p : x.packages)
+      if (source_of(p) == fx.source) binaries.insert(p.name);
+    // When did a fixed version first reach "installed", and had a vulnerable one been there?
+    const inventory::DpkgRecord* first_fixed = nullptr;
+    bool vulnerable_before = false;
+    for (const auto& r : history) {
+      if (!binaries.count(r.package)) continue;
+      bool is_fixed = vuln::dpkg_compare(r.version, fx.fixed) >= 0;
+      if (!is_fixed) vulnerable_before = true;
+      if (is_fixed && !r.before) {
+        first_fixed = &r;
+        break;
       }
     }
-  if (!any_fix && rot.evidence.empty())
-    rot.evidence.push_back("no critical remote-access fix from the pinned table is installed");
+    if (!first_fixed) {
+      rot.evidence.push_back(fmt::format(
+          "{} fixes {} ({}), but /var/log/dpkg.log* does not say when it was installed",
+          fx.source, fx.id, fx.fixed));
+      continue;
+    }
+    if (!vulnerable_before) {
+      rot.evidence.push_back(fmt::format(
+          "{} was installed already fixed for {} on {} (no older version in /var/log/dpkg.log*)",
+          first_fixed->package, fx.id, iso8601(first_fixed->t).substr(0, 10)));
+      continue;
+    }
+    applied.push_back({first_fixed->t, fmt::format("{} {} ({})", first_fixed->package,
+                                                   first_fixed->version, fx.id)});
+  }
+  // Newest fix first: an account is flagged once, for the latest fix its password predates.
+  std::stable_sort(applied.begin(), applied.end(),
+                   [](const Applied& a, const Applied& b) { return a.at > b.at; });
+  for (const auto& acc : x.accounts) {
+    HashInfo h = classify_hash(acc.hash);
+    if (!acc.has_shadow || h.scheme == "locked" || h.scheme == "empty" ||
+        !login_shell(acc.shell) || acc.last_change_days <= 0)
+      continue;
+    int64_t changed = acc.last_change_days * 86400;
+    size_t missed = 0;
+    for (const auto& a : applied) missed += changed < a.at;
+    if (missed == 0) continue;
+    const Applied& a = applied.front();  // the newest, so after the change
+    x.fail(rot, "account:" + acc.name,
+           fmt::format("{}: password last changed {}, before {} was installed on {}{}", acc.name,
+                       iso8601(changed).substr(0, 10), a.what, iso8601(a.at).substr(0, 10),
+                       missed > 1 ? fmt::format(" (and {} earlier fixes)", missed - 1) : ""));
+  }
+  if (applied.empty() && rot.evidence.empty())
+    rot.evidence.push_back("no fix of a credential-leaking vulnerability is recorded installed");
 
   auto& ra =
       x.add("REMOTE-ACCESS-SOFTWARE", "Remote-access software installed", Severity::kInfo,
@@ -1039,7 +1096,7 @@ std::optional<std::string> live_ruleset(std::string& why) {
 Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   AuditReport rep;
   rep.checks.reserve(64);  // Ctx::add hands out references: no reallocation while checking
-  Ctx x{root, rep, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  Ctx x{root, rep, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, opts.vuln_db};
   std::error_code ec;
   if (std::filesystem::exists(root.path("/etc/ssh/sshd_config"), ec)) {
     auto c = read_sshd_config(root);

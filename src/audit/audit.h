@@ -20,6 +20,10 @@
 #include "core/fs.h"
 #include "core/result.h"
 
+namespace mamori::vuln {
+class VulnDb;
+}
+
 namespace mamori::audit {
 
 enum class CheckResult { kPass, kFail, kInfo, kSkipped };
@@ -40,6 +44,9 @@ struct AuditOptions {
   // Live firewall ruleset text (nft list ruleset); empty = read it (host) or the snapshot.
   std::string nft_ruleset;
   bool nft_ruleset_given = false;
+  // The vulnerability database, when there is one: CRED-NOT-ROTATED then considers the fix of
+  // every known-exploited (CISA KEV) vulnerability, not only the pinned remote-access table.
+  const vuln::VulnDb* vuln_db = nullptr;
 };
 
 struct AuditReport {

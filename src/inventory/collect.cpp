@@ -32,19 +32,18 @@ void progress(const InventoryOptions& o, const std::string& s) {
 
 }  // namespace
 
-std::map<std::string, int64_t> dpkg_install_times(const Root& root,
-                                                  std::vector<std::string>& warnings) {
-  // Oldest rotated log first so newer entries win.
-  std::map<std::string, int64_t> when;
+namespace {
+
+// Calls `f` with the text of every dpkg.log under the root, oldest rotation first.
+template <typename F>
+void for_each_dpkg_log(const Root& root, std::vector<std::string>& warnings, F f) {
   auto logs = list_dir(root.path("/var/log"), "dpkg.log*");
-  std::sort(logs.begin(), logs.end(), [](const fs::path& a, const fs::path& b) {
-    auto rank = [](const fs::path& p) {
-      std::string ext = p.filename().string().substr(8);  // "", ".1", ".2.gz"
-      if (ext.empty()) return 0;
-      return std::atoi(ext.c_str() + 1);
-    };
-    return rank(a) > rank(b);
-  });
+  auto rank = [](const fs::path& p) {
+    std::string ext = p.filename().string().substr(8);  // "", ".1", ".2.gz"
+    return ext.empty() ? 0 : std::atoi(ext.c_str() + 1);
+  };
+  std::sort(logs.begin(), logs.end(),
+            [&](const fs::path& a, const fs::path& b) { return rank(a) > rank(b); });
   for (const auto& log : logs) {
     bool gz = log.extension() == ".gz";
     auto t = gz ? read_gzip_file(log) : read_file(log);
@@ -52,9 +51,26 @@ std::map<std::string, int64_t> dpkg_install_times(const Root& root,
       warnings.push_back(fmt::format("install times: {}", t.error().message));
       continue;
     }
-    parse_dpkg_log(*t, when);
+    f(*t);
   }
+}
+
+}  // namespace
+
+std::map<std::string, int64_t> dpkg_install_times(const Root& root,
+                                                  std::vector<std::string>& warnings) {
+  std::map<std::string, int64_t> when;  // newer entries win
+  for_each_dpkg_log(root, warnings, [&](const std::string& text) { parse_dpkg_log(text, when); });
   return when;
+}
+
+std::vector<DpkgRecord> dpkg_history(const Root& root, std::vector<std::string>& warnings) {
+  std::vector<DpkgRecord> out;
+  for_each_dpkg_log(root, warnings,
+                    [&](const std::string& text) { parse_dpkg_history(text, out); });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const DpkgRecord& a, const DpkgRecord& b) { return a.t < b.t; });
+  return out;
 }
 
 namespace {

@@ -159,4 +159,27 @@ void parse_dpkg_log(std::string_view text, std::map<std::string, int64_t>& insta
   }
 }
 
+void parse_dpkg_history(std::string_view text, std::vector<DpkgRecord>& out) {
+  size_t pos = 0;
+  std::string_view line;
+  auto name_of = [](std::string_view pkg) { return std::string(pkg.substr(0, pkg.find(':'))); };
+  while (next_line(text, pos, line)) {
+    // "2024-07-02 08:29:59 upgrade openssh-server:amd64 1:9.2p1-2+deb12u2 1:9.2p1-2+deb12u3"
+    // "2024-07-02 08:30:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u3"
+    if (line.size() < 28 || line[19] != ' ') continue;
+    int64_t t = parse_datetime(line.substr(0, 19));
+    if (t < 0) continue;
+    std::string_view rest = line.substr(20);
+    if (rest.starts_with("status installed ")) {
+      auto f = split(rest.substr(17), ' ');
+      if (f.size() == 2 && !f[0].empty() && !f[1].empty())
+        out.push_back({t, name_of(f[0]), std::string(f[1]), false});
+    } else if (rest.starts_with("upgrade ")) {
+      auto f = split(rest.substr(8), ' ');
+      if (f.size() == 3 && !f[0].empty() && !f[1].empty() && f[1] != "<none>")
+        out.push_back({t, name_of(f[0]), std::string(f[1]), true});
+    }
+  }
+}
+
 }  // namespace mamori::inventory

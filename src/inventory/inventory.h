@@ -62,6 +62,17 @@ Result<OsRelease> read_os_release(const Root& root);
 std::map<std::string, int64_t> dpkg_install_times(const Root& root,
                                                   std::vector<std::string>& warnings);
 
+// A package version dpkg.log shows on the system: from `t` ("status installed"), or until `t`
+// (`before`: the old version of an "upgrade").
+struct DpkgRecord {
+  int64_t t = 0;
+  std::string package;  // binary package name, without ":ARCH"
+  std::string version;
+  bool before = false;
+};
+// Every record of ROOT/var/log/dpkg.log and its rotations, oldest first.
+std::vector<DpkgRecord> dpkg_history(const Root& root, std::vector<std::string>& warnings);
+
 // Web roots of the host: the usual directories that exist, and the document roots named by
 // nginx (`root`) and Apache (`DocumentRoot`) configuration; nested roots folded into their parent.
 std::vector<std::string> discover_webroots(const Root& root);

@@ -26,6 +26,11 @@ Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::strin
 // each (name:arch, version) reached "installed". Tolerant: other lines are skipped.
 void parse_dpkg_log(std::string_view text, std::map<std::string, int64_t>& installed_at);
 
+// dpkg.log lines → the package versions known to have been installed, in log order: each
+// "status installed NAME:ARCH VERSION" (installed from `t`) and the old version of each
+// "upgrade NAME:ARCH OLD NEW" (installed until `t`). Tolerant: other lines are skipped.
+void parse_dpkg_history(std::string_view text, std::vector<DpkgRecord>& out);
+
 // lib/apk/db/installed (apk's "P:name" / "V:version" records).
 Result<std::vector<Package>> parse_apk_installed(std::string_view text, std::string_view label);
 

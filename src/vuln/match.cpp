@@ -154,6 +154,49 @@ std::vector<Match> match_inventory(const VulnDb& db, const inventory::OsRelease&
   return out;
 }
 
+std::vector<FixedExploit> fixed_exploited(const VulnDb& db, const inventory::OsRelease& os,
+                                          const std::vector<Package>& packages) {
+  std::vector<FixedExploit> out;
+  std::set<std::tuple<std::string, std::string, uint32_t>> seen;  // (key, name, advisory)
+  for (size_t i = 0; i < packages.size(); ++i) {
+    auto key = ecosystem_key(packages[i], os);
+    if (!key) continue;
+    for (const auto& aff : db.lookup(key->key, key->name)) {
+      bool error = false, affected = false;
+      std::string fixed;  // the highest fixing bound at or below the installed version
+      for (const auto& iv : aff.intervals) {
+        if (inside(key->scheme, key->version, iv, error)) affected = true;
+        if (iv.upper.empty() || iv.upper_inclusive) continue;
+        auto c = compare_versions(key->scheme, key->version, iv.upper);
+        if (!c || *c < 0) continue;
+        if (fixed.empty()) {
+          fixed = std::string(iv.upper);
+        } else if (auto d = compare_versions(key->scheme, iv.upper, fixed); d && *d > 0) {
+          fixed = std::string(iv.upper);
+        }
+      }
+      for (auto v : aff.versions) {
+        auto c = compare_versions(key->scheme, key->version, v);
+        if (c && *c == 0) affected = true;
+      }
+      if (affected || error || fixed.empty()) continue;
+      if (!seen.emplace(key->key, key->name, aff.vuln).second) continue;
+      VulnRef ref = db.vuln(aff.vuln);
+      std::vector<std::string> ids = ref.aliases;
+      ids.insert(ids.begin(), ref.id);
+      for (const auto& id : ids) {
+        std::string cve = id.starts_with("DEBIAN-CVE-") ? id.substr(7) : id;
+        if (!cve.starts_with("CVE-")) continue;
+        if (auto k = db.kev(cve)) {
+          out.push_back({i, aff.vuln, cve, fixed, *k});
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Natural order of CVE ids ("CVE-2023-4911" < "CVE-2023-38545").

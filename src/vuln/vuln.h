@@ -189,6 +189,18 @@ struct MatchStats {
 std::vector<Match> match_inventory(const VulnDb& db, const inventory::OsRelease& os,
                                    const std::vector<Package>& packages, MatchStats* stats);
 
+// A known-exploited vulnerability (CISA KEV) that the installed version already fixes: the
+// host is patched now, but may have been exploited while it was not (credentials to rotate).
+struct FixedExploit {
+  size_t package;     // index into the package list
+  uint32_t vuln;      // advisory index
+  std::string cve;    // the KEV-listed CVE
+  std::string fixed;  // the fixing version, in the data's terms (Debian: source version)
+  KevInfo kev;
+};
+std::vector<FixedExploit> fixed_exploited(const VulnDb& db, const inventory::OsRelease& os,
+                                          const std::vector<Package>& packages);
+
 // ---- priority and findings --------------------------------------------------
 
 enum class Tier { kPatchNow, kPatchThisWeek, kRoutine };
