@@ -306,8 +306,7 @@ int cmd_scan(const Options& o) {
   {
     bool fatal = false;
     Error err;
-    for (auto& f :
-         scan_vulnerabilities(o, *inv, host, started, inv->warnings, fatal, err, vdb))
+    for (auto& f : scan_vulnerabilities(o, *inv, host, started, inv->warnings, fatal, err, vdb))
       findings.push_back(std::move(f));
     if (fatal) return fail(err);
   }
@@ -1143,6 +1142,40 @@ int cmd_audit(const Options& o, bool checks) {
 
 Result<int64_t> parse_duration(const std::string& s);
 
+// --since: "2h", "3d" (back from now), "2024-05-06" or "2024-05-06 12:00:00" (UTC); 0 when
+// empty (no limit).
+Result<int64_t> parse_since(const std::string& s) {
+  if (s.empty()) return int64_t{0};
+  if (auto d = parse_duration(s)) return now_s() - *d;
+  std::string t = s;
+  if (t.size() == 19 && t[10] == 'T') t[10] = ' ';
+  if (t.size() == 20 && t[10] == 'T' && t[19] == 'Z') t = t.substr(0, 10) + " " + t.substr(11, 8);
+  int64_t v = t.size() == 10 ? parse_date(t) : parse_datetime(t);
+  if (v < 0) return Error::invalid("not a duration (2h, 3d) or a UTC date (2024-05-06[ 12:00:00])");
+  return v;
+}
+
+// A whole log file, gzip-compressed or plain (zlib reads both), into the parser.
+Status read_log_file(const std::string& f, guard::AuthLogParser& parser) {
+  gzFile gz = gzopen(f.c_str(), "rb");
+  if (!gz) return Error::not_found(f + ": " + std::strerror(errno));
+  gzbuffer(gz, 1 << 20);
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      int err = 0;
+      std::string why = gzerror(gz, &err);
+      gzclose(gz);
+      return Error::data_loss(f + ": " + why);
+    }
+    if (n == 0) break;
+    parser.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  gzclose(gz);
+  return {};
+}
+
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (o.format != "text" && o.format != "json")
     return usage("guard scan-log: --format must be text or json");
@@ -1160,25 +1193,12 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     gmtime_r(&now, &tm);
     year = tm.tm_year + 1900;
   }
+  auto since = parse_since(a.since);
+  if (!since)
+    return usage("guard scan-log: --since " + sanitize(a.since) + ": " + since.error().message);
   guard::AuthLogParser parser(year);
-  std::vector<char> buf(1 << 20);
   for (const auto& f : a.files) {
-    // gzip or plain: zlib reads both
-    gzFile gz = gzopen(f.c_str(), "rb");
-    if (!gz) return fail(Error::not_found(f + ": " + std::strerror(errno)));
-    gzbuffer(gz, 1 << 20);
-    for (;;) {
-      int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
-      if (n < 0) {
-        int err = 0;
-        std::string why = gzerror(gz, &err);
-        gzclose(gz);
-        return fail(Error::data_loss(f + ": " + why));
-      }
-      if (n == 0) break;
-      parser.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
-    }
-    gzclose(gz);
+    if (auto s = read_log_file(f, parser); !s) return fail(s.error());
     parser.finish();
   }
   // The systemd journal (sd-journal): files given, and/or this machine's journal.
@@ -1197,6 +1217,7 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     if (auto s = feed_journal(guard::Journal::open_local()); !s) return fail(s.error());
   guard::DetectOptions dopts;
   dopts.allow = a.allow;
+  if (*since > 0) parser.drop_before(*since);
   auto found = guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
   std::map<std::string, store::Ban> banned;
   if (a.ban) {
@@ -1243,7 +1264,8 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
                           {"first_seen", iso8601(x.first_seen)},
                           {"last_seen", iso8601(x.last_seen)},
                           {"usernames", x.usernames},
-                          {"addresses", x.addresses}};
+                          {"addresses", x.addresses},
+                          {"services", x.services}};
       if (!x.guessed_user.empty()) e["guessed_user"] = x.guessed_user;
       if (auto b = banned.find(x.address); b != banned.end())
         e["banned_until"] = iso8601(b->second.expires_at);
@@ -1258,10 +1280,11 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
       for (size_t i = 0; i < x.usernames.size() && i < 5; ++i)
         users += (i ? "," : "") + sanitize(x.usernames[i]);
       out += fmt::format(
-          "{:<11} {:<42} {:>7} failures  {} .. {}  users {}{}\n", x.kind,
+          "{:<11} {:<42} {:>7} failures  {} .. {}  {}{}{}\n", x.kind,
           x.addresses.empty() ? x.address
                               : fmt::format("{} ({} addresses)", x.address, x.addresses.size()),
-          x.failures, iso8601(x.first_seen), iso8601(x.last_seen), users,
+          x.failures, iso8601(x.first_seen), iso8601(x.last_seen), fmt::join(x.services, ","),
+          users.empty() ? "" : "  users " + users,
           x.guessed_user.empty() ? "" : "  logged in as " + sanitize(x.guessed_user));
     }
     out += fmt::format("{} lines, {} authentication events, {} attackers", parser.lines(),
@@ -1391,6 +1414,9 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   if (logs.empty() && !journal)
     return usage("guard run: no --log or --journal given and no /var/log/auth.log here");
   if (a.poll_ms < 10 || a.poll_ms > 60000) return usage("guard run: --poll-ms 10..60000");
+  auto since = parse_since(a.since);
+  if (!since)
+    return usage("guard run: --since " + sanitize(a.since) + ": " + since.error().message);
   for (const auto& al : a.allow) {  // a typo here would let an allowlisted admin be banned
     bool v6 = false;
     if (!guard::canonical_element(al, v6))
@@ -1417,9 +1443,21 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   guard::AuthLogParser parser(tm.tm_year + 1900);
+  // --since: the rotations that may hold lines of that period first (oldest first), then the
+  // logs from their start; older events are dropped.
   std::vector<std::unique_ptr<guard::FileFollower>> followers;
-  for (const auto& l : logs)
-    followers.push_back(std::make_unique<guard::FileFollower>(l, a.from_start));
+  for (const auto& l : logs) {
+    if (*since > 0)
+      for (const auto& r : guard::rotated_logs(l, *since)) {
+        if (auto s = read_log_file(r, parser); !s) {
+          info(o, "warning: " + s.error().message);
+          continue;
+        }
+        parser.finish();
+        info(o, "guard: read " + r);
+      }
+    followers.push_back(std::make_unique<guard::FileFollower>(l, a.from_start || *since > 0));
+  }
   // The journal (this machine's, or files): from its end unless --from-start.
   std::unique_ptr<guard::Journal> jr;
   if (journal) {
@@ -1427,8 +1465,11 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
                                      : guard::Journal::open_files(a.journal_files);
     if (!j) return fail(j.error().with_context("guard run"));
     jr = std::move(*j);
-    if (!a.from_start)
+    if (*since > 0) {
+      if (auto s = jr->seek_time(*since); !s) return fail(s.error().with_context("guard run"));
+    } else if (!a.from_start) {
       if (auto s = jr->seek_tail(); !s) return fail(s.error().with_context("guard run"));
+    }
   }
   guard::DetectOptions dopts;
   dopts.allow = a.allow;
@@ -1457,7 +1498,7 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
       // time without a zone, so the wall clock is no reference).
       int64_t newest = 0;
       for (const auto& ev : parser.events()) newest = std::max(newest, ev.ts);
-      parser.drop_before(newest - dopts.slow_window - 3600);
+      parser.drop_before(std::max(newest - dopts.slow_window - 3600, *since));
       seen_events = parser.events().size();
       auto found =
           guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });

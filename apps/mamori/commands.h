@@ -54,6 +54,8 @@ struct GuardArgs {
   bool ban = false;                        // scan-log: also ban what was found
   std::vector<std::string> journal_files;  // scan-log: systemd journal files
   bool journal = false;                    // scan-log: this machine's journal
+  std::string since;  // only events at or after (duration back from now, or a date); run: also
+                      // reads the rotated logs and the journal from then
   std::string ban_time = "1h";  // first offence; repeat offenders get twice as long each time
   std::string nft = "nft";      // the nft program
   // run:

@@ -335,7 +335,13 @@ See docs/audit.md (every check, its rationale and remediation).)");
       "scan-log", "Analyse auth logs offline and list the attackers (nothing is banned)");
   gscan->add_option("FILE", ga.files,
                     "Log files: syslog (/var/log/auth.log), RFC 3339, journalctl -o short-iso or "
-                    "-o export; .gz rotations read as they are");
+                    "-o export; xrdp-sesman.log, x11vnc and TigerVNC logs; web access logs "
+                    "(WordPress logins); .gz rotations read as they are");
+  gscan
+      ->add_option("--since", ga.since,
+                   "Only attempts at or after WHEN: 2h, 3d (back from now) or a UTC date "
+                   "2024-05-06[T12:00:00]")
+      ->type_name("WHEN");
   gscan
       ->add_option("--journal-file", ga.journal_files,
                    "systemd journal file to read (repeatable; sd-journal)")
@@ -351,6 +357,10 @@ See docs/audit.md (every check, its rationale and remediation).)");
   mamori guard scan-log --journal --format json          this machine's journal (sd-journal)
   journalctl -u ssh -o export > ssh.export && mamori guard scan-log ssh.export
   mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
+  mamori guard scan-log --since 2d /var/log/auth.log* /var/log/nginx/access.log*
+Services: ssh (sshd, sshd-session), pam (any other service's PAM failure with a remote host),
+xrdp, vnc (x11vnc, TigerVNC), wordpress (POST wp-login.php answered 200 = failure, 302 =
+login; every POST xmlrpc.php = an attempt).
 Kinds: burst (>= 5 failures in 10 min), spraying (many accounts, 1-2 tries each), guessed (a
 login after >= 5 failures: change that password), slow (>= 6 in 24 h, never logged in),
 distributed (a /24, /64 or /56, or a campaign of addresses a guess or two each).
@@ -384,6 +394,10 @@ See docs/guard.md.)");
       ->type_name("FILE");
   grun->add_flag("--from-start", ga.from_start,
                  "Read the logs whole first (default: only new lines)");
+  grun->add_option("--since", ga.since,
+                   "Catch up first: the rotated logs (.1, .N.gz, -YYYYMMDD) and the journal from "
+                   "WHEN (2h, 3d or a UTC date), then follow")
+      ->type_name("WHEN");
   grun->add_option("--allow", ga.allow, "Address or prefix never banned (repeatable)")
       ->type_name("ADDR[/LEN]");
   grun->add_option("--ban-time", ga.ban_time, "First ban's length; doubles per repeat offence")

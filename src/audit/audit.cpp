@@ -990,9 +990,9 @@ void package_checks(Ctx& x) {
       }
     }
     if (!first_fixed) {
-      rot.evidence.push_back(fmt::format(
-          "{} fixes {} ({}), but /var/log/dpkg.log* does not say when it was installed",
-          fx.source, fx.id, fx.fixed));
+      rot.evidence.push_back(
+          fmt::format("{} fixes {} ({}), but /var/log/dpkg.log* does not say when it was installed",
+                      fx.source, fx.id, fx.fixed));
       continue;
     }
     if (!vulnerable_before) {
@@ -1009,8 +1009,8 @@ void package_checks(Ctx& x) {
                    [](const Applied& a, const Applied& b) { return a.at > b.at; });
   for (const auto& acc : x.accounts) {
     HashInfo h = classify_hash(acc.hash);
-    if (!acc.has_shadow || h.scheme == "locked" || h.scheme == "empty" ||
-        !login_shell(acc.shell) || acc.last_change_days <= 0)
+    if (!acc.has_shadow || h.scheme == "locked" || h.scheme == "empty" || !login_shell(acc.shell) ||
+        acc.last_change_days <= 0)
       continue;
     int64_t changed = acc.last_change_days * 86400;
     size_t missed = 0;

@@ -130,9 +130,89 @@ bool last_addr(std::string_view msg, Ip& ip, size_t& ip_start) {
   return false;
 }
 
+// An address as a log writes it: "::ffff:192.0.2.7" (xrdp) is the IPv4 address.
+bool log_ip(std::string_view s, Ip& ip) {
+  if (!parse_ip(s, ip)) return false;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!ip.v4 && std::memcmp(ip.b, kMapped, 12) == 0) ip.v4 = true;
+  return true;
+}
+
+int month_of(std::string_view abbr) {
+  size_t m = kMonths.find(abbr);
+  return abbr.size() == 3 && m != std::string_view::npos && m % 3 == 0 ? static_cast<int>(m / 3) + 1
+                                                                       : 0;
+}
+
+int64_t civil_seconds(int y, int mo, int d, int h, int mi, int s) {
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1;
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+         h * 3600 + mi * 60 + s;
+}
+
+// Access log "06/May/2024:00:00:01 +0200" → unix seconds.
+int64_t clf_time(std::string_view t) {
+  int d, y, h, mi, s, oh, om;
+  if (t.size() < 26 || t[2] != '/' || t[6] != '/' || t[11] != ':' || t[20] != ' ' ||
+      !digits(t, 0, 2, d) || !digits(t, 7, 4, y) || !digits(t, 12, 2, h) || !digits(t, 15, 2, mi) ||
+      !digits(t, 18, 2, s) || (t[21] != '+' && t[21] != '-') || !digits(t, 22, 2, oh) ||
+      !digits(t, 24, 2, om))
+    return -1;
+  int64_t base = civil_seconds(y, month_of(t.substr(3, 3)), d, h, mi, s);
+  if (base < 0) return -1;
+  return base - (oh * 3600 + om * 60) * (t[21] == '+' ? 1 : -1);
+}
+
+// x11vnc/libvncserver "06/05/2024 00:00:01 " → unix seconds (the server's local time, read as
+// UTC like syslog's).
+int64_t dmy_time(std::string_view t) {
+  int d, mo, y, h, mi, s;
+  if (t.size() < 20 || t[2] != '/' || t[5] != '/' || t[10] != ' ' || t[13] != ':' || t[16] != ':' ||
+      t[19] != ' ' || !digits(t, 0, 2, d) || !digits(t, 3, 2, mo) || !digits(t, 6, 4, y) ||
+      !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) || !digits(t, 17, 2, s))
+    return -1;
+  return civil_seconds(y, mo, d, h, mi, s);
+}
+
+// TigerVNC's time line "Mon May  6 00:00:01 2024" (ctime) → unix seconds.
+int64_t ctime_line(std::string_view t) {
+  int d, h, mi, s, y;
+  if (t.size() != 24 || t[3] != ' ' || t[7] != ' ' || t[10] != ' ' || t[13] != ':' ||
+      t[16] != ':' || t[19] != ' ' || !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) ||
+      !digits(t, 17, 2, s) || !digits(t, 20, 4, y))
+    return -1;
+  if (t[8] == ' ') {
+    if (!digits(t, 9, 1, d)) return -1;
+  } else if (!digits(t, 8, 2, d)) {
+    return -1;
+  }
+  return civil_seconds(y, month_of(t.substr(4, 3)), d, h, mi, s);
+}
+
 }  // namespace
 
+std::string_view service_name(Service s) {
+  switch (s) {
+    case Service::kSsh:
+      return "ssh";
+    case Service::kPam:
+      return "pam";
+    case Service::kXrdp:
+      return "xrdp";
+    case Service::kVnc:
+      return "vnc";
+    case Service::kWordPress:
+      return "wordpress";
+  }
+  return "?";
+}
+
 AuthLogParser::AuthLogParser(int year) : year_(year) {}
+
+void AuthLogParser::push(int64_t ts, AuthKind k, const Ip& ip, std::string_view user, bool valid,
+                         Service s) {
+  events_.push_back({ts, k, ip, intern(user), valid, s});
+}
 
 void AuthLogParser::drop_before(int64_t ts) {
   std::erase_if(events_, [ts](const AuthEvent& e) { return e.ts < ts; });
@@ -210,13 +290,23 @@ void AuthLogParser::finish() {
 void AuthLogParser::message(int64_t ts, uint32_t pid, std::string_view ident,
                             std::string_view msg) {
   ++lines_;
-  if (ident == "sshd" || ident == "sshd-session") sshd(ts, pid, msg.substr(0, 1 << 16));
+  msg = msg.substr(0, 1 << 16);
+  if (ident == "sshd" || ident == "sshd-session") {
+    sshd(ts, pid, msg);
+  } else {
+    other(ts, ident, msg);
+  }
 }
 
 void AuthLogParser::export_field(std::string_view l) {
   if (l.empty()) {  // end of a record
-    if (!ex_msg_.empty() && (ex_ident_ == "sshd" || ex_ident_ == "sshd-session"))
-      sshd(ex_ts_, ex_pid_, ex_msg_);
+    if (!ex_msg_.empty()) {
+      if (ex_ident_ == "sshd" || ex_ident_ == "sshd-session") {
+        sshd(ex_ts_, ex_pid_, ex_msg_);
+      } else {
+        other(ex_ts_, ex_ident_, ex_msg_);
+      }
+    }
     ex_ts_ = 0;
     ex_pid_ = 0;
     ex_ident_.clear();
@@ -258,7 +348,10 @@ void AuthLogParser::line(std::string_view l) {
     export_field(l);
     return;
   }
-  if (l.size() < 20) return;
+  if (l.size() < 20) {
+    if (l.starts_with(" Connections: closed: ")) headerless(l);
+    return;
+  }
   size_t pos = 0;
   int64_t ts;
   if (l[0] >= '0' && l[0] <= '9') {
@@ -266,7 +359,10 @@ void AuthLogParser::line(std::string_view l) {
   } else {
     ts = syslog_time(l, pos);
   }
-  if (ts < 0 || pos >= l.size() || l[pos] != ' ') return;
+  if (ts < 0 || pos >= l.size() || l[pos] != ' ') {
+    headerless(l);
+    return;
+  }
   // host, then "ident[pid]: "
   size_t host_end = l.find(' ', pos + 1);
   if (host_end == std::string_view::npos) return;
@@ -274,7 +370,7 @@ void AuthLogParser::line(std::string_view l) {
   size_t br = l.find_first_of("[:", id);
   if (br == std::string_view::npos) return;
   std::string_view ident = l.substr(id, br - id);
-  if (ident != "sshd" && ident != "sshd-session") return;
+  bool ssh = ident == "sshd" || ident == "sshd-session";
   uint32_t pid = 0;
   size_t m = br;
   if (l[br] == '[') {
@@ -285,7 +381,168 @@ void AuthLogParser::line(std::string_view l) {
     m = close + 1;
   }
   if (m + 2 > l.size() || l[m] != ':' || l[m + 1] != ' ') return;
-  sshd(ts, pid, l.substr(m + 2));
+  if (ssh) {
+    sshd(ts, pid, l.substr(m + 2));
+  } else {
+    other(ts, ident, l.substr(m + 2));
+  }
+}
+
+void AuthLogParser::other(int64_t ts, std::string_view ident, std::string_view msg) {
+  if (msg.starts_with("pam_")) {
+    pam(ts, msg);
+  } else if (ident.starts_with("xrdp")) {
+    xrdp(ts, msg);
+  } else if (ident.find("vnc") != std::string_view::npos ||
+             ident.find("VNC") != std::string_view::npos) {
+    vnc(ts, msg);
+  }
+}
+
+void AuthLogParser::pam(int64_t ts, std::string_view msg) {
+  // "pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=
+  //  rhost=192.0.2.7  user=bob" (rhost is the service's, the user name the client's)
+  size_t open = msg.find('(');
+  constexpr std::string_view kFail = ":auth): authentication failure;";
+  size_t close = msg.find(kFail);
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return;
+  std::string_view service = msg.substr(open + 1, close - open - 1);
+  if (service == "sshd") return;  // sshd's own "Failed password" line counts this try
+  size_t r = msg.find(" rhost=", close);
+  if (r == std::string_view::npos) return;
+  size_t vs = r + 7, ve = msg.find(' ', vs);
+  if (ve == std::string_view::npos) ve = msg.size();
+  Ip ip;
+  if (!log_ip(msg.substr(vs, ve - vs), ip)) return;  // local (tty), or a host name
+  std::string_view user;
+  if (size_t u = msg.find("  user=", ve); u == ve) user = msg.substr(u + 7);
+  push(ts, AuthKind::kFailure, ip, user, true, Service::kPam);
+}
+
+void AuthLogParser::xrdp(int64_t ts, std::string_view msg) {
+  // "AUTHFAIL: user=U ip=::ffff:192.0.2.7 time=1715000000" — U is the client's: the address
+  // is after the last " ip=", the time (the same clock as the line's) after it
+  constexpr std::string_view kAuthFail = "AUTHFAIL: user=";
+  size_t a = msg.find(kAuthFail);
+  if (a == std::string_view::npos) return;
+  size_t u = a + kAuthFail.size();
+  size_t i = msg.rfind(" ip=");
+  if (i == std::string_view::npos || i < u) return;
+  size_t t = msg.find(" time=", i);
+  std::string_view addr =
+      msg.substr(i + 4, t == std::string_view::npos ? std::string_view::npos : t - i - 4);
+  Ip ip;
+  if (!log_ip(addr, ip)) {
+    // "192.0.2.7:50000"
+    size_t colon = addr.rfind(':');
+    if (colon == std::string_view::npos || addr.find(':') != colon ||
+        !log_ip(addr.substr(0, colon), ip))
+      return;
+  }
+  if (t != std::string_view::npos) {
+    int64_t v = 0;
+    std::string_view d = msg.substr(t + 6);
+    size_t n = 0;
+    while (n < d.size() && n < 12 && d[n] >= '0' && d[n] <= '9') v = v * 10 + (d[n++] - '0');
+    if (n > 0 && n < 12) ts = v;
+  }
+  if (ts < 0) return;
+  push(ts, AuthKind::kFailure, ip, msg.substr(u, i - u), true, Service::kXrdp);
+}
+
+void AuthLogParser::vnc(int64_t ts, std::string_view msg) {
+  while (!msg.empty() && msg.front() == ' ') msg.remove_prefix(1);
+  Ip ip;
+  constexpr std::string_view kClosed = "Connections: closed: ";
+  if (msg.starts_with(kClosed)) {
+    // TigerVNC: "Connections: closed: 192.0.2.7::50000 (Authentication failure)"
+    std::string_view rest = msg.substr(kClosed.size());
+    size_t paren = rest.find(" (");
+    if (paren == std::string_view::npos ||
+        !rest.substr(paren + 2).starts_with("Authentication fail"))
+      return;
+    size_t sep = rest.substr(0, paren).rfind("::");
+    if (sep == std::string_view::npos || !log_ip(rest.substr(0, sep), ip)) return;
+  } else {
+    // libvncserver (x11vnc…): "rfbVncAuthProcessResponse: authentication failed from 192.0.2.7"
+    constexpr std::string_view kFrom = "authentication failed from ";
+    size_t f = msg.rfind(kFrom);
+    if (f == std::string_view::npos) return;
+    std::string_view addr = msg.substr(f + kFrom.size());
+    while (!addr.empty() && (addr.back() == ' ' || addr.back() == '\r')) addr.remove_suffix(1);
+    if (!log_ip(addr, ip)) return;
+  }
+  if (ts < 0) return;
+  push(ts, AuthKind::kFailure, ip, "", false, Service::kVnc);
+}
+
+void AuthLogParser::headerless(std::string_view l) {
+  if (web(l)) return;
+  if (l.starts_with("[")) {  // xrdp's own log: the line's time is in its "time=" field
+    if (l.find("AUTHFAIL: ") != std::string_view::npos) xrdp(-1, l);
+    return;
+  }
+  if (int64_t t = dmy_time(l); t >= 0) {  // x11vnc's own log
+    vnc(t, l.substr(20));
+    return;
+  }
+  if (int64_t t = ctime_line(l); t >= 0) {  // TigerVNC: a time line, then its messages
+    vnc_clock_ = t;
+    return;
+  }
+  if (l.starts_with(" Connections: closed: ")) vnc(vnc_clock_, l);
+}
+
+bool AuthLogParser::web(std::string_view l) {
+  // combined: 'IP - USER [06/May/2024:00:00:01 +0000] "POST /wp-login.php HTTP/1.1" 200 …',
+  // optionally after "vhost:port " (Apache's vhost_combined)
+  size_t sp = l.find(' ');
+  if (sp == std::string_view::npos || sp > 300) return false;
+  Ip ip;
+  size_t after = sp;
+  if (!log_ip(l.substr(0, sp), ip)) {
+    size_t sp2 = l.find(' ', sp + 1);
+    if (sp2 == std::string_view::npos || !log_ip(l.substr(sp + 1, sp2 - sp - 1), ip)) return false;
+    after = sp2;
+  }
+  size_t br = l.find(" [", after);
+  if (br == std::string_view::npos || br > after + 600) return false;
+  size_t close = l.find("] \"", br);
+  if (close == std::string_view::npos || close != br + 28) return false;
+  int64_t ts = clf_time(l.substr(br + 2, 26));
+  if (ts < 0) return true;  // an access log line with a broken time: nothing to count
+  std::string_view req = l.substr(close + 3);
+  if (!req.starts_with("POST ")) return true;
+  // the request ends at a quote not escaped by a backslash (Apache writes \" and \\)
+  size_t q = 5;
+  for (;; ++q) {
+    q = req.find('"', q);
+    if (q == std::string_view::npos) return true;
+    size_t bs = 0;
+    while (bs < q && req[q - 1 - bs] == '\\') ++bs;
+    if (bs % 2 == 0) break;
+  }
+  std::string_view target = req.substr(5, q - 5);
+  target = target.substr(0, target.find(' '));
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query =
+      path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
+  int status = 0;
+  if (!digits(req, q + 2, 3, status) || req[q + 1] != ' ') return true;
+  if (path.ends_with("/wp-login.php")) {
+    // other forms of the page (lost password, post password) are not logins
+    for (size_t a = query.find("action="); a != std::string_view::npos;
+         a = query.find("action=", a + 1))
+      if ((a == 0 || query[a - 1] == '&') && !query.substr(a + 7).starts_with("login")) return true;
+    if (status == 302) {
+      push(ts, AuthKind::kSuccess, ip, "", false, Service::kWordPress);
+    } else if (status == 200 || status == 401 || status == 403 || status == 429) {
+      push(ts, AuthKind::kFailure, ip, "", false, Service::kWordPress);
+    }
+  } else if (path.ends_with("/xmlrpc.php")) {
+    push(ts, AuthKind::kFailure, ip, "", false, Service::kWordPress);
+  }
+  return true;
 }
 
 void AuthLogParser::sshd(int64_t ts, uint32_t pid, std::string_view msg) {
@@ -293,7 +550,7 @@ void AuthLogParser::sshd(int64_t ts, uint32_t pid, std::string_view msg) {
   Ip ip;
   size_t ip_start = 0;
   auto failure = [&](std::string_view user, bool valid) {
-    events_.push_back({ts, AuthKind::kFailure, ip, intern(user), valid, 0});
+    events_.push_back({ts, AuthKind::kFailure, ip, intern(user), valid, Service::kSsh});
   };
   if (starts("Failed ")) {
     // "Failed password for [invalid user ]U from IP port N ssh2" (also keyboard-interactive/pam,
@@ -329,8 +586,8 @@ void AuthLogParser::sshd(int64_t ts, uint32_t pid, std::string_view msg) {
     if (f == std::string_view::npos || !last_addr(msg, ip, ip_start) || ip_start < f + 11 ||
         msg.substr(ip_start - 6, 6) != " from ")
       return;
-    events_.push_back(
-        {ts, AuthKind::kSuccess, ip, intern(msg.substr(f + 5, ip_start - 6 - (f + 5))), true, 0});
+    events_.push_back({ts, AuthKind::kSuccess, ip,
+                       intern(msg.substr(f + 5, ip_start - 6 - (f + 5))), true, Service::kSsh});
     conns_.erase(pid);
     return;
   }

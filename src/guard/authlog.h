@@ -1,13 +1,27 @@
 #pragma once
-// Authentication events from logs, for `mamori guard`: OpenSSH (sshd and 9.8+'s sshd-session)
-// lines in syslog ("May  6 00:00:01 host sshd[1]: …"), RFC 3339 (Debian 12's rsyslog),
-// `journalctl -o short-iso` and `journalctl -o export` form.
+// Authentication events from logs, for `mamori guard`. Formats are recognised per line:
+//  - syslog ("May  6 00:00:01 host ident[1]: …"), RFC 3339 (Debian 12's rsyslog),
+//    `journalctl -o short-iso` and `journalctl -o export`, carrying
+//    - OpenSSH (sshd and 9.8+'s sshd-session),
+//    - PAM "pam_X(SERVICE:auth): authentication failure; … rhost=IP  user=U" of any service
+//      but sshd (whose own lines are counted; the same try is not counted twice),
+//    - xrdp-sesman "AUTHFAIL: user=U ip=IP time=T",
+//    - VNC: libvncserver/x11vnc "… authentication failed from IP" and TigerVNC
+//      "Connections: closed: IP::PORT (Authentication failure)";
+//  - xrdp's own log ("[20240506-00:00:01] [INFO ] AUTHFAIL: …", 0.10's ISO stamps too);
+//  - x11vnc's own log ("06/05/2024 00:00:01 … authentication failed from IP") and TigerVNC's
+//    (a "Mon May  6 00:00:01 2024" line, then " Connections: closed: …");
+//  - web access logs (nginx/Apache combined, optionally "vhost:port " first): WordPress
+//    logins — POST …/wp-login.php answered 200 is a failed login (the form again), 302 a
+//    successful one; every POST …/xmlrpc.php is an attempt (one request can carry many).
 //
 // One failure is counted per authentication attempt: "Failed password" lines; an "Invalid
 // user" line (with the "Failed password for invalid user" that follows on the same connection
 // counted once); a connection of an authenticating user closed without a failed password
-// (key/none probing of root). The address is the one before the LAST " port N" of the line,
-// so a user name such as "x from 192.0.2.7 port 22" cannot make sshd's line blame 192.0.2.7.
+// (key/none probing of root). Addresses come from the part of a line the client cannot
+// write: before sshd's LAST " port N", xrdp's last " ip=", PAM's rhost (written before the
+// user name), the access log's first field. A user name such as "x from 192.0.2.7 port 22"
+// cannot make a line blame 192.0.2.7.
 //
 // Example:
 //   AuthLogParser p(2024);
@@ -44,13 +58,18 @@ Ip masked(const Ip& ip, int bits128);
 
 enum class AuthKind : uint8_t { kFailure, kSuccess };
 
+// Where an attempt was made.
+enum class Service : uint8_t { kSsh, kPam, kXrdp, kVnc, kWordPress };
+constexpr int kServices = 5;
+std::string_view service_name(Service s);  // "ssh", "pam", "xrdp", "vnc", "wordpress"
+
 struct AuthEvent {
   int64_t ts = 0;  // unix seconds
   AuthKind kind = AuthKind::kFailure;
   Ip ip;
   uint32_t user = 0;       // index into the parser's user names
-  bool valid_user = true;  // false for "invalid user" (no such account)
-  uint8_t service = 0;     // 0 = ssh
+  bool valid_user = true;  // false for "invalid user" (no such account) and unknown names
+  Service service = Service::kSsh;
 };
 
 class AuthLogParser {
@@ -70,11 +89,20 @@ class AuthLogParser {
 
   // Parses one line (exposed for the fuzzer).
   void line(std::string_view l);
-  // One message from a structured source (the journal): ident "sshd"/"sshd-session" or ignored.
+  // One message from a structured source (the journal), by its syslog identifier.
   void message(int64_t ts, uint32_t pid, std::string_view ident, std::string_view msg);
 
  private:
   void sshd(int64_t ts, uint32_t pid, std::string_view msg);
+  // Any other identifier: PAM, xrdp and VNC messages.
+  void other(int64_t ts, std::string_view ident, std::string_view msg);
+  void pam(int64_t ts, std::string_view msg);
+  void xrdp(int64_t ts, std::string_view msg);
+  void vnc(int64_t ts, std::string_view msg);
+  // Lines without a syslog header: access logs, xrdp's and VNC servers' own logs.
+  void headerless(std::string_view l);
+  bool web(std::string_view l);
+  void push(int64_t ts, AuthKind k, const Ip& ip, std::string_view user, bool valid, Service s);
   void export_field(std::string_view l);
   uint32_t intern(std::string_view u);
   int64_t syslog_time(std::string_view l, size_t& pos);
@@ -90,6 +118,7 @@ class AuthLogParser {
   std::string carry_;
   bool export_ = false, decided_ = false;
   // export record being read
+  int64_t vnc_clock_ = -1;  // TigerVNC's own log: the last time line
   int64_t ex_ts_ = 0;
   uint32_t ex_pid_ = 0;
   std::string ex_ident_, ex_msg_;

@@ -18,6 +18,7 @@ struct PerIp {
   std::vector<uint32_t> success_users;
   std::unordered_map<uint32_t, uint32_t> users;  // user → failures
   std::unordered_set<uint32_t> valid_users;      // users that exist (not "invalid user")
+  unsigned services = 0;                         // bit per Service with a failure
   bool flagged = false;
 };
 
@@ -61,7 +62,15 @@ std::vector<std::string> top_users(const PerIp& s,
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
   std::vector<std::string> out;
-  for (size_t i = 0; i < v.size() && i < 20; ++i) out.push_back(name(v[i].first));
+  for (size_t i = 0; i < v.size() && out.size() < 20; ++i)
+    if (std::string n = name(v[i].first); !n.empty()) out.push_back(std::move(n));  // web, VNC
+  return out;
+}
+
+std::vector<std::string> service_names(unsigned bits) {
+  std::vector<std::string> out;
+  for (int i = 0; i < kServices; ++i)
+    if (bits & (1u << i)) out.emplace_back(service_name(static_cast<Service>(i)));
   return out;
 }
 
@@ -74,6 +83,7 @@ Attacker single(const PerIp& s, std::string kind,
   a.first_seen = s.fails.empty() ? 0 : s.fails.front();
   a.last_seen = s.fails.empty() ? 0 : s.fails.back();
   a.usernames = top_users(s, name);
+  a.services = service_names(s.services);
   return a;
 }
 
@@ -84,7 +94,9 @@ Attacker group(const std::vector<PerIp*>& members, std::string address,
   a.kind = "distributed";
   a.first_seen = INT64_MAX;
   std::unordered_map<uint32_t, uint32_t> users;
+  unsigned services = 0;
   for (const PerIp* m : members) {
+    services |= m->services;
     a.failures += m->fails.size();
     a.first_seen = std::min(a.first_seen, m->fails.front());
     a.last_seen = std::max(a.last_seen, m->fails.back());
@@ -94,6 +106,7 @@ Attacker group(const std::vector<PerIp*>& members, std::string address,
   PerIp all;
   all.users = std::move(users);
   a.usernames = top_users(all, name);
+  a.services = service_names(services);
   return a;
 }
 
@@ -123,6 +136,7 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       s.success_users.push_back(e.user);
     } else {
       s.fails.push_back(e.ts);
+      s.services |= 1u << static_cast<unsigned>(e.service);
       ++s.users[e.user];
       if (e.valid_user) s.valid_users.insert(e.user);
     }

@@ -30,6 +30,7 @@ struct Attacker {
   int64_t first_seen = 0, last_seen = 0;
   std::vector<std::string> usernames;  // the most tried first (at most 20)
   std::vector<std::string> addresses;  // members of a prefix or campaign
+  std::vector<std::string> services;   // where the failures were: ssh, pam, xrdp, vnc, wordpress
   std::string guessed_user;            // guessed: the account logged into
 };
 

@@ -4,10 +4,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <vector>
 
 namespace mamori::guard {
+
+std::vector<std::string> rotated_logs(const std::string& path, int64_t since) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  std::string base = p.filename().string();
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::vector<std::pair<int64_t, std::string>> found;  // (mtime ns, path)
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() <= base.size() + 1 || name.compare(0, base.size(), base) != 0) continue;
+    std::string_view rest = std::string_view(name).substr(base.size());
+    char sep = rest[0];
+    rest.remove_prefix(1);
+    if (rest.ends_with(".gz")) rest.remove_suffix(3);
+    bool digits = !rest.empty() && rest.find_first_not_of("0123456789") == std::string_view::npos;
+    // ".N" (logrotate's numbers) or "-YYYYMMDD" (dateext)
+    if (!digits || (sep == '.' ? rest.size() > 4 : sep != '-' || rest.size() != 8)) continue;
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_mtime < since) continue;
+    found.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                       it->path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [t, f] : found) out.push_back(std::move(f));
+  return out;
+}
 
 FileFollower::FileFollower(std::string path, bool from_start)
     : path_(std::move(path)), from_start_(from_start) {}

@@ -13,8 +13,14 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mamori::guard {
+
+// The rotations of a log that may hold lines written at or after `since` (unix seconds):
+// PATH.1, PATH.2.gz…, and dateext's PATH-20240506[.gz], those modified at or after `since`,
+// oldest first (their modification time is their last line's).
+std::vector<std::string> rotated_logs(const std::string& path, int64_t since);
 
 class FileFollower {
  public:

@@ -29,7 +29,12 @@ Journal::~Journal() {
 }
 
 Status Journal::add_matches() {
-  for (const char* m : {"SYSLOG_IDENTIFIER=sshd", "SYSLOG_IDENTIFIER=sshd-session"}) {
+  // The services by name, or (PAM, of whatever service) the auth and authpriv facilities.
+  for (const char* m :
+       {"SYSLOG_IDENTIFIER=sshd", "SYSLOG_IDENTIFIER=sshd-session", "SYSLOG_IDENTIFIER=xrdp",
+        "SYSLOG_IDENTIFIER=xrdp-sesman", "SYSLOG_IDENTIFIER=xrdp-sesexec",
+        "SYSLOG_IDENTIFIER=x11vnc", "SYSLOG_IDENTIFIER=Xtigervnc", "SYSLOG_IDENTIFIER=Xvnc",
+        "SYSLOG_IDENTIFIER=vncserver", "SYSLOG_FACILITY=4", "SYSLOG_FACILITY=10"}) {
     if (int r = sd_journal_add_match(j_, m, 0); r < 0) return sd_error("sd_journal_add_match", r);
     if (int r = sd_journal_add_disjunction(j_); r < 0)
       return sd_error("sd_journal_add_disjunction", r);
@@ -61,6 +66,13 @@ Result<std::unique_ptr<Journal>> Journal::open_files(const std::vector<std::stri
 Status Journal::seek_tail() {
   if (int r = sd_journal_seek_tail(j_); r < 0) return sd_error("sd_journal_seek_tail", r);
   sd_journal_previous(j_);  // positioned on the last entry: next() gives only new ones
+  return {};
+}
+
+Status Journal::seek_time(int64_t unix_seconds) {
+  uint64_t usec = unix_seconds > 0 ? static_cast<uint64_t>(unix_seconds) * 1000000 : 0;
+  if (int r = sd_journal_seek_realtime_usec(j_, usec); r < 0)
+    return sd_error("sd_journal_seek_realtime_usec", r);
   return {};
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The systemd journal through sd-journal (libsystemd): OpenSSH's entries (SYSLOG_IDENTIFIER
-// sshd or sshd-session) of the local journal or of journal files.
+// The systemd journal through sd-journal (libsystemd): the entries of OpenSSH (sshd,
+// sshd-session), xrdp and VNC servers by SYSLOG_IDENTIFIER, and every entry of the auth and
+// authpriv facilities (PAM's), of the local journal or of journal files.
 //
 // Example:
 //   auto j = Journal::open_files({"/var/log/journal/…/system.journal"});
@@ -31,6 +32,8 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   // Skips what is there: read() then returns only entries written after this call.
+  // Positions so that read() starts at the first entry at or after `unix_seconds`.
+  Status seek_time(int64_t unix_seconds);
   Status seek_tail();
   // Every matching entry not read yet; returns how many.
   Result<uint64_t> read(const Sink& sink);

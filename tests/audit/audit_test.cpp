@@ -195,7 +195,8 @@ TEST_F(Fixture, FixedKnownExploitedVulnerabilitiesComeFromTheDatabase) {
   write(dir_ / "etc/passwd",
         "alice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\n");
   // 19600 = 2023-08-31 (before the fix), 19650 = 2023-10-20 (after)
-  write(dir_ / "etc/shadow", "alice:$y$j9T$a$b:19600:0:99999:7:::\nbob:$y$j9T$a$b:19650:0:99999:7:::\n");
+  write(dir_ / "etc/shadow",
+        "alice:$y$j9T$a$b:19600:0:99999:7:::\nbob:$y$j9T$a$b:19650:0:99999:7:::\n");
   auto rot_of = [&](const vuln::VulnDb* d) {
     AuditOptions o;
     o.vuln_db = d;
@@ -215,8 +216,9 @@ TEST_F(Fixture, FixedKnownExploitedVulnerabilitiesComeFromTheDatabase) {
   // anyone
   bool webp = false;
   for (const auto& e : rot.evidence)
-    webp |= e == "libwebp7 was installed already fixed for CVE-2023-4863 on 2023-11-20 (no older "
-                 "version in /var/log/dpkg.log*)";
+    webp |= e ==
+            "libwebp7 was installed already fixed for CVE-2023-4863 on 2023-11-20 (no older "
+            "version in /var/log/dpkg.log*)";
   EXPECT_TRUE(webp) << fmt::format("{}", fmt::join(rot.evidence, " | "));
   // Without the database only the pinned table counts, and the check says so
   Check without = rot_of(nullptr);

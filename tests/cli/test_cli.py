@@ -621,6 +621,47 @@ class Guard(Base):
         self.assertEqual(p.returncode, 3)
         self.assertIn("journal", p.stderr)
 
+    def test_other_services_and_since(self):
+        import time
+        now = int(time.time())
+
+        def rfc(t):
+            return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+
+        def clf(t):
+            return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(t))
+        auth, web = [], []
+        for i in range(6):
+            t = now - 600 + i * 20
+            auth.append(f"{rfc(t)} srv vsftpd[9]: pam_unix(vsftpd:auth): authentication failure; "
+                        f"logname= uid=0 euid=0 tty=ftp ruser= rhost=198.51.100.51  user=ftp{i}")
+            auth.append(f"{rfc(t)} srv xrdp-sesman[8]: [INFO ] AUTHFAIL: user=admin "
+                        f"ip=::ffff:198.51.100.52 time={t}")
+            auth.append(f"{rfc(t)} srv x11vnc[7]: rfbVncAuthProcessResponse: authentication failed "
+                        f"from 198.51.100.53")
+            auth.append(f"{rfc(now - 3 * 86400 + i)} srv sshd[{i}]: Failed password for root from "
+                        f"198.51.100.55 port {4000 + i} ssh2")  # three days ago
+            web.append(f'198.51.100.54 - - [{clf(t)}] "POST /xmlrpc.php HTTP/1.1" 200 370 "-" "-"')
+        spit(os.path.join(self.tmp, "auth.log"), "\n".join(auth) + "\n")
+        spit(os.path.join(self.tmp, "access.log"), "\n".join(web) + "\n")
+        files = [os.path.join(self.tmp, "auth.log"), os.path.join(self.tmp, "access.log")]
+        doc = json.loads(mamori("guard", "scan-log", *files, "--format", "json").stdout)
+        got = {a["address"]: (a["kind"], a["services"]) for a in doc["attackers"]}
+        self.assertEqual(got, {"198.51.100.51": ("spraying", ["pam"]),  # ftp0..ftp5
+                               "198.51.100.52": ("burst", ["xrdp"]),
+                               "198.51.100.53": ("burst", ["vnc"]),
+                               "198.51.100.54": ("burst", ["wordpress"]),
+                               "198.51.100.55": ("burst", ["ssh"])})
+        recent = json.loads(mamori("guard", "scan-log", *files, "--since", "1d", "--format",
+                                   "json").stdout)
+        self.assertEqual({a["address"] for a in recent["attackers"]},
+                         set(got) - {"198.51.100.55"})
+        day = time.strftime("%Y-%m-%d", time.gmtime(now - 2 * 86400))
+        self.assertEqual(len(json.loads(mamori("guard", "scan-log", *files, "--since", day,
+                                               "--format", "json").stdout)["attackers"]), 4)
+        p = mamori("guard", "scan-log", *files, "--since", "yesterday", check=2)
+        self.assertIn("--since", p.stderr)
+
     def test_text_output_and_errors(self):
         log, _ = self.generate(30000)
         gz = log + ".1.gz"
@@ -801,6 +842,47 @@ class GuardBans(Base):
         self.assertEqual(out2.strip(), "")  # all still running from the first run
         self.assertEqual(self.guard("guard", "run", "--log", log, "--allow", "nonsense",
                                     check=2).returncode, 2)
+
+    def test_run_since_catches_up_from_the_rotations(self):
+        import gzip
+        import time
+        now = int(time.time())
+
+        def lines(ip, t0):
+            return "".join(
+                time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t0 + i * 10)) +
+                f" srv sshd[{300 + i}]: Failed password for root from {ip} port {4000 + i} ssh2\n"
+                for i in range(6))
+        log = os.path.join(self.tmp, "auth.log")
+        spit(log, lines("198.18.0.46", now - 5 * 3600) + lines("198.18.0.41", now - 120))
+        spit(log + ".1", lines("198.18.0.42", now - 900))
+        for name, body, mtime in ((".2.gz", lines("198.18.0.45", now - 7200) +
+                                   lines("198.18.0.43", now - 2000), now - 1800),
+                                  (".3.gz", lines("198.18.0.44", now - 3 * 86400), now - 3 * 86400)):
+            with gzip.open(log + name, "wt") as f:
+                f.write(body)
+            os.utime(log + name, (mtime, mtime))
+        os.utime(log + ".1", (now - 600, now - 600))
+        e = dict(os.environ)
+        e.update(self.env)
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
+                                 "srv", "--format", "json", "guard", "run", "--log", log,
+                                 "--since", "1h", "--poll-ms", "50"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        self.procs.append(proc)
+        want = {"198.18.0.41", "198.18.0.42", "198.18.0.43"}
+        for _ in range(200):
+            if want <= set(self.elements()):
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        # .3.gz was last written three days ago (not read); older lines of the others dropped
+        self.assertEqual({json.loads(x)["banned"] for x in out.splitlines()}, want)
+        self.assertIn("auth.log.2.gz", err)
+        self.assertNotIn("auth.log.3.gz", err)
 
     def test_run_follows_a_journal_file(self):
         import time

@@ -1,7 +1,9 @@
 // mamori guard: auth-log parsing (every format, one failure per attempt, the address sshd
 // logged rather than one a user name carries) and the attacker classes.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -122,6 +124,100 @@ TEST(AuthLog, EveryTimestampFormatAndTheJournalExport) {
   EXPECT_EQ(ev3[1].ts - ev3[0].ts, 2);
 }
 
+// "service address user ok|fail" per event, in order.
+std::vector<std::string> summary(const AuthLogParser& p) {
+  std::vector<std::string> out;
+  for (const auto& e : p.events())
+    out.push_back(fmt::format("{} {} {} {}{}", service_name(e.service), e.ip.str(), p.user(e.user),
+                              e.kind == AuthKind::kSuccess ? "ok" : "fail",
+                              e.ts == 1715000000 ? "" : fmt::format(" @{}", e.ts - 1715000000)));
+  return out;
+}
+
+TEST(AuthLog, PamXrdpVncAndWordPress) {
+  // 1715000000 = 2024-05-06 12:53:20 UTC
+  AuthLogParser p(2024);
+  parse(
+      // PAM of another service counts; sshd's PAM line is the same try as its own line
+      "May  6 12:53:20 srv vsftpd[10]: pam_unix(vsftpd:auth): authentication failure; logname= "
+      "uid=0 euid=0 tty=ftp ruser= rhost=198.51.100.1  user=bob\n"
+      "May  6 12:53:20 srv sshd[11]: pam_unix(sshd:auth): authentication failure; logname= uid=0 "
+      "euid=0 tty=ssh ruser= rhost=198.51.100.99  user=root\n"
+      // a local login (no address) and a host name are not bannable
+      "May  6 12:53:20 srv login[12]: pam_unix(login:auth): authentication failure; "
+      "logname=LOGIN uid=0 euid=0 tty=/dev/tty1 ruser= rhost=  user=root\n"
+      "May  6 12:53:20 srv dovecot[13]: pam_unix(dovecot:auth): authentication failure; logname= "
+      "uid=0 euid=0 tty=dovecot ruser=x rhost=mail.example  user=x\n"
+      // the user name cannot move the address
+      "May  6 12:53:20 srv cockpit-session[14]: pam_unix(cockpit:auth): authentication failure; "
+      "logname= uid=0 euid=0 tty= ruser= rhost=198.51.100.2  user=a rhost=203.0.113.66\n"
+      // xrdp through syslog, xrdp 0.9's and 0.10's own logs; the last " ip=" is xrdp's
+      "May  6 12:53:20 srv xrdp-sesman[20]: [INFO ] AUTHFAIL: user=carol ip=::ffff:198.51.100.3 "
+      "time=1715000000\n"
+      "[20240506-12:53:21] [INFO ] AUTHFAIL: user=x ip=203.0.113.66 time=1 ip=::ffff:198.51.100.4 "
+      "time=1715000001\n"
+      "[2024-05-06T12:53:22.065+0000] [INFO ] AUTHFAIL: user=dave ip=198.51.100.5 "
+      "time=1715000002\n"
+      "[20240506-12:53:23] [INFO ] AUTHFAIL: user=eve ip=unknown time=1715000003\n"
+      // VNC: x11vnc's own log, libvncserver through syslog, TigerVNC's own log and journal form
+      "06/05/2024 12:53:20 rfbVncAuthProcessResponse: authentication failed from 198.51.100.6\n"
+      "May  6 12:53:20 srv x11vnc[30]: 06/05/2024 12:53:20 rfbVncAuthProcessResponse: "
+      "authentication failed from 198.51.100.7\n"
+      "Mon May  6 12:53:20 2024\n"
+      " SConnection: AuthFailureException: Authentication failure\n"
+      " Connections: closed: 198.51.100.8::50412 (Authentication failure)\n"
+      " Connections: closed: 198.51.100.98::50413 (Clean disconnection)\n"
+      "2024-05-06T12:53:20+00:00 srv Xtigervnc[31]:  Connections: closed: 2001:db8::8::50414 "
+      "(Authentication failure)\n"
+      // WordPress: the form again (200) is a failure, the redirect (302) a login; every xmlrpc
+      // POST an attempt; GETs, lost-password forms and other pages are not logins
+      "198.51.100.9 - - [06/May/2024:14:53:20 +0200] \"POST /wp-login.php HTTP/1.1\" 200 4211 "
+      "\"-\" \"Mozilla/5.0\"\n"
+      "198.51.100.9 - - [06/May/2024:12:53:21 +0000] \"POST /blog/wp-login.php?redirect_to=x "
+      "HTTP/1.1\" 302 0 \"-\" \"Mozilla/5.0\"\n"
+      "shop.example:443 2001:db8::10 - - [06/May/2024:12:53:20 +0000] \"POST /xmlrpc.php "
+      "HTTP/1.1\" 200 400 \"-\" \"-\"\n"
+      "198.51.100.97 - - [06/May/2024:12:53:20 +0000] \"GET /wp-login.php HTTP/1.1\" 200 4211 "
+      "\"-\" \"-\"\n"
+      "198.51.100.97 - - [06/May/2024:12:53:20 +0000] \"POST "
+      "/wp-login.php?action=lostpassword HTTP/1.1\" 302 0 \"-\" \"-\"\n"
+      "198.51.100.97 - - [06/May/2024:12:53:20 +0000] \"POST /contact HTTP/1.1\" 200 1 \"-\" "
+      "\"-\"\n"
+      // an escaped quote in the request cannot end it early and fake a status
+      "198.51.100.11 - - [06/May/2024:12:53:20 +0000] \"POST /wp-login.php?a=\\\" 302 \\\" "
+      "HTTP/1.1\" 200 4211 \"-\" \"-\"\n",
+      p);
+  std::vector<std::string> want = {
+      "pam 198.51.100.1 bob fail",      "pam 198.51.100.2 a rhost=203.0.113.66 fail",
+      "xrdp 198.51.100.3 carol fail",   "xrdp 198.51.100.4 x ip=203.0.113.66 time=1 fail @1",
+      "xrdp 198.51.100.5 dave fail @2", "vnc 198.51.100.6  fail",
+      "vnc 198.51.100.7  fail",         "vnc 198.51.100.8  fail",
+      "vnc 2001:db8::8  fail",          "wordpress 198.51.100.9  fail",
+      "wordpress 198.51.100.9  ok @1",  "wordpress 2001:db8::10  fail",
+      "wordpress 198.51.100.11  fail",
+  };
+  EXPECT_EQ(summary(p), want);
+
+  // A WordPress password guessed: many failed logins, then the redirect
+  AuthLogParser w(2024);
+  std::string log;
+  for (int i = 0; i < 8; ++i)
+    log += fmt::format(
+        "203.0.113.5 - - [06/May/2024:12:{:02}:00 +0000] \"POST /wp-login.php HTTP/1.1\" 200 1 "
+        "\"-\" \"-\"\n",
+        10 + i);
+  log +=
+      "203.0.113.5 - - [06/May/2024:12:30:00 +0000] \"POST /wp-login.php HTTP/1.1\" 302 0 \"-\" "
+      "\"-\"\n";
+  parse(log, w);
+  auto found = detect(w.events(), {}, [&](uint32_t u) { return w.user(u); });
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, "guessed");
+  EXPECT_EQ(found[0].address, "203.0.113.5");
+  EXPECT_EQ(found[0].services, std::vector<std::string>{"wordpress"});
+  EXPECT_TRUE(found[0].usernames.empty());
+}
+
 TEST(AuthLog, HostileInputNeverBreaksParsing) {
   std::string huge(10000, 'A');
   AuthLogParser p(2024);
@@ -147,10 +243,10 @@ TEST(Detect, EveryKindAndNoBenignAddress) {
     return x;
   };
   auto fail = [&](const std::string& a, int64_t t, uint32_t u, bool valid = true) {
-    ev.push_back({t, AuthKind::kFailure, ip(a), u, valid, 0});
+    ev.push_back({t, AuthKind::kFailure, ip(a), u, valid, Service::kSsh});
   };
   auto ok = [&](const std::string& a, int64_t t, uint32_t u) {
-    ev.push_back({t, AuthKind::kSuccess, ip(a), u, true, 0});
+    ev.push_back({t, AuthKind::kSuccess, ip(a), u, true, Service::kSsh});
   };
   const int64_t t0 = 1714953600;
   for (int i = 0; i < 6; ++i) fail("198.18.0.1", t0 + i * 30, 0);         // burst
@@ -200,6 +296,36 @@ TEST(Detect, EveryKindAndNoBenignAddress) {
   EXPECT_TRUE(ip_in(ip("10.1.2.3"), "10.0.0.0/8"));
   EXPECT_FALSE(ip_in(ip("10.1.2.3"), "10.0.0.0/99"));
   EXPECT_FALSE(ip_in(ip("2001:db8::1"), "10.0.0.0/8"));
+}
+
+TEST(Follow, RotationsOfALogSinceATime) {
+  namespace fs = std::filesystem;
+  fs::path d = fs::temp_directory_path() / ("mamori-rot-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  const int64_t now = 1800000000;
+  auto make = [&](const std::string& name, int64_t age) {
+    std::ofstream(d / name) << "x\n";
+    struct timespec ts[2] = {{now - age, 0}, {now - age, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (d / name).c_str(), ts, 0), 0);
+  };
+  make("auth.log", 0);
+  make("auth.log.1", 100);
+  make("auth.log.2.gz", 300);
+  make("auth.log.10.gz", 200);  // numbers do not order them: their times do
+  make("secure-20240506.gz", 50);
+  make("auth.log.3.gz", 5000);  // before `since`
+  for (const char* other : {"auth.log.bak", "auth.logx", "auth.log.1.old", "auth.log-1"})
+    make(other, 10);
+  std::vector<std::string> got;
+  for (const auto& f : rotated_logs((d / "auth.log").string(), now - 1000))
+    got.push_back(fs::path(f).filename().string());
+  EXPECT_EQ(got, (std::vector<std::string>{"auth.log.2.gz", "auth.log.10.gz", "auth.log.1"}));
+  got.clear();
+  for (const auto& f : rotated_logs((d / "secure").string(), 0))
+    got.push_back(fs::path(f).filename().string());
+  EXPECT_EQ(got, std::vector<std::string>{"secure-20240506.gz"});
+  fs::remove_all(d);
 }
 
 TEST(Follow, AppendsRotationAndTruncation) {
