@@ -25,7 +25,7 @@ if [ "$with_test" = 1 ]; then
          clang libclang-rt-14-dev
          rpm librpm-dev libapt-pkg-dev php-cli php-composer-semver python3-packaging python3-apt
          chromium fonts-dejavu-core
-         hyperfine openssh-client nftables iproute2)
+         hyperfine openssh-client nftables iproute2 iptables)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 

@@ -1159,6 +1159,25 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   } else {
     x.nft_source = "no /run/nft-ruleset.txt snapshot under the root";
   }
+  // iptables-legacy keeps its rules in x_tables, which nft cannot show: with such tables
+  // loaded, what reaches a port is unknown (iptables-nft rules are in the nft ruleset).
+  std::string legacy;
+  for (const char* f : {"/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"})
+    if (auto t = read_opt(root, f)) {
+      size_t pos = 0;
+      std::string_view line;
+      while (next_line(*t, pos, line))
+        if (!trim(line).empty())
+          legacy += fmt::format(
+              "{}{} {}", legacy.empty() ? "" : ", ",
+              std::string_view(f).find("ip6") != std::string_view::npos ? "ip6" : "ip", trim(line));
+    }
+  if (!legacy.empty() && ruleset) {
+    ruleset.reset();
+    x.nft_source = "iptables-legacy tables are loaded (" + legacy +
+                   ") and their rules are not visible to nft: read them with "
+                   "iptables-legacy-save, or move to nftables (iptables-nft)";
+  }
   if (ruleset) {
     auto rs = parse_nft_ruleset(*ruleset);
     if (!rs) return rs.error().with_context("audit: firewall ruleset");

@@ -227,6 +227,28 @@ TEST_F(Fixture, FixedKnownExploitedVulnerabilitiesComeFromTheDatabase) {
   EXPECT_NE(without.evidence[0].find("no vulnerability database"), std::string::npos);
 }
 
+TEST_F(Fixture, IptablesLegacyTablesMakeTheFirewallUnknown) {
+  write(dir_ / "run/nft-ruleset.txt", "");  // nft sees nothing…
+  auto fw_of = [&]() {
+    auto rep = run_audit(Root(dir_), {});
+    EXPECT_TRUE(rep.has_value());
+    for (auto& c : rep->checks)
+      if (c.id == "FIREWALL-ACTIVE") return c;
+    return Check{};
+  };
+  EXPECT_EQ(fw_of().result, CheckResult::kFail);
+  // …but iptables-legacy has loaded tables whose rules nft cannot show
+  write(dir_ / "proc/net/ip_tables_names", "filter\nnat\n");
+  write(dir_ / "proc/net/ip6_tables_names", "filter\n");
+  Check fw = fw_of();
+  EXPECT_EQ(fw.result, CheckResult::kSkipped);
+  ASSERT_EQ(fw.evidence.size(), 1u);
+  EXPECT_NE(fw.evidence[0].find("iptables-legacy tables are loaded (ip filter, ip nat, ip6 "
+                                "filter)"),
+            std::string::npos)
+      << fw.evidence[0];
+}
+
 TEST_F(Fixture, VendorKeysWithoutFromAreFlagged) {
   write(dir_ / "etc/ssh/sshd_config",
         "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\nPasswordAuthentication no\n");
@@ -628,6 +650,60 @@ table ip nat {
   EXPECT_EQ(last->filtering_input_chains().size(), 1u);
   EXPECT_EQ(reachable(*last, "tcp", 25, false).kind, Reach::kClosed);
   EXPECT_EQ(reachable(*last, "tcp", 22, false).kind, Reach::kOpen);
+}
+
+// Rules written with iptables (the nft backend, Debian 12's default) as `nft list ruleset`
+// shows them: counters, "meta l4proto", the trailing warning comment.
+void expect_iptables_rules_understood(const std::string& text) {
+  auto rs = parse_nft_ruleset(text);
+  ASSERT_TRUE(rs.has_value()) << rs.error().message << "\n" << text;
+  EXPECT_EQ(rs->filtering_input_chains().size(), 1u) << text;
+  Reach ssh = reachable(*rs, "tcp", 22, false);
+  EXPECT_EQ(ssh.kind, Reach::kRestricted) << text;
+  EXPECT_EQ(ssh.sources, std::vector<std::string>{"203.0.113.0/24"});
+  EXPECT_EQ(reachable(*rs, "tcp", 443, false).kind, Reach::kOpen);
+  EXPECT_EQ(reachable(*rs, "tcp", 3389, false).kind, Reach::kOpen);
+  EXPECT_EQ(reachable(*rs, "tcp", 5900, false).kind, Reach::kOpen);
+  EXPECT_EQ(reachable(*rs, "tcp", 3306, false).kind, Reach::kClosed);
+  EXPECT_EQ(reachable(*rs, "udp", 443, false).kind, Reach::kClosed);
+  EXPECT_EQ(reachable(*rs, "tcp", 3306, true).kind, Reach::kOpen);  // no ip6 rules at all
+}
+
+TEST(Firewall, IptablesNftRules) {
+  // captured from iptables-nft 1.8.9 (Debian 12) in a network namespace
+  expect_iptables_rules_understood(
+      "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy "
+      "drop;\n\t\tiifname \"lo\" counter packets 0 bytes 0 accept\n\t\tct state "
+      "related,established counter packets 0 bytes 0 accept\n\t\tip saddr 203.0.113.0/24 tcp "
+      "dport 22 counter packets 0 bytes 0 accept\n\t\ttcp dport 443 counter packets 0 bytes 0 "
+      "accept\n\t\tmeta l4proto tcp tcp dport { 5900, 3389 } counter packets 0 bytes 0 "
+      "accept\n\t}\n}# Warning: table ip filter is managed by iptables-nft, do not touch!\n");
+}
+
+// The same rules through the real iptables-nft, in a network namespace of this test's own
+// (never the host's ruleset); skipped without root, iproute2 or iptables.
+TEST(Firewall, IptablesNftRulesLive) {
+  if (::geteuid() != 0 || std::system("command -v iptables-nft >/dev/null 2>&1") != 0 ||
+      std::system("command -v ip >/dev/null 2>&1") != 0 ||
+      std::system("command -v nft >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "needs root, ip, nft and iptables-nft (scripts/install-deps.sh --test)";
+  const std::string ns = "mamori-ipt-" + std::to_string(::getpid());
+  const fs::path out = fs::temp_directory_path() / (ns + ".nft");
+  std::string script =
+      "set -e; ip netns add " + ns + "; trap 'ip netns del " + ns + "' EXIT; ip netns exec " + ns +
+      " sh -ec 'iptables-nft -P INPUT DROP; "
+      "iptables-nft -A INPUT -i lo -j ACCEPT; "
+      "iptables-nft -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT; "
+      "iptables-nft -A INPUT -p tcp --dport 22 -s 203.0.113.0/24 -j ACCEPT; "
+      "iptables-nft -A INPUT -p tcp --dport 443 -j ACCEPT; "
+      "iptables-nft -A INPUT -p tcp -m multiport --dports 5900,3389 -j ACCEPT; "
+      "nft list ruleset' > " +
+      out.string();
+  ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0) << script;
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(out);
+  expect_iptables_rules_understood(text);
 }
 
 }  // namespace
