@@ -407,7 +407,8 @@ void AuthLogParser::pam(int64_t ts, std::string_view msg) {
   size_t close = msg.find(kFail);
   if (open == std::string_view::npos || close == std::string_view::npos || close < open) return;
   std::string_view service = msg.substr(open + 1, close - open - 1);
-  if (service == "sshd") return;  // sshd's own "Failed password" line counts this try
+  // sshd's "Failed password" and xrdp's AUTHFAIL lines count these tries themselves
+  if (service == "sshd" || service.starts_with("xrdp")) return;
   size_t r = msg.find(" rhost=", close);
   if (r == std::string_view::npos) return;
   size_t vs = r + 7, ve = msg.find(' ', vs);

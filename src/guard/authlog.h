@@ -4,7 +4,7 @@
 //    `journalctl -o short-iso` and `journalctl -o export`, carrying
 //    - OpenSSH (sshd and 9.8+'s sshd-session),
 //    - PAM "pam_X(SERVICE:auth): authentication failure; … rhost=IP  user=U" of any service
-//      but sshd (whose own lines are counted; the same try is not counted twice),
+//      but sshd and xrdp (whose own lines count the same tries),
 //    - xrdp-sesman "AUTHFAIL: user=U ip=IP time=T",
 //    - VNC: libvncserver/x11vnc "… authentication failed from IP" and TigerVNC
 //      "Connections: closed: IP::PORT (Authentication failure)";

@@ -152,6 +152,8 @@ TEST(AuthLog, PamXrdpVncAndWordPress) {
       "May  6 12:53:20 srv cockpit-session[14]: pam_unix(cockpit:auth): authentication failure; "
       "logname= uid=0 euid=0 tty= ruser= rhost=198.51.100.2  user=a rhost=203.0.113.66\n"
       // xrdp through syslog, xrdp 0.9's and 0.10's own logs; the last " ip=" is xrdp's
+      "May  6 12:53:20 srv xrdp-sesman[20]: pam_unix(xrdp-sesman:auth): authentication failure; "
+      "logname= uid=0 euid=0 tty=xrdp-sesman ruser= rhost=198.51.100.3  user=carol\n"
       "May  6 12:53:20 srv xrdp-sesman[20]: [INFO ] AUTHFAIL: user=carol ip=::ffff:198.51.100.3 "
       "time=1715000000\n"
       "[20240506-12:53:21] [INFO ] AUTHFAIL: user=x ip=203.0.113.66 time=1 ip=::ffff:198.51.100.4 "
