@@ -1231,12 +1231,7 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     // A prefix bans its addresses; a campaign without one bans each member.
     std::vector<std::pair<std::string, int64_t>> elements;
     for (const auto& x : found) {
-      std::vector<std::string> targets;
-      if (x.addresses.empty() || x.address.find('/') != std::string::npos)
-        targets.push_back(x.address);
-      else
-        targets = x.addresses;
-      for (const auto& t : targets) {
+      for (const auto& t : guard::ban_targets(x)) {
         auto b = (*st)->record_ban(host, t, x.kind,
                                    fmt::format("{} failures ({})", x.failures, x.kind), now, *base);
         if (!b) return fail(b.error());
@@ -1504,12 +1499,7 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
           guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
       std::vector<std::pair<std::string, int64_t>> elements;
       for (const auto& x : found) {
-        std::vector<std::string> targets;
-        if (x.addresses.empty() || x.address.find('/') != std::string::npos)
-          targets.push_back(x.address);
-        else
-          targets = x.addresses;
-        for (const auto& tg : targets) {
+        for (const auto& tg : guard::ban_targets(x)) {
           auto it = active.find(tg);
           // running: nothing to do; ended: only failures after that ban make a new offence
           if (it != active.end() &&

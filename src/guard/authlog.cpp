@@ -230,9 +230,8 @@ uint32_t AuthLogParser::intern(std::string_view u) {
 int64_t AuthLogParser::syslog_time(std::string_view l, size_t& pos) {
   // "May  6 00:00:01 "
   if (l.size() < 16 || l[3] != ' ' || l[6] != ' ' || l[9] != ':' || l[12] != ':') return -1;
-  size_t m = kMonths.find(l.substr(0, 3));
-  if (m == std::string_view::npos || m % 3) return -1;
-  int month = static_cast<int>(m / 3) + 1, d, h, mi, s;
+  int month = month_of(l.substr(0, 3)), d, h, mi, s;
+  if (month == 0) return -1;
   int d1 = l[4] == ' ' ? 0 : l[4] - '0';
   if (d1 < 0 || d1 > 3 || l[5] < '0' || l[5] > '9') return -1;
   d = d1 * 10 + (l[5] - '0');

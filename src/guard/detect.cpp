@@ -112,6 +112,11 @@ Attacker group(const std::vector<PerIp*>& members, std::string address,
 
 }  // namespace
 
+std::vector<std::string> ban_targets(const Attacker& a) {
+  if (a.addresses.empty() || a.address.find('/') != std::string::npos) return {a.address};
+  return a.addresses;
+}
+
 bool ip_in(const Ip& ip, const std::string& spec) {
   Ip net;
   int bits = 0;

@@ -46,6 +46,9 @@ struct DetectOptions {
 std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectOptions& opts,
                              const std::function<std::string(uint32_t)>& user_name);
 
+// What to ban for an attacker: its address or prefix; each member of a campaign without one.
+std::vector<std::string> ban_targets(const Attacker& a);
+
 // Does `ip` fall in "a.b.c.d", "a.b.c.0/24", "2001:db8::/32"…? false for malformed entries.
 bool ip_in(const Ip& ip, const std::string& addr_or_prefix);
 
