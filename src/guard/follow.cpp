@@ -41,7 +41,11 @@ std::vector<std::string> rotated_logs(const std::string& path, int64_t since) {
 }
 
 FileFollower::FileFollower(std::string path, bool from_start)
-    : path_(std::move(path)), from_start_(from_start) {}
+    : path_(std::move(path)), from_start_(from_start) {
+  // Opened now, not at the first poll: a caller that announces readiness after constructing
+  // must not lose the lines written between that announcement and the first poll.
+  open_file(!from_start_);
+}
 
 FileFollower::~FileFollower() {
   if (fd_ >= 0) ::close(fd_);
@@ -79,11 +83,9 @@ uint64_t FileFollower::drain(const std::function<void(std::string_view)>& sink) 
 
 uint64_t FileFollower::poll(const std::function<void(std::string_view)>& sink) {
   if (fd_ < 0) {
-    // The first time, start at the end unless asked otherwise; a file that appears later
-    // (recreated after rotation) is read from its start.
-    bool at_end = first_ && !from_start_;
-    first_ = false;
-    if (!open_file(at_end)) return 0;
+    // Missing when constructed (or between rotation and recreation): a file that appears
+    // later is new, and read from its start.
+    if (!open_file(false)) return 0;
   }
   uint64_t got = drain(sink);
   struct stat now {};

@@ -45,7 +45,6 @@ class FileFollower {
   uint64_t offset_ = 0;
   int64_t mtime_ns_ = 0;  // of the file when last read to its end
   uint64_t rotations_ = 0;
-  bool first_ = true;
   bool from_start_;
 };
 
