@@ -904,18 +904,22 @@ class GuardBans(Base):
             subprocess.run([tool, "-o", journal, export], check=True, env=env, capture_output=True)
         now = int(time.time())
         write("198.18.0.31", now - 100)  # before the start: history, not banned
+        import socket
+        sock_path = os.path.join(self.tmp, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(sock_path)
+        notify.settimeout(20)
+        self.addCleanup(notify.close)
         e = dict(os.environ)
         e.update(self.env)
+        e["NOTIFY_SOCKET"] = sock_path
         proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
                                  "srv", "--format", "json", "guard", "run", "--journal-file",
                                  journal, "--poll-ms", "50"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
         self.procs.append(proc)
-        for _ in range(100):  # running once its table exists
-            if "mamori_guard" in self.in_ns("nft", "list", "tables").stdout:
-                break
-            time.sleep(0.05)
-        time.sleep(0.5)
+        # READY comes once the journal is open at its end: what is written after it is new
+        self.assertTrue(notify.recv(4096).decode().startswith("READY=1"))
         write("198.18.0.32", now - 50)
         for _ in range(200):
             if "198.18.0.32" in self.elements():
