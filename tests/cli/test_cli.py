@@ -188,8 +188,9 @@ class Lifecycle(Base):
                                    "--skip", "audit"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for r, h in ((deb, "shop01"), (alma, "alma01"), (deb, "shop02"))]
-        for pr in procs:
-            self.assertEqual(pr.wait(timeout=120), 0, pr.stderr.read())
+        for pr in procs:  # all three at once; communicate so a chatty stderr cannot block one
+            _, err = pr.communicate(timeout=120)
+            self.assertEqual(pr.returncode, 0, err)
         for host, n in (("shop01", 5), ("shop02", 5), ("alma01", 2)):
             p = mamori("--store", url, "--host", host, "--format", "json", "findings", "list", check=0)
             doc = json.loads(p.stdout)
@@ -337,7 +338,11 @@ class Vulnerabilities(Base):
         log = os.path.join(self.tmp, "requests.log")
         proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "range_server.py"),
                                  srv, log], stdout=subprocess.PIPE, text=True)
-        self.addCleanup(proc.kill)  # our own child, by its PID
+        def stop():  # our own child, by its PID
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+        self.addCleanup(stop)
         port = int(proc.stdout.readline())
         return f"http://127.0.0.1:{port}", log
 
@@ -704,7 +709,7 @@ class GuardBans(Base):
     def tearDown(self):
         for p in self.procs:  # only what this test started
             p.kill()
-            p.wait()
+            p.communicate()  # reaps it and closes its pipes
         super().tearDown()
 
     def in_ns(self, *args, check=None, ns=None):
