@@ -363,7 +363,8 @@ TEST(Follow, AppendsRotationAndTruncation) {
   f.poll(sink);
   EXPECT_EQ(got, "a\nb\nc\nd\n");
   EXPECT_EQ(f.rotations(), 2u);
-  FileFollower later((dir / "later.log").string(), false);  // missing now: read whole once it appears
+  FileFollower later((dir / "later.log").string(),
+                     false);  // missing now: read whole once it appears
   std::string late;
   later.poll([&](std::string_view b) { late.append(b); });
   append(dir / "later.log", "e\n");
