@@ -712,6 +712,20 @@ class GuardBans(Base):
             p.communicate()  # reaps it and closes its pipes
         super().tearDown()
 
+    def notify_env(self):
+        """A socket that receives what `guard run` tells systemd (READY=1, WATCHDOG=1…), and
+        the environment that points the service at it."""
+        import socket
+        sock_path = os.path.join(self.tmp, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(sock_path)
+        notify.settimeout(20)
+        self.addCleanup(notify.close)
+        e = dict(os.environ)
+        e.update(self.env)
+        e["NOTIFY_SOCKET"] = sock_path
+        return notify, e
+
     def in_ns(self, *args, check=None, ns=None):
         e = dict(os.environ)
         e.update(self.env)
@@ -773,18 +787,10 @@ class GuardBans(Base):
                                     check=2).returncode, 2)
 
     def test_run_follows_rotation_bans_and_stops_cleanly(self):
-        import socket
         import time
         log = os.path.join(self.tmp, "auth.log")
         spit(log, "May  6 00:00:00 srv sshd[1]: Server listening on :: port 22.\n")
-        sock_path = os.path.join(self.tmp, "notify.sock")
-        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(sock_path)
-        notify.settimeout(20)
-        self.addCleanup(notify.close)
-        e = dict(os.environ)
-        e.update(self.env)
-        e["NOTIFY_SOCKET"] = sock_path
+        notify, e = self.notify_env()
         e["WATCHDOG_USEC"] = "200000"
         proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
                                  "srv", "--format", "json", "guard", "run", "--log", log,
@@ -909,15 +915,7 @@ class GuardBans(Base):
             subprocess.run([tool, "-o", journal, export], check=True, env=env, capture_output=True)
         now = int(time.time())
         write("198.18.0.31", now - 100)  # before the start: history, not banned
-        import socket
-        sock_path = os.path.join(self.tmp, "notify.sock")
-        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(sock_path)
-        notify.settimeout(20)
-        self.addCleanup(notify.close)
-        e = dict(os.environ)
-        e.update(self.env)
-        e["NOTIFY_SOCKET"] = sock_path
+        notify, e = self.notify_env()
         proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
                                  "srv", "--format", "json", "guard", "run", "--journal-file",
                                  journal, "--poll-ms", "50"],
