@@ -167,7 +167,11 @@ std::vector<Account> read_accounts(const Root& root, std::vector<std::string>& w
     Account& a = out[it->second];
     a.hash = std::string(f[1]);
     a.has_shadow = true;
-    if (!f[2].empty()) a.last_change_days = std::strtol(std::string(f[2]).c_str(), nullptr, 10);
+    // days since 1970 (shadow(5)); anything past year 2200 is not a date but damage
+    if (!f[2].empty()) {
+      long d = std::strtol(std::string(f[2]).c_str(), nullptr, 10);
+      a.last_change_days = d >= 0 && d < 84000 ? d : -1;
+    }
   }
   return out;
 }
