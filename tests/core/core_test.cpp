@@ -1,5 +1,11 @@
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -163,6 +169,176 @@ TEST(Fs, RootMapsPathsBothWays) {
   Root host("/");
   EXPECT_EQ(host.path("/etc/os-release"), std::filesystem::path("/etc/os-release"));
   EXPECT_EQ(host.display("/var/www"), "/var/www");
+}
+
+// ---------------- reading under a root ----------------
+
+class RootTree : public ::testing::TestWithParam<bool> {  // param: the portable walk
+ protected:
+  void SetUp() override {
+    set_force_manual_resolve(GetParam());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mamori-root-" + std::to_string(::getpid()) + (GetParam() ? "-walk" : "-openat2"));
+    std::filesystem::remove_all(dir_);
+    img_ = dir_ / "img";
+    std::filesystem::create_directories(img_ / "etc");
+    std::filesystem::create_directories(img_ / "srv/www");
+    std::filesystem::create_directories(dir_ / "outside");
+    std::ofstream(img_ / "etc/real") << "inside";
+    std::ofstream(dir_ / "outside/secret") << "host secret";
+    std::ofstream(dir_ / "img-secret") << "host secret";
+  }
+  void TearDown() override {
+    set_force_manual_resolve(false);
+    std::filesystem::remove_all(dir_);
+  }
+  void link(const std::string& target, const std::string& at) {
+    std::filesystem::create_symlink(target, img_ / at);
+  }
+  std::filesystem::path dir_, img_;
+};
+
+TEST_P(RootTree, AbsoluteSymlinksNameTheImagesFiles) {
+  link("/etc/real", "etc/abs");
+  // an absolute link to a host file that exists on the host but not in the image
+  link((dir_ / "outside/secret").string(), "etc/host");
+  Root r(img_);
+  EXPECT_EQ(r.read("/etc/abs").value_or("?"), "inside");
+  auto h = r.read("/etc/host");
+  ASSERT_FALSE(h.has_value()) << "read the host's file: " << *h;
+  EXPECT_EQ(h.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(RootTree, DotDotNeverClimbsAboveTheRoot) {
+  link("../../../../../../img-secret", "etc/up");  // from img/etc: would reach dir_/img-secret
+  link("../../outside/secret", "srv/www/rel");
+  std::ofstream(img_ / "img-secret") << "image's own";
+  Root r(img_);
+  EXPECT_EQ(r.read("/etc/up").value_or("?"), "image's own");
+  EXPECT_FALSE(r.read("/srv/www/rel").has_value());
+  EXPECT_EQ(r.read("/../../img-secret").value_or("?"), "image's own");
+  EXPECT_EQ(r.read("/etc/../../../etc/real").value_or("?"), "inside");
+}
+
+TEST_P(RootTree, SymlinkLoopsAndDirectoriesThroughLinks) {
+  link("/etc/loop2", "etc/loop1");
+  link("/etc/loop1", "etc/loop2");
+  link("/etc", "srv/etc-link");
+  Root r(img_);
+  auto l = r.read("/etc/loop1");
+  ASSERT_FALSE(l.has_value());
+  EXPECT_NE(l.error().message.find("loop1"), std::string::npos) << l.error().message;
+  EXPECT_EQ(r.read("/srv/etc-link/real").value_or("?"), "inside");
+  auto names = r.list("/srv/etc-link");
+  EXPECT_NE(std::find(names.begin(), names.end(), "/srv/etc-link/real"), names.end());
+  EXPECT_TRUE(r.is_dir("/srv/etc-link"));
+  auto st = r.stat("/srv/etc-link", /*follow_last=*/false);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(S_ISLNK(st->st_mode));
+  EXPECT_EQ(r.readlink("/srv/etc-link").value_or("?"), "/etc");
+}
+
+// A FIFO or device planted where a file is expected is never opened (not even with O_NONBLOCK:
+// opening /dev/watchdog arms the watchdog). inotify reports every open(), and none of O_PATH.
+TEST_P(RootTree, NeverOpensAFifoOrADevice) {
+  ASSERT_EQ(::mkfifo((img_ / "srv/www/composer.lock").c_str(), 0600), 0);
+  std::vector<std::string> nodes = {"/srv/www/composer.lock"};
+  if (::geteuid() == 0) {  // a character device (1,3 is /dev/null) where the image has a file
+    ASSERT_EQ(::mknod((img_ / "etc/shadow").c_str(), S_IFCHR | 0600, makedev(1, 3)), 0);
+    nodes.push_back("/etc/shadow");
+  }
+  link("/srv/www/composer.lock", "srv/www/package-lock.json");
+  int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(in, 0);
+  for (const auto& n : nodes)
+    ASSERT_GE(::inotify_add_watch(in, (img_.string() + n).c_str(), IN_OPEN), 0);
+  Root r(img_);
+  size_t tried = 0;
+  for (const auto& n : nodes) {
+    auto t = r.read(n);
+    ASSERT_FALSE(t.has_value());
+    EXPECT_NE(t.error().message.find("not a regular file"), std::string::npos) << t.error().message;
+    EXPECT_FALSE(r.read_gzip(n).has_value());
+    ++tried;
+  }
+  EXPECT_FALSE(r.read("/srv/www/package-lock.json").has_value());
+  EXPECT_EQ(tried, nodes.size());
+  char buf[4096];
+  ssize_t got = ::read(in, buf, sizeof buf);
+  ::close(in);
+  EXPECT_LT(got, 0) << "a FIFO or device node was opened";
+}
+
+TEST_P(RootTree, WalkStaysBelowTopAndReportsLinksWithoutFollowing) {
+  std::filesystem::create_directories(img_ / "srv/www/a/b");
+  std::ofstream(img_ / "srv/www/a/b/f") << "x";
+  link("/etc", "srv/www/a/etc");
+  link(dir_.string(), "srv/www/a/host");
+  Root r(img_);
+  std::vector<std::string> seen;
+  auto st = r.walk("/srv/www", [&](const Root::WalkEntry& e) {
+    seen.push_back(e.path + (e.type == DT_LNK ? "@" : e.type == DT_DIR ? "/" : ""));
+    return Root::Walk::kContinue;
+  });
+  ASSERT_TRUE(st.has_value());
+  std::vector<std::string> want = {"/srv/www/a/", "/srv/www/a/b/", "/srv/www/a/b/f",
+                                   "/srv/www/a/etc@", "/srv/www/a/host@"};
+  EXPECT_EQ(seen, want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Resolve, RootTree, ::testing::Values(false, true),
+                         [](const auto& i) { return i.param ? "PortableWalk" : "Openat2"; });
+
+TEST(Fs, ProcfsFilesAreReadToTheirEnd) {
+  // procfs says size 0: a reader sized by fstat saw nothing (no listening socket on the host)
+  Root host("/");
+  auto t = host.read("/proc/self/status", 1 << 20);
+  ASSERT_TRUE(t.has_value()) << t.error().message;
+  EXPECT_NE(t->find("Pid:"), std::string::npos);
+  auto net = host.read("/proc/net/tcp", 64 << 20);
+  ASSERT_TRUE(net.has_value());
+  EXPECT_TRUE(net->starts_with("  sl")) << *net;
+  EXPECT_FALSE(host.read("/proc/self/status", 8).has_value());  // the limit still holds
+}
+
+TEST(Fs, WritesArePrivateAndTemporaryNamesUnpredictable) {
+  auto dir = std::filesystem::temp_directory_path() / ("mamori-w-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ::umask(022);
+  auto p = dir / "store.txt";
+  ASSERT_TRUE(write_file_atomic(p, "one").has_value());
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ::chmod(p.c_str(), 0640);  // an operator's choice for an existing file is kept
+  ASSERT_TRUE(write_file_atomic(p, "two").has_value());
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  // a link planted at the old predictable name (".tmp.PID") is not written through
+  std::filesystem::create_symlink(dir / "victim",
+                                  dir / ("store.txt.tmp." + std::to_string(::getpid())));
+  ASSERT_TRUE(write_file_atomic(p, "three").has_value());
+  EXPECT_FALSE(std::filesystem::exists(dir / "victim"));
+  EXPECT_EQ(*read_file(p), "three");
+  EXPECT_NE(temp_path_for(p), temp_path_for(p));
+  // the state directory: 0700 whoever made it 0755
+  auto state = dir / "state";
+  std::filesystem::create_directories(state);
+  ::chmod(state.c_str(), 0755);
+  ASSERT_TRUE(ensure_private_dir(state).has_value());
+  ASSERT_EQ(::stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_TRUE(ensure_private_dir(dir / "new/deeper").has_value());
+  ASSERT_EQ(::stat((dir / "new/deeper").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::filesystem::create_symlink(dir / "new", dir / "linked");
+  EXPECT_FALSE(ensure_private_dir(dir / "linked").has_value());
+  std::ofstream(dir / "key") << "k";
+  ::chmod((dir / "key").c_str(), 0644);
+  ASSERT_TRUE(ensure_private_file(dir / "key").has_value());
+  ASSERT_EQ(::stat((dir / "key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
