@@ -65,7 +65,7 @@ std::string host_name(const Options& o) {
     char buf[256] = {0};
     if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0]) return buf;
   }
-  auto h = read_file(root.path("/etc/hostname"), 4096);
+  auto h = root.read("/etc/hostname", 4096);
   if (h) {
     std::string t(trim(*h));
     if (!t.empty() && t.size() < 256) return t;
@@ -312,22 +312,10 @@ int cmd_scan(const Options& o) {
   }
   for (const auto& w : inv->warnings)
     if (o.verbose > 0) info(o, "warning: " + sanitize(w));
-  // An RPM database we cannot read means packages go unchecked: say so as a finding.
-  for (const auto& w : inv->warnings) {
-    if (w.find("not supported") == std::string::npos) continue;
-    Finding f;
-    f.module = "inventory";
-    f.check = "inventory-unsupported-database";
-    f.asset = "host:" + host;
-    f.severity = Severity::kMedium;
-    f.title = "Part of the installed software cannot be inventoried";
-    f.evidence = w;
-    f.remediation =
-        "Convert the RPM database to SQLite (rpmdb --rebuilddb on rpm >= 4.16) or audit this "
-        "system's packages with its own tools; until then its vulnerabilities are not checked.";
-    assign_fingerprint(f);
-    findings.push_back(std::move(f));
-  }
+  // Sources the inventory could not read: findings, and warnings that are always shown.
+  for (auto& f : inventory::source_problem_findings(*inv, host)) findings.push_back(std::move(f));
+  for (const auto& pr : inv->problems)
+    if (o.verbose == 0) info(o, "warning: " + sanitize(pr.message));
 
   // A quick file-integrity check when this host has a baseline (its own scope, as `fim check`).
   // Findings of the other scopes recorded by this scan (fim, audit), reported with it.
@@ -373,6 +361,8 @@ int cmd_scan(const Options& o) {
   }
 
   store::ScanInput in = scan_input(host, "scan", started, {});
+  // An inventory with unreadable parts must not mark their findings fixed: record as partial.
+  in.partial = !inv->problems.empty();
   in.os = inv->os.pretty_name.empty() ? inv->os.distro() : inv->os.pretty_name;
   in.findings = std::move(findings);
   in.packages = inv->packages;
@@ -778,9 +768,12 @@ Result<fim::Policy> load_fim_policy(const Options& o, const FimArgs& a, const Ro
                                     std::vector<std::string>* dropped) {
   std::string origin = a.config;
   std::string text;
-  if (origin.empty() && std::filesystem::exists(root.path("/etc/mamori/fim.toml")))
+  if (origin.empty() && root.exists("/etc/mamori/fim.toml")) {
     origin = root.path("/etc/mamori/fim.toml").string();
-  if (origin.empty()) {
+    auto t = root.read("/etc/mamori/fim.toml", 4 << 20);
+    if (!t) return t.error().with_context("fim policy");
+    text = std::move(*t);
+  } else if (origin.empty()) {
     origin = "(built-in default policy)";
     text = std::string(fim::default_policy_text());
   } else {
@@ -794,7 +787,7 @@ Result<fim::Policy> load_fim_policy(const Options& o, const FimArgs& a, const Ro
     pol->rules.clear();
     for (const auto& p : a.paths) {
       if (p.empty() || p[0] != '/') return Error::invalid("fim: PATH must be absolute: " + p);
-      if (!std::filesystem::exists(root.path(p)))
+      if (!root.exists(p))
         return Error::not_found(fmt::format("fim: {}: no such file or directory", p));
       std::string q = p;
       while (q.size() > 1 && q.back() == '/') q.pop_back();
@@ -822,8 +815,7 @@ Result<fim::Policy> load_fim_policy(const Options& o, const FimArgs& a, const Ro
 
 int cmd_fim_keygen(const Options& o, const FimArgs& a) {
   std::string sec = fim_key_path(a), pub = fim_pub_path(a);  // KEY and KEY.pub, or the state dir's
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(sec).parent_path(), ec);
+  if (auto s = ensure_parent_dir(sec); !s) return fail(s.error());
   auto k = fim::generate_keypair();
   auto st = fim::write_keypair(k, sec, pub);
   if (!st)
@@ -879,7 +871,7 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   std::string keyp = fim_key_path(a);
   if (!std::filesystem::exists(keyp, ec)) {
     if (!a.key.empty()) return fail(Error::not_found(keyp + ": no such key"));
-    std::filesystem::create_directories(std::filesystem::path(keyp).parent_path(), ec);
+    if (auto s = ensure_parent_dir(keyp); !s) return fail(s.error());
     auto st = fim::write_keypair(fim::generate_keypair(), keyp, fim_pub_path(a));
     if (!st) return fail(st.error());
     info(o,
@@ -891,7 +883,7 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   {
     Progress progress(!o.quiet, update ? "updating" : "baseline");
     fo.on_progress = [&progress](const std::string& s) { progress.update(s); };
-    std::filesystem::create_directories(std::filesystem::path(base).parent_path(), ec);
+    if (auto s = ensure_parent_dir(base); !s) return fail(s.error());
     if (update && !a.paths.empty())
       bi = fim::update_baseline_paths(root, base, a.paths, fo, now_s());
     else

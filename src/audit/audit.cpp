@@ -92,7 +92,7 @@ namespace {
 constexpr uint64_t kMaxSmallFile = 16 << 20;
 
 std::optional<std::string> read_opt(const Root& root, const std::string& p) {
-  auto t = read_file(root.path(p), kMaxSmallFile);
+  auto t = root.read(p, kMaxSmallFile);
   if (!t) return std::nullopt;
   return std::move(*t);
 }
@@ -145,7 +145,7 @@ std::vector<Account> read_accounts(const Root& root, std::vector<std::string>& w
       out.push_back(std::move(a));
     }
   }
-  auto sh = read_file(root.path("/etc/shadow"), kMaxSmallFile);
+  auto sh = root.read("/etc/shadow", kMaxSmallFile);
   if (!sh) {
     warnings.push_back("cannot read /etc/shadow: " + sh.error().message +
                        " (password hashes not checked; run as root)");
@@ -751,8 +751,8 @@ void pam_checks(Ctx& x) {
           if (m == "pam_pwquality") {
             if (auto t = read_opt(x.root, "/etc/security/pwquality.conf"))
               conf = key_values(*t, true);
-            for (const auto& p : list_dir(x.root.path("/etc/security/pwquality.conf.d"), "*.conf"))
-              if (auto t = read_file(p, kMaxSmallFile))
+            for (const auto& p : x.root.list("/etc/security/pwquality.conf.d", "*.conf"))
+              if (auto t = x.root.read(p, kMaxSmallFile))
                 for (auto& [k, v] : key_values(*t, true)) conf[k] = v;
           }
           for (const char* k : {"minlen", "dcredit", "ucredit", "lcredit", "ocredit"}) {
@@ -1101,16 +1101,14 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   AuditReport rep;
   rep.checks.reserve(64);  // Ctx::add hands out references: no reallocation while checking
   Ctx x{root, rep, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, opts.vuln_db};
-  std::error_code ec;
-  if (std::filesystem::exists(root.path("/etc/ssh/sshd_config"), ec)) {
+  if (root.exists("/etc/ssh/sshd_config")) {
     auto c = read_sshd_config(root);
     if (!c) return c.error().with_context("audit");
     for (auto& w : c->warnings) rep.warnings.push_back(w);
     x.sshd = std::move(*c);
   }
   auto pam = [&](const char* service, const char* type) -> Result<std::optional<PamStack>> {
-    if (!std::filesystem::exists(root.path(std::string("/etc/pam.d/") + service), ec))
-      return std::optional<PamStack>{};
+    if (!root.exists(std::string("/etc/pam.d/") + service)) return std::optional<PamStack>{};
     auto s = read_pam_stack(root, service, type);
     if (!s) return s.error().with_context("audit");
     for (auto& w : s->warnings) rep.warnings.push_back(w);
@@ -1125,9 +1123,7 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   auto a3 = pam("login", "auth");
   if (!a3) return a3.error();
   x.login_auth = std::move(*a3);
-  auto a4 = pam(
-      std::filesystem::exists(root.path("/etc/pam.d/passwd"), ec) ? "passwd" : "common-password",
-      "password");
+  auto a4 = pam(root.exists("/etc/pam.d/passwd") ? "passwd" : "common-password", "password");
   if (!a4) return a4.error();
   x.password_stack = std::move(*a4);
   if (auto t = read_opt(root, "/etc/login.defs")) x.login_defs = key_values(*t, false);

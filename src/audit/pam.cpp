@@ -53,7 +53,7 @@ struct Reader {
     if (depth > kMaxDepth)
       return Error::invalid(fmt::format(
           "{}: PAM includes nested more than {} deep (an include loop?)", file, kMaxDepth));
-    auto text = read_file(root.path(file), kMaxPamFile);
+    auto text = root.read(file, kMaxPamFile);
     if (!text) {
       // PAM itself fails the whole stack on a missing include; say so, keep going.
       warnings.push_back(fmt::format("{}: {}", file, text.error().message));
@@ -267,13 +267,12 @@ Result<PamStack> parse_pam_stack(const Root& root, std::string_view text, std::s
 
 Result<PamStack> read_pam_stack(const Root& root, std::string_view service, std::string_view type) {
   std::string file = "/etc/pam.d/" + std::string(service);
-  std::error_code ec;
-  if (!std::filesystem::exists(root.path(file), ec)) {
+  if (!root.exists(file)) {
     // Linux-PAM falls back to the "other" service.
     PamStack s;
     s.service = std::string(service);
     s.type = std::string(type);
-    if (std::filesystem::exists(root.path("/etc/pam.d/other"), ec)) {
+    if (root.exists("/etc/pam.d/other")) {
       auto o = read_pam_stack(root, "other", type);
       if (!o) return o.error();
       s.rules = std::move(o->rules);
@@ -281,7 +280,7 @@ Result<PamStack> read_pam_stack(const Root& root, std::string_view service, std:
     }
     return s;
   }
-  auto text = read_file(root.path(file), kMaxPamFile);
+  auto text = root.read(file, kMaxPamFile);
   if (!text) return text.error();
   auto s = parse_pam_stack(root, *text, type, file);
   if (s) s->service = std::string(service);

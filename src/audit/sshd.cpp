@@ -290,8 +290,8 @@ std::vector<std::string> expand_include(const Root& root, std::string pattern) {
         next.push_back(base + "/" + std::string(comp));
         continue;
       }
-      for (const auto& p : list_dir(root.path(base.empty() ? "/" : base), comp)) {
-        std::string name = p.filename().string();
+      for (const auto& p : root.list(base.empty() ? "/" : base, comp)) {
+        std::string name = p.substr(p.rfind('/') + 1);
         if (name.starts_with('.') && !comp.starts_with('.')) continue;  // glob(3): no dotfiles
         next.push_back(base + "/" + name);
       }
@@ -299,9 +299,8 @@ std::vector<std::string> expand_include(const Root& root, std::string pattern) {
     found = std::move(next);
   }
   std::vector<std::string> out;
-  std::error_code ec;
   for (auto& f : found)
-    if (std::filesystem::exists(root.path(f), ec)) out.push_back(f);
+    if (root.exists(f)) out.push_back(f);
   return out;
 }
 
@@ -346,7 +345,7 @@ struct Parser {
         for (size_t i = 1; i < words.size(); ++i) {
           auto files = expand_include(root, words[i]);
           for (const auto& f : files) {
-            auto text2 = read_file(root.path(f), kMaxConfigBytes);
+            auto text2 = root.read(f, kMaxConfigBytes);
             if (!text2) {
               cfg.warnings.push_back(
                   fmt::format("{}:{}: Include {}: {}", file, lineno, f, text2.error().message));
@@ -521,7 +520,7 @@ Result<SshdConfig> parse_sshd_config(const Root& root, std::string_view text,
 }
 
 Result<SshdConfig> read_sshd_config(const Root& root, const std::string& path) {
-  auto text = read_file(root.path(path), kMaxConfigBytes);
+  auto text = root.read(path, kMaxConfigBytes);
   if (!text) return text.error();
   return parse_sshd_config(root, *text, path);
 }

@@ -205,4 +205,39 @@ std::vector<Finding> analyze_inventory(const Inventory& inv, const std::vector<O
   return out;
 }
 
+std::vector<Finding> source_problem_findings(const Inventory& inv, const std::string& host) {
+  std::vector<Finding> out;
+  for (const auto& pr : inv.problems) {
+    Finding f;
+    f.module = "inventory";
+    f.evidence = pr.message;
+    if (pr.kind == SourceProblem::Kind::kUnsupported) {
+      f.check = "inventory-unsupported-database";
+      f.asset = "host:" + host;
+      f.severity = Severity::kMedium;
+      f.title = "Part of the installed software cannot be inventoried";
+      f.remediation =
+          "Convert the RPM database to SQLite (rpmdb --rebuilddb on rpm >= 4.16) or audit this "
+          "system's packages with its own tools; until then its vulnerabilities are not checked.";
+    } else {
+      f.check = "inventory-source-unreadable";
+      f.asset = "file:" + pr.path;
+      f.severity = pr.package_database ? Severity::kHigh : Severity::kMedium;
+      f.title = pr.package_database ? fmt::format("The package database {} cannot be read", pr.path)
+                                    : fmt::format("{} cannot be read", pr.path);
+      f.remediation =
+          pr.package_database
+              ? "Find out why it is damaged (a full disk, an interrupted upgrade, or someone "
+                "editing it) and repair it (dpkg: restore /var/lib/dpkg/status from "
+                "/var/backups/dpkg.status.*); until then the packages it lists are not checked, "
+                "and findings of earlier scans are kept open rather than marked fixed."
+              : "Repair or regenerate the file (composer update --lock, npm install); until then "
+                "the packages it pins are not checked for vulnerabilities.";
+    }
+    assign_fingerprint(f);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace mamori::inventory

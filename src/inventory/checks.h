@@ -38,4 +38,10 @@ std::string package_asset(const Package& p, const OsRelease& os);
 std::vector<Finding> analyze_inventory(const Inventory& inv, const std::vector<OwnerRule>& owners,
                                        int64_t now);
 
+// Sources the inventory could not read, as findings: inventory-unsupported-database (an RPM
+// database format Mamori cannot read; asset host:HOST) and inventory-source-unreadable (a
+// package database or lockfile that is damaged or unreadable; asset file:PATH) — their
+// software goes unchecked until they are fixed.
+std::vector<Finding> source_problem_findings(const Inventory& inv, const std::string& host);
+
 }  // namespace mamori::inventory

@@ -1,9 +1,12 @@
 // Collectors: find the package databases, web roots and lockfiles under a root
 // and hand their text to the parsers.
+#include <dirent.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
 #include <set>
 
 #include "core/text.h"
@@ -16,37 +19,29 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool path_exists(const fs::path& p) {
-  std::error_code ec;
-  return fs::exists(p, ec);
-}
-
-bool is_dir(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);
-}
-
 void progress(const InventoryOptions& o, const std::string& s) {
   if (o.on_progress) o.on_progress(s);
 }
 
-}  // namespace
-
-namespace {
+void problem(Inventory& inv, std::string path, const Error& e, bool package_database) {
+  inv.warnings.push_back(e.message);
+  inv.problems.push_back(
+      {SourceProblem::Kind::kUnreadable, std::move(path), e.message, package_database});
+}
 
 // Calls `f` with the text of every dpkg.log under the root, oldest rotation first.
 template <typename F>
 void for_each_dpkg_log(const Root& root, std::vector<std::string>& warnings, F f) {
-  auto logs = list_dir(root.path("/var/log"), "dpkg.log*");
-  auto rank = [](const fs::path& p) {
-    std::string ext = p.filename().string().substr(8);  // "", ".1", ".2.gz"
+  auto logs = root.list("/var/log", "dpkg.log*");
+  auto rank = [](const std::string& p) {
+    std::string ext = p.substr(p.rfind('/') + 1).substr(8);  // "", ".1", ".2.gz"
     return ext.empty() ? 0 : std::atoi(ext.c_str() + 1);
   };
   std::sort(logs.begin(), logs.end(),
-            [&](const fs::path& a, const fs::path& b) { return rank(a) > rank(b); });
+            [&](const std::string& a, const std::string& b) { return rank(a) > rank(b); });
   for (const auto& log : logs) {
-    bool gz = log.extension() == ".gz";
-    auto t = gz ? read_gzip_file(log) : read_file(log);
+    bool gz = log.ends_with(".gz");
+    auto t = gz ? root.read_gzip(log) : root.read(log);
     if (!t) {
       warnings.push_back(fmt::format("install times: {}", t.error().message));
       continue;
@@ -75,119 +70,162 @@ std::vector<DpkgRecord> dpkg_history(const Root& root, std::vector<std::string>&
 
 namespace {
 
-Status collect_dpkg(const Root& root, Inventory& inv) {
-  fs::path status = root.path("/var/lib/dpkg/status");
-  if (!path_exists(status)) return ok();
-  auto text = read_file(status);
-  if (!text) return text.error();
-  auto pkgs = parse_dpkg_status(*text, "/var/lib/dpkg/status");
-  if (!pkgs) return pkgs.error();
+constexpr const char* kDpkgStatus = "/var/lib/dpkg/status";
+
+void collect_dpkg(const Root& root, Inventory& inv) {
+  if (!root.exists(kDpkgStatus)) return;
+  auto text = root.read(kDpkgStatus);
+  if (!text) return problem(inv, kDpkgStatus, text.error(), true);
+  auto pkgs = parse_dpkg_status(*text, kDpkgStatus);
+  if (!pkgs) return problem(inv, kDpkgStatus, pkgs.error(), true);
   auto when = dpkg_install_times(root, inv.warnings);
   for (auto& p : *pkgs) {
     auto it = when.find(p.name + ":" + p.arch.value_or("") + " " + p.version);
     if (it != when.end()) p.installed_at = it->second;
     inv.packages.push_back(std::move(p));
   }
-  return ok();
 }
 
-Status collect_rpm(const Root& root, Inventory& inv) {
-  fs::path db;
+// rpmdb.sqlite from an image is hostile input for SQLite itself: it is read into memory
+// (bounded) and opened from there read-only — no path the database could redirect, no -wal or
+// -journal written into the image — in defensive mode, with triggers, views and untrusted
+// schema functions off, and with a time and a memory limit on the query.
+constexpr uint64_t kMaxRpmdb = 512ull << 20;
+constexpr int kRpmdbSeconds = 60;
+
+int rpmdb_deadline(void* p) {
+  return std::chrono::steady_clock::now() > *static_cast<std::chrono::steady_clock::time_point*>(p)
+             ? 1
+             : 0;
+}
+
+Status read_rpmdb(const std::string& label, std::string& image, Inventory& inv) {
+  sqlite3* h = nullptr;
+  if (sqlite3_open_v2(":memory:", &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close(h);
+    return Error::internal("sqlite3_open_v2(:memory:) failed");
+  }
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> guard(h, sqlite3_close);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_VIEW, 0, nullptr);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_limit(h, SQLITE_LIMIT_LENGTH, 64 << 20);  // one header blob
+  sqlite3_limit(h, SQLITE_LIMIT_ATTACHED, 0);
+  auto* data = reinterpret_cast<unsigned char*>(image.data());
+  if (sqlite3_deserialize(h, "main", data, static_cast<sqlite3_int64>(image.size()),
+                          static_cast<sqlite3_int64>(image.size()),
+                          SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+    return Error::invalid(
+        fmt::format("{}: not a readable rpm database: {}", label, sqlite3_errmsg(h)));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kRpmdbSeconds);
+  sqlite3_progress_handler(h, 10000, rpmdb_deadline, &deadline);
+  sqlite3_exec(h, "PRAGMA cache_size=-16384", nullptr, nullptr, nullptr);  // 16 MB
+  sqlite3_int64 heap_before = sqlite3_hard_heap_limit64(-1);
+  sqlite3_hard_heap_limit64(256ll << 20);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(h, "SELECT hnum, blob FROM Packages", -1, &st, nullptr);
+  Status result;
+  if (rc != SQLITE_OK) {
+    result = Error::invalid(
+        fmt::format("{}: not a readable rpm database: {}", label, sqlite3_errmsg(h)));
+  } else {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const void* b = sqlite3_column_blob(st, 1);
+      int n = sqlite3_column_bytes(st, 1);
+      std::string where = fmt::format("{} (hnum {})", label, sqlite3_column_int64(st, 0));
+      auto p = parse_rpm_header(
+          std::string_view(static_cast<const char*>(b), static_cast<size_t>(n)), where);
+      if (!p) {
+        result = p.error();
+        break;
+      }
+      if (p->name == "gpg-pubkey") continue;  // imported signing keys, not software
+      p->location = label;
+      inv.packages.push_back(std::move(*p));
+    }
+    if (result && rc != SQLITE_DONE)
+      result = Error::data_loss(
+          fmt::format("{}: {}", label,
+                      rc == SQLITE_INTERRUPT ? fmt::format("took longer than {} s", kRpmdbSeconds)
+                                             : std::string(sqlite3_errmsg(h))));
+  }
+  sqlite3_finalize(st);
+  sqlite3_hard_heap_limit64(heap_before);
+  return result;
+}
+
+void collect_rpm(const Root& root, Inventory& inv) {
+  std::string db;
   for (const char* cand : {"/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"})
-    if (path_exists(root.path(cand))) {
-      db = root.path(cand);
+    if (root.exists(cand)) {
+      db = cand;
       break;
     }
   if (db.empty()) {
     for (const char* old :
          {"/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/usr/lib/sysimage/rpm/Packages.db"})
-      if (path_exists(root.path(old)))
-        inv.warnings.push_back(fmt::format(
+      if (root.exists(old)) {
+        std::string msg = fmt::format(
             "{}: RPM database in Berkeley DB / NDB format is not supported (rpm >= 4.16 with "
             "rpmdb.sqlite is); RPM packages on this system are not inventoried",
-            old));
-    return ok();
+            old);
+        inv.warnings.push_back(msg);
+        inv.problems.push_back({SourceProblem::Kind::kUnsupported, old, msg, true});
+      }
+    return;
   }
-  std::string label = root.display(db);
-  sqlite3* h = nullptr;
-  // Read-only; on read-only media fall back to immutable (no -shm/-wal needed).
-  std::string uri = "file:" + db.string() + "?mode=ro";
-  int rc = sqlite3_open_v2(uri.c_str(), &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
-  sqlite3_stmt* st = nullptr;
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(h, "SELECT hnum, blob FROM Packages", -1, &st, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_close(h);
-    h = nullptr;
-    uri = "file:" + db.string() + "?immutable=1";
-    rc = sqlite3_open_v2(uri.c_str(), &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(h, "SELECT hnum, blob FROM Packages", -1, &st, nullptr);
+  auto image = root.read(db, kMaxRpmdb);
+  if (!image) return problem(inv, db, image.error(), true);
+  if (auto wal = root.stat(db + "-wal"); wal && S_ISREG(wal->st_mode) && wal->st_size > 0)
+    inv.warnings.push_back(
+        fmt::format("{}-wal: {} bytes of changes not yet checkpointed into {} are not read", db,
+                    static_cast<int64_t>(wal->st_size), db));
+  size_t before = inv.packages.size();
+  if (auto s = read_rpmdb(db, *image, inv); !s) {
+    inv.packages.resize(before);  // all of this database or none of it
+    problem(inv, db, s.error(), true);
   }
-  if (rc != SQLITE_OK) {
-    std::string msg = h ? sqlite3_errmsg(h) : "cannot open";
-    sqlite3_close(h);
-    return Error::invalid(fmt::format("{}: not a readable rpm database: {}", label, msg));
-  }
-  Status result;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const void* b = sqlite3_column_blob(st, 1);
-    int n = sqlite3_column_bytes(st, 1);
-    std::string where = fmt::format("{} (hnum {})", label, sqlite3_column_int64(st, 0));
-    auto p = parse_rpm_header(std::string_view(static_cast<const char*>(b), static_cast<size_t>(n)),
-                              where);
-    if (!p) {
-      result = p.error();
-      break;
-    }
-    if (p->name == "gpg-pubkey") continue;  // imported signing keys, not software
-    p->location = label;
-    inv.packages.push_back(std::move(*p));
-  }
-  if (result && rc != SQLITE_DONE)
-    result = Error::data_loss(fmt::format("{}: {}", label, sqlite3_errmsg(h)));
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return result;
 }
 
-Status collect_apk(const Root& root, Inventory& inv) {
-  fs::path p = root.path("/lib/apk/db/installed");
-  if (!path_exists(p)) return ok();
-  auto text = read_file(p);
-  if (!text) return text.error();
-  auto pkgs = parse_apk_installed(*text, "/lib/apk/db/installed");
-  if (!pkgs) return pkgs.error();
+void collect_apk(const Root& root, Inventory& inv) {
+  constexpr const char* kApk = "/lib/apk/db/installed";
+  if (!root.exists(kApk)) return;
+  auto text = root.read(kApk);
+  if (!text) return problem(inv, kApk, text.error(), true);
+  auto pkgs = parse_apk_installed(*text, kApk);
+  if (!pkgs) return problem(inv, kApk, pkgs.error(), true);
   for (auto& pk : *pkgs) inv.packages.push_back(std::move(pk));
-  return ok();
 }
+
+std::string base_name(std::string_view p) { return std::string(p.substr(p.rfind('/') + 1)); }
 
 // A WordPress install: DIR/wp-includes/version.php.
-void collect_wordpress(const Root& root, const fs::path& dir, Inventory& inv) {
-  std::string where = root.display(dir);
-  auto ver = read_file(dir / "wp-includes/version.php", 1 << 20);
+void collect_wordpress(const Root& root, const std::string& dir, Inventory& inv) {
+  auto ver = root.read(dir + "/wp-includes/version.php", 1 << 20);
   if (!ver) {
     inv.warnings.push_back(ver.error().message);
     return;
   }
   std::string v = parse_wp_version_php(*ver);
   if (v.empty()) {
-    inv.warnings.push_back(where + "/wp-includes/version.php: no $wp_version found");
+    inv.warnings.push_back(dir + "/wp-includes/version.php: no $wp_version found");
     return;
   }
   Package core;
   core.ecosystem = kWordPressCore;
   core.name = "wordpress";
   core.version = v;
-  core.location = where;
+  core.location = dir;
   inv.packages.push_back(core);
 
-  for (const auto& plugin : list_dir(dir / "wp-content/plugins")) {
-    if (!is_dir(plugin)) continue;
-    std::string slug = plugin.filename().string();
+  for (const auto& plugin : root.list(dir + "/wp-content/plugins")) {
+    if (!root.is_dir(plugin)) continue;
     std::string version;
-    for (const auto& php : list_dir(plugin, "*.php")) {
-      auto text = read_file(php, 1 << 20);
+    for (const auto& php : root.list(plugin, "*.php")) {
+      auto text = root.read(php, 1 << 20);
       if (!text) continue;
       auto h = parse_wp_file_header(*text);
       if (h.contains("Plugin Name")) {
@@ -196,50 +234,50 @@ void collect_wordpress(const Root& root, const fs::path& dir, Inventory& inv) {
       }
     }
     if (version.empty()) {
-      auto readme = read_file(plugin / "readme.txt", 1 << 20);
+      auto readme = root.read(plugin + "/readme.txt", 1 << 20);
       if (readme) version = parse_wp_readme_stable_tag(*readme);
     }
     if (version.empty()) {
-      inv.warnings.push_back(root.display(plugin) + ": WordPress plugin without a version header");
+      inv.warnings.push_back(plugin + ": WordPress plugin without a version header");
       continue;
     }
     Package p;
     p.ecosystem = kWordPressPlugin;
-    p.name = slug;
+    p.name = base_name(plugin);
     p.version = version;
-    p.location = root.display(plugin);
+    p.location = plugin;
     inv.packages.push_back(std::move(p));
   }
-  for (const auto& theme : list_dir(dir / "wp-content/themes")) {
-    if (!is_dir(theme)) continue;
-    auto css = read_file(theme / "style.css", 1 << 20);
+  for (const auto& theme : root.list(dir + "/wp-content/themes")) {
+    if (!root.is_dir(theme)) continue;
+    auto css = root.read(theme + "/style.css", 1 << 20);
     if (!css) continue;
     auto h = parse_wp_file_header(*css);
     if (!h.contains("Theme Name")) continue;
     std::string version = h.contains("Version") ? h["Version"] : "";
     if (version.empty()) {
-      auto readme = read_file(theme / "readme.txt", 1 << 20);
+      auto readme = root.read(theme + "/readme.txt", 1 << 20);
       if (readme) version = parse_wp_readme_stable_tag(*readme);
     }
     if (version.empty()) {
-      inv.warnings.push_back(root.display(theme) + ": WordPress theme without a version header");
+      inv.warnings.push_back(theme + ": WordPress theme without a version header");
       continue;
     }
     Package p;
     p.ecosystem = kWordPressTheme;
-    p.name = theme.filename().string();
+    p.name = base_name(theme);
     p.version = version;
-    p.location = root.display(theme);
+    p.location = theme;
     inv.packages.push_back(std::move(p));
   }
 }
 
-void collect_site_packages(const Root& root, const fs::path& dir, Inventory& inv) {
-  for (const auto& di : list_dir(dir, "*.dist-info")) {
-    fs::path meta = di / "METADATA";
-    auto text = read_file(meta, 4 << 20);
+void collect_site_packages(const Root& root, const std::string& dir, Inventory& inv) {
+  for (const auto& di : root.list(dir, "*.dist-info")) {
+    std::string meta = di + "/METADATA";
+    auto text = root.read(meta, 4 << 20);
     if (!text) continue;
-    auto p = parse_python_metadata(*text, root.display(meta));
+    auto p = parse_python_metadata(*text, meta);
     if (!p) {
       inv.warnings.push_back(p.error().message);
       continue;
@@ -248,68 +286,63 @@ void collect_site_packages(const Root& root, const fs::path& dir, Inventory& inv
   }
 }
 
-Status collect_lockfile(const Root& root, const fs::path& file, Inventory& inv) {
-  auto text = read_file(file, 64 << 20);
-  if (!text) return text.error();
-  std::string label = root.display(file);
-  auto pkgs = file.filename() == "composer.lock" ? parse_composer_lock(*text, label)
-                                                 : parse_package_lock(*text, label);
-  if (!pkgs) return pkgs.error();
+void collect_lockfile(const Root& root, const std::string& file, Inventory& inv) {
+  auto text = root.read(file, 64 << 20);
+  if (!text) return problem(inv, file, text.error(), false);
+  auto pkgs = file.ends_with("/composer.lock") ? parse_composer_lock(*text, file)
+                                               : parse_package_lock(*text, file);
+  if (!pkgs) return problem(inv, file, pkgs.error(), false);
   for (auto& p : *pkgs) inv.packages.push_back(std::move(p));
-  return ok();
 }
 
 // Walk a tree (no symlinks followed, bounded depth and size) for WordPress installs,
 // lockfiles and Python site-packages.
-Status walk_tree(const Root& root, const fs::path& top, Inventory& inv, std::set<fs::path>& seen_wp,
-                 const InventoryOptions& opts) {
+void walk_tree(const Root& root, const std::string& top, Inventory& inv,
+               std::set<std::string>& seen_wp, const InventoryOptions& opts) {
   constexpr int kMaxDepth = 8;
   constexpr size_t kMaxEntries = 500000;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(top, fs::directory_options::skip_permission_denied, ec), end;
-  if (ec) return ok();
   size_t visited = 0;
-  for (; it != end; it.increment(ec)) {
-    if (ec) {
-      ec.clear();
-      continue;
-    }
+  auto st = root.walk(top, [&](const Root::WalkEntry& e) {
     if (++visited % 4096 == 0)
-      progress(opts, fmt::format("searching {} ({} entries)", root.display(top), visited));
+      progress(opts, fmt::format("searching {} ({} entries)", top, visited));
     if (visited > kMaxEntries) {
-      inv.warnings.push_back(
-          fmt::format("{}: stopped after {} entries", root.display(top), kMaxEntries));
-      break;
+      inv.warnings.push_back(fmt::format("{}: stopped after {} entries", top, kMaxEntries));
+      return Root::Walk::kStop;
     }
-    const fs::path& p = it->path();
-    std::string name = p.filename().string();
-    bool dir = it->is_directory(ec) && !it->is_symlink(ec);
-    if (dir) {
-      if (name == "node_modules" || name == ".git" || name == "site-packages" ||
-          name == "dist-packages" || it.depth() >= kMaxDepth) {
-        if (name == "site-packages" || name == "dist-packages") collect_site_packages(root, p, inv);
-        it.disable_recursion_pending();
-        continue;
+    std::string name = base_name(e.path);
+    if (e.type == DT_DIR) {
+      if (name == "site-packages" || name == "dist-packages") {
+        collect_site_packages(root, e.path, inv);
+        return Root::Walk::kSkipChildren;
       }
-      if (path_exists(p / "wp-includes/version.php") && !seen_wp.contains(p)) {
-        seen_wp.insert(p);
-        collect_wordpress(root, p, inv);
-      }
-      continue;
+      if (name == "node_modules" || name == ".git" || e.depth > kMaxDepth)
+        return Root::Walk::kSkipChildren;
+      if (root.is_regular(e.path + "/wp-includes/version.php") && seen_wp.insert(e.path).second)
+        collect_wordpress(root, e.path, inv);
+      return Root::Walk::kContinue;
     }
-    if (name == "composer.lock" || name == "package-lock.json") {
-      auto st = collect_lockfile(root, p, inv);
-      if (!st) return st;
-    }
-  }
-  return ok();
+    // a symlinked lockfile (a deploy tool's shared/ directory) is read where it leads inside
+    // the root; anything but a regular file there is refused by Root::read
+    if ((e.type == DT_REG || e.type == DT_LNK) &&
+        (name == "composer.lock" || name == "package-lock.json"))
+      collect_lockfile(root, e.path, inv);
+    return Root::Walk::kContinue;
+  });
+  if (!st) inv.warnings.push_back(st.error().message);
+}
+
+// "/srv//shop/" → "/srv/shop"
+std::string normal_abs(const std::string& p) {
+  std::string s = fs::path("/" + p).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
 }
 
 }  // namespace
 
 Result<OsRelease> read_os_release(const Root& root) {
   for (const char* p : {"/etc/os-release", "/usr/lib/os-release"}) {
-    auto text = read_file(root.path(p), 1 << 20);
+    auto text = root.read(p, 1 << 20);
     if (text) return parse_os_release(*text);
     if (text.error().code != ErrorCode::kNotFound) return text.error();
   }
@@ -318,48 +351,52 @@ Result<OsRelease> read_os_release(const Root& root) {
 
 Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& opts) {
   Inventory inv;
+  if (!root.is_dir("/"))
+    return Error::not_found(root.dir().string() + ": not a readable directory");
   auto os = read_os_release(root);
-  if (!os) return os.error();
-  inv.os = *os;
+  if (!os) {
+    inv.warnings.push_back(os.error().message);  // an unknown OS: the rest still counts
+  } else {
+    inv.os = *os;
+  }
 
   progress(opts, "dpkg database");
-  MAMORI_TRY(collect_dpkg(root, inv), "inventory");
+  collect_dpkg(root, inv);
   progress(opts, "rpm database");
-  MAMORI_TRY(collect_rpm(root, inv), "inventory");
+  collect_rpm(root, inv);
   progress(opts, "apk database");
-  MAMORI_TRY(collect_apk(root, inv), "inventory");
+  collect_apk(root, inv);
 
   // pip-installed packages outside the distribution's package manager.
   for (const char* base : {"/usr/local/lib", "/usr/lib"})
-    for (const auto& py : list_dir(root.path(base), "python3*"))
+    for (const auto& py : root.list(base, "python3*"))
       for (const char* sub : {"site-packages", "dist-packages"}) {
         if (std::string_view(base) == "/usr/lib" && std::string_view(sub) == "dist-packages")
           continue;  // Debian's own python3-* packages: already in the dpkg inventory
-        collect_site_packages(root, py / sub, inv);
+        collect_site_packages(root, py + "/" + sub, inv);
       }
 
-  std::vector<fs::path> roots;
+  std::vector<std::string> roots;
   for (const auto& w : opts.webroots) {
-    if (!is_dir(root.path(w.string())))
+    if (!root.is_dir(w.string()))
       return Error::not_found(fmt::format("web root {}: no such directory", w.string()));
-    roots.push_back(root.path(w.string()));
+    roots.push_back(normal_abs(w.string()));
   }
   if (opts.discover_webroots)
-    for (const auto& w : discover_webroots(root)) roots.push_back(root.path(w));
+    for (const auto& w : discover_webroots(root)) roots.push_back(normal_abs(w));
   for (const auto& pth : opts.paths) {
-    if (!is_dir(root.path(pth.string())))
+    if (!root.is_dir(pth.string()))
       return Error::not_found(fmt::format("path {}: no such directory", pth.string()));
-    roots.push_back(root.path(pth.string()));
+    roots.push_back(normal_abs(pth.string()));
   }
-  std::set<fs::path> seen_wp, seen_root;
+  std::set<std::string> seen_wp, seen_root;
   for (const auto& r : roots) {
-    fs::path canon = r.lexically_normal();
-    if (!seen_root.insert(canon).second) continue;
-    inv.webroots.push_back(root.display(canon));
-    progress(opts, "searching " + root.display(canon));
-    if (path_exists(canon / "wp-includes/version.php") && seen_wp.insert(canon).second)
-      collect_wordpress(root, canon, inv);
-    MAMORI_TRY(walk_tree(root, canon, inv, seen_wp, opts), "inventory");
+    if (!seen_root.insert(r).second) continue;
+    inv.webroots.push_back(r);
+    progress(opts, "searching " + r);
+    if (root.is_regular(r + "/wp-includes/version.php") && seen_wp.insert(r).second)
+      collect_wordpress(root, r, inv);
+    walk_tree(root, r, inv, seen_wp, opts);
   }
 
   for (auto& p : inv.packages) p.purl = make_purl(p, inv.os);

@@ -44,15 +44,30 @@ struct InventoryOptions {
   std::function<void(const std::string&)> on_progress;  // optional status callback
 };
 
+// A source of packages that exists but could not be read: the inventory is incomplete there.
+struct SourceProblem {
+  enum class Kind { kUnreadable, kUnsupported };
+  Kind kind = Kind::kUnreadable;
+  std::string path;               // in-root path of the file
+  std::string message;            // what is wrong, naming the file (and line where there is one)
+  bool package_database = false;  // dpkg, rpm or apk: a whole ecosystem goes unchecked
+};
+
 struct Inventory {
   OsRelease os;
   std::vector<Package> packages;
   std::vector<std::string> webroots;  // web roots that were searched (in-root paths)
   std::vector<std::string> warnings;  // non-fatal problems (an unreadable plugin header, ...)
+  // Sources that exist but could not be read (a truncated dpkg status, a lockfile holding
+  // "{", a Berkeley DB rpmdb): each is also in `warnings`. A scan that has any records its
+  // findings as partial, so nothing is marked fixed on an inventory that is missing parts.
+  std::vector<SourceProblem> problems;
 };
 
-// Collects everything. Fails (with the file, and line where it has one) when a package database
-// that exists is unreadable or malformed: a partial inventory would report software as absent.
+// Collects everything it can. One broken input never aborts the collection: a package
+// database or lockfile that exists but cannot be read becomes a SourceProblem (with the file,
+// and line where it has one) and everything else is still collected. Fails only when the root
+// itself cannot be read or a web root / path the caller named does not exist.
 Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& opts);
 
 Result<OsRelease> read_os_release(const Root& root);

@@ -5,15 +5,13 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/text.h"
 
 namespace mamori::inventory {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -113,42 +111,43 @@ std::vector<Listener> parse_proc_net(std::string_view text, std::string_view pro
   return out;
 }
 
-std::vector<Listener> listening_sockets(const Root& root) {
-  std::vector<Listener> all;
-  for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
-    auto text = read_file(root.path(std::string("/proc/net/") + proto), 64 << 20);
-    if (!text) continue;
-    for (auto& l : parse_proc_net(*text, proto)) all.push_back(std::move(l));
-  }
-  if (all.empty()) return all;
-  // inode → (pid, exe) through /proc/PID/fd/* links "socket:[INODE]".
+namespace {
+
+// inode → (pid, exe) through /proc/PID/fd/* links "socket:[INODE]", for the wanted inodes.
+std::map<unsigned long, std::pair<int, std::string>> socket_owners(
+    const Root& root, const std::set<unsigned long>& wanted) {
   std::map<unsigned long, std::pair<int, std::string>> owner;
-  std::set<unsigned long> wanted;
-  for (const auto& l : all) wanted.insert(l.inode);
-  for (const auto& pd : list_dir(root.path("/proc"))) {
-    std::string name = pd.filename().string();
+  if (wanted.empty()) return owner;
+  for (const auto& pd : root.list("/proc")) {
+    std::string name = pd.substr(pd.rfind('/') + 1);
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code ec;
-    for (fs::directory_iterator it(pd / "fd", ec), end; !ec && it != end; it.increment(ec)) {
-      auto target = fs::read_symlink(it->path(), ec);
-      if (ec) {
-        ec.clear();
-        continue;
-      }
-      std::string t = target.string();
-      if (!t.starts_with("socket:[")) continue;
-      unsigned long ino = std::strtoul(t.c_str() + 8, nullptr, 10);
+    for (const auto& fd : root.list(pd + "/fd")) {
+      auto target = root.readlink(fd);
+      if (!target || !target->starts_with("socket:[")) continue;
+      unsigned long ino = std::strtoul(target->c_str() + 8, nullptr, 10);
       if (!wanted.contains(ino) || owner.contains(ino)) continue;
-      std::string exe = fs::read_symlink(pd / "exe", ec).string();
-      if (ec) {
-        ec.clear();
-        exe.clear();
-      }
+      std::string exe = root.readlink(pd + "/exe").value_or("");
       const std::string deleted = " (deleted)";  // upgraded while running
       if (exe.ends_with(deleted)) exe.resize(exe.size() - deleted.size());
       owner[ino] = {std::atoi(name.c_str()), exe};
     }
   }
+  return owner;
+}
+
+}  // namespace
+
+std::vector<Listener> listening_sockets(const Root& root) {
+  std::vector<Listener> all;
+  for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
+    auto text = root.read(std::string("/proc/net/") + proto, 64 << 20);
+    if (!text) continue;
+    for (auto& l : parse_proc_net(*text, proto)) all.push_back(std::move(l));
+  }
+  if (all.empty()) return all;
+  std::set<unsigned long> wanted;
+  for (const auto& l : all) wanted.insert(l.inode);
+  auto owner = socket_owners(root, wanted);
   std::set<std::string> exes;
   for (auto& l : all) {
     auto it = owner.find(l.inode);
@@ -168,15 +167,16 @@ std::vector<Listener> listening_sockets(const Root& root) {
       else
         needles.insert("/usr" + e);
     }
-    for (const auto& list : list_dir(root.path("/var/lib/dpkg/info"), "*.list")) {
-      auto text = read_file(list, 16 << 20);
+    for (const auto& list : root.list("/var/lib/dpkg/info", "*.list")) {
+      auto text = root.read(list, 16 << 20);
       if (!text) continue;
       size_t pos = 0;
       std::string_view line;
       while (next_line(*text, pos, line)) {
         if (!needles.contains(std::string(line))) continue;
-        std::string pkg = list.stem().string();
-        pkg = pkg.substr(0, pkg.find(':'));  // "libfoo:amd64.list"
+        std::string pkg = list.substr(list.rfind('/') + 1);
+        pkg = pkg.substr(0, pkg.size() - 5);  // ".list"
+        pkg = pkg.substr(0, pkg.find(':'));   // "libfoo:amd64.list"
         std::string key(line);
         pkg_of[key] = pkg;
         if (key.starts_with("/usr/"))
@@ -191,6 +191,52 @@ std::vector<Listener> listening_sockets(const Root& root) {
     if (it != pkg_of.end()) l.package = it->second;
   }
   return all;
+}
+
+std::vector<std::string> session_peers(const Root& root,
+                                       const std::vector<std::string>& exe_names) {
+  struct Est {
+    unsigned long inode;
+    std::string peer;
+  };
+  std::vector<Est> est;
+  for (const char* proto : {"tcp", "tcp6"}) {
+    auto text = root.read(std::string("/proc/net/") + proto, 64 << 20);
+    if (!text) continue;
+    size_t pos = 0;
+    std::string_view line;
+    bool header = true;
+    while (next_line(*text, pos, line)) {
+      if (std::exchange(header, false)) continue;
+      std::vector<std::string_view> f;
+      for (auto part : split(trim(line), ' '))
+        if (!part.empty()) f.push_back(part);
+      if (f.size() < 10 || f[3] != "01") continue;  // ESTABLISHED
+      std::string_view remote = f[2];
+      size_t colon = remote.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string addr;
+      bool loop = false;
+      if (!decode_addr(remote.substr(0, colon), addr, loop)) continue;
+      // "[::ffff:192.0.2.7]" → "192.0.2.7", "[2001:db8::1]" → "2001:db8::1"
+      if (addr.starts_with("[::ffff:"))
+        addr = addr.substr(8, addr.size() - 9);
+      else if (addr.starts_with("["))
+        addr = addr.substr(1, addr.size() - 2);
+      est.push_back({std::strtoul(std::string(f[9]).c_str(), nullptr, 10), addr});
+    }
+  }
+  std::set<unsigned long> wanted;
+  for (const auto& e : est) wanted.insert(e.inode);
+  auto owner = socket_owners(root, wanted);
+  std::set<std::string> out;
+  for (const auto& e : est) {
+    auto it = owner.find(e.inode);
+    if (it == owner.end()) continue;
+    std::string base = it->second.second.substr(it->second.second.rfind('/') + 1);
+    if (std::find(exe_names.begin(), exe_names.end(), base) != exe_names.end()) out.insert(e.peer);
+  }
+  return {out.begin(), out.end()};
 }
 
 }  // namespace mamori::inventory

@@ -53,6 +53,10 @@ Result<std::vector<Package>> parse_package_lock(std::string_view text, std::stri
 // Python *.dist-info/METADATA (core metadata, RFC 822 style headers).
 Result<Package> parse_python_metadata(std::string_view text, std::string_view label);
 
+// The absolute, variable-free document roots a web server configuration names: nginx `root
+// /srv/shop;`, Apache `DocumentRoot "/srv/shop"` (one directive per line, comments skipped).
+std::vector<std::string> document_roots_in_config(std::string_view text, bool nginx);
+
 // Strip a binNMU suffix: "2.66-4+deb12u2+b2" → "2.66-4+deb12u2".
 std::string strip_binnmu(std::string_view version);
 

@@ -5,15 +5,11 @@
 
 #include "core/text.h"
 #include "inventory/inventory.h"
+#include "inventory/parsers.h"
 
 namespace mamori::inventory {
 
 namespace {
-
-bool is_dir(const Root& root, const std::string& p) {
-  std::error_code ec;
-  return std::filesystem::is_directory(root.path(p), ec);
-}
 
 // The value of a directive (`root /srv/shop;`, `DocumentRoot "/srv/shop"`) on a config line.
 std::string directive_value(std::string_view line, std::string_view name, bool nginx) {
@@ -37,34 +33,42 @@ std::string directive_value(std::string_view line, std::string_view name, bool n
   return s;
 }
 
-void scan_config(const Root& root, const std::filesystem::path& file, std::string_view directive,
-                 bool nginx, std::set<std::string>& out) {
-  auto text = read_file(file, 4 << 20);
+void scan_config(const Root& root, const std::string& file, bool nginx,
+                 std::set<std::string>& out) {
+  auto text = root.read(file, 4 << 20);
   if (!text) return;
-  size_t pos = 0;
-  std::string_view line;
-  while (next_line(*text, pos, line)) {
-    auto t = trim(line);
-    if (t.empty() || t[0] == '#') continue;
-    std::string v = directive_value(t, directive, nginx);
-    if (!v.empty() && is_dir(root, v)) out.insert(v);
-  }
+  for (auto& v : document_roots_in_config(*text, nginx))
+    if (root.is_dir(v)) out.insert(std::move(v));
 }
 
 }  // namespace
+
+std::vector<std::string> document_roots_in_config(std::string_view text, bool nginx) {
+  std::vector<std::string> out;
+  std::string_view directive = nginx ? "root" : "DocumentRoot";
+  size_t pos = 0;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
+    auto t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    std::string v = directive_value(t, directive, nginx);
+    if (!v.empty()) out.push_back(std::move(v));
+  }
+  return out;
+}
 
 std::vector<std::string> discover_webroots(const Root& root) {
   std::set<std::string> out;
   for (const char* cand : {"/var/www", "/srv/www", "/srv/http", "/usr/share/nginx/html",
                            "/usr/share/wordpress", "/opt/bitnami"})
-    if (is_dir(root, cand)) out.insert(cand);
+    if (root.is_dir(cand)) out.insert(cand);
   for (const char* dir : {"/etc/nginx/sites-enabled", "/etc/nginx/conf.d", "/etc/nginx"})
-    for (const auto& f : list_dir(root.path(dir)))
-      if (std::filesystem::is_regular_file(f)) scan_config(root, f, "root", true, out);
+    for (const auto& f : root.list(dir))
+      if (root.is_regular(f)) scan_config(root, f, true, out);
   for (const char* dir :
        {"/etc/apache2/sites-enabled", "/etc/apache2", "/etc/httpd/conf", "/etc/httpd/conf.d"})
-    for (const auto& f : list_dir(root.path(dir)))
-      if (std::filesystem::is_regular_file(f)) scan_config(root, f, "DocumentRoot", false, out);
+    for (const auto& f : root.list(dir))
+      if (root.is_regular(f)) scan_config(root, f, false, out);
   // A document root inside another one is already covered by it.
   std::vector<std::string> v(out.begin(), out.end());
   std::vector<std::string> kept;

@@ -228,20 +228,28 @@ class Robustness(Base):
         _, doc = self.scan(root, url, check=0)
         self.assertEqual({f["state"] for f in doc["findings"]}, {"open"})
 
-    def test_truncated_dpkg_status_is_an_error_and_loses_nothing(self):
+    def test_truncated_dpkg_status_is_a_finding_and_loses_nothing(self):
         root = self.fixture_copy("debian10")
-        self.scan(root, check=0)
+        _, first = self.scan(root, check=0)
         status = os.path.join(root, "var/lib/dpkg/status")
         data = slurp(status)
         cut = data.index("Package: xrdp") + len("Package: xrdp\nStatus: inst")
         spit(status, data[:cut])
-        p = mamori("--root", root, "--store", self.db, "scan")
-        self.assertEqual(p.returncode, 3)
-        self.assertIn("/var/lib/dpkg/status:", p.stderr)
+        p, doc = self.scan(root, check=0)
+        unreadable = [f for f in doc["findings"] if f["check"] == "inventory-source-unreadable"]
+        self.assertEqual(len(unreadable), 1, doc["findings"])
+        self.assertEqual(unreadable[0]["asset"], "file:/var/lib/dpkg/status")
+        self.assertEqual(unreadable[0]["severity"], "high")
+        self.assertIn("/var/lib/dpkg/status:", unreadable[0]["evidence"])
         con = sqlite3.connect(self.db)
-        self.assertEqual(con.execute("SELECT COUNT(*) FROM scans").fetchone()[0], 1)
+        self.assertEqual(con.execute("SELECT COUNT(*) FROM scans").fetchone()[0], 2)
+        # nothing marked fixed on an inventory that is missing its package database
         self.assertEqual(con.execute("SELECT COUNT(*) FROM findings WHERE state='fixed'").fetchone()[0], 0)
         con.close()
+        p = mamori("--store", self.db, "--host", first["host"], "--format", "json",
+                   "findings", "list", check=0)
+        still = {f["fingerprint"] for f in json.loads(p.stdout)["findings"]}
+        self.assertTrue({f["fingerprint"] for f in first["findings"]} <= still)
 
     def test_store_that_is_not_sqlite(self):
         bogus = os.path.join(self.tmp, "not.db")
@@ -263,10 +271,62 @@ class Robustness(Base):
     def test_lockfile_that_is_not_json(self):
         root = self.fixture_copy("debian10")
         spit(os.path.join(root, "var/www/app/composer.lock"), "<<<<<<< HEAD\n")
-        p = mamori("--root", root, "--store", self.db, "scan")
-        self.assertEqual(p.returncode, 3)
+        p = mamori("--root", root, "--store", self.db, "--format", "json", "scan",
+                   "--skip", "audit", check=0)
         self.assertIn("/var/www/app/composer.lock", p.stderr)
         self.assertIn("not valid JSON", p.stderr)
+        doc = json.loads(p.stdout)
+        bad = [f for f in doc["findings"] if f["check"] == "inventory-source-unreadable"]
+        self.assertEqual([f["asset"] for f in bad], ["file:/var/www/app/composer.lock"])
+        self.assertEqual(bad[0]["severity"], "medium")
+        # everything else is still recorded: the dpkg packages and the other lockfile
+        by_eco = doc["summary"]["packages"]["by_ecosystem"]
+        self.assertGreater(by_eco.get("deb", 0), 0)
+        self.assertGreater(by_eco.get("npm", 0), 0)
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("SELECT COUNT(*) FROM scans").fetchone()[0], 1)
+        con.close()
+
+    def test_image_symlinks_never_reach_the_host(self):
+        """--root reads the image: an absolute symlink names the image's file, not the host's."""
+        root = self.fixture_copy("debian10")
+        os.remove(os.path.join(root, "etc/os-release"))
+        os.makedirs(os.path.join(root, "usr/lib"), exist_ok=True)
+        spit(os.path.join(root, "usr/lib/os-release"), "ID=mamoritest\nVERSION_ID=7\n")
+        os.symlink("/usr/lib/os-release", os.path.join(root, "etc/os-release"))
+        status = os.path.join(root, "var/lib/dpkg/status")
+        os.remove(status)
+        os.symlink("/var/lib/dpkg/status", status)  # the host's, if followed outside
+        p = mamori("--root", root, "--format", "json", "--no-discover", "inventory", check=0)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["os"], "mamoritest-7")
+        self.assertEqual([x for x in doc["packages"] if x["ecosystem"] == "deb"], [])
+
+    def test_state_is_private_whoever_created_it(self):
+        """A state directory made 0755 (by a unit, an older version, an admin) becomes 0700;
+        the store, baseline, signature and keys are 0600."""
+        state = os.path.join(self.tmp, "state")
+        os.makedirs(state)
+        os.chmod(state, 0o755)
+        old = os.umask(0o022)
+        try:
+            env = {"MAMORI_STATE_DIR": state}
+            mamori("--root", os.path.join(FIX, "alpine"), "-q", "scan", "--skip", "audit",
+                   env=env, check=0)
+            tree = os.path.join(self.tmp, "watched")
+            os.makedirs(tree)
+            spit(os.path.join(tree, "f"), "x")
+            mamori("-q", "fim", "init", tree, env=env, check=0)
+        finally:
+            os.umask(old)
+        self.assertEqual(os.stat(state).st_mode & 0o777, 0o700)
+        names = sorted(os.listdir(state))
+        for n in ("mamori.db", "fim.baseline", "fim.baseline.sig", "fim.key", "fim.pub"):
+            self.assertIn(n, names)
+        for n in names:
+            mode = os.stat(os.path.join(state, n)).st_mode
+            if not os.path.isdir(os.path.join(state, n)):
+                self.assertEqual(mode & 0o777, 0o600, n)
 
     def test_usage_errors(self):
         self.assertEqual(mamori("--format", "yaml", "--store", self.db, "scan").returncode, 2)

@@ -1,6 +1,7 @@
 #include "inventory/inventory.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -281,14 +282,43 @@ TEST(Rpm, BerkeleyDbIsReportedUnsupported) {
   EXPECT_NE(r->warnings[0].find("not supported"), std::string::npos);
 }
 
-TEST(Rpm, FileThatIsNotSqliteIsAClearError) {
+TEST(Rpm, FileThatIsNotSqliteIsAProblemNamingIt) {
   fs::path tmp = fs::temp_directory_path() / ("mamori-rpmbad-" + std::to_string(::getpid()));
   fs::create_directories(tmp / "var/lib/rpm");
   std::ofstream(tmp / "var/lib/rpm/rpmdb.sqlite") << std::string(4096, 'G');
   auto r = collect_inventory(Root(tmp), no_discover());
   fs::remove_all(tmp);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("rpmdb.sqlite"), std::string::npos) << r.error().message;
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_TRUE(r->problems[0].package_database);
+  EXPECT_NE(r->problems[0].message.find("rpmdb.sqlite"), std::string::npos)
+      << r->problems[0].message;
+}
+
+// A hostile rpmdb.sqlite: a view named Packages (views are off), and a schema that is not rpm's.
+TEST(Rpm, HostileDatabaseIsRefusedWithoutTouchingTheImage) {
+  fs::path tmp = fs::temp_directory_path() / ("mamori-rpmview-" + std::to_string(::getpid()));
+  fs::create_directories(tmp / "var/lib/rpm");
+  fs::path db = tmp / "var/lib/rpm/rpmdb.sqlite";
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h,
+                         "CREATE TABLE t(x); INSERT INTO t VALUES (1); CREATE VIEW Packages AS "
+                         "SELECT 1 AS hnum, zeroblob(10) AS blob FROM t;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(h);
+  auto before = fs::directory_iterator(tmp / "var/lib/rpm");
+  size_t files_before = std::distance(before, fs::directory_iterator());
+  auto r = collect_inventory(Root(tmp), no_discover());
+  size_t files_after =
+      std::distance(fs::directory_iterator(tmp / "var/lib/rpm"), fs::directory_iterator());
+  fs::remove_all(tmp);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].message.find("not a readable rpm database"), std::string::npos)
+      << r->problems[0].message;
+  EXPECT_EQ(files_before, files_after) << "no -wal/-shm/-journal written into the image";
 }
 
 // ---------------- WordPress, lockfiles, Python ----------------
@@ -396,15 +426,49 @@ TEST(Collect, ExplicitWebrootMustExist) {
   EXPECT_NE(r.error().message.find("/srv/does-not-exist"), std::string::npos);
 }
 
-TEST(Collect, BrokenLockfileFailsTheInventoryWithItsName) {
+TEST(Collect, BrokenLockfileIsAProblemAndEverythingElseIsCollected) {
   fs::path tmp = fs::temp_directory_path() / ("mamori-lock-" + std::to_string(::getpid()));
   fs::create_directories(tmp / "var/www/site");
+  fs::create_directories(tmp / "var/www/other");
   std::ofstream(tmp / "var/www/site/package-lock.json") << "<html>not json</html>";
+  std::ofstream(tmp / "var/www/other/composer.lock") << "{";
+  std::ofstream(tmp / "var/www/other/package-lock.json")
+      << R"({"lockfileVersion":3,"packages":{"node_modules/lodash":{"version":"4.17.20"}}})";
   auto r = collect_inventory(Root(tmp), InventoryOptions{});
   fs::remove_all(tmp);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("/var/www/site/package-lock.json"), std::string::npos)
-      << r.error().message;
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->problems.size(), 2u);
+  EXPECT_EQ(r->problems[0].path, "/var/www/other/composer.lock");
+  EXPECT_EQ(r->problems[1].path, "/var/www/site/package-lock.json");
+  EXPECT_FALSE(r->problems[0].package_database);
+  EXPECT_NE(r->problems[1].message.find("/var/www/site/package-lock.json"), std::string::npos)
+      << r->problems[1].message;
+  bool lodash = false;
+  for (const auto& p : r->packages) lodash |= p.name == "lodash" && p.version == "4.17.20";
+  EXPECT_TRUE(lodash) << "the good lockfile beside the broken ones is still read";
+  auto f = source_problem_findings(*r, "h");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].check, "inventory-source-unreadable");
+  EXPECT_EQ(f[0].asset, "file:/var/www/other/composer.lock");
+}
+
+TEST(Collect, ImageSymlinksResolveInsideTheImage) {
+  fs::path tmp = fs::temp_directory_path() / ("mamori-img-" + std::to_string(::getpid()));
+  fs::create_directories(tmp / "etc");
+  fs::create_directories(tmp / "usr/lib");
+  fs::create_directories(tmp / "var/lib/dpkg");
+  std::ofstream(tmp / "usr/lib/os-release") << "ID=mamoritest\nVERSION_ID=1\n";
+  // absolute links as an image holds them: they name the image's files, never the host's
+  fs::create_symlink("/usr/lib/os-release", tmp / "etc/os-release");
+  fs::create_symlink("/var/lib/dpkg/status", tmp / "var/lib/dpkg/status");  // a loop here
+  auto r = collect_inventory(Root(tmp), no_discover());
+  fs::remove_all(tmp);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->os.id, "mamoritest");
+  EXPECT_TRUE(r->packages.empty()) << "the host's dpkg status was read through the image";
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_EQ(r->problems[0].path, "/var/lib/dpkg/status");
+  EXPECT_TRUE(r->problems[0].package_database);
 }
 
 // ---------------- listening sockets ----------------
