@@ -184,38 +184,64 @@ char type_of(mode_t m) {
 #define SYS_listxattrat 465  // Linux 6.13
 #endif
 
-// listxattrat(2) where the kernel has it (no path lookup), else llistxattr.
-ssize_t list_xattrs(const std::string& host_path, const At& at, char* buf, size_t size) {
+// listxattrat(2) where the kernel has it (no path lookup), else llistxattr on `path`.
+ssize_t list_xattrs(const std::string& path, const At& at, char* buf, size_t size) {
   static std::atomic<bool> have_at{true};
   if (at.dirfd >= 0 && have_at.load(std::memory_order_relaxed)) {
     long r = ::syscall(SYS_listxattrat, at.dirfd, at.name, AT_SYMLINK_NOFOLLOW, buf, size);
     if (r >= 0 || errno != ENOSYS) return r;
     have_at.store(false, std::memory_order_relaxed);
   }
-  return ::llistxattr(host_path.c_str(), buf, size);
+  return ::llistxattr(path.c_str(), buf, size);
 }
 
 // Fills e.xattrs from a name list (list(buf, size) → bytes) and a value getter
-// (get(name, buf, size) → bytes), sorted by name.
+// (get(name, buf, size) → bytes), sorted by name. A list or value larger than the first buffer
+// (ERANGE) is fetched again with the size the kernel gives (size 0 asks for it): 18 long user.*
+// names beside a security.capability must not read as "no xattrs".
 template <typename List, typename Get>
 void collect_xattrs(Entry& e, List list, Get get) {
-  char names[4096];
-  ssize_t n = list(names, sizeof names);
-  for (ssize_t off = 0; n > 0 && off < n;) {
-    std::string name(names + off);
+  constexpr size_t kMax = 1 << 20;  // above the kernel's XATTR_LIST_MAX / XATTR_SIZE_MAX (64 KiB)
+  // Calls f(buf, size) until the buffer is large enough; -1 with errno on other errors.
+  auto sized = [](std::vector<char>& buf, auto&& f) -> ssize_t {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      ssize_t n = f(buf.data(), buf.size());
+      if (n >= 0 || errno != ERANGE) return n;
+      ssize_t need = f(nullptr, 0);
+      if (need < 0) return need;
+      size_t want = std::max(static_cast<size_t>(need), buf.size() * 2);
+      if (want > kMax) {
+        errno = E2BIG;
+        return -1;
+      }
+      buf.resize(want);
+    }
+    errno = ERANGE;
+    return -1;
+  };
+  thread_local std::vector<char> names(4096), val(4096);
+  ssize_t n = sized(names, [&](char* b, size_t sz) { return list(b, sz); });
+  if (n < 0) return;  // no xattr support here (ENOTSUP), or the entry vanished
+  for (ssize_t off = 0; off < n;) {
+    std::string name(names.data() + off,
+                     ::strnlen(names.data() + off, static_cast<size_t>(n - off)));
     off += static_cast<ssize_t>(name.size()) + 1;
-    char val[4096];
-    ssize_t v = get(name.c_str(), val, sizeof val);
-    if (v >= 0) e.xattrs.emplace_back(name, std::string(val, static_cast<size_t>(v)));
+    if (name.empty()) continue;
+    ssize_t v = sized(val, [&](char* b, size_t sz) { return get(name.c_str(), b, sz); });
+    if (v >= 0) e.xattrs.emplace_back(name, std::string(val.data(), static_cast<size_t>(v)));
   }
   std::sort(e.xattrs.begin(), e.xattrs.end());
 }
 
 void read_xattrs(const std::string& host_path, Entry& e, const At& at) {
+  // Values by path, but through the directory descriptor of the walk when there is one
+  // (/proc/self/fd/N/NAME): the lookup stays in that directory whatever was renamed meanwhile.
+  std::string path =
+      at.dirfd >= 0 ? fmt::format("/proc/self/fd/{}/{}", at.dirfd, at.name) : host_path;
   collect_xattrs(
-      e, [&](char* buf, size_t size) { return list_xattrs(host_path, at, buf, size); },
+      e, [&](char* buf, size_t size) { return list_xattrs(path, at, buf, size); },
       [&](const char* name, char* buf, size_t size) {
-        return ::lgetxattr(host_path.c_str(), name, buf, size);
+        return ::lgetxattr(path.c_str(), name, buf, size);
       });
 }
 
@@ -279,10 +305,20 @@ struct DirFd {
 };
 using DirRef = std::shared_ptr<const DirFd>;
 
-// The directory fd and name of an entry coming from the walk.
+// The directory fd and name of an entry coming from the walk ("." for the root itself).
 At at_of(const DirRef& dir, const std::string& path) {
   if (!dir) return {};
-  return At{dir->fd, path.c_str() + path.rfind('/') + 1};
+  const char* name = path.c_str() + path.rfind('/') + 1;
+  return At{dir->fd, *name ? name : "."};
+}
+
+// The directory holding a top path, opened inside the root (so a symlink in an image's
+// /var/www leads into the image, never to the host); for "/" the root itself.
+DirRef parent_in_root(const Root& root, const std::string& path) {
+  std::string parent = path == "/" ? "/" : path.substr(0, path.rfind('/'));
+  auto fd = root.open_dir(parent.empty() ? "/" : parent);
+  if (!fd) return nullptr;
+  return std::make_shared<const DirFd>(fd->release());
 }
 
 class Walker {
@@ -298,6 +334,8 @@ class Walker {
         top.push_back(p);
     for (auto it = top.rbegin(); it != top.rend(); ++it)
       stack_.push_back({*it, DT_DIR, true, nullptr});
+    // Every entry is reached through its directory's descriptor, top paths too.
+    for (auto& item : stack_) item.parent = parent_in_root(root_, item.path);
   }
   // Next entry, or nullopt at the end. parent() is then its directory (null for a top path).
   std::optional<Entry> next() {
@@ -314,8 +352,8 @@ class Walker {
         if (it.d_type == DT_REG) e.type = kUnstatedRegular;
         return e;
       }
-      if (!stat_entry(root_.path(e.path).string(), e, at_of(parent_, e.path)))
-        continue;  // vanished: not recorded
+      if (!parent_ || !stat_entry(root_.path(e.path).string(), e, at_of(parent_, e.path)))
+        continue;  // vanished (or its directory did): not recorded
       if (e.type != 'd') return e;
       if (it.top) dev_ = e.dev;
       bool other_mount = !it.top && (e.dev != dev_ || is_mount_root(e.path));
@@ -348,7 +386,8 @@ class Walker {
   }
   bool is_mount_root(const std::string& p) const {
     struct statx sx {};
-    if (::statx(AT_FDCWD, root_.path(p).c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) != 0)
+    At at = at_of(parent_, p);
+    if (at.dirfd < 0 || ::statx(at.dirfd, at.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) != 0)
       return false;
     return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
            (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
@@ -359,9 +398,9 @@ class Walker {
     names_.clear();
     const At at = at_of(parent_, dir);
     constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    int fd = at.dirfd >= 0 ? ::openat(at.dirfd, at.name, kFlags)
-                           : ::open(root_.path(dir).c_str(), kFlags);
+    int fd = at.dirfd >= 0 ? ::openat(at.dirfd, at.name, kFlags) : -1;
     if (fd < 0) {
+      if (at.dirfd < 0) errno = ENOENT;
       unreadable_.push_back(dir + ": " + std::strerror(errno));
       return;
     }
@@ -1008,43 +1047,63 @@ std::string header_line(const BaselineInfo& info) {
   return header + "\n";
 }
 
-// Writes a baseline to a temp file beside `out`, renamed over it once complete.
+// Writes a baseline to a temp file beside `out` (a random name, created O_EXCL|O_NOFOLLOW,
+// mode 0600), renamed over it once complete.
 class BaselineWriter {
  public:
-  explicit BaselineWriter(std::string out)
-      : out_(std::move(out)), tmp_(out_ + ".tmp." + std::to_string(::getpid())) {}
+  explicit BaselineWriter(std::string out) : out_(std::move(out)), tmp_(temp_path_for(out_)) {}
   ~BaselineWriter() {
-    if (!done_) ::unlink(tmp_.c_str());
+    if (fd_ && !done_) ::unlink(tmp_.c_str());
   }
   Status open(const BaselineInfo& info) {
-    buf_.resize(1 << 20);  // one write(2) per megabyte of baseline
-    f_.rdbuf()->pubsetbuf(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-    f_.open(tmp_, std::ios::binary | std::ios::trunc);
-    if (!f_) return errno_error(tmp_, errno);
-    f_ << header_line(info);
+    fd_.reset(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd_) return errno_error(tmp_, errno);
+    if (::fchmod(fd_.get(), 0600) != 0) return errno_error(tmp_, errno);
+    buf_.reserve(kChunk + 4096);
+    buf_ += header_line(info);
     return ok();
   }
   void add(const Entry& e) { add_line(format_entry(e)); }
   void add_line(const std::string& line) {  // a line format_entry() made (on a worker)
-    f_ << line;
+    buf_ += line;
     ++entries_;
+    if (buf_.size() >= kChunk) flush();  // one write(2) per megabyte of baseline
   }
   uint64_t entries() const { return entries_; }
   Status commit() {
-    f_ << "#end " << entries_ << "\n";
-    f_.flush();
-    if (!f_) return Error::unavailable(tmp_ + ": write failed");
-    f_.close();
-    if (::rename(tmp_.c_str(), out_.c_str()) != 0) return errno_error(out_, errno);
+    buf_ += fmt::format("#end {}\n", entries_);
+    flush();
+    if (write_errno_ != 0) return errno_error(tmp_, write_errno_);
+    if (::fsync(fd_.get()) != 0) return errno_error(tmp_, errno);
+    if (::close(fd_.release()) != 0) return errno_error(tmp_, errno);
+    if (::rename(tmp_.c_str(), out_.c_str()) != 0) {
+      int e = errno;
+      ::unlink(tmp_.c_str());
+      return errno_error(out_, e);
+    }
     done_ = true;
     return ok();
   }
 
  private:
+  static constexpr size_t kChunk = 1 << 20;
+  void flush() {
+    size_t off = 0;
+    while (off < buf_.size() && write_errno_ == 0) {
+      ssize_t n = ::write(fd_.get(), buf_.data() + off, buf_.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        write_errno_ = errno;
+      else
+        off += static_cast<size_t>(n);
+    }
+    buf_.clear();
+  }
   std::string out_, tmp_;
-  std::vector<char> buf_;
-  std::ofstream f_;
+  UniqueFd fd_;
+  std::string buf_;
   uint64_t entries_ = 0;
+  int write_errno_ = 0;
   bool done_ = false;
 };
 
@@ -1167,12 +1226,42 @@ Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& 
 
 namespace detail {
 
+void parse_md5sums(std::string_view text, const std::string& pkg,
+                   const std::set<std::string>& conffiles,
+                   std::unordered_map<std::string, std::pair<std::string, std::string>>& files) {
+  size_t pos = 0;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
+    if (line.size() < 35 || line[32] != ' ') continue;
+    std::string path = "/" + std::string(trim(line.substr(33)));
+    if (conffiles.contains(path)) continue;
+    files[path] = {pkg, std::string(line.substr(0, 32))};
+  }
+}
+
+InRoot in_root_file(const Root& root, const std::string& abs) {
+  InRoot r;
+  r.host = root.path(abs).string();
+  if (root.is_host()) return r;
+  size_t slash = abs.rfind('/');
+  std::string parent = slash == 0 || slash == std::string::npos ? "/" : abs.substr(0, slash);
+  r.name = abs.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (r.name.empty()) r.name = ".";
+  auto fd = root.open_dir(parent);
+  if (!fd) {
+    r.missing = true;
+    return r;
+  }
+  r.dir = std::make_shared<UniqueFd>(std::move(*fd));
+  return r;
+}
+
 void PackageIndex::load(const Root& root) {
   std::set<std::string> conf;
-  auto info = list_dir(root.path("/var/lib/dpkg/info"));
+  auto info = root.list("/var/lib/dpkg/info");
   for (const auto& f : info) {
-    if (f.extension() != ".conffiles") continue;
-    auto t = read_file(f, 16 << 20);
+    if (!f.ends_with(".conffiles")) continue;
+    auto t = root.read(f, 16 << 20);
     if (!t) continue;
     size_t pos = 0;
     std::string_view line;
@@ -1181,19 +1270,13 @@ void PackageIndex::load(const Root& root) {
   }
   conffiles = conf.size();
   for (const auto& f : info) {
-    if (f.extension() != ".md5sums") continue;
-    std::string pkg = f.stem().string();
+    if (!f.ends_with(".md5sums")) continue;
+    std::string pkg = f.substr(f.rfind('/') + 1);
+    pkg = pkg.substr(0, pkg.size() - 8);  // ".md5sums"
     pkg = pkg.substr(0, pkg.find(':'));
-    auto t = read_file(f, 64 << 20);
+    auto t = root.read(f, 64 << 20);
     if (!t) continue;
-    size_t pos = 0;
-    std::string_view line;
-    while (next_line(*t, pos, line)) {
-      if (line.size() < 35 || line[32] != ' ') continue;
-      std::string path = "/" + std::string(trim(line.substr(33)));
-      if (conf.contains(path)) continue;
-      files[path] = {pkg, std::string(line.substr(0, 32))};
-    }
+    parse_md5sums(*t, pkg, conf, files);
   }
 }
 
@@ -1203,9 +1286,11 @@ const std::pair<std::string, std::string>* PackageIndex::find(const std::string&
   return it == files.end() ? nullptr : &it->second;
 }
 
-std::string md5_of(const std::string& host_path) {
+std::string md5_of(const Root& root, const std::string& abs) {
   std::string error;
-  return digest_file(host_path, EVP_md5(), error);
+  InRoot f = in_root_file(root, abs);
+  if (f.missing) return "";
+  return digest_file(f.host, EVP_md5(), error, f.at());
 }
 
 // Tells a package upgrade (the new content is what the package ships) from tampering.
@@ -1214,7 +1299,7 @@ void judge_against_packages(const Root& root, const PackageIndex& idx, Change& c
   const auto* owner = idx.find(c.after.path);
   if (!owner) return;
   c.package = owner->first;
-  std::string md5 = md5_of(root.path(c.after.path).string());
+  std::string md5 = md5_of(root, c.after.path);
   if (md5 == owner->second) {
     c.verdict = Change::kMatchesPackage;
     c.differences.push_back(
@@ -1487,43 +1572,46 @@ std::vector<Finding> fim_findings(const CheckResult& r) {
 
 namespace detail {
 
-// dpkg-divert's records: (path, diverted-to, diverting package).
-std::vector<std::array<std::string, 3>> read_diversions(const Root& root) {
+std::vector<std::array<std::string, 3>> parse_diversions(std::string_view text) {
   std::vector<std::array<std::string, 3>> out;
-  auto t = read_file(root.path("/var/lib/dpkg/diversions"), 16 << 20);
-  if (!t) return out;
   std::vector<std::string> lines;
   size_t pos = 0;
   std::string_view line;
-  while (next_line(*t, pos, line)) lines.emplace_back(line);
+  while (next_line(text, pos, line)) lines.emplace_back(line);
   for (size_t i = 0; i + 2 < lines.size(); i += 3)
     out.push_back({lines[i], lines[i + 1], lines[i + 2]});
   return out;
 }
 
+void parse_path_filters(std::string_view text, std::vector<std::pair<bool, std::string>>& out) {
+  size_t pos = 0;
+  std::string_view line;
+  while (next_line(text, pos, line)) {
+    line = trim(line);
+    for (auto [key, include] : {std::pair{"path-exclude", false}, {"path-include", true}}) {
+      std::string_view k = key;
+      if (!line.starts_with(k)) continue;
+      std::string_view v = trim(line.substr(k.size()));
+      if (!v.empty() && v[0] == '=') v = trim(v.substr(1));
+      if (!v.empty()) out.emplace_back(include, std::string(v));
+    }
+  }
+}
+
+// dpkg-divert's records: (path, diverted-to, diverting package).
+std::vector<std::array<std::string, 3>> read_diversions(const Root& root) {
+  auto t = root.read("/var/lib/dpkg/diversions", 16 << 20);
+  if (!t) return {};
+  return parse_diversions(*t);
+}
+
 // dpkg's path-exclude / path-include filters (dpkg.cfg(5)): the last matching one wins.
 std::vector<std::pair<bool, std::string>> read_path_filters(const Root& root) {
   std::vector<std::pair<bool, std::string>> out;
-  std::vector<std::filesystem::path> files = {root.path("/etc/dpkg/dpkg.cfg")};
-  auto dir = list_dir(root.path("/etc/dpkg/dpkg.cfg.d"));
-  std::sort(dir.begin(), dir.end());
-  files.insert(files.end(), dir.begin(), dir.end());
-  for (const auto& f : files) {
-    auto t = read_file(f, 1 << 20);
-    if (!t) continue;
-    size_t pos = 0;
-    std::string_view line;
-    while (next_line(*t, pos, line)) {
-      line = trim(line);
-      for (auto [key, include] : {std::pair{"path-exclude", false}, {"path-include", true}}) {
-        std::string_view k = key;
-        if (!line.starts_with(k)) continue;
-        std::string_view v = trim(line.substr(k.size()));
-        if (!v.empty() && v[0] == '=') v = trim(v.substr(1));
-        if (!v.empty()) out.emplace_back(include, std::string(v));
-      }
-    }
-  }
+  std::vector<std::string> files = {"/etc/dpkg/dpkg.cfg"};
+  for (auto& f : root.list("/etc/dpkg/dpkg.cfg.d")) files.push_back(std::move(f));
+  for (const auto& f : files)
+    if (auto t = root.read(f, 1 << 20)) parse_path_filters(*t, out);
   return out;
 }
 
@@ -1533,7 +1621,7 @@ Result<PackageVerifyResult> verify_packages(const Root& root, const PackageVerif
   PackageVerifyResult res;
   PackageIndex idx;
   idx.load(root);
-  if (idx.files.empty() && !std::filesystem::exists(root.path("/var/lib/dpkg/info")))
+  if (idx.files.empty() && !root.is_dir("/var/lib/dpkg/info"))
     return Error::not_found("fim packages: no dpkg database under " + root.path("/").string() +
                             " (only dpkg-based systems record file checksums this way)");
   res.conffiles_skipped = idx.conffiles;
@@ -1568,7 +1656,8 @@ Result<PackageVerifyResult> verify_packages(const Root& root, const PackageVerif
         thread_count(opts.threads), 8192,
         [&root](Item& it) {
           std::string err;
-          it.found = digest_file(root.path(it.on_disk).string(), EVP_md5(), err);
+          InRoot where = in_root_file(root, it.on_disk);  // resolved again here: no descriptor
+          it.found = digest_file(where.host, EVP_md5(), err, where.at());  // waits in the queue
           if (it.found.empty()) it.e.error = err;
         },
         [&](Item& it) {
@@ -1630,7 +1719,8 @@ Result<PackageVerifyResult> verify_packages(const Root& root, const PackageVerif
         if (d[0] == it.path && d[2] != it.package)
           it.on_disk = d[1];  // moved aside for another package
       it.e.path = it.path;
-      it.exists = stat_entry(root.path(it.on_disk).string(), it.e);
+      InRoot where = in_root_file(root, it.on_disk);
+      it.exists = !where.missing && stat_entry(where.host, it.e, where.at());
       bool need = it.exists && it.e.type == 'f';
       pipe.push(std::move(it), need);
     }
@@ -1693,14 +1783,15 @@ KeyPair generate_keypair() {
 
 Status write_keypair(const KeyPair& k, const std::string& secret_path,
                      const std::string& public_path) {
-  int fd = ::open(secret_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_error(secret_path, errno);
-  bool good = ::write(fd, k.secret_key.data(), k.secret_key.size()) ==
-              static_cast<ssize_t>(k.secret_key.size());
-  good = ::fsync(fd) == 0 && good;
-  ::close(fd);
+  UniqueFd fd(
+      ::open(secret_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return errno_error(secret_path, errno);
+  bool good = ::fchmod(fd.get(), 0600) == 0 &&
+              ::write(fd.get(), k.secret_key.data(), k.secret_key.size()) ==
+                  static_cast<ssize_t>(k.secret_key.size());
+  good = ::fsync(fd.get()) == 0 && good;
   if (!good) return Error::unavailable(secret_path + ": write failed");
-  return write_file_atomic(public_path, k.public_key);
+  return write_file_atomic(public_path, k.public_key, /*private_file=*/true);
 }
 
 Result<std::string> read_key(const std::string& path, size_t expected) {
@@ -1740,7 +1831,7 @@ Status sign_file(const std::string& path, const std::string& secret_key) {
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(d->data()), d->size(),
                        reinterpret_cast<const unsigned char*>(secret_key.data()));
-  return write_file_atomic(path + ".sig", sig);
+  return write_file_atomic(path + ".sig", sig, /*private_file=*/true);
 }
 
 Status verify_file(const std::string& path, const std::string& public_key) {

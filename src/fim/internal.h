@@ -1,12 +1,16 @@
 #pragma once
 // Pieces of the FIM engine shared by check (fim.cpp) and watch (watch.cpp). Not a public API.
 
+#include <array>
 #include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/fd.h"
 #include "fim/fim.h"
 
 namespace mamori::fim::detail {
@@ -42,6 +46,28 @@ struct PackageIndex {
 };
 // Tells a package upgrade (the new content is what the package ships) from tampering.
 void judge_against_packages(const Root& root, const PackageIndex& idx, Change& c);
+
+// dpkg's own files, parsed without touching the filesystem (exposed for the fuzzer):
+//  - deb-md5sums(5) lines "MD5  PATH" of package `pkg` into files (paths in `conffiles` left out);
+void parse_md5sums(std::string_view text, const std::string& pkg,
+                   const std::set<std::string>& conffiles,
+                   std::unordered_map<std::string, std::pair<std::string, std::string>>& files);
+//  - /var/lib/dpkg/diversions: records of three lines (path, diverted-to, diverting package);
+std::vector<std::array<std::string, 3>> parse_diversions(std::string_view text);
+//  - dpkg.cfg(5) path-exclude / path-include lines, appended in order (true = include).
+void parse_path_filters(std::string_view text, std::vector<std::pair<bool, std::string>>& out);
+
+// A file of the root for the *at() calls: for the host the plain path (resolution inside "/"
+// is the ordinary one, and costs nothing more); for an image its directory opened inside the
+// image, so that no symlink in the image leads to the host.
+struct InRoot {
+  std::string host;               // path on this host (messages; the host root's lookups)
+  std::shared_ptr<UniqueFd> dir;  // the directory, for images
+  std::string name;
+  At at() const { return dir && *dir ? At{dir->get(), name.c_str()} : At{}; }
+  bool missing = false;  // its directory does not exist inside the image
+};
+InRoot in_root_file(const Root& root, const std::string& abs);
 
 // One fanotify event as decoded from the kernel's packed records (exposed for the fuzzer).
 struct FanEvent {

@@ -329,10 +329,9 @@ std::vector<std::string> Policy::resolve(const Root& root, const std::vector<std
       }
       continue;
     }
-    std::error_code ec;
-    auto st = std::filesystem::symlink_status(root.path(r.path), ec);
+    auto st = root.stat(r.path, /*follow_last=*/false);
     // Merged-/usr symlinks (/bin → usr/bin) are covered through their target.
-    if (ec || !std::filesystem::exists(st) || std::filesystem::is_symlink(st)) {
+    if (!st || S_ISLNK(st->st_mode)) {
       dropped.push_back(r.path);
       continue;
     }

@@ -481,9 +481,10 @@ class Watcher {
                std::vector<std::string>& whos) {
     Entry cur;
     cur.path = path;
-    bool exists = stat_entry(root_.path(path).string(), cur);
+    InRoot where = in_root_file(root_, path);
+    bool exists = !where.missing && stat_entry(where.host, cur, where.at());
     if (exists && wants_hash(info_.policy, cur))
-      hash_entry(root_.path(path).string(), info_.hash, cur);
+      hash_entry(where.host, info_.hash, cur, where.at());
     auto base = index_.find(path);
     std::string by = who.text();
     auto add = [&](Change c) { push(std::move(c), by, changes, whos); };
@@ -507,8 +508,7 @@ class Watcher {
         std::string prefix = path == "/" ? "/" : path + "/";
         for (auto it = index_.lower_bound(prefix);
              it != index_.end() && it->first.starts_with(prefix); ++it) {
-          struct stat st {};
-          if (::lstat(root_.path(it->first).c_str(), &st) != 0)
+          if (!root_.exists(it->first))
             add(Change{Change::kRemoved, it->second, Entry{}, {}, "", Change::kNotPackaged});
         }
       }
@@ -530,8 +530,10 @@ class Watcher {
     while (!stack.empty() && budget > 0) {
       std::string dir = stack.back();
       stack.pop_back();
-      DIR* d = ::opendir(root_.path(dir).c_str());
+      auto dfd = root_.open_dir(dir);
+      DIR* d = dfd ? ::fdopendir(dfd->get()) : nullptr;
       if (!d) continue;
+      dfd->release();  // the stream owns it now
       std::vector<std::string> names;
       while (dirent* de = ::readdir(d)) {
         std::string_view n = de->d_name;
@@ -544,8 +546,9 @@ class Watcher {
         if (!covered(p) || index_.contains(p)) continue;
         Entry e;
         e.path = p;
-        if (!stat_entry(root_.path(p).string(), e)) continue;
-        if (wants_hash(info_.policy, e)) hash_entry(root_.path(p).string(), info_.hash, e);
+        InRoot where = in_root_file(root_, p);
+        if (where.missing || !stat_entry(where.host, e, where.at())) continue;
+        if (wants_hash(info_.policy, e)) hash_entry(where.host, info_.hash, e, where.at());
         push(Change{Change::kAdded, Entry{}, e, {}, "", Change::kNotPackaged}, by, changes, whos);
         if (e.type == 'd') stack.push_back(p);
       }

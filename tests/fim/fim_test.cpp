@@ -427,6 +427,57 @@ TEST_F(FimTest, CapabilityOnABinaryIsCritical) {
     }
 }
 
+// Names past 4 KiB in all (ERANGE from a 4 KiB buffer) must not read as "no xattrs": a setcap'd
+// binary hidden behind 18 long user.* names, and a value longer than 4 KiB.
+TEST_F(FimTest, ManyLongXattrNamesAndLargeValuesAreAllRecorded) {
+  // ext4 keeps all of a file's xattrs in one 4 KiB block: tmpfs takes more, like XFS and btrfs
+  fs::path shm = fs::path("/dev/shm") / ("mamori-fim-xattr-" + std::to_string(::getpid()));
+  fs::remove_all(shm);
+  fs::create_directories(shm);
+  fs::copy(root_, shm / "root", fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  root_ = shm / "root";
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{shm};
+  init();
+  std::string path = (root_ / "usr/bin/other").string();
+  size_t set = 0;
+  for (int i = 0; i < 18; ++i) {
+    std::string name = "user." + std::string(230, static_cast<char>('a' + i));
+    ASSERT_EQ(::setxattr(path.c_str(), name.c_str(), "v", 1, 0), 0) << std::strerror(errno);
+    ++set;
+  }
+  std::string big(6000, 'B');
+  ASSERT_EQ(::setxattr(path.c_str(), "user.big", big.data(), big.size(), 0), 0);
+  bool root = ::geteuid() == 0;
+  if (root) {
+    std::string cap("\x01\0\0\x02\x80\0\0\0\x80\0\0\0\0\0\0\0\0\0\0\0", 20);
+    ASSERT_EQ(::setxattr(path.c_str(), "security.capability", cap.data(), cap.size(), 0), 0);
+  }
+  ASSERT_EQ(set, 18u);
+  ASSERT_GT(::listxattr(path.c_str(), nullptr, 0), 4096);
+  for (bool full : {false, true}) {
+    CheckResult r;
+    auto m = check(full, r);
+    ASSERT_TRUE(m.contains("/usr/bin/other")) << "full=" << full;
+    EXPECT_TRUE(has(m["/usr/bin/other"], "xattr added: user." + std::string(230, 'r')));
+    EXPECT_TRUE(has(m["/usr/bin/other"], "xattr added: user.big"));
+    if (root) {
+      EXPECT_TRUE(has(m["/usr/bin/other"], "xattr added: security.capability"));
+      bool critical = false;
+      for (const auto& f : fim_findings(r))
+        critical |= f.asset == "/usr/bin/other" && f.severity == Severity::kCritical;
+      EXPECT_TRUE(critical);
+    }
+  }
+  // and recorded whole in a new baseline: nothing reported after re-initialising
+  fs::remove(baseline_);
+  init();
+  CheckResult r;
+  EXPECT_FALSE(check(true, r).contains("/usr/bin/other"));
+}
+
 TEST(FimPolicy, DefaultPolicyParsesAndResolvesWebRoots) {
   auto p = parse_policy(default_policy_text(), "default");
   ASSERT_TRUE(p.has_value()) << p.error().message;
