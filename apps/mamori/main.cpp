@@ -1,4 +1,6 @@
 // mamori: argument parsing and wiring only (commands.cpp does the work).
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
@@ -38,6 +40,9 @@ Documentation: docs/ (one page per command).)";
 
 int main(int argc, char** argv) {
   using namespace mamori::cli;
+  // Everything Mamori creates is private unless it says otherwise: findings, bans, baselines,
+  // reports and the SQLite -wal/-shm files (created with the umask) hold what an attacker wants.
+  ::umask(077);
   if (std::getenv("MAMORI_TEST_KILL_AT")) mamori::store::set_fault_hook(kill_hook);
 
   Options o;

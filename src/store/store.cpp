@@ -251,20 +251,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
     else if (path.starts_with("sqlite:"))
       path = path.substr(7);
     if (path.empty()) return Error::invalid("empty store path");
-    std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      bool existed = std::filesystem::exists(parent, ec);
-      std::filesystem::create_directories(parent, ec);
-      if (ec)
-        return Error::unavailable(
-            fmt::format("{}: cannot create store directory: {}", parent.string(), ec.message()));
-      if (!existed)  // the store holds findings about weaknesses: keep it private
-        std::filesystem::permissions(parent, std::filesystem::perms::owner_all, ec);
-    }
+    // The store holds findings about weaknesses and the bans: its directory and files are
+    // private whoever created them (a unit or an older version made the state dir 0755).
+    if (auto s = ensure_parent_dir(path); !s)
+      return s.error().with_context("cannot prepare the store directory");
     auto d = open_sqlite(path);
     if (!d) return d.error();
     db = std::move(*d);
+    for (const char* suffix : {"", "-wal", "-shm"})
+      if (auto s = ensure_private_file(path + suffix); !s) return s.error().with_context("store");
   }
   std::unique_ptr<Store> s(new Store(std::move(db)));
   auto m = s->migrate();

@@ -302,14 +302,7 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   std::memcpy(file.data(), &h, sizeof h);
   st.report.bytes = file.size();
 
-  fs::path dir = fs::path(out).parent_path();
-  if (!dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec)
-      return Error::unavailable(
-          fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
-  }
+  MAMORI_TRY(ensure_parent_dir(out), "db import: directory");
   MAMORI_TRY(write_file_atomic(out, file), "db import: write");
   return st.report;
 }

@@ -123,8 +123,7 @@ Result<BuildReport> update_database(const UpdateOptions& o) {
   static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   if (!curl_ready) return Error::internal("libcurl initialisation failed");
   std::error_code ec;
-  fs::create_directories(o.cache_dir, ec);
-  if (ec) return Error::unavailable(fmt::format("{}: {}", o.cache_dir, ec.message()));
+  MAMORI_TRY(ensure_private_dir(o.cache_dir), "db update: cache");
   std::vector<std::string> files;
   for (const auto& url : o.urls) {
     fs::path final_path = fs::path(o.cache_dir) / cache_name(url);
