@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 #include <pwd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,11 +24,13 @@
 #include "core/text.h"
 #include "fim/fim.h"
 #include "fim/watch.h"
+#include "guard/allow.h"
 #include "guard/authlog.h"
 #include "guard/detect.h"
 #include "guard/follow.h"
 #include "guard/journal.h"
 #include "guard/nft.h"
+#include "guard/service.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
 #include "inventory/listeners.h"
@@ -1132,74 +1132,72 @@ int cmd_audit(const Options& o, bool checks) {
   return exit_for(outcome->findings, *threshold);
 }
 
-Result<int64_t> parse_duration(const std::string& s);
+namespace {
 
-// --since: "2h", "3d" (back from now), "2024-05-06" or "2024-05-06 12:00:00" (UTC); 0 when
-// empty (no limit).
-Result<int64_t> parse_since(const std::string& s) {
-  if (s.empty()) return int64_t{0};
-  if (auto d = parse_duration(s)) return now_s() - *d;
-  std::string t = s;
-  if (t.size() == 19 && t[10] == 'T') t[10] = ' ';
-  if (t.size() == 20 && t[10] == 'T' && t[19] == 'Z') t = t.substr(0, 10) + " " + t.substr(11, 8);
-  int64_t v = t.size() == 10 ? parse_date(t) : parse_datetime(t);
-  if (v < 0) return Error::invalid("not a duration (2h, 3d) or a UTC date (2024-05-06[ 12:00:00])");
-  return v;
+// The allowlist of a guard command: loopback, this host's addresses, the SSH sessions open now,
+// the configuration file's `allow` entries, and --allow (already validated).
+Result<guard::Allowlist> guard_allowlist(const GuardArgs& a) {
+  auto allow = guard::Allowlist::loopback();
+  guard::add_host_addresses(allow);
+  guard::add_ssh_sessions(allow, Root("/"));
+  std::string cfg = a.config.empty() ? "/etc/mamori/guard.toml" : a.config;
+  MAMORI_TRY(guard::add_config_file(allow, cfg, !a.config.empty()), "guard: --config");
+  for (const auto& al : a.allow) MAMORI_TRY(allow.add(al, "--allow"), "guard: --allow");
+  return allow;
 }
 
-// A whole log file, gzip-compressed or plain (zlib reads both), into the parser.
-Status read_log_file(const std::string& f, guard::AuthLogParser& parser) {
-  gzFile gz = gzopen(f.c_str(), "rb");
-  if (!gz) return Error::not_found(f + ": " + std::strerror(errno));
-  gzbuffer(gz, 1 << 20);
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      int err = 0;
-      std::string why = gzerror(gz, &err);
-      gzclose(gz);
-      return Error::data_loss(f + ": " + why);
-    }
-    if (n == 0) break;
-    parser.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+// A typo in --allow would let an allowlisted admin be banned: a usage error, before anything.
+std::optional<int> bad_allow(const std::string& cmd, const GuardArgs& a) {
+  for (const auto& al : a.allow) {
+    guard::Ip ip;
+    int bits = 0;
+    if (!guard::parse_prefix(al, ip, bits))
+      return usage("guard " + cmd + ": --allow " + sanitize(al) + " is not an address or prefix");
   }
-  gzclose(gz);
-  return {};
+  return std::nullopt;
 }
+
+}  // namespace
 
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (o.format != "text" && o.format != "json")
     return usage("guard scan-log: --format must be text or json");
   if (a.files.empty() && a.journal_files.empty() && !a.journal)
     return usage("guard scan-log: name a log file, --journal-file FILE or --journal");
-  for (const auto& al : a.allow) {
-    bool v6 = false;
-    if (!guard::canonical_element(al, v6))
-      return usage("guard scan-log: --allow " + sanitize(al) + " is not an address or prefix");
-  }
-  int year = a.year;
-  if (year == 0) {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    year = tm.tm_year + 1900;
-  }
-  auto since = parse_since(a.since);
+  if (auto rc = bad_allow("scan-log", a)) return *rc;
+  int64_t now = now_s();
+  auto since = guard::parse_since(a.since, now);
   if (!since)
     return usage("guard scan-log: --since " + sanitize(a.since) + ": " + since.error().message);
+  std::optional<int64_t> base;
+  if (a.ban) {
+    auto b = guard::parse_duration(a.ban_time);
+    if (!b) return usage("guard: --ban-time " + sanitize(a.ban_time) + ": " + b.error().message);
+    base = *b;
+  }
+  auto allow = guard_allowlist(a);
+  if (!allow) return fail(allow.error());
+  int year = a.year;
+  if (year == 0) {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&t, &tm);  // syslog stamps are local time
+    year = tm.tm_year + 1900;
+  }
   guard::AuthLogParser parser(year);
   for (const auto& f : a.files) {
-    if (auto s = read_log_file(f, parser); !s) return fail(s.error());
+    if (auto s = guard::read_log_file(f, parser); !s) return fail(s.error());
     parser.finish();
   }
   // The systemd journal (sd-journal): files given, and/or this machine's journal.
+  uint64_t untrusted_journal = 0;
   auto feed_journal = [&](Result<std::unique_ptr<guard::Journal>> j) -> Status {
     if (!j) return j.error();
     auto n = (*j)->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
       parser.message(ts, pid, ident, m);
     });
     if (!n) return n.error();
+    untrusted_journal += (*j)->untrusted();
     return {};
   };
   if (!a.journal_files.empty())
@@ -1207,23 +1205,25 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
       return fail(s.error());
   if (a.journal)
     if (auto s = feed_journal(guard::Journal::open_local()); !s) return fail(s.error());
+  uint64_t untrusted = parser.untrusted() + untrusted_journal;
+  if (untrusted > 0)
+    info(o, fmt::format("warning: {} journal records claimed to be sshd, PAM, xrdp or VNC without "
+                        "journald's fields backing it (written by another program): ignored",
+                        untrusted));
   guard::DetectOptions dopts;
-  dopts.allow = a.allow;
+  dopts.allow = *allow;
   if (*since > 0) parser.drop_before(*since);
   auto found = guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
   std::map<std::string, store::Ban> banned;
-  if (a.ban) {
-    auto base = parse_duration(a.ban_time);
-    if (!base)
-      return usage("guard: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);
+  if (base) {
     auto st = open_store(o);
     if (!st) return fail(st.error());
     std::string host = host_name(o);
-    int64_t now = now_s();
-    // A prefix bans its addresses; a campaign without one bans each member.
+    // A prefix bans its addresses; a campaign without one bans each member; nothing that
+    // holds an allowlisted address.
     std::vector<std::pair<std::string, int64_t>> elements;
     for (const auto& x : found) {
-      for (const auto& t : guard::ban_targets(x)) {
+      for (const auto& t : guard::ban_targets(x, *allow)) {
         auto b = (*st)->record_ban(host, t, x.kind,
                                    fmt::format("{} failures ({})", x.failures, x.kind), now, *base);
         if (!b) return fail(b.error());
@@ -1231,7 +1231,7 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
         banned[t] = *b;
       }
     }
-    guard::NftBans fw(a.nft);
+    guard::NftBans fw(a.nft, &*allow);
     if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard: firewall"));
     auto warnings = fw.ban(elements);
     if (!warnings) return fail(warnings.error().with_context("guard: firewall"));
@@ -1243,6 +1243,7 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (o.format == "json") {
     nlohmann::json j = {{"lines", parser.lines()},
                         {"events", parser.events().size()},
+                        {"untrusted", untrusted},
                         {"attackers", nlohmann::json::array()}};
     for (const auto& x : found) {
       nlohmann::json e = {{"address", x.address},
@@ -1325,10 +1326,11 @@ int cmd_guard_status(const Options& o, const GuardArgs& a) {
     if (!fw_note.empty()) j["firewall_error"] = fw_note;
     out = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
+    // every field comes from the store, which anything with write access to it may have set
     for (const auto& b : *bans)
       out += fmt::format(
-          "{:<40} {:<11} until {}  offence {}  {}{}\n", b.address, b.kind, iso8601(b.expires_at),
-          b.offences, sanitize(b.reason),
+          "{:<40} {:<11} until {}  offence {}  {}{}\n", sanitize(b.address), sanitize(b.kind),
+          iso8601(b.expires_at), b.offences, sanitize(b.reason),
           fw_left(b.address) >= 0 ? "" : "  (NOT in the firewall: mamori guard restore)");
     out += fmt::format("{} active bans{}\n", bans->size(),
                        fw_note.empty() ? "" : " — firewall: " + sanitize(fw_note));
@@ -1351,12 +1353,16 @@ int cmd_guard_unban(const Options& o, const GuardArgs& a, const std::string& add
 }
 
 int cmd_guard_restore(const Options& o, const GuardArgs& a) {
+  if (auto rc = bad_allow("restore", a)) return *rc;
+  auto allow = guard_allowlist(a);
+  if (!allow) return fail(allow.error());
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t now = now_s();
   auto bans = (*st)->active_bans(host_name(o), now);
   if (!bans) return fail(bans.error());
-  guard::NftBans fw(a.nft);
+  // every stored ban is checked as if it were new (NftBans refuses the rest, with a warning)
+  guard::NftBans fw(a.nft, &*allow);
   if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard restore: firewall"));
   std::vector<std::pair<std::string, int64_t>> elements;
   for (const auto& b : *bans) elements.push_back({b.address, b.expires_at - now});
@@ -1371,195 +1377,113 @@ namespace {
 volatile std::sig_atomic_t g_stop_guard = 0;
 void on_guard_signal(int) { g_stop_guard = 1; }
 
-// systemd's notification protocol (sd_notify(3)): one datagram to $NOTIFY_SOCKET.
-void notify_systemd(const std::string& msg) {
-  const char* path = std::getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  size_t n = std::strlen(path);
-  if (n >= sizeof sa.sun_path) return;
-  std::memcpy(sa.sun_path, path, n);
-  if (sa.sun_path[0] == '@') sa.sun_path[0] = 0;  // abstract namespace
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  ::sendto(fd, msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n));
-  ::close(fd);
+// The journal is there to be followed when sd-journal opens it and it has entries.
+bool local_journal_available() {
+  auto j = guard::Journal::open_local();
+  if (!j) return false;
+  return std::filesystem::exists("/run/systemd/journal/socket") ||
+         std::filesystem::exists("/var/log/journal");
 }
 }  // namespace
 
 int cmd_guard_run(const Options& o, const GuardArgs& a) {
-  auto base = parse_duration(a.ban_time);
+  auto base = guard::parse_duration(a.ban_time);
   if (!base)
     return usage("guard run: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);
-  std::vector<std::string> logs = a.logs;
-  const bool journal = a.journal || !a.journal_files.empty();
-  if (logs.empty() && !journal)
-    for (const char* d : {"/var/log/auth.log", "/var/log/secure"})
-      if (std::filesystem::exists(d)) logs.push_back(d);
-  if (logs.empty() && !journal)
-    return usage("guard run: no --log or --journal given and no /var/log/auth.log here");
+  if (auto rc = bad_allow("run", a)) return *rc;
+  guard::ServiceOptions so;
+  so.logs = a.logs;
+  so.journal_files = a.journal_files;
+  so.journal_local = a.journal;
+  // The default source is the journal where there is one: its records say which program wrote
+  // them (a text log only says what the writer claimed). Else the classic auth logs.
+  if (so.logs.empty() && !a.journal && a.journal_files.empty()) {
+    if (local_journal_available()) {
+      so.journal_local = true;
+    } else {
+      for (const char* d : {"/var/log/auth.log", "/var/log/secure"})
+        if (std::filesystem::exists(d)) so.logs.push_back(d);
+    }
+  }
+  if (so.logs.empty() && !so.journal_local && so.journal_files.empty())
+    return usage(
+        "guard run: no --log or --journal given, no journal and no /var/log/auth.log here");
   if (a.poll_ms < 10 || a.poll_ms > 60000) return usage("guard run: --poll-ms 10..60000");
-  auto since = parse_since(a.since);
+  auto since = guard::parse_since(a.since, now_s());
   if (!since)
     return usage("guard run: --since " + sanitize(a.since) + ": " + since.error().message);
-  for (const auto& al : a.allow) {  // a typo here would let an allowlisted admin be banned
-    bool v6 = false;
-    if (!guard::canonical_element(al, v6))
-      return usage("guard run: --allow " + sanitize(al) + " is not an address or prefix");
-  }
+  so.since = *since;
+  so.from_start = a.from_start;
+  so.ban_seconds = *base;
+  auto allow = guard_allowlist(a);
+  if (!allow) return fail(allow.error());
   auto st = open_store(o);
   if (!st) return fail(st.error());
-  const std::string host = host_name(o);
-  guard::NftBans fw(a.nft);
-  if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard run: firewall"));
-  // Bans of an earlier run (or before a reboot) go back first.
-  std::map<std::string, store::Ban> active;
-  {
-    auto bans = (*st)->active_bans(host, now_s());
-    if (!bans) return fail(bans.error());
-    std::vector<std::pair<std::string, int64_t>> elements;
-    for (const auto& b : *bans) {
-      active[b.address] = b;
-      elements.push_back({b.address, b.expires_at - now_s()});
-    }
-    if (auto w = fw.ban(elements); !w) return fail(w.error().with_context("guard run: restore"));
-  }
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  guard::AuthLogParser parser(tm.tm_year + 1900);
-  // --since: the rotations that may hold lines of that period first (oldest first), then the
-  // logs from their start; older events are dropped.
-  std::vector<std::unique_ptr<guard::FileFollower>> followers;
-  for (const auto& l : logs) {
-    if (*since > 0)
-      for (const auto& r : guard::rotated_logs(l, *since)) {
-        if (auto s = read_log_file(r, parser); !s) {
-          info(o, "warning: " + s.error().message);
-          continue;
-        }
-        parser.finish();
-        info(o, "guard: read " + r);
-      }
-    followers.push_back(std::make_unique<guard::FileFollower>(l, a.from_start || *since > 0));
-  }
-  // The journal (this machine's, or files): from its end unless --from-start.
-  std::unique_ptr<guard::Journal> jr;
-  if (journal) {
-    auto j = a.journal_files.empty() ? guard::Journal::open_local()
-                                     : guard::Journal::open_files(a.journal_files);
-    if (!j) return fail(j.error().with_context("guard run"));
-    jr = std::move(*j);
-    if (*since > 0) {
-      if (auto s = jr->seek_time(*since); !s) return fail(s.error().with_context("guard run"));
-    } else if (!a.from_start) {
-      if (auto s = jr->seek_tail(); !s) return fail(s.error().with_context("guard run"));
-    }
-  }
-  guard::DetectOptions dopts;
-  dopts.allow = a.allow;
+  so.host = host_name(o);
+  guard::SystemClock clock;
+  guard::NftFirewall fw(a.nft, nullptr);
+  guard::GuardService svc(so, **st, fw, clock, *allow, [] {
+    return inventory::session_peers(Root("/"), {"sshd", "sshd-session"});
+  });
+  fw.set_allowlist(&svc.allowlist());  // the service's own: it grows as sessions open
+  guard::SystemdNotifier notifier;
+  std::vector<std::string> notes;
+  auto say = [&] {
+    for (const auto& n : notes) info(o, "guard: " + sanitize(n));
+    notes.clear();
+  };
+  Status started = svc.start(notes);
+  say();
+  if (!started) return fail(started.error().with_context("guard run"));
   std::signal(SIGTERM, on_guard_signal);
   std::signal(SIGINT, on_guard_signal);
-  uint64_t watchdog_us = 0;
-  if (const char* w = std::getenv("WATCHDOG_USEC")) watchdog_us = std::strtoull(w, nullptr, 10);
-  notify_systemd(fmt::format("READY=1\nSTATUS=watching {} log(s){}, {} bans restored", logs.size(),
-                             jr ? " and the journal" : "", active.size()));
-  info(o, fmt::format("guard: watching {}{}{}; {} bans restored", fmt::join(logs, ", "),
-                      !logs.empty() && jr ? " and " : "", jr ? "the journal" : "", active.size()));
+  uint64_t watchdog_us = guard::SystemdNotifier::watchdog_usec();
+  std::string sources = fmt::format(
+      "{}{}{}", fmt::join(so.logs, ", "),
+      !so.logs.empty() && (so.journal_local || !so.journal_files.empty()) ? " and " : "",
+      so.journal_local            ? "the journal"
+      : !so.journal_files.empty() ? "the journal files"
+                                  : "");
+  auto stats = svc.stats();
+  notifier.notify(
+      fmt::format("READY=1\nSTATUS=watching {}; {} bans restored", sources, stats.restored));
+  info(o, fmt::format("guard: watching {}; {} bans restored; never banned: {}", sources,
+                      stats.restored, fmt::join(svc.allowlist().describe(), ", ")));
   auto last_ping = std::chrono::steady_clock::now();
-  size_t seen_events = 0;
-  uint64_t total_bans = 0;
   while (!g_stop_guard) {
-    for (auto& f : followers) f->poll([&](std::string_view b) { parser.feed(b); });
-    if (jr) {
-      auto n = jr->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
-        parser.message(ts, pid, ident, m);
-      });
-      if (!n) info(o, "warning: journal: " + n.error().message);
+    auto bans = svc.poll(notes);
+    say();
+    for (const auto& b : bans) {
+      if (o.format == "json")
+        std::cout << nlohmann::json({{"banned", b.target},
+                                     {"kind", b.kind},
+                                     {"failures", b.failures},
+                                     {"offences", b.offences},
+                                     {"until", iso8601(b.until)}})
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << std::endl;
+      else if (!o.quiet)
+        std::cout << fmt::format("banned {} ({}, {} failures) until {} (offence {})", b.target,
+                                 b.kind, b.failures, iso8601(b.until), b.offences)
+                  << std::endl;
     }
-    int64_t now = now_s();
-    if (parser.events().size() != seen_events) {
-      // The longest window back from the newest event (log time: syslog stamps are local
-      // time without a zone, so the wall clock is no reference).
-      int64_t newest = 0;
-      for (const auto& ev : parser.events()) newest = std::max(newest, ev.ts);
-      parser.drop_before(std::max(newest - dopts.slow_window - 3600, *since));
-      seen_events = parser.events().size();
-      auto found =
-          guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
-      std::vector<std::pair<std::string, int64_t>> elements;
-      for (const auto& x : found) {
-        for (const auto& tg : guard::ban_targets(x)) {
-          auto it = active.find(tg);
-          // running: nothing to do; ended: only failures after that ban make a new offence
-          if (it != active.end() &&
-              (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
-            continue;
-          auto b = (*st)->record_ban(
-              host, tg, x.kind, fmt::format("{} failures ({})", x.failures, x.kind), now, *base);
-          if (!b) {
-            info(o, "warning: " + b.error().message);
-            continue;
-          }
-          active[tg] = *b;
-          elements.push_back({tg, b->expires_at - now});
-          if (o.format == "json")
-            std::cout << nlohmann::json({{"banned", tg},
-                                         {"kind", x.kind},
-                                         {"failures", x.failures},
-                                         {"offences", b->offences},
-                                         {"until", iso8601(b->expires_at)}})
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << std::endl;
-          else if (!o.quiet)
-            std::cout << fmt::format("banned {} ({}, {} failures) until {} (offence {})", tg,
-                                     x.kind, x.failures, iso8601(b->expires_at), b->offences)
-                      << std::endl;
-        }
-      }
-      if (!elements.empty()) {
-        auto w = fw.ban(elements);
-        if (!w) {
-          info(o, "warning: firewall: " + w.error().message);
-        } else {
-          for (const auto& x : *w) info(o, "warning: " + sanitize(x));
-          total_bans += elements.size() - w->size();
-        }
-        notify_systemd(fmt::format("STATUS={} bans this run, {} events in the window", total_bans,
-                                   parser.events().size()));
-      }
+    if (!bans.empty()) {
+      auto s = svc.stats();
+      notifier.notify(
+          fmt::format("STATUS={} bans this run, {} events in the window", s.bans_total, s.events));
     }
     auto steady = std::chrono::steady_clock::now();
     if (watchdog_us &&
         std::chrono::duration_cast<std::chrono::microseconds>(steady - last_ping).count() >
             static_cast<int64_t>(watchdog_us / 2)) {
-      notify_systemd("WATCHDOG=1");
+      notifier.notify("WATCHDOG=1");
       last_ping = steady;
     }
     for (int slept = 0; slept < a.poll_ms && !g_stop_guard; slept += 10) ::usleep(10000);
   }
-  notify_systemd("STOPPING=1");
-  info(o, fmt::format("guard: stopped; {} bans this run", total_bans));
+  notifier.notify("STOPPING=1");
+  info(o, fmt::format("guard: stopped; {} bans this run", svc.stats().bans_total));
   return kExitOk;
-}
-
-// "3600", "90s", "10m", "1h", "2d" → seconds.
-Result<int64_t> parse_duration(const std::string& s) {
-  if (s.empty()) return Error::invalid("empty duration");
-  size_t i = 0;
-  int64_t v = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && v < 100000000) v = v * 10 + (s[i++] - '0');
-  if (i == 0) return Error::invalid("not a duration (e.g. 3600, 10m, 1h, 2d)");
-  std::string unit = s.substr(i);
-  int64_t mult = unit.empty() || unit == "s" ? 1
-                 : unit == "m"               ? 60
-                 : unit == "h"               ? 3600
-                 : unit == "d"               ? 86400
-                                             : 0;
-  if (mult == 0 || v == 0) return Error::invalid("not a duration (e.g. 3600, 10m, 1h, 2d)");
-  return v * mult;
 }
 
 int cmd_version(const Options& o) {

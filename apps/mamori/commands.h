@@ -50,6 +50,7 @@ int cmd_audit(const Options& o, bool checks);
 struct GuardArgs {
   std::vector<std::string> files;
   std::vector<std::string> allow;          // addresses / prefixes never reported
+  std::string config;                      // guard.toml (default /etc/mamori/guard.toml)
   int year = 0;                            // for syslog lines (no year); 0 = this year
   bool ban = false;                        // scan-log: also ban what was found
   std::vector<std::string> journal_files;  // scan-log: systemd journal files

@@ -364,8 +364,12 @@ See docs/audit.md (every check, its rationale and remediation).)");
   mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
   mamori guard scan-log --since 2d /var/log/auth.log* /var/log/nginx/access.log*
 Services: ssh (sshd, sshd-session), pam (any other service's PAM failure with a remote host),
-xrdp, vnc (x11vnc, TigerVNC), wordpress (POST wp-login.php answered 200 = failure, 302 =
-login; every POST xmlrpc.php = an attempt).
+xrdp, vnc (x11vnc, TigerVNC), wordpress (POST wp-login.php answered 200 = failure; a 302 is a
+login only when the dashboard follows; every POST xmlrpc.php = an attempt).
+Never blamed: loopback, this host's addresses, the peers of SSH sessions open now, `allow` in
+/etc/mamori/guard.toml (--config) and --allow. Journal records count only when journald's own
+fields (_UID, _COMM, _EXE, _SYSTEMD_UNIT) back the program they claim to be; syslog times are
+this host's local time (TZ).
 Kinds: burst (>= 5 failures in 10 min), spraying (many accounts, 1-2 tries each), guessed (a
 login after >= 5 failures: change that password), slow (>= 6 in 24 h, never logged in),
 distributed (a /24, /64 or /56, or a campaign of addresses a guess or two each).
@@ -391,8 +395,8 @@ See docs/guard.md.)");
   auto* grun = guardc->add_subcommand(
       "run", "The service: follow auth logs, ban password guessing as it happens (nftables)");
   grun->add_option("--log", ga.logs,
-                   "Log file to follow through rotation (repeatable; default /var/log/auth.log "
-                   "or /var/log/secure)")
+                   "Log file to follow through rotation (repeatable; default: the journal, else "
+                   "/var/log/auth.log or /var/log/secure)")
       ->type_name("FILE");
   grun->add_flag("--journal", ga.journal, "Follow this machine's systemd journal (sd-journal)");
   grun->add_option("--journal-file", ga.journal_files, "Follow systemd journal files (repeatable)")
@@ -411,11 +415,24 @@ See docs/guard.md.)");
       ->type_name("MS");
   grun->footer(R"(Runs until SIGTERM/SIGINT; tells systemd when ready (Type=notify, WATCHDOG=1 when
 WatchdogSec is set): packaging/systemd/mamori-guard.service. Bans of earlier runs are restored at
-start. Each ban is printed (a JSON line with --format json).
+start, each checked as if new (never wider than /16 or /32, never an allowlisted address). Each
+ban is printed (a JSON line with --format json).
+Default source: this machine's journal where there is one (its records prove which program
+wrote them), else /var/log/auth.log or /var/log/secure (whose lines anyone can forge with
+logger(1): see docs/guard.md).
+Never banned: loopback, this host's addresses, the peers of SSH sessions open at start and of
+those that log in later, `allow` in /etc/mamori/guard.toml (--config) and --allow.
 See docs/guard.md.)");
   grun->callback([&] { rc = cmd_guard_run(o, ga); });
   for (auto* c : {gscan, gstatus, gunban, grestore, grun})
     c->add_option("--nft", ga.nft, "The nft program (default: nft in PATH)")->type_name("PATH");
+  grestore->add_option("--allow", ga.allow, "Address or prefix never banned (repeatable)")
+      ->type_name("ADDR[/LEN]");
+  for (auto* c : {gscan, grestore, grun})
+    c->add_option("--config", ga.config,
+                  "Guard configuration: allow = [\"ADDR[/LEN]\", ...] (default "
+                  "/etc/mamori/guard.toml, when present)")
+        ->type_name("FILE");
 
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 namespace mamori::guard {
@@ -36,7 +37,11 @@ bool parse_ip(std::string_view s, Ip& out) {
     out.v4 = true;
     return true;
   }
-  return inet_pton(AF_INET6, buf, out.b) == 1;
+  if (inet_pton(AF_INET6, buf, out.b) != 1) return false;
+  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d (a dual-stack socket's view of it)
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(out.b, kMapped, 12) == 0) out.v4 = true;
+  return true;
 }
 
 bool parse_prefix(std::string_view spec, Ip& ip, int& bits) {
@@ -50,6 +55,11 @@ bool parse_prefix(std::string_view spec, Ip& ip, int& bits) {
     bits = std::stoi(std::string(b));
   }
   if (!parse_ip(addr, ip)) return false;
+  bool mapped = ip.v4 && addr.find(':') != std::string_view::npos;  // "::ffff:a.b.c.0/120"
+  if (mapped && bits >= 0) {
+    if (bits < 96) return false;  // wider than the mapped range: not an IPv4 prefix
+    bits -= 96;
+  }
   int max = ip.v4 ? 32 : 128;
   if (bits < 0) bits = max;
   return bits <= max;
@@ -130,13 +140,9 @@ bool last_addr(std::string_view msg, Ip& ip, size_t& ip_start) {
   return false;
 }
 
-// An address as a log writes it: "::ffff:192.0.2.7" (xrdp) is the IPv4 address.
-bool log_ip(std::string_view s, Ip& ip) {
-  if (!parse_ip(s, ip)) return false;
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (!ip.v4 && std::memcmp(ip.b, kMapped, 12) == 0) ip.v4 = true;
-  return true;
-}
+// An address as a log writes it ("::ffff:192.0.2.7", as xrdp and sshd write IPv4 clients of a
+// dual-stack socket, is the IPv4 address: parse_ip sees to that).
+bool log_ip(std::string_view s, Ip& ip) { return parse_ip(s, ip); }
 
 int month_of(std::string_view abbr) {
   size_t m = kMonths.find(abbr);
@@ -163,8 +169,7 @@ int64_t clf_time(std::string_view t) {
   return base - (oh * 3600 + om * 60) * (t[21] == '+' ? 1 : -1);
 }
 
-// x11vnc/libvncserver "06/05/2024 00:00:01 " → unix seconds (the server's local time, read as
-// UTC like syslog's).
+// x11vnc/libvncserver "06/05/2024 00:00:01 " → civil seconds (the server's local time).
 int64_t dmy_time(std::string_view t) {
   int d, mo, y, h, mi, s;
   if (t.size() < 20 || t[2] != '/' || t[5] != '/' || t[10] != ' ' || t[13] != ':' || t[16] != ':' ||
@@ -174,7 +179,7 @@ int64_t dmy_time(std::string_view t) {
   return civil_seconds(y, mo, d, h, mi, s);
 }
 
-// TigerVNC's time line "Mon May  6 00:00:01 2024" (ctime) → unix seconds.
+// TigerVNC's time line "Mon May  6 00:00:01 2024" (ctime, local time) → civil seconds.
 int64_t ctime_line(std::string_view t) {
   int d, h, mi, s, y;
   if (t.size() != 24 || t[3] != ' ' || t[7] != ' ' || t[10] != ' ' || t[13] != ':' ||
@@ -207,15 +212,111 @@ std::string_view service_name(Service s) {
   return "?";
 }
 
+namespace {
+
+std::string_view base_name(std::string_view p) { return p.substr(p.rfind('/') + 1); }
+
+bool is_vnc_name(std::string_view s) {
+  return s.find("vnc") != std::string_view::npos || s.find("VNC") != std::string_view::npos;
+}
+
+// A unit of the system manager (not a user's own manager, not a login session's scope).
+bool system_unit(std::string_view u) {
+  return !u.empty() && !u.starts_with("user@") && !u.starts_with("user-") &&
+         !u.starts_with("session-") && u.ends_with(".service");
+}
+
+}  // namespace
+
+Origin judge_origin(std::string_view ident, std::string_view msg, const JournalOrigin& o) {
+  // journald adds _UID to every record it receives; a record without it comes from an export
+  // file, and then the other fields must speak for it
+  bool uid0 = o.uid.empty() || o.uid == "0";
+  bool sshd = ident == "sshd" || ident == "sshd-session";
+  if (sshd) {
+    auto is_sshd = [](std::string_view n) { return n == "sshd" || n == "sshd-session"; };
+    bool program = is_sshd(o.comm) || is_sshd(base_name(o.exe)) || o.unit == "ssh.service" ||
+                   o.unit == "sshd.service" || o.unit.starts_with("ssh@") ||
+                   o.unit.starts_with("sshd@");
+    return uid0 && program ? Origin::kTrusted : Origin::kUntrusted;
+  }
+  if (msg.starts_with("pam_")) {
+    // PAM runs inside the service, as root (su and the like through their setuid bit): a user
+    // can run a PAM application of their own, never as uid 0
+    bool any = !o.uid.empty() || !o.comm.empty() || !o.exe.empty() || !o.unit.empty();
+    return any && uid0 ? Origin::kTrusted : Origin::kUntrusted;
+  }
+  if (ident.starts_with("xrdp")) {  // xrdp itself runs as user xrdp: its unit speaks for it
+    bool unit = o.unit == "xrdp.service" || o.unit == "xrdp-sesman.service";
+    bool root_xrdp = uid0 && !o.comm.empty() && o.comm.starts_with("xrdp");
+    return unit || root_xrdp ? Origin::kTrusted : Origin::kUntrusted;
+  }
+  if (is_vnc_name(ident)) {
+    bool unit = system_unit(o.unit) && is_vnc_name(o.unit);
+    bool root_vnc = uid0 && !o.comm.empty() && is_vnc_name(o.comm);
+    return unit || root_vnc ? Origin::kTrusted : Origin::kUntrusted;
+  }
+  return Origin::kIrrelevant;
+}
+
+int64_t AuthLogParser::local_to_utc(int64_t civil) {
+  // the zone's offset at the instant that civil time names: first guess with the offset of
+  // that instant read as UTC, then correct with the offset at the guess (DST transitions)
+  auto offset_at = [](int64_t t) -> int64_t {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    if (!localtime_r(&tt, &tm)) return 0;
+    return tm.tm_gmtoff;
+  };
+  int64_t guess = civil - offset_at(civil);
+  return civil - offset_at(guess);
+}
+
+int64_t AuthLogParser::local(int64_t civil) {
+  if (civil < 0) return civil;
+  // zones change their offset on quarter hours at the finest: one lookup per quarter hour of
+  // log time keeps a log of millions of lines from calling localtime_r for each
+  int64_t quarter = civil / 900;
+  if (quarter != zone_quarter_) {
+    zone_quarter_ = quarter;
+    zone_offset_ = civil - local_to_utc(civil);
+  }
+  return civil - zone_offset_;
+}
+
 AuthLogParser::AuthLogParser(int year) : year_(year) {}
 
 void AuthLogParser::push(int64_t ts, AuthKind k, const Ip& ip, std::string_view user, bool valid,
                          Service s) {
+  if (k == AuthKind::kSuccess) ++successes_;
   events_.push_back({ts, k, ip, intern(user), valid, s});
 }
 
 void AuthLogParser::drop_before(int64_t ts) {
   std::erase_if(events_, [ts](const AuthEvent& e) { return e.ts < ts; });
+  std::erase_if(wp_pending_, [ts](const auto& kv) { return kv.second < ts; });
+  compact_users();
+}
+
+void AuthLogParser::compact_users() {
+  // A name no event refers to any more is dropped once they outnumber the events: a service
+  // fed millions of unique names keeps a table the size of its window, at amortised O(1).
+  if (users_.size() <= 2 * events_.size() + 4096) return;
+  std::vector<uint32_t> remap(users_.size(), UINT32_MAX);
+  std::vector<std::string> kept;
+  for (auto& e : events_) {
+    uint32_t& r = remap[e.user];
+    if (r == UINT32_MAX) {
+      r = static_cast<uint32_t>(kept.size());
+      kept.push_back(std::move(users_[e.user]));
+    }
+    e.user = r;
+  }
+  users_ = std::move(kept);
+  std::unordered_map<std::string, uint32_t> ids;
+  ids.reserve(users_.size());
+  for (uint32_t i = 0; i < users_.size(); ++i) ids.emplace(users_[i], i);
+  user_ids_ = std::move(ids);
 }
 
 uint32_t AuthLogParser::intern(std::string_view u) {
@@ -239,8 +340,9 @@ int64_t AuthLogParser::syslog_time(std::string_view l, size_t& pos) {
   if (last_month_ > 0 && month < last_month_ && last_month_ - month > 6) ++year_;  // Dec → Jan
   last_month_ = month;
   pos = 15;
-  return days_from_civil(year_, static_cast<unsigned>(month), static_cast<unsigned>(d)) * 86400 +
-         h * 3600 + mi * 60 + s;
+  return local(days_from_civil(year_, static_cast<unsigned>(month), static_cast<unsigned>(d)) *
+                   86400 +
+               h * 3600 + mi * 60 + s);
 }
 
 void AuthLogParser::feed(std::string_view bytes) {
@@ -300,7 +402,10 @@ void AuthLogParser::message(int64_t ts, uint32_t pid, std::string_view ident,
 void AuthLogParser::export_field(std::string_view l) {
   if (l.empty()) {  // end of a record
     if (!ex_msg_.empty()) {
-      if (ex_ident_ == "sshd" || ex_ident_ == "sshd-session") {
+      Origin o = judge_origin(ex_ident_, ex_msg_, {ex_uid_, ex_comm_, ex_exe_, ex_unit_});
+      if (o == Origin::kUntrusted) {
+        ++untrusted_;
+      } else if (ex_ident_ == "sshd" || ex_ident_ == "sshd-session") {
         sshd(ex_ts_, ex_pid_, ex_msg_);
       } else {
         other(ex_ts_, ex_ident_, ex_msg_);
@@ -308,8 +413,8 @@ void AuthLogParser::export_field(std::string_view l) {
     }
     ex_ts_ = 0;
     ex_pid_ = 0;
-    ex_ident_.clear();
-    ex_msg_.clear();
+    for (std::string* f : {&ex_ident_, &ex_msg_, &ex_uid_, &ex_comm_, &ex_exe_, &ex_unit_})
+      f->clear();
     return;
   }
   size_t eq = l.find('=');
@@ -334,6 +439,14 @@ void AuthLogParser::export_field(std::string_view l) {
     ex_pid_ = p;
   } else if (k == "MESSAGE") {
     ex_msg_ = std::string(v.substr(0, 1 << 16));
+  } else if (k == "_UID") {
+    ex_uid_ = std::string(v.substr(0, 16));
+  } else if (k == "_COMM") {
+    ex_comm_ = std::string(v.substr(0, 64));
+  } else if (k == "_EXE") {
+    ex_exe_ = std::string(v.substr(0, 4096));
+  } else if (k == "_SYSTEMD_UNIT") {
+    ex_unit_ = std::string(v.substr(0, 256));
   }
 }
 
@@ -482,20 +595,39 @@ void AuthLogParser::headerless(std::string_view l) {
     if (l.find("AUTHFAIL: ") != std::string_view::npos) xrdp(-1, l);
     return;
   }
-  if (int64_t t = dmy_time(l); t >= 0) {  // x11vnc's own log
+  if (int64_t t = local(dmy_time(l)); t >= 0) {  // x11vnc's own log (local time)
     vnc(t, l.substr(20));
     return;
   }
-  if (int64_t t = ctime_line(l); t >= 0) {  // TigerVNC: a time line, then its messages
+  if (int64_t t = local(ctime_line(l)); t >= 0) {  // TigerVNC: a time line, then its messages
     vnc_clock_ = t;
     return;
   }
   if (l.starts_with(" Connections: closed: ")) vnc(vnc_clock_, l);
 }
 
+namespace {
+
+// Index of the first '"' at or after `from` not escaped by a backslash (Apache writes \" and
+// \\ inside quoted fields; nginx writes \x22), or npos.
+size_t unescaped_quote(std::string_view s, size_t from) {
+  for (size_t q = s.find('"', from); q != std::string_view::npos; q = s.find('"', q + 1)) {
+    size_t bs = 0;
+    while (bs < q && s[q - 1 - bs] == '\\') ++bs;
+    if (bs % 2 == 0) return q;
+  }
+  return std::string_view::npos;
+}
+
+constexpr int64_t kDashboardWindow = 300;  // a login's redirect, then its dashboard
+
+}  // namespace
+
 bool AuthLogParser::web(std::string_view l) {
   // combined: 'IP - USER [06/May/2024:00:00:01 +0000] "POST /wp-login.php HTTP/1.1" 200 …',
-  // optionally after "vhost:port " (Apache's vhost_combined)
+  // optionally after "vhost:port " (Apache's vhost_combined). USER is the client's (Basic
+  // auth) and may hold " [" or "] ": the line is anchored on its first unescaped quote, which
+  // starts the request (a quote in USER is escaped by the server), with the time just before.
   size_t sp = l.find(' ');
   if (sp == std::string_view::npos || sp > 300) return false;
   Ip ip;
@@ -505,37 +637,45 @@ bool AuthLogParser::web(std::string_view l) {
     if (sp2 == std::string_view::npos || !log_ip(l.substr(sp + 1, sp2 - sp - 1), ip)) return false;
     after = sp2;
   }
-  size_t br = l.find(" [", after);
-  if (br == std::string_view::npos || br > after + 600) return false;
-  size_t close = l.find("] \"", br);
-  if (close == std::string_view::npos || close != br + 28) return false;
-  int64_t ts = clf_time(l.substr(br + 2, 26));
+  size_t open = unescaped_quote(l, after);
+  // "… [06/May/2024:00:00:01 +0000] \"": the 26 characters of the time end 2 before the quote
+  if (open == std::string_view::npos || open < after + 30 || l[open - 1] != ' ' ||
+      l[open - 2] != ']' || l[open - 29] != '[' || l[open - 30] != ' ')
+    return false;
+  int64_t ts = clf_time(l.substr(open - 28, 26));
   if (ts < 0) return true;  // an access log line with a broken time: nothing to count
-  std::string_view req = l.substr(close + 3);
-  if (!req.starts_with("POST ")) return true;
-  // the request ends at a quote not escaped by a backslash (Apache writes \" and \\)
-  size_t q = 5;
-  for (;; ++q) {
-    q = req.find('"', q);
-    if (q == std::string_view::npos) return true;
-    size_t bs = 0;
-    while (bs < q && req[q - 1 - bs] == '\\') ++bs;
-    if (bs % 2 == 0) break;
-  }
-  std::string_view target = req.substr(5, q - 5);
+  size_t close = unescaped_quote(l, open + 1);
+  if (close == std::string_view::npos) return true;
+  std::string_view req = l.substr(open + 1, close - open - 1);
+  int status = 0;
+  if (close + 5 > l.size() || l[close + 1] != ' ' || !digits(l, close + 2, 3, status)) return true;
+  bool post = req.starts_with("POST "), get = req.starts_with("GET ");
+  if (!post && !get) return true;
+  std::string_view target = req.substr(post ? 5 : 4);
   target = target.substr(0, target.find(' '));
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query =
       path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
-  int status = 0;
-  if (!digits(req, q + 2, 3, status) || req[q + 1] != ' ') return true;
+  if (get) {
+    // the dashboard, which WordPress serves (200) only to a logged-in user (admin-ajax.php and
+    // the static files answer anyone, so they do not count)
+    if (status == 200 && (path.ends_with("/wp-admin/") || path.ends_with("/wp-admin/index.php") ||
+                          path.ends_with("/wp-admin/profile.php")))
+      web_dashboard(ts, ip);
+    return true;
+  }
   if (path.ends_with("/wp-login.php")) {
     // other forms of the page (lost password, post password) are not logins
     for (size_t a = query.find("action="); a != std::string_view::npos;
          a = query.find("action=", a + 1))
       if ((a == 0 || query[a - 1] == '&') && !query.substr(a + 7).starts_with("login")) return true;
     if (status == 302) {
-      push(ts, AuthKind::kSuccess, ip, "", false, Service::kWordPress);
+      // a login redirects to the dashboard — so does an http→https redirect of the POST: only
+      // the dashboard that follows tells them apart
+      if (wp_pending_.size() > (1u << 16))
+        std::erase_if(wp_pending_,
+                      [ts](const auto& kv) { return kv.second < ts - kDashboardWindow; });
+      if (wp_pending_.size() <= (1u << 16)) wp_pending_[ip] = ts;
     } else if (status == 200 || status == 401 || status == 403 || status == 429) {
       push(ts, AuthKind::kFailure, ip, "", false, Service::kWordPress);
     }
@@ -543,6 +683,15 @@ bool AuthLogParser::web(std::string_view l) {
     push(ts, AuthKind::kFailure, ip, "", false, Service::kWordPress);
   }
   return true;
+}
+
+void AuthLogParser::web_dashboard(int64_t ts, const Ip& ip) {
+  auto it = wp_pending_.find(ip);
+  if (it == wp_pending_.end()) return;
+  int64_t login = it->second;
+  wp_pending_.erase(it);
+  if (ts >= login && ts - login <= kDashboardWindow)
+    push(login, AuthKind::kSuccess, ip, "", false, Service::kWordPress);
 }
 
 void AuthLogParser::sshd(int64_t ts, uint32_t pid, std::string_view msg) {
@@ -586,8 +735,8 @@ void AuthLogParser::sshd(int64_t ts, uint32_t pid, std::string_view msg) {
     if (f == std::string_view::npos || !last_addr(msg, ip, ip_start) || ip_start < f + 11 ||
         msg.substr(ip_start - 6, 6) != " from ")
       return;
-    events_.push_back({ts, AuthKind::kSuccess, ip,
-                       intern(msg.substr(f + 5, ip_start - 6 - (f + 5))), true, Service::kSsh});
+    push(ts, AuthKind::kSuccess, ip, msg.substr(f + 5, ip_start - 6 - (f + 5)), true,
+         Service::kSsh);
     conns_.erase(pid);
     return;
   }

@@ -12,8 +12,22 @@
 //  - x11vnc's own log ("06/05/2024 00:00:01 … authentication failed from IP") and TigerVNC's
 //    (a "Mon May  6 00:00:01 2024" line, then " Connections: closed: …");
 //  - web access logs (nginx/Apache combined, optionally "vhost:port " first): WordPress
-//    logins — POST …/wp-login.php answered 200 is a failed login (the form again), 302 a
-//    successful one; every POST …/xmlrpc.php is an attempt (one request can carry many).
+//    logins — POST …/wp-login.php answered 200 is a failed login (the form again); a 302 is a
+//    login only when the same address then gets the dashboard (GET …/wp-admin/, index.php or
+//    profile.php answered 200 within 5 minutes: an http→https redirect of the POST is not a
+//    login); every POST …/xmlrpc.php is an attempt (one request can carry many). The line is
+//    read from both ends: the request starts at the first quote (a user name cannot hold one:
+//    nginx and Apache escape it), the status follows the request's closing quote.
+//
+// Times: syslog stamps (and VNC servers' own logs) carry no zone: they are the host's local
+// time (TZ), converted to UTC here; RFC 3339 stamps and the journal carry their own.
+//
+// Who may speak for a service: in the journal (and `journalctl -o export` text), only what
+// journald itself records about the sender counts, never the SYSLOG_IDENTIFIER the sender
+// chose: sshd's records must come from uid 0 and from sshd (_COMM/_EXE) or its unit; PAM's
+// from uid 0; xrdp's and VNC servers' from their system units. Any local user can write
+// "sshd[1]: Failed password … from ADDR" with logger(1) — such records are counted as
+// untrusted() and ignored. Plain text logs carry no such proof (docs/guard.md).
 //
 // One failure is counted per authentication attempt: "Failed password" lines; an "Invalid
 // user" line (with the "Failed password for invalid user" that follows on the same connection
@@ -29,6 +43,7 @@
 //   p.finish();
 //   for (const AuthEvent& e : p.events()) …
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,7 +53,9 @@
 
 namespace mamori::guard {
 
-// An address in 16 bytes (IPv4 mapped as ::ffff:a.b.c.d).
+// An address in 16 bytes (IPv4 mapped as ::ffff:a.b.c.d). Parsing "::ffff:198.51.100.23"
+// gives the IPv4 address (v4 = true): sshd and xrdp log IPv4 clients of a dual-stack socket
+// that way, and it must be the same address in detection, allowlists and nftables.
 struct Ip {
   unsigned char b[16] = {};
   bool v4 = false;
@@ -63,6 +80,17 @@ enum class Service : uint8_t { kSsh, kPam, kXrdp, kVnc, kWordPress };
 constexpr int kServices = 5;
 std::string_view service_name(Service s);  // "ssh", "pam", "xrdp", "vnc", "wordpress"
 
+// What journald recorded about the sender of an entry (its own fields, which the sender
+// cannot set): _UID, _COMM, _EXE, _SYSTEMD_UNIT. Empty when the record did not carry it.
+struct JournalOrigin {
+  std::string_view uid, comm, exe, unit;
+};
+// What an entry claiming to be `ident`'s (SYSLOG_IDENTIFIER) with message `msg` is worth:
+// irrelevant (nothing guard reads), trusted (journald's fields vouch for the claim), or
+// untrusted (a claim to be sshd, PAM, xrdp or a VNC server they do not back).
+enum class Origin { kIrrelevant, kTrusted, kUntrusted };
+Origin judge_origin(std::string_view ident, std::string_view msg, const JournalOrigin& o);
+
 struct AuthEvent {
   int64_t ts = 0;  // unix seconds
   AuthKind kind = AuthKind::kFailure;
@@ -81,7 +109,13 @@ class AuthLogParser {
   void finish();
 
   uint64_t lines() const { return lines_; }
-  // Forgets events older than `ts` (a long-running guard keeps a bounded window).
+  // Journal records (or export text) claiming a service their journald fields do not vouch
+  // for: ignored, counted.
+  uint64_t untrusted() const { return untrusted_; }
+  // Successful logins parsed so far (a service looks at the SSH sessions when it grows).
+  uint64_t successes() const { return successes_; }
+  // Forgets events older than `ts` (a long-running guard keeps a bounded window); user names
+  // no remaining event refers to are forgotten too, so memory follows the window.
   void drop_before(int64_t ts);
   const std::vector<AuthEvent>& events() const { return events_; }
   const std::string& user(uint32_t i) const { return users_[i]; }
@@ -89,8 +123,11 @@ class AuthLogParser {
 
   // Parses one line (exposed for the fuzzer).
   void line(std::string_view l);
-  // One message from a structured source (the journal), by its syslog identifier.
+  // One message from a structured source (the journal), by its syslog identifier; the caller
+  // has checked its origin (trusted_origin).
   void message(int64_t ts, uint32_t pid, std::string_view ident, std::string_view msg);
+  // Local civil time (seconds as if it were UTC) → UTC, in the zone of the process (TZ).
+  static int64_t local_to_utc(int64_t civil);
 
  private:
   void sshd(int64_t ts, uint32_t pid, std::string_view msg);
@@ -107,6 +144,10 @@ class AuthLogParser {
   uint32_t intern(std::string_view u);
   int64_t syslog_time(std::string_view l, size_t& pos);
 
+  void web_dashboard(int64_t ts, const Ip& ip);
+  int64_t local(int64_t civil);  // local_to_utc with a per-hour cache
+  void compact_users();
+
   struct Conn {
     Ip ip;
     bool failed = false;           // a failure was counted on this connection
@@ -122,6 +163,11 @@ class AuthLogParser {
   int64_t ex_ts_ = 0;
   uint32_t ex_pid_ = 0;
   std::string ex_ident_, ex_msg_;
+  std::string ex_uid_, ex_comm_, ex_exe_, ex_unit_;
+  uint64_t untrusted_ = 0, successes_ = 0;
+  int64_t zone_quarter_ = INT64_MIN, zone_offset_ = 0;
+  // WordPress: addresses whose wp-login POST was redirected (302), waiting for the dashboard
+  std::unordered_map<Ip, int64_t, IpHash> wp_pending_;
   uint64_t ex_binary_left_ = 0;
   std::vector<AuthEvent> events_;
   std::vector<std::string> users_;

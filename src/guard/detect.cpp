@@ -117,6 +117,20 @@ std::vector<std::string> ban_targets(const Attacker& a) {
   return a.addresses;
 }
 
+std::vector<std::string> ban_targets(const Attacker& a, const Allowlist& allow) {
+  std::vector<std::string> out;
+  for (const auto& t : ban_targets(a)) {
+    if (check_ban(t, allow)) {
+      out.push_back(t);
+      continue;
+    }
+    if (t.find('/') == std::string::npos) continue;  // an allowlisted (or bad) address
+    for (const auto& m : a.addresses)                // the prefix split into its members
+      if (check_ban(m, allow)) out.push_back(m);
+  }
+  return out;
+}
+
 bool ip_in(const Ip& ip, const std::string& spec) {
   Ip net;
   int bits = 0;
@@ -146,10 +160,7 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       if (e.valid_user) s.valid_users.insert(e.user);
     }
   }
-  auto allowed = [&](const Ip& ip) {
-    return std::any_of(o.allow.begin(), o.allow.end(),
-                       [&](const std::string& a) { return ip_in(ip, a); });
-  };
+  auto allowed = [&](const Ip& ip) { return o.allow.contains(ip); };
   std::vector<Attacker> out;
   std::set<Prefix> with_success;
   for (auto& s : ips) {
@@ -209,7 +220,18 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       uint64_t fails = 0;
       for (auto* m : members) fails += m->fails.size();
       if (fails < static_cast<uint64_t>(o.prefix_min_failures)) continue;
-      out.push_back(group(members, prefix_str(p, members[0]->ip.v4), name));
+      Ip net;
+      std::memcpy(net.b, p.b, 16);
+      net.v4 = members[0]->ip.v4;
+      if (o.allow.overlaps(net, net.v4 ? p.bits - 96 : p.bits)) {
+        // an allowlisted address inside: the prefix is never reported, its members are
+        const PerIp* lead = *std::max_element(members.begin(), members.end(), [](auto* a, auto* b) {
+          return a->fails.size() < b->fails.size();
+        });
+        out.push_back(group(members, lead->ip.str(), name));
+      } else {
+        out.push_back(group(members, prefix_str(p, members[0]->ip.v4), name));
+      }
       for (auto* m : members) m->flagged = true;
     }
   }

@@ -9,7 +9,8 @@
 //    IPv6 /64 then /56 (≥ 5 addresses, ≥ 10 failures; never a prefix holding an address
 //    with a successful login), and what remains grouped into campaigns overlapping in time
 //    (≥ 20 addresses) — a botnet walking a user-name list a guess or two per address.
-// An allowlist (addresses or prefixes) is never reported.
+// An allowlisted address (allow.h) is never reported, and no reported prefix holds one: a
+// group whose prefix would is reported as its member addresses.
 //
 // Example:
 //   auto found = detect(parser.events(), {}, [&](uint32_t u) { return parser.user(u); });
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "guard/allow.h"
 #include "guard/authlog.h"
 
 namespace mamori::guard {
@@ -35,7 +37,7 @@ struct Attacker {
 };
 
 struct DetectOptions {
-  std::vector<std::string> allow;  // addresses or CIDR prefixes never reported
+  Allowlist allow;  // never reported
   int burst_count = 5, burst_window = 600;
   int slow_count = 6, slow_window = 86400;
   int guessed_count = 5, guessed_window = 3600;
@@ -48,6 +50,10 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
 
 // What to ban for an attacker: its address or prefix; each member of a campaign without one.
 std::vector<std::string> ban_targets(const Attacker& a);
+// The same, made safe: a prefix that is too wide or holds an allowlisted address becomes its
+// member addresses, and allowlisted addresses are left out (check_ban in allow.h holds for
+// every target returned).
+std::vector<std::string> ban_targets(const Attacker& a, const Allowlist& allow);
 
 // Does `ip` fall in "a.b.c.d", "a.b.c.0/24", "2001:db8::/32"…? false for malformed entries.
 bool ip_in(const Ip& ip, const std::string& addr_or_prefix);

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "guard/authlog.h"
+
 namespace mamori::guard {
 namespace {
 
@@ -93,6 +95,13 @@ Result<uint64_t> Journal::read(const Sink& sink) {
     // copies: each get_data may invalidate the previous pointer
     std::string ident(field(j_, "SYSLOG_IDENTIFIER"));
     std::string msg(field(j_, "MESSAGE"));
+    // what journald recorded about the sender, which the sender cannot choose
+    std::string uid(field(j_, "_UID")), comm(field(j_, "_COMM")), exe(field(j_, "_EXE")),
+        unit(field(j_, "_SYSTEMD_UNIT"));
+    if (judge_origin(ident, msg, {uid, comm, exe, unit}) == Origin::kUntrusted) {
+      ++untrusted_;
+      continue;
+    }
     sink(static_cast<int64_t>(usec / 1000000), pid, ident, msg);
     ++n;
   }

@@ -7,15 +7,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "guard/allow.h"
 #include "guard/authlog.h"
 
 extern char** environ;
 
 namespace mamori::guard {
+
+namespace {
+// No element outlives the store's longest ban (30 days) by much: a row that says year 2286
+// must not become a ban nft refuses (or one that never ends).
+constexpr int64_t kMaxBanSeconds = 31 * 86400;
+}  // namespace
 
 Result<std::string> canonical_element(const std::string& spec, bool& v6) {
   Ip ip;
@@ -113,18 +121,22 @@ Result<std::vector<std::string>> NftBans::ban(
     const std::vector<std::pair<std::string, int64_t>>& bans) {
   std::vector<std::string> warnings;
   std::vector<std::string> lines;  // one refresh per element: add, delete, add with timeout
-  for (const auto& [addr, secs] : bans) {
-    bool v6 = false;
-    auto el = canonical_element(addr, v6);
+  static const Allowlist kNone;
+  std::vector<const std::pair<std::string, int64_t>*> kept;
+  for (const auto& ban : bans) {
+    const auto& [addr, secs] = ban;
+    auto el = check_ban(addr, allow_ ? *allow_ : kNone);
     if (!el) {
-      warnings.push_back(el.error().message);
+      warnings.push_back("not banned: " + el.error().message);
       continue;
     }
+    kept.push_back(&ban);
+    bool v6 = el->find(':') != std::string::npos;
     std::string set = v6 ? "ban6" : "ban4";
     lines.push_back(fmt::format(
         "add element inet mamori_guard {0} {{ {1} }}\ndelete element inet mamori_guard {0} {{ {1} "
         "}}\nadd element inet mamori_guard {0} {{ {1} timeout {2}s }}\n",
-        set, *el, std::max<int64_t>(1, secs)));
+        set, *el, std::clamp<int64_t>(secs, 1, kMaxBanSeconds)));
   }
   if (lines.empty()) return warnings;
   std::string all;
@@ -132,7 +144,7 @@ Result<std::vector<std::string>> NftBans::ban(
   if (run(all)) return warnings;
   for (size_t i = 0; i < lines.size(); ++i)
     if (auto r = run(lines[i]); !r)
-      warnings.push_back(fmt::format("{}: {}", bans[i].first, r.error().message));
+      warnings.push_back(fmt::format("{}: {}", kept[i]->first, r.error().message));
   return warnings;
 }
 

@@ -226,15 +226,68 @@ std::vector<std::string> session_peers(const Root& root,
       est.push_back({std::strtoul(std::string(f[9]).c_str(), nullptr, 10), addr});
     }
   }
+  if (est.empty()) return {};
+  // Every process: its parent and executable; the holders of the established sockets.
+  struct Proc {
+    int ppid = 0;
+    std::string exe_base;
+  };
+  std::map<int, Proc> procs;
+  std::map<unsigned long, std::vector<int>> holders;
   std::set<unsigned long> wanted;
   for (const auto& e : est) wanted.insert(e.inode);
-  auto owner = socket_owners(root, wanted);
+  for (const auto& pd : root.list("/proc")) {
+    std::string name = pd.substr(pd.rfind('/') + 1);
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    int pid = std::atoi(name.c_str());
+    Proc pr;
+    // "PID (COMM) STATE PPID …": COMM may hold spaces and parentheses, so from the last ')'
+    if (auto stat = root.read(pd + "/stat", 1 << 16)) {
+      size_t rp = stat->rfind(')');
+      if (rp != std::string::npos && rp + 4 < stat->size())
+        pr.ppid = std::atoi(stat->c_str() + rp + 4);
+    }
+    std::string exe = root.readlink(pd + "/exe").value_or("");
+    const std::string deleted = " (deleted)";
+    if (exe.ends_with(deleted)) exe.resize(exe.size() - deleted.size());
+    pr.exe_base = exe.substr(exe.rfind('/') + 1);
+    procs[pid] = std::move(pr);
+    for (const auto& fd : root.list(pd + "/fd")) {
+      auto target = root.readlink(fd);
+      if (!target || !target->starts_with("socket:[")) continue;
+      unsigned long ino = std::strtoul(target->c_str() + 8, nullptr, 10);
+      if (wanted.contains(ino)) holders[ino].push_back(pid);
+    }
+  }
+  auto is_named = [&](const std::string& base) {
+    return std::find(exe_names.begin(), exe_names.end(), base) != exe_names.end();
+  };
+  // A logged-in session runs something that is not the daemon (a shell, sftp-server, a
+  // command) below the daemon's process for that connection; a connection still
+  // authenticating never does. (Kernel facts only: parents and executables.)
+  std::set<int> with_program;  // daemon processes with such a descendant
+  for (const auto& [pid, pr] : procs) {
+    if (pr.exe_base.empty() || is_named(pr.exe_base)) continue;
+    int up = pr.ppid;
+    for (int depth = 0; depth < 16 && up > 1; ++depth) {
+      auto it = procs.find(up);
+      if (it == procs.end()) break;
+      if (is_named(it->second.exe_base)) with_program.insert(up);
+      up = it->second.ppid;
+    }
+  }
   std::set<std::string> out;
   for (const auto& e : est) {
-    auto it = owner.find(e.inode);
-    if (it == owner.end()) continue;
-    std::string base = it->second.second.substr(it->second.second.rfind('/') + 1);
-    if (std::find(exe_names.begin(), exe_names.end(), base) != exe_names.end()) out.insert(e.peer);
+    auto h = holders.find(e.inode);
+    if (h == holders.end()) continue;
+    bool daemon = false, logged_in = false;
+    for (int pid : h->second) {
+      auto it = procs.find(pid);
+      if (it == procs.end() || !is_named(it->second.exe_base)) continue;
+      daemon = true;
+      logged_in |= with_program.contains(pid);
+    }
+    if (daemon && logged_in) out.insert(e.peer);
   }
   return {out.begin(), out.end()};
 }

@@ -18,6 +18,8 @@ PG_URL_FILE = os.environ.get("MAMORI_TEST_PG_URL_FILE", "")
 # Hermetic state: never the host's /var/lib/mamori (no vulnerability database there either).
 STATE = tempfile.mkdtemp(prefix="mamori-state-")
 os.environ["MAMORI_STATE_DIR"] = STATE
+# Syslog stamps are read in the local zone: the tests say which (UTC unless a test sets one).
+os.environ["TZ"] = "UTC"
 
 
 def slurp(path, mode="r"):
@@ -727,6 +729,52 @@ class Guard(Base):
         p = mamori("guard", "scan-log", *files, "--since", "yesterday", check=2)
         self.assertIn("--since", p.stderr)
 
+    def test_local_time_zone_and_config_allowlist(self):
+        """Syslog stamps are local time: on a host in Tokyo, --since 2h keeps the last two hours
+        (not nine hours off); allow entries of a config file are never reported."""
+        import time
+        now = int(time.time())
+        env = {"TZ": "Asia/Tokyo"}
+        os.environ["TZ"] = "Asia/Tokyo"
+        time.tzset()
+        try:
+            def lines(ip, t):
+                return "".join(time.strftime("%b %e %H:%M:%S", time.localtime(t + i)) +
+                               f" srv sshd[{i}]: Failed password for root from {ip} port {i} ssh2\n"
+                               for i in range(6))
+            log = os.path.join(self.tmp, "auth.log")
+            spit(log, lines("198.51.100.81", now - 3 * 3600) + lines("198.51.100.82", now - 3600) +
+                 lines("198.51.100.83", now - 1800))
+        finally:
+            os.environ["TZ"] = "UTC"
+            time.tzset()
+        cfg = os.path.join(self.tmp, "guard.toml")
+        spit(cfg, 'allow = ["198.51.100.83"]\n')
+        doc = json.loads(mamori("guard", "scan-log", log, "--since", "2h", "--config", cfg,
+                                "--format", "json", env=env, check=0).stdout)
+        self.assertEqual([a["address"] for a in doc["attackers"]], ["198.51.100.82"])
+        spit(cfg, 'allow = ["not an address"]\n')
+        p = mamori("guard", "scan-log", log, "--config", cfg, env=env, check=3)
+        self.assertIn("guard.toml:1", p.stderr)
+        spit(cfg, 'alow = ["198.51.100.83"]\n')
+        self.assertIn("unknown key", mamori("guard", "scan-log", log, "--config", cfg,
+                                            check=3).stderr)
+
+    def test_spoofed_journal_records_are_ignored(self):
+        rec = ("__CURSOR=s={i}\n__REALTIME_TIMESTAMP={t}000000\nSYSLOG_IDENTIFIER=sshd\n{origin}"
+               "MESSAGE=Failed password for root from {ip} port {i} ssh2\n\n")
+        out = []
+        for i in range(6):
+            out.append(rec.format(i=i, t=1714953600 + i, ip="198.51.100.77",
+                                  origin="_UID=65534\n_COMM=logger\n_SYSTEMD_UNIT=session-2.scope\n"))
+            out.append(rec.format(i=i, t=1714953600 + i, ip="198.51.100.78",
+                                  origin="_UID=0\n_COMM=sshd\n_SYSTEMD_UNIT=ssh.service\n"))
+        export = os.path.join(self.tmp, "j.export")
+        spit(export, "".join(out))
+        doc = json.loads(mamori("guard", "scan-log", export, "--format", "json", check=0).stdout)
+        self.assertEqual([a["address"] for a in doc["attackers"]], ["198.51.100.78"])
+        self.assertEqual(doc["untrusted"], 6)
+
     def test_text_output_and_errors(self):
         log, _ = self.generate(30000)
         gz = log + ".1.gz"
@@ -963,13 +1011,15 @@ class GuardBans(Base):
         env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(jr, "usr/lib/x86_64-linux-gnu"))
         journal = os.path.join(self.tmp, "j.journal")
 
-        def write(ip, t0):  # six failures as journal entries, appended by systemd-journal-remote
+        def write(ip, t0, origin="_UID=0\n_COMM=sshd-session\n_SYSTEMD_UNIT=ssh.service\n"):
+            # six failures as journal entries, appended by systemd-journal-remote; `origin` is
+            # what journald records of the writer (a spoof: `logger -t sshd` by nobody)
             export = os.path.join(self.tmp, f"{ip}.export")
             spit(export, "".join(
                 f"__CURSOR=s={ip};i={i}\n__REALTIME_TIMESTAMP={(t0 + i) * 1000000}\n"
                 f"__MONOTONIC_TIMESTAMP={(t0 + i) * 1000000}\n"
                 f"_BOOT_ID=0123456789abcdef0123456789abcdef\n_TRANSPORT=syslog\n"
-                f"SYSLOG_IDENTIFIER=sshd-session\n_PID={100 + i}\n_HOSTNAME=srv\n"
+                f"SYSLOG_IDENTIFIER=sshd-session\n_PID={100 + i}\n_HOSTNAME=srv\n{origin}"
                 f"MESSAGE=Failed password for root from {ip} port {4000 + i} ssh2\n\n"
                 for i in range(6)))
             subprocess.run([tool, "-o", journal, export], check=True, env=env, capture_output=True)
@@ -983,6 +1033,8 @@ class GuardBans(Base):
         self.procs.append(proc)
         # READY comes once the journal is open at its end: what is written after it is new
         self.assertTrue(notify.recv(4096).decode().startswith("READY=1"))
+        write("198.18.0.33", now - 60, "_UID=65534\n_COMM=logger\n_SYSTEMD_UNIT=session-3.scope\n")
+        write("198.18.0.34", now - 55, "_UID=0\n_COMM=logger\n_SYSTEMD_UNIT=cron.service\n")
         write("198.18.0.32", now - 50)
         for _ in range(200):
             if "198.18.0.32" in self.elements():
@@ -993,6 +1045,126 @@ class GuardBans(Base):
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual([json.loads(x)["banned"] for x in out.splitlines()], ["198.18.0.32"])
         self.assertIn("the journal", err)
+
+    def veth(self, server_addr, client_addrs, tag):
+        """A veth pair between the server namespace and the client namespace."""
+        a, b = "mv" + tag + "0", "mv" + tag + "1"
+        subprocess.run(["ip", "link", "add", a, "netns", self.client, "type", "veth", "peer",
+                        "name", b, "netns", self.ns], check=True)
+        for addr in client_addrs:
+            subprocess.run(["ip", "-n", self.client, "addr", "add", addr, "dev", a], check=True)
+        subprocess.run(["ip", "-n", self.ns, "addr", "add", server_addr, "dev", b], check=True)
+        for ns, dev in ((self.client, a), (self.ns, b)):
+            subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
+
+    def test_never_bans_loopback_the_host_or_a_logged_in_session(self):
+        """127.0.0.1 (a reverse proxy), the host's own address and the peer of a logged-in SSH
+        session are never banned; a connection still authenticating gives no such pass."""
+        import time
+        self.veth("10.214.0.1/24", ["10.214.0.2/24", "10.214.0.3/24"], "s")
+        # a stand-in sshd (an interpreter named sshd, as the kernel sees its executable), one
+        # process per connection as sshd forks them: the connection from .2 logs in (a shell
+        # runs below its process), the one from .3 never gets that far
+        fake = os.path.join(self.tmp, "sshd")
+        shutil.copy(sys.executable, fake)
+        server = subprocess.Popen(["ip", "netns", "exec", self.ns, fake, "-c",
+                                   "import os,socket,subprocess,time\n"
+                                   "s=socket.socket(); s.bind(('10.214.0.1',2222)); s.listen(5)\n"
+                                   "while True:\n"
+                                   " c,a=s.accept()\n"
+                                   " if os.fork()==0:\n"
+                                   "  s.close()\n"
+                                   "  if a[0]=='10.214.0.2': subprocess.Popen(['sleep','60'])\n"
+                                   "  time.sleep(60); os._exit(0)\n"
+                                   " c.close()\n"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        self.procs.append(server)
+
+        def end_group():  # its per-connection children and their "shells": the group it leads
+            try:
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.addCleanup(end_group)
+        clients = []
+        for src in ("10.214.0.2", "10.214.0.3"):
+            c = subprocess.Popen(["ip", "netns", "exec", self.client, sys.executable, "-c",
+                                  "import socket,time\n"
+                                  "for _ in range(100):\n"
+                                  " try:\n"
+                                  f"  s=socket.create_connection(('10.214.0.1',2222),source_address=('{src}',0)); break\n"
+                                  " except OSError: time.sleep(0.05)\n"
+                                  "print('up',flush=True); time.sleep(300)"],
+                                 stdout=subprocess.PIPE, text=True)
+            self.procs.append(c)
+            clients.append(c)
+        for c in clients:
+            self.assertEqual(c.stdout.readline().strip(), "up")
+        time.sleep(0.3)  # the server has accepted and started its "shell"
+        log = os.path.join(self.tmp, "auth.log")
+        spit(log, "")
+        notify, e = self.notify_env()
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
+                                 "srv", "--format", "json", "guard", "run", "--log", log,
+                                 "--poll-ms", "50"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        self.procs.append(proc)
+        self.assertTrue(notify.recv(4096).decode().startswith("READY=1"))
+        with open(log, "a") as f:
+            for ip in ("127.0.0.1", "10.214.0.1", "10.214.0.2", "::ffff:10.214.0.3"):
+                for i in range(6):
+                    f.write(f"May  6 01:0{i}:00 srv sshd[{200 + i}]: Failed password for root from "
+                            f"{ip} port {4000 + i} ssh2\n")
+        for _ in range(200):
+            if "10.214.0.3" in self.elements():
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual([json.loads(x)["banned"] for x in out.splitlines()], ["10.214.0.3"], err)
+        self.assertEqual(set(self.elements()), {"10.214.0.3"})
+        self.assertIn("10.214.0.2 (SSH session)", err)
+        self.assertIn("10.214.0.1 (this host", err)
+
+    def test_stored_bans_are_checked_and_status_is_sanitised(self):
+        """Rows of the store are input: 0.0.0.0/0 or an allowlisted address never become nft
+        elements, and an ESC in a row never reaches the terminal."""
+        log = self.attack_log("198.18.0.60")
+        self.guard("guard", "scan-log", log, "--year", "2024", "--ban")
+        con = sqlite3.connect(self.db)
+        for addr, reason in (("0.0.0.0/0", "the world"), ("127.0.0.1", "loopback"),
+                             ("198.18.5.0/24", "holds an allowed address"),
+                             ("198.18.0.61", "evil \x1b]0;pwned\x07\x1b[2J")):
+            con.execute("INSERT INTO guard_bans (host, address, kind, reason, offences, banned_at, "
+                        "expires_at) VALUES ('srv', ?, 'burst', ?, 1, 1, 9999999999)",
+                        (addr, reason))
+        con.commit()
+        con.close()
+        self.in_ns("nft", "flush", "ruleset", check=0)
+        p = self.guard("guard", "restore", "--allow", "198.18.5.7")
+        self.assertEqual(set(self.elements()), {"198.18.0.60", "198.18.0.61"}, p.stderr)
+        self.assertIn("0.0.0.0/0", p.stderr)
+        self.assertIn("wider than", p.stderr)
+        st = self.guard("guard", "status")
+        self.assertNotIn("\x1b", st.stdout)
+        self.assertIn("evil \\x1b]0;pwned", st.stdout)
+        # guard run restores the same way
+        self.in_ns("nft", "flush", "ruleset", check=0)
+        notify, e = self.notify_env()
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns, BIN, "--store", self.db, "--host",
+                                 "srv", "guard", "run", "--log", log, "--allow", "198.18.5.7",
+                                 "--poll-ms", "50"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        self.procs.append(proc)
+        self.assertTrue(notify.recv(4096).decode().startswith("READY=1"))
+        self.assertEqual(set(self.elements()), {"198.18.0.60", "198.18.0.61"})
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+        self.assertIn("stored ban not restored: 0.0.0.0/0", err)
+        self.assertNotIn("\x1b", err)
 
     def test_a_banned_client_cannot_connect(self):
         # a veth pair: client 10.213.0.1 → server 10.213.0.2:8022

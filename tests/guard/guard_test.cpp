@@ -6,14 +6,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 
+#include "core/text.h"
+#include "guard/allow.h"
 #include "guard/authlog.h"
 #include "guard/detect.h"
 #include "guard/follow.h"
+#include "guard/nft.h"
+#include "guard/service.h"
+#include "store/store.h"
 
 namespace mamori::guard {
 namespace {
@@ -99,6 +107,7 @@ TEST(AuthLog, EveryTimestampFormatAndTheJournalExport) {
   // journalctl -o export, with a binary field (size-prefixed, may hold newlines) in between
   std::string ex =
       "__CURSOR=s=1\n__REALTIME_TIMESTAMP=1714953603000000\nSYSLOG_IDENTIFIER=sshd-session\n"
+      "_UID=0\n_COMM=sshd-session\n"
       "_PID=9\nMESSAGE=Invalid user oracle from 2001:db8:a000::1 port 5555\n";
   ex += "BLOB\n";
   std::string blob = "a\nb\n\nc";
@@ -107,9 +116,14 @@ TEST(AuthLog, EveryTimestampFormatAndTheJournalExport) {
   ex += blob + "\n";
   ex +=
       "_HOSTNAME=srv1\n\n__CURSOR=s=2\n__REALTIME_TIMESTAMP=1714953604000000\n"
-      "SYSLOG_IDENTIFIER=CRON\nMESSAGE=Failed password for root from 198.18.0.9 port 1 ssh2\n\n";
+      "SYSLOG_IDENTIFIER=CRON\nMESSAGE=Failed password for root from 198.18.0.9 port 1 ssh2\n\n"
+      // `logger -t sshd` by nobody: journald records who really wrote it
+      "__CURSOR=s=3\n__REALTIME_TIMESTAMP=1714953605000000\nSYSLOG_IDENTIFIER=sshd\n"
+      "_UID=65534\n_COMM=logger\n_SYSTEMD_UNIT=session-4.scope\n"
+      "MESSAGE=Failed password for root from 198.51.100.77 port 1 ssh2\n\n";
   AuthLogParser b(2024);
   auto ev2 = parse(ex, b, 5);
+  EXPECT_EQ(b.untrusted(), 1u);
   ASSERT_EQ(ev2.size(), 1u);
   EXPECT_EQ(ev2[0].ts, 1714953603);
   EXPECT_EQ(ev2[0].ip.str(), "2001:db8:a000::1");
@@ -177,6 +191,8 @@ TEST(AuthLog, PamXrdpVncAndWordPress) {
       "\"-\" \"Mozilla/5.0\"\n"
       "198.51.100.9 - - [06/May/2024:12:53:21 +0000] \"POST /blog/wp-login.php?redirect_to=x "
       "HTTP/1.1\" 302 0 \"-\" \"Mozilla/5.0\"\n"
+      "198.51.100.9 - - [06/May/2024:12:53:22 +0000] \"GET /blog/wp-admin/ HTTP/1.1\" 200 9000 "
+      "\"-\" \"Mozilla/5.0\"\n"
       "shop.example:443 2001:db8::10 - - [06/May/2024:12:53:20 +0000] \"POST /xmlrpc.php "
       "HTTP/1.1\" 200 400 \"-\" \"-\"\n"
       "198.51.100.97 - - [06/May/2024:12:53:20 +0000] \"GET /wp-login.php HTTP/1.1\" 200 4211 "
@@ -210,6 +226,8 @@ TEST(AuthLog, PamXrdpVncAndWordPress) {
         10 + i);
   log +=
       "203.0.113.5 - - [06/May/2024:12:30:00 +0000] \"POST /wp-login.php HTTP/1.1\" 302 0 \"-\" "
+      "\"-\"\n"
+      "203.0.113.5 - - [06/May/2024:12:30:01 +0000] \"GET /wp-admin/ HTTP/1.1\" 200 9000 \"-\" "
       "\"-\"\n";
   parse(log, w);
   auto found = detect(w.events(), {}, [&](uint32_t u) { return w.user(u); });
@@ -233,6 +251,228 @@ TEST(AuthLog, HostileInputNeverBreaksParsing) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].ip.str(), "198.18.0.2");
   EXPECT_EQ(p.user(ev[0].user), "\xff\xfe");
+}
+
+// A 302 answering a wp-login POST is a login only when the dashboard follows: an http→https
+// redirect (or any 302 without it) must not exempt an attacker as "logged in".
+TEST(AuthLog, WordPressRedirectIsNotALoginWithoutTheDashboard) {
+  std::string log;
+  auto line = [&](const std::string& ip, int sec, const std::string& req, int status) {
+    log +=
+        fmt::format("{} - - [06/May/2024:12:{:02}:{:02} +0000] \"{} HTTP/1.1\" {} 0 \"-\" \"-\"\n",
+                    ip, sec / 60, sec % 60, req, status);
+  };
+  for (int i = 0; i < 8; ++i) {
+    line("203.0.113.20", i * 30, "POST /wp-login.php", 302);  // redirected to https: no login
+    line("203.0.113.20", i * 30 + 1, "GET /wp-admin/admin-ajax.php", 200);  // answers anyone
+    line("203.0.113.21", i * 30, "POST /wp-login.php", 200);  // the form again: a failure
+  }
+  line("203.0.113.21", 300, "POST /wp-login.php", 302);
+  line("203.0.113.21", 301 + 600, "GET /wp-admin/", 200);  // ten minutes later: not that login
+  AuthLogParser p(2024);
+  parse(log, p);
+  for (const auto& e : p.events()) EXPECT_EQ(e.kind, AuthKind::kFailure) << e.ip.str();
+  auto found = detect(p.events(), {}, [&](uint32_t u) { return p.user(u); });
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].address, "203.0.113.21");
+  EXPECT_EQ(found[0].kind, "burst");  // never "exempted" by a success that was not one
+}
+
+// nginx logs the Basic-auth user name as sent: " [" and "] " in it must not hide the line.
+TEST(AuthLog, AccessLogUserNamesCannotHideOrFakeRequests) {
+  std::string log;
+  for (int i = 0; i < 21; ++i)
+    log += fmt::format(
+        "198.51.100.60 - a [b] c [06/May/2024:12:00:{:02} +0000] [06/May/2024:12:00:{:02} "
+        "+0000] \"POST /wp-login.php HTTP/1.1\" 200 4211 \"-\" \"-\"\n",
+        i, i);
+  // Apache escapes a quote in the user name: it cannot open a fake request with a fake status
+  log +=
+      "198.51.100.61 - u\\\" 302 [06/May/2024:12:00:00 +0000] \\\"POST /wp-login.php "
+      "[06/May/2024:12:00:00 +0000] \"POST /wp-login.php HTTP/1.1\" 200 4211 \"-\" \"-\"\n";
+  AuthLogParser p(2024);
+  parse(log, p);
+  size_t a = 0, b = 0;
+  for (const auto& e : p.events()) {
+    EXPECT_EQ(e.kind, AuthKind::kFailure);
+    a += e.ip.str() == "198.51.100.60";
+    b += e.ip.str() == "198.51.100.61";
+  }
+  EXPECT_EQ(a, 21u);
+  EXPECT_EQ(b, 1u);
+}
+
+TEST(AuthLog, MappedIpv4IsTheIpv4AddressEverywhere) {
+  AuthLogParser p(2024);
+  auto ev = parse(
+      "May  6 00:00:01 h sshd[1]: Failed password for root from ::ffff:198.51.100.23 port 1 ssh2\n"
+      "May  6 00:00:02 h sshd[2]: Failed password for root from 198.51.100.23 port 2 ssh2\n",
+      p);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_TRUE(ev[0].ip.v4);
+  EXPECT_EQ(ev[0].ip, ev[1].ip);
+  EXPECT_EQ(ev[0].ip.str(), "198.51.100.23");
+  Allowlist allow{"::ffff:198.51.100.0/120"};
+  EXPECT_TRUE(allow.contains(ev[0].ip));
+  bool v6 = true;
+  EXPECT_EQ(canonical_element("::ffff:198.51.100.23", v6).value_or("?"), "198.51.100.23");
+  EXPECT_FALSE(v6);
+  Ip ip;
+  int bits = 0;
+  ASSERT_TRUE(parse_prefix("::ffff:198.51.100.0/120", ip, bits));
+  EXPECT_TRUE(ip.v4);
+  EXPECT_EQ(bits, 24);
+  EXPECT_FALSE(parse_prefix("::ffff:0:0/80", ip, bits));
+}
+
+TEST(AuthLog, JournaldFieldsDecideWhoMaySpeakForAService) {
+  auto judge = [](std::string_view ident, std::string_view msg, JournalOrigin o) {
+    return judge_origin(ident, msg, o);
+  };
+  const std::string_view fail = "Failed password for root from 198.51.100.77 port 1 ssh2";
+  EXPECT_EQ(judge("sshd", fail, {"0", "sshd", "/usr/sbin/sshd", "ssh.service"}), Origin::kTrusted);
+  EXPECT_EQ(judge("sshd-session", fail, {"0", "sshd-session", "", ""}), Origin::kTrusted);
+  EXPECT_EQ(judge("sshd", fail, {"", "sshd", "", "ssh.service"}), Origin::kTrusted);  // export
+  // logger -t sshd by a user, by root from a script, a renamed binary run by a user
+  EXPECT_EQ(judge("sshd", fail, {"65534", "logger", "/usr/bin/logger", "session-4.scope"}),
+            Origin::kUntrusted);
+  EXPECT_EQ(judge("sshd", fail, {"0", "logger", "/usr/bin/logger", "cron.service"}),
+            Origin::kUntrusted);
+  EXPECT_EQ(judge("sshd", fail, {"1000", "sshd", "/home/u/sshd", "user@1000.service"}),
+            Origin::kUntrusted);
+  EXPECT_EQ(judge("sshd", fail, {}), Origin::kUntrusted);
+  const std::string_view pam =
+      "pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser= "
+      "rhost=198.51.100.1  user=bob";
+  EXPECT_EQ(judge("vsftpd", pam, {"0", "vsftpd", "", "vsftpd.service"}), Origin::kTrusted);
+  EXPECT_EQ(judge("vsftpd", pam, {"1000", "python3", "", "session-2.scope"}), Origin::kUntrusted);
+  EXPECT_EQ(judge("xrdp-sesman", "AUTHFAIL: user=a ip=1.2.3.4", {"0", "xrdp-sesman", "", ""}),
+            Origin::kTrusted);
+  EXPECT_EQ(judge("xrdp", "AUTHFAIL: user=a ip=1.2.3.4", {"116", "xrdp", "", "xrdp.service"}),
+            Origin::kTrusted);
+  EXPECT_EQ(judge("xrdp", "AUTHFAIL: user=a ip=1.2.3.4", {"1000", "xrdp", "", "user@1000.service"}),
+            Origin::kUntrusted);
+  EXPECT_EQ(judge("x11vnc", "authentication failed from 1.2.3.4",
+                  {"1000", "x11vnc", "", "x11vnc.service"}),
+            Origin::kTrusted);
+  EXPECT_EQ(judge("x11vnc", "authentication failed from 1.2.3.4",
+                  {"1000", "x11vnc", "", "user@1000.service"}),
+            Origin::kUntrusted);
+  EXPECT_EQ(judge("CRON", "pam_unix(cron:session): session opened", {"0", "cron", "", ""}),
+            Origin::kTrusted);
+  EXPECT_EQ(judge("sudo", "something", {"1000", "sudo", "", ""}), Origin::kIrrelevant);
+}
+
+// Syslog stamps are the host's local time: on a host in Tokyo, "May  6 09:00:00" is 00:00 UTC.
+TEST(AuthLog, SyslogTimesAreLocalTime) {
+  const char* old = std::getenv("TZ");
+  std::string saved = old ? old : "";
+  ::setenv("TZ", "Asia/Tokyo", 1);
+  ::tzset();
+  AuthLogParser p(2024);
+  auto ev = parse(
+      "May  6 09:00:00 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"
+      "06/05/2024 09:00:01 rfbVncAuthProcessResponse: authentication failed from 198.51.100.2\n"
+      "2024-05-06T09:00:02+09:00 h sshd[2]: Failed password for root from 198.51.100.3 port 1 "
+      "ssh2\n",
+      p);
+  if (old)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].ts, 1714953600);  // 2024-05-06T00:00:00Z
+  EXPECT_EQ(ev[1].ts, 1714953601);
+  EXPECT_EQ(ev[2].ts, 1714953602);  // an explicit offset is used as written
+  // across a DST change (Europe/Berlin, 2024-03-31 02:00 CET → 03:00 CEST)
+  ::setenv("TZ", "Europe/Berlin", 1);
+  ::tzset();
+  EXPECT_EQ(AuthLogParser::local_to_utc(1711846800 /* 2024-03-31 01:00 civil */), 1711843200);
+  EXPECT_EQ(AuthLogParser::local_to_utc(1711854000 /* 2024-03-31 03:00 civil */), 1711846800);
+  if (old)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
+}
+
+TEST(AuthLog, UserNamesFollowTheWindow) {
+  AuthLogParser p(2024);
+  const int64_t t0 = 1714953600;
+  size_t checked = 0;
+  for (int round = 0; round < 30; ++round) {
+    std::string chunk;
+    for (int i = 0; i < 10000; ++i)
+      chunk += fmt::format("{} h sshd[{}]: Invalid user u{}x{} from 198.18.{}.{} port 1\n",
+                           iso8601(t0 + round * 86400 + i), i, round, i, i / 250, i % 250);
+    p.feed(chunk);
+    p.drop_before(t0 + round * 86400);  // a window of a day: the older names must go
+    EXPECT_LE(p.users(), 2 * p.events().size() + 4096);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 30u);
+  EXPECT_EQ(p.events().size(), 10000u);
+  EXPECT_LE(p.users(), 24096u);
+  for (const auto& e : p.events()) EXPECT_TRUE(p.user(e.user).starts_with("u29x"));
+}
+
+TEST(Allowlist, NoBanOrReportedPrefixHoldsAnAllowlistedAddress) {
+  Allowlist allow{"198.19.7.4", "2001:db8:1:2::/112"};
+  EXPECT_TRUE(check_ban("198.19.8.0/24", allow).has_value());
+  EXPECT_FALSE(check_ban("198.19.7.0/24", allow).has_value());  // holds 198.19.7.4
+  EXPECT_FALSE(check_ban("198.19.7.4", allow).has_value());
+  EXPECT_FALSE(check_ban("2001:db8:1:2::/64", allow).has_value());
+  EXPECT_FALSE(check_ban("0.0.0.0/0", {}).has_value());  // bans the world
+  EXPECT_FALSE(check_ban("10.0.0.0/8", {}).has_value());
+  EXPECT_TRUE(check_ban("10.1.0.0/16", {}).has_value());
+  EXPECT_FALSE(check_ban("2001:db8::/16", {}).has_value());
+  EXPECT_FALSE(check_ban("1.2.3.4; flush ruleset", {}).has_value());
+  EXPECT_TRUE(Allowlist::loopback().contains([] {
+    Ip ip;
+    parse_ip("127.9.9.9", ip);
+    return ip;
+  }()));
+  // detection: the /24 and the /64 are reported as their addresses, never as prefixes
+  std::vector<AuthEvent> ev;
+  auto ip = [](const std::string& s) {
+    Ip x;
+    EXPECT_TRUE(parse_ip(s, x)) << s;
+    return x;
+  };
+  const int64_t t0 = 1714953600;
+  for (int h = 1; h <= 6; ++h)
+    for (int k = 0; k < 2; ++k)
+      ev.push_back({t0 + h * 900 + k * 700, AuthKind::kFailure, ip("198.19.7." + std::to_string(h)),
+                    0, false, Service::kSsh});
+  for (int h = 1; h <= 5; ++h)
+    for (int k = 0; k < 2; ++k)
+      ev.push_back({t0 + h * 700 + k * 900, AuthKind::kFailure,
+                    ip(fmt::format("2001:db8:1:2::1:{:x}", h)), 0, false, Service::kSsh});
+  DetectOptions o;
+  o.allow = allow;
+  auto found = detect(ev, o, [](uint32_t) { return std::string("admin"); });
+  ASSERT_EQ(found.size(), 2u);
+  std::vector<std::string> targets;
+  for (const auto& a : found) {
+    EXPECT_EQ(a.address.find('/'), std::string::npos) << a.address;
+    for (auto& t : ban_targets(a, allow)) targets.push_back(std::move(t));
+  }
+  EXPECT_EQ(targets.size(), 10u);  // 5 + 5: 198.19.7.4 never
+  for (const auto& t : targets) {
+    EXPECT_NE(t, "198.19.7.4");
+    EXPECT_TRUE(check_ban(t, allow).has_value()) << t;
+  }
+  // and a prefix found without an allowlist is split when one is given at ban time
+  auto wide = detect(ev, {}, [](uint32_t) { return std::string("admin"); });
+  size_t split = 0;
+  for (const auto& a : wide)
+    if (a.address == "198.19.7.0/24") {
+      auto t = ban_targets(a, allow);
+      EXPECT_EQ(t.size(), 5u);
+      ++split;
+    }
+  EXPECT_EQ(split, 1u);
 }
 
 TEST(Detect, EveryKindAndNoBenignAddress) {
@@ -375,6 +615,194 @@ TEST(Follow, AppendsRotationAndTruncation) {
   whole.poll([&](std::string_view b) { all.append(b); });
   EXPECT_EQ(all, "d\n");
   fs::remove_all(dir);
+}
+
+// ---------------- the service (guard run) with a fake clock and firewall ----------------
+
+class FakeClock : public Clock {
+ public:
+  int64_t t = 1800000000;
+  int64_t now() const override { return t; }
+};
+
+class FakeFirewall : public Firewall {
+ public:
+  std::vector<std::pair<std::string, int64_t>> elements;
+  Status ensure() override { return {}; }
+  Result<std::vector<std::string>> ban(
+      const std::vector<std::pair<std::string, int64_t>>& bans) override {
+    for (const auto& b : bans) elements.push_back(b);
+    return std::vector<std::string>{};
+  }
+  bool has(const std::string& a) const {
+    return std::any_of(elements.begin(), elements.end(), [&](auto& e) { return e.first == a; });
+  }
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mamori-svc-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto st = store::Store::open((dir_ / "m.db").string());
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    store_ = std::move(*st);
+    opts_.host = "srv";
+    opts_.ban_seconds = 600;
+    opts_.syslog_year = 2027;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  // n failures of `ip` at clock time (RFC 3339, so the zone plays no part here)
+  static std::string fails(const std::string& ip, int64_t t, int n,
+                           const std::string& user = "root") {
+    std::string out;
+    for (int i = 0; i < n; ++i)
+      out += fmt::format("{} srv sshd[{}]: Failed password for {} from {} port {} ssh2\n",
+                         iso8601(t + i), 100 + i, user, ip, 4000 + i);
+    return out;
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  ServiceOptions opts_;
+  FakeClock clock_;
+  FakeFirewall fw_;
+  std::vector<std::string> notes_;
+};
+
+TEST_F(ServiceTest, StoredBansAreCheckedAsIfNew) {
+  int64_t now = clock_.t;
+  for (const char* a :
+       {"198.51.100.7", "0.0.0.0/0", "10.0.0.0/8", "127.0.0.1", "203.0.113.0/24", "\x1b[2J"})
+    ASSERT_TRUE(store_->record_ban("srv", a, "burst", "test", now - 10, 3600).has_value());
+  Allowlist allow = Allowlist::loopback();
+  ASSERT_TRUE(allow.add("203.0.113.9", "--allow").has_value());
+  GuardService svc(opts_, *store_, fw_, clock_, allow, nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  ASSERT_EQ(fw_.elements.size(), 1u);
+  EXPECT_EQ(fw_.elements[0].first, "198.51.100.7");
+  EXPECT_EQ(svc.stats().restored, 1u);
+  EXPECT_EQ(notes_.size(), 5u);
+  for (const auto& n : notes_) EXPECT_EQ(n.find('\x1b'), std::string::npos) << n;
+}
+
+TEST_F(ServiceTest, SessionsOpenAtStartAndLaterAreNeverBanned) {
+  std::vector<std::string> sessions = {"198.51.100.50"};
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), [&] { return sessions; });
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  const int64_t t = clock_.t - 60;
+  svc.feed(fails("198.51.100.50", t, 6));  // open at start: an admin mistyping
+  svc.feed(fails("198.51.100.60", t, 6));  // an attacker
+  svc.feed(fails("127.0.0.1", t, 6));      // the reverse proxy
+  auto bans = svc.poll(notes_);
+  ASSERT_EQ(bans.size(), 1u);
+  EXPECT_EQ(bans[0].target, "198.51.100.60");
+  // an admin logs in later from .70 (the kernel now shows the session), then mistypes
+  svc.feed(
+      fmt::format("{} srv sshd[9]: Accepted publickey for admin from 198.51.100.70 port 1 "
+                  "ssh2\n",
+                  iso8601(t + 10)));
+  sessions.push_back("198.51.100.70");
+  clock_.t += 1;
+  svc.feed(fails("198.51.100.70", t + 20, 8, "admin"));
+  EXPECT_TRUE(svc.poll(notes_).empty());
+  EXPECT_FALSE(fw_.has("198.51.100.70"));
+  EXPECT_FALSE(fw_.has("198.51.100.50"));
+  EXPECT_FALSE(fw_.has("127.0.0.1"));
+  EXPECT_TRUE(fw_.has("198.51.100.60"));
+}
+
+TEST_F(ServiceTest, RepeatOffenceNeedsNewFailuresAndDoublesTheBan) {
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  svc.feed(fails("198.51.100.80", clock_.t - 30, 6));
+  auto b1 = svc.poll(notes_);
+  ASSERT_EQ(b1.size(), 1u);
+  EXPECT_EQ(b1[0].until - clock_.t, 600);
+  clock_.t += 700;  // the ban has ended; the same old lines are no new offence
+  svc.feed(fails("198.51.100.99", clock_.t, 1));  // something new to look at
+  EXPECT_TRUE(svc.poll(notes_).empty());
+  svc.feed(fails("198.51.100.80", clock_.t + 5, 6));
+  auto b2 = svc.poll(notes_);
+  ASSERT_EQ(b2.size(), 1u);
+  EXPECT_EQ(b2[0].offences, 2);
+  EXPECT_EQ(b2[0].until - clock_.t, 1200);
+}
+
+// 300k lines, every user name new, over 12 simulated days: what the service keeps follows its
+// window (a day and an hour), not the input.
+TEST_F(ServiceTest, MemoryFollowsTheWindow) {
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  const int64_t t0 = clock_.t;
+  size_t max_users = 0, max_events = 0, max_bans = 0, rounds = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::string chunk;
+    for (int i = 0; i < 1000; ++i) {
+      int64_t t = t0 + round * 3600 + i * 3;
+      int n = round * 1000 + i;
+      chunk += fmt::format(
+          "{} srv sshd[{}]: Failed password for invalid user n{} from 10.{}.{}.{} "
+          "port 1 ssh2\n",
+          iso8601(t), n, n, (n >> 16) & 255, (n >> 8) & 255, n & 255);
+    }
+    clock_.t = t0 + round * 3600 + 3000;
+    svc.feed(chunk);
+    svc.poll(notes_);
+    auto st = svc.stats();
+    max_users = std::max(max_users, st.users);
+    max_events = std::max(max_events, st.events);
+    max_bans = std::max(max_bans, st.bans_tracked);
+    ++rounds;
+  }
+  EXPECT_EQ(rounds, 300u);
+  EXPECT_LE(max_events, 26000u);  // 25 hours of 1000 an hour
+  EXPECT_LE(max_users, 2 * max_events + 4096);
+  EXPECT_GT(svc.stats().lines, 299000u);
+  EXPECT_GT(svc.stats().bans_total, 0u);  // the /24s of this flood are banned as they fill up
+  EXPECT_LE(max_bans, 200u);
+}
+
+// On a host in Tokyo, syslog stamps are local time: --since 2h keeps what happened in the last
+// two hours, not nine hours off.
+TEST_F(ServiceTest, SinceAndWindowsUnderTokyoTime) {
+  const char* old = std::getenv("TZ");
+  std::string saved = old ? old : "";
+  ::setenv("TZ", "Asia/Tokyo", 1);
+  ::tzset();
+  auto syslog = [](const std::string& ip, int64_t t) {  // t as Tokyo writes it
+    std::string out;
+    for (int i = 0; i < 6; ++i) {
+      std::time_t tt = static_cast<std::time_t>(t + i);
+      std::tm tm{};
+      localtime_r(&tt, &tm);
+      char stamp[32];
+      std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+      out += fmt::format("{} srv sshd[{}]: Failed password for root from {} port {} ssh2\n", stamp,
+                         10 + i, ip, 4000 + i);
+    }
+    return out;
+  };
+  std::tm now_tm{};
+  std::time_t now_t = static_cast<std::time_t>(clock_.t);
+  localtime_r(&now_t, &now_tm);
+  opts_.syslog_year = now_tm.tm_year + 1900;
+  opts_.since = clock_.t - 7200;
+  opts_.logs = {(dir_ / "auth.log").string()};
+  std::ofstream(dir_ / "auth.log")
+      << syslog("198.51.100.91", clock_.t - 3 * 3600) << syslog("198.51.100.92", clock_.t - 3600);
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  auto bans = svc.poll(notes_);
+  if (old)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
+  ASSERT_EQ(bans.size(), 1u);
+  EXPECT_EQ(bans[0].target, "198.51.100.92");
 }
 
 }  // namespace

@@ -1,0 +1,233 @@
+#include "guard/service.h"
+
+#include <fmt/format.h>
+#include <systemd/sd-daemon.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/fs.h"
+#include "core/text.h"
+
+namespace mamori::guard {
+
+int64_t SystemClock::now() const { return static_cast<int64_t>(std::time(nullptr)); }
+
+void SystemdNotifier::notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+uint64_t SystemdNotifier::watchdog_usec() {
+  uint64_t usec = 0;
+  return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
+}
+
+Result<int64_t> parse_duration(const std::string& s) {
+  if (s.empty()) return Error::invalid("empty duration");
+  size_t i = 0;
+  int64_t v = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && v < 100000000) v = v * 10 + (s[i++] - '0');
+  if (i == 0) return Error::invalid("not a duration (e.g. 3600, 10m, 1h, 2d)");
+  std::string unit = s.substr(i);
+  int64_t mult = unit.empty() || unit == "s" ? 1
+                 : unit == "m"               ? 60
+                 : unit == "h"               ? 3600
+                 : unit == "d"               ? 86400
+                                             : 0;
+  if (mult == 0 || v == 0) return Error::invalid("not a duration (e.g. 3600, 10m, 1h, 2d)");
+  return v * mult;
+}
+
+Result<int64_t> parse_since(const std::string& s, int64_t now) {
+  if (s.empty()) return int64_t{0};
+  if (auto d = parse_duration(s)) return now - *d;
+  std::string t = s;
+  if (t.size() == 19 && t[10] == 'T') t[10] = ' ';
+  if (t.size() == 20 && t[10] == 'T' && t[19] == 'Z') t = t.substr(0, 10) + " " + t.substr(11, 8);
+  int64_t v = t.size() == 10 ? parse_date(t) : parse_datetime(t);
+  if (v < 0) return Error::invalid("not a duration (2h, 3d) or a UTC date (2024-05-06[ 12:00:00])");
+  return v;
+}
+
+Status read_log_file(const std::string& path, AuthLogParser& parser) {
+  auto fd = open_regular(path);
+  if (!fd) return fd.error();
+  return read_gzip_fd(std::move(*fd), path, UINT64_MAX,
+                      [&parser](std::string_view b) { parser.feed(b); });
+}
+
+namespace {
+
+int this_year() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);  // syslog stamps are local time
+  return tm.tm_year + 1900;
+}
+
+}  // namespace
+
+GuardService::GuardService(ServiceOptions o, store::Store& store, Firewall& fw, const Clock& clock,
+                           Allowlist allow, Sessions sessions)
+    : opts_(std::move(o)),
+      store_(store),
+      fw_(fw),
+      clock_(clock),
+      sessions_(std::move(sessions)),
+      parser_(opts_.syslog_year ? opts_.syslog_year : this_year()) {
+  opts_.detect.allow = std::move(allow);
+}
+
+GuardService::~GuardService() = default;
+
+void GuardService::refresh_sessions(std::vector<std::string>& notes) {
+  last_sessions_ = clock_.now();
+  if (!sessions_) return;
+  for (const auto& peer : sessions_()) {
+    Ip ip;
+    if (parse_ip(peer, ip) && opts_.detect.allow.add_address(ip, "SSH session"))
+      notes.push_back("allowlisted " + ip.str() + " (an SSH session is open from it)");
+  }
+}
+
+Status GuardService::start(std::vector<std::string>& notes) {
+  MAMORI_TRY(fw_.ensure(), "firewall");
+  refresh_sessions(notes);
+  // Bans of an earlier run (or from before a reboot) go back first, each checked as new.
+  int64_t now = clock_.now();
+  auto bans = store_.active_bans(opts_.host, now);
+  if (!bans) return bans.error();
+  std::vector<std::pair<std::string, int64_t>> elements;
+  for (const auto& b : *bans) {
+    auto ok_ban = check_ban(b.address, opts_.detect.allow);
+    if (!ok_ban) {
+      notes.push_back("stored ban not restored: " + sanitize(ok_ban.error().message));
+      continue;
+    }
+    active_[*ok_ban] = b;
+    elements.push_back({*ok_ban, b.expires_at - now});
+  }
+  auto w = fw_.ban(elements);
+  if (!w) return w.error().with_context("restore");
+  for (const auto& x : *w) notes.push_back(sanitize(x));
+  restored_ = elements.size() - w->size();
+  // --since: the rotations that may hold lines of that period first (oldest first), then the
+  // logs from their start; older events are dropped.
+  for (const auto& l : opts_.logs) {
+    if (opts_.since > 0)
+      for (const auto& r : rotated_logs(l, opts_.since)) {
+        if (auto s = read_log_file(r, parser_); !s) {
+          notes.push_back("warning: " + s.error().message);
+          continue;
+        }
+        parser_.finish();
+        notes.push_back("read " + r);
+      }
+    followers_.push_back(std::make_unique<FileFollower>(l, opts_.from_start || opts_.since > 0));
+  }
+  if (opts_.journal_local || !opts_.journal_files.empty()) {
+    auto j = opts_.journal_files.empty() ? Journal::open_local()
+                                         : Journal::open_files(opts_.journal_files);
+    if (!j) return j.error();
+    journal_ = std::move(*j);
+    if (opts_.since > 0) {
+      MAMORI_TRY(journal_->seek_time(opts_.since), "journal");
+    } else if (!opts_.from_start) {
+      MAMORI_TRY(journal_->seek_tail(), "journal");
+    }
+  }
+  return ok();
+}
+
+int64_t GuardService::window_span() const {
+  const DetectOptions& d = opts_.detect;
+  return std::max<int64_t>({d.slow_window, d.burst_window, d.guessed_window}) + 3600;
+}
+
+void GuardService::trim_window() {
+  // The longest window back from the newest event (log time: a log may lag the wall clock).
+  int64_t newest = 0;
+  for (const auto& ev : parser_.events()) newest = std::max(newest, ev.ts);
+  window_start_ = std::max(newest - window_span(), opts_.since);
+  parser_.drop_before(window_start_);
+  const auto& ev = parser_.events();
+  if (ev.size() > opts_.max_events) {
+    // a flood: the oldest go first (the window's cap bounds memory whatever the input)
+    std::vector<int64_t> ts;
+    ts.reserve(ev.size());
+    for (const auto& e : ev) ts.push_back(e.ts);
+    auto nth = ts.begin() + static_cast<long>(ev.size() - opts_.max_events);
+    std::nth_element(ts.begin(), nth, ts.end());
+    parser_.drop_before(*nth + 1);
+  }
+}
+
+std::vector<BanNotice> GuardService::poll(std::vector<std::string>& notes) {
+  std::vector<BanNotice> out;
+  for (auto& f : followers_) f->poll([&](std::string_view b) { parser_.feed(b); });
+  if (journal_) {
+    auto n = journal_->read([&](int64_t ts, uint32_t pid, std::string_view ident,
+                                std::string_view m) { parser_.message(ts, pid, ident, m); });
+    if (!n) notes.push_back("warning: journal: " + n.error().message);
+  }
+  int64_t now = clock_.now();
+  // A login (or the time): who has an SSH session open now is never banned.
+  if (parser_.successes() != seen_successes_ || now - last_sessions_ >= opts_.session_refresh) {
+    seen_successes_ = parser_.successes();
+    refresh_sessions(notes);
+  }
+  if (parser_.events().size() == seen_events_) return out;
+  trim_window();
+  seen_events_ = parser_.events().size();
+  auto found = detect(parser_.events(), opts_.detect, [&](uint32_t u) { return parser_.user(u); });
+  std::vector<std::pair<std::string, int64_t>> elements;
+  for (const auto& x : found) {
+    for (const auto& tg : ban_targets(x, opts_.detect.allow)) {
+      auto it = active_.find(tg);
+      // running: nothing to do; ended: only failures after that ban make a new offence
+      if (it != active_.end() &&
+          (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
+        continue;
+      auto b = store_.record_ban(opts_.host, tg, x.kind,
+                                 fmt::format("{} failures ({})", x.failures, x.kind), now,
+                                 opts_.ban_seconds);
+      if (!b) {
+        notes.push_back("warning: " + b.error().message);
+        continue;
+      }
+      active_[tg] = *b;
+      elements.push_back({tg, b->expires_at - now});
+      out.push_back({tg, x.kind, x.failures, b->offences, b->expires_at});
+    }
+  }
+  if (!elements.empty()) {
+    auto w = fw_.ban(elements);
+    if (!w) {
+      notes.push_back("warning: firewall: " + w.error().message);
+    } else {
+      for (const auto& x : *w) notes.push_back("warning: " + sanitize(x));
+      bans_total_ += elements.size() - w->size();
+    }
+  }
+  // Bans that ended before the window began can decide nothing any more: forgotten, so that
+  // memory follows the window (a repeat offence is still counted by the store).
+  // (Both clocks: a log replayed from long ago keeps its old events in the window.)
+  int64_t forget_before = std::min(window_start_, now - window_span());
+  std::erase_if(active_, [&](const auto& kv) {
+    return kv.second.expires_at <= now && kv.second.banned_at < forget_before;
+  });
+  return out;
+}
+
+GuardService::Stats GuardService::stats() const {
+  Stats s;
+  s.events = parser_.events().size();
+  s.users = parser_.users();
+  s.bans_tracked = active_.size();
+  s.allow_entries = opts_.detect.allow.size();
+  s.lines = parser_.lines();
+  s.untrusted = parser_.untrusted() + (journal_ ? journal_->untrusted() : 0);
+  s.bans_total = bans_total_;
+  s.restored = restored_;
+  return s;
+}
+
+}  // namespace mamori::guard
