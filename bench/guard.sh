@@ -55,3 +55,10 @@ if [ -x "$f2b/usr/bin/fail2ban-regex" ]; then
   echo "ratio: mamori is $(awk -v a="$ft" -v b="$m" 'BEGIN{printf "%.0f", a/b}')x faster"
   python3 "$shared/eval_f2b.py" "$tmp/truth.tsv" < "$tmp/f2b.rows" | sed 's/^/fail2ban: /'
 fi
+# guard run's memory over a long life (unique user names, a sliding /8): flat once the window
+# (25 h of log time) is full. GUARD_SERVICE_LINES=0 skips it.
+svc_lines=${GUARD_SERVICE_LINES:-10000000}
+if [ "$svc_lines" != 0 ] && [ -x "$build/bench/guard_service_bench" ]; then
+  echo "guard run (GuardService) memory over $svc_lines lines:"
+  "$build/bench/guard_service_bench" "$svc_lines"
+fi

@@ -1,9 +1,11 @@
 #include "guard/service.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 
 #include "core/fs.h"
@@ -178,6 +180,14 @@ std::vector<BanNotice> GuardService::poll(std::vector<std::string>& notes) {
   trim_window();
   seen_events_ = parser_.events().size();
   auto found = detect(parser_.events(), opts_.detect, [&](uint32_t u) { return parser_.user(u); });
+  // detection's working set (per-address tables of the whole window) is freed now: hand it
+  // back now and then, so that the resident size of a long-running service is what it keeps,
+  // not its peak (malloc_trim walks the heap: not at every round)
+  auto steady = std::chrono::steady_clock::now();
+  if (steady - last_trim_ > std::chrono::seconds(30)) {
+    ::malloc_trim(0);
+    last_trim_ = steady;
+  }
   std::vector<std::pair<std::string, int64_t>> elements;
   for (const auto& x : found) {
     for (const auto& tg : ban_targets(x, opts_.detect.allow)) {

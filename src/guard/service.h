@@ -17,6 +17,7 @@
 //   notifier.notify("READY=1");
 //   while (!stop) { for (auto& b : svc.poll(notes)) print(b); sleep(poll_ms); }
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -144,7 +145,7 @@ class GuardService {
   int64_t window_start_ = 0;  // log time: events before it were dropped
   uint64_t bans_total_ = 0;
   size_t restored_ = 0;
-  bool capped_warned_ = false;
+  std::chrono::steady_clock::time_point last_trim_{};
 };
 
 // "3600", "90s", "10m", "1h", "2d" → seconds.
