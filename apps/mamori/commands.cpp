@@ -610,10 +610,11 @@ int cmd_owners_remove(const Options& o, const std::string& pattern) {
   return kExitOk;
 }
 
-int cmd_db_import(const Options& o, const std::vector<std::string>& paths) {
+int cmd_db_import(const Options& o, const std::vector<std::string>& paths, bool allow_shrink) {
   std::string out = db_path(o);
   vuln::BuildOptions bo;
   bo.now = now_s();
+  bo.allow_shrink = allow_shrink;
   Result<vuln::BuildReport> rep = Error::internal("not built");
   {
     Progress progress(!o.quiet, "importing");
@@ -646,8 +647,10 @@ int cmd_db_import(const Options& o, const std::vector<std::string>& paths) {
   return emit(o, text);
 }
 
-int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries) {
+int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries,
+                  bool allow_shrink) {
   vuln::UpdateOptions uo;
+  uo.allow_shrink = allow_shrink;
   uo.out = db_path(o);
   uo.cache_dir = (std::filesystem::path(uo.out).parent_path() / "cache").string();
   uo.retries = retries;

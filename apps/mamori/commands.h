@@ -89,8 +89,9 @@ int cmd_fim_check(const Options& o, const FimArgs& a);
 int cmd_fim_policy(const Options& o, const FimArgs& a, bool builtin);
 int cmd_fim_packages(const Options& o, const FimArgs& a);
 int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend);
-int cmd_db_import(const Options& o, const std::vector<std::string>& paths);
+int cmd_db_import(const Options& o, const std::vector<std::string>& paths, bool allow_shrink);
 int cmd_db_status(const Options& o, int max_age_days);
-int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries);
+int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int retries,
+                  bool allow_shrink);
 
 }  // namespace mamori::cli

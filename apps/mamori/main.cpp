@@ -196,7 +196,11 @@ See docs/db.md.)");
   dbi->add_option("PATH", db_paths,
                   "Files or directories; the format is recognised from the content")
       ->required();
-  dbi->callback([&] { rc = cmd_db_import(o, db_paths); });
+  bool allow_shrink = false;
+  dbi->add_flag("--allow-shrink", allow_shrink,
+                "Accept a source with more than 10% fewer records than the database being "
+                "replaced has for it (refused by default: a cut download)");
+  dbi->callback([&] { rc = cmd_db_import(o, db_paths, allow_shrink); });
   std::vector<std::string> update_sources;
   int retries = 3;
   auto* dbu = dbc->add_subcommand(
@@ -208,7 +212,10 @@ See docs/db.md.)");
                   "STATE_DIR/sources.list, else the upstream OSV, CISA KEV and EPSS locations)")
       ->type_name("URL");
   dbu->add_option("--retries", retries, "Retries per download (with exponential backoff)");
-  dbu->callback([&] { rc = cmd_db_update(o, update_sources, retries); });
+  dbu->add_flag("--allow-shrink", allow_shrink,
+                "Accept a source with more than 10% fewer records than the database being "
+                "replaced has for it (refused by default: a cut download)");
+  dbu->callback([&] { rc = cmd_db_update(o, update_sources, retries, allow_shrink); });
   int max_age = 7;
   auto* dbs = dbc->add_subcommand("status", "Show the database's sources, counts and age");
   dbs->add_option("--max-age", max_age, "Days after which the data counts as stale (exit code 1)");

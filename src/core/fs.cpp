@@ -420,7 +420,17 @@ Status read_gzip_fd(UniqueFd fd, const std::string& label, uint64_t max_bytes,
       gzclose(gz);
       return Error::data_loss(label + ": corrupt gzip data: " + msg);
     }
-    if (n == 0) break;
+    if (n == 0) {
+      // the end — or a stream cut short, which zlib reports only here (a truncated download
+      // whose trailer, with its CRC and length, is missing)
+      int err = Z_OK;
+      std::string msg = gzerror(gz, &err);
+      if (err != Z_OK) {
+        gzclose(gz);
+        return Error::data_loss(label + ": corrupt or truncated gzip data: " + msg);
+      }
+      break;
+    }
     total += static_cast<uint64_t>(n);
     if (total > max_bytes) {
       gzclose(gz);

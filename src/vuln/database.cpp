@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -55,29 +56,33 @@ std::string_view bytes_of(const std::vector<T>& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)};
 }
 
-Status read_zip(BuildState& st, const std::string& path, SourceInfo& src) {
-  struct archive* a = archive_read_new();
-  archive_read_support_format_zip(a);
-  if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    std::string msg = archive_error_string(a) ? archive_error_string(a) : "cannot open";
-    archive_read_free(a);
-    return Error::invalid(fmt::format("{}: not a readable zip archive: {}", path, msg));
-  }
+// Reads an open archive (the seekable zip reader: it starts from the central directory, so a
+// truncated download has none and is refused before anything is read; every entry's CRC-32 is
+// checked as it is read). Any damage fails the whole archive: a database built from part of a
+// feed would say "checksum ok" over a third of the advisories missing.
+Status read_zip_archive(BuildState& st, struct archive* a, const std::string& label,
+                        SourceInfo& src) {
   src.kind = "osv";
   struct archive_entry* e;
   std::string buf;
   int rc;
   size_t entries = 0;
+  auto why = [a] {
+    return std::string(archive_error_string(a) ? archive_error_string(a) : "read error");
+  };
   while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    ++entries;
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     if (!name.ends_with(".json")) {
-      archive_read_data_skip(a);
+      if (archive_read_data_skip(a) != ARCHIVE_OK)
+        return Error::data_loss(fmt::format("{}!{}: damaged entry ({})", label, name, why()));
       continue;
     }
     int64_t size = archive_entry_size(e);
     if (size > (64 << 20)) {
-      st.warn(fmt::format("{}!{}: entry larger than 64 MiB, skipped", path, name));
-      archive_read_data_skip(a);
+      st.warn(fmt::format("{}!{}: entry larger than 64 MiB, skipped", label, name));
+      if (archive_read_data_skip(a) != ARCHIVE_OK)
+        return Error::data_loss(fmt::format("{}!{}: damaged entry ({})", label, name, why()));
       continue;
     }
     buf.clear();
@@ -87,27 +92,49 @@ Status read_zip(BuildState& st, const std::string& path, SourceInfo& src) {
       buf.append(chunk, static_cast<size_t>(n));
       if (buf.size() > (64u << 20)) break;
     }
-    if (n < 0) {
-      st.warn(fmt::format("{}!{}: damaged entry ({}); import stopped here, {} records kept", path,
-                          name, archive_error_string(a) ? archive_error_string(a) : "read error",
-                          src.records));
-      archive_read_free(a);
-      return ok();
-    }
-    ++entries;
-    auto s = import_osv_record(st, path + "!" + name, buf, src);
+    if (n < 0)
+      return Error::data_loss(fmt::format(
+          "{}!{}: damaged entry ({}): the archive is not used, the old database is kept", label,
+          name, why()));
+    auto s = import_osv_record(st, label + "!" + name, buf, src);
     if (!s) {
       st.warn(s.error().message + ", record skipped");
       ++src.skipped;
     }
   }
   if (rc != ARCHIVE_EOF)
-    st.warn(fmt::format("{}: truncated or damaged zip after {} entries ({}); {} records kept", path,
-                        entries, archive_error_string(a) ? archive_error_string(a) : "read error",
-                        src.records));
-  archive_read_free(a);
+    return Error::data_loss(fmt::format(
+        "{}: damaged zip after {} entries ({}): the archive is not used", label, entries, why()));
   return ok();
 }
+
+Status read_zip(BuildState& st, const std::string& path, SourceInfo& src) {
+  auto fd = open_regular(path);
+  if (!fd) return fd.error();
+  struct archive* a = archive_read_new();
+  archive_read_support_format_zip_seekable(a);
+  std::unique_ptr<struct archive, int (*)(struct archive*)> guard(a, archive_read_free);
+  if (archive_read_open_fd(a, fd->get(), 1 << 16) != ARCHIVE_OK)
+    return Error::invalid(fmt::format(
+        "{}: not a complete zip archive ({}): a truncated download has no central directory", path,
+        archive_error_string(a) ? archive_error_string(a) : "cannot open"));
+  return read_zip_archive(st, a, path, src);
+}
+
+}  // namespace
+
+Status import_zip_bytes(BuildState& st, std::string_view data, const std::string& label,
+                        SourceInfo& src) {
+  struct archive* a = archive_read_new();
+  archive_read_support_format_zip_seekable(a);
+  std::unique_ptr<struct archive, int (*)(struct archive*)> guard(a, archive_read_free);
+  if (archive_read_open_memory(a, data.data(), data.size()) != ARCHIVE_OK)
+    return Error::invalid(fmt::format("{}: not a complete zip archive ({})", label,
+                                      archive_error_string(a) ? archive_error_string(a) : "?"));
+  return read_zip_archive(st, a, label, src);
+}
+
+namespace {
 
 Status import_path(BuildState& st, const std::string& path, int64_t now) {
   std::error_code ec;
@@ -177,6 +204,20 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
   for (const auto& p : paths) MAMORI_TRY(import_path(st, p, opts.now), "db import");
   for (size_t i = 0; i < opts.labels.size() && i < st.report.sources.size(); ++i)
     st.report.sources[i].path = opts.labels[i];
+  // The database being replaced knows how much each source held: far fewer records now is a
+  // cut or partial download (or a feed gone wrong), not a reason to forget advisories.
+  if (!opts.allow_shrink && fs::exists(out)) {
+    if (auto old = VulnDb::open(out)) {
+      for (const auto& was : (*old)->sources())
+        for (const auto& now : st.report.sources)
+          if (now.path == was.path && was.records >= 20 && now.records * 10 < was.records * 9)
+            return Error::data_loss(fmt::format(
+                "{}: {} records where the database being replaced has {} (more than 10% fewer: "
+                "a truncated or partial download?); the old database is kept — --allow-shrink "
+                "accepts it",
+                now.path, now.records, was.records));
+    }
+  }
   if (st.warnings_dropped)
     st.report.warnings.push_back(fmt::format("... and {} more warnings", st.warnings_dropped));
   for (const auto& [eco, n] : st.unsupported_ecosystems)

@@ -276,6 +276,13 @@ Status import_kev(BuildState& st, std::string_view label, dom::element doc, Sour
   }
   if (src.records == 0)
     return Error::invalid(fmt::format("{}: no usable KEV records (schema changed?)", label));
+  // the catalog says how many it holds: a cut download (or a cut list) must not pass for it
+  int64_t announced = 0;
+  if (doc["count"].get_int64().get(announced) == simdjson::SUCCESS &&
+      announced != static_cast<int64_t>(idx))
+    return Error::data_loss(fmt::format(
+        "{}: the catalog announces {} vulnerabilities and holds {} (a truncated download?)", label,
+        announced, idx));
   return ok();
 }
 

@@ -36,6 +36,10 @@ enum class Format { kOsvJson, kOsvJsonl, kKev, kEpssCsv, kFriendsOfPhp, kWordPre
 Format detect_format(std::string_view label, std::string_view text);
 Status import_text(BuildState& st, Format f, std::string_view label, std::string_view text,
                    SourceInfo& src);
+// An OSV all.zip held in memory (the fuzzer's way in to the zip reader): central directory
+// first, every entry's CRC checked; any damage is an error and nothing of it is kept.
+Status import_zip_bytes(BuildState& st, std::string_view data, const std::string& label,
+                        SourceInfo& src);
 // One OSV record (JSON object text); used by the zip reader and the fuzzer.
 Status import_osv_record(BuildState& st, std::string_view label, std::string_view json,
                          SourceInfo& src);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "core/fs.h"
@@ -67,11 +68,43 @@ std::string cache_name(const std::string& url) {
   return fmt::format("{:08x}-{}", static_cast<uint32_t>(h), last);
 }
 
-// One attempt: append to `part` from its current size (HTTP Range), true when complete.
+// The validator of the version a download started with (a strong ETag, else Last-Modified),
+// from the response headers.
+struct Validator {
+  std::string etag, last_modified;
+};
+
+size_t on_header(char* buf, size_t size, size_t n, void* user) {
+  auto* v = static_cast<Validator*>(user);
+  std::string_view h(buf, size * n);
+  auto value = [&](std::string_view name) -> std::optional<std::string> {
+    if (h.size() <= name.size() || !iequals(h.substr(0, name.size()), name)) return std::nullopt;
+    return std::string(trim(h.substr(name.size())));
+  };
+  if (h.starts_with("HTTP/")) *v = {};  // a redirect's headers are not the file's
+  if (auto e = value("etag:")) v->etag = *e;
+  if (auto m = value("last-modified:")) v->last_modified = *m;
+  return size * n;
+}
+
+// One attempt: append to `part` from its current size (HTTP Range, with If-Range naming the
+// version the download started with: a file that changed on the server meanwhile comes back
+// whole, never as the new file's tail appended to the old one's head), true when complete.
 Status fetch_once(const std::string& url, const fs::path& part, const UpdateOptions& o) {
   std::error_code ec;
+  fs::path vfile = part.string() + ".validator";
   uint64_t have = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
-  FILE* f = std::fopen(part.c_str(), "ab");
+  std::string if_range;
+  if (have > 0) {
+    auto v = read_file(vfile, 4096);
+    if (v) if_range = std::string(trim(*v));
+    if (if_range.empty()) {
+      // no validator for what we have: resuming could splice two versions; start over
+      fs::remove(part, ec);
+      have = 0;
+    }
+  }
+  FILE* f = std::fopen(part.c_str(), have > 0 ? "ab" : "wb");
   if (!f) return errno_error(part.string(), errno);
   CURL* c = curl_easy_init();
   if (!c) {
@@ -94,8 +127,26 @@ Status fetch_once(const std::string& url, const fs::path& part, const UpdateOpti
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(2ll << 30));
-  if (have > 0) curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
+  Validator got;
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &got);
+  struct curl_slist* headers = nullptr;
+  if (have > 0) {
+    curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
+    headers = curl_slist_append(headers, ("If-Range: " + if_range).c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  }
   CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(headers);
+  if (have == 0) {
+    // what a resume must name: a strong ETag (If-Range takes no weak one), else Last-Modified
+    std::string v = !got.etag.empty() && !got.etag.starts_with("W/") ? got.etag : got.last_modified;
+    if (v.empty()) {
+      fs::remove(vfile, ec);
+    } else if (auto st = write_file_atomic(vfile, v + "\n"); !st) {
+      fs::remove(vfile, ec);
+    }
+  }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(c);
@@ -109,9 +160,12 @@ Status fetch_once(const std::string& url, const fs::path& part, const UpdateOpti
     return Error::unavailable(
         fmt::format("{}: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
   if (have > 0 && status == 200) {
-    // Range ignored: the server sent the whole file after what we had. Start over.
+    // The file changed on the server (If-Range), or the server ignores ranges: what arrived is
+    // a whole file after what we had. Start over.
     fs::remove(part, ec);
-    return Error::unavailable(fmt::format("{}: server ignored the range request, restarting", url));
+    fs::remove(vfile, ec);
+    return Error::unavailable(fmt::format(
+        "{}: the file changed on the server (or ranges are not served), restarting", url));
   }
   if (!flushed) return errno_error(part.string(), errno);
   return ok();
@@ -145,10 +199,12 @@ Result<BuildReport> update_database(const UpdateOptions& o) {
                       o.retries + 1));
     fs::rename(part, final_path, ec);
     if (ec) return Error::unavailable(fmt::format("{}: {}", final_path.string(), ec.message()));
+    fs::remove(part.string() + ".validator", ec);
     files.push_back(final_path.string());
   }
   BuildOptions bo;
   bo.now = o.now;
+  bo.allow_shrink = o.allow_shrink;
   bo.labels = o.urls;  // record where the data came from, not the cache file names
   return build_database(files, o.out, bo);
 }

@@ -52,11 +52,16 @@ struct BuildOptions {
   size_t max_warnings = 200;
   // Optional names to record for the sources instead of the paths (db update: the URLs).
   std::vector<std::string> labels;
+  // A source with more than 10 % fewer records than the same source in the database being
+  // replaced is refused (a cut or partial download); true accepts it.
+  bool allow_shrink = false;
 };
 
 // Reads every PATH (files, directories, OSV all.zip archives; the format is detected from the
 // content), writes a new database next to `out`, and renames it over `out` only when
-// everything worked: the old database survives any failure.
+// everything worked: the old database survives any failure. Archives are verified whole (zip
+// central directory and CRCs, gzip trailers, the KEV catalog's count), and each source's record
+// count is compared with the same source in the database being replaced.
 Result<BuildReport> build_database(const std::vector<std::string>& paths, const std::string& out,
                                    const BuildOptions& opts);
 
@@ -69,7 +74,8 @@ struct UpdateOptions {
   std::string cache_dir;  // downloads (resumable .part files) live here
   std::string out;        // the database to replace
   int retries = 3;
-  int backoff_ms = 1000;  // doubled at each retry
+  int backoff_ms = 1000;      // doubled at each retry
+  bool allow_shrink = false;  // as BuildOptions
   int64_t now = 0;
   std::function<void(const std::string&)> on_progress;
 };

@@ -4,7 +4,12 @@ support and injected faults. Prints its port on stdout, logs requests to LOG.
   /flaky/NAME    the first request is cut after half of the file (connection dropped)
   /fail/NAME     always HTTP 500
   /norange/NAME  ignores Range headers (answers 200 with the whole file)
+  /changing/NAME the first request is cut after half of the file, and from then on the server
+                 has a new version (DIR/NAME.v2, another ETag)
+Every answer carries a strong ETag and Last-Modified; If-Range is honoured (a validator that
+is not the current one gets the whole file, 200), as RFC 9110 §13.1.5 says.
 usage: range_server.py DIR LOG"""
+import hashlib
 import http.server
 import os
 import sys
@@ -23,14 +28,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.lstrip("/").split("/", 1)
         mode, name = (parts[0], parts[1]) if len(parts) == 2 else ("plain", parts[0])
         rng = self.headers.get("Range", "")
+        if_range = self.headers.get("If-Range", "")
         with lock, open(log, "a") as f:
-            f.write(f"{mode} {name} {rng}\n")
+            f.write(f"{mode} {name} {rng} if-range={if_range}\n")
         path = os.path.join(root, os.path.basename(name))
+        with lock:
+            if mode == "changing" and (mode, name) in seen:
+                path += ".v2"
         if mode == "fail" or not os.path.isfile(path):
             self.send_error(500 if mode == "fail" else 404)
             return
         data = open(path, "rb").read()
+        etag = '"%s"' % hashlib.sha256(data).hexdigest()[:16]
         start = 0
+        if if_range and if_range != etag:
+            rng = ""  # changed since: the whole file
         if rng.startswith("bytes=") and mode != "norange":
             start = int(rng[6:].split("-")[0])
             if start >= len(data):
@@ -41,12 +53,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", "Wed, 02 Dec 2026 00:00:00 GMT")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         with lock:
             first = (mode, name) not in seen
             seen.add((mode, name))
-        if mode == "flaky" and first:
+        if mode in ("flaky", "changing") and first:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.connection.shutdown(2)  # drop the connection mid-transfer

@@ -443,6 +443,74 @@ class Vulnerabilities(Base):
         p = mamori("--db", db, "db", "update", "--source", url + "/norange/kev.json", env=env, check=0)
         self.assertIn("1 known exploited", p.stdout)
 
+    def test_update_verifies_archives_and_never_splices_two_versions(self):
+        import gzip
+        import zipfile
+        srcdir = os.path.join(self.tmp, "feeds")
+        os.makedirs(srcdir)
+        zpath = os.path.join(srcdir, "all.zip")
+        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
+            for i in range(300):
+                z.writestr(f"GO-2099-{i}.json", json.dumps({
+                    "id": f"GO-2099-{i}", "summary": "x" * 200, "affected": [{
+                        "package": {"ecosystem": "Go", "name": f"example.com/m{i}"},
+                        "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"},
+                                                                 {"fixed": "1.0.1"}]}]}]}))
+        data = slurp(zpath, "rb")
+        kev = json.loads(slurp(os.path.join(VFIX, "kev.json")))
+        kev2 = dict(kev)  # the next version of the catalog: one more vulnerability
+        kev2["vulnerabilities"] = kev["vulnerabilities"] + [
+            dict(kev["vulnerabilities"][0], cveID="CVE-2099-0077")]
+        kev2["count"] = len(kev2["vulnerabilities"])
+        spit(os.path.join(self.tmp, "kev.json.v2"), json.dumps(kev2) + " " * 5000)
+        spit(os.path.join(self.tmp, "kev.json"), json.dumps(kev) + " " * 5000)
+        epss_gz = os.path.join(self.tmp, "epss.csv.gz")
+        spit(epss_gz, gzip.compress(slurp(os.path.join(VFIX, "epss.csv"), "rb")), "wb")
+        url, log = self.start_server({"all.zip": zpath, "kev.json": os.path.join(self.tmp, "kev.json"),
+                                      "kev.json.v2": os.path.join(self.tmp, "kev.json.v2"),
+                                      "epss.csv.gz": epss_gz})
+        db = os.path.join(self.tmp, "state", "vuln.db")
+        env = {"MAMORI_TEST_BACKOFF_MS": "10"}
+        # the catalog changes on the server between the cut and the resume: If-Range names the
+        # version the download started with, the server sends the new one whole
+        mamori("--db", db, "db", "update", "--source", url + "/all.zip", "--source",
+               url + "/changing/kev.json", env=env, check=0)
+        reqs = slurp(log).splitlines()
+        resumed = [r for r in reqs if r.startswith("changing kev.json bytes=")]
+        self.assertTrue(resumed and all('if-range="' in r for r in resumed), reqs)
+        st = json.loads(mamori("--db", db, "--format", "json", "db", "status", check=0).stdout)
+        self.assertEqual(st["kev"], 2)  # the new version, not the old head with the new tail
+        self.assertEqual(st["sources"][0]["records"], 300)
+        before = slurp(db, "rb")
+        # a truncated archive: refused whole (no central directory), the old database kept
+        srv = os.path.join(self.tmp, "srv")
+        spit(os.path.join(srv, "all.zip"), data[: len(data) * 2 // 3], "wb")
+        p = mamori("--db", db, "db", "update", "--source", url + "/all.zip", "--source",
+                   url + "/kev.json", env=env, check=3)
+        self.assertIn("central directory", p.stderr)
+        self.assertEqual(slurp(db, "rb"), before)
+        self.assertIn("checksum ok", mamori("--db", db, "db", "status", check=0).stdout)
+        # a truncated gzip (its trailer missing): refused, the old database kept
+        spit(os.path.join(srv, "all.zip"), data, "wb")
+        gz = slurp(epss_gz, "rb")
+        spit(os.path.join(srv, "epss.csv.gz"), gz[: len(gz) - 6], "wb")
+        p = mamori("--db", db, "db", "update", "--source", url + "/all.zip", "--source",
+                   url + "/kev.json", "--source", url + "/epss.csv.gz", env=env, check=3)
+        self.assertIn("epss.csv.gz", p.stderr)
+        self.assertEqual(slurp(db, "rb"), before)
+        # a complete archive that holds far fewer advisories than before: refused unless told
+        with zipfile.ZipFile(os.path.join(srv, "all.zip"), "w") as z:
+            for name in zipfile.ZipFile(zpath).namelist()[:200]:
+                z.writestr(name, zipfile.ZipFile(zpath).read(name))
+        p = mamori("--db", db, "db", "update", "--source", url + "/all.zip", "--source",
+                   url + "/kev.json", env=env, check=3)
+        self.assertIn("200 records where the database being replaced has 300", p.stderr)
+        self.assertEqual(slurp(db, "rb"), before)
+        mamori("--db", db, "db", "update", "--allow-shrink", "--source", url + "/all.zip",
+               "--source", url + "/kev.json", env=env, check=0)
+        st = json.loads(mamori("--db", db, "--format", "json", "db", "status", check=0).stdout)
+        self.assertEqual(st["sources"][0]["records"], 200)
+
     @unittest.skipUnless(SHARED and os.path.isdir(os.path.join(SHARED, "data/vuln")), "no shared data")
     def test_update_from_the_shared_data(self):
         d = os.path.join(SHARED, "data/vuln")

@@ -4,6 +4,7 @@
 // of the real Debian 12 data run against ../shared/data/vuln.
 #include "vuln/vuln.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -191,18 +192,72 @@ TEST_F(VulnTest, OsvZipAndTruncatedZip) {
   auto r = build({zip});
   EXPECT_EQ(r.sources[0].records, 40);
   EXPECT_TRUE(r.warnings.empty());
-  // Cut the archive in the middle: what was readable is imported, the damage is reported.
+  // Cut the archive anywhere: refused whole (a truncated download has no central directory),
+  // and the database built from the complete archive stays as it was.
   auto data = *read_file(zip);
-  fs::path cut = dir_ / "cut.zip";
-  std::ofstream(cut, std::ios::binary) << data.substr(0, data.size() / 2);
+  std::string before = *read_file(db_);
   BuildOptions o;
-  auto r2 = build_database({cut.string()}, db_, o);
-  ASSERT_TRUE(r2.has_value()) << r2.error().message;
-  EXPECT_GT(r2->sources[0].records, 5);
-  EXPECT_LT(r2->sources[0].records, 40);
-  EXPECT_TRUE(any_warning(*r2, "cut.zip")) << (r2->warnings.empty() ? "" : r2->warnings[0]);
+  size_t cuts = 0;
+  for (size_t len : {data.size() / 4, data.size() / 2, data.size() - 30, data.size() - 1}) {
+    fs::path cut = dir_ / "cut.zip";
+    std::ofstream(cut, std::ios::binary | std::ios::trunc) << data.substr(0, len);
+    auto r2 = build_database({cut.string()}, db_, o);
+    ASSERT_FALSE(r2.has_value()) << "cut at " << len;
+    EXPECT_NE(r2.error().message.find("cut.zip"), std::string::npos) << r2.error().message;
+    EXPECT_EQ(*read_file(db_), before);
+    ++cuts;
+  }
+  EXPECT_EQ(cuts, 4u);
+  // A flipped byte inside an entry's compressed data: its CRC (or inflate) fails, nothing kept.
+  std::string flipped = data;
+  size_t at = data.find("GO-2099-1020.json");  // the local header of the 21st entry
+  ASSERT_NE(at, std::string::npos);
+  flipped[at + 60] ^= 0x55;
+  std::ofstream(dir_ / "flip.zip", std::ios::binary) << flipped;
+  auto r3 = build_database({(dir_ / "flip.zip").string()}, db_, o);
+  ASSERT_FALSE(r3.has_value());
+  EXPECT_NE(r3.error().message.find("GO-2099-1020.json"), std::string::npos) << r3.error().message;
+  EXPECT_EQ(*read_file(db_), before);
   std::ofstream(dir_ / "junk.zip") << "this is not a zip at all";
   EXPECT_FALSE(build_database({(dir_ / "junk.zip").string()}, db_, o).has_value());
+}
+
+// A source that suddenly holds far fewer records than the database being replaced: refused
+// unless told; and the KEV catalog's own count is checked.
+TEST_F(VulnTest, ShrinkingSourcesAndKevCountsAreRefused) {
+  std::string full, half;
+  for (int i = 0; i < 40; ++i) {
+    std::string rec = fmt::format(
+        "{{\"id\":\"GO-2099-{}\",\"affected\":[{{\"package\":{{\"ecosystem\":\"Go\",\"name\":"
+        "\"example.com/m{}\"}},\"ranges\":[{{\"type\":\"SEMVER\",\"events\":[{{\"introduced\":"
+        "\"0\"}},{{\"fixed\":\"1.0.1\"}}]}}]}}]}}\n",
+        1000 + i, i);
+    full += rec;
+    if (i < 20) half += rec;
+  }
+  fs::path feed = dir_ / "go.jsonl";
+  std::ofstream(feed) << full;
+  build({feed.string()});
+  std::string before = *read_file(db_);
+  std::ofstream(feed, std::ios::trunc) << half;
+  BuildOptions o;
+  auto r = build_database({feed.string()}, db_, o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("20 records where the database being replaced has 40"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(*read_file(db_), before);
+  o.allow_shrink = true;
+  auto r2 = build_database({feed.string()}, db_, o);
+  ASSERT_TRUE(r2.has_value()) << r2.error().message;
+  EXPECT_EQ(r2->advisories, 20);
+  // a catalog cut after its first record, its count unchanged
+  std::ofstream(dir_ / "kev.json")
+      << R"({"count": 3, "vulnerabilities": [{"cveID": "CVE-2099-0001", "dateAdded": "2099-01-01", "dueDate": "2099-01-22"}]})";
+  auto k = build_database({(dir_ / "kev.json").string()}, db_, o);
+  ASSERT_FALSE(k.has_value());
+  EXPECT_NE(k.error().message.find("announces 3 vulnerabilities and holds 1"), std::string::npos)
+      << k.error().message;
 }
 
 TEST_F(VulnTest, DirectoriesAreReadRecursively) {
