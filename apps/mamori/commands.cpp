@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "core/text.h"
 #include "fim/fim.h"
+#include "fim/trust.h"
 #include "fim/watch.h"
 #include "guard/allow.h"
 #include "guard/authlog.h"
@@ -258,7 +259,8 @@ int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
 }
 
 Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
-                          std::vector<std::string>& warnings, Progress* progress);
+                          std::vector<std::string>& warnings, Progress* progress, store::Store& st,
+                          const std::string& host);
 
 // A record of one run: who, which scope, when (finished now), what was found.
 store::ScanInput scan_input(std::string host, std::string scope, int64_t started,
@@ -329,7 +331,7 @@ int cmd_scan(const Options& o) {
     Status s;
     {
       Progress progress(!o.quiet, "file integrity");
-      s = fim_check_findings(o, FimArgs{}, ff, inv->warnings, &progress);
+      s = fim_check_findings(o, FimArgs{}, ff, inv->warnings, &progress, **st, host);
     }
     if (!s) {
       inv->warnings.push_back("file integrity check skipped: " + s.error().message);
@@ -749,20 +751,27 @@ Status verify_baseline(const FimArgs& a, const std::string& base) {
   return pub ? fim::verify_file(base, *pub) : Status(pub.error());
 }
 
-Finding untrusted_baseline_finding(const std::string& base, const Error& why) {
-  Finding f;
-  f.module = "fim";
-  f.check = "baseline-signature-invalid";
-  f.asset = base;
-  f.severity = Severity::kCritical;
-  f.title = "The file-integrity baseline cannot be trusted";
-  f.evidence = why.message;
-  f.remediation =
-      "Do not trust this baseline or this host's files: someone may have changed both. Verify "
-      "with the off-host public key, compare against a trusted copy, then rebuild with "
-      "'mamori fim init --force' from a known-good state.";
-  assign_fingerprint(f);
-  return f;
+// Whether the baseline can be trusted: its signature, and the key's fingerprint against
+// --fingerprint and the key pinned in the store (pinned now when none was).
+fim::TrustVerdict judge_fim_baseline(const FimArgs& a, const std::string& base, store::Store& st,
+                                     const std::string& host, std::vector<std::string>& warnings) {
+  fim::TrustInput in;
+  in.baseline = base;
+  in.pubkey_path = fim_pub_path(a);
+  in.host_key = a.pubkey.empty();
+  in.fingerprint = a.fingerprint;
+  auto pinned = st.pinned_fim_key(host);
+  if (pinned)
+    in.pinned = *pinned;
+  else
+    warnings.push_back("fim: cannot read the pinned key: " + pinned.error().message);
+  auto v = fim::judge_baseline(in);
+  for (auto& w : v.warnings) warnings.push_back(std::move(w));
+  if (v.trusted && v.pin && pinned) {
+    if (auto p = st.pin_fim_key(host, v.fingerprint, now_s()); !p)
+      warnings.push_back("fim: cannot pin the baseline key: " + p.error().message);
+  }
+  return v;
 }
 
 // The policy for a new baseline: --config FILE, else ROOT/etc/mamori/fim.toml, else the
@@ -882,6 +891,24 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   }
   auto key = fim::read_key(keyp, 64);
   if (!key) return fail(key.error());
+  // The store pins the key this host's baselines are signed with: another key is a decision
+  // (moving to an off-host key), never a side effect.
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  std::string replaced_pin;
+  {
+    std::string fp = fim::key_fingerprint(std::string_view(*key).substr(32));
+    auto pinned = (*st)->pinned_fim_key(host_name(o));
+    if (!pinned) return fail(pinned.error());
+    if (*pinned && **pinned != fp) {
+      if (!a.new_key)
+        return fail(Error::invalid(fmt::format(
+            "fim {}: {} is signed with key {}, and this host's baselines are pinned to {}: pass "
+            "--new-key to sign with another key from now on",
+            update ? "update" : "init", keyp, fp, **pinned)));
+      replaced_pin = **pinned;
+    }
+  }
   Result<fim::BaselineInfo> bi = Error::internal("not built");
   {
     Progress progress(!o.quiet, update ? "updating" : "baseline");
@@ -902,13 +929,25 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
                         bi->mounts_not_crossed));
   auto sig = fim::sign_file(base, *key);
   if (!sig) return fail(sig.error());
+  for (const auto& f : {base, base + ".sig"})
+    if (auto p = ensure_private_file(f); !p) return fail(p.error());
+  // An Ed25519 secret key (libsodium) ends with its public key: its fingerprint is the one to
+  // keep off the host, and the one pinned in the store for this host.
+  std::string fp = fim::key_fingerprint(std::string_view(*key).substr(32));
+  std::string pin_note;
+  if (auto p = (*st)->pin_fim_key(host_name(o), fp, now_s()); !p)
+    pin_note = " (not pinned: " + p.error().message + ")";
+  else if (!replaced_pin.empty())
+    pin_note = fmt::format(" (replacing the pinned key {})", replaced_pin);
   std::string what =
       update && !a.paths.empty() ? fmt::format(" (re-recorded {})", fmt::join(a.paths, " ")) : "";
   return emit(
-      o, fmt::format("{} {}: {} entries ({}{}){}, signed ({}.sig)\n", update ? "updated" : "wrote",
-                     base, bi->entries, fim::hash_name(bi->hash),
+      o, fmt::format("{} {}: {} entries ({}{}){}, signed ({}.sig)\nsigning key {}{}: keep this "
+                     "fingerprint off the host; 'mamori fim check --fingerprint {}' proves the "
+                     "baseline is yours\n",
+                     update ? "updated" : "wrote", base, bi->entries, fim::hash_name(bi->hash),
                      bi->not_hashed ? fmt::format(", {} files not hashed", bi->not_hashed) : "",
-                     what, base));
+                     what, base, fp, sanitize(pin_note), fp));
 }
 
 int cmd_fim_policy(const Options& o, const FimArgs& a, bool builtin) {
@@ -926,18 +965,16 @@ namespace {
 
 // Verifies the baseline and compares the files with it: the findings of one `fim check`.
 Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
-                          std::vector<std::string>& warnings, Progress* progress) {
+                          std::vector<std::string>& warnings, Progress* progress, store::Store& st,
+                          const std::string& host) {
   std::string base = fim_baseline_path(a);
   if (!std::filesystem::exists(base))
     return Error::not_found(base +
                             ": no baseline; create one with 'mamori fim init' (and verify the "
                             "packaged files today, without one: 'mamori fim packages')");
-  Status verified = verify_baseline(a, base);
-  if (!verified) {
-    findings.push_back(untrusted_baseline_finding(base, verified.error()));
-    warnings.push_back(verified.error().message);
-    return ok();
-  }
+  auto trust = judge_fim_baseline(a, base, st, host, warnings);
+  for (auto& f : trust.findings) findings.push_back(std::move(f));
+  if (!trust.trusted) return ok();  // never compared against
   fim::CheckOptions co;
   co.full = a.full;
   co.excludes = a.excludes;
@@ -965,13 +1002,16 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
   int64_t started = now_s();
   std::vector<Finding> findings;
   std::vector<std::string> warnings;
+  std::string host = host_name(o);
   {
     Progress progress(!o.quiet, "checking");
-    auto s = fim_check_findings(o, a, findings, warnings, &progress);
+    auto s = fim_check_findings(o, a, findings, warnings, &progress, **st, host);
     if (!s) return fail(s.error());
   }
-  return record_and_report(o, **st, scan_input(host_name(o), "fim", started, std::move(findings)),
-                           {}, warnings, *fmt_r, *threshold);
+  for (const auto& w : warnings)
+    if (w.find("key") != std::string::npos) info(o, "warning: " + sanitize(w));
+  return record_and_report(o, **st, scan_input(host, "fim", started, std::move(findings)), {},
+                           warnings, *fmt_r, *threshold);
 }
 
 int cmd_fim_packages(const Options& o, const FimArgs& a) {
@@ -1059,12 +1099,15 @@ int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend
     print(outcome->findings);
     return true;
   };
-  // A baseline that does not verify is never trusted: say so and stop.
-  Status verified = verify_baseline(a, base);
-  if (!verified) {
-    record({untrusted_baseline_finding(base, verified.error())});
-    return fail(
-        verified.error().with_context("fim watch: not watching with an untrusted baseline"));
+  // A baseline that does not verify (or verifies with another key than the pinned one) is
+  // never trusted: say so and stop.
+  std::vector<std::string> trust_notes;
+  auto trust = judge_fim_baseline(a, base, **st, host, trust_notes);
+  for (const auto& n : trust_notes) info(o, "mamori: warning: " + sanitize(n));
+  if (!trust.trusted) {
+    record(trust.findings);
+    return fail(Error::data_loss(trust_notes.empty() ? "untrusted baseline" : trust_notes[0])
+                    .with_context("fim watch: not watching with an untrusted baseline"));
   }
   fim::WatchOptions w;
   w.backend = *be;

@@ -72,14 +72,16 @@ int cmd_guard_run(const Options& o, const GuardArgs& a);
 
 struct FimArgs {
   std::vector<std::string> paths;
-  std::string baseline;  // default: STATE_DIR/fim.baseline
-  std::string hash;      // empty: the policy's
-  std::string config;    // policy file; default ROOT/etc/mamori/fim.toml, else built in
-  std::string key;       // secret key (init/update); default STATE_DIR/fim.key
-  std::string pubkey;    // public key (check); default STATE_DIR/fim.pub
+  std::string baseline;     // default: STATE_DIR/fim.baseline
+  std::string hash;         // empty: the policy's
+  std::string config;       // policy file; default ROOT/etc/mamori/fim.toml, else built in
+  std::string key;          // secret key (init/update); default STATE_DIR/fim.key
+  std::string pubkey;       // public key (check); default STATE_DIR/fim.pub
+  std::string fingerprint;  // check/watch: the signing key's fingerprint, kept off the host
   std::vector<std::string> excludes;
   bool full = false;
   bool force = false;
+  bool new_key = false;  // init/update: sign with another key than the pinned one
   unsigned threads = 0;
   int debounce_ms = 200;  // watch
 };

@@ -259,6 +259,9 @@ See docs/fim.md.)");
   fi->add_option("--key", fa.key,
                  "Secret signing key (default: the host key, created on first use)");
   fi->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
+  fi->add_flag("--new-key", fa.new_key,
+               "Sign with another key than the one pinned for this host (moving to an off-host "
+               "key); the new fingerprint is pinned");
   add_common(fi);
   fi->callback([&] { rc = cmd_fim_init(o, fa, false); });
   auto* fu = fimc->add_subcommand(
@@ -270,6 +273,9 @@ See docs/fim.md.)");
       ->type_name("FILE");
   fu->add_option("--key", fa.key, "Secret signing key");
   fu->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
+  fu->add_flag("--new-key", fa.new_key,
+               "Sign with another key than the one pinned for this host (moving to an off-host "
+               "key); the new fingerprint is pinned");
   add_common(fu);
   fu->callback([&] { rc = cmd_fim_init(o, fa, true); });
   auto* fc = fimc->add_subcommand(
@@ -278,7 +284,12 @@ See docs/fim.md.)");
       "--full", fa.full,
       "Re-hash every file (default: only files whose size, mtime, ctime or inode changed)");
   fc->add_option("--pubkey", fa.pubkey,
-                 "Public key to verify the baseline (default STATE_DIR/fim.pub)");
+                 "Public key to verify the baseline (default STATE_DIR/fim.pub: the host's own, "
+                 "which root here could replace)");
+  fc->add_option("--fingerprint", fa.fingerprint,
+                 "The signing key's fingerprint as 'fim init' printed it (SHA256:...), kept off "
+                 "the host: a baseline re-signed with another key is a critical finding")
+      ->type_name("FP");
   add_common(fc);
   fc->callback([&] { rc = cmd_fim_check(o, fa); });
   auto* fpk = fimc->add_subcommand(
@@ -303,7 +314,12 @@ See docs/fim.md.)");
   fw->add_option("--debounce", fa.debounce_ms,
                  "Milliseconds a path must be quiet before it is examined (editors' save storms)");
   fw->add_option("--pubkey", fa.pubkey,
-                 "Public key to verify the baseline (default STATE_DIR/fim.pub)");
+                 "Public key to verify the baseline (default STATE_DIR/fim.pub: the host's own, "
+                 "which root here could replace)");
+  fw->add_option("--fingerprint", fa.fingerprint,
+                 "The signing key's fingerprint as 'fim init' printed it (SHA256:...), kept off "
+                 "the host: a baseline re-signed with another key is a critical finding")
+      ->type_name("FP");
   fw->add_option("--baseline", fa.baseline, "Baseline file (default STATE_DIR/fim.baseline)")
       ->type_name("FILE");
   fw->footer(R"(Each change becomes a finding within a second: printed (text, or one JSON object per

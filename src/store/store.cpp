@@ -117,6 +117,15 @@ CREATE TABLE guard_bans (
   PRIMARY KEY (host, address)
 );
 )SQL"},
+    // The key a host's file-integrity baseline is signed with, pinned (issue 11): a baseline
+    // re-signed with another key is a finding, not a fresh start.
+    {4, R"SQL(
+CREATE TABLE fim_keys (
+  host TEXT NOT NULL PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  pinned_at {INT} NOT NULL
+);
+)SQL"},
 };
 
 std::string dialect_sql(const char* sql, Dialect d) {
@@ -636,6 +645,22 @@ Result<std::vector<std::string>> Store::hosts() {
   std::vector<std::string> out;
   for (const auto& r : *rows) out.push_back(as_text(r[0]));
   return out;
+}
+
+Result<std::optional<std::string>> Store::pinned_fim_key(const std::string& host) {
+  auto rows = db_->query("SELECT fingerprint FROM fim_keys WHERE host = ?", {host});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(as_text((*rows)[0][0]));
+}
+
+Status Store::pin_fim_key(const std::string& host, const std::string& fingerprint, int64_t now) {
+  auto st = db_->exec(
+      "INSERT INTO fim_keys (host, fingerprint, pinned_at) VALUES (?, ?, ?) ON CONFLICT (host) "
+      "DO UPDATE SET fingerprint = excluded.fingerprint, pinned_at = excluded.pinned_at",
+      {host, fingerprint, now});
+  if (!st) return st.error();
+  return ok();
 }
 
 }  // namespace mamori::store

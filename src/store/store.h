@@ -119,6 +119,11 @@ class Store {
   // Ends a running ban now (the offence count stays); false when none was running.
   Result<bool> lift_ban(const std::string& host, const std::string& address, int64_t now);
 
+  // The fingerprint of the key a host's file-integrity baseline is signed with, as pinned by
+  // `fim init` (or the first check): a baseline that verifies with another key is suspect.
+  Result<std::optional<std::string>> pinned_fim_key(const std::string& host);
+  Status pin_fim_key(const std::string& host, const std::string& fingerprint, int64_t now);
+
  private:
   explicit Store(std::unique_ptr<Db> db);
   Status migrate();

@@ -2,6 +2,7 @@
 """End-to-end tests of the mamori binary: fixture trees, a real SQLite file and a real
 PostgreSQL server (started by scripts/pg-test-server.sh as a ctest fixture)."""
 import json
+import re
 import os
 import shutil
 import signal
@@ -1472,6 +1473,42 @@ class Fim(Base):
         base = slurp(os.path.join(self.tmp, "state", "fim.baseline"))
         self.assertIn("/srv/app/m0\td\t", base)      # the mount point itself
         self.assertNotIn("/srv/app/m0/big", base)      # not what is mounted there
+
+    def test_a_baseline_re_signed_with_another_key_is_caught(self):
+        """Root on the host can swap STATE_DIR/fim.pub and re-sign a doctored baseline: the
+        pinned fingerprint (the store's, or the one the operator kept) catches it."""
+        state = os.path.join(self.tmp, "state")
+        p = self.fim("fim", "init", "/var/www", check=0)
+        fp = re.search(r"signing key (SHA256:[A-Za-z0-9+/]+)", p.stdout).group(1)
+        p = self.fim("--format", "json", "fim", "check", check=0)
+        self.assertEqual(json.loads(p.stdout)["findings"], [])
+        self.assertIn("host's own key", mamori("--root", self.root, "--store", self.db, "--host",
+                                               "web01", "fim", "check",
+                                               env={"MAMORI_STATE_DIR": state}, check=0).stderr)
+        # the intruder: a web shell, a key of their own, the baseline re-signed with their tools
+        # (another store: the host's pin stays), their public key where the host's was
+        spit(os.path.join(self.root, "var/www/shop/.cache.php"), "<?php eval($_POST[1]);")
+        evil = os.path.join(self.tmp, "evil.key")
+        self.fim("fim", "keygen", "--key", evil, check=0)
+        mamori("--root", self.root, "--store", os.path.join(self.tmp, "other.db"), "--host", "web01",
+               "-q", "fim", "init", "/var/www", "--force", "--key", evil,
+               env={"MAMORI_STATE_DIR": state}, check=0)
+        shutil.copy(evil + ".pub", os.path.join(state, "fim.pub"))
+        p = self.fim("--format", "json", "fim", "check", check=0)
+        got = [(f["check"], f["severity"]) for f in json.loads(p.stdout)["findings"]]
+        self.assertEqual(got, [("baseline-key-changed", "critical")])  # and the files not compared
+        # re-pinning needs a decision, and the fingerprint kept off the host still tells
+        p = self.fim("fim", "init", "/var/www", "--force", "--key", evil, check=3)
+        self.assertIn("--new-key", p.stderr)
+        self.fim("fim", "init", "/var/www", "--force", "--key", evil, "--new-key", check=0)
+        p = self.fim("--format", "json", "fim", "check", "--fingerprint", fp, check=0)
+        got = [(f["check"], f["severity"]) for f in json.loads(p.stdout)["findings"]
+               if f["state"] != "fixed"]
+        self.assertEqual(got, [("baseline-key-mismatch", "critical")])
+        p = self.fim("--format", "json", "fim", "check", "--pubkey", evil + ".pub", check=0)
+        self.assertEqual([f for f in json.loads(p.stdout)["findings"] if f["state"] != "fixed"],
+                         [])
+        self.assertNotIn("host's own key", p.stderr)
 
     def test_off_host_key(self):
         key = os.path.join(self.tmp, "offhost", "fim.key")
