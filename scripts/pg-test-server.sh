@@ -29,13 +29,20 @@ case "$cmd" in
       -o "-k $data -c listen_addresses='' -p $port -c fsync=off -c max_connections=50" start >/dev/null \
       || { cat "$data/server.log" >&2; exit 1; }
     echo "postgresql:///postgres?host=$data&port=$port&user=postgres" > "$state/url"
+    # A role that must authenticate (SCRAM) for the tests of credentials kept out of the
+    # command line (PGPASSFILE, PGPASSWORD, MAMORI_STORE); everything else stays trust.
+    as_pg "$bin/psql" -h "$data" -p "$port" -U postgres -d postgres -qc \
+      "CREATE ROLE mamori_pw LOGIN CREATEDB PASSWORD 'mamori-test-pw'" >/dev/null
+    sed -i '1i local all mamori_pw scram-sha-256' "$data/db/pg_hba.conf"
+    as_pg "$bin/pg_ctl" -D "$data/db" reload >/dev/null
+    echo "postgresql:///postgres?host=$data&port=$port&user=mamori_pw" > "$state/url_password_role"
     echo "PostgreSQL test server at $data (port $port)"
     ;;
   stop)
     [ -f "$state/datadir" ] || exit 0
     data=$(cat "$state/datadir")
     if [ -d "$data/db" ]; then as_pg "$bin/pg_ctl" -D "$data/db" -m fast -w stop >/dev/null 2>&1 || true; fi
-    rm -rf "$data" "$state/datadir" "$state/url"
+    rm -rf "$data" "$state/datadir" "$state/url" "$state/url_password_role"
     ;;
   *) echo "usage: $0 start|stop STATE_DIR" >&2; exit 2 ;;
 esac

@@ -75,7 +75,21 @@ std::string host_name(const Options& o) {
 }
 
 Result<std::unique_ptr<store::Store>> open_store(const Options& o) {
-  std::string url = o.store.empty() ? store::Store::default_url() : o.store;
+  // --store, else $MAMORI_STORE (a URL kept out of the command line), else the SQLite default
+  const char* env = std::getenv("MAMORI_STORE");
+  std::string url = !o.store.empty()  ? o.store
+                    : env && *env     ? std::string(env)
+                                      : store::Store::default_url();
+  static bool warned = false;
+  if (!o.store.empty() && !warned && store::Store::url_has_password(o.store)) {
+    warned = true;  // once per run
+    std::fprintf(stderr,
+                 "mamori: warning: the --store URL carries a password, which every user of this "
+                 "host can read in /proc/%d/cmdline: put it in PGPASSFILE (~/.pgpass, mode 0600), "
+                 "a service file (PGSERVICEFILE, ?service=NAME) or MAMORI_STORE instead "
+                 "(docs/store.md)\n",
+                 static_cast<int>(::getpid()));
+  }
   auto s = store::Store::open(url);
   if (!s) return s.error().with_context("store");
   return s;

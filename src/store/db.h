@@ -47,6 +47,7 @@ class Db {
 
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path);
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url);
+bool connection_string_has_password(const std::string& url);
 
 // Text columns hold UTF-8 (PostgreSQL enforces it): invalid bytes from hostile input
 // become U+FFFD in both backends, so they agree. Returns s itself when already valid.

@@ -120,4 +120,16 @@ Result<std::unique_ptr<Db>> open_postgres(const std::string& url) {
   return std::unique_ptr<Db>(std::move(db));
 }
 
+bool connection_string_has_password(const std::string& url) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!opts) return false;
+  bool has = false;
+  for (PQconninfoOption* o = opts; o->keyword; ++o)
+    if (std::string_view(o->keyword) == "password" && o->val && *o->val) has = true;
+  PQconninfoFree(opts);
+  return has;
+}
+
 }  // namespace mamori::store

@@ -247,6 +247,12 @@ std::string Store::describe() const { return db_->describe(); }
 
 std::string Store::default_url() { return state_dir() + "/mamori.db"; }
 
+bool Store::url_has_password(const std::string& url) {
+  return (url.starts_with("postgresql://") || url.starts_with("postgres://") ||
+          url.find('=') != std::string::npos) &&
+         connection_string_has_password(url);
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
   std::unique_ptr<Db> db;
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {

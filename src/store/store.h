@@ -79,6 +79,10 @@ class Store {
   static Result<std::unique_ptr<Store>> open(const std::string& url);
   // The default SQLite location: mamori.db in state_dir() (core/fs.h).
   static std::string default_url();
+  // Whether a PostgreSQL URL or connection string carries a password (visible to every user
+  // in /proc/PID/cmdline when given with --store): libpq reads it from PGPASSFILE (~/.pgpass),
+  // PGPASSWORD or a service file (PGSERVICEFILE, ?service=NAME) instead.
+  static bool url_has_password(const std::string& url);
 
   std::string describe() const;
   int schema_version() const { return schema_version_; }

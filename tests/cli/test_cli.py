@@ -181,6 +181,42 @@ class Lifecycle(Base):
             self.skipTest("no PostgreSQL test server")
         self.lifecycle(url)
 
+    def test_postgres_password_never_on_the_command_line(self):
+        """The password comes from PGPASSFILE, PGPASSWORD or MAMORI_STORE; one given in --store
+        works but is warned about (every user can read /proc/PID/cmdline) and never printed."""
+        admin = pg_database()
+        self.assertIsNotNone(admin, "no PostgreSQL test server")
+        role_url = slurp(os.path.join(os.path.dirname(PG_URL_FILE), "url_password_role")).strip()
+        name = "pw_" + uuid.uuid4().hex[:10]
+        subprocess.run(["psql", slurp(PG_URL_FILE).strip(), "-q", "-c",
+                        f"CREATE DATABASE {name} OWNER mamori_pw"], check=True, capture_output=True)
+        base, query = role_url.split("?", 1)
+        url = base.rsplit("/", 1)[0] + "/" + name + "?" + query
+        alpine = os.path.join(FIX, "alpine")
+        env = {"PGPASSFILE": os.path.join(self.tmp, "none"), "PGPASSWORD": ""}
+        p = mamori("--root", alpine, "--store", url, "-q", "scan", "--skip", "audit", env=env)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("password", p.stderr)
+        pgpass = os.path.join(self.tmp, "pgpass")
+        spit(pgpass, "*:*:*:mamori_pw:mamori-test-pw\n")
+        os.chmod(pgpass, 0o600)
+        p = mamori("--root", alpine, "--store", url, "-q", "scan", "--skip", "audit",
+                   env={"PGPASSFILE": pgpass}, check=0)
+        self.assertNotIn("warning", p.stderr)
+        p = mamori("--root", alpine, "-q", "scan", "--skip", "audit",
+                   env={"MAMORI_STORE": url, "PGPASSWORD": "mamori-test-pw",
+                        "PGPASSFILE": os.path.join(self.tmp, "none")}, check=0)
+        self.assertEqual(p.stderr, "")
+        with_pw = url.replace("user=mamori_pw", "user=mamori_pw&password=mamori-test-pw")
+        p = mamori("--root", alpine, "--store", with_pw, "-q", "scan", "--skip", "audit",
+                   env={"PGPASSFILE": os.path.join(self.tmp, "none")}, check=0)
+        self.assertIn("/cmdline", p.stderr)
+        self.assertNotIn("mamori-test-pw", p.stderr)
+        con_count = subprocess.run(["psql", slurp(PG_URL_FILE).strip().replace(
+            "/postgres?", f"/{name}?"), "-tAc", "SELECT COUNT(*) FROM scans"],
+            capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(con_count, "3")
+
     def test_fleet_hosts_share_one_postgres_store(self):
         url = pg_database()
         if url is None:
