@@ -27,6 +27,19 @@ std::string_view tier_name(Tier t) {
   return "routine";
 }
 
+bool ubuntu_lts(std::string_view version_id) {
+  // Long-term support releases are the April releases of even years (8.04, …, 24.04, 26.04);
+  // every other release (23.10, 24.10, 25.04) is an interim one with nine months of support.
+  size_t dot = version_id.find('.');
+  if (dot == std::string_view::npos || version_id.substr(dot) != ".04") return false;
+  int major = 0;
+  for (char c : version_id.substr(0, dot)) {
+    if (c < '0' || c > '9') return false;
+    major = major * 10 + (c - '0');
+  }
+  return major >= 6 && major % 2 == 0;
+}
+
 std::optional<EcosystemKey> ecosystem_key(const Package& p, const inventory::OsRelease& os) {
   std::string major = os.version_id.substr(0, os.version_id.find('.'));
   if (p.ecosystem == kDeb) {
@@ -37,8 +50,9 @@ std::optional<EcosystemKey> ecosystem_key(const Package& p, const inventory::OsR
     std::string name = p.source_name.value_or(p.name),
                 version = p.source_version.value_or(p.version);
     if (os.id == "debian") return EcosystemKey{"Debian:" + major, Scheme::kDpkg, name, version};
-    if (os.id == "ubuntu")
-      return EcosystemKey{"Ubuntu:" + os.version_id + ":LTS", Scheme::kDpkg, name, version};
+    if (os.id == "ubuntu")  // OSV: "Ubuntu:24.04:LTS", but an interim release is "Ubuntu:24.10"
+      return EcosystemKey{"Ubuntu:" + os.version_id + (ubuntu_lts(os.version_id) ? ":LTS" : ""),
+                          Scheme::kDpkg, name, version};
     return std::nullopt;
   }
   if (p.ecosystem == kRpm) {

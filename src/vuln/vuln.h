@@ -166,6 +166,8 @@ struct EcosystemKey {
   std::string name;     // name as keyed in the data (Debian: source package; PyPI: normalised)
   std::string version;  // version compared (Debian: source version)
 };
+// Whether an Ubuntu VERSION_ID is a long-term support release ("24.04": yes; "24.10": no).
+bool ubuntu_lts(std::string_view version_id);
 std::optional<EcosystemKey> ecosystem_key(const Package& p, const inventory::OsRelease& os);
 
 // Normalises a package name the way the data is keyed (PyPI: PEP 503, Packagist: lowercase).

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "core/fs.h"
@@ -319,6 +320,31 @@ TEST_F(VulnTest, DebianMatchesSourcePackageAndBackports) {
   auto m2 = match_inventory(*db, debian12(), fixed, nullptr);
   ASSERT_EQ(m2.size(), 1u);  // only the unfixed DEBIAN-CVE-2099-0006
   EXPECT_EQ(db->vuln(m2[0].vuln).id, "DEBIAN-CVE-2099-0006");
+}
+
+// OSV keys Ubuntu LTS releases "Ubuntu:24.04:LTS" and interim ones "Ubuntu:24.10": a 24.10
+// host matched against "Ubuntu:24.10:LTS" would see no advisory at all.
+TEST_F(VulnTest, UbuntuInterimAndLtsReleasesAreKeyedApart) {
+  EXPECT_TRUE(ubuntu_lts("24.04"));
+  EXPECT_TRUE(ubuntu_lts("22.04"));
+  EXPECT_FALSE(ubuntu_lts("24.10"));
+  EXPECT_FALSE(ubuntu_lts("23.04"));
+  EXPECT_FALSE(ubuntu_lts("25.04"));
+  EXPECT_FALSE(ubuntu_lts(""));
+  build({kFix + "osv-ubuntu.jsonl"});
+  auto db = open();
+  ASSERT_NE(db, nullptr);
+  std::map<std::string, std::set<std::string>> hits;
+  for (const char* release : {"ubuntu2410", "ubuntu2404"}) {
+    auto inv = inventory::collect_inventory(Root(kInv + release), {});
+    ASSERT_TRUE(inv.has_value()) << inv.error().message;
+    ASSERT_FALSE(inv->packages.empty()) << release;
+    auto m = match_inventory(*db, inv->os, inv->packages, nullptr);
+    for (const auto& x : m) hits[release].insert(db->vuln(x.vuln).id);
+  }
+  EXPECT_EQ(hits["ubuntu2410"],
+            (std::set<std::string>{"UBUNTU-CVE-2099-7001", "UBUNTU-CVE-2099-7003"}));
+  EXPECT_EQ(hits["ubuntu2404"], (std::set<std::string>{"UBUNTU-CVE-2099-7002"}));
 }
 
 TEST_F(VulnTest, FindingsMergeAliasesOnePerSourcePackageWithPriority) {
