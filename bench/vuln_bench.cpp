@@ -75,6 +75,18 @@ void BM_MatchSynthetic(benchmark::State& state) {
   }
   state.counters["entries"] = static_cast<double>(keys.size());
   state.counters["hits"] = static_cast<double>(hits);
+  // MAMORI_BENCH_DUMP=FILE: one "ecosystem TAB name TAB version TAB id" line per hit, to
+  // compare hit by hit with the reference matcher's --out (docs/db.md explains the difference)
+  if (const char* dump = env("MAMORI_BENCH_DUMP")) {
+    auto db = vuln::VulnDb::open(path);
+    std::ofstream out(dump);
+    for (const auto& k : keys) {
+      bool err = false;
+      for (const auto& m : vuln::match_key(**db, k, err))
+        out << k.key << '\t' << k.name << '\t' << k.version << '\t' << (*db)->vuln(m.first).id
+            << '\n';
+    }
+  }
 }
 BENCHMARK(BM_MatchSynthetic)->Unit(benchmark::kMillisecond);
 

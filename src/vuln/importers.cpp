@@ -76,9 +76,12 @@ int vendor_severity_from_text(std::string_view t) {
   return -1;
 }
 
-// Builds intervals from OSV events per the OSV evaluation algorithm: sort the events by
-// version (introduced "0" first), an interval opens at "introduced" and closes at
-// "fixed" (exclusive), "last_affected" (inclusive) or "limit" (exclusive).
+// Builds intervals from OSV events. When the events are listed as pairs (each "introduced"
+// followed by its "fixed" (exclusive), "last_affected" (inclusive) or "limit" (exclusive), the
+// last one possibly open), each pair is an interval as listed: ranges that touch
+// ([3.1.1, 3.2.0) and [3.2.0, 3.2.2), listed out of order) keep the version where they meet.
+// Otherwise per the OSV evaluation algorithm: sort the events by version (introduced "0"
+// first), an interval opens at "introduced" and closes at the next closing event.
 Result<std::vector<model::Interval>> intervals_from_events(
     Scheme scheme, std::vector<std::pair<std::string, std::string>> events) {
   for (auto& [kind, v] : events)
@@ -86,6 +89,25 @@ Result<std::vector<model::Interval>> intervals_from_events(
       auto chk = compare_versions(scheme, v, v);
       if (!chk) return chk.error();
     }
+  auto closing = [](const std::string& k) {
+    return k == "fixed" || k == "limit" || k == "last_affected";
+  };
+  bool paired = !events.empty();
+  for (size_t i = 0; i < events.size() && paired; ++i)
+    paired = i % 2 == 0 ? events[i].first == "introduced" : closing(events[i].first);
+  if (paired) {
+    std::vector<model::Interval> out;
+    for (size_t i = 0; i < events.size(); i += 2) {
+      model::Interval cur;
+      if (events[i].second != "0") cur.lower = events[i].second;
+      if (i + 1 < events.size()) {
+        cur.upper = events[i + 1].second;
+        cur.upper_incl = events[i + 1].first == "last_affected";
+      }
+      out.push_back(std::move(cur));
+    }
+    return out;
+  }
   std::stable_sort(events.begin(), events.end(), [scheme](const auto& a, const auto& b) {
     bool a0 = a.first == "introduced" && a.second == "0";
     bool b0 = b.first == "introduced" && b.second == "0";

@@ -123,6 +123,12 @@ std::vector<std::pair<uint32_t, std::string>> match_key(const VulnDb& db, const 
     }
     if (!hit)
       for (auto v : aff.versions) {
+        // the list names affected versions as published: the same string is the same version
+        // even when it is not one the ecosystem's order can parse (PyPI's old "0.7.11p2")
+        if (v == key.version) {
+          hit = true;
+          break;
+        }
         auto c = compare_versions(key.scheme, key.version, v);
         if (c && *c == 0) {
           hit = true;
