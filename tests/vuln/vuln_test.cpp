@@ -261,6 +261,35 @@ TEST_F(VulnTest, ShrinkingSourcesAndKevCountsAreRefused) {
       << k.error().message;
 }
 
+// Ranges listed out of order that touch ([3.1.1, 3.2.0) after [3.2.0, 3.2.2), as PYSEC-2023-72
+// lists them) keep the version where they meet; a legacy version string listed in `versions`
+// matches even where PEP 440 cannot parse it.
+TEST_F(VulnTest, TouchingRangesAndLegacyVersionStrings) {
+  fs::path f = dir_ / "pysec.jsonl";
+  std::ofstream(f)
+      << R"({"id":"PYSEC-2099-72","affected":[{"package":{"ecosystem":"PyPI","name":"pyspark"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.1.1"},{"introduced":"3.2.0"},{"fixed":"3.2.2"},{"introduced":"3.1.1"},{"fixed":"3.2.0"}]}]}]})"
+         "\n"
+      << R"({"id":"PYSEC-2099-6","affected":[{"package":{"ecosystem":"PyPI","name":"buildbot"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.8.2"}]}],"versions":["0.7.10p1","0.7.11p2"]}]})"
+         "\n";
+  build({f.string()});
+  auto db = open();
+  ASSERT_NE(db, nullptr);
+  auto hit = [&](const std::string& name, const std::string& version) {
+    bool err = false;
+    return !match_key(*db, {"PyPI", Scheme::kPep440, name, version}, err).empty();
+  };
+  size_t checked = 0;
+  for (const char* v : {"2.0", "3.1.1", "3.1.9", "3.2.0", "3.2.1"}) {
+    EXPECT_TRUE(hit("pyspark", v)) << v;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5u);
+  EXPECT_FALSE(hit("pyspark", "3.2.2"));
+  EXPECT_FALSE(hit("pyspark", "3.3.0"));
+  EXPECT_TRUE(hit("buildbot", "0.7.11p2"));
+  EXPECT_FALSE(hit("buildbot", "0.7.11p3"));
+}
+
 TEST_F(VulnTest, DirectoriesAreReadRecursively) {
   fs::create_directories(dir_ / "feeds/osv");
   fs::copy_file(kFix + "osv-alma.json", dir_ / "feeds/osv/alma.json");
