@@ -433,6 +433,8 @@ Result<std::unique_ptr<VulnDb>> VulnDb::open(const std::string& path) {
     const auto& s = table[i];
     if (s.offset > size || s.size > size - s.offset)
       return Error::data_loss(path + ": section out of bounds");
+    if (s.offset % 8 != 0)  // records are read in place: they must be aligned
+      return Error::data_loss(path + ": misaligned section");
     std::string_view data(I.base + s.offset, s.size);
     auto arr = [&](auto*& ptr, size_t& n, size_t rec) -> bool {
       if (data.size() % rec) return false;
@@ -505,14 +507,23 @@ std::vector<SourceInfo> VulnDb::sources() const {
   std::vector<SourceInfo> out;
   auto j = nlohmann::json::parse(impl_->meta, nullptr, false);
   if (!j.is_object() || !j.contains("sources")) return out;
+  if (!j["sources"].is_array()) return out;
+  // a checksum says the file is what was written, not that it was written by us: never throw
+  auto text = [](const nlohmann::json& o, const char* k) {
+    return o.contains(k) && o[k].is_string() ? o[k].get<std::string>() : std::string();
+  };
+  auto num = [](const nlohmann::json& o, const char* k) {
+    return o.contains(k) && o[k].is_number_integer() ? o[k].get<int64_t>() : int64_t{0};
+  };
   for (const auto& s : j["sources"]) {
+    if (!s.is_object()) continue;
     SourceInfo si;
-    si.path = s.value("path", "");
-    si.kind = s.value("kind", "");
-    si.records = s.value("records", int64_t{0});
-    si.skipped = s.value("skipped", int64_t{0});
-    si.imported_at = s.value("imported_at", int64_t{0});
-    si.data_date = s.value("data_date", "");
+    si.path = text(s, "path");
+    si.kind = text(s, "kind");
+    si.records = num(s, "records");
+    si.skipped = num(s, "skipped");
+    si.imported_at = num(s, "imported_at");
+    si.data_date = text(s, "data_date");
     out.push_back(si);
   }
   return out;
@@ -591,8 +602,8 @@ Description VulnDb::description(uint32_t index) const {
   const model::VulnRec& v = I.vulns[index];
   auto j = nlohmann::json::parse(I.desc.substr(v.desc_off, v.desc_len), nullptr, false);
   if (!j.is_object()) return d;
-  d.summary = j.value("s", "");
-  d.details = j.value("d", "");
+  if (j.contains("s") && j["s"].is_string()) d.summary = j["s"].get<std::string>();
+  if (j.contains("d") && j["d"].is_string()) d.details = j["d"].get<std::string>();
   if (j.contains("r") && j["r"].is_array())
     for (const auto& r : j["r"])
       if (r.is_string()) d.references.push_back(r.get<std::string>());
