@@ -87,6 +87,7 @@ class Inventory(Base):
         self.assertEqual(doc["host"], "shop01")
         keys = {"ecosystem", "name", "version", "arch", "source_name", "source_version", "purl",
                 "location"}
+        self.assertTrue(doc["packages"])  # the loop below checks something
         for pkg in doc["packages"]:
             self.assertTrue(keys <= set(pkg), pkg)
         eco = {}
@@ -665,9 +666,12 @@ class Audit(Base):
         for tree in ("weak", "hardened"):
             out = json.loads(self.audit(tree, "--format", "json", check=0).stdout)
             checks = {f["check"] for f in out["findings"]}
+            if tree == "weak":
+                self.assertTrue(out["findings"])
             for f in out["findings"]:
                 self.assertEqual(f["module"], "audit")
                 self.assertTrue(f["remediation"])
+            self.assertGreaterEqual(len(self.expected), 15)  # the fixture's rows were read
             for cid, want in self.expected.items():
                 self.assertEqual(cid in checks, want[tree] == "fail", f"{tree} {cid}")
             # --checks: every row with its result
@@ -757,9 +761,10 @@ class Guard(Base):
         for cls in ("user", "mistype", "mfa", "office_nat", "ci", "injection_victim", "scanner"):
             self.assertEqual(recall.get(cls, 0.0), 0.0, f"benign {cls} blamed")
         # one failure per attempt: single-address entries carry exactly the true count
-        for a in doc["attackers"]:
-            if not a["addresses"]:
-                self.assertEqual(a["failures"], counts[a["address"]], a["address"])
+        singles = [a for a in doc["attackers"] if not a["addresses"]]
+        self.assertGreater(len(singles), 50)
+        for a in singles:
+            self.assertEqual(a["failures"], counts[a["address"]], a["address"])
         return doc
 
     def test_efficacy_syslog(self):
@@ -1661,7 +1666,9 @@ class FimWatch(Base):
         if owner:
             got.update(self.collect({"/usr/bin/other"}) if "owner: 0 → 1234" not in ev("/usr/bin/other") else {})
             self.assertIn("owner: 0 → 1234", ev("/usr/bin/other"))
+        self.assertTrue(got)
         for fs in got.values():
+            self.assertTrue(fs)
             for f in fs:
                 self.assertEqual((f["module"], f["host"]), ("fim", "web01"))
         self.stop()
@@ -1740,5 +1747,48 @@ class Reports(Base):
         self.assertNotIn("\x1b", p.stdout)  # not a TTY: no colour
 
 
+# Need root (nftables in namespaces they create, fanotify, mount namespaces, dropping
+# capabilities): ctest runs them as cli_e2e_root, labelled root; CI runs as root.
+ROOT_TESTS = ("GuardBans", "FimWatch", "Fim.test_hostile_tree",
+              "Fim.test_nested_bind_mounts_are_not_crossed")
+
+
+class SkipLoggingResult(unittest.TextTestResult):
+    """Writes every skip to $MAMORI_SKIP_LOG: under CI a skip that tests/allowed-skips.txt does
+    not list fails the run (scripts/check-skips.py)."""
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        log = os.environ.get("MAMORI_SKIP_LOG")
+        if log:
+            name = test.id().split(".", 1)[1] if test.id().startswith("__main__.") else test.id()
+            with open(log, "a") as f:
+                f.write(f"cli:{name}\t{reason}\n")
+
+
 if __name__ == "__main__":
-    unittest.main()
+    args = sys.argv[1:]
+    mode = None
+    if args and args[0] in ("--root-only", "--no-root"):
+        mode = args.pop(0)
+    loader = unittest.TestLoader()
+    if args:
+        suite = loader.loadTestsFromNames(args, sys.modules[__name__])
+    else:
+        suite = loader.loadTestsFromModule(sys.modules[__name__])
+
+    def flat(s):
+        for t in s:
+            if isinstance(t, unittest.TestSuite):
+                yield from flat(t)
+            else:
+                yield t
+
+    def is_root(t):
+        name = t.id().split(".", 1)[1]
+        return any(name == r or name.startswith(r + ".") for r in ROOT_TESTS)
+    tests = [t for t in flat(suite)
+             if mode is None or (mode == "--root-only") == is_root(t)]
+    runner = unittest.TextTestRunner(resultclass=SkipLoggingResult, verbosity=2)
+    result = runner.run(unittest.TestSuite(tests))
+    sys.exit(0 if result.wasSuccessful() else 1)

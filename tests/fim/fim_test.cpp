@@ -408,7 +408,10 @@ TEST_F(FimTest, HugeSparseFileIsRecordedByMetadataOnly) {
   EXPECT_FALSE(has(m["/var/www/disk.img"], "content"));
 }
 
-TEST_F(FimTest, CapabilityOnABinaryIsCritical) {
+// Needs root (security.capability): labelled root, run in CI.
+class FimRootTest : public FimTest {};
+
+TEST_F(FimRootTest, CapabilityOnABinaryIsCritical) {
   if (::geteuid() != 0) GTEST_SKIP() << "setting security.capability needs root";
   init();
   // VFS_CAP_REVISION_2, cap_setuid permitted+effective (what `setcap cap_setuid+ep` writes)
@@ -420,11 +423,14 @@ TEST_F(FimTest, CapabilityOnABinaryIsCritical) {
   CheckResult r;
   auto m = check(false, r);
   EXPECT_TRUE(has(m["/usr/bin/other"], "xattr added: security.capability"));
+  size_t seen = 0;
   for (const auto& f : fim_findings(r))
     if (f.asset == "/usr/bin/other") {
       EXPECT_EQ(f.severity, Severity::kCritical);
       EXPECT_NE(f.evidence.find("capability"), std::string::npos);
+      ++seen;
     }
+  EXPECT_EQ(seen, 1u);
 }
 
 // Names past 4 KiB in all (ERANGE from a 4 KiB buffer) must not read as "no xattrs": a setcap'd

@@ -527,14 +527,19 @@ TEST(Detect, EveryKindAndNoBenignAddress) {
                                                        {"198.18.0.4", "guessed"},
                                                        {"198.19.7.0/24", "distributed"},
                                                        {"2001:db8:1:2::/64", "distributed"}}));
+  size_t looked = 0;
   for (const auto& a : found) {
     if (a.kind == "guessed") {
       EXPECT_EQ(a.guessed_user, "alice");
+      ++looked;
     } else if (a.address == "198.19.7.0/24") {
       EXPECT_EQ(a.addresses.size(), 6u);
       EXPECT_EQ(a.usernames, std::vector<std::string>{"admin"});
+      ++looked;
     }
   }
+  EXPECT_EQ(looked, 2u);
+
   EXPECT_TRUE(ip_in(ip("10.1.2.3"), "10.0.0.0/8"));
   EXPECT_FALSE(ip_in(ip("10.1.2.3"), "10.0.0.0/99"));
   EXPECT_FALSE(ip_in(ip("2001:db8::1"), "10.0.0.0/8"));

@@ -190,6 +190,7 @@ TEST_P(StoreTest, OwnersResolveOnFindings) {
   auto rules = store_->owners();
   ASSERT_EQ(rules->size(), 2u);
   auto s = scan({make("x", "pkg:deb/debian/openssh-server"), make("y", "host:web01")}, 1000);
+  ASSERT_EQ(s.findings.size(), 2u);
   for (const auto& f : s.findings) {
     if (f.asset == "host:web01")
       EXPECT_EQ(f.owner, "");
