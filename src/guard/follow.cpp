@@ -1,5 +1,7 @@
 #include "guard/follow.h"
 
+#include "core/fs.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,13 +54,11 @@ FileFollower::~FileFollower() {
 }
 
 bool FileFollower::open_file(bool at_end) {
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return false;
+  // a regular file only (a FIFO or device where the log was is never opened)
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return false;
-  }
+  auto opened = open_regular(path_, &st);
+  if (!opened) return false;
+  int fd = opened->release();
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   inode_ = st.st_ino;
