@@ -969,6 +969,22 @@ class GuardBans(Base):
                 elems[key] = e.get("expires", -1)
         return elems
 
+    def wait_banned(self, *ips):
+        """Until every address is an element of the ban set (True), or 20 s (False)."""
+        import time
+        for _ in range(200):
+            if set(ips) <= set(self.elements()):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop_service(self, proc):
+        """SIGTERM to a `guard run` this test started; its output once it has stopped cleanly."""
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        return out, err
+
     def attack_log(self, ip, n=6, second=0):
         log = os.path.join(self.tmp, f"auth-{ip}-{second}.log")
         spit(log, "".join(f"May  6 00:0{i}:{second:02d} srv sshd[{100 + i}]: Failed password for "
@@ -1023,12 +1039,7 @@ class GuardBans(Base):
                     f.write(f"May  6 01:0{i}:00 srv sshd[{200 + i}]: Failed password for root from "
                             f"{ip} port {4000 + i} ssh2\n")
 
-        def wait_banned(ip):
-            for _ in range(200):
-                if ip in self.elements():
-                    return True
-                time.sleep(0.1)
-            return False
+        wait_banned = self.wait_banned
         append(log, "198.18.0.21")
         self.assertTrue(wait_banned("198.18.0.21"))
         # logrotate: renamed, a new file; the end of the old one and the new one are both read
@@ -1100,14 +1111,9 @@ class GuardBans(Base):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
         self.procs.append(proc)
         want = {"198.18.0.41", "198.18.0.42", "198.18.0.43"}
-        for _ in range(200):
-            if want <= set(self.elements()):
-                break
-            time.sleep(0.1)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-        self.assertEqual(proc.returncode, 0, err)
+        self.assertTrue(self.wait_banned(*want))
+        time.sleep(0.3)  # nothing more comes
+        out, err = self.stop_service(proc)
         # .3.gz was last written three days ago (not read); older lines of the others dropped
         self.assertEqual({json.loads(x)["banned"] for x in out.splitlines()}, want)
         self.assertIn("auth.log.2.gz", err)
@@ -1146,13 +1152,8 @@ class GuardBans(Base):
         write("198.18.0.33", now - 60, "_UID=65534\n_COMM=logger\n_SYSTEMD_UNIT=session-3.scope\n")
         write("198.18.0.34", now - 55, "_UID=0\n_COMM=logger\n_SYSTEMD_UNIT=cron.service\n")
         write("198.18.0.32", now - 50)
-        for _ in range(200):
-            if "198.18.0.32" in self.elements():
-                break
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-        self.assertEqual(proc.returncode, 0, err)
+        self.assertTrue(self.wait_banned("198.18.0.32"))
+        out, err = self.stop_service(proc)
         self.assertEqual([json.loads(x)["banned"] for x in out.splitlines()], ["198.18.0.32"])
         self.assertIn("the journal", err)
 
@@ -1226,14 +1227,9 @@ class GuardBans(Base):
                 for i in range(6):
                     f.write(f"May  6 01:0{i}:00 srv sshd[{200 + i}]: Failed password for root from "
                             f"{ip} port {4000 + i} ssh2\n")
-        for _ in range(200):
-            if "10.214.0.3" in self.elements():
-                break
-            time.sleep(0.1)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-        self.assertEqual(proc.returncode, 0, err)
+        self.assertTrue(self.wait_banned("10.214.0.3"))
+        time.sleep(0.3)  # nothing more comes
+        out, err = self.stop_service(proc)
         self.assertEqual([json.loads(x)["banned"] for x in out.splitlines()], ["10.214.0.3"], err)
         self.assertEqual(set(self.elements()), {"10.214.0.3"})
         self.assertIn("10.214.0.2 (SSH session)", err)
