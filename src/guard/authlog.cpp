@@ -125,19 +125,17 @@ int64_t iso_time(std::string_view l, size_t& pos) {
 constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 // The address before the last " port N" and where it starts; false when there is none.
+// Only the LAST " port N" is sshd's: anything before it may be the client's user name. When
+// what precedes it is not an address (UseDNS logs a host name) there is nothing to blame —
+// looking further left would find "x from 198.51.100.9 port 22" inside the user name.
 bool last_addr(std::string_view msg, Ip& ip, size_t& ip_start) {
   size_t p = msg.rfind(" port ");
-  while (p != std::string_view::npos && p > 0) {
-    size_t sp = msg.rfind(' ', p - 1);
-    size_t start = sp == std::string_view::npos ? 0 : sp + 1;
-    if (parse_ip(msg.substr(start, p - start), ip)) {
-      ip_start = start;
-      return true;
-    }
-    if (p == 0) break;
-    p = msg.rfind(" port ", p - 1);
-  }
-  return false;
+  if (p == std::string_view::npos || p == 0) return false;
+  size_t sp = msg.rfind(' ', p - 1);
+  size_t start = sp == std::string_view::npos ? 0 : sp + 1;
+  if (!parse_ip(msg.substr(start, p - start), ip)) return false;
+  ip_start = start;
+  return true;
 }
 
 // An address as a log writes it ("::ffff:192.0.2.7", as xrdp and sshd write IPv4 clients of a
@@ -413,6 +411,7 @@ void AuthLogParser::export_field(std::string_view l) {
     }
     ex_ts_ = 0;
     ex_pid_ = 0;
+    ex_pid_trusted_ = false;
     for (std::string* f : {&ex_ident_, &ex_msg_, &ex_uid_, &ex_comm_, &ex_exe_, &ex_unit_})
       f->clear();
     return;
@@ -432,11 +431,13 @@ void AuthLogParser::export_field(std::string_view l) {
     ex_ts_ = us / 1000000;
   } else if (k == "SYSLOG_IDENTIFIER") {
     ex_ident_ = std::string(v.substr(0, 64));
-  } else if (k == "_PID" || k == "SYSLOG_PID") {
+  } else if (k == "_PID" || (k == "SYSLOG_PID" && !ex_pid_trusted_)) {
+    // journald's _PID (the kernel's) over SYSLOG_PID (the sender's word)
     uint32_t p = 0;
     for (char c : v.substr(0, 10))
       if (c >= '0' && c <= '9') p = p * 10 + static_cast<uint32_t>(c - '0');
     ex_pid_ = p;
+    if (k == "_PID") ex_pid_trusted_ = true;
   } else if (k == "MESSAGE") {
     ex_msg_ = std::string(v.substr(0, 1 << 16));
   } else if (k == "_UID") {

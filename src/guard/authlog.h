@@ -162,6 +162,7 @@ class AuthLogParser {
   int64_t vnc_clock_ = -1;  // TigerVNC's own log: the last time line
   int64_t ex_ts_ = 0;
   uint32_t ex_pid_ = 0;
+  bool ex_pid_trusted_ = false;
   std::string ex_ident_, ex_msg_;
   std::string ex_uid_, ex_comm_, ex_exe_, ex_unit_;
   uint64_t untrusted_ = 0, successes_ = 0;

@@ -302,6 +302,20 @@ TEST(AuthLog, AccessLogUserNamesCannotHideOrFakeRequests) {
   EXPECT_EQ(b, 1u);
 }
 
+// With UseDNS sshd logs a host name where the address was: the " port N" inside the user name
+// must not be taken instead.
+TEST(AuthLog, AHostNameIsNeverReplacedByAnAddressFromTheUserName) {
+  AuthLogParser p(2024);
+  std::string log;
+  for (int i = 0; i < 6; ++i)
+    log += fmt::format(
+        "May  6 00:00:0{} h sshd[{}]: Failed password for invalid user x from 198.51.100.9 port 22 "
+        "from attacker.example port {} ssh2\n",
+        i, 10 + i, 4000 + i);
+  auto ev = parse(log, p);
+  EXPECT_TRUE(ev.empty()) << ev[0].ip.str();
+}
+
 TEST(AuthLog, MappedIpv4IsTheIpv4AddressEverywhere) {
   AuthLogParser p(2024);
   auto ev = parse(
