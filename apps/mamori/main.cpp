@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 
 #include "commands.h"
@@ -460,6 +461,17 @@ See docs/guard.md.)");
   auto* ver = app.add_subcommand("version", "Print the version and the store schema version");
   ver->footer("See docs/version.md.");
   ver->callback([&] { rc = cmd_version(o); });
+
+  // A repeatable option takes one value per occurrence: "--exclude GLOB PATH" must leave PATH
+  // to the positional arguments (CLI11 would otherwise swallow it as a second GLOB).
+  std::function<void(CLI::App*)> one_value_each = [&](CLI::App* a) {
+    for (CLI::Option* opt : a->get_options())
+      if (!opt->get_positional() && opt->get_items_expected_max() > 1)
+        opt->expected(1)->allow_extra_args(false)->multi_option_policy(
+            CLI::MultiOptionPolicy::TakeAll);
+    for (CLI::App* sub : a->get_subcommands({})) one_value_each(sub);
+  };
+  one_value_each(&app);
 
   try {
     app.parse(argc, argv);

@@ -368,6 +368,26 @@ class Robustness(Base):
             if not os.path.isdir(os.path.join(state, n)):
                 self.assertEqual(mode & 0o777, 0o600, n)
 
+    def test_repeatable_options_leave_the_positionals(self):
+        """`--exclude GLOB PATH` must not swallow PATH as a second GLOB (it baselined the whole
+        default policy instead of PATH)."""
+        tree = os.path.join(self.tmp, "t")
+        os.makedirs(os.path.join(tree, "etc"))
+        spit(os.path.join(tree, "etc", "a"), "a")
+        spit(os.path.join(tree, "etc", "b.tmp"), "b")
+        base = os.path.join(self.tmp, "b.baseline")
+        p = mamori("--store", self.db, "fim", "init", "--baseline", base, "--exclude",
+                   os.path.join(tree, "etc/*.tmp"), os.path.join(tree, "etc"),
+                   env={"MAMORI_STATE_DIR": os.path.join(self.tmp, "st")}, check=0)
+        self.assertIn(": 2 entries", p.stdout)  # the directory and a, not b.tmp
+        log = os.path.join(self.tmp, "auth.log")
+        spit(log, "".join(f"May  6 00:00:0{i} h sshd[{i}]: Failed password for root from "
+                          f"198.18.0.9 port {i} ssh2\n" for i in range(6)))
+        doc = json.loads(mamori("guard", "scan-log", "--allow", "10.0.0.0/8", "--allow",
+                                "192.0.2.1", log, "--year", "2024", "--format", "json",
+                                check=0).stdout)
+        self.assertEqual([a["address"] for a in doc["attackers"]], ["198.18.0.9"])
+
     def test_usage_errors(self):
         self.assertEqual(mamori("--format", "yaml", "--store", self.db, "scan").returncode, 2)
         self.assertEqual(mamori("--fail-on", "urgent", "--store", self.db, "scan").returncode, 2)
