@@ -77,9 +77,9 @@ std::string host_name(const Options& o) {
 Result<std::unique_ptr<store::Store>> open_store(const Options& o) {
   // --store, else $MAMORI_STORE (a URL kept out of the command line), else the SQLite default
   const char* env = std::getenv("MAMORI_STORE");
-  std::string url = !o.store.empty()  ? o.store
-                    : env && *env     ? std::string(env)
-                                      : store::Store::default_url();
+  std::string url = !o.store.empty() ? o.store
+                    : env && *env    ? std::string(env)
+                                     : store::Store::default_url();
   static bool warned = false;
   if (!o.store.empty() && !warned && store::Store::url_has_password(o.store)) {
     warned = true;  // once per run
@@ -274,7 +274,7 @@ int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
 
 Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
                           std::vector<std::string>& warnings, Progress* progress, store::Store& st,
-                          const std::string& host);
+                          const std::string& host, bool& complete);
 
 // A record of one run: who, which scope, when (finished now), what was found.
 store::ScanInput scan_input(std::string host, std::string scope, int64_t started,
@@ -343,14 +343,17 @@ int cmd_scan(const Options& o) {
       Root(o.root).is_host()) {
     std::vector<Finding> ff;
     Status s;
+    bool complete = false;
     {
       Progress progress(!o.quiet, "file integrity");
-      s = fim_check_findings(o, FimArgs{}, ff, inv->warnings, &progress, **st, host);
+      s = fim_check_findings(o, FimArgs{}, ff, inv->warnings, &progress, **st, host, complete);
     }
     if (!s) {
       inv->warnings.push_back("file integrity check skipped: " + s.error().message);
     } else {
-      auto out = (*st)->record_scan(scan_input(host, "fim", started, std::move(ff)));
+      store::ScanInput fin = scan_input(host, "fim", started, std::move(ff));
+      fin.partial = !complete;
+      auto out = (*st)->record_scan(fin);
       if (!out) return fail(out.error());
       fim_current = std::move(out->findings);
     }
@@ -759,19 +762,39 @@ std::string fim_pub_path(const FimArgs& a) {
   return state_dir() + "/fim.pub";
 }
 
-// The baseline's signature checked with the public key the arguments name.
-Status verify_baseline(const FimArgs& a, const std::string& base) {
-  auto pub = fim::read_key(fim_pub_path(a), 32);
-  return pub ? fim::verify_file(base, *pub) : Status(pub.error());
+// The public key checks verify with: --pubkey, else the state directory's fim.pub (which init
+// and update keep as the public half of the key they signed with), else KEY.pub.
+std::string fim_verify_key_path(const FimArgs& a) {
+  if (!a.pubkey.empty()) return a.pubkey;
+  std::error_code ec;
+  std::string host = state_dir() + "/fim.pub";
+  if (!a.key.empty() && !std::filesystem::exists(host, ec)) return a.key + ".pub";
+  return host;
+}
+
+// The baseline's signature checked with the key checks verify with (before it is replaced: a
+// baseline that does not verify may be evidence).
+Status verify_baseline(const FimArgs& a, const std::string& base, const std::string& content) {
+  auto pub = fim::read_key(fim_verify_key_path(a), 32);
+  return pub ? fim::verify_file(content, *pub, base + ".sig") : Status(pub.error());
+}
+
+// "SHA256:" + 43 base64 characters, as `fim init` prints it.
+bool valid_fingerprint(const std::string& fp) {
+  if (fp.size() != 50 || !fp.starts_with("SHA256:")) return false;
+  return fp.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                              7) == std::string::npos;
 }
 
 // Whether the baseline can be trusted: its signature, and the key's fingerprint against
 // --fingerprint and the key pinned in the store (pinned now when none was).
-fim::TrustVerdict judge_fim_baseline(const FimArgs& a, const std::string& base, store::Store& st,
+fim::TrustVerdict judge_fim_baseline(const FimArgs& a, const std::string& base,
+                                     const std::string& content, store::Store& st,
                                      const std::string& host, std::vector<std::string>& warnings) {
   fim::TrustInput in;
   in.baseline = base;
-  in.pubkey_path = fim_pub_path(a);
+  in.content = content;
+  in.pubkey_path = fim_verify_key_path(a);
   in.host_key = a.pubkey.empty();
   in.fingerprint = a.fingerprint;
   auto pinned = st.pinned_fim_key(host);
@@ -846,12 +869,13 @@ int cmd_fim_keygen(const Options& o, const FimArgs& a) {
   auto st = fim::write_keypair(k, sec, pub);
   if (!st)
     return fail(st.error().with_context("fim keygen (an existing key is never overwritten)"));
-  info(o,
-       fmt::format(
-           "secret key {} (keep it off this host: copy it away and delete it here)\npublic key {} "
-           "(verify-only; leave it on the host)",
-           sec, pub));
-  return kExitOk;
+  std::string fp = fim::key_fingerprint(k.public_key);
+  return emit(
+      o, fmt::format("secret key {} (keep it off this host: copy it away and delete it here)\n"
+                     "public key {} (verifies only)\nfingerprint {} (keep it off the host too: "
+                     "'mamori fim check --fingerprint {}' proves a baseline was signed with this "
+                     "key, whatever public key lies on the host)\n",
+                     sec, pub, fp, fp));
 }
 
 int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
@@ -861,9 +885,17 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   if (update && !exists)
     return fail(
         Error::not_found(base + ": no baseline to update; create one with 'mamori fim init'"));
+  // What update reads is one sealed copy, the one that verified: a file swapped in between
+  // would otherwise be re-signed with the genuine key.
+  std::optional<Snapshot> snap;
+  if (exists) {
+    auto s = snapshot_file(base);
+    if (!s) return fail(s.error().with_context("fim"));
+    snap = std::move(*s);
+  }
   if (exists && !a.force) {
     // Never overwrite a baseline that does not verify: it may be evidence.
-    Status v = verify_baseline(a, base);
+    Status v = verify_baseline(a, base, snap->path);
     if (!v)
       return fail(v.error().with_context(
           fmt::format("fim {}: refusing to replace {} (use --force after investigating)",
@@ -879,7 +911,7 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
   fo.threads = a.threads;
   if (update && a.config.empty()) {
     // The recorded policy: what was signed is what gets re-recorded.
-    auto bi = fim::read_baseline_info(base);
+    auto bi = fim::read_baseline_info(snap->path);
     if (!bi) return fail(bi.error());
     fo.policy = bi->policy;
     for (const auto& x : a.excludes) fo.policy.exclude.push_back(x);
@@ -929,7 +961,7 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
     fo.on_progress = [&progress](const std::string& s) { progress.update(s); };
     if (auto s = ensure_parent_dir(base); !s) return fail(s.error());
     if (update && !a.paths.empty())
-      bi = fim::update_baseline_paths(root, base, a.paths, fo, now_s());
+      bi = fim::update_baseline_paths(root, snap->path, a.paths, fo, now_s(), base);
     else
       bi = fim::write_baseline(root, fo, base, now_s());
   }
@@ -941,13 +973,22 @@ int cmd_fim_init(const Options& o, const FimArgs& a, bool update) {
     info(o, fmt::format("{} mount points not crossed (other filesystems or bind mounts: "
                         "one_filesystem = true)",
                         bi->mounts_not_crossed));
-  auto sig = fim::sign_file(base, *key);
+  // signed: the digest the writer computed of what it wrote, never the file read back
+  auto sig = fim::sign_digest(base + ".sig", bi->sha512, *key);
   if (!sig) return fail(sig.error());
   for (const auto& f : {base, base + ".sig"})
     if (auto p = ensure_private_file(f); !p) return fail(p.error());
   // An Ed25519 secret key (libsodium) ends with its public key: its fingerprint is the one to
   // keep off the host, and the one pinned in the store for this host.
-  std::string fp = fim::key_fingerprint(std::string_view(*key).substr(32));
+  std::string pub = std::string(std::string_view(*key).substr(32));
+  std::string fp = fim::key_fingerprint(pub);
+  // Checks verify with STATE_DIR/fim.pub (unless --pubkey): after signing with another key
+  // (an off-host one, --new-key) it must be that key's public half — the pin, not the file's
+  // place, is what says it is the right one.
+  if (a.pubkey.empty() && a.baseline.empty() && !a.key.empty()) {
+    if (auto w = write_file_atomic(state_dir() + "/fim.pub", pub, /*private_file=*/true); !w)
+      return fail(w.error().with_context("fim: the public key checks verify with"));
+  }
   std::string pin_note;
   if (auto p = (*st)->pin_fim_key(host_name(o), fp, now_s()); !p)
     pin_note = " (not pinned: " + p.error().message + ")";
@@ -980,25 +1021,35 @@ namespace {
 // Verifies the baseline and compares the files with it: the findings of one `fim check`.
 Status fim_check_findings(const Options& o, const FimArgs& a, std::vector<Finding>& findings,
                           std::vector<std::string>& warnings, Progress* progress, store::Store& st,
-                          const std::string& host) {
+                          const std::string& host, bool& complete) {
+  complete = false;
   std::string base = fim_baseline_path(a);
   if (!std::filesystem::exists(base))
     return Error::not_found(base +
                             ": no baseline; create one with 'mamori fim init' (and verify the "
                             "packaged files today, without one: 'mamori fim packages')");
-  auto trust = judge_fim_baseline(a, base, st, host, warnings);
+  if (!a.pubkey.empty() && !std::filesystem::exists(a.pubkey))
+    return Error::not_found("--pubkey " + a.pubkey + ": no such file");
+  // One sealed copy is verified and then compared against: swapping the file between the two
+  // (someone who can write the state directory) changes nothing.
+  auto snap = snapshot_file(base);
+  if (!snap) return snap.error().with_context("fim");
+  auto trust = judge_fim_baseline(a, base, snap->path, st, host, warnings);
   for (auto& f : trust.findings) findings.push_back(std::move(f));
-  if (!trust.trusted) return ok();  // never compared against
+  // Not compared against, and recorded as partial: the files' findings of the last trusted
+  // check stay as they were, neither fixed by an untrusted baseline nor lost to a typo.
+  if (!trust.trusted) return ok();
+  complete = true;
   fim::CheckOptions co;
   co.full = a.full;
   co.excludes = a.excludes;
   co.threads = a.threads;
   if (progress) co.on_progress = [progress](const std::string& s) { progress->update(s); };
-  auto res = fim::check_baseline(Root(o.root), base, co);
+  auto res = fim::check_baseline(Root(o.root), snap->path, co);
   if (!res) return res.error();
   for (auto& f : fim::fim_findings(*res)) findings.push_back(std::move(f));
   for (auto& w : res->warnings) warnings.push_back(std::move(w));
-  if (o.verbose > 0 || !progress)
+  if (o.verbose > 0)
     info(o, fmt::format("fim: {} entries checked, {} hashed, {} changes", res->checked, res->hashed,
                         res->changes.size()));
   return ok();
@@ -1017,15 +1068,18 @@ int cmd_fim_check(const Options& o, const FimArgs& a) {
   std::vector<Finding> findings;
   std::vector<std::string> warnings;
   std::string host = host_name(o);
+  if (!a.fingerprint.empty() && !valid_fingerprint(a.fingerprint))
+    return usage("fim check: --fingerprint " + sanitize(a.fingerprint) +
+                 " is not a key fingerprint (SHA256: and 43 characters, as 'fim init' prints it)");
+  bool complete = false;
   {
     Progress progress(!o.quiet, "checking");
-    auto s = fim_check_findings(o, a, findings, warnings, &progress, **st, host);
+    auto s = fim_check_findings(o, a, findings, warnings, &progress, **st, host, complete);
     if (!s) return fail(s.error());
   }
-  for (const auto& w : warnings)
-    if (w.find("key") != std::string::npos) info(o, "warning: " + sanitize(w));
-  return record_and_report(o, **st, scan_input(host, "fim", started, std::move(findings)), {},
-                           warnings, *fmt_r, *threshold);
+  store::ScanInput in = scan_input(host, "fim", started, std::move(findings));
+  in.partial = !complete;
+  return record_and_report(o, **st, std::move(in), {}, warnings, *fmt_r, *threshold);
 }
 
 int cmd_fim_packages(const Options& o, const FimArgs& a) {
@@ -1113,10 +1167,15 @@ int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend
     print(outcome->findings);
     return true;
   };
+  if (!a.fingerprint.empty() && !valid_fingerprint(a.fingerprint))
+    return usage("fim watch: --fingerprint " + sanitize(a.fingerprint) +
+                 " is not a key fingerprint (SHA256: and 43 characters, as 'fim init' prints it)");
   // A baseline that does not verify (or verifies with another key than the pinned one) is
   // never trusted: say so and stop.
   std::vector<std::string> trust_notes;
-  auto trust = judge_fim_baseline(a, base, **st, host, trust_notes);
+  auto snap = snapshot_file(base);
+  if (!snap) return fail(snap.error().with_context("fim watch"));
+  auto trust = judge_fim_baseline(a, base, snap->path, **st, host, trust_notes);
   for (const auto& n : trust_notes) info(o, "mamori: warning: " + sanitize(n));
   if (!trust.trusted) {
     record(trust.findings);
@@ -1136,7 +1195,7 @@ int cmd_fim_watch(const Options& o, const FimArgs& a, const std::string& backend
   sa.sa_handler = on_stop_signal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  Status r = fim::watch(Root(o.root), base, w);
+  Status r = fim::watch(Root(o.root), snap->path, w);  // the very copy that verified
   if (out != stdout) std::fclose(out);
   if (!r) return fail(r.error());
   if (!o.quiet) std::fprintf(stderr, "mamori: watch stopped\n");

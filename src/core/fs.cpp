@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -450,6 +451,36 @@ Result<std::string> read_gzip_file(const std::filesystem::path& p, uint64_t max_
                           [&out](std::string_view b) { out.append(b); }),
              "gzip");
   return out;
+}
+
+Result<Snapshot> snapshot_file(const std::filesystem::path& p, uint64_t max_bytes) {
+  struct stat st {};
+  auto in = open_regular(p, &st);
+  if (!in) return in.error();
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return Error::invalid(fmt::format("{}: more than {} bytes", p.string(), max_bytes));
+  UniqueFd mem(::memfd_create("mamori-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!mem) return errno_error("memfd_create", errno);
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in->get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error(p.string(), errno);
+    if (n == 0) break;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(mem.get(), buf.data() + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return errno_error("memfd", errno);
+      off += w;
+    }
+  }
+  if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) !=
+      0)
+    return errno_error("memfd seals", errno);
+  Snapshot s;
+  s.path = fmt::format("/proc/self/fd/{}", mem.get());
+  s.fd = std::move(mem);
+  return s;
 }
 
 std::string temp_path_for(const std::filesystem::path& p) {

@@ -118,6 +118,14 @@ Result<std::string> read_gzip_file(const std::filesystem::path& p,
 Status read_gzip_fd(UniqueFd fd, const std::string& label, uint64_t max_bytes,
                     const std::function<void(std::string_view)>& sink);
 
+// A sealed in-memory copy of a regular file (memfd, F_SEAL_WRITE…): what is verified is what is
+// then read, whatever happens to the file meanwhile. `path` ("/proc/self/fd/N") opens the copy.
+struct Snapshot {
+  UniqueFd fd;
+  std::string path;
+};
+Result<Snapshot> snapshot_file(const std::filesystem::path& p, uint64_t max_bytes = 4ull << 30);
+
 // Atomic write: a temporary file with a random name in the same directory (O_EXCL|O_NOFOLLOW),
 // fsync, rename over the target. Mode: `private_file` → 0600 always (Mamori's own state: keys,
 // signatures); otherwise the target's mode when it exists (an operator's report), else 0600.

@@ -1059,6 +1059,7 @@ class BaselineWriter {
     fd_.reset(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd_) return errno_error(tmp_, errno);
     if (::fchmod(fd_.get(), 0600) != 0) return errno_error(tmp_, errno);
+    EVP_DigestInit_ex(md_.get(), EVP_sha512(), nullptr);
     buf_.reserve(kChunk + 4096);
     buf_ += header_line(info);
     return ok();
@@ -1070,9 +1071,15 @@ class BaselineWriter {
     if (buf_.size() >= kChunk) flush();  // one write(2) per megabyte of baseline
   }
   uint64_t entries() const { return entries_; }
+  // The SHA-512 of everything written (valid after commit).
+  const std::string& sha512() const { return sha512_; }
   Status commit() {
     buf_ += fmt::format("#end {}\n", entries_);
     flush();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md_.get(), md, &len);
+    sha512_.assign(reinterpret_cast<char*>(md), len);
     if (write_errno_ != 0) return errno_error(tmp_, write_errno_);
     if (::fsync(fd_.get()) != 0) return errno_error(tmp_, errno);
     if (::close(fd_.release()) != 0) return errno_error(tmp_, errno);
@@ -1088,6 +1095,7 @@ class BaselineWriter {
  private:
   static constexpr size_t kChunk = 1 << 20;
   void flush() {
+    EVP_DigestUpdate(md_.get(), buf_.data(), buf_.size());
     size_t off = 0;
     while (off < buf_.size() && write_errno_ == 0) {
       ssize_t n = ::write(fd_.get(), buf_.data() + off, buf_.size() - off);
@@ -1102,6 +1110,8 @@ class BaselineWriter {
   std::string out_, tmp_;
   UniqueFd fd_;
   std::string buf_;
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> md_{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+  std::string sha512_;
   uint64_t entries_ = 0;
   int write_errno_ = 0;
   bool done_ = false;
@@ -1156,6 +1166,7 @@ Result<BaselineInfo> write_baseline(const Root& root, const FimOptions& opts,
   info.mounts_not_crossed = w.mounts_not_crossed();
   info.entries = wr.entries();
   MAMORI_TRY(wr.commit(), "fim init");
+  info.sha512 = wr.sha512();
   return info;
 }
 
@@ -1167,7 +1178,8 @@ Result<BaselineInfo> read_baseline_info(const std::string& baseline) {
 
 Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& baseline,
                                            const std::vector<std::string>& paths,
-                                           const FimOptions& opts, int64_t now) {
+                                           const FimOptions& opts, int64_t now,
+                                           const std::string& out) {
   BaselineReader rd;
   MAMORI_TRY(rd.open(baseline), "fim update");
   BaselineInfo info = rd.info();
@@ -1183,7 +1195,8 @@ Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& 
           fmt::format("fim update: {} is not covered by the baseline (its paths: {})", c,
                       fmt::join(info.paths, " ")));
   info.created_at = now;
-  BaselineWriter wr(baseline);
+  info.warnings.clear();
+  BaselineWriter wr(out.empty() ? baseline : out);
   MAMORI_TRY(wr.open(info), "fim update");
   Walker w(root, paths, pol);
   auto b = rd.next();
@@ -1221,6 +1234,7 @@ Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& 
   for (const auto& u : w.unreadable()) info.warnings.push_back("cannot list directory " + u);
   info.entries = wr.entries();
   MAMORI_TRY(wr.commit(), "fim update");
+  info.sha512 = wr.sha512();
   return info;
 }
 
@@ -1822,26 +1836,34 @@ Result<std::string> file_digest(const std::string& path) {
 }
 }  // namespace detail
 
-Status sign_file(const std::string& path, const std::string& secret_key) {
+Status sign_digest(const std::string& sig_path, const std::string& sha512,
+                   const std::string& secret_key) {
   if (sodium_init() < 0) return Error::internal("libsodium initialisation failed");
   if (secret_key.size() != crypto_sign_SECRETKEYBYTES) return Error::invalid("bad secret key size");
-  auto d = file_digest(path);
-  if (!d) return d.error();
+  if (sha512.size() != 64) return Error::internal("not a SHA-512 digest");
   std::string sig(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
-                       reinterpret_cast<const unsigned char*>(d->data()), d->size(),
+                       reinterpret_cast<const unsigned char*>(sha512.data()), sha512.size(),
                        reinterpret_cast<const unsigned char*>(secret_key.data()));
-  return write_file_atomic(path + ".sig", sig, /*private_file=*/true);
+  return write_file_atomic(sig_path, sig, /*private_file=*/true);
 }
 
-Status verify_file(const std::string& path, const std::string& public_key) {
+Status sign_file(const std::string& path, const std::string& secret_key) {
+  auto d = file_digest(path);
+  if (!d) return d.error();
+  return sign_digest(path + ".sig", *d, secret_key);
+}
+
+Status verify_file(const std::string& path, const std::string& public_key,
+                   const std::string& sig_path_in) {
   if (sodium_init() < 0) return Error::internal("libsodium initialisation failed");
-  auto sig = read_file(path + ".sig", 4096);
+  std::string sig_path = sig_path_in.empty() ? path + ".sig" : sig_path_in;
+  auto sig = read_file(sig_path, 4096);
   if (!sig)
     return Error::data_loss(
-        fmt::format("{}.sig: signature missing ({})", path, sig.error().message));
+        fmt::format("{}: signature missing ({})", sig_path, sig.error().message));
   if (sig->size() != crypto_sign_BYTES || public_key.size() != crypto_sign_PUBLICKEYBYTES)
-    return Error::data_loss(path + ".sig: malformed signature");
+    return Error::data_loss(sig_path + ": malformed signature");
   auto d = file_digest(path);
   if (!d) return d.error();
   if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->data()),

@@ -61,6 +61,9 @@ struct BaselineInfo {
   uint64_t not_hashed = 0;          // regular files left unhashed (over max_hash_size, unreadable)
   uint64_t mounts_not_crossed = 0;  // other filesystems / bind mounts met and not entered
   std::vector<std::string> warnings;  // directories that could not be listed, ...
+  // SHA-512 of the baseline file as its writer wrote it: what gets signed (never read back
+  // from the path, which someone could swap in between).
+  std::string sha512;
 };
 
 // Walks the paths and streams the baseline to `out` (written to a temp file, then renamed).
@@ -96,9 +99,11 @@ Result<CheckResult> check_baseline(const Root& root, const std::string& baseline
 
 // Re-records only the entries under `paths` (accepting their current state) and keeps every
 // other entry of the baseline as it was; written to a temp file, then renamed over `baseline`.
+// (`baseline` is read — a snapshot, say — and the result written to `out`, default the same.)
 Result<BaselineInfo> update_baseline_paths(const Root& root, const std::string& baseline,
                                            const std::vector<std::string>& paths,
-                                           const FimOptions& opts, int64_t now);
+                                           const FimOptions& opts, int64_t now,
+                                           const std::string& out = "");
 
 // Day one, no baseline needed: every file dpkg installed is compared with the MD5 its package
 // recorded (conffiles apart; dpkg diversions followed; files dpkg was told not to install,
@@ -140,7 +145,12 @@ Status write_keypair(const KeyPair& k, const std::string& secret_path,
 Result<std::string> read_key(const std::string& path, size_t expected_size);
 // Detached signature of the file's SHA-512 digest, written to path + ".sig".
 Status sign_file(const std::string& path, const std::string& secret_key);
-// Ok when path + ".sig" is a valid signature by public_key of the file as it is now.
-Status verify_file(const std::string& path, const std::string& public_key);
+// Writes sig_path: a signature over a SHA-512 digest computed by whoever wrote the file.
+Status sign_digest(const std::string& sig_path, const std::string& sha512,
+                   const std::string& secret_key);
+// Ok when sig_path (default path + ".sig") is a valid signature by public_key of the file as it
+// is now. Verify a snapshot (core/fs.h) and read that same snapshot afterwards.
+Status verify_file(const std::string& path, const std::string& public_key,
+                   const std::string& sig_path = "");
 
 }  // namespace mamori::fim

@@ -43,12 +43,16 @@ Finding critical(const std::string& check, const std::string& asset, std::string
 TrustVerdict judge_baseline(const TrustInput& in) {
   TrustVerdict v;
   auto pub = read_key(in.pubkey_path, 32);
-  Status ok_sig = pub ? verify_file(in.baseline, *pub) : Status(pub.error());
+  const std::string& content = in.content.empty() ? in.baseline : in.content;
+  Status ok_sig = pub ? verify_file(content, *pub, in.baseline + ".sig") : Status(pub.error());
   if (!ok_sig) {
+    std::string why = ok_sig.error().message;
+    if (!in.content.empty())  // messages name the baseline, not the snapshot verified
+      for (size_t p = why.find(in.content); p != std::string::npos; p = why.find(in.content, p))
+        why.replace(p, in.content.size(), in.baseline);
     v.findings.push_back(critical("baseline-signature-invalid", in.baseline,
-                                  "The file-integrity baseline cannot be trusted",
-                                  ok_sig.error().message));
-    v.warnings.push_back(ok_sig.error().message);
+                                  "The file-integrity baseline cannot be trusted", why));
+    v.warnings.push_back(why);
     return v;
   }
   v.fingerprint = key_fingerprint(*pub);
@@ -77,13 +81,10 @@ TrustVerdict judge_baseline(const TrustInput& in) {
   v.trusted = true;
   v.pin = !in.pinned;
   if (in.host_key && in.fingerprint.empty())
-    v.warnings.push_back(fmt::format(
-        "the baseline is verified with this host's own key {} ({}{}): root here could replace "
-        "that key and re-sign a doctored baseline — keep the fingerprint off the host and pass "
-        "it ('mamori fim check --fingerprint {}'), or sign with a key kept off the host (mamori "
-        "fim keygen)",
-        in.pubkey_path, v.fingerprint, in.pinned ? ", the key pinned in the store" : ", pinned now",
-        v.fingerprint));
+    v.warnings.push_back(
+        fmt::format("verified with the host's own key {}: root here could re-sign the baseline; "
+                    "--fingerprint {} (kept off the host) proves it is yours (docs/fim.md)",
+                    in.pubkey_path, v.fingerprint));
   return v;
 }
 

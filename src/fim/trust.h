@@ -27,6 +27,7 @@ std::string key_fingerprint(std::string_view public_key);
 
 struct TrustInput {
   std::string baseline;               // the baseline file (signature in BASELINE.sig)
+  std::string content;                // what is verified: a snapshot of it (default: itself)
   std::string pubkey_path;            // the public key that verifies
   bool host_key = false;              // it is the host's own (STATE_DIR/fim.pub, by default)
   std::string fingerprint;            // --fingerprint: the key the operator expects ("" none)

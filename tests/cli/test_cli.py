@@ -1541,7 +1541,7 @@ class Fim(Base):
         self.assertEqual(json.loads(p.stdout)["findings"], [])
         self.assertIn("host's own key", mamori("--root", self.root, "--store", self.db, "--host",
                                                "web01", "fim", "check",
-                                               env={"MAMORI_STATE_DIR": state}, check=0).stderr)
+                                               env={"MAMORI_STATE_DIR": state}, check=0).stdout)
         # the intruder: a web shell, a key of their own, the baseline re-signed with their tools
         # (another store: the host's pin stays), their public key where the host's was
         spit(os.path.join(self.root, "var/www/shop/.cache.php"), "<?php eval($_POST[1]);")
@@ -1563,9 +1563,54 @@ class Fim(Base):
                if f["state"] != "fixed"]
         self.assertEqual(got, [("baseline-key-mismatch", "critical")])
         p = self.fim("--format", "json", "fim", "check", "--pubkey", evil + ".pub", check=0)
-        self.assertEqual([f for f in json.loads(p.stdout)["findings"] if f["state"] != "fixed"],
-                         [])
-        self.assertNotIn("host's own key", p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual([f for f in doc["findings"] if f["state"] != "fixed"], [])
+        self.assertFalse(any("host's own key" in w for w in doc["warnings"]), doc["warnings"])
+
+    def test_a_check_that_cannot_trust_the_baseline_fixes_nothing(self):
+        """A typo in --fingerprint or --pubkey, or a damaged signature: the findings of the last
+        trusted check stay open (the check is recorded as partial), never turn "fixed"."""
+        self.fim("fim", "init", "/var/www", "/etc", check=0)
+        spit(os.path.join(self.root, "etc/app.conf"), "a=2\n")
+        spit(os.path.join(self.root, "var/www/shop/x.php"), "<?php eval($_POST[1]);")
+        first = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        opened = {f["fingerprint"] for f in first["findings"]}
+        self.assertEqual(len(opened), 2)
+        p = self.fim("fim", "check", "--fingerprint", "WyBZnotafingerprint", check=2)
+        self.assertIn("not a key fingerprint", p.stderr)
+        p = self.fim("fim", "check", "--pubkey", os.path.join(self.tmp, "nope.pub"), check=3)
+        self.assertIn("no such file", p.stderr)
+        sig = os.path.join(self.tmp, "state", "fim.baseline.sig")
+        good = slurp(sig, "rb")
+        spit(sig, bytes(64), "wb")
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        states = {f["fingerprint"]: f["state"] for f in doc["findings"]}
+        self.assertEqual([f["check"] for f in doc["findings"] if f["state"] == "new"],
+                         ["baseline-signature-invalid"])
+        for fp in opened:
+            self.assertNotEqual(states.get(fp), "fixed")
+        spit(sig, good, "wb")
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        self.assertEqual({f["fingerprint"]: f["state"] for f in doc["findings"]
+                          if f["fingerprint"] in opened}, {fp: "open" for fp in opened})
+
+    def test_moving_to_an_off_host_key(self):
+        """keygen, then update --key --new-key (no --force): later checks verify with the new
+        key without --pubkey, and the store pins it."""
+        self.fim("fim", "init", "/var/www", check=0)
+        off = os.path.join(self.tmp, "offhost.key")
+        p = self.fim("fim", "keygen", "--key", off, check=0)
+        fp = re.search(r"fingerprint (SHA256:[A-Za-z0-9+/]+)", p.stdout).group(1)
+        p = self.fim("fim", "update", "--key", off, check=3)
+        self.assertIn("--new-key", p.stderr)
+        p = self.fim("fim", "update", "--key", off, "--new-key", check=0)
+        self.assertIn(fp, p.stdout)
+        doc = json.loads(self.fim("--format", "json", "fim", "check", check=0).stdout)
+        self.assertEqual([f for f in doc["findings"] if f["state"] != "fixed"], [])
+        doc = json.loads(self.fim("--format", "json", "fim", "check", "--fingerprint", fp,
+                                  check=0).stdout)
+        self.assertEqual([f for f in doc["findings"] if f["state"] != "fixed"], [])
+        self.assertEqual(doc["warnings"], [])
 
     def test_off_host_key(self):
         key = os.path.join(self.tmp, "offhost", "fim.key")

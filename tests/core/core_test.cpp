@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -288,6 +289,27 @@ TEST_P(RootTree, WalkStaysBelowTopAndReportsLinksWithoutFollowing) {
 
 INSTANTIATE_TEST_SUITE_P(Resolve, RootTree, ::testing::Values(false, true),
                          [](const auto& i) { return i.param ? "PortableWalk" : "Openat2"; });
+
+// What is verified is what is then read: a sealed copy, whatever happens to the file.
+TEST(Fs, SnapshotIsSealedAndIndependentOfTheFile) {
+  auto dir = std::filesystem::temp_directory_path() / ("mamori-snap-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "b") << "signed content";
+  auto s = snapshot_file(dir / "b");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  std::ofstream(dir / "b", std::ios::trunc) << "doctored";  // in place
+  std::filesystem::rename(dir / "b", dir / "old");          // or swapped
+  std::ofstream(dir / "b") << "doctored too";
+  EXPECT_EQ(read_file(s->path).value_or("?"), "signed content");
+  int w = ::open(s->path.c_str(), O_WRONLY);  // sealed: not even its owner can change it
+  if (w >= 0) {
+    EXPECT_LT(::write(w, "x", 1), 0);
+    ::close(w);
+  }
+  EXPECT_EQ(read_file(s->path).value_or("?"), "signed content");
+  EXPECT_FALSE(snapshot_file(dir).has_value());  // a directory is not a file to snapshot
+  std::filesystem::remove_all(dir);
+}
 
 TEST(Fs, ProcfsFilesAreReadToTheirEnd) {
   // procfs says size 0: a reader sized by fstat saw nothing (no listening socket on the host)
