@@ -295,6 +295,28 @@ TEST(Rpm, FileThatIsNotSqliteIsAProblemNamingIt) {
       << r->problems[0].message;
 }
 
+// rpm >= 4.16 writes its database in WAL mode: it must read as it does in rollback mode.
+TEST(Rpm, WalModeDatabaseAsRpmLeavesIt) {
+  fs::path tmp = fs::temp_directory_path() / ("mamori-rpmwal-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp / "var/lib/rpm");
+  fs::copy(kFix / "alma9/etc", tmp / "etc", fs::copy_options::recursive);
+  fs::copy_file(kFix / "alma9/var/lib/rpm/rpmdb.sqlite", tmp / "var/lib/rpm/rpmdb.sqlite");
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open((tmp / "var/lib/rpm/rpmdb.sqlite").c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(h);
+  std::string head = read_file(tmp / "var/lib/rpm/rpmdb.sqlite", 1 << 30)->substr(18, 2);
+  ASSERT_EQ(head, std::string("\x02\x02", 2));  // really WAL
+  auto wal = collect_inventory(Root(tmp), no_discover());
+  auto rollback = collect_inventory(Root(kFix / "alma9"), no_discover());
+  fs::remove_all(tmp);
+  ASSERT_TRUE(wal.has_value());
+  EXPECT_TRUE(wal->problems.empty()) << wal->problems[0].message;
+  ASSERT_FALSE(rollback->packages.empty());
+  EXPECT_EQ(wal->packages.size(), rollback->packages.size());
+}
+
 // A hostile rpmdb.sqlite: a view named Packages (views are off), and a schema that is not rpm's.
 TEST(Rpm, HostileDatabaseIsRefusedWithoutTouchingTheImage) {
   fs::path tmp = fs::temp_directory_path() / ("mamori-rpmview-" + std::to_string(::getpid()));
