@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <map>
+
 #include "core/text.h"
 #include "store/db.h"
 
@@ -8,26 +10,25 @@ namespace mamori::store {
 
 namespace {
 
-// "postgresql://user:secret@host/db" → "postgresql://user:***@host/db"; "password=x" →
-// "password=***".
+// What a connection string says, without its password: built from libpq's own parse of it
+// (PQconninfoParse), never by searching the text — "pass%77ord=" and "password = x" are
+// passwords to libpq as well. "PostgreSQL user@host:port/db".
 std::string redact(const std::string& url) {
-  std::string out = url;
-  size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    size_t at = out.find('@', scheme + 3);
-    size_t slash = out.find('/', scheme + 3);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-      size_t colon = out.find(':', scheme + 3);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  size_t pw = out.find("password=");
-  while (pw != std::string::npos) {
-    size_t end = out.find_first_of("& ", pw);
-    out.replace(pw + 9, (end == std::string::npos ? out.size() : end) - pw - 9, "***");
-    pw = out.find("password=", pw + 12);
-  }
-  return out;
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!opts) return "PostgreSQL (unparsable connection string)";
+  std::map<std::string, std::string> v;
+  for (PQconninfoOption* o = opts; o->keyword; ++o)
+    if (o->val && *o->val) v[o->keyword] = o->val;
+  PQconninfoFree(opts);
+  std::string out = "postgresql://";
+  if (v.contains("user")) out += v["user"] + "@";
+  out += v.contains("host") ? v["host"] : v.contains("hostaddr") ? v["hostaddr"] : "";
+  if (v.contains("port")) out += ":" + v["port"];
+  out += "/" + (v.contains("dbname") ? v["dbname"] : std::string());
+  if (v.contains("service")) out += "?service=" + v["service"];
+  return sanitize(out);
 }
 
 // '?' placeholders → $1..$n (the store never puts '?' inside string literals).

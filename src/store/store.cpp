@@ -248,14 +248,23 @@ std::string Store::describe() const { return db_->describe(); }
 std::string Store::default_url() { return state_dir() + "/mamori.db"; }
 
 bool Store::url_has_password(const std::string& url) {
-  return (url.starts_with("postgresql://") || url.starts_with("postgres://") ||
-          url.find('=') != std::string::npos) &&
-         connection_string_has_password(url);
+  return is_postgres(url) && connection_string_has_password(url);
+}
+
+bool Store::is_postgres(const std::string& url) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return true;
+  // a libpq keyword/value string ("host=db.internal dbname=mamori user=mamori"): never a file
+  // name (that would put findings, bans and pins in a local file named after the password)
+  size_t eq = url.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  std::string_view key = trim(std::string_view(url).substr(0, eq));
+  return !key.empty() &&
+         key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos;
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
   std::unique_ptr<Db> db;
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+  if (is_postgres(url)) {
     auto d = open_postgres(url);
     if (!d) return d.error();
     db = std::move(*d);

@@ -83,6 +83,8 @@ class Store {
   // in /proc/PID/cmdline when given with --store): libpq reads it from PGPASSFILE (~/.pgpass),
   // PGPASSWORD or a service file (PGSERVICEFILE, ?service=NAME) instead.
   static bool url_has_password(const std::string& url);
+  // A PostgreSQL URI or libpq keyword/value connection string (else a SQLite file path).
+  static bool is_postgres(const std::string& url);
 
   std::string describe() const;
   int schema_version() const { return schema_version_; }

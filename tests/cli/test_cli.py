@@ -307,6 +307,19 @@ class Robustness(Base):
         self.assertEqual(p.returncode, 3)
         self.assertIn("cannot connect", p.stderr)
         self.assertNotIn(":pw@", p.stderr)
+        # libpq's other spellings of a password are passwords too, and a keyword/value string is
+        # a connection, never a local file named after it
+        cwd = os.path.join(self.tmp, "cwd")
+        os.makedirs(cwd)
+        for url in ("postgresql://u@127.0.0.1:1/x?pass%77ord=S3CRETPW&connect_timeout=2",
+                    "host=127.0.0.1 port=1 dbname=x user=u password=S3CRETPW connect_timeout=2"):
+            p = subprocess.run([BIN, "--store", url, "findings", "list"], capture_output=True,
+                               text=True, cwd=cwd, timeout=60)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("cannot connect", p.stderr)
+            self.assertNotIn("S3CRETPW", p.stderr)
+            self.assertIn("/cmdline", p.stderr)
+        self.assertEqual(os.listdir(cwd), [])
 
     def test_lockfile_that_is_not_json(self):
         root = self.fixture_copy("debian10")
