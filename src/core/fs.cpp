@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -35,7 +36,7 @@ Error at_error(const std::string& label, int err) { return errno_error(label, er
 // Resolves `rel` below rootfd as if rootfd were "/": ".." never climbs above it, absolute
 // symlinks restart at it. Every step is an openat(O_PATH|O_NOFOLLOW) on the descriptor of
 // the directory reached so far, so a concurrent rename cannot move the walk outside.
-int resolve_manual(int rootfd, std::string_view rel, bool follow_last) {
+int resolve_manual(int rootfd, std::string_view rel, bool follow_last, bool no_symlinks) {
   std::deque<std::string> todo;
   auto push_front_components = [&todo](std::string_view s) {
     std::vector<std::string> parts;
@@ -59,6 +60,7 @@ int resolve_manual(int rootfd, std::string_view rel, bool follow_last) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return -errno;
     bool last = todo.empty();
+    if (S_ISLNK(st.st_mode) && no_symlinks) return -ELOOP;  // as RESOLVE_NO_SYMLINKS says
     if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
       if (++links > kMaxSymlinks) return -ELOOP;
       char buf[4096];
@@ -80,12 +82,12 @@ int resolve_manual(int rootfd, std::string_view rel, bool follow_last) {
 }
 
 // An O_PATH descriptor of rel below rootfd, confined to it; -errno on failure.
-int resolve_in_root(int rootfd, const std::string& rel, bool follow_last) {
+int resolve_in_root(int rootfd, const std::string& rel, bool follow_last, bool no_symlinks) {
   if (!g_force_manual.load(std::memory_order_relaxed) &&
       g_openat2_state.load(std::memory_order_relaxed) >= 0) {
     open_how how{};
     how.flags = O_PATH | O_CLOEXEC | (follow_last ? 0 : O_NOFOLLOW);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
     const char* p = rel.empty() ? "." : rel.c_str();
     for (int attempt = 0; attempt < 8; ++attempt) {
       long fd = ::syscall(SYS_openat2, rootfd, p, &how, sizeof how);
@@ -103,7 +105,7 @@ int resolve_in_root(int rootfd, const std::string& rel, bool follow_last) {
     }
     if (g_openat2_state.load(std::memory_order_relaxed) >= 0) return -EAGAIN;
   }
-  return resolve_manual(rootfd, rel, follow_last);
+  return resolve_manual(rootfd, rel, follow_last, no_symlinks);
 }
 
 // Reopens an O_PATH descriptor of a regular file for reading: through /proc/self/fd the kernel
@@ -153,18 +155,40 @@ std::string Root::display(const std::filesystem::path& host_path) const {
   return "/" + r.string();
 }
 
-Result<UniqueFd> Root::open_path(std::string_view abs, bool follow_last) const {
+Result<UniqueFd> Root::open_path(std::string_view abs, bool follow_last, Links links) const {
   std::string label = path(abs).string();
   if (open_errno_ != 0) return at_error(dir_.string(), open_errno_);
-  int fd = resolve_in_root(fd_->get(), rel(abs), follow_last);
+  int fd = resolve_in_root(fd_->get(), rel(abs), follow_last, links == Links::kRefuse);
+  if (fd == -ELOOP && links == Links::kRefuse)
+    return Error::permission(label + ": a symbolic link on the way (not followed here)");
   if (fd < 0) return at_error(label, -fd);
   return UniqueFd(fd);
 }
 
-Result<UniqueFd> Root::open_file(std::string_view abs, struct stat* st) const {
-  auto p = open_path(abs, true);
+Result<UniqueFd> Root::open_file(std::string_view abs, struct stat* st, Links links) const {
+  auto p = open_path(abs, true, links);
   if (!p) return p.error();
   return reopen_regular(std::move(*p), path(abs).string(), st);
+}
+
+Result<std::string> Root::canonical(std::string_view abs) const {
+  auto p = open_path(abs, true);
+  if (!p) return p.error();
+  char buf[PATH_MAX];
+  std::string proc = fmt::format("/proc/self/fd/{}", p->get());
+  ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return at_error(path(abs).string(), errno);
+  std::string host(buf, static_cast<size_t>(n));
+  if (is_host()) return host;
+  // the root's own host path, resolved the same way, is cut off the front
+  std::string top = fmt::format("/proc/self/fd/{}", fd_->get());
+  n = ::readlink(top.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return at_error(dir_.string(), errno);
+  std::string root_host(buf, static_cast<size_t>(n));
+  if (host == root_host) return std::string("/");
+  if (!host.starts_with(root_host + "/"))
+    return Error::internal(path(abs).string() + ": resolved outside the root");
+  return host.substr(root_host.size());
 }
 
 Result<UniqueFd> Root::open_dir(std::string_view abs) const {
@@ -175,9 +199,9 @@ Result<UniqueFd> Root::open_dir(std::string_view abs) const {
   return fd;
 }
 
-Result<std::string> Root::read(std::string_view abs, uint64_t max_bytes) const {
+Result<std::string> Root::read(std::string_view abs, uint64_t max_bytes, Links links) const {
   struct stat st {};
-  auto fd = open_file(abs, &st);
+  auto fd = open_file(abs, &st, links);
   if (!fd) return fd.error();
   return read_fd(fd->get(), st, max_bytes, path(abs).string());
 }

@@ -44,15 +44,24 @@ class Root {
   const std::filesystem::path& dir() const { return dir_; }
   bool is_host() const { return dir_ == "/"; }
 
+  // How symlinks on the way are treated: followed inside the root (system files, which root
+  // owns), or refused anywhere below the root (what web users write: a web root's files, once
+  // the web root itself is made canonical()).
+  enum class Links { kFollow, kRefuse };
   // An O_PATH descriptor of `abs` resolved inside the root; the last component's symlink is
   // followed (inside the root) unless follow_last is false.
-  Result<UniqueFd> open_path(std::string_view abs, bool follow_last = true) const;
+  Result<UniqueFd> open_path(std::string_view abs, bool follow_last = true,
+                             Links links = Links::kFollow) const;
   // A regular file opened for reading (never a device, FIFO or socket); st filled when given.
-  Result<UniqueFd> open_file(std::string_view abs, struct stat* st = nullptr) const;
+  Result<UniqueFd> open_file(std::string_view abs, struct stat* st = nullptr,
+                             Links links = Links::kFollow) const;
+  // The in-root path with every symlink resolved (inside the root): "/var/www" → "/srv/www".
+  Result<std::string> canonical(std::string_view abs) const;
   // A directory opened for reading (getdents, *at() calls).
   Result<UniqueFd> open_dir(std::string_view abs) const;
   // A whole regular file, at most max_bytes (larger: InvalidArgument naming the file).
-  Result<std::string> read(std::string_view abs, uint64_t max_bytes = kMaxTextFile) const;
+  Result<std::string> read(std::string_view abs, uint64_t max_bytes = kMaxTextFile,
+                           Links links = Links::kFollow) const;
   // A whole gzip file, decompressed size bounded by max_bytes.
   Result<std::string> read_gzip(std::string_view abs, uint64_t max_bytes = kMaxTextFile) const;
   Result<struct stat> stat(std::string_view abs, bool follow_last = true) const;

@@ -208,16 +208,23 @@ void collect_apk(const Root& root, Inventory& inv) {
 
 std::string base_name(std::string_view p) { return std::string(p.substr(p.rfind('/') + 1)); }
 
+// Below a web root every file is the web user's to write: no symlink is followed there (a
+// `composer.lock -> /root/secrets.json` would have root read it for them, a link to /proc/kmsg
+// drain the kernel log). The web roots themselves are made canonical first.
+constexpr Root::Links kWeb = Root::Links::kRefuse;
+
 // A WordPress install: DIR/wp-includes/version.php.
 void collect_wordpress(const Root& root, const std::string& dir, Inventory& inv) {
-  auto ver = root.read(dir + "/wp-includes/version.php", 1 << 20);
+  auto ver = root.read(dir + "/wp-includes/version.php", 1 << 20, kWeb);
   if (!ver) {
-    inv.warnings.push_back(ver.error().message);
+    problem(inv, dir + "/wp-includes/version.php", ver.error(), false);
     return;
   }
   std::string v = parse_wp_version_php(*ver);
   if (v.empty()) {
-    inv.warnings.push_back(dir + "/wp-includes/version.php: no $wp_version found");
+    // the install is there and its version unknown: its findings must not turn "fixed"
+    problem(inv, dir + "/wp-includes/version.php",
+            Error::invalid(dir + "/wp-includes/version.php: no $wp_version found"), false);
     return;
   }
   Package core;
@@ -227,11 +234,32 @@ void collect_wordpress(const Root& root, const std::string& dir, Inventory& inv)
   core.location = dir;
   inv.packages.push_back(core);
 
+  // A plugin or theme: its header's version, else its readme's "Stable tag".
+  auto add = [&](const std::string& at, const char* eco, std::string version, const char* what) {
+    if (version.empty()) {
+      auto readme = root.read(at + "/readme.txt", 1 << 20, kWeb);
+      if (readme) version = parse_wp_readme_stable_tag(*readme);
+    }
+    if (version.empty()) {
+      inv.warnings.push_back(fmt::format("{}: WordPress {} without a version header", at, what));
+      return;
+    }
+    Package p;
+    p.ecosystem = eco;
+    p.name = base_name(at);
+    p.version = std::move(version);
+    p.location = at;
+    inv.packages.push_back(std::move(p));
+  };
+  auto real_dir = [&](const std::string& p) {  // a directory, not a link to one
+    auto st = root.stat(p, /*follow_last=*/false);
+    return st && S_ISDIR(st->st_mode);
+  };
   for (const auto& plugin : root.list(dir + "/wp-content/plugins")) {
-    if (!root.is_dir(plugin)) continue;
+    if (!real_dir(plugin)) continue;
     std::string version;
     for (const auto& php : root.list(plugin, "*.php")) {
-      auto text = root.read(php, 1 << 20);
+      auto text = root.read(php, 1 << 20, kWeb);
       if (!text) continue;
       auto h = parse_wp_file_header(*text);
       if (h.contains("Plugin Name")) {
@@ -239,49 +267,23 @@ void collect_wordpress(const Root& root, const std::string& dir, Inventory& inv)
         break;
       }
     }
-    if (version.empty()) {
-      auto readme = root.read(plugin + "/readme.txt", 1 << 20);
-      if (readme) version = parse_wp_readme_stable_tag(*readme);
-    }
-    if (version.empty()) {
-      inv.warnings.push_back(plugin + ": WordPress plugin without a version header");
-      continue;
-    }
-    Package p;
-    p.ecosystem = kWordPressPlugin;
-    p.name = base_name(plugin);
-    p.version = version;
-    p.location = plugin;
-    inv.packages.push_back(std::move(p));
+    add(plugin, kWordPressPlugin, std::move(version), "plugin");
   }
   for (const auto& theme : root.list(dir + "/wp-content/themes")) {
-    if (!root.is_dir(theme)) continue;
-    auto css = root.read(theme + "/style.css", 1 << 20);
+    if (!real_dir(theme)) continue;
+    auto css = root.read(theme + "/style.css", 1 << 20, kWeb);
     if (!css) continue;
     auto h = parse_wp_file_header(*css);
     if (!h.contains("Theme Name")) continue;
-    std::string version = h.contains("Version") ? h["Version"] : "";
-    if (version.empty()) {
-      auto readme = root.read(theme + "/readme.txt", 1 << 20);
-      if (readme) version = parse_wp_readme_stable_tag(*readme);
-    }
-    if (version.empty()) {
-      inv.warnings.push_back(theme + ": WordPress theme without a version header");
-      continue;
-    }
-    Package p;
-    p.ecosystem = kWordPressTheme;
-    p.name = base_name(theme);
-    p.version = version;
-    p.location = theme;
-    inv.packages.push_back(std::move(p));
+    add(theme, kWordPressTheme, h.contains("Version") ? h["Version"] : "", "theme");
   }
 }
 
-void collect_site_packages(const Root& root, const std::string& dir, Inventory& inv) {
+void collect_site_packages(const Root& root, const std::string& dir, Inventory& inv,
+                           Root::Links links) {
   for (const auto& di : root.list(dir, "*.dist-info")) {
     std::string meta = di + "/METADATA";
-    auto text = root.read(meta, 4 << 20);
+    auto text = root.read(meta, 4 << 20, links);
     if (!text) continue;
     auto p = parse_python_metadata(*text, meta);
     if (!p) {
@@ -293,7 +295,7 @@ void collect_site_packages(const Root& root, const std::string& dir, Inventory& 
 }
 
 void collect_lockfile(const Root& root, const std::string& file, Inventory& inv) {
-  auto text = root.read(file, 64 << 20);
+  auto text = root.read(file, 64 << 20, kWeb);
   if (!text) return problem(inv, file, text.error(), false);
   auto pkgs = file.ends_with("/composer.lock") ? parse_composer_lock(*text, file)
                                                : parse_package_lock(*text, file);
@@ -318,7 +320,7 @@ void walk_tree(const Root& root, const std::string& top, Inventory& inv,
     std::string name = base_name(e.path);
     if (e.type == DT_DIR) {
       if (name == "site-packages" || name == "dist-packages") {
-        collect_site_packages(root, e.path, inv);
+        collect_site_packages(root, e.path, inv, kWeb);
         return Root::Walk::kSkipChildren;
       }
       if (name == "node_modules" || name == ".git" || e.depth > kMaxDepth)
@@ -327,10 +329,7 @@ void walk_tree(const Root& root, const std::string& top, Inventory& inv,
         collect_wordpress(root, e.path, inv);
       return Root::Walk::kContinue;
     }
-    // a symlinked lockfile (a deploy tool's shared/ directory) is read where it leads inside
-    // the root; anything but a regular file there is refused by Root::read
-    if ((e.type == DT_REG || e.type == DT_LNK) &&
-        (name == "composer.lock" || name == "package-lock.json"))
+    if (e.type == DT_REG && (name == "composer.lock" || name == "package-lock.json"))
       collect_lockfile(root, e.path, inv);
     return Root::Walk::kContinue;
   });
@@ -379,7 +378,7 @@ Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& op
       for (const char* sub : {"site-packages", "dist-packages"}) {
         if (std::string_view(base) == "/usr/lib" && std::string_view(sub) == "dist-packages")
           continue;  // Debian's own python3-* packages: already in the dpkg inventory
-        collect_site_packages(root, py + "/" + sub, inv);
+        collect_site_packages(root, py + "/" + sub, inv, Root::Links::kFollow);
       }
 
   std::vector<std::string> roots;
@@ -395,6 +394,10 @@ Result<Inventory> collect_inventory(const Root& root, const InventoryOptions& op
       return Error::not_found(fmt::format("path {}: no such directory", pth.string()));
     roots.push_back(normal_abs(pth.string()));
   }
+  // Made canonical: below them no symlink is followed, and /var/www -> /srv/www is the
+  // operator's own (and one tree, not two).
+  for (auto& r : roots)
+    if (auto c = root.canonical(r)) r = *c;
   std::set<std::string> seen_wp, seen_root;
   for (const auto& r : roots) {
     if (!seen_root.insert(r).second) continue;

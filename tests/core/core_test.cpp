@@ -270,6 +270,21 @@ TEST_P(RootTree, NeverOpensAFifoOrADevice) {
   EXPECT_LT(got, 0) << "a FIFO or device node was opened";
 }
 
+TEST_P(RootTree, RefusingLinksAndCanonicalPaths) {
+  link("/etc", "srv/etc-link");
+  link("/etc/real", "srv/www/file-link");
+  Root r(img_);
+  EXPECT_EQ(r.read("/srv/etc-link/real").value_or("?"), "inside");
+  auto a = r.read("/srv/etc-link/real", 1 << 20, Root::Links::kRefuse);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().code, ErrorCode::kPermissionDenied) << a.error().message;
+  EXPECT_FALSE(r.read("/srv/www/file-link", 1 << 20, Root::Links::kRefuse).has_value());
+  EXPECT_EQ(r.read("/etc/real", 1 << 20, Root::Links::kRefuse).value_or("?"), "inside");
+  EXPECT_EQ(r.canonical("/srv/etc-link").value_or("?"), "/etc");
+  EXPECT_EQ(r.canonical("/srv/www/file-link").value_or("?"), "/etc/real");
+  EXPECT_EQ(r.canonical("/").value_or("?"), "/");
+}
+
 TEST_P(RootTree, WalkStaysBelowTopAndReportsLinksWithoutFollowing) {
   std::filesystem::create_directories(img_ / "srv/www/a/b");
   std::ofstream(img_ / "srv/www/a/b/f") << "x";

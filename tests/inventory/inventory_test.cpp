@@ -474,6 +474,40 @@ TEST(Collect, BrokenLockfileIsAProblemAndEverythingElseIsCollected) {
   EXPECT_EQ(f[0].asset, "file:/var/www/other/composer.lock");
 }
 
+// Below a web root the web user writes: no link is followed there (root would read a
+// root-only file for them), while a web root that is itself a link is the operator's own.
+TEST(Collect, LinksBelowAWebRootAreNotFollowed) {
+  fs::path tmp = fs::temp_directory_path() / ("mamori-weblink-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp / "srv/shop/app");
+  fs::create_directories(tmp / "srv/shop/wp-includes");
+  fs::create_directories(tmp / "srv/shop/wp-content/plugins");
+  fs::create_directories(tmp / "root/.secret/plugin");
+  fs::create_directories(tmp / "var");
+  fs::create_symlink("/srv/shop", tmp / "var/www");  // the operator's
+  std::ofstream(tmp / "srv/shop/wp-includes/version.php") << "<?php\n$wp_version = '6.4.2';\n";
+  std::ofstream(tmp / "root/secret.json")
+      << R"({"lockfileVersion":3,"packages":{"node_modules/db-password-hunter2":{"version":"1.0.0"}}})";
+  std::ofstream(tmp / "root/.secret/plugin/p.php")
+      << "<?php\n/*\nPlugin Name: Secret\nVersion: 9\n*/\n";
+  fs::create_symlink("/root/secret.json", tmp / "srv/shop/app/package-lock.json");
+  fs::create_symlink("/root/.secret/plugin", tmp / "srv/shop/wp-content/plugins/evil");
+  InventoryOptions o;
+  o.discover_webroots = false;
+  o.webroots = {"/var/www"};
+  auto r = collect_inventory(Root(tmp), o);
+  fs::remove_all(tmp);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->webroots, std::vector<std::string>{"/srv/shop"});
+  size_t wp = 0;
+  for (const auto& p : r->packages) {
+    EXPECT_NE(p.name, "db-password-hunter2");
+    EXPECT_NE(p.name, "evil");
+    wp += p.name == "wordpress";
+  }
+  EXPECT_EQ(wp, 1u);  // the install behind the operator's link is found
+}
+
 TEST(Collect, ImageSymlinksResolveInsideTheImage) {
   fs::path tmp = fs::temp_directory_path() / ("mamori-img-" + std::to_string(::getpid()));
   fs::create_directories(tmp / "etc");
