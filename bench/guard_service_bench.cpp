@@ -35,6 +35,10 @@ class CountingFirewall : public guard::Firewall {
     elements += bans.size();
     return std::vector<std::string>{};
   }
+  Result<std::vector<std::pair<std::string, int64_t>>> list() override {
+    return std::vector<std::pair<std::string, int64_t>>{};
+  }
+  Status unban(const std::string&) override { return {}; }
 };
 
 long rss_kib() {
@@ -52,8 +56,9 @@ long rss_kib() {
 
 int main(int argc, char** argv) {
   uint64_t lines = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10000000;
-  std::string dir = argc > 2 ? argv[2] : std::filesystem::temp_directory_path().string() +
-                                             "/mamori-guard-bench-" + std::to_string(::getpid());
+  std::string dir = argc > 2 ? argv[2]
+                             : std::filesystem::temp_directory_path().string() +
+                                   "/mamori-guard-bench-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto st = store::Store::open(dir + "/bench.db");

@@ -1483,6 +1483,17 @@ int cmd_guard_restore(const Options& o, const GuardArgs& a) {
   // every stored ban is checked as if it were new (NftBans refuses the rest, with a warning)
   guard::NftBans fw(a.nft, &*allow);
   if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard restore: firewall"));
+  // and what the kernel still holds that the checks refuse now (an allowlisted address inside)
+  // is lifted, not left to run out
+  if (auto live = fw.list()) {
+    for (const auto& [el, left] : *live)
+      if (auto c = guard::check_ban(el, *allow); !c) {
+        if (auto u = fw.unban(el); !u) return fail(u.error().with_context("guard restore"));
+        info(o, "lifted " + el + " from the firewall: " + sanitize(c.error().message));
+      }
+  } else {
+    return fail(live.error().with_context("guard restore: firewall"));
+  }
   std::vector<std::pair<std::string, int64_t>> elements;
   for (const auto& b : *bans) elements.push_back({b.address, b.expires_at - now});
   auto w = fw.ban(elements);
@@ -1541,9 +1552,12 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   so.host = host_name(o);
   guard::SystemClock clock;
   guard::NftFirewall fw(a.nft, nullptr);
-  guard::GuardService svc(so, **st, fw, clock, *allow, [] {
-    return inventory::session_peers(Root("/"), {"sshd", "sshd-session"});
-  });
+  guard::GuardService svc(
+      so, **st, fw, clock, *allow,
+      [] {
+        return inventory::session_peers(Root("/"), {"sshd", "sshd-session"});
+      },
+      guard::host_addresses);
   fw.set_allowlist(&svc.allowlist());  // the service's own: it grows as sessions open
   guard::SystemdNotifier notifier;
   std::vector<std::string> notes;

@@ -85,6 +85,25 @@ Result<std::string> check_ban(const std::string& addr, const Allowlist& allow) {
   return el;
 }
 
+std::vector<std::string> host_addresses() {
+  std::vector<std::string> out;
+  ifaddrs* ifs = nullptr;
+  if (::getifaddrs(&ifs) != 0) return out;
+  for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    char buf[INET6_ADDRSTRLEN] = {0};
+    if (i->ifa_addr->sa_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
+                sizeof buf);
+    else if (i->ifa_addr->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, buf,
+                sizeof buf);
+    if (buf[0]) out.emplace_back(buf);
+  }
+  ::freeifaddrs(ifs);
+  return out;
+}
+
 void add_host_addresses(Allowlist& allow) {
   ifaddrs* ifs = nullptr;
   if (::getifaddrs(&ifs) != 0) return;

@@ -64,6 +64,7 @@ inline constexpr int kWidestBan4 = 16, kWidestBan6 = 32;
 Result<std::string> check_ban(const std::string& addr_or_prefix, const Allowlist& allow);
 
 // This host's addresses (every interface, IPv4 and IPv6), as getifaddrs(3) reports them.
+std::vector<std::string> host_addresses();
 void add_host_addresses(Allowlist& allow);
 // The peers of the SSH sessions open now (established TCP connections of sshd/sshd-session
 // processes, from the kernel's tables under `proc_root`); returns how many were new.

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -296,6 +297,10 @@ void AuthLogParser::drop_before(int64_t ts) {
   compact_users();
 }
 
+void AuthLogParser::drop_after(int64_t ts) {
+  std::erase_if(events_, [ts](const AuthEvent& e) { return e.ts > ts; });
+}
+
 void AuthLogParser::compact_users() {
   // A name no event refers to any more is dropped once they outnumber the events: a service
   // fed millions of unique names keeps a table the size of its window, at amortised O(1).
@@ -558,7 +563,9 @@ void AuthLogParser::xrdp(int64_t ts, std::string_view msg) {
     std::string_view d = msg.substr(t + 6);
     size_t n = 0;
     while (n < d.size() && n < 12 && d[n] >= '0' && d[n] <= '9') v = v * 10 + (d[n++] - '0');
-    if (n > 0 && n < 12) ts = v;
+    // xrdp's own log has no other time; in syslog the line's stamp wins over a "time=" a day
+    // or more away from it (the field follows the client's user name: it may be forged)
+    if (n > 0 && n < 12 && (ts < 0 || std::abs(v - ts) < 86400)) ts = v;
   }
   if (ts < 0) return;
   push(ts, AuthKind::kFailure, ip, msg.substr(u, i - u), true, Service::kXrdp);

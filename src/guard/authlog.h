@@ -117,6 +117,8 @@ class AuthLogParser {
   // Forgets events older than `ts` (a long-running guard keeps a bounded window); user names
   // no remaining event refers to are forgotten too, so memory follows the window.
   void drop_before(int64_t ts);
+  // Forgets events dated after `ts` (a forged or broken time far in the future).
+  void drop_after(int64_t ts);
   const std::vector<AuthEvent>& events() const { return events_; }
   const std::string& user(uint32_t i) const { return users_[i]; }
   size_t users() const { return users_.size(); }

@@ -1,7 +1,5 @@
 #include "guard/follow.h"
 
-#include "core/fs.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <vector>
+
+#include "core/fs.h"
 
 namespace mamori::guard {
 

@@ -166,7 +166,10 @@ Result<std::vector<std::pair<std::string, int64_t>>> NftBans::list() {
   for (const char* set : {"ban4", "ban6"}) {
     auto r = run("", {"-j", "list", "set", "inet", "mamori_guard", set});
     if (!r) {
-      if (r.error().message.find("No such file") != std::string::npos) continue;  // no table yet
+      // nft ran and found no table (not yet created): nothing banned. nft that cannot be run
+      // at all is an error — never "nothing is in the firewall".
+      const std::string& m = r.error().message;
+      if (m.starts_with("nft failed:") && m.find("No such file") != std::string::npos) continue;
       return r.error();
     }
     auto j = nlohmann::json::parse(*r, nullptr, false);

@@ -68,12 +68,13 @@ int this_year() {
 }  // namespace
 
 GuardService::GuardService(ServiceOptions o, store::Store& store, Firewall& fw, const Clock& clock,
-                           Allowlist allow, Sessions sessions)
+                           Allowlist allow, Sessions sessions, Addresses local)
     : opts_(std::move(o)),
       store_(store),
       fw_(fw),
       clock_(clock),
       sessions_(std::move(sessions)),
+      local_(std::move(local)),
       parser_(opts_.syslog_year ? opts_.syslog_year : this_year()) {
   opts_.detect.allow = std::move(allow);
 }
@@ -90,9 +91,32 @@ void GuardService::refresh_sessions(std::vector<std::string>& notes) {
   }
 }
 
+void GuardService::refresh_local(std::vector<std::string>& notes) {
+  if (!local_) return;
+  for (const auto& a : local_()) {
+    Ip ip;
+    if (parse_ip(a, ip) && opts_.detect.allow.add_address(ip, "this host"))
+      notes.push_back("allowlisted " + ip.str() + " (an address of this host)");
+  }
+}
+
 Status GuardService::start(std::vector<std::string>& notes) {
   MAMORI_TRY(fw_.ensure(), "firewall");
   refresh_sessions(notes);
+  refresh_local(notes);
+  // What nftables holds from before (a run of an older version, another allowlist): an element
+  // the checks refuse now (an allowlisted address inside it) is lifted, not left for a month.
+  if (auto live = fw_.list()) {
+    for (const auto& [el, left] : *live)
+      if (auto c = check_ban(el, opts_.detect.allow); !c) {
+        if (auto u = fw_.unban(el); u)
+          notes.push_back("lifted " + el + " from the firewall: " + sanitize(c.error().message));
+        else
+          notes.push_back("warning: cannot lift " + el + ": " + u.error().message);
+      }
+  } else {
+    notes.push_back("warning: cannot list the firewall's bans: " + live.error().message);
+  }
   // Bans of an earlier run (or from before a reboot) go back first, each checked as new.
   int64_t now = clock_.now();
   auto bans = store_.active_bans(opts_.host, now);
@@ -145,6 +169,18 @@ int64_t GuardService::window_span() const {
 }
 
 void GuardService::trim_window() {
+  // An event from the future is a forged or broken time (a "time=" field of 10^11): anchoring
+  // the window on it would drop every real event. Such events are dropped themselves.
+  int64_t future = clock_.now() + 3600;
+  size_t before = parser_.events().size();
+  parser_.drop_after(future);
+  if (parser_.events().size() != before && !future_warned_) {
+    future_warned_ = true;
+    notes_.push_back(
+        fmt::format("warning: {} events dated after {} ignored (a forged or broken "
+                    "time)",
+                    before - parser_.events().size(), iso8601(future)));
+  }
   // The longest window back from the newest event (log time: a log may lag the wall clock).
   int64_t newest = 0;
   for (const auto& ev : parser_.events()) newest = std::max(newest, ev.ts);
@@ -177,7 +213,10 @@ std::vector<BanNotice> GuardService::poll(std::vector<std::string>& notes) {
     refresh_sessions(notes);
   }
   if (parser_.events().size() == seen_events_) return out;
+  refresh_local(notes);
   trim_window();
+  for (auto& n : notes_) notes.push_back(std::move(n));
+  notes_.clear();
   seen_events_ = parser_.events().size();
   auto found = detect(parser_.events(), opts_.detect, [&](uint32_t u) { return parser_.user(u); });
   // detection's working set (per-address tables of the whole window) is freed now: hand it

@@ -53,6 +53,9 @@ class Firewall {
   // Elements (address or prefix, seconds); the warnings of those that could not be added.
   virtual Result<std::vector<std::string>> ban(
       const std::vector<std::pair<std::string, int64_t>>& bans) = 0;
+  // What is banned now (element, seconds left), and lifting one.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> list() = 0;
+  virtual Status unban(const std::string& element) = 0;
 };
 class NftFirewall final : public Firewall {
  public:
@@ -63,6 +66,8 @@ class NftFirewall final : public Firewall {
       const std::vector<std::pair<std::string, int64_t>>& bans) override {
     return nft_.ban(bans);
   }
+  Result<std::vector<std::pair<std::string, int64_t>>> list() override { return nft_.list(); }
+  Status unban(const std::string& element) override { return nft_.unban(element); }
 
  private:
   NftBans nft_;
@@ -103,10 +108,13 @@ struct BanNotice {
 
 class GuardService {
  public:
-  // The addresses of the SSH sessions open now (allowlisted as they appear).
-  using Sessions = std::function<std::vector<std::string>()>;
+  // Addresses to allowlist as they appear: the peers of the SSH sessions open now (looked at
+  // when a login is logged, and every minute), this host's own addresses (before every round
+  // that may ban: an address a VPN or DHCP adds later is the host's too).
+  using Addresses = std::function<std::vector<std::string>()>;
+  using Sessions = Addresses;
   GuardService(ServiceOptions o, store::Store& store, Firewall& fw, const Clock& clock,
-               Allowlist allow, Sessions sessions);
+               Allowlist allow, Sessions sessions, Addresses local = nullptr);
   ~GuardService();
 
   // Restores the store's bans (each checked as if new: a stored 0.0.0.0/0 is refused), reads
@@ -128,6 +136,7 @@ class GuardService {
 
  private:
   void refresh_sessions(std::vector<std::string>& notes);
+  void refresh_local(std::vector<std::string>& notes);
   void trim_window();
   int64_t window_span() const;  // how far back detection looks, plus an hour
   ServiceOptions opts_;
@@ -135,6 +144,9 @@ class GuardService {
   Firewall& fw_;
   const Clock& clock_;
   Sessions sessions_;
+  Addresses local_;
+  bool future_warned_ = false;
+  std::vector<std::string> notes_;  // said at the next poll
   AuthLogParser parser_;
   std::vector<std::unique_ptr<FileFollower>> followers_;
   std::unique_ptr<Journal> journal_;

@@ -231,6 +231,7 @@ std::vector<std::string> session_peers(const Root& root,
   struct Proc {
     int ppid = 0;
     std::string exe_base;
+    bool root = false;  // runs as uid 0 (the owner of /proc/PID is its effective uid)
   };
   std::map<int, Proc> procs;
   std::map<unsigned long, std::vector<int>> holders;
@@ -251,6 +252,7 @@ std::vector<std::string> session_peers(const Root& root,
     const std::string deleted = " (deleted)";
     if (exe.ends_with(deleted)) exe.resize(exe.size() - deleted.size());
     pr.exe_base = exe.substr(exe.rfind('/') + 1);
+    if (auto st = root.stat(pd, /*follow_last=*/false)) pr.root = st->st_uid == 0;
     procs[pid] = std::move(pr);
     for (const auto& fd : root.list(pd + "/fd")) {
       auto target = root.readlink(fd);
@@ -280,11 +282,13 @@ std::vector<std::string> session_peers(const Root& root,
   for (const auto& e : est) {
     auto h = holders.find(e.inode);
     if (h == holders.end()) continue;
+    // the daemon's monitor for the connection runs as root: a user's program that merely
+    // calls itself "sshd" (a copied binary) never vouches for an address
     bool daemon = false, logged_in = false;
     for (int pid : h->second) {
       auto it = procs.find(pid);
       if (it == procs.end() || !is_named(it->second.exe_base)) continue;
-      daemon = true;
+      daemon |= it->second.root;
       logged_in |= with_program.contains(pid);
     }
     if (daemon && logged_in) out.insert(e.peer);

@@ -35,8 +35,9 @@ std::vector<Listener> parse_proc_net(std::string_view text, std::string_view pro
 std::vector<Listener> listening_sockets(const Root& root);
 
 // The remote addresses of logged-in sessions: established TCP connections held by processes
-// whose executable's base name is one of `exe_names` ("sshd", "sshd-session") and that run
-// another program below them (the shell, sftp-server, a command) — a connection still
+// whose executable's base name is one of `exe_names` ("sshd", "sshd-session"), one of them
+// running as root (the per-connection monitor: a user's copied binary named sshd is not), and that
+// run another program below them (the shell, sftp-server, a command) — a connection still
 // authenticating never does. Who is logged in over SSH now, from the kernel's tables only (no
 // log line, no utmp record involved).
 std::vector<std::string> session_peers(const Root& root, const std::vector<std::string>& exe_names);

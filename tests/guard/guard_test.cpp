@@ -646,12 +646,23 @@ class FakeClock : public Clock {
 
 class FakeFirewall : public Firewall {
  public:
-  std::vector<std::pair<std::string, int64_t>> elements;
+  std::vector<std::pair<std::string, int64_t>> elements;  // every ban, in order
+  std::map<std::string, int64_t> live;                    // what the kernel holds now
   Status ensure() override { return {}; }
   Result<std::vector<std::string>> ban(
       const std::vector<std::pair<std::string, int64_t>>& bans) override {
-    for (const auto& b : bans) elements.push_back(b);
+    for (const auto& b : bans) {
+      elements.push_back(b);
+      live[b.first] = b.second;
+    }
     return std::vector<std::string>{};
+  }
+  Result<std::vector<std::pair<std::string, int64_t>>> list() override {
+    return std::vector<std::pair<std::string, int64_t>>(live.begin(), live.end());
+  }
+  Status unban(const std::string& e) override {
+    live.erase(e);
+    return {};
   }
   bool has(const std::string& a) const {
     return std::any_of(elements.begin(), elements.end(), [&](auto& e) { return e.first == a; });
@@ -705,6 +716,44 @@ TEST_F(ServiceTest, StoredBansAreCheckedAsIfNew) {
   EXPECT_EQ(svc.stats().restored, 1u);
   EXPECT_EQ(notes_.size(), 5u);
   for (const auto& n : notes_) EXPECT_EQ(n.find('\x1b'), std::string::npos) << n;
+}
+
+// A prefix banned by an earlier run (or version) holding an address allowlisted now is lifted at
+// start, not left in the kernel for a month.
+TEST_F(ServiceTest, LiveElementsTheChecksRefuseAreLiftedAtStart) {
+  fw_.live = {{"198.51.100.0/24", 3000}, {"203.0.113.7", 3000}};
+  Allowlist allow = Allowlist::loopback();
+  ASSERT_TRUE(allow.add("198.51.100.7", "--allow").has_value());
+  GuardService svc(opts_, *store_, fw_, clock_, allow, nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  EXPECT_EQ(fw_.live.count("198.51.100.0/24"), 0u);
+  EXPECT_EQ(fw_.live.count("203.0.113.7"), 1u);
+}
+
+// An address the host gets after the start (DHCP, a VPN) is the host's too; one forged line with
+// a time far in the future does not blind the service to everything after it.
+TEST_F(ServiceTest, LaterHostAddressesAndForgedFutureTimes) {
+  std::vector<std::string> local = {"192.0.2.1"};
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr,
+                   [&] { return local; });
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  local.push_back("203.0.113.50");
+  const int64_t t = clock_.t - 60;
+  svc.feed(fmt::format(
+      "{} srv xrdp-sesman[4]: AUTHFAIL: user=x ip=203.0.113.250 time=99999999999\n", iso8601(t)));
+  // x11vnc's own log: a time of its own, here decades ahead
+  svc.feed(
+      "01/01/2099 00:00:00 rfbVncAuthProcessResponse: authentication failed from "
+      "203.0.113.251\n");
+  svc.feed(fails("203.0.113.50", t, 6));
+  svc.feed(fails("198.18.0.9", t, 6));
+  auto bans = svc.poll(notes_);
+  ASSERT_EQ(bans.size(), 1u);
+  EXPECT_EQ(bans[0].target, "198.18.0.9");
+  EXPECT_FALSE(fw_.has("203.0.113.50"));
+  bool said = false;
+  for (const auto& n : notes_) said |= n.find("1 events dated after") != std::string::npos;
+  EXPECT_TRUE(said);
 }
 
 TEST_F(ServiceTest, SessionsOpenAtStartAndLaterAreNeverBanned) {
