@@ -358,8 +358,17 @@ Status ensure_private_dir(const std::filesystem::path& dir) {
     return Error::invalid(dir.string() +
                           ": not a directory (a symlink or file where Mamori's "
                           "private directory belongs)");
-  if ((st.st_mode & 077) != 0 && st.st_uid == ::geteuid() &&
-      ::chmod(dir.c_str(), st.st_mode & 0700) != 0)
+  // narrowed through a descriptor of that very directory (O_NOFOLLOW: a symlink swapped in
+  // meanwhile is refused, never chmod'ed)
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd || ::fstat(fd.get(), &st) != 0) return errno_error(dir.string(), errno);
+  if (st.st_uid != ::geteuid())
+    return Error::permission(fmt::format(
+        "{}: owned by uid {}, not by this user ({}): whoever owns it could replace the keys, "
+        "the baseline and the store inside — give it to this user (chown) or choose another "
+        "directory (MAMORI_STATE_DIR)",
+        dir.string(), st.st_uid, ::geteuid()));
+  if ((st.st_mode & 077) != 0 && ::fchmod(fd.get(), st.st_mode & 0700) != 0)
     return errno_error(dir.string(), errno);
   return ok();
 }
@@ -374,11 +383,15 @@ Status ensure_parent_dir(const std::filesystem::path& file) {
 }
 
 Status ensure_private_file(const std::filesystem::path& file) {
+  UniqueFd pfd(::open(file.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!pfd) return errno == ENOENT ? ok() : errno_error(file.string(), errno);
   struct stat st {};
-  if (::lstat(file.c_str(), &st) != 0) return errno == ENOENT ? ok() : errno_error(file, errno);
-  if (!S_ISREG(st.st_mode)) return Error::invalid(file.string() + ": not a regular file");
-  if ((st.st_mode & 077) != 0 && st.st_uid == ::geteuid() &&
-      ::chmod(file.c_str(), st.st_mode & 0700) != 0)
+  auto fd = reopen_regular(std::move(pfd), file.string(), &st);  // a symlink is refused here
+  if (!fd) return fd.error();
+  if (st.st_uid != ::geteuid())
+    return Error::permission(fmt::format("{}: owned by uid {}, not by this user ({})",
+                                         file.string(), st.st_uid, ::geteuid()));
+  if ((st.st_mode & 077) != 0 && ::fchmod(fd->get(), st.st_mode & 0700) != 0)
     return errno_error(file.string(), errno);
   return ok();
 }
@@ -430,7 +443,7 @@ Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes
 }
 
 Status read_gzip_fd(UniqueFd fd, const std::string& label, uint64_t max_bytes,
-                    const std::function<void(std::string_view)>& sink) {
+                    const std::function<void(std::string_view)>& sink, bool plain_ok) {
   gzFile gz = gzdopen(fd.get(), "rb");
   if (!gz) return Error::internal(label + ": gzdopen failed");
   fd.release();  // gzclose closes it
@@ -444,6 +457,10 @@ Status read_gzip_fd(UniqueFd fd, const std::string& label, uint64_t max_bytes,
       std::string msg = gzerror(gz, &err);
       gzclose(gz);
       return Error::data_loss(label + ": corrupt gzip data: " + msg);
+    }
+    if (!plain_ok && gzdirect(gz) == 1) {
+      gzclose(gz);
+      return Error::data_loss(label + ": not gzip data");
     }
     if (n == 0) {
       // the end — or a stream cut short, which zlib reports only here (a truncated download

@@ -122,10 +122,12 @@ Result<std::string> read_file(const std::filesystem::path& p, uint64_t max_bytes
 // Whole gzip file (decompressed size bounded by max_bytes).
 Result<std::string> read_gzip_file(const std::filesystem::path& p,
                                    uint64_t max_bytes = kMaxTextFile);
-// Decompresses a gzip (or plain) stream from an open descriptor (which it takes over) in
-// chunks: sink gets each chunk; at most max_bytes in all.
+// Decompresses a gzip stream from an open descriptor (which it takes over) in chunks: sink gets
+// each chunk; at most max_bytes in all. A stream cut before its trailer is an error. Plain data
+// passes through only when plain_ok (a log that may or may not be compressed); a ".gz" that is
+// not gzip at all is an error otherwise.
 Status read_gzip_fd(UniqueFd fd, const std::string& label, uint64_t max_bytes,
-                    const std::function<void(std::string_view)>& sink);
+                    const std::function<void(std::string_view)>& sink, bool plain_ok = false);
 
 // A sealed in-memory copy of a regular file (memfd, F_SEAL_WRITE…): what is verified is what is
 // then read, whatever happens to the file meanwhile. `path` ("/proc/self/fd/N") opens the copy.

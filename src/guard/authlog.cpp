@@ -356,6 +356,17 @@ void AuthLogParser::feed(std::string_view bytes) {
   }
   size_t pos = 0;
   while (pos < buf.size()) {
+    if (skipping_) {  // the rest of a line that was too long: never parsed as lines of its own
+      const char* nl =
+          static_cast<const char*>(std::memchr(buf.data() + pos, '\n', buf.size() - pos));
+      if (!nl) {
+        pos = buf.size();
+        break;
+      }
+      pos = static_cast<size_t>(nl - buf.data()) + 1;
+      skipping_ = false;
+      continue;
+    }
     if (ex_binary_left_ > 0) {  // skipping a binary export field (size then data then '\n')
       if (ex_binary_left_ == UINT64_MAX) {
         if (buf.size() - pos < 8) break;
@@ -378,7 +389,10 @@ void AuthLogParser::feed(std::string_view bytes) {
     pos = end + 1;
   }
   std::string rest(buf.substr(pos));
-  if (rest.size() > (1u << 20)) rest.clear();  // a line over 1 MiB is not a log line: dropped
+  if (rest.size() > (1u << 20)) {  // a line over 1 MiB is not a log line: dropped, to its end
+    rest.clear();
+    skipping_ = true;
+  }
   carry_ = std::move(rest);
 }
 

@@ -159,6 +159,7 @@ class AuthLogParser {
   int last_month_ = -1;
   uint64_t lines_ = 0;
   std::string carry_;
+  bool skipping_ = false;  // inside a line too long to keep: skip to its newline
   bool export_ = false, decided_ = false;
   // export record being read
   int64_t vnc_clock_ = -1;  // TigerVNC's own log: the last time line

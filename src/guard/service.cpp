@@ -52,8 +52,9 @@ Result<int64_t> parse_since(const std::string& s, int64_t now) {
 Status read_log_file(const std::string& path, AuthLogParser& parser) {
   auto fd = open_regular(path);
   if (!fd) return fd.error();
-  return read_gzip_fd(std::move(*fd), path, UINT64_MAX,
-                      [&parser](std::string_view b) { parser.feed(b); });
+  return read_gzip_fd(
+      std::move(*fd), path, UINT64_MAX, [&parser](std::string_view b) { parser.feed(b); },
+      /*plain_ok=*/true);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // db update: download the configured sources (resume with HTTP Range, retry with backoff),
 // then build the database from the downloaded files. Any failure leaves the old database.
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -104,8 +105,17 @@ Status fetch_once(const std::string& url, const fs::path& part, const UpdateOpti
       have = 0;
     }
   }
-  FILE* f = std::fopen(part.c_str(), have > 0 ? "ab" : "wb");
-  if (!f) return errno_error(part.string(), errno);
+  // the cache directory is private (ensure_private_dir); the part file is never reached
+  // through a symlink all the same
+  int pfd =
+      ::open(part.c_str(),
+             O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (have > 0 ? O_APPEND : O_TRUNC), 0600);
+  if (pfd < 0) return errno_error(part.string(), errno);
+  FILE* f = ::fdopen(pfd, have > 0 ? "ab" : "wb");
+  if (!f) {
+    ::close(pfd);
+    return errno_error(part.string(), errno);
+  }
   CURL* c = curl_easy_init();
   if (!c) {
     std::fclose(f);

@@ -569,6 +569,12 @@ class Vulnerabilities(Base):
                    url + "/kev.json", "--source", url + "/epss.csv.gz", env=env, check=3)
         self.assertIn("epss.csv.gz", p.stderr)
         self.assertEqual(slurp(db, "rb"), before)
+        # plain text under a .gz name (zlib would pass it through): not a gzip download
+        spit(os.path.join(srv, "epss.csv.gz"), slurp(os.path.join(VFIX, "epss.csv"), "rb"), "wb")
+        p = mamori("--db", db, "db", "update", "--source", url + "/all.zip", "--source",
+                   url + "/kev.json", "--source", url + "/epss.csv.gz", env=env, check=3)
+        self.assertIn("not gzip data", p.stderr)
+        self.assertEqual(slurp(db, "rb"), before)
         # a complete archive that holds far fewer advisories than before: refused unless told
         with zipfile.ZipFile(os.path.join(srv, "all.zip"), "w") as z:
             for name in zipfile.ZipFile(zpath).namelist()[:200]:

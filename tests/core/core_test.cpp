@@ -370,6 +370,17 @@ TEST(Fs, WritesArePrivateAndTemporaryNamesUnpredictable) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   std::filesystem::create_symlink(dir / "new", dir / "linked");
   EXPECT_FALSE(ensure_private_dir(dir / "linked").has_value());
+  if (::geteuid() == 0) {  // a directory someone else owns is refused, never used or chmod'ed
+    auto other = dir / "other";
+    std::filesystem::create_directories(other);
+    ASSERT_EQ(::chown(other.c_str(), 65534, 65534), 0);
+    ::chmod(other.c_str(), 0777);
+    auto r = ensure_private_dir(other);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+    ASSERT_EQ(::stat(other.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0777u);
+  }
   std::ofstream(dir / "key") << "k";
   ::chmod((dir / "key").c_str(), 0644);
   ASSERT_TRUE(ensure_private_file(dir / "key").has_value());

@@ -316,6 +316,25 @@ TEST(AuthLog, AHostNameIsNeverReplacedByAnAddressFromTheUserName) {
   EXPECT_TRUE(ev.empty()) << ev[0].ip.str();
 }
 
+// A field longer than the 1 MiB line limit is dropped to its end: its tail is never read as a
+// field of its own (cut where a read boundary falls, it could forge _UID=0 and _COMM=sshd).
+TEST(AuthLog, TheTailOfAnOverlongLineIsNotALine) {
+  AuthLogParser p(2024);
+  size_t records = 0;
+  for (int i = 0; i < 6; ++i) {
+    p.feed("__CURSOR=s=" + std::to_string(i) + "\n__REALTIME_TIMESTAMP=171495360" +
+           std::to_string(i) + "000000\nSYSLOG_IDENTIFIER=sshd\n_UID=1000\n_COMM=python3\n");
+    p.feed("PAD=" + std::string((1 << 20) + 10, 'x'));  // a read ends inside the long field…
+    p.feed("_UID=0\nPAD2=" + std::string((1 << 20) + 10, 'y'));  // …the next starts with its tail
+    p.feed("_COMM=sshd\nMESSAGE=Failed password for root from 198.51.100.99 port 1 ssh2\n\n");
+    ++records;
+  }
+  p.finish();
+  EXPECT_EQ(records, 6u);
+  EXPECT_TRUE(p.events().empty());
+  EXPECT_EQ(p.untrusted(), 6u);
+}
+
 TEST(AuthLog, MappedIpv4IsTheIpv4AddressEverywhere) {
   AuthLogParser p(2024);
   auto ev = parse(
