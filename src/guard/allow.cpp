@@ -82,6 +82,13 @@ Result<std::string> check_ban(const std::string& addr, const Allowlist& allow) {
                                       ip.v4 ? "/16" : "/32"));
   if (allow.overlaps(ip, bits))
     return Error::invalid(fmt::format("{}: holds an allowlisted address (never banned)", *el));
+  // Addresses no client authenticates from, whose ban would only hurt the host: unspecified,
+  // broadcast, multicast, link-local (the router's IPv6 neighbour discovery).
+  static const Allowlist kSpecial{"0.0.0.0/8", "255.255.255.255", "224.0.0.0/4", "169.254.0.0/16",
+                                  "::/128",    "ff00::/8",        "fe80::/10"};
+  if (kSpecial.overlaps(ip, bits))
+    return Error::invalid(fmt::format(
+        "{}: an unspecified, broadcast, multicast or link-local address (never banned)", *el));
   return el;
 }
 

@@ -613,7 +613,8 @@ Result<Ban> Store::record_ban(const std::string& host, const std::string& addres
     Ban b{host, address, kind, reason, 1, now, 0};
     bool active = false;
     if (!rows->empty()) {
-      b.offences = static_cast<int>(as_int((*rows)[0][0]));
+      // a count read back is input: bounded (the ban is at its 30-day cap long before)
+      b.offences = static_cast<int>(std::clamp<int64_t>(as_int((*rows)[0][0]), 1, 1000));
       active = as_int((*rows)[0][1]) > now;
       if (!active) ++b.offences;  // a repeat offender: twice as long as last time
     }

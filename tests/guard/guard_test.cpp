@@ -461,6 +461,9 @@ TEST(Allowlist, NoBanOrReportedPrefixHoldsAnAllowlistedAddress) {
   EXPECT_TRUE(check_ban("10.1.0.0/16", {}).has_value());
   EXPECT_FALSE(check_ban("2001:db8::/16", {}).has_value());
   EXPECT_FALSE(check_ban("1.2.3.4; flush ruleset", {}).has_value());
+  for (const char* special :
+       {"0.0.0.0", "255.255.255.255", "239.1.2.3", "169.254.1.1", "::", "ff02::1", "fe80::1"})
+    EXPECT_FALSE(check_ban(special, {}).has_value()) << special;
   EXPECT_TRUE(Allowlist::loopback().contains([] {
     Ip ip;
     parse_ip("127.9.9.9", ip);
