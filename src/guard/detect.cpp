@@ -12,13 +12,24 @@
 namespace mamori::guard {
 namespace {
 
+struct FailEv {
+  int64_t ts;
+  uint32_t user;
+  bool valid;
+};
+
 struct PerIp {
   Ip ip;
-  std::vector<int64_t> fails, successes;
+  std::vector<int64_t> fails, successes;  // every failure (reported counts, grouping), logins
   std::vector<uint32_t> success_users;
+  std::vector<FailEv> fail_ev;
   std::unordered_map<uint32_t, uint32_t> users;  // user → failures
-  std::unordered_set<uint32_t> valid_users;      // users that exist (not "invalid user")
-  unsigned services = 0;                         // bit per Service with a failure
+  // Failures not corrected by a login of the same user from the same address soon after: an
+  // office behind one address where people mistype and then log in is not guessing passwords.
+  std::vector<int64_t> open;
+  std::unordered_map<uint32_t, uint32_t> open_users;
+  std::unordered_set<uint32_t> open_valid_users;  // users that exist (not "invalid user")
+  unsigned services = 0;                          // bit per Service with a failure
   bool flagged = false;
 };
 
@@ -155,9 +166,9 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       s.success_users.push_back(e.user);
     } else {
       s.fails.push_back(e.ts);
+      s.fail_ev.push_back({e.ts, e.user, e.valid_user});
       s.services |= 1u << static_cast<unsigned>(e.service);
       ++s.users[e.user];
-      if (e.valid_user) s.valid_users.insert(e.user);
     }
   }
   auto allowed = [&](const Ip& ip) { return o.allow.contains(ip); };
@@ -172,12 +183,33 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       s.flagged = true;  // never reported, never grouped
       continue;
     }
-    // guessed: a success after many failures from the same address shortly before
+    if (s.successes.empty()) {  // (nearly every address: nothing corrects its failures)
+      s.open = s.fails;
+      s.open_users = s.users;
+      for (const auto& f : s.fail_ev)
+        if (f.valid) s.open_valid_users.insert(f.user);
+    }
+    // per account: the times of its failures and of its logins from this address (sorted)
+    std::unordered_map<uint32_t, std::vector<int64_t>> fail_t, login_t;
+    if (!s.successes.empty()) {
+      for (const auto& f : s.fail_ev) fail_t[f.user].push_back(f.ts);
+      for (size_t k = 0; k < s.successes.size(); ++k)
+        login_t[s.success_users[k]].push_back(s.successes[k]);
+      for (auto* m : {&fail_t, &login_t})
+        for (auto& [u, v] : *m) std::sort(v.begin(), v.end());
+    }
+    auto fails_of = [&](uint32_t user, int64_t from, int64_t to) -> size_t {
+      auto it = fail_t.find(user);
+      if (it == fail_t.end()) return 0;
+      return static_cast<size_t>(std::upper_bound(it->second.begin(), it->second.end(), to) -
+                                 std::lower_bound(it->second.begin(), it->second.end(), from));
+    };
+    // guessed: a login after many failures of that account from the same address shortly
+    // before (failures on other accounts are other people's mistypes behind one address)
     for (size_t k = 0; k < s.successes.size() && !s.flagged; ++k) {
       int64_t t = s.successes[k];
-      auto lo = std::lower_bound(s.fails.begin(), s.fails.end(), t - o.guessed_window);
-      auto hi = std::upper_bound(s.fails.begin(), s.fails.end(), t);
-      if (hi - lo >= o.guessed_count) {
+      if (fails_of(s.success_users[k], t - o.guessed_window, t) >=
+          static_cast<size_t>(o.guessed_count)) {
         Attacker a = single(s, "guessed", name);
         a.guessed_user = name(s.success_users[k]);
         out.push_back(std::move(a));
@@ -185,19 +217,42 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       }
     }
     if (s.flagged) continue;
-    size_t valid_fails = 0, max_per_user = 0;
-    for (uint32_t u : s.valid_users) {
-      valid_fails += s.users[u];
-      max_per_user = std::max<size_t>(max_per_user, s.users[u]);
+    // the failures no login of the same account corrects within the hour
+    if (!s.successes.empty()) {
+      for (const auto& f : s.fail_ev) {
+        auto it = login_t.find(f.user);
+        if (it != login_t.end()) {
+          auto next = std::lower_bound(it->second.begin(), it->second.end(), f.ts);
+          if (next != it->second.end() && *next - f.ts <= o.guessed_window) continue;
+        }
+        s.open.push_back(f.ts);
+        ++s.open_users[f.user];
+        if (f.valid) s.open_valid_users.insert(f.user);
+      }
+      std::sort(s.open.begin(), s.open.end());
     }
-    if (s.valid_users.size() >= 5 && max_per_user <= 2 && valid_fails >= 5) {
-      out.push_back(single(s, "spraying", name));
+    size_t valid_fails = 0, max_per_user = 0;
+    for (uint32_t u : s.open_valid_users) {
+      valid_fails += s.open_users[u];
+      max_per_user = std::max<size_t>(max_per_user, s.open_users[u]);
+    }
+    if (s.open_valid_users.size() >= 5 && max_per_user <= 2 && valid_fails >= 5) {
+      // one password against every account — and if one of them then logged in from there,
+      // the sprayed password worked
+      Attacker a = single(s, "spraying", name);
+      for (size_t k = 0; k < s.successes.size(); ++k)
+        if (fails_of(s.success_users[k], s.successes[k] - o.guessed_window, s.successes[k]) > 0) {
+          a.kind = "guessed";
+          a.guessed_user = name(s.success_users[k]);
+          break;
+        }
+      out.push_back(std::move(a));
       s.flagged = true;
-    } else if (max_in_window(s.fails, o.burst_window) >= static_cast<size_t>(o.burst_count)) {
+    } else if (max_in_window(s.open, o.burst_window) >= static_cast<size_t>(o.burst_count)) {
       out.push_back(single(s, "burst", name));
       s.flagged = true;
     } else if (s.successes.empty() &&
-               max_in_window(s.fails, o.slow_window) >= static_cast<size_t>(o.slow_count)) {
+               max_in_window(s.open, o.slow_window) >= static_cast<size_t>(o.slow_count)) {
       out.push_back(single(s, "slow", name));
       s.flagged = true;
     }

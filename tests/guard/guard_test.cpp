@@ -511,6 +511,34 @@ TEST(Allowlist, NoBanOrReportedPrefixHoldsAnAllowlistedAddress) {
   EXPECT_EQ(split, 1u);
 }
 
+// Behind one address (an office NAT) people mistype and then log in: a failure corrected by a
+// login of the same account soon after is no attack — however many colleagues do it. A password
+// guessed for one account, or a sprayed one that worked, is.
+TEST(Detect, MistypesCorrectedByALoginAreNotAttacks) {
+  std::vector<AuthEvent> ev;
+  auto ip = [](const std::string& s) {
+    Ip x;
+    EXPECT_TRUE(parse_ip(s, x)) << s;
+    return x;
+  };
+  const int64_t t0 = 1714953600;
+  for (uint32_t u = 1; u <= 8; ++u) {  // eight colleagues within ten minutes
+    ev.push_back({t0 + u * 30, AuthKind::kFailure, ip("192.0.2.10"), u, true, Service::kSsh});
+    ev.push_back({t0 + u * 30 + 9, AuthKind::kSuccess, ip("192.0.2.10"), u, true, Service::kSsh});
+  }
+  for (int i = 0; i < 6; ++i)  // root guessed
+    ev.push_back({t0 + i * 20, AuthKind::kFailure, ip("198.51.100.5"), 0, true, Service::kSsh});
+  ev.push_back({t0 + 200, AuthKind::kSuccess, ip("198.51.100.5"), 0, true, Service::kSsh});
+  for (uint32_t u = 1; u <= 7; ++u)  // one password against seven accounts; the fourth opens
+    ev.push_back({t0 + u * 60, AuthKind::kFailure, ip("198.51.100.6"), u, true, Service::kSsh});
+  ev.push_back({t0 + 500, AuthKind::kSuccess, ip("198.51.100.6"), 4, true, Service::kSsh});
+  auto found = detect(ev, {}, [](uint32_t u) { return "u" + std::to_string(u); });
+  std::map<std::string, std::pair<std::string, std::string>> got;
+  for (const auto& a : found) got[a.address] = {a.kind, a.guessed_user};
+  EXPECT_EQ(got, (std::map<std::string, std::pair<std::string, std::string>>{
+                     {"198.51.100.5", {"guessed", "u0"}}, {"198.51.100.6", {"guessed", "u4"}}}));
+}
+
 TEST(Detect, EveryKindAndNoBenignAddress) {
   std::vector<AuthEvent> ev;
   std::map<uint32_t, std::string> names = {{0, "root"}, {1, "alice"}, {2, "bob"},  {3, "carol"},
