@@ -1333,25 +1333,24 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   dopts.allow = *allow;
   if (*since > 0) parser.drop_before(*since);
   auto found = guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
-  std::map<std::string, store::Ban> banned;
+  std::map<std::string, store::Ban> banned;  // what this run banned, for the output
   if (base) {
     auto st = open_store(o);
     if (!st) return fail(st.error());
     std::string host = host_name(o);
-    // A prefix bans its addresses; a campaign without one bans each member; nothing that
-    // holds an allowlisted address.
-    std::vector<std::pair<std::string, int64_t>> elements;
-    for (const auto& x : found) {
-      for (const auto& t : guard::ban_targets(x, *allow)) {
-        auto b = (*st)->record_ban(host, t, x.kind,
-                                   fmt::format("{} failures ({})", x.failures, x.kind), now, *base);
-        if (!b) return fail(b.error());
-        elements.push_back({t, b->expires_at - now});
-        banned[t] = *b;
-      }
-    }
+    // the firewall first: a ban recorded but never applied would come back at the next restore
     guard::NftBans fw(a.nft, &*allow);
     if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard: firewall"));
+    // the same rule as guard run: scanning the same log again is no new offence
+    auto earlier = (*st)->all_bans(host);
+    if (!earlier) return fail(earlier.error());
+    std::map<std::string, store::Ban> known;
+    for (auto& b : *earlier) known[b.address] = std::move(b);
+    std::vector<std::pair<std::string, int64_t>> elements;
+    std::vector<std::string> notes;
+    auto made = guard::record_bans(found, *allow, **st, host, now, *base, known, elements, notes);
+    for (const auto& n : notes) info(o, sanitize(n));
+    for (const auto& b : made) banned[b.target] = known[b.target];
     auto warnings = fw.ban(elements);
     if (!warnings) return fail(warnings.error().with_context("guard: firewall"));
     for (const auto& w : *warnings) info(o, "warning: " + sanitize(w));

@@ -164,6 +164,33 @@ Status GuardService::start(std::vector<std::string>& notes) {
   return ok();
 }
 
+std::vector<BanNotice> record_bans(const std::vector<Attacker>& found, const Allowlist& allow,
+                                   store::Store& store, const std::string& host, int64_t now,
+                                   int64_t ban_seconds, std::map<std::string, store::Ban>& known,
+                                   std::vector<std::pair<std::string, int64_t>>& elements,
+                                   std::vector<std::string>& notes) {
+  std::vector<BanNotice> out;
+  for (const auto& x : found) {
+    for (const auto& tg : ban_targets(x, allow)) {
+      auto it = known.find(tg);
+      // running: nothing to do; ended: only failures after that ban make a new offence
+      if (it != known.end() && (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
+        continue;
+      auto b = store.record_ban(host, tg, x.kind,
+                                fmt::format("{} failures ({})", x.failures, x.kind), now,
+                                ban_seconds);
+      if (!b) {
+        notes.push_back("warning: " + b.error().message);
+        continue;
+      }
+      known[tg] = *b;
+      elements.push_back({tg, b->expires_at - now});
+      out.push_back({tg, x.kind, x.failures, b->offences, b->expires_at});
+    }
+  }
+  return out;
+}
+
 int64_t GuardService::window_span() const {
   const DetectOptions& d = opts_.detect;
   return std::max<int64_t>({d.slow_window, d.burst_window, d.guessed_window}) + 3600;
@@ -229,25 +256,8 @@ std::vector<BanNotice> GuardService::poll(std::vector<std::string>& notes) {
     last_trim_ = steady;
   }
   std::vector<std::pair<std::string, int64_t>> elements;
-  for (const auto& x : found) {
-    for (const auto& tg : ban_targets(x, opts_.detect.allow)) {
-      auto it = active_.find(tg);
-      // running: nothing to do; ended: only failures after that ban make a new offence
-      if (it != active_.end() &&
-          (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
-        continue;
-      auto b = store_.record_ban(opts_.host, tg, x.kind,
-                                 fmt::format("{} failures ({})", x.failures, x.kind), now,
-                                 opts_.ban_seconds);
-      if (!b) {
-        notes.push_back("warning: " + b.error().message);
-        continue;
-      }
-      active_[tg] = *b;
-      elements.push_back({tg, b->expires_at - now});
-      out.push_back({tg, x.kind, x.failures, b->offences, b->expires_at});
-    }
-  }
+  out = record_bans(found, opts_.detect.allow, store_, opts_.host, now, opts_.ban_seconds, active_,
+                    elements, notes);
   if (!elements.empty()) {
     auto w = fw_.ban(elements);
     if (!w) {

@@ -160,6 +160,16 @@ class GuardService {
   std::chrono::steady_clock::time_point last_trim_{};
 };
 
+// The bans for what detection found, recorded in the store, the one rule for scan-log --ban and
+// run: a target whose ban is running is left alone; one whose ban has ended is banned again only
+// for failures after that ban (then as a repeat offence, twice as long). `known` holds the bans
+// known so far (and gets the new ones); `elements` gets what to add to the firewall.
+std::vector<BanNotice> record_bans(const std::vector<Attacker>& found, const Allowlist& allow,
+                                   store::Store& store, const std::string& host, int64_t now,
+                                   int64_t ban_seconds, std::map<std::string, store::Ban>& known,
+                                   std::vector<std::pair<std::string, int64_t>>& elements,
+                                   std::vector<std::string>& notes);
+
 // "3600", "90s", "10m", "1h", "2d" → seconds.
 Result<int64_t> parse_duration(const std::string& s);
 // --since: a duration back from `now` ("2h", "3d"), or a UTC date ("2024-05-06",

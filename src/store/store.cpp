@@ -646,6 +646,19 @@ Result<std::vector<Ban>> Store::active_bans(const std::string& host, int64_t now
   return out;
 }
 
+Result<std::vector<Ban>> Store::all_bans(const std::string& host) {
+  auto rows = db_->query(
+      "SELECT address, kind, reason, offences, banned_at, expires_at FROM guard_bans WHERE host = "
+      "? ORDER BY address",
+      {host});
+  if (!rows) return rows.error();
+  std::vector<Ban> out;
+  for (const auto& r : *rows)
+    out.push_back({host, as_text(r[0]), as_text(r[1]), as_text(r[2]),
+                   static_cast<int>(as_int(r[3])), as_int(r[4]), as_int(r[5])});
+  return out;
+}
+
 Result<bool> Store::lift_ban(const std::string& host, const std::string& address, int64_t now) {
   auto rows = db_->query(
       "UPDATE guard_bans SET expires_at = ? WHERE host = ? AND address = ? AND expires_at > ? "

@@ -122,6 +122,8 @@ class Store {
                          const std::string& kind, const std::string& reason, int64_t now,
                          int64_t base_seconds);
   Result<std::vector<Ban>> active_bans(const std::string& host, int64_t now);
+  // Every ban of a host, running or ended (the last one per address).
+  Result<std::vector<Ban>> all_bans(const std::string& host);
   // Ends a running ban now (the offence count stays); false when none was running.
   Result<bool> lift_ban(const std::string& host, const std::string& address, int64_t now);
 

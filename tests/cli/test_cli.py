@@ -1045,11 +1045,20 @@ class GuardBans(Base):
         self.assertIn("NOT in the firewall", self.guard("guard", "status").stdout)
         self.guard("guard", "restore")
         self.assertIn("198.18.0.1", self.elements())
-        # unban: gone from both; banned again later: a repeat offence, twice as long
+        # unban: gone from both; the same log again is no new offence (cron may run scan-log
+        # over yesterday's log twice)…
         self.guard("guard", "unban", "198.18.0.1")
         self.assertNotIn("198.18.0.1", self.elements())
         self.assertEqual(json.loads(self.guard("guard", "status", "--format", "json").stdout)["bans"], [])
         self.guard("guard", "scan-log", log, "--year", "2024", "--ban", "--ban-time", "10m")
+        self.assertEqual(json.loads(self.guard("guard", "status", "--format", "json").stdout)["bans"], [])
+        # …new failures after that ban are: a repeat offence, twice as long
+        import time
+        fresh = os.path.join(self.tmp, "fresh.log")
+        spit(fresh, "".join(time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 2 + i)) +
+                            f" srv sshd[{i}]: Failed password for root from 198.18.0.1 port {i} ssh2\n"
+                            for i in range(6)))
+        self.guard("guard", "scan-log", fresh, "--ban", "--ban-time", "10m")
         st = json.loads(self.guard("guard", "status", "--format", "json").stdout)
         self.assertEqual(st["bans"][0]["offences"], 2)
         self.assertGreater(st["bans"][0]["seconds_left"], 1100)
