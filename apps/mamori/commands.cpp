@@ -1304,6 +1304,7 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     year = tm.tm_year + 1900;
   }
   guard::AuthLogParser parser(year);
+  if (a.year == 0) parser.set_clock(now);
   for (const auto& f : a.files) {
     if (auto s = guard::read_log_file(f, parser); !s) return fail(s.error());
     parser.finish();

@@ -343,9 +343,19 @@ int64_t AuthLogParser::syslog_time(std::string_view l, size_t& pos) {
   if (last_month_ > 0 && month < last_month_ && last_month_ - month > 6) ++year_;  // Dec → Jan
   last_month_ = month;
   pos = 15;
-  return local(days_from_civil(year_, static_cast<unsigned>(month), static_cast<unsigned>(d)) *
-                   86400 +
-               h * 3600 + mi * 60 + s);
+  auto at = [&] {
+    return local(days_from_civil(year_, static_cast<unsigned>(month), static_cast<unsigned>(d)) *
+                     86400 +
+                 h * 3600 + mi * 60 + s);
+  };
+  int64_t t = at();
+  // Read in January, December's lines are last year's: a syslog time more than a day ahead of
+  // the clock belongs to the year before (when the year was not given).
+  if (now_ > 0 && t > now_ + 86400) {
+    --year_;
+    t = at();
+  }
+  return t;
 }
 
 void AuthLogParser::feed(std::string_view bytes) {

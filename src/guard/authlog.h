@@ -104,6 +104,9 @@ class AuthLogParser {
  public:
   // Year for syslog lines, which have none (RFC 3164); a month going back starts the next year.
   explicit AuthLogParser(int year);
+  // The clock, when the year was guessed (this year): a syslog time more than a day after it
+  // is taken from the year before.
+  void set_clock(int64_t now) { now_ = now; }
   // Feeds raw bytes (any split); complete lines are parsed.
   void feed(std::string_view bytes);
   void finish();
@@ -156,6 +159,7 @@ class AuthLogParser {
     bool invalid_pending = false;  // "Invalid user" counted; its first "Failed password" is not new
   };
   int year_;
+  int64_t now_ = 0;
   int last_month_ = -1;
   uint64_t lines_ = 0;
   std::string carry_;

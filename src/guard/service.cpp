@@ -78,6 +78,7 @@ GuardService::GuardService(ServiceOptions o, store::Store& store, Firewall& fw, 
       local_(std::move(local)),
       parser_(opts_.syslog_year ? opts_.syslog_year : this_year()) {
   opts_.detect.allow = std::move(allow);
+  if (!opts_.syslog_year) parser_.set_clock(clock_.now());
 }
 
 GuardService::~GuardService() = default;
@@ -176,9 +177,8 @@ std::vector<BanNotice> record_bans(const std::vector<Attacker>& found, const All
       // running: nothing to do; ended: only failures after that ban make a new offence
       if (it != known.end() && (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
         continue;
-      auto b = store.record_ban(host, tg, x.kind,
-                                fmt::format("{} failures ({})", x.failures, x.kind), now,
-                                ban_seconds);
+      auto b = store.record_ban(
+          host, tg, x.kind, fmt::format("{} failures ({})", x.failures, x.kind), now, ban_seconds);
       if (!b) {
         notes.push_back("warning: " + b.error().message);
         continue;

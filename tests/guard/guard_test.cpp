@@ -26,6 +26,13 @@
 namespace mamori::guard {
 namespace {
 
+// Syslog stamps are read in the local zone: these tests say which (UTC, unless a test sets one).
+const bool kUtc = [] {
+  ::setenv("TZ", "UTC", 1);
+  ::tzset();
+  return true;
+}();
+
 std::vector<AuthEvent> parse(const std::string& text, AuthLogParser& p, size_t chunk = 7) {
   for (size_t i = 0; i < text.size(); i += chunk) p.feed(std::string_view(text).substr(i, chunk));
   p.finish();
@@ -428,6 +435,19 @@ TEST(AuthLog, SyslogTimesAreLocalTime) {
   else
     ::unsetenv("TZ");
   ::tzset();
+}
+
+// Read in January without --year, December's syslog lines are last December's, not the coming one.
+TEST(AuthLog, SyslogLinesAreNeverDatedInTheFuture) {
+  AuthLogParser p(2027);
+  p.set_clock(1798761600 + 3 * 86400);  // 2027-01-04
+  auto ev = parse(
+      "Dec 31 23:59:59 h sshd[1]: Failed password for root from 198.18.0.1 port 1 ssh2\n"
+      "Jan  2 00:00:01 h sshd[2]: Failed password for root from 198.18.0.1 port 2 ssh2\n",
+      p);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(iso8601(ev[0].ts), "2026-12-31T23:59:59Z");
+  EXPECT_EQ(iso8601(ev[1].ts), "2027-01-02T00:00:01Z");
 }
 
 TEST(AuthLog, UserNamesFollowTheWindow) {
