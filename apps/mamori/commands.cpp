@@ -1332,7 +1332,13 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
                         untrusted));
   guard::DetectOptions dopts;
   dopts.allow = *allow;
-  if (*since > 0) parser.drop_before(*since);
+  if (*since > 0) {
+    size_t before = parser.events().size();
+    parser.drop_before(*since);
+    if (size_t left_out = before - parser.events().size(); left_out > 0)
+      info(o, fmt::format("{} authentication events before --since {} left out", left_out,
+                          iso8601(*since)));
+  }
   auto found = guard::detect(parser.events(), dopts, [&](uint32_t u) { return parser.user(u); });
   std::map<std::string, store::Ban> banned;  // what this run banned, for the output
   if (base) {

@@ -259,7 +259,8 @@ See docs/fim.md.)");
   fi->add_option("--hash", fa.hash, "sha256, sha512 or blake2b (default: the policy's, sha256)");
   fi->add_option("--key", fa.key,
                  "Secret signing key (default: the host key, created on first use)");
-  fi->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
+  fi->add_flag("--force", fa.force,
+               "Replace an existing baseline (even one whose signature does not verify)");
   fi->add_flag("--new-key", fa.new_key,
                "Sign with another key than the one pinned for this host (moving to an off-host "
                "key); the new fingerprint is pinned");
@@ -273,7 +274,7 @@ See docs/fim.md.)");
                  "Re-read the policy from FILE (default: keep the policy recorded in the baseline)")
       ->type_name("FILE");
   fu->add_option("--key", fa.key, "Secret signing key");
-  fu->add_flag("--force", fa.force, "Replace a baseline whose signature does not verify");
+  fu->add_flag("--force", fa.force, "Update even a baseline whose signature does not verify");
   fu->add_flag("--new-key", fa.new_key,
                "Sign with another key than the one pinned for this host (moving to an off-host "
                "key); the new fingerprint is pinned");
@@ -361,7 +362,7 @@ See docs/audit.md (every check, its rationale and remediation).)");
   guardc->require_subcommand(1);
   guardc->footer("See docs/guard.md.");
   auto* gscan = guardc->add_subcommand(
-      "scan-log", "Analyse auth logs offline and list the attackers (nothing is banned)");
+      "scan-log", "Analyse auth logs offline and list the attackers (--ban also bans them)");
   gscan->add_option("FILE", ga.files,
                     "Log files: syslog (/var/log/auth.log), RFC 3339, journalctl -o short-iso or "
                     "-o export; xrdp-sesman.log, x11vnc and TigerVNC logs; web access logs "
@@ -369,7 +370,7 @@ See docs/audit.md (every check, its rationale and remediation).)");
   gscan
       ->add_option("--since", ga.since,
                    "Only attempts at or after WHEN: 2h, 3d (back from now) or a UTC date "
-                   "2024-05-06[T12:00:00]")
+                   "2024-05-06[T12:00:00[Z]]")
       ->type_name("WHEN");
   gscan
       ->add_option("--journal-file", ga.journal_files,

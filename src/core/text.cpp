@@ -285,6 +285,10 @@ int64_t parse_date(std::string_view ymd) {
   if (!parse_int(ymd.substr(0, 4), y) || !parse_int(ymd.substr(5, 2), m) ||
       !parse_int(ymd.substr(8, 2), d) || m < 1 || m > 12 || d < 1 || d > 31)
     return -1;
+  // a day the month has (2026-02-30 is no date): February of leap years included
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDays[m - 1] + (m == 2 && leap ? 1 : 0)) return -1;
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = m - 1;

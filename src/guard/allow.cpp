@@ -156,12 +156,14 @@ Status add_config_file(Allowlist& allow, const std::string& path, bool required)
   }
   for (const auto& [k, v] : doc)
     if (k.str() != "allow")
-      return Error::invalid(
-          fmt::format("{}: unknown key '{}' (known: allow)", path, sanitize(k.str())));
+      return Error::invalid(fmt::format("{}:{}: unknown key '{}' (known: allow)", path,
+                                        v.source().begin.line, sanitize(k.str())));
   const toml::node* n = doc.get("allow");
   if (!n) return ok();
   const toml::array* arr = n->as_array();
-  if (!arr) return Error::invalid(path + ": allow must be a list of addresses or prefixes");
+  if (!arr)
+    return Error::invalid(fmt::format("{}:{}: allow must be a list of addresses or prefixes", path,
+                                      n->source().begin.line));
   for (const auto& e : *arr) {
     auto s = e.value<std::string>();
     int line = static_cast<int>(e.source().begin.line);

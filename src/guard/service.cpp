@@ -45,7 +45,9 @@ Result<int64_t> parse_since(const std::string& s, int64_t now) {
   if (t.size() == 19 && t[10] == 'T') t[10] = ' ';
   if (t.size() == 20 && t[10] == 'T' && t[19] == 'Z') t = t.substr(0, 10) + " " + t.substr(11, 8);
   int64_t v = t.size() == 10 ? parse_date(t) : parse_datetime(t);
-  if (v < 0) return Error::invalid("not a duration (2h, 3d) or a UTC date (2024-05-06[ 12:00:00])");
+  if (v < 0)
+    return Error::invalid(
+        "not a duration (3600, 2h, 3d) or a UTC date (2024-05-06, 2024-05-06T12:00:00[Z])");
   return v;
 }
 
@@ -142,11 +144,13 @@ Status GuardService::start(std::vector<std::string>& notes) {
   for (const auto& l : opts_.logs) {
     if (opts_.since > 0)
       for (const auto& r : rotated_logs(l, opts_.since)) {
-        if (auto s = read_log_file(r, parser_); !s) {
+        auto s = read_log_file(r, parser_);
+        parser_
+            .finish();  // its last line ends with the file, read or not: never joined to the next
+        if (!s) {
           notes.push_back("warning: " + s.error().message);
           continue;
         }
-        parser_.finish();
         notes.push_back("read " + r);
       }
     followers_.push_back(std::make_unique<FileFollower>(l, opts_.from_start || opts_.since > 0));

@@ -33,12 +33,16 @@ void problem(Inventory& inv, std::string path, const Error& e, bool package_data
 template <typename F>
 void for_each_dpkg_log(const Root& root, std::vector<std::string>& warnings, F f) {
   auto logs = root.list("/var/log", "dpkg.log*");
-  auto rank = [](const std::string& p) {
-    std::string ext = p.substr(p.rfind('/') + 1).substr(8);  // "", ".1", ".2.gz"
-    return ext.empty() ? 0 : std::atoi(ext.c_str() + 1);
+  // oldest first: dateext's dpkg.log-20240506[.gz] by date, then logrotate's dpkg.log.N[.gz]
+  // (.3 before .2 before .1), then dpkg.log itself
+  auto age = [](const std::string& p) -> std::pair<int, long> {
+    std::string ext = p.substr(p.rfind('/') + 1).substr(8);  // "", ".1", ".2.gz", "-20240506"
+    if (ext.empty()) return {2, 0};
+    long n = std::atol(ext.c_str() + 1);
+    return ext[0] == '-' ? std::pair<int, long>{0, n} : std::pair<int, long>{1, -n};
   };
   std::sort(logs.begin(), logs.end(),
-            [&](const std::string& a, const std::string& b) { return rank(a) > rank(b); });
+            [&](const std::string& a, const std::string& b) { return age(a) < age(b); });
   for (const auto& log : logs) {
     bool gz = log.ends_with(".gz");
     auto t = gz ? root.read_gzip(log) : root.read(log);

@@ -24,6 +24,7 @@ namespace {
 struct Stanza {
   size_t line = 0;  // first line of the stanza
   std::string package, version, arch, source, status;
+  unsigned seen = 0;  // which of those were given (a second one is an error, as for dpkg)
 };
 
 Status finish_stanza(const Stanza& s, std::string_view label, std::vector<Package>& out) {
@@ -129,16 +130,21 @@ Result<std::vector<Package>> parse_dpkg_status(std::string_view text, std::strin
     std::string_view name = line.substr(0, colon);
     std::string value(trim(line.substr(colon + 1)));
     field_bytes = line.size();
-    if (iequals(name, "Package")) {
-      cur.package = std::move(value);
-    } else if (iequals(name, "Version")) {
-      cur.version = std::move(value);
-    } else if (iequals(name, "Architecture")) {
-      cur.arch = std::move(value);
-    } else if (iequals(name, "Source")) {
-      cur.source = std::move(value);
-    } else if (iequals(name, "Status")) {
-      cur.status = std::move(value);
+    // Two stanzas run together (the blank line between them lost) read as one with every
+    // field twice: an error, never "tzdata" becoming "xrdp 2021a".
+    static constexpr std::string_view kFields[] = {"Package", "Version", "Architecture", "Source",
+                                                   "Status"};
+    std::string* dest[] = {&cur.package, &cur.version, &cur.arch, &cur.source, &cur.status};
+    for (unsigned i = 0; i < 5; ++i) {
+      if (!iequals(name, kFields[i])) continue;
+      if (cur.seen & (1u << i))
+        return Error::invalid(
+            fmt::format("{}:{}: a second {} field in the stanza of line {} (two "
+                        "stanzas without the blank line between them?)",
+                        label, lineno, kFields[i], cur.line));
+      cur.seen |= 1u << i;
+      *dest[i] = std::move(value);
+      break;
     }
   }
   if (in_stanza) MAMORI_TRY(finish_stanza(cur, label, out), "dpkg status");

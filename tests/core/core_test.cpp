@@ -141,6 +141,10 @@ TEST(Text, DatesRoundTrip) {
   EXPECT_EQ(parse_date("2026-06-10"), 1781049600);
   EXPECT_EQ(iso8601(parse_datetime("2021-06-02 09:30:07")), "2021-06-02T09:30:07Z");
   EXPECT_EQ(parse_date("2026-13-01"), -1);
+  EXPECT_EQ(parse_date("2026-02-30"), -1);
+  EXPECT_EQ(parse_date("2026-04-31"), -1);
+  EXPECT_EQ(iso8601(parse_date("2028-02-29")), "2028-02-29T00:00:00Z");
+  EXPECT_EQ(parse_date("2100-02-29"), -1);
   EXPECT_EQ(parse_datetime("2021-06-02T09:30:07"), -1);
 }
 

@@ -271,6 +271,33 @@ TEST(Rpm, CorruptHeaderBlobsAreErrors) {
   EXPECT_NE(r.error().message.find("out of range"), std::string::npos) << r.error().message;
 }
 
+// dateext rotations (dpkg.log-YYYYMMDD) are read oldest first, so the newest record wins.
+TEST(DpkgLog, DateextRotationsAreReadInDateOrder) {
+  fs::path tmp = fs::temp_directory_path() / ("mamori-dateext-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp / "var/log");
+  std::ofstream(tmp / "var/log/dpkg.log-20240101")
+      << "2024-01-01 10:00:00 status installed libc6:amd64 2.36-9\n";
+  std::ofstream(tmp / "var/log/dpkg.log-20240201")
+      << "2024-02-01 10:00:00 status installed libc6:amd64 2.36-9\n";
+  std::ofstream(tmp / "var/log/dpkg.log") << "";
+  std::vector<std::string> warnings;
+  auto when = dpkg_install_times(Root(tmp), warnings);
+  fs::remove_all(tmp);
+  EXPECT_EQ(iso8601(when["libc6:amd64 2.36-9"]), "2024-02-01T10:00:00Z");
+}
+
+TEST(Dpkg, StanzasRunTogetherAreAnError) {
+  auto r = parse_dpkg_status(
+      "Package: tzdata\nStatus: install ok installed\nVersion: 2021a-0+deb10u1\n"
+      "Package: xrdp\nStatus: install ok installed\nVersion: 0.9.9-1\n",
+      "/var/lib/dpkg/status");
+  ASSERT_FALSE(r.has_value()) << (*r)[0].name << " " << (*r)[0].version;
+  EXPECT_NE(r.error().message.find("/var/lib/dpkg/status:4: a second Package field"),
+            std::string::npos)
+      << r.error().message;
+}
+
 TEST(Rpm, BerkeleyDbIsReportedUnsupported) {
   fs::path tmp = fs::temp_directory_path() / ("mamori-bdb-" + std::to_string(::getpid()));
   fs::create_directories(tmp / "var/lib/rpm");
