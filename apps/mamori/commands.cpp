@@ -250,7 +250,6 @@ Result<std::unique_ptr<vuln::VulnDb>> optional_db(const Options& o) {
   return vuln::VulnDb::open(path);
 }
 
-// Records a finished scan (one transaction) and renders it with its lifecycle states.
 // Records a scan and prints its report; `also` are findings of another scope recorded just
 // before (the file-integrity check inside `mamori scan`), reported with it.
 int record_and_report(const Options& o, store::Store& st, store::ScanInput in,
@@ -335,7 +334,7 @@ int cmd_scan(const Options& o) {
 
   // A quick file-integrity check when this host has a baseline (its own scope, as `fim check`).
   // Findings of the other scopes recorded by this scan (fim, audit), reported with it.
-  std::vector<Finding> fim_current;
+  std::vector<Finding> other_scopes;
   auto skipped = [&o](std::string_view part) {
     return std::find(o.skip.begin(), o.skip.end(), part) != o.skip.end();
   };
@@ -355,7 +354,7 @@ int cmd_scan(const Options& o) {
       fin.partial = !complete;
       auto out = (*st)->record_scan(fin);
       if (!out) return fail(out.error());
-      fim_current = std::move(out->findings);
+      other_scopes = std::move(out->findings);
     }
   }
 
@@ -375,7 +374,7 @@ int cmd_scan(const Options& o) {
       for (auto& w : ar->warnings) inv->warnings.push_back("audit: " + w);
       auto out = (*st)->record_scan(scan_input(host, "audit", started, ar->findings()));
       if (!out) return fail(out.error());
-      for (auto& f : out->findings) fim_current.push_back(std::move(f));
+      for (auto& f : out->findings) other_scopes.push_back(std::move(f));
     }
   }
 
@@ -386,7 +385,7 @@ int cmd_scan(const Options& o) {
   in.findings = std::move(findings);
   in.packages = inv->packages;
   return record_and_report(o, **st, std::move(in), count_packages(inv->packages), inv->warnings,
-                           *fmt_r, *threshold, std::move(fim_current));
+                           *fmt_r, *threshold, std::move(other_scopes));
 }
 
 int cmd_inventory(const Options& o) {

@@ -5,7 +5,7 @@
 // service (restore, catch-up, re-offence, allowlists, a bounded window) is unit-tested without
 // root, and the CLI keeps only the loop, the signals and the watchdog.
 //
-// Rules (docs/architecture.md, "services"): start() opens and positions every input before the
+// Rules of a service (docs/guard.md): start() opens and positions every input before the
 // caller announces READY=1 — a line written after READY is always seen; nothing read from a log
 // waits on the store or the firewall longer than one poll.
 //
