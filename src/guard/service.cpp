@@ -85,23 +85,22 @@ GuardService::GuardService(ServiceOptions o, store::Store& store, Firewall& fw, 
 
 GuardService::~GuardService() = default;
 
-void GuardService::refresh_sessions(std::vector<std::string>& notes) {
-  last_sessions_ = clock_.now();
-  if (!sessions_) return;
-  for (const auto& peer : sessions_()) {
+void GuardService::allow_all(const std::vector<std::string>& addresses, const char* source,
+                             const char* why, std::vector<std::string>& notes) {
+  for (const auto& a : addresses) {
     Ip ip;
-    if (parse_ip(peer, ip) && opts_.detect.allow.add_address(ip, "SSH session"))
-      notes.push_back("allowlisted " + ip.str() + " (an SSH session is open from it)");
+    if (parse_ip(a, ip) && opts_.detect.allow.add_address(ip, source))
+      notes.push_back("allowlisted " + ip.str() + " (" + why + ")");
   }
 }
 
+void GuardService::refresh_sessions(std::vector<std::string>& notes) {
+  last_sessions_ = clock_.now();
+  if (sessions_) allow_all(sessions_(), "SSH session", "an SSH session is open from it", notes);
+}
+
 void GuardService::refresh_local(std::vector<std::string>& notes) {
-  if (!local_) return;
-  for (const auto& a : local_()) {
-    Ip ip;
-    if (parse_ip(a, ip) && opts_.detect.allow.add_address(ip, "this host"))
-      notes.push_back("allowlisted " + ip.str() + " (an address of this host)");
-  }
+  if (local_) allow_all(local_(), "this host", "an address of this host", notes);
 }
 
 Status GuardService::start(std::vector<std::string>& notes) {

@@ -135,6 +135,9 @@ class GuardService {
   const Allowlist& allowlist() const { return opts_.detect.allow; }
 
  private:
+  // Allowlists each parsable address (source names it in the allowlist), noting the new ones.
+  void allow_all(const std::vector<std::string>& addresses, const char* source, const char* why,
+                 std::vector<std::string>& notes);
   void refresh_sessions(std::vector<std::string>& notes);
   void refresh_local(std::vector<std::string>& notes);
   void trim_window();

@@ -633,11 +633,16 @@ Result<Ban> Store::record_ban(const std::string& host, const std::string& addres
   });
 }
 
-Result<std::vector<Ban>> Store::active_bans(const std::string& host, int64_t now) {
-  auto rows = db_->query(
+namespace {
+// The bans of a host that the WHERE clause after "host = ?" selects, in the given order.
+Result<std::vector<Ban>> query_bans(Db& db, const std::string& host, const std::string& where_order,
+                                    std::vector<Value> params) {
+  params.insert(params.begin(), Value(host));
+  auto rows = db.query(
       "SELECT address, kind, reason, offences, banned_at, expires_at FROM guard_bans WHERE host = "
-      "? AND expires_at > ? ORDER BY expires_at DESC, address",
-      {host, now});
+      "? " +
+          where_order,
+      params);
   if (!rows) return rows.error();
   std::vector<Ban> out;
   for (const auto& r : *rows)
@@ -645,18 +650,14 @@ Result<std::vector<Ban>> Store::active_bans(const std::string& host, int64_t now
                    static_cast<int>(as_int(r[3])), as_int(r[4]), as_int(r[5])});
   return out;
 }
+}  // namespace
+
+Result<std::vector<Ban>> Store::active_bans(const std::string& host, int64_t now) {
+  return query_bans(*db_, host, "AND expires_at > ? ORDER BY expires_at DESC, address", {now});
+}
 
 Result<std::vector<Ban>> Store::all_bans(const std::string& host) {
-  auto rows = db_->query(
-      "SELECT address, kind, reason, offences, banned_at, expires_at FROM guard_bans WHERE host = "
-      "? ORDER BY address",
-      {host});
-  if (!rows) return rows.error();
-  std::vector<Ban> out;
-  for (const auto& r : *rows)
-    out.push_back({host, as_text(r[0]), as_text(r[1]), as_text(r[2]),
-                   static_cast<int>(as_int(r[3])), as_int(r[4]), as_int(r[5])});
-  return out;
+  return query_bans(*db_, host, "ORDER BY address", {});
 }
 
 Result<bool> Store::lift_ban(const std::string& host, const std::string& address, int64_t now) {

@@ -26,6 +26,13 @@
 namespace mamori::guard {
 namespace {
 
+// The address s; a test that writes one that does not parse fails.
+Ip ip(const std::string& s) {
+  Ip x;
+  EXPECT_TRUE(parse_ip(s, x)) << s;
+  return x;
+}
+
 // Syslog stamps are read in the local zone: these tests say which (UTC, unless a test sets one).
 const bool kUtc = [] {
   ::setenv("TZ", "UTC", 1);
@@ -491,11 +498,6 @@ TEST(Allowlist, NoBanOrReportedPrefixHoldsAnAllowlistedAddress) {
   }()));
   // detection: the /24 and the /64 are reported as their addresses, never as prefixes
   std::vector<AuthEvent> ev;
-  auto ip = [](const std::string& s) {
-    Ip x;
-    EXPECT_TRUE(parse_ip(s, x)) << s;
-    return x;
-  };
   const int64_t t0 = 1714953600;
   for (int h = 1; h <= 6; ++h)
     for (int k = 0; k < 2; ++k)
@@ -536,11 +538,6 @@ TEST(Allowlist, NoBanOrReportedPrefixHoldsAnAllowlistedAddress) {
 // guessed for one account, or a sprayed one that worked, is.
 TEST(Detect, MistypesCorrectedByALoginAreNotAttacks) {
   std::vector<AuthEvent> ev;
-  auto ip = [](const std::string& s) {
-    Ip x;
-    EXPECT_TRUE(parse_ip(s, x)) << s;
-    return x;
-  };
   const int64_t t0 = 1714953600;
   for (uint32_t u = 1; u <= 8; ++u) {  // eight colleagues within ten minutes
     ev.push_back({t0 + u * 30, AuthKind::kFailure, ip("192.0.2.10"), u, true, Service::kSsh});
@@ -563,11 +560,6 @@ TEST(Detect, EveryKindAndNoBenignAddress) {
   std::vector<AuthEvent> ev;
   std::map<uint32_t, std::string> names = {{0, "root"}, {1, "alice"}, {2, "bob"},  {3, "carol"},
                                            {4, "dave"}, {5, "erin"},  {6, "admin"}};
-  auto ip = [](const std::string& s) {
-    Ip x;
-    EXPECT_TRUE(parse_ip(s, x)) << s;
-    return x;
-  };
   auto fail = [&](const std::string& a, int64_t t, uint32_t u, bool valid = true) {
     ev.push_back({t, AuthKind::kFailure, ip(a), u, valid, Service::kSsh});
   };
