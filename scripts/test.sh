@@ -14,9 +14,15 @@ stage() {  # stage NAME: the time since the previous stage, and in all
   printf '=== %-28s %4ds (total %4ds)\n' "$1" $((now - ${last:-$t0})) $((now - t0))
   last=$now
 }
+shared=${MAMORI_SHARED:-$here/../shared}
+if [ ! -f "$shared/README.md" ]; then
+  echo "test.sh: the shared test corpora are not at $shared (clone the project beside ../shared," >&2
+  echo "         or set MAMORI_SHARED to where they are); without them the oracle tests cannot run" >&2
+  exit 2
+fi
 scripts/install-deps.sh --test
 stage "dependencies"
-cmake --preset ci >/dev/null
+cmake --preset ci -DMAMORI_SHARED="$shared" >/dev/null
 cmake --build --preset ci -j "$jobs"
 stage "build (ci, -Werror)"
 cmake --preset fuzz >/dev/null
@@ -27,7 +33,7 @@ export MAMORI_SKIP_LOG=$here/build/ci/skips.log
 rm -f "$MAMORI_SKIP_LOG"
 ctest --preset ci -j "$jobs" --output-on-failure --output-junit "$here/build/ci/junit.xml"
 stage "tests (ci)"
-cmake --preset asan-ubsan >/dev/null
+cmake --preset asan-ubsan -DMAMORI_SHARED="$shared" >/dev/null
 cmake --build --preset asan-ubsan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan-ubsan -j "$jobs" --output-on-failure \

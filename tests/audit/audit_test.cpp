@@ -167,8 +167,8 @@ TEST_F(Fixture, PasswordsOlderThanACriticalFixAreFlagged) {
 // Tunables (CVE-2023-4911, in CISA KEV; Debian 12 fixed it in 2.36-9+deb12u3) from the real
 // Debian 12 data in ../shared, with the upgrade recorded in dpkg.log.
 TEST_F(Fixture, FixedKnownExploitedVulnerabilitiesComeFromTheDatabase) {
-  const std::string data = std::string(MAMORI_SOURCE_DIR) + "/../shared/data/vuln/";
-  if (!fs::exists(data + "osv/Debian12.jsonl")) GTEST_SKIP() << "no ../shared data";
+  const std::string data = std::string(MAMORI_SHARED) + "/data/vuln/";
+  if (!fs::exists(data + "osv/Debian12.jsonl")) GTEST_SKIP() << "no shared data at " MAMORI_SHARED;
   const fs::path db_file = dir_.string() + ".vuln.db";
   auto built = vuln::build_database(
       {data + "osv/Debian12.jsonl", data + "kev/known_exploited_vulnerabilities.json"},
