@@ -12,6 +12,7 @@
 //   auto r = run_audit(Root("/mnt/image"), {});
 //   for (const auto& c : r->checks) fmt::print("{} {}\n", c.id, result_name(c.result));
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,9 +21,12 @@
 #include "core/fs.h"
 #include "core/result.h"
 
-namespace mamori::vuln {
+namespace mamori {
+class Module;
+namespace vuln {
 class VulnDb;
 }
+}  // namespace mamori
 
 namespace mamori::audit {
 
@@ -57,6 +61,10 @@ struct AuditReport {
 
 Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts);
 
+// `mamori audit --checks`: every check with its result, evidence and (failed) remediation.
+std::string render_checks_text(const AuditReport& rep);
+std::string render_checks_json(const AuditReport& rep, const std::string& host);
+
 // Password hash scheme of a shadow field: "locked", "empty", "des", "md5", "sha256", "sha512",
 // "bcrypt", "yescrypt", "gost-yescrypt", "scrypt", "nt", "unknown"; `weak` with the reason.
 struct HashInfo {
@@ -65,5 +73,9 @@ struct HashInfo {
   std::string why;
 };
 HashInfo classify_hash(std::string_view field);
+
+// The audit as a module of `mamori scan` (core/module.h); reads the vulnerability database
+// when vuln ran before it.
+std::unique_ptr<Module> make_module();
 
 }  // namespace mamori::audit

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/fs.h"
 #include "core/text.h"
+#include "fim/fim.h"
 
 namespace mamori::fim {
 
@@ -469,6 +471,51 @@ std::string Policy::to_toml() const {
   std::ostringstream os;
   os << toml::toml_formatter(doc) << "\n";
   return os.str();
+}
+
+Result<Policy> load_policy(const Root& root, const PolicyRequest& req,
+                           std::vector<std::string>* dropped) {
+  std::string origin = req.config;
+  std::string text;
+  if (origin.empty() && root.exists("/etc/mamori/fim.toml")) {
+    origin = root.path("/etc/mamori/fim.toml").string();
+    auto t = root.read("/etc/mamori/fim.toml", 4 << 20);
+    if (!t) return t.error().with_context("fim policy");
+    text = std::move(*t);
+  } else if (origin.empty()) {
+    origin = "(built-in default policy)";
+    text = std::string(default_policy_text());
+  } else {
+    auto t = read_file(origin, 4 << 20);
+    if (!t) return t.error().with_context("fim policy");
+    text = std::move(*t);
+  }
+  auto pol = parse_policy(text, origin);
+  if (!pol) return pol.error();
+  if (!req.paths.empty()) {
+    pol->rules.clear();
+    for (const auto& p : req.paths) {
+      if (p.empty() || p[0] != '/') return Error::invalid("fim: PATH must be absolute: " + p);
+      if (!root.exists(p))
+        return Error::not_found(fmt::format("fim: {}: no such file or directory", p));
+      std::string q = p;
+      while (q.size() > 1 && q.back() == '/') q.pop_back();
+      pol->rules.push_back(Rule{q, kAttrAll, Severity::kMedium, {}, ""});
+    }
+  }
+  if (!req.hash.empty()) {
+    auto h = parse_hash(req.hash);
+    if (!h) return h.error();
+    pol->hash = req.hash;
+  }
+  for (const auto& x : req.excludes) pol->exclude.push_back(x);
+  std::vector<std::string> webroots = req.webroots;
+  std::sort(webroots.begin(), webroots.end());
+  webroots.erase(std::unique(webroots.begin(), webroots.end()), webroots.end());
+  auto d = pol->resolve(root, webroots);
+  if (dropped) *dropped = std::move(d);
+  if (pol->rules.empty()) return Error::invalid(origin + ": no watched path exists on this host");
+  return pol;
 }
 
 }  // namespace mamori::fim

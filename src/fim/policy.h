@@ -110,4 +110,17 @@ Result<Policy> parse_policy(std::string_view text, const std::string& origin);
 // The policy Mamori uses when none is given (also `mamori fim policy --default`).
 std::string_view default_policy_text();
 
+// What a command asks of the policy for a new baseline.
+struct PolicyRequest {
+  std::string config;                 // --config FILE; "" = ROOT/etc/mamori/fim.toml, else built in
+  std::vector<std::string> paths;     // PATHs: replace the watch rules (every attribute)
+  std::string hash;                   // --hash; "" = the policy's
+  std::vector<std::string> excludes;  // --exclude, added to the policy's
+  std::vector<std::string> webroots;  // the host's web roots (for "@webroots" rules)
+};
+// The policy, read and resolved against the root; `dropped` gets the rules' paths not on this
+// host. An error when no watched path exists.
+Result<Policy> load_policy(const Root& root, const PolicyRequest& req,
+                           std::vector<std::string>* dropped);
+
 }  // namespace mamori::fim

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <malloc.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,11 +14,9 @@
 
 namespace mamori::guard {
 
-int64_t SystemClock::now() const { return static_cast<int64_t>(std::time(nullptr)); }
-
 void SystemdNotifier::notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
-uint64_t SystemdNotifier::watchdog_usec() {
+uint64_t SystemdNotifier::watchdog_usec() const {
   uint64_t usec = 0;
   return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
 }
@@ -107,37 +106,10 @@ Status GuardService::start(std::vector<std::string>& notes) {
   MAMORI_TRY(fw_.ensure(), "firewall");
   refresh_sessions(notes);
   refresh_local(notes);
-  // What nftables holds from before (a run of an older version, another allowlist): an element
-  // the checks refuse now (an allowlisted address inside it) is lifted, not left for a month.
-  if (auto live = fw_.list()) {
-    for (const auto& [el, left] : *live)
-      if (auto c = check_ban(el, opts_.detect.allow); !c) {
-        if (auto u = fw_.unban(el); u)
-          notes.push_back("lifted " + el + " from the firewall: " + sanitize(c.error().message));
-        else
-          notes.push_back("warning: cannot lift " + el + ": " + u.error().message);
-      }
-  } else {
-    notes.push_back("warning: cannot list the firewall's bans: " + live.error().message);
-  }
-  // Bans of an earlier run (or from before a reboot) go back first, each checked as new.
-  int64_t now = clock_.now();
-  auto bans = store_.active_bans(opts_.host, now);
-  if (!bans) return bans.error();
-  std::vector<std::pair<std::string, int64_t>> elements;
-  for (const auto& b : *bans) {
-    auto ok_ban = check_ban(b.address, opts_.detect.allow);
-    if (!ok_ban) {
-      notes.push_back("stored ban not restored: " + sanitize(ok_ban.error().message));
-      continue;
-    }
-    active_[*ok_ban] = b;
-    elements.push_back({*ok_ban, b.expires_at - now});
-  }
-  auto w = fw_.ban(elements);
-  if (!w) return w.error().with_context("restore");
-  for (const auto& x : *w) notes.push_back(sanitize(x));
-  restored_ = elements.size() - w->size();
+  auto restored = restore_bans(fw_, store_, opts_.host, opts_.detect.allow, clock_.now(), notes);
+  if (!restored) return restored.error();
+  for (auto& b : restored->bans) active_[b.address] = std::move(b);
+  restored_ = restored->in_firewall;
   // --since: the rotations that may hold lines of that period first (oldest first), then the
   // logs from their start; older events are dropped.
   for (const auto& l : opts_.logs) {
@@ -291,6 +263,85 @@ GuardService::Stats GuardService::stats() const {
   s.bans_total = bans_total_;
   s.restored = restored_;
   return s;
+}
+
+Result<Restored> restore_bans(Firewall& fw, store::Store& st, const std::string& host,
+                              const Allowlist& allow, int64_t now,
+                              std::vector<std::string>& notes) {
+  // What nftables holds from before (a run of an older version, another allowlist): an element
+  // the checks refuse now (an allowlisted address inside it) is lifted, not left for a month.
+  if (auto live = fw.list()) {
+    for (const auto& [el, left] : *live)
+      if (auto c = check_ban(el, allow); !c) {
+        if (auto u = fw.unban(el); u)
+          notes.push_back("lifted " + el + " from the firewall: " + sanitize(c.error().message));
+        else
+          notes.push_back("warning: cannot lift " + el + ": " + u.error().message);
+      }
+  } else {
+    notes.push_back("warning: cannot list the firewall's bans: " + live.error().message);
+  }
+  // The store's active bans go back, each checked as new.
+  auto bans = st.active_bans(host, now);
+  if (!bans) return bans.error();
+  std::vector<store::Ban> kept;
+  std::vector<std::pair<std::string, int64_t>> elements;
+  for (auto& b : *bans) {
+    auto ok_ban = check_ban(b.address, allow);
+    if (!ok_ban) {
+      notes.push_back("stored ban not restored: " + sanitize(ok_ban.error().message));
+      continue;
+    }
+    elements.push_back({*ok_ban, b.expires_at - now});
+    b.address = *ok_ban;
+    kept.push_back(std::move(b));
+  }
+  auto w = fw.ban(elements);
+  if (!w) return w.error().with_context("restore");
+  for (const auto& x : *w) notes.push_back(sanitize(x));
+  return Restored{std::move(kept), elements.size() - w->size()};
+}
+
+Status run_service(GuardService& svc, Notifier& notifier, const RunLoop& loop) {
+  std::vector<std::string> notes;
+  auto say = [&] {
+    if (loop.on_note)
+      for (const auto& n : notes) loop.on_note(n);
+    notes.clear();
+  };
+  Status started = svc.start(notes);
+  say();
+  if (!started) return started;
+  auto stop = [&] { return loop.stop && loop.stop(); };
+  auto sleep = [&](int ms) {
+    if (loop.sleep) return loop.sleep(ms);
+    for (int slept = 0; slept < ms && !stop(); slept += 10) ::usleep(10000);
+  };
+  notifier.notify(fmt::format("READY=1\nSTATUS=watching {}; {} bans restored", loop.sources,
+                              svc.stats().restored));
+  if (loop.on_ready) loop.on_ready();
+  // The watchdog is fed at least twice per interval (WatchdogSec=).
+  auto wd = std::chrono::microseconds(notifier.watchdog_usec());
+  auto last_ping = std::chrono::steady_clock::now();
+  while (!stop()) {
+    auto bans = svc.poll(notes);
+    say();
+    if (loop.on_ban)
+      for (const auto& b : bans) loop.on_ban(b);
+    if (!bans.empty()) {
+      auto st = svc.stats();
+      notifier.notify(fmt::format("STATUS={} bans this run, {} events in the window", st.bans_total,
+                                  st.events));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (wd.count() > 0 && now - last_ping >= wd / 2) {
+      notifier.notify("WATCHDOG=1");
+      last_ping = now;
+    }
+    sleep(loop.poll_ms);
+  }
+  notifier.notify("STOPPING=1");
+  return ok();
 }
 
 }  // namespace mamori::guard

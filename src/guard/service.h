@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 #include "guard/allow.h"
 #include "guard/authlog.h"
@@ -36,15 +37,8 @@
 
 namespace mamori::guard {
 
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual int64_t now() const = 0;  // unix seconds
-};
-class SystemClock final : public Clock {
- public:
-  int64_t now() const override;
-};
+using mamori::Clock;
+using mamori::SystemClock;
 
 class Firewall {
  public:
@@ -76,13 +70,14 @@ class NftFirewall final : public Firewall {
 class Notifier {
  public:
   virtual ~Notifier() = default;
-  virtual void notify(const std::string& state) = 0;  // "READY=1", "STATUS=…", "WATCHDOG=1"
+  virtual void notify(const std::string& state) = 0;    // "READY=1", "STATUS=…", "WATCHDOG=1"
+  virtual uint64_t watchdog_usec() const { return 0; }  // the watchdog interval asked for; 0 none
 };
-// sd_notify(3); the watchdog interval systemd asks for (0: none).
+// sd_notify(3) (libsystemd); the watchdog interval of WatchdogSec= (sd_watchdog_enabled).
 class SystemdNotifier final : public Notifier {
  public:
   void notify(const std::string& state) override;
-  static uint64_t watchdog_usec();
+  uint64_t watchdog_usec() const override;
 };
 
 struct ServiceOptions {
@@ -162,6 +157,30 @@ class GuardService {
   size_t restored_ = 0;
   std::chrono::steady_clock::time_point last_trim_{};
 };
+
+// `guard restore`, and the start of `guard run`: live firewall elements the checks refuse now
+// are lifted, and the store's active bans of `host` put back, each checked as if new (a stored
+// 0.0.0.0/0 is refused). `notes` gets what was refused or lifted.
+struct Restored {
+  std::vector<store::Ban> bans;  // the stored bans that passed the checks
+  size_t in_firewall = 0;        // of those, how many the firewall took
+};
+Result<Restored> restore_bans(Firewall& fw, store::Store& st, const std::string& host,
+                              const Allowlist& allow, int64_t now, std::vector<std::string>& notes);
+
+// The loop of `guard run` around a service: start() (every input opened and positioned), then
+// READY=1, then rounds of poll() every poll_ms until stop(): a STATUS= after bans, WATCHDOG=1
+// at least twice per watchdog interval, STOPPING=1 at the end.
+struct RunLoop {
+  int poll_ms = 500;
+  std::string sources;                              // what is watched, for the status line
+  std::function<bool()> stop;                       // asked between rounds and while sleeping
+  std::function<void(int ms)> sleep;                // default: usleep in 10 ms steps
+  std::function<void(const BanNotice&)> on_ban;     // each ban made
+  std::function<void(const std::string&)> on_note;  // what the operator should hear
+  std::function<void()> on_ready;                   // right after READY=1
+};
+Status run_service(GuardService& svc, Notifier& notifier, const RunLoop& loop);
 
 // The bans for what detection found, recorded in the store, the one rule for scan-log --ban and
 // run: a target whose ban is running is left alone; one whose ban has ended is banned again only

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,3 +99,11 @@ std::string make_purl(const Package& p, const OsRelease& os);
 std::string versionless_purl(const Package& p, const OsRelease& os);
 
 }  // namespace mamori::inventory
+
+namespace mamori {
+class Module;
+namespace inventory {
+// The inventory as a module of `mamori scan` (core/module.h).
+std::unique_ptr<Module> make_module();
+}  // namespace inventory
+}  // namespace mamori

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -352,21 +353,25 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
     int64_t scan_id = as_int((*ins)[0][0]);
 
     // What the store knows about this host and scope.
-    std::map<std::string, std::pair<std::string, int64_t>> known;  // fp → (state, first_seen)
-    auto prev =
-        db.query("SELECT fingerprint, state, first_seen FROM findings WHERE host = ? AND scope = ?",
-                 {in.host, in.scope});
+    struct Known {
+      std::string state, module;
+      int64_t first_seen = 0;
+    };
+    std::map<std::string, Known> known;  // by fingerprint
+    auto prev = db.query(
+        "SELECT fingerprint, state, first_seen, module FROM findings WHERE host = ? AND scope = ?",
+        {in.host, in.scope});
     if (!prev) return prev.error();
-    for (const auto& r : *prev) known[as_text(r[0])] = {as_text(r[1]), as_int(r[2])};
+    for (const auto& r : *prev) known[as_text(r[0])] = {as_text(r[1]), as_text(r[3]), as_int(r[2])};
 
     int64_t now = in.finished_at;
     std::set<std::string> current;
     for (Finding f : in.findings) {
       if (!current.insert(f.fingerprint).second) continue;  // analyzers may repeat an asset
       auto k = known.find(f.fingerprint);
-      bool was_open = k != known.end() && k->second.first != "fixed";
+      bool was_open = k != known.end() && k->second.state != "fixed";
       f.state = was_open ? FindingState::kOpen : FindingState::kNew;
-      f.first_seen = was_open ? k->second.second : now;
+      f.first_seen = was_open ? k->second.first_seen : now;
       f.last_seen = now;
       f.fixed_at.reset();
       Status w;
@@ -402,7 +407,10 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
     }
     // Open findings that did not come back are fixed now.
     for (const auto& [fp, info] : known) {
-      if (in.partial || current.contains(fp) || info.first == "fixed") continue;
+      if (in.partial || current.contains(fp) || info.state == "fixed") continue;
+      if (std::find(in.modules_not_run.begin(), in.modules_not_run.end(), info.module) !=
+          in.modules_not_run.end())
+        continue;
       auto w = db.exec(
           "UPDATE findings SET state = 'fixed', fixed_at = ?, last_scan_id = ? WHERE host = ? "
           "AND scope = ? AND fingerprint = ?",

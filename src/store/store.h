@@ -49,6 +49,9 @@ struct ScanInput {
   // A partial record (what `fim watch` saw happen): findings are added or refreshed, but
   // findings it does not mention are left as they are instead of being marked fixed.
   bool partial = false;
+  // Modules that share the scope but did not run this time (`scan --skip vuln`): their findings
+  // keep their states, as in a partial record.
+  std::vector<std::string> modules_not_run;
 };
 
 struct ScanOutcome {

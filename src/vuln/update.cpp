@@ -219,4 +219,20 @@ Result<BuildReport> update_database(const UpdateOptions& o) {
   return build_database(files, o.out, bo);
 }
 
+std::vector<std::string> update_sources(const std::vector<std::string>& given,
+                                        const std::string& list_path) {
+  if (!given.empty()) return given;
+  std::vector<std::string> urls;
+  if (auto text = read_file(list_path, 1 << 20)) {
+    size_t pos = 0;
+    std::string_view line;
+    while (next_line(*text, pos, line)) {
+      auto t = trim(line);
+      if (!t.empty() && t.front() != '#') urls.emplace_back(t);
+    }
+  }
+  if (urls.empty()) urls = default_sources();
+  return urls;
+}
+
 }  // namespace mamori::vuln

@@ -22,6 +22,8 @@
 #include "core/package.h"
 #include "core/result.h"
 #include "inventory/inventory.h"
+#include "inventory/listeners.h"
+#include "report/report.h"
 #include "vuln/version.h"
 
 namespace mamori::vuln {
@@ -68,6 +70,10 @@ Result<BuildReport> build_database(const std::vector<std::string>& paths, const 
 // The upstream locations `db update` downloads by default (OSV per-ecosystem all.zip, the
 // CISA KEV catalog, FIRST's EPSS scores).
 const std::vector<std::string>& default_sources();
+// What `db update` downloads: `given` (--source) when not empty, else the URLs of `list_path`
+// (one per line, # comments; STATE_DIR/sources.list), else default_sources().
+std::vector<std::string> update_sources(const std::vector<std::string>& given,
+                                        const std::string& list_path);
 
 struct UpdateOptions {
   std::vector<std::string> urls;
@@ -235,4 +241,27 @@ std::vector<Finding> vulnerability_findings(const VulnDb& db, const inventory::O
                                             const std::vector<Match>& matches,
                                             const FindingContext& ctx);
 
+// ---- in a scan (module.cpp) ----------------------------------------------
+
+// database-missing / database-stale (older than 7 days): the database's health as findings on
+// the host, so a scan without usable data never looks clean.
+Finding missing_database_finding(const std::string& host, const std::string& path);
+std::optional<Finding> stale_database_finding(const std::string& host, const std::string& path,
+                                              int64_t created_at, int64_t now);
+// Package index → the non-loopback sockets its processes listen on (a Debian binary package
+// and its siblings of the same source package).
+std::vector<std::vector<Exposure>> package_exposure(
+    const std::vector<Package>& packages, const std::vector<inventory::Listener>& listeners);
+
+// The vulnerabilities of an inventory as CycloneDX VEX entries (`inventory --format cyclonedx`).
+std::vector<report::VexEntry> vex_entries(const VulnDb& db, const inventory::Inventory& inv);
+
 }  // namespace mamori::vuln
+
+namespace mamori {
+class Module;
+namespace vuln {
+// Vulnerabilities as a module of `mamori scan` (core/module.h); needs the inventory.
+std::unique_ptr<Module> make_module();
+}  // namespace vuln
+}  // namespace mamori

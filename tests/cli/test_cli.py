@@ -685,6 +685,41 @@ class Vulnerabilities(Base):
 SHARED = os.environ.get("MAMORI_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
 
 
+class Modules(Base):
+    """scan's module list: --skip / --only, and a module left out keeps its findings."""
+
+    def test_skip_and_only(self):
+        db = os.path.join(self.tmp, "vuln.db")
+        mamori("--db", db, "-q", "db", "import", os.path.join(VFIX, "lang.jsonl"), check=0)
+        root = self.fixture_copy("debian10")
+        _, doc = self.scan(root, None, "--db", db, check=0)
+        vuln = {f["fingerprint"] for f in doc["findings"] if f["module"] == "vuln"}
+        self.assertTrue(vuln)
+        # Left out: not reported, and not marked fixed in the store either.
+        p = mamori("--root", root, "--store", self.db, "--db", db, "--format", "json", "-q",
+                   "scan", "--skip", "audit", "--skip", "vuln", check=0)
+        doc = json.loads(p.stdout)
+        self.assertEqual([f for f in doc["findings"] if f["module"] == "vuln"], [])
+        self.assertIn("inventory", {f["module"] for f in doc["findings"]})
+        p = mamori("--root", root, "--store", self.db, "--format", "json", "findings", "list",
+                   "--module", "vuln", check=0)
+        self.assertEqual({f["fingerprint"] for f in json.loads(p.stdout)["findings"]}, vuln)
+        # --only: that module alone, in its own scope; the inventory untouched.
+        p = mamori("--root", root, "--store", self.db, "--format", "json", "-q", "scan",
+                   "--only", "audit", check=0)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["scan"]["scope"], "audit")
+        self.assertEqual({f["module"] for f in doc["findings"]}, {"audit"})
+        # Mistakes are usage errors that name the modules.
+        p = mamori("--store", self.db, "scan", "--skip", "inventory", check=2)
+        self.assertIn("--skip inventory: vuln needs it", p.stderr)
+        p = mamori("--store", self.db, "scan", "--only", "waf", check=2)
+        self.assertIn("no such module (modules: inventory, vuln, fim, audit)", p.stderr)
+        p = mamori("scan", "--help", check=0)
+        for name in ("inventory", "vuln", "fim", "audit"):
+            self.assertRegex(p.stdout, rf"\n  {name} +\S")
+
+
 class Audit(Base):
     """mamori audit on the shared weak/hardened fixture roots (bench/audit/make_fixture.py)."""
 

@@ -937,5 +937,65 @@ TEST_F(ServiceTest, SinceAndWindowsUnderTokyoTime) {
   EXPECT_EQ(bans[0].target, "198.51.100.92");
 }
 
+// `guard run`'s loop, without root or systemd: READY only once every input is open, a status
+// after each ban, the watchdog fed, STOPPING at the end, and the loop ends when asked to.
+class FakeNotifier : public Notifier {
+ public:
+  std::vector<std::string> said;
+  uint64_t wd = 0;
+  void notify(const std::string& s) override { said.push_back(s); }
+  uint64_t watchdog_usec() const override { return wd; }
+};
+
+TEST_F(ServiceTest, RunLoopAnnouncesBansFeedsTheWatchdogAndStops) {
+  auto log = dir_ / "auth.log";
+  { std::ofstream(log) << ""; }
+  opts_.logs = {log.string()};
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  FakeNotifier n;
+  n.wd = 1;  // 1 µs: every round is past half of it
+  RunLoop loop;
+  loop.poll_ms = 10;
+  loop.sources = "auth.log";
+  int rounds = 0, ready_calls = 0;
+  std::vector<BanNotice> bans;
+  loop.on_ready = [&] {
+    ++ready_calls;
+    // appended after READY: a service that opened its inputs late would miss it
+    std::ofstream(log, std::ios::app) << fails("198.51.100.40", clock_.t - 30, 6);
+  };
+  loop.on_ban = [&](const BanNotice& b) { bans.push_back(b); };
+  loop.sleep = [&](int ms) {
+    EXPECT_EQ(ms, 10);
+    ++rounds;
+  };
+  loop.stop = [&] { return rounds >= 3; };
+  ASSERT_TRUE(run_service(svc, n, loop).has_value());
+  EXPECT_EQ(ready_calls, 1);
+  ASSERT_EQ(bans.size(), 1u);
+  EXPECT_EQ(bans[0].target, "198.51.100.40");
+  EXPECT_TRUE(fw_.has("198.51.100.40"));
+  ASSERT_GE(n.said.size(), 4u);
+  EXPECT_TRUE(n.said.front().starts_with("READY=1\nSTATUS=watching auth.log; 0 bans restored"))
+      << n.said.front();
+  EXPECT_EQ(n.said.back(), "STOPPING=1");
+  EXPECT_EQ(std::count(n.said.begin(), n.said.end(), "WATCHDOG=1"), 3);
+  EXPECT_TRUE(std::any_of(n.said.begin(), n.said.end(),
+                          [](const std::string& s) { return s.starts_with("STATUS=1 bans"); }));
+  EXPECT_EQ(rounds, 3);
+}
+
+// A service that cannot start never says READY.
+TEST_F(ServiceTest, RunLoopThatCannotStartIsNeverReady) {
+  opts_.journal_files = {(dir_ / "missing.journal").string()};
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  FakeNotifier n;
+  RunLoop loop;
+  loop.stop = [] { return true; };
+  auto r = run_service(svc, n, loop);
+  if (r) GTEST_FAIL() << "started on a journal file that does not exist";
+  EXPECT_TRUE(n.said.empty());
+}
+
 }  // namespace
 }  // namespace mamori::guard

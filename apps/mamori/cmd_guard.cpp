@@ -1,0 +1,390 @@
+// mamori guard scan-log, status, unban, restore, run.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "core/text.h"
+#include "guard/allow.h"
+#include "guard/journal.h"
+#include "guard/nft.h"
+#include "guard/offline.h"
+#include "guard/service.h"
+#include "inventory/listeners.h"
+
+namespace mamori::cli {
+namespace {
+
+struct GuardArgs {
+  std::vector<std::string> files;
+  std::vector<std::string> allow;          // addresses / prefixes never reported
+  std::string config;                      // guard.toml (default /etc/mamori/guard.toml)
+  int year = 0;                            // for syslog lines (no year); 0 = this year
+  bool ban = false;                        // scan-log: also ban what was found
+  std::vector<std::string> journal_files;  // scan-log: systemd journal files
+  bool journal = false;                    // scan-log: this machine's journal
+  std::string since;  // only events at or after (duration back from now, or a date); run: also
+                      // reads the rotated logs and the journal from then
+  std::string ban_time = "1h";  // first offence; repeat offenders get twice as long each time
+  std::string nft = "nft";      // the nft program
+  // run:
+  std::vector<std::string> logs;  // files to follow
+  bool from_start = false;        // read them whole first (default: only what is appended)
+  int poll_ms = 500;
+};
+
+// A typo in --allow would let an allowlisted admin be banned: a usage error, before anything.
+std::optional<int> bad_allow(const std::string& cmd, const GuardArgs& a) {
+  for (const auto& al : a.allow) {
+    guard::Ip ip;
+    int bits = 0;
+    if (!guard::parse_prefix(al, ip, bits))
+      return usage("guard " + cmd + ": --allow " + sanitize(al) + " is not an address or prefix");
+  }
+  return std::nullopt;
+}
+
+int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
+  if (o.format != "text" && o.format != "json")
+    return usage("guard scan-log: --format must be text or json");
+  if (a.files.empty() && a.journal_files.empty() && !a.journal)
+    return usage("guard scan-log: name a log file, --journal-file FILE or --journal");
+  if (auto rc = bad_allow("scan-log", a)) return *rc;
+  int64_t now = now_s();
+  auto since = guard::parse_since(a.since, now);
+  if (!since)
+    return usage("guard scan-log: --since " + sanitize(a.since) + ": " + since.error().message);
+  std::optional<int64_t> base;
+  if (a.ban) {
+    auto b = guard::parse_duration(a.ban_time);
+    if (!b) return usage("guard: --ban-time " + sanitize(a.ban_time) + ": " + b.error().message);
+    base = *b;
+  }
+  auto allow = guard::standard_allowlist(a.config, a.allow);
+  if (!allow) return fail(allow.error());
+  guard::DetectOptions dopts;
+  dopts.allow = *allow;
+  auto scan = guard::scan_logs({a.files, a.journal_files, a.journal}, {a.year, now, *since}, dopts);
+  if (!scan) return fail(scan.error());
+  if (scan->untrusted > 0)
+    info(o, fmt::format("warning: {} journal records claimed to be sshd, PAM, xrdp or VNC without "
+                        "journald's fields backing it (written by another program): ignored",
+                        scan->untrusted));
+  if (scan->left_out > 0)
+    info(o, fmt::format("{} authentication events before --since {} left out", scan->left_out,
+                        iso8601(*since)));
+  std::map<std::string, int64_t> banned;  // what this run banned: target → until
+  if (base) {
+    auto st = open_store(o);
+    if (!st) return fail(st.error());
+    std::string host = host_name(o);
+    // the firewall first: a ban recorded but never applied would come back at the next restore
+    guard::NftBans fw(a.nft, &*allow);
+    if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard: firewall"));
+    // the same rule as guard run: scanning the same log again is no new offence
+    auto earlier = (*st)->all_bans(host);
+    if (!earlier) return fail(earlier.error());
+    std::map<std::string, store::Ban> known;
+    for (auto& b : *earlier) known[b.address] = std::move(b);
+    std::vector<std::pair<std::string, int64_t>> elements;
+    std::vector<std::string> notes;
+    auto made =
+        guard::record_bans(scan->attackers, *allow, **st, host, now, *base, known, elements, notes);
+    for (const auto& n : notes) info(o, sanitize(n));
+    for (const auto& b : made) banned[b.target] = known[b.target].expires_at;
+    auto warnings = fw.ban(elements);
+    if (!warnings) return fail(warnings.error().with_context("guard: firewall"));
+    for (const auto& w : *warnings) info(o, "warning: " + sanitize(w));
+    info(o, fmt::format("{} addresses or prefixes banned in nftables table inet mamori_guard",
+                        elements.size() - warnings->size()));
+  }
+  return emit(o, o.format == "json" ? guard::render_scan_json(*scan, banned)
+                                    : guard::render_scan_text(*scan));
+}
+
+nlohmann::json ban_json(const store::Ban& b, int64_t now, int64_t in_firewall) {
+  return {{"address", b.address},
+          {"kind", b.kind},
+          {"reason", b.reason},
+          {"offences", b.offences},
+          {"banned_at", iso8601(b.banned_at)},
+          {"expires_at", iso8601(b.expires_at)},
+          {"seconds_left", b.expires_at - now},
+          {"in_firewall", in_firewall >= 0}};
+}
+
+int cmd_guard_status(const Options& o, const GuardArgs& a) {
+  if (o.format != "text" && o.format != "json")
+    return usage("guard status: --format must be text or json");
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  int64_t now = now_s();
+  auto bans = (*st)->active_bans(host_name(o), now);
+  if (!bans) return fail(bans.error());
+  guard::NftBans fw(a.nft);
+  auto elements = fw.list();
+  std::map<std::string, int64_t> in_fw;
+  std::string fw_note;
+  if (elements) {
+    for (const auto& [el, left] : *elements) in_fw[el] = left;
+  } else {
+    fw_note = elements.error().message;
+  }
+  auto fw_left = [&](const std::string& addr) -> int64_t {
+    bool v6 = false;
+    auto el = guard::canonical_element(addr, v6);
+    auto it = el ? in_fw.find(*el) : in_fw.end();
+    return it == in_fw.end() ? -1 : it->second;
+  };
+  std::string out;
+  if (o.format == "json") {
+    nlohmann::json j = {{"host", host_name(o)}, {"bans", nlohmann::json::array()}};
+    for (const auto& b : *bans) j["bans"].push_back(ban_json(b, now, fw_left(b.address)));
+    if (!fw_note.empty()) j["firewall_error"] = fw_note;
+    out = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    // every field comes from the store, which anything with write access to it may have set
+    for (const auto& b : *bans)
+      out += fmt::format(
+          "{:<40} {:<11} until {}  offence {}  {}{}\n", sanitize(b.address), sanitize(b.kind),
+          iso8601(b.expires_at), b.offences, sanitize(b.reason),
+          fw_left(b.address) >= 0 ? "" : "  (NOT in the firewall: mamori guard restore)");
+    out += fmt::format("{} active bans{}\n", bans->size(),
+                       fw_note.empty() ? "" : " — firewall: " + sanitize(fw_note));
+  }
+  return emit(o, out);
+}
+
+int cmd_guard_unban(const Options& o, const GuardArgs& a, const std::string& addr) {
+  bool v6 = false;
+  auto el = guard::canonical_element(addr, v6);
+  if (!el) return usage("guard unban: " + sanitize(el.error().message));
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  auto lifted = (*st)->lift_ban(host_name(o), *el, now_s());
+  if (!lifted) return fail(lifted.error());
+  guard::NftBans fw(a.nft);
+  if (auto s = fw.unban(*el); !s) return fail(s.error().with_context("guard unban: firewall"));
+  info(o, *lifted ? "unbanned " + *el : *el + " was not banned (removed from the firewall anyway)");
+  return kExitOk;
+}
+
+int cmd_guard_restore(const Options& o, const GuardArgs& a) {
+  if (auto rc = bad_allow("restore", a)) return *rc;
+  auto allow = guard::standard_allowlist(a.config, a.allow);
+  if (!allow) return fail(allow.error());
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  guard::NftFirewall fw(a.nft, &*allow);  // refuses what the checks refuse, as a last line
+  if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard restore: firewall"));
+  std::vector<std::string> notes;
+  auto r = guard::restore_bans(fw, **st, host_name(o), *allow, now_s(), notes);
+  for (const auto& n : notes) info(o, sanitize(n));
+  if (!r) return fail(r.error().with_context("guard restore"));
+  info(o, fmt::format("{} bans restored from the store", r->in_firewall));
+  return kExitOk;
+}
+
+volatile std::sig_atomic_t g_stop_guard = 0;
+void on_guard_signal(int) { g_stop_guard = 1; }
+
+// The journal is there to be followed when sd-journal opens it and it has entries.
+bool local_journal_available() {
+  auto j = guard::Journal::open_local();
+  if (!j) return false;
+  return std::filesystem::exists("/run/systemd/journal/socket") ||
+         std::filesystem::exists("/var/log/journal");
+}
+
+int cmd_guard_run(const Options& o, const GuardArgs& a) {
+  auto base = guard::parse_duration(a.ban_time);
+  if (!base)
+    return usage("guard run: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);
+  if (auto rc = bad_allow("run", a)) return *rc;
+  guard::ServiceOptions so;
+  so.logs = a.logs;
+  so.journal_files = a.journal_files;
+  so.journal_local = a.journal;
+  // The default source is the journal where there is one: its records say which program wrote
+  // them (a text log only says what the writer claimed). Else the classic auth logs.
+  if (so.logs.empty() && !a.journal && a.journal_files.empty()) {
+    if (local_journal_available()) {
+      so.journal_local = true;
+    } else {
+      for (const char* d : {"/var/log/auth.log", "/var/log/secure"})
+        if (std::filesystem::exists(d)) so.logs.push_back(d);
+    }
+  }
+  if (so.logs.empty() && !so.journal_local && so.journal_files.empty())
+    return usage(
+        "guard run: no --log or --journal given, no journal and no /var/log/auth.log here");
+  if (a.poll_ms < 10 || a.poll_ms > 60000) return usage("guard run: --poll-ms 10..60000");
+  auto since = guard::parse_since(a.since, now_s());
+  if (!since)
+    return usage("guard run: --since " + sanitize(a.since) + ": " + since.error().message);
+  so.since = *since;
+  so.from_start = a.from_start;
+  so.ban_seconds = *base;
+  auto allow = guard::standard_allowlist(a.config, a.allow);
+  if (!allow) return fail(allow.error());
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  so.host = host_name(o);
+  SystemClock clock;
+  guard::NftFirewall fw(a.nft, nullptr);
+  guard::GuardService svc(
+      so, **st, fw, clock, *allow,
+      [] {
+        return inventory::session_peers(Root("/"), {"sshd", "sshd-session"});
+      },
+      guard::host_addresses);
+  fw.set_allowlist(&svc.allowlist());  // the service's own: it grows as sessions open
+  guard::SystemdNotifier notifier;
+  guard::RunLoop loop;
+  loop.poll_ms = a.poll_ms;
+  loop.sources = fmt::format(
+      "{}{}{}", fmt::join(so.logs, ", "),
+      !so.logs.empty() && (so.journal_local || !so.journal_files.empty()) ? " and " : "",
+      so.journal_local            ? "the journal"
+      : !so.journal_files.empty() ? "the journal files"
+                                  : "");
+  loop.stop = [] { return g_stop_guard != 0; };
+  loop.on_note = [&o](const std::string& n) { info(o, "guard: " + sanitize(n)); };
+  loop.on_ban = [&o](const guard::BanNotice& b) {
+    if (o.format == "json")
+      std::cout << nlohmann::json({{"banned", b.target},
+                                   {"kind", b.kind},
+                                   {"failures", b.failures},
+                                   {"offences", b.offences},
+                                   {"until", iso8601(b.until)}})
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << std::endl;
+    else if (!o.quiet)
+      std::cout << fmt::format("banned {} ({}, {} failures) until {} (offence {})", b.target,
+                               b.kind, b.failures, iso8601(b.until), b.offences)
+                << std::endl;
+  };
+  loop.on_ready = [&] {
+    info(o, fmt::format("guard: watching {}; {} bans restored; never banned: {}", loop.sources,
+                        svc.stats().restored, fmt::join(svc.allowlist().describe(), ", ")));
+  };
+  std::signal(SIGTERM, on_guard_signal);
+  std::signal(SIGINT, on_guard_signal);
+  Status r = guard::run_service(svc, notifier, loop);
+  if (!r) return fail(r.error().with_context("guard run"));
+  info(o, fmt::format("guard: stopped; {} bans this run", svc.stats().bans_total));
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_guard_commands(CLI::App& app, Options& o, int& rc) {
+  auto ga_ = std::make_shared<GuardArgs>();
+  GuardArgs& ga = *ga_;
+  auto* guardc = app.add_subcommand("guard", "Find password guessing in auth logs (and stop it)");
+  guardc->require_subcommand(1);
+  guardc->footer("See docs/guard.md.");
+  auto* gscan = guardc->add_subcommand(
+      "scan-log", "Analyse auth logs offline and list the attackers (--ban also bans them)");
+  gscan->add_option("FILE", ga.files,
+                    "Log files: syslog (/var/log/auth.log), RFC 3339, journalctl -o short-iso or "
+                    "-o export; xrdp-sesman.log, x11vnc and TigerVNC logs; web access logs "
+                    "(WordPress logins); .gz rotations read as they are");
+  gscan
+      ->add_option("--since", ga.since,
+                   "Only attempts at or after WHEN: 2h, 3d (back from now) or a UTC date "
+                   "2024-05-06[T12:00:00[Z]]")
+      ->type_name("WHEN");
+  gscan
+      ->add_option("--journal-file", ga.journal_files,
+                   "systemd journal file to read (repeatable; sd-journal)")
+      ->type_name("FILE");
+  gscan->add_flag("--journal", ga.journal, "Read this machine's systemd journal (sd-journal)");
+  gscan->add_option("--allow", ga.allow, "Address or prefix never reported (repeatable)")
+      ->type_name("ADDR[/LEN]");
+  gscan
+      ->add_option("--year", ga.year, "Year of syslog lines, which carry none (default: this year)")
+      ->type_name("YYYY");
+  gscan->footer(R"(Examples:
+  mamori guard scan-log /var/log/auth.log /var/log/auth.log.*.gz
+  mamori guard scan-log --journal --format json          this machine's journal (sd-journal)
+  journalctl -u ssh -o export > ssh.export && mamori guard scan-log ssh.export
+  mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
+  mamori guard scan-log --since 2d /var/log/auth.log* /var/log/nginx/access.log*
+Services: ssh (sshd, sshd-session), pam (any other service's PAM failure with a remote host),
+xrdp, vnc (x11vnc, TigerVNC), wordpress (POST wp-login.php answered 200 = failure; a 302 is a
+login only when the dashboard follows; every POST xmlrpc.php = an attempt).
+Never blamed: loopback, this host's addresses, the peers of SSH sessions open now, `allow` in
+/etc/mamori/guard.toml (--config) and --allow. Journal records count only when journald's own
+fields (_UID, _COMM, _EXE, _SYSTEMD_UNIT) back the program they claim to be; syslog times are
+this host's local time (TZ).
+Kinds: burst (>= 5 failures in 10 min), spraying (many accounts, 1-2 tries each), guessed (a
+login after >= 5 failures: change that password), slow (>= 6 in 24 h, never logged in),
+distributed (a /24, /64 or /56, or a campaign of addresses a guess or two each).
+See docs/guard.md.)");
+  gscan->add_flag("--ban", ga.ban,
+                  "Also ban what was found: nftables table inet mamori_guard, recorded in the "
+                  "store (escalating for repeat offenders)");
+  gscan
+      ->add_option("--ban-time", ga.ban_time,
+                   "First ban's length (3600, 10m, 1h, 2d); each repeat offence doubles it, up "
+                   "to 30 days")
+      ->type_name("DURATION");
+  gscan->callback([&o, &rc, ga_] { rc = cmd_guard_scan_log(o, *ga_); });
+  auto* gstatus = guardc->add_subcommand("status", "Active bans of this host (store and firewall)");
+  gstatus->callback([&o, &rc, ga_] { rc = cmd_guard_status(o, *ga_); });
+  auto unban_addr = std::make_shared<std::string>();
+  auto* gunban = guardc->add_subcommand("unban", "Lift a ban now (store and firewall)");
+  gunban->add_option("ADDR", *unban_addr, "Address or prefix")->required();
+  gunban->callback([&o, &rc, ga_, unban_addr] { rc = cmd_guard_unban(o, *ga_, *unban_addr); });
+  auto* grestore = guardc->add_subcommand(
+      "restore", "Put the store's active bans back into nftables (after a reboot or flush)");
+  grestore->callback([&o, &rc, ga_] { rc = cmd_guard_restore(o, *ga_); });
+  auto* grun = guardc->add_subcommand(
+      "run", "The service: follow auth logs, ban password guessing as it happens (nftables)");
+  grun->add_option("--log", ga.logs,
+                   "Log file to follow through rotation (repeatable; default: the journal, else "
+                   "/var/log/auth.log or /var/log/secure)")
+      ->type_name("FILE");
+  grun->add_flag("--journal", ga.journal, "Follow this machine's systemd journal (sd-journal)");
+  grun->add_option("--journal-file", ga.journal_files, "Follow systemd journal files (repeatable)")
+      ->type_name("FILE");
+  grun->add_flag("--from-start", ga.from_start,
+                 "Read the logs whole first (default: only new lines)");
+  grun->add_option("--since", ga.since,
+                   "Catch up first: the rotated logs (.1, .N.gz, -YYYYMMDD) and the journal from "
+                   "WHEN (2h, 3d or a UTC date), then follow")
+      ->type_name("WHEN");
+  grun->add_option("--allow", ga.allow, "Address or prefix never banned (repeatable)")
+      ->type_name("ADDR[/LEN]");
+  grun->add_option("--ban-time", ga.ban_time, "First ban's length; doubles per repeat offence")
+      ->type_name("DURATION");
+  grun->add_option("--poll-ms", ga.poll_ms, "How often the logs are read (default 500)")
+      ->type_name("MS");
+  grun->footer(R"(Runs until SIGTERM/SIGINT; tells systemd when ready (Type=notify, WATCHDOG=1 when
+WatchdogSec is set): packaging/systemd/mamori-guard.service. Bans of earlier runs are restored at
+start, each checked as if new (never wider than /16 or /32, never an allowlisted address). Each
+ban is printed (a JSON line with --format json).
+Default source: this machine's journal where there is one (its records prove which program
+wrote them), else /var/log/auth.log or /var/log/secure (whose lines anyone can forge with
+logger(1): see docs/guard.md).
+Never banned: loopback, this host's addresses, the peers of SSH sessions open at start and of
+those that log in later, `allow` in /etc/mamori/guard.toml (--config) and --allow.
+See docs/guard.md.)");
+  grun->callback([&o, &rc, ga_] { rc = cmd_guard_run(o, *ga_); });
+  for (auto* c : {gscan, gstatus, gunban, grestore, grun})
+    c->add_option("--nft", ga.nft, "The nft program (default: nft in PATH)")->type_name("PATH");
+  grestore->add_option("--allow", ga.allow, "Address or prefix never banned (repeatable)")
+      ->type_name("ADDR[/LEN]");
+  for (auto* c : {gscan, grestore, grun})
+    c->add_option("--config", ga.config,
+                  "Guard configuration: allow = [\"ADDR[/LEN]\", ...] (default "
+                  "/etc/mamori/guard.toml, when present)")
+        ->type_name("FILE");
+}
+
+}  // namespace mamori::cli

@@ -1,0 +1,113 @@
+// guard scan-log: read, detect, render (offline.h).
+#include "guard/offline.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "guard/journal.h"
+#include "guard/service.h"
+
+namespace mamori::guard {
+
+Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
+                          const DetectOptions& detect_opts) {
+  int year = opts.year;
+  if (year == 0) {
+    std::time_t t = static_cast<std::time_t>(opts.now);
+    std::tm tm{};
+    localtime_r(&t, &tm);  // syslog stamps are local time
+    year = tm.tm_year + 1900;
+  }
+  AuthLogParser parser(year);
+  if (opts.year == 0) parser.set_clock(opts.now);
+  for (const auto& f : src.files) {
+    if (auto s = read_log_file(f, parser); !s) return s.error();
+    parser.finish();
+  }
+  LogScan out;
+  auto feed_journal = [&](Result<std::unique_ptr<Journal>> j) -> Status {
+    if (!j) return j.error();
+    auto n = (*j)->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
+      parser.message(ts, pid, ident, m);
+    });
+    if (!n) return n.error();
+    out.untrusted += (*j)->untrusted();
+    return {};
+  };
+  if (!src.journal_files.empty())
+    if (auto s = feed_journal(Journal::open_files(src.journal_files)); !s) return s.error();
+  if (src.journal_local)
+    if (auto s = feed_journal(Journal::open_local()); !s) return s.error();
+  out.untrusted += parser.untrusted();
+  if (opts.since > 0) {
+    size_t before = parser.events().size();
+    parser.drop_before(opts.since);
+    out.left_out = before - parser.events().size();
+  }
+  out.lines = parser.lines();
+  out.events = parser.events().size();
+  out.attackers = detect(parser.events(), detect_opts, [&](uint32_t u) { return parser.user(u); });
+  return out;
+}
+
+Result<Allowlist> standard_allowlist(const std::string& config,
+                                     const std::vector<std::string>& extra) {
+  auto allow = Allowlist::loopback();
+  add_host_addresses(allow);
+  add_ssh_sessions(allow, Root("/"));
+  std::string cfg = config.empty() ? "/etc/mamori/guard.toml" : config;
+  MAMORI_TRY(add_config_file(allow, cfg, !config.empty()), "guard: --config");
+  for (const auto& al : extra) MAMORI_TRY(allow.add(al, "--allow"), "guard: --allow");
+  return allow;
+}
+
+std::string render_scan_json(const LogScan& scan,
+                             const std::map<std::string, int64_t>& banned_until) {
+  nlohmann::json j = {{"lines", scan.lines},
+                      {"events", scan.events},
+                      {"untrusted", scan.untrusted},
+                      {"attackers", nlohmann::json::array()}};
+  for (const auto& x : scan.attackers) {
+    nlohmann::json e = {{"address", x.address},
+                        {"kind", x.kind},
+                        {"failures", x.failures},
+                        {"first_seen", iso8601(x.first_seen)},
+                        {"last_seen", iso8601(x.last_seen)},
+                        {"usernames", x.usernames},
+                        {"addresses", x.addresses},
+                        {"services", x.services}};
+    if (!x.guessed_user.empty()) e["guessed_user"] = x.guessed_user;
+    if (auto b = banned_until.find(x.address); b != banned_until.end())
+      e["banned_until"] = iso8601(b->second);
+    j["attackers"].push_back(std::move(e));
+  }
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string render_scan_text(const LogScan& scan) {
+  std::string out;
+  std::map<std::string, int> kinds;
+  for (const auto& x : scan.attackers) ++kinds[x.kind];
+  for (const auto& x : scan.attackers) {
+    std::string users;
+    for (size_t i = 0; i < x.usernames.size() && i < 5; ++i)
+      users += (i ? "," : "") + sanitize(x.usernames[i]);
+    out += fmt::format("{:<11} {:<42} {:>7} failures  {} .. {}  {}{}{}\n", x.kind,
+                       x.addresses.empty()
+                           ? x.address
+                           : fmt::format("{} ({} addresses)", x.address, x.addresses.size()),
+                       x.failures, iso8601(x.first_seen), iso8601(x.last_seen),
+                       fmt::join(x.services, ","), users.empty() ? "" : "  users " + users,
+                       x.guessed_user.empty() ? "" : "  logged in as " + sanitize(x.guessed_user));
+  }
+  out += fmt::format("{} lines, {} authentication events, {} attackers", scan.lines, scan.events,
+                     scan.attackers.size());
+  for (const auto& [k, n] : kinds) out += fmt::format(", {} {}", n, k);
+  out += "\n";
+  return out;
+}
+
+}  // namespace mamori::guard

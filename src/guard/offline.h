@@ -1,0 +1,55 @@
+#pragma once
+// `mamori guard scan-log`: auth logs and journals read whole, then detection (detect.h), and its
+// output. The command keeps only its options.
+//
+// Example:
+//   LogSources src{.files = {"/var/log/auth.log"}};
+//   auto scan = scan_logs(src, {.year = 2024}, detect_options);
+//   fmt::print("{}", render_scan_text(*scan));
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/finding.h"
+#include "core/result.h"
+#include "guard/allow.h"
+#include "guard/detect.h"
+
+namespace mamori::guard {
+
+struct LogSources {
+  std::vector<std::string> files;          // text logs, .gz read as they are
+  std::vector<std::string> journal_files;  // systemd journal files (sd-journal)
+  bool journal_local = false;              // this machine's journal
+};
+
+struct ScanLogOptions {
+  int year = 0;       // of syslog lines (which carry none); 0 = this year, by the clock
+  int64_t now = 0;    // the clock, for `year` 0 (a stamp in the future is last year's)
+  int64_t since = 0;  // events before it are left out (0 = none)
+};
+
+struct LogScan {
+  uint64_t lines = 0, events = 0;
+  uint64_t untrusted = 0;  // journal records claiming a service journald does not back
+  uint64_t left_out = 0;   // events before `since`
+  std::vector<Attacker> attackers;
+};
+
+Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
+                          const DetectOptions& detect_opts);
+
+// The allowlist of a guard command: loopback, this host's addresses, the SSH sessions open now,
+// the configuration file's `allow` entries (`config`, default /etc/mamori/guard.toml when
+// present) and `extra` (--allow).
+Result<Allowlist> standard_allowlist(const std::string& config,
+                                     const std::vector<std::string>& extra);
+
+// The scan as JSON (`banned_until`: target → unix seconds, for what this run banned) and text.
+std::string render_scan_json(const LogScan& scan,
+                             const std::map<std::string, int64_t>& banned_until);
+std::string render_scan_text(const LogScan& scan);
+
+}  // namespace mamori::guard
