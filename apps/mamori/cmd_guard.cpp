@@ -49,8 +49,8 @@ std::optional<int> bad_allow(const std::string& cmd, const GuardArgs& a) {
 }
 
 int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
-  if (o.format != "text" && o.format != "json")
-    return usage("guard scan-log: --format must be text or json");
+  auto format = report::parse_format(o.format);
+  if (!format) return usage("guard scan-log: " + format.error().message);
   if (a.files.empty() && a.journal_files.empty() && !a.journal)
     return usage("guard scan-log: name a log file, --journal-file FILE or --journal");
   if (auto rc = bad_allow("scan-log", a)) return *rc;
@@ -68,7 +68,11 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (!allow) return fail(allow.error());
   guard::DetectOptions dopts;
   dopts.allow = *allow;
-  auto scan = guard::scan_logs({a.files, a.journal_files, a.journal}, {a.year, now, *since}, dopts);
+  guard::LogSources src;
+  src.files = a.files;
+  src.journal_files = a.journal_files;
+  src.journal_local = a.journal;
+  auto scan = guard::scan_logs(src, {a.year, now, *since}, dopts);
   if (!scan) return fail(scan.error());
   if (scan->untrusted > 0)
     info(o, fmt::format("warning: {} journal records claimed to be sshd, PAM, xrdp or VNC without "
@@ -102,19 +106,22 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
     info(o, fmt::format("{} addresses or prefixes banned in nftables table inet mamori_guard",
                         elements.size() - warnings->size()));
   }
-  return emit(o, o.format == "json" ? guard::render_scan_json(*scan, banned)
-                                    : guard::render_scan_text(*scan));
-}
-
-nlohmann::json ban_json(const store::Ban& b, int64_t now, int64_t in_firewall) {
-  return {{"address", b.address},
-          {"kind", b.kind},
-          {"reason", b.reason},
-          {"offences", b.offences},
-          {"banned_at", iso8601(b.banned_at)},
-          {"expires_at", iso8601(b.expires_at)},
-          {"seconds_left", b.expires_at - now},
-          {"in_firewall", in_firewall >= 0}};
+  // The attackers as findings: in the JSON beside them, and what SARIF and HTML show.
+  report::Report r;
+  r.host = host_name(o);
+  r.tool_version = MAMORI_VERSION;
+  r.findings = guard::attacker_findings(scan->attackers, banned);
+  switch (*format) {
+    case report::Format::kText:
+      return emit(o, guard::render_scan_text(*scan));
+    case report::Format::kJson: {
+      auto j = nlohmann::json::parse(guard::render_scan_json(*scan, banned));
+      j["findings"] = nlohmann::json::parse(report::render_json(r))["findings"];
+      return emit(o, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    }
+    default:
+      return emit(o, report::render(r, *format, use_color(o)));
+  }
 }
 
 int cmd_guard_status(const Options& o, const GuardArgs& a) {
@@ -123,40 +130,16 @@ int cmd_guard_status(const Options& o, const GuardArgs& a) {
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t now = now_s();
-  auto bans = (*st)->active_bans(host_name(o), now);
+  std::string host = host_name(o);
+  auto bans = (*st)->active_bans(host, now);
   if (!bans) return fail(bans.error());
   guard::NftBans fw(a.nft);
   auto elements = fw.list();
-  std::map<std::string, int64_t> in_fw;
-  std::string fw_note;
-  if (elements) {
-    for (const auto& [el, left] : *elements) in_fw[el] = left;
-  } else {
-    fw_note = elements.error().message;
-  }
-  auto fw_left = [&](const std::string& addr) -> int64_t {
-    bool v6 = false;
-    auto el = guard::canonical_element(addr, v6);
-    auto it = el ? in_fw.find(*el) : in_fw.end();
-    return it == in_fw.end() ? -1 : it->second;
-  };
-  std::string out;
-  if (o.format == "json") {
-    nlohmann::json j = {{"host", host_name(o)}, {"bans", nlohmann::json::array()}};
-    for (const auto& b : *bans) j["bans"].push_back(ban_json(b, now, fw_left(b.address)));
-    if (!fw_note.empty()) j["firewall_error"] = fw_note;
-    out = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  } else {
-    // every field comes from the store, which anything with write access to it may have set
-    for (const auto& b : *bans)
-      out += fmt::format(
-          "{:<40} {:<11} until {}  offence {}  {}{}\n", sanitize(b.address), sanitize(b.kind),
-          iso8601(b.expires_at), b.offences, sanitize(b.reason),
-          fw_left(b.address) >= 0 ? "" : "  (NOT in the firewall: mamori guard restore)");
-    out += fmt::format("{} active bans{}\n", bans->size(),
-                       fw_note.empty() ? "" : " — firewall: " + sanitize(fw_note));
-  }
-  return emit(o, out);
+  guard::BanStatus status{host, *bans, {}, elements ? "" : elements.error().message, now};
+  if (elements)
+    status.in_firewall = std::map<std::string, int64_t>(elements->begin(), elements->end());
+  return emit(o, o.format == "json" ? guard::render_status_json(status)
+                                    : guard::render_status_text(status));
 }
 
 int cmd_guard_unban(const Options& o, const GuardArgs& a, const std::string& addr) {
@@ -234,6 +217,7 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   auto st = open_store(o);
   if (!st) return fail(st.error());
   so.host = host_name(o);
+  so.tool_version = MAMORI_VERSION;
   SystemClock clock;
   guard::NftFirewall fw(a.nft, nullptr);
   guard::GuardService svc(
@@ -255,18 +239,8 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
   loop.stop = [] { return g_stop_guard != 0; };
   loop.on_note = [&o](const std::string& n) { info(o, "guard: " + sanitize(n)); };
   loop.on_ban = [&o](const guard::BanNotice& b) {
-    if (o.format == "json")
-      std::cout << nlohmann::json({{"banned", b.target},
-                                   {"kind", b.kind},
-                                   {"failures", b.failures},
-                                   {"offences", b.offences},
-                                   {"until", iso8601(b.until)}})
-                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                << std::endl;
-    else if (!o.quiet)
-      std::cout << fmt::format("banned {} ({}, {} failures) until {} (offence {})", b.target,
-                               b.kind, b.failures, iso8601(b.until), b.offences)
-                << std::endl;
+    if (o.format == "json" || !o.quiet)
+      std::cout << guard::render_ban(b, o.format == "json") << std::endl;
   };
   loop.on_ready = [&] {
     info(o, fmt::format("guard: watching {}; {} bans restored; never banned: {}", loop.sources,
@@ -315,6 +289,9 @@ void add_guard_commands(CLI::App& app, Options& o, int& rc) {
   journalctl -u ssh -o export > ssh.export && mamori guard scan-log ssh.export
   mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
   mamori guard scan-log --since 2d /var/log/auth.log* /var/log/nginx/access.log*
+  mamori guard scan-log --format html -o attackers.html /var/log/auth.log
+Formats: text, json (the attackers, and the same as findings), sarif and html (the findings;
+nothing is recorded: 'mamori scan' records the last day's attackers of this host).
 Services: ssh (sshd, sshd-session), pam (any other service's PAM failure with a remote host),
 xrdp, vnc (x11vnc, TigerVNC), wordpress (POST wp-login.php answered 200 = failure; a 302 is a
 login only when the dashboard follows; every POST xmlrpc.php = an attempt).

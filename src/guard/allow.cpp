@@ -147,9 +147,13 @@ Status add_config_file(Allowlist& allow, const std::string& path, bool required)
     if (!required && text.error().code == ErrorCode::kNotFound) return ok();
     return text.error();
   }
+  return add_config_text(allow, *text, path);
+}
+
+Status add_config_text(Allowlist& allow, const std::string& text, const std::string& path) {
   toml::table doc;
   try {
-    doc = toml::parse(*text, path);
+    doc = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return Error::invalid(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
                                       e.source().begin.column, e.description()));

@@ -72,5 +72,7 @@ size_t add_ssh_sessions(Allowlist& allow, const Root& proc_root);
 // `allow = ["203.0.113.0/24", …]` of a guard configuration file (TOML). A missing file is not
 // an error unless `required`; a bad entry is, naming the file.
 Status add_config_file(Allowlist& allow, const std::string& path, bool required);
+// The same for the text of such a file; `origin` names it in errors.
+Status add_config_text(Allowlist& allow, const std::string& text, const std::string& origin);
 
 }  // namespace mamori::guard

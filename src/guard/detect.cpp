@@ -10,6 +10,23 @@
 #include <unordered_set>
 
 namespace mamori::guard {
+
+std::string_view AttackKind::name() const {
+  switch (v_) {
+    case kGuessed:
+      return "guessed";
+    case kSpraying:
+      return "spraying";
+    case kBurst:
+      return "burst";
+    case kDistributed:
+      return "distributed";
+    case kSlow:
+      return "slow";
+  }
+  return "unknown";
+}
+
 namespace {
 
 struct FailEv {
@@ -85,11 +102,10 @@ std::vector<std::string> service_names(unsigned bits) {
   return out;
 }
 
-Attacker single(const PerIp& s, std::string kind,
-                const std::function<std::string(uint32_t)>& name) {
+Attacker single(const PerIp& s, AttackKind kind, const std::function<std::string(uint32_t)>& name) {
   Attacker a;
   a.address = s.ip.str();
-  a.kind = std::move(kind);
+  a.kind = kind;
   a.failures = s.fails.size();
   a.first_seen = s.fails.empty() ? 0 : s.fails.front();
   a.last_seen = s.fails.empty() ? 0 : s.fails.back();
@@ -102,7 +118,7 @@ Attacker group(const std::vector<PerIp*>& members, std::string address,
                const std::function<std::string(uint32_t)>& name) {
   Attacker a;
   a.address = std::move(address);
-  a.kind = "distributed";
+  a.kind = AttackKind::kDistributed;
   a.first_seen = INT64_MAX;
   std::unordered_map<uint32_t, uint32_t> users;
   unsigned services = 0;
@@ -210,7 +226,7 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       int64_t t = s.successes[k];
       if (fails_of(s.success_users[k], t - o.guessed_window, t) >=
           static_cast<size_t>(o.guessed_count)) {
-        Attacker a = single(s, "guessed", name);
+        Attacker a = single(s, AttackKind::kGuessed, name);
         a.guessed_user = name(s.success_users[k]);
         out.push_back(std::move(a));
         s.flagged = true;
@@ -239,21 +255,21 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
     if (s.open_valid_users.size() >= 5 && max_per_user <= 2 && valid_fails >= 5) {
       // one password against every account — and if one of them then logged in from there,
       // the sprayed password worked
-      Attacker a = single(s, "spraying", name);
+      Attacker a = single(s, AttackKind::kSpraying, name);
       for (size_t k = 0; k < s.successes.size(); ++k)
         if (fails_of(s.success_users[k], s.successes[k] - o.guessed_window, s.successes[k]) > 0) {
-          a.kind = "guessed";
+          a.kind = AttackKind::kGuessed;
           a.guessed_user = name(s.success_users[k]);
           break;
         }
       out.push_back(std::move(a));
       s.flagged = true;
     } else if (max_in_window(s.open, o.burst_window) >= static_cast<size_t>(o.burst_count)) {
-      out.push_back(single(s, "burst", name));
+      out.push_back(single(s, AttackKind::kBurst, name));
       s.flagged = true;
     } else if (s.successes.empty() &&
                max_in_window(s.open, o.slow_window) >= static_cast<size_t>(o.slow_count)) {
-      out.push_back(single(s, "slow", name));
+      out.push_back(single(s, AttackKind::kSlow, name));
       s.flagged = true;
     }
   }
@@ -312,11 +328,9 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
     }
     i = j + 1;
   }
-  static const std::map<std::string, int> rank = {
-      {"guessed", 0}, {"spraying", 1}, {"burst", 2}, {"distributed", 3}, {"slow", 4}};
+  // most urgent first (the order of AttackKind), then the most failures
   std::stable_sort(out.begin(), out.end(), [](const Attacker& a, const Attacker& b) {
-    int ra = rank.at(a.kind), rb = rank.at(b.kind);
-    return ra != rb ? ra < rb : a.failures > b.failures;
+    return a.kind != b.kind ? a.kind < b.kind : a.failures > b.failures;
   });
   return out;
 }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "guard/allow.h"
@@ -25,9 +26,27 @@
 
 namespace mamori::guard {
 
+// What an attacker did, most urgent first. A typed value with a name: decisions switch on it,
+// text sinks print its name ("guessed", "spraying", "burst", "distributed", "slow").
+class AttackKind {
+ public:
+  enum class Value : uint8_t { kGuessed, kSpraying, kBurst, kDistributed, kSlow };
+  static constexpr Value kGuessed = Value::kGuessed, kSpraying = Value::kSpraying,
+                         kBurst = Value::kBurst, kDistributed = Value::kDistributed,
+                         kSlow = Value::kSlow;
+  constexpr AttackKind(Value v = kBurst) : v_(v) {}  // NOLINT: a value of the enum is one
+  constexpr operator Value() const { return v_; }    // switch (kind), kind == AttackKind::kBurst
+  std::string_view name() const;
+  operator std::string() const { return std::string(name()); }
+  bool operator==(std::string_view s) const { return name() == s; }
+
+ private:
+  Value v_;
+};
+
 struct Attacker {
   std::string address;  // an IP or a CIDR prefix (distributed)
-  std::string kind;     // burst, slow, distributed, spraying, guessed
+  AttackKind kind;
   uint64_t failures = 0;
   int64_t first_seen = 0, last_seen = 0;
   std::vector<std::string> usernames;  // the most tried first (at most 20)

@@ -8,6 +8,7 @@
 
 #include "core/text.h"
 #include "guard/journal.h"
+#include "guard/nft.h"
 #include "guard/service.h"
 
 namespace mamori::guard {
@@ -24,12 +25,22 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
   AuthLogParser parser(year);
   if (opts.year == 0) parser.set_clock(opts.now);
   for (const auto& f : src.files) {
-    if (auto s = read_log_file(f, parser); !s) return s.error();
+    if (src.root) {
+      auto fd = src.root->open_file(f);
+      if (!fd) return fd.error();
+      auto s = read_gzip_fd(
+          std::move(*fd), f, UINT64_MAX, [&parser](std::string_view b) { parser.feed(b); },
+          /*plain_ok=*/true);
+      if (!s) return s.error();
+    } else if (auto s = read_log_file(f, parser); !s) {
+      return s.error();
+    }
     parser.finish();
   }
   LogScan out;
   auto feed_journal = [&](Result<std::unique_ptr<Journal>> j) -> Status {
     if (!j) return j.error();
+    if (opts.since > 0) MAMORI_TRY((*j)->seek_time(opts.since), "journal");
     auto n = (*j)->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
       parser.message(ts, pid, ident, m);
     });
@@ -72,7 +83,7 @@ std::string render_scan_json(const LogScan& scan,
                       {"attackers", nlohmann::json::array()}};
   for (const auto& x : scan.attackers) {
     nlohmann::json e = {{"address", x.address},
-                        {"kind", x.kind},
+                        {"kind", std::string(x.kind.name())},
                         {"failures", x.failures},
                         {"first_seen", iso8601(x.first_seen)},
                         {"last_seen", iso8601(x.last_seen)},
@@ -90,12 +101,12 @@ std::string render_scan_json(const LogScan& scan,
 std::string render_scan_text(const LogScan& scan) {
   std::string out;
   std::map<std::string, int> kinds;
-  for (const auto& x : scan.attackers) ++kinds[x.kind];
+  for (const auto& x : scan.attackers) ++kinds[std::string(x.kind.name())];
   for (const auto& x : scan.attackers) {
     std::string users;
     for (size_t i = 0; i < x.usernames.size() && i < 5; ++i)
       users += (i ? "," : "") + sanitize(x.usernames[i]);
-    out += fmt::format("{:<11} {:<42} {:>7} failures  {} .. {}  {}{}{}\n", x.kind,
+    out += fmt::format("{:<11} {:<42} {:>7} failures  {} .. {}  {}{}{}\n", x.kind.name(),
                        x.addresses.empty()
                            ? x.address
                            : fmt::format("{} ({} addresses)", x.address, x.addresses.size()),
@@ -107,6 +118,56 @@ std::string render_scan_text(const LogScan& scan) {
                      scan.attackers.size());
   for (const auto& [k, n] : kinds) out += fmt::format(", {} {}", n, k);
   out += "\n";
+  return out;
+}
+
+std::string render_ban(const BanNotice& b, bool json) {
+  if (json)
+    return nlohmann::json({{"banned", b.target},
+                           {"kind", b.kind},
+                           {"failures", b.failures},
+                           {"offences", b.offences},
+                           {"until", iso8601(b.until)}})
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return fmt::format("banned {} ({}, {} failures) until {} (offence {})", b.target, b.kind,
+                     b.failures, iso8601(b.until), b.offences);
+}
+
+namespace {
+// Seconds the firewall still holds a ban for; -1 when it does not hold it.
+int64_t firewall_left(const BanStatus& s, const std::string& addr) {
+  bool v6 = false;
+  auto el = canonical_element(addr, v6);
+  auto it = el ? s.in_firewall.find(*el) : s.in_firewall.end();
+  return it == s.in_firewall.end() ? -1 : it->second;
+}
+}  // namespace
+
+std::string render_status_json(const BanStatus& s) {
+  nlohmann::json j = {{"host", s.host}, {"bans", nlohmann::json::array()}};
+  for (const auto& b : s.bans)
+    j["bans"].push_back({{"address", b.address},
+                         {"kind", b.kind},
+                         {"reason", b.reason},
+                         {"offences", b.offences},
+                         {"banned_at", iso8601(b.banned_at)},
+                         {"expires_at", iso8601(b.expires_at)},
+                         {"seconds_left", b.expires_at - s.now},
+                         {"in_firewall", firewall_left(s, b.address) >= 0}});
+  if (!s.firewall_error.empty()) j["firewall_error"] = s.firewall_error;
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string render_status_text(const BanStatus& s) {
+  std::string out;
+  // every field comes from the store, which anything with write access to it may have set
+  for (const auto& b : s.bans)
+    out += fmt::format(
+        "{:<40} {:<11} until {}  offence {}  {}{}\n", sanitize(b.address), sanitize(b.kind),
+        iso8601(b.expires_at), b.offences, sanitize(b.reason),
+        firewall_left(s, b.address) >= 0 ? "" : "  (NOT in the firewall: mamori guard restore)");
+  out += fmt::format("{} active bans{}\n", s.bans.size(),
+                     s.firewall_error.empty() ? "" : " — firewall: " + sanitize(s.firewall_error));
   return out;
 }
 

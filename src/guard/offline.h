@@ -9,18 +9,26 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/finding.h"
+#include "core/fs.h"
 #include "core/result.h"
 #include "guard/allow.h"
 #include "guard/detect.h"
+#include "store/store.h"
+
+namespace mamori {
+class Module;
+}
 
 namespace mamori::guard {
 
 struct LogSources {
   std::vector<std::string> files;          // text logs, .gz read as they are
+  const Root* root = nullptr;              // set: `files` are paths inside it
   std::vector<std::string> journal_files;  // systemd journal files (sd-journal)
   bool journal_local = false;              // this machine's journal
 };
@@ -47,9 +55,34 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
 Result<Allowlist> standard_allowlist(const std::string& config,
                                      const std::vector<std::string>& extra);
 
+// One finding per attacker (module "guard"; asset ip:ADDR, or net:PREFIX for a prefix): what it
+// did, from where, against which accounts and services, and what to do. `banned_until` adds
+// the ban (target → unix seconds) to the evidence.
+std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
+                                       const std::map<std::string, int64_t>& banned_until);
+
 // The scan as JSON (`banned_until`: target → unix seconds, for what this run banned) and text.
 std::string render_scan_json(const LogScan& scan,
                              const std::map<std::string, int64_t>& banned_until);
 std::string render_scan_text(const LogScan& scan);
+// `guard status`: the store's active bans, and whether the firewall holds each.
+struct BanStatus {
+  std::string host;
+  std::vector<store::Ban> bans;
+  std::map<std::string, int64_t> in_firewall;  // element → seconds left
+  std::string firewall_error;                  // the firewall could not be listed
+  int64_t now = 0;
+};
+std::string render_status_json(const BanStatus& s);
+std::string render_status_text(const BanStatus& s);  // every field sanitised (the store's)
+
+// One ban `guard run` made, as a line (no newline): text, or a JSON object.
+struct BanNotice;
+std::string render_ban(const BanNotice& b, bool json);
+
+// Password guessing in this host's authentication logs of the last day as a module of
+// `mamori scan` (core/module.h): the journal on this host, else ROOT/var/log/auth.log and
+// secure (with their .1 rotations).
+std::unique_ptr<Module> make_module();
 
 }  // namespace mamori::guard

@@ -11,6 +11,7 @@
 
 #include "core/fs.h"
 #include "core/text.h"
+#include "guard/offline.h"
 
 namespace mamori::guard {
 
@@ -152,8 +153,9 @@ std::vector<BanNotice> record_bans(const std::vector<Attacker>& found, const All
       // running: nothing to do; ended: only failures after that ban make a new offence
       if (it != known.end() && (it->second.expires_at > now || x.last_seen <= it->second.banned_at))
         continue;
-      auto b = store.record_ban(
-          host, tg, x.kind, fmt::format("{} failures ({})", x.failures, x.kind), now, ban_seconds);
+      auto b = store.record_ban(host, tg, std::string(x.kind.name()),
+                                fmt::format("{} failures ({})", x.failures, x.kind.name()), now,
+                                ban_seconds);
       if (!b) {
         notes.push_back("warning: " + b.error().message);
         continue;
@@ -242,6 +244,7 @@ std::vector<BanNotice> GuardService::poll(std::vector<std::string>& notes) {
       bans_total_ += elements.size() - w->size();
     }
   }
+  if (!out.empty()) record_findings(found, out, now, notes);
   // Bans that ended before the window began can decide nothing any more: forgotten, so that
   // memory follows the window (a repeat offence is still counted by the store).
   // (Both clocks: a log replayed from long ago keeps its old events in the window.)
@@ -250,6 +253,30 @@ std::vector<BanNotice> GuardService::poll(std::vector<std::string>& notes) {
     return kv.second.expires_at <= now && kv.second.banned_at < forget_before;
   });
   return out;
+}
+
+void GuardService::record_findings(const std::vector<Attacker>& found,
+                                   const std::vector<BanNotice>& bans, int64_t now,
+                                   std::vector<std::string>& notes) {
+  // The attackers banned this round become findings of the host (scope guard), with the
+  // history a scan gives them; a partial record: the service never marks anything fixed.
+  std::map<std::string, int64_t> until;
+  for (const auto& b : bans) until[b.target] = b.until;
+  std::vector<Attacker> banned;
+  for (const auto& a : found) {
+    bool hit = until.count(a.address) > 0;
+    for (const auto& m : a.addresses) hit = hit || until.count(m) > 0;
+    if (hit) banned.push_back(a);
+  }
+  store::ScanInput in;
+  in.host = opts_.host;
+  in.scope = "guard";
+  in.started_at = in.finished_at = now;
+  in.tool_version = opts_.tool_version;
+  in.partial = true;
+  in.findings = attacker_findings(banned, until);
+  if (auto r = store_.record_scan(in); !r)
+    notes.push_back("warning: findings not recorded: " + r.error().message);
 }
 
 GuardService::Stats GuardService::stats() const {

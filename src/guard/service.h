@@ -82,6 +82,7 @@ class SystemdNotifier final : public Notifier {
 
 struct ServiceOptions {
   std::string host;
+  std::string tool_version;    // recorded with the findings of what it banned
   int64_t ban_seconds = 3600;  // first offence; repeat offenders twice as long each time
   int64_t since = 0;           // unix seconds: also read the rotations and the journal from then
   bool from_start = false;     // read the logs whole first (default: only what is appended)
@@ -136,6 +137,8 @@ class GuardService {
   void refresh_sessions(std::vector<std::string>& notes);
   void refresh_local(std::vector<std::string>& notes);
   void trim_window();
+  void record_findings(const std::vector<Attacker>& found, const std::vector<BanNotice>& bans,
+                       int64_t now, std::vector<std::string>& notes);
   int64_t window_span() const;  // how far back detection looks, plus an hour
   ServiceOptions opts_;
   store::Store& store_;

@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "core/progress.h"
 #include "fim/trusted.h"
+#include "guard/offline.h"
 #include "inventory/inventory.h"
 #include "vuln/vuln.h"
 
@@ -20,6 +21,7 @@ std::vector<std::unique_ptr<Module>> builtin_modules() {
   m.push_back(vuln::make_module());
   m.push_back(fim::make_module());
   m.push_back(audit::make_module());
+  m.push_back(guard::make_module());
   return m;
 }
 

@@ -714,9 +714,9 @@ class Modules(Base):
         p = mamori("--store", self.db, "scan", "--skip", "inventory", check=2)
         self.assertIn("--skip inventory: vuln needs it", p.stderr)
         p = mamori("--store", self.db, "scan", "--only", "waf", check=2)
-        self.assertIn("no such module (modules: inventory, vuln, fim, audit)", p.stderr)
+        self.assertIn("no such module (modules: inventory, vuln, fim, audit, guard)", p.stderr)
         p = mamori("scan", "--help", check=0)
-        for name in ("inventory", "vuln", "fim", "audit"):
+        for name in ("inventory", "vuln", "fim", "audit", "guard"):
             self.assertRegex(p.stdout, rf"\n  {name} +\S")
 
 
@@ -969,7 +969,12 @@ class Guard(Base):
         self.assertIn("60000 lines", both.stdout)
         self.assertEqual(mamori("guard", "scan-log", "/nonexistent/auth.log").returncode, 3)
         self.assertEqual(mamori("guard", "scan-log", log, "--allow", "nonsense").returncode, 2)
-        self.assertEqual(mamori("guard", "scan-log", log, "--format", "sarif").returncode, 2)
+        self.assertEqual(mamori("guard", "scan-log", log, "--format", "yaml").returncode, 2)
+        # issue 12: the attackers are findings, which SARIF (and HTML) render
+        sarif = json.loads(mamori("guard", "scan-log", log, "--year", "2024", "--format", "sarif",
+                                  check=0).stdout)
+        rules = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+        self.assertIn("guard/brute-force", rules)
         # hostile user names reach neither the terminal nor break the JSON
         with open(log, "w", encoding="latin-1") as f:
             for i in range(6):

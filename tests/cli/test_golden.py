@@ -138,8 +138,9 @@ class Golden(unittest.TestCase):
         os.chmod(os.path.join(root, "usr/bin/mode"), 0o4755)
         with open(os.path.join(root, "etc/app.conf"), "w") as f:
             f.write("a=2\n")
-        os.remove(os.path.join(root, "usr/bin/link"))
-        os.symlink("mode", os.path.join(root, "usr/bin/link"))
+        # made before the old one goes, so that it never gets the old one's inode number back
+        os.symlink("mode", os.path.join(root, "usr/bin/link.new"))
+        os.rename(os.path.join(root, "usr/bin/link.new"), os.path.join(root, "usr/bin/link"))
         self.stamp(root, 1700000500)
         os.utime(os.path.join(root, "etc/touched.conf"), (1700000900, 1700000900))
         self.compare("fim-check-changed", self.run_json(*args, "fim", "check"))

@@ -18,6 +18,11 @@ store="$work/store.db"
 export MAMORI_STATE_DIR="$work/state"   # hermetic: not the host's /var/lib/mamori
 root="$work/debian10"
 cp -a "$MAMORI_FIXTURES/inventory/debian10" "$root"
+# Password guessing an hour ago: the guard module's findings go through every sink too.
+t=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%S+00:00)
+for i in 1 2 3 4 5 6 7 8; do
+  echo "$t shop01 sshd[$((4000 + i))]: Failed password for root from 198.51.100.77 port $((50000 + i)) ssh2"
+done > "$root/var/log/auth.log"
 m() { "$MAMORI_BIN" --store "$store" -q "$@"; }
 # Two scans with an owner and an acceptance in between, so every state and owner appears.
 m --root "$root" scan >/dev/null
@@ -28,6 +33,9 @@ m --host shop01 findings accept "$fp" --reason "migration booked"
 case "$mode" in
   sarif)
     m --root "$root" --format sarif -o "$work/debian10.sarif" scan
+    grep -q '"ruleId": "guard/brute-force"' "$work/debian10.sarif"
+    m --format sarif -o "$work/guard-scan-log.sarif" guard scan-log "$root/var/log/auth.log"
+    grep -q '"ruleId": "guard/brute-force"' "$work/guard-scan-log.sarif"
     for fx in alma9 alpine; do
       "$MAMORI_BIN" -q --store "$work/$fx.db" --root "$MAMORI_FIXTURES/inventory/$fx" --format sarif \
         -o "$work/$fx.sarif" scan
@@ -37,6 +45,7 @@ case "$mode" in
     ;;
   html)
     m --root "$root" --format html -o "$work/report.html" scan
+    grep -q 'Password guessing from 198.51.100.77' "$work/report.html"
     node "$here/html-check.mjs" "$work/report.html"
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;

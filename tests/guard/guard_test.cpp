@@ -14,12 +14,14 @@
 #include <map>
 #include <string>
 
+#include "core/module.h"
 #include "core/text.h"
 #include "guard/allow.h"
 #include "guard/authlog.h"
 #include "guard/detect.h"
 #include "guard/follow.h"
 #include "guard/nft.h"
+#include "guard/offline.h"
 #include "guard/service.h"
 #include "store/store.h"
 
@@ -995,6 +997,87 @@ TEST_F(ServiceTest, RunLoopThatCannotStartIsNeverReady) {
   auto r = run_service(svc, n, loop);
   if (r) GTEST_FAIL() << "started on a journal file that does not exist";
   EXPECT_TRUE(n.said.empty());
+}
+
+// ---------------- attackers as findings; the guard module of `mamori scan` ----------------
+
+TEST(GuardFindings, AttackersBecomeFindingsKeyedOnTheirAddressOrPrefix) {
+  Attacker burst;
+  burst.address = "198.51.100.7";
+  burst.kind = AttackKind::kBurst;
+  burst.failures = 40;
+  burst.usernames = {"root", "admin"};
+  burst.services = {"ssh"};
+  Attacker net = burst;
+  net.address = "203.0.113.0/24";
+  net.kind = AttackKind::kDistributed;
+  net.addresses = {"203.0.113.1", "203.0.113.2"};
+  Attacker guessed = burst;
+  guessed.address = "192.0.2.9";
+  guessed.kind = AttackKind::kGuessed;
+  guessed.guessed_user = "deploy";
+  auto fs = attacker_findings({guessed, burst, net}, {{"198.51.100.7", 1800003600}});
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[0].check, "password-guessed");
+  EXPECT_EQ(fs[0].severity, Severity::kCritical);
+  EXPECT_EQ(fs[0].asset, "ip:192.0.2.9");
+  EXPECT_NE(fs[0].remediation.find("deploy"), std::string::npos) << fs[0].remediation;
+  EXPECT_EQ(fs[1].check, "brute-force");
+  EXPECT_EQ(fs[1].severity, Severity::kMedium);
+  EXPECT_NE(fs[1].evidence.find("banned until 2027-01-15T09:00:00Z"), std::string::npos)
+      << fs[1].evidence;
+  EXPECT_EQ(fs[2].asset, "net:203.0.113.0/24");
+  EXPECT_NE(fs[2].evidence.find("2 addresses: 203.0.113.1, 203.0.113.2"), std::string::npos);
+  for (const auto& f : fs) {
+    EXPECT_EQ(f.module, "guard");
+    EXPECT_FALSE(f.fingerprint.empty());
+    EXPECT_EQ(f.references.back(), "https://attack.mitre.org/techniques/T1110/");
+  }
+}
+
+TEST_F(ServiceTest, WhatTheServiceBansIsRecordedAsFindings) {
+  auto log = dir_ / "auth.log";
+  { std::ofstream(log) << ""; }
+  opts_.logs = {log.string()};
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  std::ofstream(log, std::ios::app) << fails("198.51.100.41", clock_.t - 30, 6);
+  ASSERT_EQ(svc.poll(notes_).size(), 1u);
+  auto fs = store_->current_findings("srv", false);
+  ASSERT_TRUE(fs.has_value());
+  ASSERT_EQ(fs->size(), 1u);
+  EXPECT_EQ((*fs)[0].asset, "ip:198.51.100.41");
+  EXPECT_EQ((*fs)[0].module, "guard");
+  EXPECT_NE((*fs)[0].evidence.find("banned until"), std::string::npos);
+}
+
+// The module reads the logs under the root (never the host's), the last day only.
+TEST_F(ServiceTest, ModuleReadsTheRootsAuthLogOfTheLastDay) {
+  auto root = dir_ / "root";
+  std::filesystem::create_directories(root / "var/log");
+  {
+    std::ofstream l(root / "var/log/auth.log");
+    l << fails("198.51.100.50", clock_.t - 3 * 86400, 8)  // three days ago: not counted
+      << fails("198.51.100.51", clock_.t - 3600, 8);
+  }
+  // a rotation that is a link out of the root reads the root's own file, not the host's
+  std::filesystem::create_symlink("/var/log/auth.log", root / "var/log/auth.log.1");
+  auto m = make_module();
+  Root r(root);
+  ScanOptions so;
+  std::vector<OwnerRule> owners;
+  ScanContext ctx{r, "srv", clock_.t, clock_, so, owners, store_.get()};
+  EXPECT_EQ(m->not_applicable(ctx), "");
+  auto res = m->run(ctx);
+  ASSERT_TRUE(res.has_value()) << res.error().message;
+  ASSERT_EQ(res->findings.size(), 1u);
+  EXPECT_EQ(res->findings[0].asset, "ip:198.51.100.51");
+  EXPECT_EQ(res->findings[0].check, "brute-force");
+  // no log at all: nothing to do here
+  Root empty(dir_ / "empty");
+  std::filesystem::create_directories(dir_ / "empty");
+  ScanContext ectx{empty, "srv", clock_.t, clock_, so, owners, store_.get()};
+  EXPECT_NE(m->not_applicable(ectx), "");
 }
 
 }  // namespace

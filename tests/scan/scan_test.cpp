@@ -29,7 +29,7 @@ TEST(Plan, BuiltInListRunsEverythingInItsOrder) {
   auto modules = builtin_modules();
   auto p = plan(modules, {}, {});
   ASSERT_TRUE(p.has_value()) << p.error().message;
-  EXPECT_EQ(modes(*p), "inventory=report vuln=report fim=report audit=report ");
+  EXPECT_EQ(modes(*p), "inventory=report vuln=report fim=report audit=report guard=report ");
   for (const auto& m : modules) EXPECT_FALSE(m->summary().empty()) << m->name();
 }
 
@@ -37,20 +37,20 @@ TEST(Plan, OnlyPullsInWhatAModuleNeedsAsFacts) {
   auto modules = builtin_modules();
   auto p = plan(modules, {}, {"vuln"});
   ASSERT_TRUE(p.has_value()) << p.error().message;
-  EXPECT_EQ(modes(*p), "inventory=facts vuln=report fim=skip audit=skip ");
+  EXPECT_EQ(modes(*p), "inventory=facts vuln=report fim=skip audit=skip guard=skip ");
   p = plan(modules, {}, {"audit", "inventory"});
   ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(modes(*p), "inventory=report vuln=skip fim=skip audit=report ");
+  EXPECT_EQ(modes(*p), "inventory=report vuln=skip fim=skip audit=report guard=skip ");
   p = plan(modules, {"fim", "audit"}, {});
   ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(modes(*p), "inventory=report vuln=report fim=skip audit=skip ");
+  EXPECT_EQ(modes(*p), "inventory=report vuln=report fim=skip audit=skip guard=report ");
 }
 
 TEST(Plan, UnknownNamesAndSkippingWhatIsNeededAreRefused) {
   auto modules = builtin_modules();
   auto p = plan(modules, {"waf"}, {});
   ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().message, "--skip waf: no such module (modules: inventory, vuln, fim, audit)");
+  EXPECT_EQ(p.error().message, "--skip waf: no such module (modules: inventory, vuln, fim, audit, guard)");
   p = plan(modules, {"inventory"}, {});
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().message, "--skip inventory: vuln needs it (skip vuln too)");

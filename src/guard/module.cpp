@@ -1,0 +1,189 @@
+// Guard's attackers as Findings, and the guard module of `mamori scan`.
+#include "core/module.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "core/text.h"
+#include "guard/journal.h"
+#include "guard/offline.h"
+#include "inventory/listeners.h"
+#include "store/store.h"
+
+namespace mamori::guard {
+
+namespace {
+
+std::string listing(const std::vector<std::string>& v, size_t most) {
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < most; ++i) out += (i ? ", " : "") + v[i];
+  if (v.size() > most) out += fmt::format(" and {} more", v.size() - most);
+  return out;
+}
+
+const char* check_of(AttackKind k) {
+  switch (k) {
+    case AttackKind::kGuessed:
+      return "password-guessed";
+    case AttackKind::kSpraying:
+      return "password-spraying";
+    case AttackKind::kBurst:
+      return "brute-force";
+    case AttackKind::kDistributed:
+      return "distributed-brute-force";
+    case AttackKind::kSlow:
+      return "slow-brute-force";
+  }
+  return "brute-force";
+}
+
+}  // namespace
+
+std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
+                                       const std::map<std::string, int64_t>& banned_until) {
+  std::vector<Finding> out;
+  for (const auto& a : found) {
+    Finding f;
+    f.module = "guard";
+    f.check = check_of(a.kind);
+    bool prefix = a.address.find('/') != std::string::npos;
+    f.asset = (prefix ? "net:" : "ip:") + a.address;
+    std::string services = fmt::format("{}", fmt::join(a.services, ", "));
+    switch (a.kind) {
+      case AttackKind::kGuessed:
+        f.severity = Severity::kCritical;
+        f.title = fmt::format("A password was guessed: {} logged in from {} after {} failures",
+                              a.guessed_user, a.address, a.failures);
+        break;
+      case AttackKind::kSpraying:
+        f.severity = Severity::kHigh;
+        f.title = fmt::format("Password spraying from {} across {} accounts", a.address,
+                              a.usernames.size());
+        break;
+      case AttackKind::kBurst:
+        f.severity = Severity::kMedium;
+        f.title = fmt::format("Password guessing from {} ({} failures)", a.address, a.failures);
+        break;
+      case AttackKind::kDistributed:
+        f.severity = Severity::kMedium;
+        f.title = fmt::format("Distributed password guessing from {} ({} addresses, {} failures)",
+                              a.address, a.addresses.size(), a.failures);
+        break;
+      case AttackKind::kSlow:
+        f.severity = Severity::kLow;
+        f.title =
+            fmt::format("Slow password guessing from {} ({} failures)", a.address, a.failures);
+        break;
+    }
+    f.evidence = fmt::format("{}: {} failed logins on {} from {} to {}; accounts tried: {}",
+                             a.kind.name(), a.failures, services, iso8601(a.first_seen),
+                             iso8601(a.last_seen), listing(a.usernames, 8));
+    if (!a.addresses.empty())
+      f.evidence += fmt::format("; {} addresses: {}", a.addresses.size(), listing(a.addresses, 8));
+    if (auto b = banned_until.find(a.address); b != banned_until.end())
+      f.evidence += "; banned until " + iso8601(b->second);
+    f.remediation =
+        a.kind == AttackKind::kGuessed
+            ? fmt::format(
+                  "Treat the account {} as compromised: change its password now, end its "
+                  "sessions, find out what they did (last, journalctl _UID=…), and turn password "
+                  "login off for {} (keys, or a second factor).",
+                  a.guessed_user, services)
+            : fmt::format(
+                  "Ban it at the firewall ('mamori guard run' does it as it happens), and keep "
+                  "password login off on what is exposed: SSH with keys only "
+                  "(PasswordAuthentication no), RDP and VNC behind a VPN, a second factor on "
+                  "{}.",
+                  services);
+    f.references = {"CWE-307", "https://attack.mitre.org/techniques/T1110/"};
+    if (a.kind == AttackKind::kGuessed) f.references.insert(f.references.begin(), "CWE-521");
+    assign_fingerprint(f);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+namespace {
+
+constexpr int64_t kLookBack = 86400;  // a scan looks at the last day
+
+bool journal_here() {
+  std::error_code ec;
+  return std::filesystem::exists("/run/systemd/journal/socket", ec) ||
+         std::filesystem::exists("/var/log/journal", ec);
+}
+
+// The logs a scan reads under the root, when there is no journal to read.
+std::vector<std::string> text_logs(const Root& root) {
+  std::vector<std::string> out;
+  for (const char* l :
+       {"/var/log/auth.log.1", "/var/log/auth.log", "/var/log/secure.1", "/var/log/secure"}) {
+    auto st = root.stat(l);
+    if (st && S_ISREG(st->st_mode)) out.emplace_back(l);
+  }
+  return out;
+}
+
+class GuardModule final : public Module {
+ public:
+  std::string_view name() const override { return "guard"; }
+  std::string_view title() const override { return "password-guessing check"; }
+  std::string_view summary() const override {
+    return "password guessing in the last day's authentication logs (journal, auth.log): who, "
+           "how, against which accounts; a guessed password is critical";
+  }
+  std::string not_applicable(const ScanContext& ctx) const override {
+    if (ctx.root.is_host() && journal_here()) return {};
+    if (text_logs(ctx.root).empty()) return "no journal and no /var/log/auth.log or secure";
+    return {};
+  }
+  Result<ModuleResult> run(const ScanContext& ctx) override {
+    LogSources src;
+    if (ctx.root.is_host() && journal_here()) {
+      src.journal_local = true;
+    } else {
+      src.files = text_logs(ctx.root);
+      src.root = &ctx.root;
+    }
+    // Never blamed: loopback, and on this host its addresses and the SSH sessions open now;
+    // the `allow` entries of ROOT/etc/mamori/guard.toml.
+    DetectOptions d;
+    d.allow = Allowlist::loopback();
+    if (ctx.root.is_host()) {
+      add_host_addresses(d.allow);
+      add_ssh_sessions(d.allow, ctx.root);
+    }
+    if (ctx.root.exists("/etc/mamori/guard.toml")) {
+      auto text = ctx.root.read("/etc/mamori/guard.toml", 1 << 20);
+      if (!text) return text.error();
+      MAMORI_TRY(add_config_text(d.allow, *text, "/etc/mamori/guard.toml"), "guard");
+    }
+    ScanLogOptions so;
+    so.now = ctx.now;
+    so.since = ctx.now - kLookBack;
+    auto scan = scan_logs(src, so, d);
+    if (!scan) return scan.error();
+    // What is banned now is said with its attacker.
+    std::map<std::string, int64_t> banned;
+    if (ctx.store)
+      if (auto bans = ctx.store->active_bans(ctx.host, ctx.now))
+        for (const auto& b : *bans) banned[b.address] = b.expires_at;
+    ModuleResult r;
+    r.findings = attacker_findings(scan->attackers, banned);
+    if (scan->untrusted > 0)
+      r.warnings.push_back(fmt::format(
+          "guard: {} journal records claimed to be sshd, PAM, xrdp or VNC without journald's "
+          "fields backing it (written by another program): ignored",
+          scan->untrusted));
+    r.details.push_back(fmt::format("guard: {} lines, {} authentication events since {}",
+                                    scan->lines, scan->events, iso8601(so.since)));
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Module> make_module() { return std::make_unique<GuardModule>(); }
+
+}  // namespace mamori::guard
