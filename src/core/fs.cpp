@@ -295,7 +295,7 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
   auto topfd = open_dir(top);
   if (!topfd) return topfd.error();
   struct Frame {
-    int fd;  // the directory, kept open while its entries are visited
+    UniqueFd fd;  // the directory, kept open while its entries are visited
     std::string path;
     std::vector<std::pair<std::string, unsigned char>> entries;
     size_t next = 0;
@@ -303,11 +303,11 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
   std::vector<Frame> stack;
   auto enter = [&stack](UniqueFd fd, std::string p) {
     int raw = fd.get();
-    Frame f{-1, std::move(p), {}, 0};
+    Frame f{UniqueFd(), std::move(p), {}, 0};
     // read_dir_entries closes what it is given: list through a duplicate, keep the original
     UniqueFd dup(::fcntl(raw, F_DUPFD_CLOEXEC, 0));
     if (dup) read_dir_entries(std::move(dup), f.entries);
-    f.fd = fd.release();
+    f.fd = std::move(fd);
     stack.push_back(std::move(f));
   };
   enter(std::move(*topfd), std::string(top));
@@ -316,7 +316,6 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
   while (!stack.empty() && !stop) {
     Frame& f = stack.back();
     if (f.next >= f.entries.size()) {
-      ::close(f.fd);
       stack.pop_back();
       continue;
     }
@@ -328,12 +327,12 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
       break;
     }
     if (type != DT_DIR || w == Walk::kSkipChildren) continue;
-    UniqueFd sub(::openat(f.fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd sub(
+        ::openat(f.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) continue;  // replaced by a symlink, gone, or unreadable
     enter(std::move(sub), std::move(e.path));
   }
-  for (auto& f : stack) ::close(f.fd);
-  return result;
+  return result;  // the frames left close their directories
 }
 
 std::string state_dir() {

@@ -1,16 +1,22 @@
 #pragma once
 // Pieces of the FIM engine shared by check (fim.cpp) and watch (watch.cpp). Not a public API.
 
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/fd.h"
+#include "core/result.h"
 #include "fim/fim.h"
 
 namespace mamori::fim::detail {
@@ -25,10 +31,33 @@ struct At {
 bool stat_entry(const std::string& host_path, Entry& e, const At& at = {});
 bool stat_basic(const std::string& host_path, Entry& e, const At& at = {});   // lstat only
 void stat_extras(const std::string& host_path, Entry& e, const At& at = {});  // readlink, xattrs
+// ---- attrs.cpp ----
+const EVP_MD* md_of(HashAlgo a);  // fetched once (OpenSSL 3 would fetch at every init)
+std::string hex(const unsigned char* p, size_t n);
+// Digest of an open regular file of `size` bytes (hex), or "" with the reason in error.
+std::string digest_fd(int fd, uint64_t size, const EVP_MD* md_type, std::string& error);
+// Digest of a regular file's content (hex), or "" with the reason in error (never a FIFO or
+// a device: O_NONBLOCK, then a re-check that it is still a regular file).
+std::string digest_file(const std::string& host_path, const EVP_MD* md_type, std::string& error,
+                        const At& at = {});
+void fill_from_stat(const struct stat& st, Entry& e);
+void read_xattrs_fd(int fd, Entry& e);  // every xattr of an open file, sorted by name
 // Content digest into e.hash (or e.error).
 void hash_entry(const std::string& host_path, HashAlgo algo, Entry& e, const At& at = {});
 // Whether the policy wants this entry's content hashed (regular file, rule has hash, size limit).
 bool wants_hash(const Policy& p, const Entry& e);
+// ---- format.cpp: the line format (fields escaped: \t \n \\ and \xNN; "-" is empty) ----
+void esc_to(std::string& o, std::string_view s);
+std::string esc(std::string_view s);
+bool unesc(std::string_view s, std::string& out);
+std::string format_entry(const Entry& e);
+Result<Entry> parse_entry(std::string_view line, size_t lineno, const std::string& file);
+// ---- diff.cpp ----
+std::string short_hash(const std::string& h);  // the first 16 hex digits, for evidence
+std::string iso_ns(int64_t ns);                // nanosecond times
+bool is_acl_xattr(std::string_view name);
+const std::string* xattr_value(const std::vector<std::pair<std::string, std::string>>& xs,
+                               std::string_view name);
 // What differs between two records, limited to `attrs`.
 std::vector<std::string> differences(const Entry& a, const Entry& b, HashAlgo algo, uint32_t attrs);
 // Every entry of a baseline in order (after its header), checking the trailer.

@@ -21,6 +21,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/fd.h"
 #include "core/text.h"
 #include "fim/internal.h"
 
@@ -193,29 +194,25 @@ class FanotifySource : public Source {
             fmt::format("fanotify_mark {}: {}", sanitize(host), std::strerror(errno)));
       // An fd on the filesystem, to turn the events' handles back into paths (not O_PATH:
       // open_by_handle_at does not accept one).
-      int mfd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+      UniqueFd mfd(::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
       struct statfs sfs {};
-      if (mfd < 0 || ::fstatfs(mfd, &sfs) != 0)
+      if (!mfd || ::fstatfs(mfd.get(), &sfs) != 0)
         return Error::unavailable(fmt::format("{}: {}", sanitize(host), std::strerror(errno)));
       __kernel_fsid_t fsid;
       std::memcpy(&fsid, &sfs.f_fsid, sizeof fsid);
-      src->mounts_.push_back({fsid, mfd});
+      src->mounts_.push_back({fsid, std::move(mfd)});
     }
     detail_out = fmt::format("{} filesystem(s)", marked.size());
     return std::unique_ptr<Source>(std::move(src));
   }
-  ~FanotifySource() override {
-    for (auto& m : mounts_) ::close(m.fd);
-    ::close(fd_);
-  }
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
   const char* name() const override { return "fanotify"; }
 
   void read(std::vector<RawEvent>& out, bool& overflow) override {
     static thread_local std::vector<char> buf(256 * 1024);
     std::unordered_map<int, Who> who_cache;
     for (;;) {
-      ssize_t len = ::read(fd_, buf.data(), buf.size());
+      ssize_t len = ::read(fd_.get(), buf.data(), buf.size());
       if (len <= 0) return;  // EAGAIN: drained
       decode_fanotify(buf.data(), static_cast<size_t>(len), [&](const FanEvent& ev) {
         if (ev.overflow) {
@@ -247,7 +244,7 @@ class FanotifySource : public Source {
  private:
   struct Mount {
     __kernel_fsid_t fsid;
-    int fd;
+    UniqueFd fd;
   };
   FanotifySource(const Root& root, int fd) : real_root_(real_root(root)), fd_(fd) {}
 
@@ -264,13 +261,13 @@ class FanotifySource : public Source {
     std::memcpy(h.bytes, key.data() + sizeof fsid, key.size() - sizeof fsid);
     int mfd = -1;
     for (const auto& m : mounts_)
-      if (std::memcmp(&m.fsid, &fsid, sizeof m.fsid) == 0) mfd = m.fd;
+      if (std::memcmp(&m.fsid, &fsid, sizeof m.fsid) == 0) mfd = m.fd.get();
     if (mfd < 0) return std::nullopt;  // another filesystem we did not mark
-    int dfd = ::open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
-    if (dfd < 0) return std::nullopt;  // the directory is gone (its removal is an event too)
+    UniqueFd dfd(::open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC));
+    if (!dfd) return std::nullopt;  // the directory is gone (its removal is an event too)
     char link[4096];
-    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", dfd).c_str(), link, sizeof link - 1);
-    ::close(dfd);
+    ssize_t n =
+        ::readlink(fmt::format("/proc/self/fd/{}", dfd.get()).c_str(), link, sizeof link - 1);
     if (n <= 0) return std::nullopt;
     std::string dir(link, static_cast<size_t>(n));
     if (dir.ends_with(" (deleted)")) return std::nullopt;
@@ -281,7 +278,7 @@ class FanotifySource : public Source {
   }
 
   std::string real_root_;
-  int fd_;
+  UniqueFd fd_;
   std::vector<Mount> mounts_;
   std::unordered_map<std::string, std::string> dirs_;  // handle → host path ("" = not ours)
 };
@@ -299,14 +296,13 @@ class InotifySource : public Source {
     detail_out = fmt::format("{} directories", src->dirs_.size());
     return std::unique_ptr<Source>(std::move(src));
   }
-  ~InotifySource() override { ::close(fd_); }
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
   const char* name() const override { return "inotify"; }
 
   void read(std::vector<RawEvent>& out, bool& overflow) override {
     alignas(inotify_event) char buf[64 * 1024];
     for (;;) {
-      ssize_t len = ::read(fd_, buf, sizeof buf);
+      ssize_t len = ::read(fd_.get(), buf, sizeof buf);
       if (len <= 0) return;
       for (char* p = buf; p < buf + len;) {
         auto* ev = reinterpret_cast<inotify_event*>(p);
@@ -349,7 +345,7 @@ class InotifySource : public Source {
       uint32_t mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE |
                       IN_MODIFY | IN_ATTRIB | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
       if (S_ISDIR(st.st_mode)) mask |= IN_ONLYDIR;
-      int wd = ::inotify_add_watch(fd_, host.c_str(), mask);
+      int wd = ::inotify_add_watch(fd_.get(), host.c_str(), mask);
       if (wd < 0) {
         if (errno == ENOSPC && !limit_warned_) {
           limit_warned_ = true;
@@ -380,7 +376,7 @@ class InotifySource : public Source {
 
   const Root& root_;
   const Policy& pol_;
-  int fd_;
+  UniqueFd fd_;
   std::function<void(const std::string&)> notice_;
   std::unordered_map<int, std::string> dirs_;
   bool limit_warned_ = false;

@@ -49,18 +49,14 @@ FileFollower::FileFollower(std::string path, bool from_start)
   open_file(!from_start_);
 }
 
-FileFollower::~FileFollower() {
-  if (fd_ >= 0) ::close(fd_);
-}
+FileFollower::~FileFollower() = default;
 
 bool FileFollower::open_file(bool at_end) {
   // a regular file only (a FIFO or device where the log was is never opened)
   struct stat st {};
   auto opened = open_regular(path_, &st);
   if (!opened) return false;
-  int fd = opened->release();
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  fd_ = std::move(*opened);
   inode_ = st.st_ino;
   dev_ = st.st_dev;
   offset_ = at_end ? static_cast<uint64_t>(st.st_size) : 0;
@@ -71,7 +67,7 @@ uint64_t FileFollower::drain(const std::function<void(std::string_view)>& sink) 
   static thread_local std::vector<char> buf(1 << 20);
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset_));
+    ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(offset_));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     offset_ += static_cast<uint64_t>(n);
@@ -82,7 +78,7 @@ uint64_t FileFollower::drain(const std::function<void(std::string_view)>& sink) 
 }
 
 uint64_t FileFollower::poll(const std::function<void(std::string_view)>& sink) {
-  if (fd_ < 0) {
+  if (!fd_) {
     // Missing when constructed (or between rotation and recreation): a file that appears
     // later is new, and read from its start.
     if (!open_file(false)) return 0;
@@ -91,7 +87,7 @@ uint64_t FileFollower::poll(const std::function<void(std::string_view)>& sink) {
   struct stat now {};
   if (::stat(path_.c_str(), &now) != 0) return got;  // rotated away, not recreated yet
   struct stat cur {};
-  ::fstat(fd_, &cur);
+  ::fstat(fd_.get(), &cur);
   auto mtime = [](const struct stat& s) {
     return static_cast<int64_t>(s.st_mtim.tv_sec) * 1000000000 + s.st_mtim.tv_nsec;
   };
@@ -108,7 +104,7 @@ uint64_t FileFollower::poll(const std::function<void(std::string_view)>& sink) {
     offset_ = 0;
     got += drain(sink);
   }
-  if (::fstat(fd_, &cur) == 0) mtime_ns_ = mtime(cur);
+  if (::fstat(fd_.get(), &cur) == 0) mtime_ns_ = mtime(cur);
   return got;
 }
 

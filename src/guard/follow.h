@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fd.h"
+
 namespace mamori::guard {
 
 // The rotations of a log that may hold lines written at or after `since` (unix seconds):
@@ -39,7 +41,7 @@ class FileFollower {
   bool open_file(bool at_end);
   uint64_t drain(const std::function<void(std::string_view)>& sink);
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
   ino_t inode_ = 0;
   dev_t dev_ = 0;
   uint64_t offset_ = 0;

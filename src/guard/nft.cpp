@@ -12,6 +12,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/fd.h"
 #include "guard/allow.h"
 #include "guard/authlog.h"
 
@@ -36,18 +37,19 @@ Result<std::string> canonical_element(const std::string& spec, bool& v6) {
 }
 
 Result<std::string> NftBans::run(const std::string& script, const std::vector<std::string>& args) {
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return Error::internal(std::string("pipe: ") + strerror(errno));
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]);
-    ::close(in[1]);
-    return Error::internal(std::string("pipe: ") + strerror(errno));
+  // the child's stdin and stdout/stderr; each end is closed by its owner whatever happens
+  UniqueFd in_r, in_w, out_r, out_w;
+  for (auto [r, w] : {std::pair{&in_r, &in_w}, std::pair{&out_r, &out_w}}) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Error::internal(std::string("pipe: ") + strerror(errno));
+    r->reset(p[0]);
+    w->reset(p[1]);
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 2);
   std::vector<std::string> argv_s = {nft_};
   for (const auto& a : args) argv_s.push_back(a);
   if (args.empty()) argv_s.insert(argv_s.end(), {"-f", "-"});
@@ -57,42 +59,33 @@ Result<std::string> NftBans::run(const std::string& script, const std::vector<st
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, nft_.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  ::close(in[0]);
-  ::close(out[1]);
+  in_r.reset();  // the child's ends: ours closed, so that end-of-file reaches both sides
+  out_w.reset();
   if (rc != 0) {
-    ::close(in[1]);
-    ::close(out[0]);
     return Error::unavailable(
         fmt::format("cannot run {}: {} (apt install nftables)", nft_, strerror(rc)));
   }
   // Feed the script and read the output without deadlocking on full pipes.
   std::string output;
   size_t written = 0;
-  bool in_open = true;
-  if (script.empty()) {
-    ::close(in[1]);
-    in_open = false;
-  }
+  if (script.empty()) in_w.reset();
   for (;;) {
-    pollfd p[2] = {{out[0], POLLIN, 0}, {in_open ? in[1] : -1, POLLOUT, 0}};
+    pollfd p[2] = {{out_r.get(), POLLIN, 0}, {in_w ? in_w.get() : -1, POLLOUT, 0}};
     if (::poll(p, 2, -1) < 0 && errno != EINTR) break;
-    if (in_open && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t n = ::write(in[1], script.data() + written, script.size() - written);
+    if (in_w && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t n = ::write(in_w.get(), script.data() + written, script.size() - written);
       if (n > 0) written += static_cast<size_t>(n);
-      if (n < 0 || written == script.size()) {
-        ::close(in[1]);
-        in_open = false;
-      }
+      if (n < 0 || written == script.size()) in_w.reset();
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[65536];
-      ssize_t n = ::read(out[0], buf, sizeof buf);
+      ssize_t n = ::read(out_r.get(), buf, sizeof buf);
       if (n <= 0) break;
       if (output.size() < (64u << 20)) output.append(buf, static_cast<size_t>(n));
     }
   }
-  if (in_open) ::close(in[1]);
-  ::close(out[0]);
+  in_w.reset();
+  out_r.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

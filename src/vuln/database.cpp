@@ -389,20 +389,16 @@ VulnDb::~VulnDb() = default;
 std::string VulnDb::default_path() { return state_dir() + "/vuln.db"; }
 
 Result<std::unique_ptr<VulnDb>> VulnDb::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error(path, errno);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error(path, errno);
   struct stat sb {};
-  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &sb) != 0 || !S_ISREG(sb.st_mode))
     return Error::invalid(path + ": not a regular file");
-  }
   size_t size = static_cast<size_t>(sb.st_size);
-  if (size < sizeof(model::Header)) {
-    ::close(fd);
+  if (size < sizeof(model::Header))
     return Error::data_loss(path + ": too short to be a Mamori vulnerability database");
-  }
-  void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
+  void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  fd.reset();  // the mapping holds the file
   if (m == MAP_FAILED) return errno_error(path, errno);
   std::unique_ptr<VulnDb> db(new VulnDb());
   db->impl_ = std::make_unique<Impl>();

@@ -107,15 +107,13 @@ Status fetch_once(const std::string& url, const fs::path& part, const UpdateOpti
   }
   // the cache directory is private (ensure_private_dir); the part file is never reached
   // through a symlink all the same
-  int pfd =
-      ::open(part.c_str(),
-             O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (have > 0 ? O_APPEND : O_TRUNC), 0600);
-  if (pfd < 0) return errno_error(part.string(), errno);
-  FILE* f = ::fdopen(pfd, have > 0 ? "ab" : "wb");
-  if (!f) {
-    ::close(pfd);
-    return errno_error(part.string(), errno);
-  }
+  UniqueFd pfd(::open(part.c_str(),
+                      O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (have > 0 ? O_APPEND : O_TRUNC),
+                      0600));
+  if (!pfd) return errno_error(part.string(), errno);
+  FILE* f = ::fdopen(pfd.get(), have > 0 ? "ab" : "wb");
+  if (!f) return errno_error(part.string(), errno);
+  pfd.release();  // the FILE owns it now
   CURL* c = curl_easy_init();
   if (!c) {
     std::fclose(f);
