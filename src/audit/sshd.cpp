@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "core/ip.h"
 #include "core/text.h"
 
 namespace mamori::audit {
@@ -404,40 +405,6 @@ std::map<std::string, std::pair<std::string, const SshDirective*>> resolve(
   return out;
 }
 
-bool parse_cidr(std::string_view s, int& family, unsigned char addr[16], int& bits) {
-  std::string a(s);
-  bits = -1;
-  if (auto slash = a.find('/'); slash != std::string::npos) {
-    std::string b = a.substr(slash + 1);
-    a.resize(slash);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
-      return false;
-    bits = std::stoi(b);
-  }
-  if (inet_pton(AF_INET, a.c_str(), addr) == 1) {
-    family = AF_INET;
-    if (bits < 0) bits = 32;
-    return bits <= 32;
-  }
-  if (inet_pton(AF_INET6, a.c_str(), addr) == 1) {
-    family = AF_INET6;
-    if (bits < 0) bits = 128;
-    return bits <= 128;
-  }
-  return false;
-}
-
-bool in_cidr(std::string_view addr, std::string_view cidr) {
-  int fa = 0, fc = 0, bits = 0, abits = 0;
-  unsigned char a[16] = {}, c[16] = {};
-  if (!parse_cidr(addr, fa, a, abits) || !parse_cidr(cidr, fc, c, bits) || fa != fc) return false;
-  for (int i = 0; i < bits; ++i) {
-    int byte = i / 8, bit = 7 - i % 8;
-    if (((a[byte] >> bit) & 1) != ((c[byte] >> bit) & 1)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 bool ssh_match_pattern_list(std::string_view value, std::string_view list) {
@@ -460,7 +427,7 @@ bool ssh_match_address_list(std::string_view addr, std::string_view list) {
     bool neg = !p.empty() && p[0] == '!';
     if (neg) p.remove_prefix(1);
     if (p.empty()) continue;
-    bool hit = p.find('/') != std::string_view::npos ? in_cidr(addr, p) : glob_match(p, addr);
+    bool hit = p.find('/') != std::string_view::npos ? in_prefix(addr, p) : glob_match(p, addr);
     if (hit) {
       if (neg) return false;
       positive = true;

@@ -8,122 +8,13 @@
 #include <ctime>
 #include <string>
 
+#include "guard/logtime.h"
+
 namespace mamori::guard {
 
-bool Ip::operator==(const Ip& o) const { return std::memcmp(b, o.b, 16) == 0; }
-
-size_t IpHash::operator()(const Ip& ip) const {
-  uint64_t a, c;
-  std::memcpy(&a, ip.b, 8);
-  std::memcpy(&c, ip.b + 8, 8);
-  uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (c + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
-  return static_cast<size_t>(h ^ (h >> 29));
-}
-
-std::string Ip::str() const {
-  char buf[INET6_ADDRSTRLEN];
-  if (v4) return inet_ntop(AF_INET, b + 12, buf, sizeof buf) ? buf : "?";
-  return inet_ntop(AF_INET6, b, buf, sizeof buf) ? buf : "?";
-}
-
-bool parse_ip(std::string_view s, Ip& out) {
-  if (s.empty() || s.size() >= INET6_ADDRSTRLEN) return false;
-  char buf[INET6_ADDRSTRLEN];
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = 0;
-  out = Ip{};
-  if (s.find(':') == std::string_view::npos) {
-    if (inet_pton(AF_INET, buf, out.b + 12) != 1) return false;
-    out.b[10] = out.b[11] = 0xff;
-    out.v4 = true;
-    return true;
-  }
-  if (inet_pton(AF_INET6, buf, out.b) != 1) return false;
-  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d (a dual-stack socket's view of it)
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(out.b, kMapped, 12) == 0) out.v4 = true;
-  return true;
-}
-
-bool parse_prefix(std::string_view spec, Ip& ip, int& bits) {
-  std::string_view addr = spec;
-  bits = -1;
-  if (auto slash = spec.find('/'); slash != std::string_view::npos) {
-    addr = spec.substr(0, slash);
-    std::string_view b = spec.substr(slash + 1);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string_view::npos)
-      return false;
-    bits = std::stoi(std::string(b));
-  }
-  if (!parse_ip(addr, ip)) return false;
-  bool mapped = ip.v4 && addr.find(':') != std::string_view::npos;  // "::ffff:a.b.c.0/120"
-  if (mapped && bits >= 0) {
-    if (bits < 96) return false;  // wider than the mapped range: not an IPv4 prefix
-    bits -= 96;
-  }
-  int max = ip.v4 ? 32 : 128;
-  if (bits < 0) bits = max;
-  return bits <= max;
-}
-
-Ip masked(const Ip& ip, int bits128) {
-  Ip out = ip;
-  for (int i = 0; i < 16; ++i) {
-    int keep = std::clamp(bits128 - i * 8, 0, 8);
-    out.b[i] &= static_cast<unsigned char>(keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff);
-  }
-  return out;
-}
+using namespace logtime;
 
 namespace {
-
-int64_t days_from_civil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool digits(std::string_view s, size_t pos, size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    char c = s[pos + i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  return true;
-}
-
-// "2024-05-06T00:00:01.123456+00:00" / "…+0000" / "…Z": unix seconds; pos = after it.
-int64_t iso_time(std::string_view l, size_t& pos) {
-  int y, mo, d, h, mi, s;
-  if (l.size() < 19 || l[4] != '-' || l[7] != '-' || (l[10] != 'T' && l[10] != ' ') ||
-      !digits(l, 0, 4, y) || !digits(l, 5, 2, mo) || !digits(l, 8, 2, d) || !digits(l, 11, 2, h) ||
-      !digits(l, 14, 2, mi) || !digits(l, 17, 2, s) || mo < 1 || mo > 12 || d < 1 || d > 31)
-    return -1;
-  size_t i = 19;
-  if (i < l.size() && l[i] == '.')
-    for (++i; i < l.size() && l[i] >= '0' && l[i] <= '9';) ++i;
-  int64_t off = 0;
-  if (i < l.size() && (l[i] == '+' || l[i] == '-')) {
-    int oh, om;
-    bool colon = i + 3 < l.size() && l[i + 3] == ':';
-    if (!digits(l, i + 1, 2, oh) || !digits(l, i + (colon ? 4 : 3), 2, om)) return -1;
-    off = (oh * 3600 + om * 60) * (l[i] == '+' ? 1 : -1);
-    i += colon ? 6 : 5;
-  } else if (i < l.size() && l[i] == 'Z') {
-    ++i;
-  }
-  pos = i;
-  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-         h * 3600 + mi * 60 + s - off;
-}
-
-constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 // The address before the last " port N" and where it starts; false when there is none.
 // Only the LAST " port N" is sshd's: anything before it may be the client's user name. When
@@ -142,56 +33,6 @@ bool last_addr(std::string_view msg, Ip& ip, size_t& ip_start) {
 // An address as a log writes it ("::ffff:192.0.2.7", as xrdp and sshd write IPv4 clients of a
 // dual-stack socket, is the IPv4 address: parse_ip sees to that).
 bool log_ip(std::string_view s, Ip& ip) { return parse_ip(s, ip); }
-
-int month_of(std::string_view abbr) {
-  size_t m = kMonths.find(abbr);
-  return abbr.size() == 3 && m != std::string_view::npos && m % 3 == 0 ? static_cast<int>(m / 3) + 1
-                                                                       : 0;
-}
-
-int64_t civil_seconds(int y, int mo, int d, int h, int mi, int s) {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1;
-  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-         h * 3600 + mi * 60 + s;
-}
-
-// Access log "06/May/2024:00:00:01 +0200" → unix seconds.
-int64_t clf_time(std::string_view t) {
-  int d, y, h, mi, s, oh, om;
-  if (t.size() < 26 || t[2] != '/' || t[6] != '/' || t[11] != ':' || t[20] != ' ' ||
-      !digits(t, 0, 2, d) || !digits(t, 7, 4, y) || !digits(t, 12, 2, h) || !digits(t, 15, 2, mi) ||
-      !digits(t, 18, 2, s) || (t[21] != '+' && t[21] != '-') || !digits(t, 22, 2, oh) ||
-      !digits(t, 24, 2, om))
-    return -1;
-  int64_t base = civil_seconds(y, month_of(t.substr(3, 3)), d, h, mi, s);
-  if (base < 0) return -1;
-  return base - (oh * 3600 + om * 60) * (t[21] == '+' ? 1 : -1);
-}
-
-// x11vnc/libvncserver "06/05/2024 00:00:01 " → civil seconds (the server's local time).
-int64_t dmy_time(std::string_view t) {
-  int d, mo, y, h, mi, s;
-  if (t.size() < 20 || t[2] != '/' || t[5] != '/' || t[10] != ' ' || t[13] != ':' || t[16] != ':' ||
-      t[19] != ' ' || !digits(t, 0, 2, d) || !digits(t, 3, 2, mo) || !digits(t, 6, 4, y) ||
-      !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) || !digits(t, 17, 2, s))
-    return -1;
-  return civil_seconds(y, mo, d, h, mi, s);
-}
-
-// TigerVNC's time line "Mon May  6 00:00:01 2024" (ctime, local time) → civil seconds.
-int64_t ctime_line(std::string_view t) {
-  int d, h, mi, s, y;
-  if (t.size() != 24 || t[3] != ' ' || t[7] != ' ' || t[10] != ' ' || t[13] != ':' ||
-      t[16] != ':' || t[19] != ' ' || !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) ||
-      !digits(t, 17, 2, s) || !digits(t, 20, 4, y))
-    return -1;
-  if (t[8] == ' ') {
-    if (!digits(t, 9, 1, d)) return -1;
-  } else if (!digits(t, 8, 2, d)) {
-    return -1;
-  }
-  return civil_seconds(y, month_of(t.substr(4, 3)), d, h, mi, s);
-}
 
 }  // namespace
 

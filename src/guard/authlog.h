@@ -51,27 +51,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/ip.h"
+
 namespace mamori::guard {
 
-// An address in 16 bytes (IPv4 mapped as ::ffff:a.b.c.d). Parsing "::ffff:198.51.100.23"
-// gives the IPv4 address (v4 = true): sshd and xrdp log IPv4 clients of a dual-stack socket
-// that way, and it must be the same address in detection, allowlists and nftables.
-struct Ip {
-  unsigned char b[16] = {};
-  bool v4 = false;
-  bool operator==(const Ip& o) const;
-  std::string str() const;
-};
-struct IpHash {
-  size_t operator()(const Ip& ip) const;
-};
-bool parse_ip(std::string_view s, Ip& out);
-// "a.b.c.d", "a.b.c.0/24", "2001:db8::/64": the address and the prefix length in its family
-// (the full length when none is written); false when malformed or too long.
-bool parse_prefix(std::string_view spec, Ip& ip, int& bits);
-// The address with only its first `bits128` bits kept (over the 128-bit form: IPv4 is mapped,
-// so an IPv4 /24 is 96 + 24 bits).
-Ip masked(const Ip& ip, int bits128);
+// Addresses and prefixes: one parser for the whole code base (core/ip.h).
+using mamori::Ip;
+using mamori::IpHash;
+using mamori::masked;
+using mamori::parse_ip;
+using mamori::parse_prefix;
 
 enum class AuthKind : uint8_t { kFailure, kSuccess };
 

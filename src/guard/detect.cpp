@@ -158,14 +158,6 @@ std::vector<std::string> ban_targets(const Attacker& a, const Allowlist& allow) 
   return out;
 }
 
-bool ip_in(const Ip& ip, const std::string& spec) {
-  Ip net;
-  int bits = 0;
-  if (!parse_prefix(spec, net, bits) || net.v4 != ip.v4) return false;
-  if (net.v4) bits += 96;
-  return masked(ip, bits) == masked(net, bits);
-}
-
 std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectOptions& o,
                              const std::function<std::string(uint32_t)>& name) {
   std::unordered_map<Ip, size_t, IpHash> index;

@@ -74,7 +74,6 @@ std::vector<std::string> ban_targets(const Attacker& a);
 // every target returned).
 std::vector<std::string> ban_targets(const Attacker& a, const Allowlist& allow);
 
-// Does `ip` fall in "a.b.c.d", "a.b.c.0/24", "2001:db8::/32"…? false for malformed entries.
-bool ip_in(const Ip& ip, const std::string& addr_or_prefix);
+using mamori::ip_in;  // core/ip.h
 
 }  // namespace mamori::guard

@@ -13,6 +13,7 @@
 #include "core/fs.h"
 #include "core/text.h"
 #include "store/db.h"
+#include "store/rows.h"
 
 namespace mamori::store {
 
@@ -159,63 +160,6 @@ Value opt(const std::optional<int64_t>& n) {
   if (!n) return std::monostate{};
   return *n;
 }
-
-std::string refs_json(const std::vector<std::string>& refs) { return nlohmann::json(refs).dump(); }
-std::vector<std::string> refs_from_json(const std::string& s) {
-  auto j = nlohmann::json::parse(s, nullptr, false);
-  std::vector<std::string> out;
-  if (j.is_array())
-    for (const auto& e : j)
-      if (e.is_string()) out.push_back(e.get<std::string>());
-  return out;
-}
-
-// Columns read for a finding (prefix f.), in this order; extra columns follow at kNCols.
-constexpr const char* kFindingCols =
-    "f.fingerprint, f.module, f.check_id, f.severity, f.asset, f.title, f.evidence, "
-    "f.remediation, f.refs, f.state, f.first_seen, f.last_seen, f.fixed_at, f.tier, "
-    "f.tier_reason, f.priority, f.fixed_version";
-constexpr size_t kNCols = 17;
-
-Finding finding_from_row(const Row& r) {
-  Finding f;
-  f.fingerprint = as_text(r[0]);
-  f.module = as_text(r[1]);
-  f.check = as_text(r[2]);
-  int64_t sev = as_int(r[3]);
-  f.severity = static_cast<Severity>(sev < 0 || sev > 4 ? 0 : sev);
-  f.asset = as_text(r[4]);
-  f.title = as_text(r[5]);
-  f.evidence = as_text(r[6]);
-  f.remediation = as_text(r[7]);
-  f.references = refs_from_json(as_text(r[8]));
-  auto st = parse_state(as_text(r[9]));
-  f.state = st ? *st : FindingState::kOpen;
-  f.first_seen = as_int(r[10]);
-  f.last_seen = as_int(r[11]);
-  if (r[12]) f.fixed_at = as_int(r[12]);
-  f.tier = as_text(r[13]);
-  f.tier_reason = as_text(r[14]);
-  f.priority = r[15] ? std::strtod(r[15]->c_str(), nullptr) : 0.0;
-  f.fixed_version = as_text(r[16]);
-  return f;
-}
-
-ScanRecord scan_from_row(const Row& r) {
-  ScanRecord s;
-  s.id = as_int(r[0]);
-  s.host = as_text(r[1]);
-  s.scope = as_text(r[2]);
-  s.started_at = as_int(r[3]);
-  s.finished_at = as_int(r[4]);
-  s.tool_version = as_text(r[5]);
-  s.os = as_text(r[6]);
-  s.package_count = as_int(r[7]);
-  s.finding_count = as_int(r[8]);
-  return s;
-}
-constexpr const char* kScanCols =
-    "id, host, scope, started_at, finished_at, tool_version, os, package_count, finding_count";
 
 // Runs fn inside a write transaction; rolls back on error.
 template <typename Fn>
@@ -496,10 +440,10 @@ Result<std::vector<Finding>> Store::scan_findings(int64_t scan_id) {
   std::vector<Finding> out;
   for (const auto& r : *rows) {
     Finding f = finding_from_row(r);
-    auto st = parse_state(as_text(r[kNCols]));
+    auto st = parse_state(as_text(r[kFindingExtra]));
     f.state = st ? *st : FindingState::kOpen;
-    f.owner = as_text(r[kNCols + 1]);
-    f.accepted_reason = as_text(r[kNCols + 2]);
+    f.owner = as_text(r[kFindingExtra + 1]);
+    f.accepted_reason = as_text(r[kFindingExtra + 2]);
     if (f.state != FindingState::kFixed) f.fixed_at.reset();
     out.push_back(std::move(f));
   }
@@ -507,24 +451,13 @@ Result<std::vector<Finding>> Store::scan_findings(int64_t scan_id) {
 }
 
 Result<std::vector<Package>> Store::scan_packages(int64_t scan_id) {
-  auto rows = db_->query(
-      "SELECT ecosystem, name, version, arch, source_name, source_version, purl, location, "
-      "installed_at, status FROM packages WHERE scan_id = ? ORDER BY ecosystem, name, arch",
-      {scan_id});
+  auto rows = db_->query(std::string("SELECT ") + kPackageCols +
+                             " FROM packages WHERE scan_id = ? ORDER BY ecosystem, name, arch",
+                         {scan_id});
   if (!rows) return rows.error();
   std::vector<Package> out;
   for (const auto& r : *rows) {
-    Package p;
-    p.ecosystem = as_text(r[0]);
-    p.name = as_text(r[1]);
-    p.version = as_text(r[2]);
-    p.arch = r[3];
-    p.source_name = r[4];
-    p.source_version = r[5];
-    p.purl = as_text(r[6]);
-    p.location = as_text(r[7]);
-    if (r[8]) p.installed_at = as_int(r[8]);
-    p.status = as_text(r[9]);
+    Package p = package_from_row(r);
     out.push_back(std::move(p));
   }
   return out;
@@ -543,9 +476,9 @@ Result<std::vector<Finding>> Store::current_findings(const std::string& host, bo
   std::vector<Finding> out;
   for (const auto& r : *rows) {
     Finding f = finding_from_row(r);
-    if (r[kNCols] && f.state != FindingState::kFixed) {
+    if (r[kFindingExtra] && f.state != FindingState::kFixed) {
       f.state = FindingState::kAccepted;
-      f.accepted_reason = *r[kNCols];
+      f.accepted_reason = *r[kFindingExtra];
     }
     f.owner = resolve_owner(*rules, f.asset);
     out.push_back(std::move(f));
