@@ -44,6 +44,18 @@ struct Check {
   std::vector<Finding> findings;  // one per affected asset when failed
 };
 
+// A row of the check table (table.cpp): what a check is, whatever it finds.
+struct CheckInfo {
+  const char* id;
+  const char* title;
+  Severity severity;  // of a failure, before evidence raises or lowers it
+  const char* rationale;
+  const char* remediation;
+};
+// Every check, in the order they run and are listed (`audit --checks`, docs/audit.md).
+const std::vector<CheckInfo>& check_table();
+const CheckInfo& check_info(std::string_view id);  // aborts on an id not in the table
+
 struct AuditOptions {
   // Live firewall ruleset text (nft list ruleset); empty = read it (host) or the snapshot.
   std::string nft_ruleset;

@@ -709,4 +709,48 @@ TEST(FirewallRoot, IptablesNftRulesLive) {
 }
 
 }  // namespace
+// The check table is the one source: every row is evaluated and listed in the table's order,
+// and docs/audit.md lists each check once, with the table's severity.
+TEST(AuditTable, DocsListEveryCheckWithItsSeverity) {
+  std::ifstream in(MAMORI_SOURCE_DIR "/docs/audit.md");
+  ASSERT_TRUE(in.good());
+  std::map<std::string, std::string> documented;  // id → severity column
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("| `")) continue;
+    auto cells = split(line, '|');
+    if (cells.size() < 5) continue;
+    std::string id(trim(cells[1]));
+    if (id.size() < 3 || id.find_first_not_of("`ABCDEFGHIJKLMNOPQRSTUVWXYZ-") != std::string::npos)
+      continue;  // another table's row
+    id = id.substr(1, id.size() - 2);
+    EXPECT_TRUE(documented.emplace(id, std::string(trim(cells[3]))).second) << id << " twice";
+  }
+  std::set<std::string> ids;
+  for (const auto& c : check_table()) {
+    ids.insert(c.id);
+    auto it = documented.find(c.id);
+    if (it == documented.end()) {
+      ADD_FAILURE() << c.id << " is not in docs/audit.md";
+      continue;
+    }
+    EXPECT_NE(it->second.find(severity_name(c.severity)), std::string::npos)
+        << c.id << ": the table says " << severity_name(c.severity) << ", the docs " << it->second;
+  }
+  for (const auto& [id, sev] : documented) EXPECT_TRUE(ids.count(id)) << id << " is not a check";
+  EXPECT_EQ(ids.size(), 23u);
+}
+
+TEST_F(Fixture, EveryRowOfTheTableIsEvaluatedInItsOrder) {
+  std::string cmd = "python3 " MAMORI_SHARED "/bench/audit/make_fixture.py " + dir_.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto rep = run_audit(Root(dir_ / "weak"), {});
+  ASSERT_TRUE(rep.has_value()) << rep.error().message;
+  ASSERT_EQ(rep->checks.size(), check_table().size());
+  for (size_t i = 0; i < rep->checks.size(); ++i) {
+    EXPECT_EQ(rep->checks[i].id, check_table()[i].id);
+    EXPECT_EQ(rep->checks[i].title, check_table()[i].title);
+  }
+}
+
 }  // namespace mamori::audit
