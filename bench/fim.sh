@@ -2,7 +2,9 @@
 # FIM benchmark against Debian's AIDE on the same tree in the same run (warm page cache).
 #   bench/fim.sh [BUILD_DIR] [TREE]   (TREE default: a 100,000-file, 2.5 GB tree from
 #                                      ../shared/bench/fim/mktree.sh, created when missing)
-# AIDE: sha256 with p+u+g+s+m+c+i+n, as in the issue. Medians of 3 runs; peak RSS of one.
+# AIDE: sha256 with p+u+g+s+m+c+i+n, as in the issue, at its best: as many workers (--workers)
+# as Mamori has hashing threads (FIM_BENCH_THREADS, default every core). Medians of 3 runs;
+# peak RSS of one.
 # The floor (build/…/bench/fim_floor: open, fstat, flistxattr, read, SHA-256, close of every file
 # on 2 threads, nothing recorded) runs in the same run: init's overhead is a ratio to it.
 # FIM_BENCH_USR=1 also times init/check of this machine's /usr against its floor.
@@ -14,6 +16,7 @@ bin=$(readlink -f "$build/apps/mamori/mamori")
 [ -d "$tree" ] || bash "$shared/bench/fim/mktree.sh" "$tree" 100000 2500 42 | tail -1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export MAMORI_STATE_DIR=$tmp/state
+threads=${FIM_BENCH_THREADS:-$(nproc)}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run3() {  # label, command...
   local label=$1; shift
@@ -26,13 +29,13 @@ run3() {  # label, command...
   printf '%-34s median %6.2f s   (runs: %s)   peak RSS %s KiB\n' "$label" "$(printf '%s\n' "${ts[@]}" | median)" "${ts[*]}" "$rss"
 }
 find "$tree" -type f -print0 | xargs -0 cat > /dev/null   # warm the page cache
-echo "tree: $tree ($(find "$tree" -type f | wc -l) files, $(du -sh "$tree" | cut -f1))"
+echo "tree: $tree ($(find "$tree" -type f | wc -l) files, $(du -sh "$tree" | cut -f1)); $threads threads each"
 floor=$(dirname "$bin")/../../bench/fim_floor
 find "$tree" -type f > "$tmp/files"
-[ -x "$floor" ] && run3 "floor (fim_floor, 2 threads)" "$floor" "$tmp/files" 2
-run3 "mamori fim init (sha256)" "$bin" -q fim init --baseline "$tmp/m.baseline" --force "$tree"
-run3 "mamori fim check (default)" "$bin" -q --store "$tmp/s.db" fim check --baseline "$tmp/m.baseline"
-run3 "mamori fim check --full" "$bin" -q --store "$tmp/s.db" fim check --full --baseline "$tmp/m.baseline"
+[ -x "$floor" ] && run3 "floor (fim_floor, $threads threads)" "$floor" "$tmp/files" "$threads"
+run3 "mamori fim init (sha256)" "$bin" -q fim init --threads "$threads" --baseline "$tmp/m.baseline" --force "$tree"
+run3 "mamori fim check (default)" "$bin" -q --store "$tmp/s.db" fim check --threads "$threads" --baseline "$tmp/m.baseline"
+run3 "mamori fim check --full" "$bin" -q --store "$tmp/s.db" fim check --full --threads "$threads" --baseline "$tmp/m.baseline"
 run3 "mamori fim init --threads 1" "$bin" -q fim init --threads 1 --baseline "$tmp/m1.baseline" --force "$tree"
 # Day one without a baseline: every packaged file against dpkg's checksums, vs dpkg --verify.
 run3 "mamori fim packages (this host)" "$bin" -q --store "$tmp/p.db" fim packages
@@ -52,9 +55,11 @@ database_out=file:$tmp/aide.db.new
 Checks = p+u+g+s+m+c+i+n+sha256
 $tree Checks
 CONF
-  run3 "aide --init ($(aide --version 2>&1 | head -1 | awk '{print $2}'))" aide --init -c "$tmp/aide.conf"
+  v=$(aide --version 2>&1 | head -1 | awk '{print $2}')
+  run3 "aide --init ($v, --workers $threads)" aide --init --workers "$threads" -c "$tmp/aide.conf"
   cp "$tmp/aide.db.new" "$tmp/aide.db"
-  run3 "aide --check" aide --check -c "$tmp/aide.conf"
+  run3 "aide --check (--workers $threads)" aide --check --workers "$threads" -c "$tmp/aide.conf"
+  run3 "aide --init (--workers 1)" aide --init --workers 1 -c "$tmp/aide.conf"
 else
   echo "aide not installed (apt-get install aide): no comparison"
 fi
