@@ -59,11 +59,14 @@ int cmd_scan(const Options& o, const std::vector<std::string>& skip,
     for (const auto& n : run->notices) info(o, "warning: " + sanitize(n));
   if (o.verbose > 0)
     for (const auto& d : run->details) info(o, sanitize(d));
-  if (run->scopes.empty())
-    return fail(Error::invalid(fmt::format(
-        "scan: no module ran ({})", run->details.empty()
-                                        ? "nothing chosen"
-                                        : fmt::format("{}", fmt::join(run->details, "; ")))));
+  if (run->scopes.empty()) {
+    // Nothing to record: every module chosen was not applicable here or failed; say which.
+    std::vector<std::string> why = run->details;
+    for (const auto& w : run->warnings)
+      if (w.find(" skipped: ") != std::string::npos) why.push_back(w);
+    return fail(
+        Error::invalid(fmt::format("scan: no module ran to the end ({})", fmt::join(why, "; "))));
+  }
   auto rec = scan::record(**st, *run, MAMORI_VERSION, clock);
   if (!rec) return fail(rec.error());
   report::Report r;

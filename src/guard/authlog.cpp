@@ -254,6 +254,12 @@ void AuthLogParser::finish() {
     line(last);
   }
   if (export_) export_field("");  // a final record without its blank line
+  // The next file starts afresh: its own format, no overlong line or binary field of this one
+  // running into it, no TigerVNC clock of another log.
+  skipping_ = false;
+  ex_binary_left_ = 0;
+  export_ = decided_ = false;
+  vnc_clock_ = -1;
 }
 
 void AuthLogParser::message(int64_t ts, uint32_t pid, std::string_view ident,

@@ -106,7 +106,8 @@ std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
 
 namespace {
 
-constexpr int64_t kLookBack = 86400;  // a scan looks at the last day
+constexpr int64_t kLookBack = 86400;             // a scan looks at the last day
+constexpr uint64_t kMaxLogBytes = 128ull << 20;  // per log, uncompressed (memory: ~90 MB)
 
 bool journal_here() {
   std::error_code ec;
@@ -119,8 +120,8 @@ std::vector<std::string> text_logs(const Root& root) {
   std::vector<std::string> out;
   for (const char* l :
        {"/var/log/auth.log.1", "/var/log/auth.log", "/var/log/secure.1", "/var/log/secure"}) {
-    auto st = root.stat(l);
-    if (st && S_ISREG(st->st_mode)) out.emplace_back(l);
+    // anything there is read, or said why not (a FIFO, a device, a link out of the root)
+    if (root.stat(l, /*follow_last=*/false)) out.emplace_back(l);
   }
   return out;
 }
@@ -162,6 +163,7 @@ class GuardModule final : public Module {
     ScanLogOptions so;
     so.now = ctx.now;
     so.since = ctx.now - kLookBack;
+    so.max_bytes = kMaxLogBytes;
     auto scan = scan_logs(src, so, d);
     if (!scan) return scan.error();
     // What is banned now is said with its attacker.

@@ -24,17 +24,24 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
   }
   AuthLogParser parser(year);
   if (opts.year == 0) parser.set_clock(opts.now);
-  for (const auto& f : src.files) {
-    if (src.root) {
-      auto fd = src.root->open_file(f);
-      if (!fd) return fd.error();
-      auto s = read_gzip_fd(
-          std::move(*fd), f, UINT64_MAX, [&parser](std::string_view b) { parser.feed(b); },
-          /*plain_ok=*/true);
-      if (!s) return s.error();
-    } else if (auto s = read_log_file(f, parser); !s) {
-      return s.error();
+  // Events before --since are dropped as the files are read (every 16 MiB), not at the end:
+  // memory follows what is kept, not the size of the logs.
+  uint64_t left_out = 0, fed = 0;
+  auto feed = [&](std::string_view b) {
+    parser.feed(b);
+    fed += b.size();
+    if (opts.since > 0 && fed >= (16u << 20)) {
+      size_t before = parser.events().size();
+      parser.drop_before(opts.since);
+      left_out += before - parser.events().size();
+      fed = 0;
     }
+  };
+  for (const auto& f : src.files) {
+    auto fd = src.root ? src.root->open_file(f) : open_regular(f);
+    if (!fd) return fd.error();
+    if (auto s = read_gzip_fd(std::move(*fd), f, opts.max_bytes, feed, /*plain_ok=*/true); !s)
+      return s.error();
     parser.finish();
   }
   LogScan out;
@@ -56,7 +63,7 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
   if (opts.since > 0) {
     size_t before = parser.events().size();
     parser.drop_before(opts.since);
-    out.left_out = before - parser.events().size();
+    out.left_out = left_out + before - parser.events().size();
   }
   out.lines = parser.lines();
   out.events = parser.events().size();

@@ -36,7 +36,8 @@ struct LogSources {
 struct ScanLogOptions {
   int year = 0;       // of syslog lines (which carry none); 0 = this year, by the clock
   int64_t now = 0;    // the clock, for `year` 0 (a stamp in the future is last year's)
-  int64_t since = 0;  // events before it are left out (0 = none)
+  int64_t since = 0;  // events before it are left out (0 = none); the journal starts there
+  uint64_t max_bytes = UINT64_MAX;  // per file, uncompressed: more is an error (a gzip bomb)
 };
 
 struct LogScan {

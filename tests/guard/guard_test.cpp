@@ -1080,5 +1080,35 @@ TEST_F(ServiceTest, ModuleReadsTheRootsAuthLogOfTheLastDay) {
   EXPECT_NE(m->not_applicable(ectx), "");
 }
 
+// A FIFO where the log should be is said (and never opened), not taken for "no log"; a log
+// larger than the module reads is refused rather than read into memory.
+TEST_F(ServiceTest, ModuleSaysWhyALogCannotBeRead) {
+  auto root = dir_ / "root";
+  std::filesystem::create_directories(root / "var/log");
+  ASSERT_EQ(::mkfifo((root / "var/log/auth.log").c_str(), 0600), 0);
+  auto m = make_module();
+  Root r(root);
+  ScanOptions so;
+  std::vector<OwnerRule> owners;
+  ScanContext ctx{r, "srv", clock_.t, clock_, so, owners, store_.get()};
+  EXPECT_EQ(m->not_applicable(ctx), "");
+  auto res = m->run(ctx);
+  ASSERT_FALSE(res.has_value());
+  EXPECT_NE(res.error().message.find("not a regular file"), std::string::npos)
+      << res.error().message;
+}
+
+// Each file starts afresh: an overlong last line of one file does not swallow the next file's
+// first line.
+TEST(AuthLog, EachFileStartsAfresh) {
+  AuthLogParser p(2024);
+  p.feed("May  6 00:00:00 h sshd[1]: " + std::string(2 << 20, 'x'));  // no newline: cut off
+  p.finish();
+  p.feed("May  6 00:00:01 h sshd[2]: Failed password for root from 198.51.100.9 port 1 ssh2\n");
+  p.finish();
+  ASSERT_EQ(p.events().size(), 1u);
+  EXPECT_EQ(p.events()[0].ip.str(), "198.51.100.9");
+}
+
 }  // namespace
 }  // namespace mamori::guard
