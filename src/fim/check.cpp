@@ -228,12 +228,11 @@ std::pair<Severity, std::string> judge(const Change& c, const Policy& pol) {
   // A file capability that was not there (decided on the records, never on the evidence text).
   constexpr std::string_view kCap = "security.capability";
   uint32_t watched = rule ? rule->attrs : kAttrAll;
-  bool cap_added =
-      c.kind == Change::kAdded
-          ? e.type == 'f' && xattr_value(e.xattrs, kCap) != nullptr
-          : c.kind == Change::kChanged && (watched & kAttrXattrs) != 0 &&
-                xattr_value(c.before.xattrs, kCap) == nullptr &&
-                xattr_value(c.after.xattrs, kCap) != nullptr;
+  bool cap_added = c.kind == Change::kAdded
+                       ? e.type == 'f' && xattr_value(e.xattrs, kCap) != nullptr
+                       : c.kind == Change::kChanged && (watched & kAttrXattrs) != 0 &&
+                             xattr_value(c.before.xattrs, kCap) == nullptr &&
+                             xattr_value(c.after.xattrs, kCap) != nullptr;
   if (cap_added) raise(Severity::kCritical, "a file capability gives a program root powers");
   uint32_t new_bits = c.kind == Change::kAdded ? e.mode : c.after.mode & ~c.before.mode;
   if (c.kind != Change::kRemoved && e.type == 'f' && (new_bits & 06000) != 0)

@@ -50,7 +50,8 @@ TEST(Plan, UnknownNamesAndSkippingWhatIsNeededAreRefused) {
   auto modules = builtin_modules();
   auto p = plan(modules, {"waf"}, {});
   ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().message, "--skip waf: no such module (modules: inventory, vuln, fim, audit, guard)");
+  EXPECT_EQ(p.error().message,
+            "--skip waf: no such module (modules: inventory, vuln, fim, audit, guard)");
   p = plan(modules, {"inventory"}, {});
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().message, "--skip inventory: vuln needs it (skip vuln too)");
