@@ -51,8 +51,8 @@ int cmd_scan(const Options& o, const std::vector<std::string>& skip,
   ScanContext ctx{root, host_name(o), started, clock, so, *owner_rules, st->get()};
   auto run = scan::run(*steps, ctx, !o.quiet);
   if (!run) return fail(run.error());
-  // Warnings go into the report; with -v they are said as they come, and what could not be read
-  // is always said.
+  // Warnings go into the report; with -v they are also said here, once every module has run,
+  // and what could not be read is always said.
   for (const auto& w : run->warnings)
     if (o.verbose > 0) info(o, "warning: " + sanitize(w));
   if (o.verbose == 0)

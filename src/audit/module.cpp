@@ -2,9 +2,11 @@
 // as `mamori audit` records it.
 #include "core/module.h"
 
+#include <filesystem>
 #include <memory>
 
 #include "audit/audit.h"
+#include "vuln/vuln.h"
 
 namespace mamori::audit {
 namespace {
@@ -18,8 +20,20 @@ class AuditModule final : public Module {
            "sshd and PAM (passwords, MFA), password hashes and policy, credentials not rotated";
   }
   Result<ModuleResult> run(const ScanContext& ctx) override {
+    // CRED-NOT-ROTATED considers every fixed known-exploited vulnerability when there is a
+    // database: vuln's, or when vuln did not run (--only audit) the same file opened here, so
+    // that leaving vuln out never makes those findings look fixed.
+    std::unique_ptr<vuln::VulnDb> own;
     AuditOptions ao;
-    ao.vuln_db = ctx.vuln_db;  // when vuln ran: fixed known-exploited vulnerabilities
+    ao.vuln_db = ctx.vuln_db;
+    std::error_code ec;
+    if (!ao.vuln_db && !ctx.options.db_path.empty() &&
+        std::filesystem::exists(ctx.options.db_path, ec)) {
+      auto db = vuln::VulnDb::open(ctx.options.db_path);
+      if (!db) return db.error().with_context("audit");
+      own = std::move(*db);
+      ao.vuln_db = own.get();
+    }
     auto rep = run_audit(ctx.root, ao);
     if (!rep) return rep.error();
     ModuleResult r;

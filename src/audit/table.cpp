@@ -1,6 +1,6 @@
 // Every check of `mamori audit`, in the order it runs: the one place its id, title, severity,
 // rationale and remediation are written. `audit --checks` lists these rows; docs/audit.md's
-// tables are compared with them by a test (AuditTable.DocsListEveryCheck).
+// tables are compared with them by a test (AuditTable.DocsListEveryCheckWithItsSeverity).
 #include <cstdlib>
 #include <string_view>
 

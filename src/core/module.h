@@ -2,7 +2,8 @@
 // The shape every module has (docs/architecture.md): a name, what it needs from the modules
 // that run before it, and run() = collect the facts it reads (all I/O) + a pure analysis that
 // turns them into Findings. `mamori scan` runs the one explicit list of built-in modules
-// (src/scan/scan.h); a new module is one folder plus one line in that list.
+// (src/scan/scan.h); a new module is its folder plus one line in that list (and the lists of
+// modules the tests and docs keep: docs/architecture.md, "Adding a module").
 //
 // Example (a module of its own folder, src/example/module.cpp):
 //   class ExampleModule final : public Module {
@@ -60,9 +61,10 @@ struct ScanContext {
   const Clock& clock;
   const ScanOptions& options;
   const std::vector<OwnerRule>& owners;
-  store::Store* store = nullptr;  // fim: the key its baselines are pinned to
+  store::Store* store = nullptr;  // fim: the key its baselines are pinned to; guard: bans
   Progress* progress = nullptr;   // may be null
-  // Facts of modules that ran before (set when a module's needs() names them):
+  // Facts of the modules that ran before it in the list (whether or not needs() names them;
+  // needs() makes sure they run). Null when the module that provides them did not run:
   const inventory::Inventory* inventory = nullptr;
   const vuln::VulnDb* vuln_db = nullptr;  // null when there is none (vuln says so as a finding)
 };

@@ -84,6 +84,7 @@ Result<ScanRun> run(const std::vector<Step>& steps, const ScanContext& base, boo
   ScanRun out;
   ScanContext ctx = base;
   std::shared_ptr<const vuln::VulnDb> db;
+  std::set<std::string> partial_facts;  // modules whose facts are incomplete
   auto scope_of = [&](std::string_view scope) -> ScopeRun& {
     for (auto& s : out.scopes)
       if (s.input.scope == scope) return s;
@@ -122,13 +123,19 @@ Result<ScanRun> run(const std::vector<Step>& steps, const ScanContext& base, boo
       ctx.vuln_db = db.get();
     }
     for (auto& d : r->details) out.details.push_back(std::move(d));
+    for (auto& n : r->notices) out.notices.push_back(std::move(n));  // said in any mode
+    if (r->partial) partial_facts.insert(std::string(m.name()));
     if (step.mode != Step::Mode::kReport) continue;
     ScopeRun& s = scope_of(m.scope());
     s.modules.emplace_back(m.name());
-    s.input.partial = s.input.partial || r->partial;
+    // Findings made from incomplete facts (an inventory missing a package database) must not
+    // make anything look fixed: the scope is partial whoever collected the facts.
+    bool from_partial = r->partial;
+    for (auto need : m.needs())
+      from_partial = from_partial || partial_facts.count(std::string(need));
+    s.input.partial = s.input.partial || from_partial;
     for (auto& f : r->findings) s.input.findings.push_back(std::move(f));
     for (auto& w : r->warnings) out.warnings.push_back(std::move(w));
-    for (auto& n : r->notices) out.notices.push_back(std::move(n));
   }
   // Modules of a scope that did not report into it keep their findings' states.
   for (auto& s : out.scopes)
@@ -161,7 +168,7 @@ Result<Recorded> record(store::Store& st, ScanRun& run, const std::string& tool_
     if (s.input.scope == "scan") {
       main = std::move(*o);
     } else {
-      if (!main && out.scan.id == 0) out.scan = o->scan;
+      if (out.scan.id == 0) out.scan = o->scan;  // replaced by the main record, if there is one
       for (auto& f : o->findings) others.push_back(std::move(f));
     }
   }

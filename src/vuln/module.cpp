@@ -69,6 +69,7 @@ class VulnModule final : public Module {
     }
     if (auto stale = stale_database_finding(ctx.host, path, (*db)->created_at(), ctx.now))
       r.findings.push_back(std::move(*stale));
+    if (!ctx.inventory) return Error::internal("vuln: the inventory did not run before it");
     const auto& inv = *ctx.inventory;
     MatchStats stats;
     auto matches = match_inventory(**db, inv.os, inv.packages, &stats);

@@ -69,6 +69,9 @@ class Fake final : public Module {
   std::string_view summary() const override { return "a fake"; }
   std::string_view scope() const override { return scope_; }
   bool required() const override { return required_; }
+  std::vector<std::string_view> needs() const override {
+    return std::vector<std::string_view>(needs_.begin(), needs_.end());
+  }
   std::string not_applicable(const ScanContext&) const override { return not_here_; }
   Result<ModuleResult> run(const ScanContext& ctx) override {
     ++runs;
@@ -86,11 +89,14 @@ class Fake final : public Module {
     }
     r.warnings = {name_ + " warned"};
     if (provides_inventory_) r.inventory = std::make_shared<inventory::Inventory>();
+    r.partial = partial_;
+    if (partial_) r.notices = {name_ + " could not read everything"};
     return r;
   }
   std::string name_, scope_, title_ = "fake check", error_, not_here_;
   bool required_ = false, provides_inventory_ = false, seen_inventory = false;
-  std::vector<std::string> assets_;
+  std::vector<std::string> assets_, needs_;
+  bool partial_ = false;
   int runs = 0;
 };
 
@@ -188,6 +194,25 @@ TEST_F(RunTest, AModuleLeftOutKeepsItsFindingsInASharedScope) {
   EXPECT_EQ(now["v1"], FindingState::kNew);  // untouched: neither fixed nor seen again
   EXPECT_EQ(now["o1"], FindingState::kNew);
   EXPECT_EQ(now.count("i2"), 0u);
+}
+
+// Facts collected only for another module (--only vuln) that are incomplete (an unreadable
+// package database) still make that module's record partial: nothing looks fixed for it, and
+// the notice is said.
+TEST_F(RunTest, IncompleteFactsMakeTheirUsersRecordsPartial) {
+  Fake inv("inv", "scan"), vul("vul", "scan");
+  inv.partial_ = true;
+  vul.needs_ = {"inv"};
+  vul.assets_ = {"v1"};
+  auto r = go({{&inv, Step::Mode::kFacts}, {&vul}});
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->scopes.size(), 1u);
+  EXPECT_TRUE(r->scopes[0].input.partial);
+  EXPECT_EQ(r->notices, (std::vector<std::string>{"inv could not read everything"}));
+  inv.partial_ = false;
+  r = go({{&inv, Step::Mode::kFacts}, {&vul}});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->scopes[0].input.partial);
 }
 
 }  // namespace
