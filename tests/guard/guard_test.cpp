@@ -758,6 +758,16 @@ class ServiceTest : public ::testing::Test {
                          iso8601(t + i), 100 + i, user, ip, 4000 + i);
     return out;
   }
+  // The guard module of `mamori scan` on a tree: why it would not run ("" = it would), and
+  // what it returns when run.
+  std::pair<std::string, Result<ModuleResult>> scan_module(const std::filesystem::path& root) {
+    auto m = make_module();
+    Root r(root);
+    ScanOptions so;
+    std::vector<OwnerRule> owners;
+    ScanContext ctx{r, "srv", clock_.t, clock_, so, owners, store_.get()};
+    return {m->not_applicable(ctx), m->run(ctx)};
+  }
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   ServiceOptions opts_;
@@ -1062,22 +1072,15 @@ TEST_F(ServiceTest, ModuleReadsTheRootsAuthLogOfTheLastDay) {
   }
   // a rotation that is a link out of the root reads the root's own file, not the host's
   std::filesystem::create_symlink("/var/log/auth.log", root / "var/log/auth.log.1");
-  auto m = make_module();
-  Root r(root);
-  ScanOptions so;
-  std::vector<OwnerRule> owners;
-  ScanContext ctx{r, "srv", clock_.t, clock_, so, owners, store_.get()};
-  EXPECT_EQ(m->not_applicable(ctx), "");
-  auto res = m->run(ctx);
+  auto [why, res] = scan_module(root);
+  EXPECT_EQ(why, "");
   ASSERT_TRUE(res.has_value()) << res.error().message;
   ASSERT_EQ(res->findings.size(), 1u);
   EXPECT_EQ(res->findings[0].asset, "ip:198.51.100.51");
   EXPECT_EQ(res->findings[0].check, "brute-force");
   // no log at all: nothing to do here
-  Root empty(dir_ / "empty");
   std::filesystem::create_directories(dir_ / "empty");
-  ScanContext ectx{empty, "srv", clock_.t, clock_, so, owners, store_.get()};
-  EXPECT_NE(m->not_applicable(ectx), "");
+  EXPECT_NE(scan_module(dir_ / "empty").first, "");
 }
 
 // A FIFO where the log should be is said (and never opened), not taken for "no log"; a log
@@ -1086,13 +1089,8 @@ TEST_F(ServiceTest, ModuleSaysWhyALogCannotBeRead) {
   auto root = dir_ / "root";
   std::filesystem::create_directories(root / "var/log");
   ASSERT_EQ(::mkfifo((root / "var/log/auth.log").c_str(), 0600), 0);
-  auto m = make_module();
-  Root r(root);
-  ScanOptions so;
-  std::vector<OwnerRule> owners;
-  ScanContext ctx{r, "srv", clock_.t, clock_, so, owners, store_.get()};
-  EXPECT_EQ(m->not_applicable(ctx), "");
-  auto res = m->run(ctx);
+  auto [why, res] = scan_module(root);
+  EXPECT_EQ(why, "");
   ASSERT_FALSE(res.has_value());
   EXPECT_NE(res.error().message.find("not a regular file"), std::string::npos)
       << res.error().message;
