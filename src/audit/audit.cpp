@@ -16,6 +16,7 @@
 #include "audit/firewall.h"
 #include "audit/pam.h"
 #include "audit/sshd.h"
+#include "core/enum_names.h"
 #include "core/text.h"
 #include "inventory/checks.h"
 #include "inventory/inventory.h"
@@ -28,19 +29,13 @@ namespace mamori::audit {
 
 using namespace detail;
 
-std::string_view result_name(CheckResult r) {
-  switch (r) {
-    case CheckResult::kPass:
-      return "pass";
-    case CheckResult::kFail:
-      return "fail";
-    case CheckResult::kInfo:
-      return "info";
-    case CheckResult::kSkipped:
-      return "skipped";
-  }
-  return "?";
-}
+constexpr Named<CheckResult> kResultNames[] = {{CheckResult::kPass, "pass"},
+                                               {CheckResult::kFail, "fail"},
+                                               {CheckResult::kInfo, "info"},
+                                               {CheckResult::kSkipped, "skipped"}};
+static_assert(names_cover(kResultNames, CheckResult::kSkipped));
+
+std::string_view result_name(CheckResult r) { return name_in(kResultNames, r, "?"); }
 
 std::vector<Finding> AuditReport::findings() const {
   std::vector<Finding> out;

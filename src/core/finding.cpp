@@ -1,56 +1,40 @@
 #include "core/finding.h"
 
+#include "core/enum_names.h"
 #include "core/hash.h"
 #include "core/text.h"
 
 namespace mamori {
 
-std::string_view severity_name(Severity s) {
-  switch (s) {
-    case Severity::kInfo:
-      return "info";
-    case Severity::kLow:
-      return "low";
-    case Severity::kMedium:
-      return "medium";
-    case Severity::kHigh:
-      return "high";
-    case Severity::kCritical:
-      return "critical";
-  }
-  return "info";
-}
+namespace {
+
+constexpr Named<Severity> kSeverityNames[] = {{Severity::kInfo, "info"},
+                                              {Severity::kLow, "low"},
+                                              {Severity::kMedium, "medium"},
+                                              {Severity::kHigh, "high"},
+                                              {Severity::kCritical, "critical"}};
+static_assert(names_cover(kSeverityNames, Severity::kCritical));
+
+constexpr Named<FindingState> kStateNames[] = {{FindingState::kNew, "new"},
+                                               {FindingState::kOpen, "open"},
+                                               {FindingState::kFixed, "fixed"},
+                                               {FindingState::kAccepted, "accepted"}};
+static_assert(names_cover(kStateNames, FindingState::kAccepted));
+
+}  // namespace
+
+std::string_view severity_name(Severity s) { return name_in(kSeverityNames, s, "info"); }
 
 Result<Severity> parse_severity(std::string_view s) {
-  std::string l = to_lower(s);
-  if (l == "info") return Severity::kInfo;
-  if (l == "low") return Severity::kLow;
-  if (l == "medium") return Severity::kMedium;
-  if (l == "high") return Severity::kHigh;
-  if (l == "critical") return Severity::kCritical;
+  if (auto v = parse_in(kSeverityNames, to_lower(s))) return *v;
   return Error::invalid("unknown severity '" + std::string(s) +
                         "' (expected critical, high, medium, low or info)");
 }
 
-std::string_view state_name(FindingState s) {
-  switch (s) {
-    case FindingState::kNew:
-      return "new";
-    case FindingState::kOpen:
-      return "open";
-    case FindingState::kFixed:
-      return "fixed";
-    case FindingState::kAccepted:
-      return "accepted";
-  }
-  return "new";
-}
+std::string_view state_name(FindingState s) { return name_in(kStateNames, s, "new"); }
 
 Result<FindingState> parse_state(std::string_view s) {
-  if (s == "new") return FindingState::kNew;
-  if (s == "open") return FindingState::kOpen;
-  if (s == "fixed") return FindingState::kFixed;
-  if (s == "accepted") return FindingState::kAccepted;
+  if (auto v = parse_in(kStateNames, s)) return *v;
   return Error::invalid("unknown finding state '" + std::string(s) + "'");
 }
 

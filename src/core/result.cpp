@@ -4,26 +4,6 @@
 
 namespace mamori {
 
-const char* error_code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return "invalid-argument";
-    case ErrorCode::kNotFound:
-      return "not-found";
-    case ErrorCode::kPermissionDenied:
-      return "permission-denied";
-    case ErrorCode::kUnavailable:
-      return "unavailable";
-    case ErrorCode::kDataLoss:
-      return "data-loss";
-    case ErrorCode::kUnimplemented:
-      return "unimplemented";
-    case ErrorCode::kInternal:
-      return "internal";
-  }
-  return "internal";
-}
-
 Error errno_error(const std::string& path, int err) {
   std::string msg = path + ": " + std::strerror(err);
   switch (err) {

@@ -28,8 +28,6 @@ enum class ErrorCode {
   kInternal
 };
 
-const char* error_code_name(ErrorCode code);
-
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;

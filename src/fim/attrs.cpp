@@ -24,6 +24,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/enum_names.h"
 #include "core/text.h"
 #include "fim/fim.h"
 #include "fim/internal.h"
@@ -32,23 +33,15 @@ namespace mamori::fim {
 
 using namespace detail;
 
-Result<HashAlgo> parse_hash(std::string_view s) {
-  if (s == "sha256") return HashAlgo::kSha256;
-  if (s == "sha512") return HashAlgo::kSha512;
-  if (s == "blake2b") return HashAlgo::kBlake2b;
-  return Error::invalid("unknown hash '" + std::string(s) + "' (sha256, sha512 or blake2b)");
-}
+constexpr Named<HashAlgo> kHashNames[] = {
+    {HashAlgo::kSha256, "sha256"}, {HashAlgo::kSha512, "sha512"}, {HashAlgo::kBlake2b, "blake2b"}};
+static_assert(names_cover(kHashNames, HashAlgo::kBlake2b));
 
-std::string_view hash_name(HashAlgo a) {
-  switch (a) {
-    case HashAlgo::kSha256:
-      return "sha256";
-    case HashAlgo::kSha512:
-      return "sha512";
-    case HashAlgo::kBlake2b:
-      return "blake2b";
-  }
-  return "sha256";
+std::string_view hash_name(HashAlgo a) { return name_in(kHashNames, a, "sha256"); }
+
+Result<HashAlgo> parse_hash(std::string_view s) {
+  if (auto v = parse_in(kHashNames, s)) return *v;
+  return Error::invalid("unknown hash '" + std::string(s) + "' (sha256, sha512 or blake2b)");
 }
 
 bool path_less(std::string_view a, std::string_view b) {

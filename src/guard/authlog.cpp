@@ -8,6 +8,7 @@
 #include <ctime>
 #include <string>
 
+#include "core/enum_names.h"
 #include "guard/logtime.h"
 
 namespace mamori::guard {
@@ -36,21 +37,14 @@ bool log_ip(std::string_view s, Ip& ip) { return parse_ip(s, ip); }
 
 }  // namespace
 
-std::string_view service_name(Service s) {
-  switch (s) {
-    case Service::kSsh:
-      return "ssh";
-    case Service::kPam:
-      return "pam";
-    case Service::kXrdp:
-      return "xrdp";
-    case Service::kVnc:
-      return "vnc";
-    case Service::kWordPress:
-      return "wordpress";
-  }
-  return "?";
-}
+constexpr Named<Service> kServiceNames[] = {{Service::kSsh, "ssh"},
+                                            {Service::kPam, "pam"},
+                                            {Service::kXrdp, "xrdp"},
+                                            {Service::kVnc, "vnc"},
+                                            {Service::kWordPress, "wordpress"}};
+static_assert(names_cover(kServiceNames, Service::kWordPress));
+
+std::string_view service_name(Service s) { return name_in(kServiceNames, s, "?"); }
 
 namespace {
 

@@ -9,23 +9,23 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/enum_names.h"
+
 namespace mamori::guard {
 
-std::string_view AttackKind::name() const {
-  switch (v_) {
-    case kGuessed:
-      return "guessed";
-    case kSpraying:
-      return "spraying";
-    case kBurst:
-      return "burst";
-    case kDistributed:
-      return "distributed";
-    case kSlow:
-      return "slow";
-  }
-  return "unknown";
-}
+namespace {
+
+using K = AttackKind::Value;
+constexpr Named<K> kKindNames[] = {{K::kGuessed, "guessed"},
+                                   {K::kSpraying, "spraying"},
+                                   {K::kBurst, "burst"},
+                                   {K::kDistributed, "distributed"},
+                                   {K::kSlow, "slow"}};
+static_assert(names_cover(kKindNames, K::kSlow));
+
+}  // namespace
+
+std::string_view AttackKind::name() const { return name_in(kKindNames, v_, "unknown"); }
 
 namespace {
 

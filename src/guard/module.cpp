@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "core/enum_names.h"
 #include "core/text.h"
 #include "guard/journal.h"
 #include "guard/offline.h"
@@ -22,20 +23,16 @@ std::string listing(const std::vector<std::string>& v, size_t most) {
   return out;
 }
 
-const char* check_of(AttackKind k) {
-  switch (k) {
-    case AttackKind::kGuessed:
-      return "password-guessed";
-    case AttackKind::kSpraying:
-      return "password-spraying";
-    case AttackKind::kBurst:
-      return "brute-force";
-    case AttackKind::kDistributed:
-      return "distributed-brute-force";
-    case AttackKind::kSlow:
-      return "slow-brute-force";
-  }
-  return "brute-force";
+constexpr Named<AttackKind::Value> kAttackChecks[] = {
+    {AttackKind::Value::kGuessed, "password-guessed"},
+    {AttackKind::Value::kSpraying, "password-spraying"},
+    {AttackKind::Value::kBurst, "brute-force"},
+    {AttackKind::Value::kDistributed, "distributed-brute-force"},
+    {AttackKind::Value::kSlow, "slow-brute-force"}};
+static_assert(names_cover(kAttackChecks, AttackKind::Value::kSlow));
+
+std::string_view check_of(AttackKind k) {
+  return name_in(kAttackChecks, AttackKind::Value(k), "brute-force");
 }
 
 }  // namespace

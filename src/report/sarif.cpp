@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/enum_names.h"
 #include "core/text.h"
 #include "report/common.h"
 
@@ -24,20 +25,14 @@ const char* level(Severity s) {
 }
 
 // GitHub code scanning reads "security-severity" (CVSS-like 0.0–10.0).
-const char* security_severity(Severity s) {
-  switch (s) {
-    case Severity::kCritical:
-      return "9.5";
-    case Severity::kHigh:
-      return "8.0";
-    case Severity::kMedium:
-      return "5.5";
-    case Severity::kLow:
-      return "3.0";
-    default:
-      return "0.0";
-  }
-}
+constexpr Named<Severity> kSecuritySeverity[] = {{Severity::kInfo, "0.0"},
+                                                 {Severity::kLow, "3.0"},
+                                                 {Severity::kMedium, "5.5"},
+                                                 {Severity::kHigh, "8.0"},
+                                                 {Severity::kCritical, "9.5"}};
+static_assert(names_cover(kSecuritySeverity, Severity::kCritical));
+
+std::string_view security_severity(Severity s) { return name_in(kSecuritySeverity, s, "0.0"); }
 
 const char* baseline(FindingState s) {
   switch (s) {

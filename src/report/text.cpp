@@ -3,27 +3,21 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.h"
 #include "report/common.h"
 
 namespace mamori::report {
 
 namespace {
 
-const char* sev_color(Severity s) {
-  switch (s) {
-    case Severity::kCritical:
-      return "\033[1;97;41m";
-    case Severity::kHigh:
-      return "\033[1;31m";
-    case Severity::kMedium:
-      return "\033[33m";
-    case Severity::kLow:
-      return "\033[36m";
-    case Severity::kInfo:
-      return "\033[2m";
-  }
-  return "";
-}
+constexpr Named<Severity> kSeverityColors[] = {{Severity::kInfo, "\033[2m"},
+                                               {Severity::kLow, "\033[36m"},
+                                               {Severity::kMedium, "\033[33m"},
+                                               {Severity::kHigh, "\033[1;31m"},
+                                               {Severity::kCritical, "\033[1;97;41m"}};
+static_assert(names_cover(kSeverityColors, Severity::kCritical));
+
+std::string_view sev_color(Severity s) { return name_in(kSeverityColors, s, ""); }
 
 std::string upper(std::string_view s) {
   std::string o(s);
@@ -34,7 +28,7 @@ std::string upper(std::string_view s) {
 }  // namespace
 
 std::string render_text(const Report& r, bool color) {
-  auto c = [color](const char* code) { return color ? code : ""; };
+  auto c = [color](std::string_view code) { return color ? code : std::string_view(); };
   const char* reset = color ? "\033[0m" : "";
   std::string out;
   out += fmt::format("{}mamori{} — host {}", c("\033[1m"), reset, sanitize(r.host));

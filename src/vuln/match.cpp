@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/enum_names.h"
 #include "core/text.h"
 #include "inventory/checks.h"
 #include "vuln/importers.h"
@@ -15,17 +16,12 @@
 
 namespace mamori::vuln {
 
-std::string_view tier_name(Tier t) {
-  switch (t) {
-    case Tier::kPatchNow:
-      return "patch-now";
-    case Tier::kPatchThisWeek:
-      return "patch-this-week";
-    case Tier::kRoutine:
-      return "routine";
-  }
-  return "routine";
-}
+constexpr Named<Tier> kTierNames[] = {{Tier::kPatchNow, "patch-now"},
+                                      {Tier::kPatchThisWeek, "patch-this-week"},
+                                      {Tier::kRoutine, "routine"}};
+static_assert(names_cover(kTierNames, Tier::kRoutine));
+
+std::string_view tier_name(Tier t) { return name_in(kTierNames, t, "routine"); }
 
 bool ubuntu_lts(std::string_view version_id) {
   // Long-term support releases are the April releases of even years (8.04, …, 24.04, 26.04);

@@ -6,29 +6,19 @@
 #include <optional>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "vuln/version_chars.h"
 
 namespace mamori::vuln {
 
 using namespace version_chars;
 
-std::string_view scheme_name(Scheme s) {
-  switch (s) {
-    case Scheme::kDpkg:
-      return "dpkg";
-    case Scheme::kRpm:
-      return "rpm";
-    case Scheme::kSemver:
-      return "semver";
-    case Scheme::kPep440:
-      return "pep440";
-    case Scheme::kComposer:
-      return "composer";
-    case Scheme::kPhp:
-      return "php";
-  }
-  return "?";
-}
+constexpr Named<Scheme> kSchemeNames[] = {
+    {Scheme::kDpkg, "dpkg"},     {Scheme::kRpm, "rpm"},           {Scheme::kSemver, "semver"},
+    {Scheme::kPep440, "pep440"}, {Scheme::kComposer, "composer"}, {Scheme::kPhp, "php"}};
+static_assert(names_cover(kSchemeNames, Scheme::kPhp));
+
+std::string_view scheme_name(Scheme s) { return name_in(kSchemeNames, s, "?"); }
 
 // ---------------------------------------------------------------- dpkg
 // deb-version(7): [epoch:]upstream[-revision]. Within a part, non-digit runs compare

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/enum_names.h"
 #include "core/finding.h"
 #include "core/fs.h"
 #include "core/hash.h"
@@ -45,6 +46,30 @@ TEST(Severity, ParsesCaseInsensitivelyAndRejectsUnknown) {
   EXPECT_EQ(*parse_severity("critical"), Severity::kCritical);
   EXPECT_FALSE(parse_severity("urgent").has_value());
   EXPECT_NE(parse_severity("urgent").error().message.find("urgent"), std::string::npos);
+}
+
+enum class Colour { kRed, kGreen, kBlue };
+constexpr Named<Colour> kAll[] = {
+    {Colour::kRed, "red"}, {Colour::kGreen, "green"}, {Colour::kBlue, "blue"}};
+constexpr Named<Colour> kMissing[] = {{Colour::kRed, "red"}, {Colour::kBlue, "blue"}};
+constexpr Named<Colour> kTwice[] = {
+    {Colour::kRed, "red"}, {Colour::kRed, "rouge"}, {Colour::kBlue, "blue"}};
+
+TEST(EnumNames, OneTableNamesAndParsesAndCoverageIsChecked) {
+  static_assert(names_cover(kAll, Colour::kBlue));
+  static_assert(!names_cover(kMissing, Colour::kBlue));  // a value without a name
+  static_assert(!names_cover(kTwice, Colour::kBlue));    // a value named twice, one left out
+  static_assert(!names_cover(kAll, Colour::kGreen));     // more names than values
+  EXPECT_EQ(name_in(kAll, Colour::kGreen, "?"), "green");
+  EXPECT_EQ(name_in(kMissing, Colour::kGreen, "?"), "?");
+  EXPECT_EQ(parse_in(kAll, "blue"), Colour::kBlue);
+  EXPECT_FALSE(parse_in(kAll, "Blue").has_value());
+  for (auto s :
+       {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical})
+    EXPECT_EQ(parse_severity(severity_name(s)).value(), s);
+  for (auto s :
+       {FindingState::kNew, FindingState::kOpen, FindingState::kFixed, FindingState::kAccepted})
+    EXPECT_EQ(parse_state(state_name(s)).value(), s);
 }
 
 TEST(Severity, ThresholdIgnoresAcceptedAndFixed) {
