@@ -104,7 +104,7 @@ int exit_for(const std::vector<Finding>& findings, std::optional<Severity> thres
 
 std::map<std::string, int64_t> count_packages(const std::vector<Package>& pkgs) {
   std::map<std::string, int64_t> m;
-  for (const auto& p : pkgs) ++m[p.ecosystem];
+  for (const auto& p : pkgs) ++m[std::string(ecosystem_name(p.ecosystem))];
   return m;
 }
 

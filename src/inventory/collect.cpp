@@ -239,7 +239,7 @@ void collect_wordpress(const Root& root, const std::string& dir, Inventory& inv)
   inv.packages.push_back(core);
 
   // A plugin or theme: its header's version, else its readme's "Stable tag".
-  auto add = [&](const std::string& at, const char* eco, std::string version, const char* what) {
+  auto add = [&](const std::string& at, Ecosystem eco, std::string version, const char* what) {
     if (version.empty()) {
       auto readme = root.read(at + "/readme.txt", 1 << 20, kWeb);
       if (readme) version = parse_wp_readme_stable_tag(*readme);

@@ -32,9 +32,9 @@ Parts parts_of(const Package& p, const OsRelease& os) {
   Parts r;
   r.name = p.name;
   r.version = p.version;
-  const std::string& e = p.ecosystem;
-  if (e == kDeb || e == kRpm || e == kApk) {
-    r.type = e;
+  Ecosystem e = p.ecosystem;
+  if (is_os_package(e)) {
+    r.type = ecosystem_name(e);
     r.ns = os.id.empty() ? (e == kDeb ? "debian" : e == kApk ? "alpine" : "unknown") : os.id;
     if (p.arch) r.qualifiers["arch"] = *p.arch;
     if (!os.distro().empty()) r.qualifiers["distro"] = os.distro();
@@ -46,18 +46,18 @@ Parts parts_of(const Package& p, const OsRelease& os) {
         r.version = r.version.substr(colon + 1);
       }
     }
-  } else if (e == kWordPressCore || e == kWordPressPlugin || e == kWordPressTheme) {
+  } else if (is_wordpress(e)) {
     r.type = "wordpress";
     r.ns = e == kWordPressCore ? "core" : e == kWordPressPlugin ? "plugin" : "theme";
   } else if (e == kComposer || e == kNpm) {
-    r.type = e;
+    r.type = ecosystem_name(e);
     size_t slash = p.name.find('/');
     if (slash != std::string::npos) {  // "vendor/name", "@scope/name"
       r.ns = p.name.substr(0, slash);
       r.name = p.name.substr(slash + 1);
     }
   } else {
-    r.type = e;
+    r.type = ecosystem_name(e);
   }
   return r;
 }

@@ -26,8 +26,9 @@ std::string render_inventory_text(const InventoryView& v) {
                      "ARCH", "LOCATION");
   std::map<std::string, int> counts;
   for (const auto& p : v.packages) {
-    ++counts[p.ecosystem];
-    out += fmt::format("{:<16} {:<{}} {:<{}} {:<8} {}{}\n", p.ecosystem, sanitize(p.name), wn,
+    std::string_view eco = ecosystem_name(p.ecosystem);
+    ++counts[std::string(eco)];
+    out += fmt::format("{:<16} {:<{}} {:<{}} {:<8} {}{}\n", eco, sanitize(p.name), wn,
                        sanitize(p.version), wv, sanitize(p.arch.value_or("-")),
                        sanitize(p.location), p.status == "installed" ? "" : " [" + p.status + "]");
   }
@@ -42,7 +43,7 @@ std::string render_inventory_text(const InventoryView& v) {
 std::string render_inventory_json(const InventoryView& v) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& p : v.packages) {
-    arr.push_back({{"ecosystem", p.ecosystem},
+    arr.push_back({{"ecosystem", ecosystem_name(p.ecosystem)},
                    {"name", valid_utf8(p.name)},
                    {"version", valid_utf8(p.version)},
                    {"arch", opt(p.arch)},
@@ -74,14 +75,14 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
     if (n > 0) ref += fmt::format("#{}", n);  // the same package in two lockfiles
     bom_refs.push_back(ref);
     nlohmann::json props =
-        nlohmann::json::array({{{"name", "mamori:ecosystem"}, {"value", p.ecosystem}},
+        nlohmann::json::array({{{"name", "mamori:ecosystem"}, {"value", ecosystem_name(p.ecosystem)}},
                                {{"name", "mamori:location"}, {"value", valid_utf8(p.location)}}});
     if (p.source_name)
       props.push_back({{"name", "mamori:source_name"}, {"value", valid_utf8(*p.source_name)}});
     if (p.source_version)
       props.push_back(
           {{"name", "mamori:source_version"}, {"value", valid_utf8(*p.source_version)}});
-    comps.push_back({{"type", p.ecosystem.starts_with("wordpress") ? "application" : "library"},
+    comps.push_back({{"type", is_wordpress(p.ecosystem) ? "application" : "library"},
                      {"bom-ref", ref},
                      {"name", valid_utf8(p.name)},
                      {"version", valid_utf8(p.version)},

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace mamori::store {
 
 std::string refs_json(const std::vector<std::string>& refs) { return nlohmann::json(refs).dump(); }
@@ -55,9 +57,12 @@ ScanRecord scan_from_row(const Row& r) {
   return s;
 }
 
-Package package_from_row(const Row& r) {
+Result<Package> package_from_row(const Row& r) {
   Package p;
-  p.ecosystem = as_text(r[kEcosystemCol]);
+  std::string eco = as_text(r[kEcosystemCol]);
+  auto e = parse_ecosystem(eco);
+  if (!e) return Error::data_loss("stored package with an unknown ecosystem '" + sanitize(eco) + "'");
+  p.ecosystem = *e;
   p.name = as_text(r[kNameCol]);
   p.version = as_text(r[kVersionCol]);
   p.arch = r[kArchCol];

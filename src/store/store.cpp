@@ -381,7 +381,7 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
           "INSERT INTO packages (scan_id, ecosystem, name, version, arch, source_name, "
           "source_version, purl, location, installed_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
           "?, ?, ?)",
-          {scan_id, p.ecosystem, p.name, p.version, opt(p.arch), opt(p.source_name),
+          {scan_id, std::string(ecosystem_name(p.ecosystem)), p.name, p.version, opt(p.arch), opt(p.source_name),
            opt(p.source_version), p.purl, p.location, opt(p.installed_at), p.status});
       if (!w) return w;
     }
@@ -457,8 +457,9 @@ Result<std::vector<Package>> Store::scan_packages(int64_t scan_id) {
   if (!rows) return rows.error();
   std::vector<Package> out;
   for (const auto& r : *rows) {
-    Package p = package_from_row(r);
-    out.push_back(std::move(p));
+    auto p = package_from_row(r);
+    if (!p) return p.error();
+    out.push_back(std::move(*p));
   }
   return out;
 }

@@ -30,8 +30,7 @@ InventoryOptions no_discover() {
   return o;
 }
 
-const Package* find_pkg(const std::vector<Package>& v, std::string_view eco,
-                        std::string_view name) {
+const Package* find_pkg(const std::vector<Package>& v, Ecosystem eco, std::string_view name) {
   for (const auto& p : v)
     if (p.ecosystem == eco && p.name == name) return &p;
   return nullptr;

@@ -118,7 +118,7 @@ TEST(InventoryReport, CycloneDxHasUniqueBomRefs) {
   InventoryView v;
   v.host = "h";
   Package p;
-  p.ecosystem = "npm";
+  p.ecosystem = kNpm;
   p.name = "lodash";
   p.version = "4.17.20";
   p.purl = "pkg:npm/lodash@4.17.20";

@@ -203,7 +203,7 @@ TEST_P(StoreTest, OwnersResolveOnFindings) {
 
 TEST_P(StoreTest, PackagesAndScanSnapshotsRoundTrip) {
   Package p;
-  p.ecosystem = "deb";
+  p.ecosystem = kDeb;
   p.name = "libcap2";
   p.version = "1:2.66-4+deb12u2+b2";
   p.arch = "amd64";
@@ -213,7 +213,7 @@ TEST_P(StoreTest, PackagesAndScanSnapshotsRoundTrip) {
   p.location = "/var/lib/dpkg/status";
   p.installed_at = 1700000000;
   Package q;
-  q.ecosystem = "npm";
+  q.ecosystem = kNpm;
   q.name = "lodash";
   q.version = "4.17.20";
   q.purl = "pkg:npm/lodash@4.17.20";
@@ -324,6 +324,46 @@ TEST(SqliteStore, NewerSchemaIsRefused) {
   fs::remove(p.string() + "-shm");
 }
 
+TEST(SqliteStore, AStoredPackageOfAnUnknownEcosystemIsAnErrorNotAGuess) {
+  fs::path p = fs::temp_directory_path() / ("mamori-eco-" + std::to_string(::getpid()) + ".db");
+  fs::remove(p);
+  int64_t id = 0;
+  {
+    auto st = Store::open(p.string());
+    ASSERT_TRUE(st.has_value());
+    ScanInput in;
+    in.host = "h";
+    in.scope = "scan";
+    Package pk;
+    pk.ecosystem = kPypi;
+    pk.name = "flask";
+    pk.version = "2.0";
+    in.packages = {pk};
+    auto r = (*st)->record_scan(in);
+    ASSERT_TRUE(r.has_value());
+    id = r->scan.id;
+    auto back = (*st)->scan_packages(id);
+    ASSERT_TRUE(back.has_value());
+    ASSERT_EQ(back->size(), 1u);
+    EXPECT_EQ((*back)[0].ecosystem, kPypi);  // written and read back by its name
+  }
+  sqlite3* h = nullptr;
+  sqlite3_open(p.c_str(), &h);
+  sqlite3_exec(h, "UPDATE packages SET ecosystem = 'cargo\x1b[2J'", nullptr, nullptr, nullptr);
+  sqlite3_close(h);
+  auto st = Store::open(p.string());
+  ASSERT_TRUE(st.has_value());
+  auto back = (*st)->scan_packages(id);
+  ASSERT_FALSE(back.has_value());
+  EXPECT_EQ(back.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(back.error().message.find("unknown ecosystem 'cargo"), std::string::npos)
+      << back.error().message;
+  EXPECT_EQ(back.error().message.find('\x1b'), std::string::npos);  // sanitised
+  fs::remove(p);
+  fs::remove(p.string() + "-wal");
+  fs::remove(p.string() + "-shm");
+}
+
 TEST(SqliteStore, ScanKilledBeforeCommitLeavesPreviousStateIntact) {
   fs::path p = fs::temp_directory_path() / ("mamori-kill-" + std::to_string(::getpid()) + ".db");
   fs::remove(p);
@@ -347,7 +387,7 @@ TEST(SqliteStore, ScanKilledBeforeCommitLeavesPreviousStateIntact) {
     ScanInput in;
     in.host = "h";
     Package pk;
-    pk.ecosystem = "deb";
+    pk.ecosystem = kDeb;
     pk.name = "x";
     pk.version = "1";
     in.packages.assign(500, pk);
