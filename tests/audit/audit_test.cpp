@@ -18,6 +18,7 @@
 #include "audit/pam.h"
 #include "audit/sshd.h"
 #include "core/text.h"
+#include "support/temp_dir.h"
 #include "vuln/vuln.h"
 
 namespace mamori::audit {
@@ -25,23 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write(const fs::path& p, const std::string& s) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::trunc | std::ios::binary) << s;
-}
-
-class TempRoot : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mamori-audit-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+using testing_support::write_file;
+using TempRoot = testing_support::TempDirTest;
 
 // ---- the shared fixtures -----------------------------------------------------------------
 
@@ -111,8 +97,8 @@ TEST_F(Fixture, PinnedAdvisoriesApplyToTheirReleaseOnly) {
            v + "\n\n";
   };
   auto result = [&](const std::string& os, const std::string& version) {
-    write(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"" + os + "\"\n");
-    write(dir_ / "var/lib/dpkg/status", status(version));
+    write_file(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"" + os + "\"\n");
+    write_file(dir_ / "var/lib/dpkg/status", status(version));
     auto rep = run_audit(Root(dir_), {});
     EXPECT_TRUE(rep.has_value());
     for (const auto& c : rep->checks)
@@ -129,25 +115,25 @@ TEST_F(Fixture, PinnedAdvisoriesApplyToTheirReleaseOnly) {
 }
 
 TEST_F(Fixture, PasswordsOlderThanACriticalFixAreFlagged) {
-  write(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
-  write(dir_ / "var/lib/dpkg/status",
-        "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: "
-        "1:9.2p1-2+deb12u7\n\n");
+  write_file(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+  write_file(dir_ / "var/lib/dpkg/status",
+             "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: "
+             "1:9.2p1-2+deb12u7\n\n");
   // rotated logs: the fix (deb12u3) went in on 2024-07-02, later upgrades do not move that date
-  write(dir_ / "var/log/dpkg.log.1",
-        "2024-03-01 09:00:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u2\n"
-        "2024-07-02 08:30:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u3\n");
-  write(dir_ / "var/log/dpkg.log",
-        "2025-06-01 10:00:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u7\n");
-  write(dir_ / "etc/passwd",
-        "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
-        "bob:x:1001:1001::/home/bob:/bin/bash\nsvc:x:1002:1002::/srv:/usr/sbin/nologin\n"
-        "old:x:1003:1003::/home/old:/bin/bash\n");
+  write_file(dir_ / "var/log/dpkg.log.1",
+             "2024-03-01 09:00:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u2\n"
+             "2024-07-02 08:30:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u3\n");
+  write_file(dir_ / "var/log/dpkg.log",
+             "2025-06-01 10:00:00 status installed openssh-server:amd64 1:9.2p1-2+deb12u7\n");
+  write_file(dir_ / "etc/passwd",
+             "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+             "bob:x:1001:1001::/home/bob:/bin/bash\nsvc:x:1002:1002::/srv:/usr/sbin/nologin\n"
+             "old:x:1003:1003::/home/old:/bin/bash\n");
   // 19800 = 2024-03-18 (before the fix), 19950 = 2024-08-15 (after)
-  write(dir_ / "etc/shadow",
-        "root:!:19800:0:99999:7:::\nalice:$y$j9T$a$b:19800:0:99999:7:::\n"
-        "bob:$y$j9T$a$b:19950:0:99999:7:::\nsvc:$y$j9T$a$b:19000:0:99999:7:::\n"
-        "old:$y$j9T$a$b::0:99999:7:::\n");
+  write_file(dir_ / "etc/shadow",
+             "root:!:19800:0:99999:7:::\nalice:$y$j9T$a$b:19800:0:99999:7:::\n"
+             "bob:$y$j9T$a$b:19950:0:99999:7:::\nsvc:$y$j9T$a$b:19000:0:99999:7:::\n"
+             "old:$y$j9T$a$b::0:99999:7:::\n");
   auto rep = run_audit(Root(dir_), {});
   ASSERT_TRUE(rep.has_value());
   const Check* rot = nullptr;
@@ -178,27 +164,28 @@ TEST_F(Fixture, FixedKnownExploitedVulnerabilitiesComeFromTheDatabase) {
   ASSERT_TRUE(db.has_value());
   fs::remove(db_file);
 
-  write(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
-  write(dir_ / "var/lib/dpkg/status",
-        "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\n"
-        "Version: 2.36-9+deb12u4\n\n"
-        "Package: libc-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\n"
-        "Version: 2.36-9+deb12u4\n\n"
-        "Package: libwebp7\nStatus: install ok installed\nArchitecture: amd64\nSource: libwebp\n"
-        "Version: 1.2.4-0.2+deb12u1\n\n");
+  write_file(dir_ / "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+  write_file(
+      dir_ / "var/lib/dpkg/status",
+      "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\n"
+      "Version: 2.36-9+deb12u4\n\n"
+      "Package: libc-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\n"
+      "Version: 2.36-9+deb12u4\n\n"
+      "Package: libwebp7\nStatus: install ok installed\nArchitecture: amd64\nSource: libwebp\n"
+      "Version: 1.2.4-0.2+deb12u1\n\n");
   // libc6 ran 2.36-9+deb12u1 until the fix on 2023-10-03; libwebp7 came in already fixed
-  write(dir_ / "var/log/dpkg.log.2.gz", "");  // an unreadable rotation is only a warning
-  write(dir_ / "var/log/dpkg.log",
-        "2023-10-03 06:00:01 upgrade libc6:amd64 2.36-9+deb12u1 2.36-9+deb12u3\n"
-        "2023-10-03 06:00:05 status installed libc6:amd64 2.36-9+deb12u3\n"
-        "2023-11-20 07:00:00 install libwebp7:amd64 <none> 1.2.4-0.2+deb12u1\n"
-        "2023-11-20 07:00:01 status installed libwebp7:amd64 1.2.4-0.2+deb12u1\n"
-        "2024-02-01 07:00:01 status installed libc6:amd64 2.36-9+deb12u4\n");
-  write(dir_ / "etc/passwd",
-        "alice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\n");
+  write_file(dir_ / "var/log/dpkg.log.2.gz", "");  // an unreadable rotation is only a warning
+  write_file(dir_ / "var/log/dpkg.log",
+             "2023-10-03 06:00:01 upgrade libc6:amd64 2.36-9+deb12u1 2.36-9+deb12u3\n"
+             "2023-10-03 06:00:05 status installed libc6:amd64 2.36-9+deb12u3\n"
+             "2023-11-20 07:00:00 install libwebp7:amd64 <none> 1.2.4-0.2+deb12u1\n"
+             "2023-11-20 07:00:01 status installed libwebp7:amd64 1.2.4-0.2+deb12u1\n"
+             "2024-02-01 07:00:01 status installed libc6:amd64 2.36-9+deb12u4\n");
+  write_file(dir_ / "etc/passwd",
+             "alice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\n");
   // 19600 = 2023-08-31 (before the fix), 19650 = 2023-10-20 (after)
-  write(dir_ / "etc/shadow",
-        "alice:$y$j9T$a$b:19600:0:99999:7:::\nbob:$y$j9T$a$b:19650:0:99999:7:::\n");
+  write_file(dir_ / "etc/shadow",
+             "alice:$y$j9T$a$b:19600:0:99999:7:::\nbob:$y$j9T$a$b:19650:0:99999:7:::\n");
   auto rot_of = [&](const vuln::VulnDb* d) {
     AuditOptions o;
     o.vuln_db = d;
@@ -230,7 +217,7 @@ TEST_F(Fixture, FixedKnownExploitedVulnerabilitiesComeFromTheDatabase) {
 }
 
 TEST_F(Fixture, IptablesLegacyTablesMakeTheFirewallUnknown) {
-  write(dir_ / "run/nft-ruleset.txt", "");  // nft sees nothing…
+  write_file(dir_ / "run/nft-ruleset.txt", "");  // nft sees nothing…
   auto fw_of = [&]() {
     auto rep = run_audit(Root(dir_), {});
     EXPECT_TRUE(rep.has_value());
@@ -240,8 +227,8 @@ TEST_F(Fixture, IptablesLegacyTablesMakeTheFirewallUnknown) {
   };
   EXPECT_EQ(fw_of().result, CheckResult::kFail);
   // …but iptables-legacy has loaded tables whose rules nft cannot show
-  write(dir_ / "proc/net/ip_tables_names", "filter\nnat\n");
-  write(dir_ / "proc/net/ip6_tables_names", "filter\n");
+  write_file(dir_ / "proc/net/ip_tables_names", "filter\nnat\n");
+  write_file(dir_ / "proc/net/ip6_tables_names", "filter\n");
   Check fw = fw_of();
   EXPECT_EQ(fw.result, CheckResult::kSkipped);
   ASSERT_EQ(fw.evidence.size(), 1u);
@@ -252,23 +239,24 @@ TEST_F(Fixture, IptablesLegacyTablesMakeTheFirewallUnknown) {
 }
 
 TEST_F(Fixture, VendorKeysWithoutFromAreFlagged) {
-  write(dir_ / "etc/ssh/sshd_config",
-        "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\nPasswordAuthentication no\n");
-  write(dir_ / "etc/passwd",
-        "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
-        "vendor:x:1001:1001::/home/vendor:/bin/bash\nbackup:x:1002:1002::/srv/b:/bin/sh\n");
-  write(dir_ / "etc/group", "sudo:x:27:alice\n");
+  write_file(
+      dir_ / "etc/ssh/sshd_config",
+      "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\nPasswordAuthentication no\n");
+  write_file(dir_ / "etc/passwd",
+             "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+             "vendor:x:1001:1001::/home/vendor:/bin/bash\nbackup:x:1002:1002::/srv/b:/bin/sh\n");
+  write_file(dir_ / "etc/group", "sudo:x:27:alice\n");
   const std::string key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq";
-  write(dir_ / "root/.ssh/authorized_keys", key + " root@admin\n");
-  write(dir_ / "home/alice/.ssh/authorized_keys", key + " alice@laptop\n");
-  write(dir_ / "home/vendor/.ssh/authorized_keys",
-        "# vendor keys\n"
-        "from=\"203.0.113.0/24\",command=\"/usr/bin/rsync --server a b\" " +
-            key +
-            " ok\n"
-            "no-pty,environment=\"X=a b\" " +
-            key + " support@vendor.example\n");
-  write(dir_ / "etc/ssh/keys/backup", "restrict " + key + "\n");
+  write_file(dir_ / "root/.ssh/authorized_keys", key + " root@admin\n");
+  write_file(dir_ / "home/alice/.ssh/authorized_keys", key + " alice@laptop\n");
+  write_file(dir_ / "home/vendor/.ssh/authorized_keys",
+             "# vendor keys\n"
+             "from=\"203.0.113.0/24\",command=\"/usr/bin/rsync --server a b\" " +
+                 key +
+                 " ok\n"
+                 "no-pty,environment=\"X=a b\" " +
+                 key + " support@vendor.example\n");
+  write_file(dir_ / "etc/ssh/keys/backup", "restrict " + key + "\n");
   auto rep = run_audit(Root(dir_), {});
   ASSERT_TRUE(rep.has_value());
   std::vector<std::string> flagged;
@@ -287,17 +275,18 @@ TEST_F(Fixture, VendorKeysWithoutFromAreFlagged) {
 class Sshd : public TempRoot {};
 
 TEST_F(Sshd, FirstValueWinsAndIncludeComesFirst) {
-  write(dir_ / "etc/ssh/sshd_config",
-        "Include /etc/ssh/sshd_config.d/*.conf\n"
-        "PasswordAuthentication no\n"
-        "passwordauthentication yes\n"
-        "PORT 2222\nPort=22\n"
-        "PermitRootLogin \"prohibit-password\"  # comment\n"
-        "LoginGraceTime 2m30s\n"
-        "Ciphers +aes128-cbc\n");
-  write(dir_ / "etc/ssh/sshd_config.d/20-b.conf", "PasswordAuthentication no\n");
-  write(dir_ / "etc/ssh/sshd_config.d/10-a.conf", "PasswordAuthentication YES\nMaxAuthTries 3\n");
-  write(dir_ / "etc/ssh/sshd_config.d/.hidden.conf", "MaxAuthTries 1\n");
+  write_file(dir_ / "etc/ssh/sshd_config",
+             "Include /etc/ssh/sshd_config.d/*.conf\n"
+             "PasswordAuthentication no\n"
+             "passwordauthentication yes\n"
+             "PORT 2222\nPort=22\n"
+             "PermitRootLogin \"prohibit-password\"  # comment\n"
+             "LoginGraceTime 2m30s\n"
+             "Ciphers +aes128-cbc\n");
+  write_file(dir_ / "etc/ssh/sshd_config.d/20-b.conf", "PasswordAuthentication no\n");
+  write_file(dir_ / "etc/ssh/sshd_config.d/10-a.conf",
+             "PasswordAuthentication YES\nMaxAuthTries 3\n");
+  write_file(dir_ / "etc/ssh/sshd_config.d/.hidden.conf", "MaxAuthTries 1\n");
   auto c = read_sshd_config(Root(dir_));
   ASSERT_TRUE(c.has_value()) << c.error().message;
   auto e = c->effective();
@@ -312,14 +301,14 @@ TEST_F(Sshd, FirstValueWinsAndIncludeComesFirst) {
 }
 
 TEST_F(Sshd, MatchBlocksApplyToTheirConnectionsOnly) {
-  write(dir_ / "etc/ssh/sshd_config",
-        "PasswordAuthentication no\n"
-        "Match Address 10.0.0.0/8,!10.9.0.0/16 User alice,bob\n"
-        "  PasswordAuthentication yes\n"
-        "  Include /etc/ssh/extra.conf\n"
-        "Match all\n"
-        "  PermitRootLogin no\n");
-  write(dir_ / "etc/ssh/extra.conf", "X11Forwarding yes\nMatch User carol\n  Banner /etc/x\n");
+  write_file(dir_ / "etc/ssh/sshd_config",
+             "PasswordAuthentication no\n"
+             "Match Address 10.0.0.0/8,!10.9.0.0/16 User alice,bob\n"
+             "  PasswordAuthentication yes\n"
+             "  Include /etc/ssh/extra.conf\n"
+             "Match all\n"
+             "  PermitRootLogin no\n");
+  write_file(dir_ / "etc/ssh/extra.conf", "X11Forwarding yes\nMatch User carol\n  Banner /etc/x\n");
   auto c = read_sshd_config(Root(dir_));
   ASSERT_TRUE(c.has_value()) << c.error().message;
   SshConnection in;
@@ -344,24 +333,24 @@ TEST_F(Sshd, MatchBlocksApplyToTheirConnectionsOnly) {
 }
 
 TEST_F(Sshd, BadInputGivesClearErrors) {
-  write(dir_ / "etc/ssh/sshd_config", "Include /etc/ssh/loop.conf\n");
-  write(dir_ / "etc/ssh/loop.conf", "Include /etc/ssh/loop.conf\n");
+  write_file(dir_ / "etc/ssh/sshd_config", "Include /etc/ssh/loop.conf\n");
+  write_file(dir_ / "etc/ssh/loop.conf", "Include /etc/ssh/loop.conf\n");
   auto c = read_sshd_config(Root(dir_));
   ASSERT_FALSE(c.has_value());
   EXPECT_NE(c.error().message.find("nested more than 16 deep"), std::string::npos)
       << c.error().message;
-  write(dir_ / "etc/ssh/sshd_config", "Banner " + std::string(100000, 'x') + "\n");
+  write_file(dir_ / "etc/ssh/sshd_config", "Banner " + std::string(100000, 'x') + "\n");
   c = read_sshd_config(Root(dir_));
   ASSERT_FALSE(c.has_value());
   EXPECT_NE(c.error().message.find("sshd_config:1: line longer"), std::string::npos);
-  write(dir_ / "etc/ssh/sshd_config", std::string(5 << 20, '#'));
+  write_file(dir_ / "etc/ssh/sshd_config", std::string(5 << 20, '#'));
   c = read_sshd_config(Root(dir_));
   ASSERT_FALSE(c.has_value());
-  write(dir_ / "etc/ssh/sshd_config", "Banner \"unterminated\n");
+  write_file(dir_ / "etc/ssh/sshd_config", "Banner \"unterminated\n");
   c = read_sshd_config(Root(dir_));
   ASSERT_FALSE(c.has_value());
   EXPECT_NE(c.error().message.find(":1: unterminated quote"), std::string::npos);
-  write(dir_ / "etc/ssh/sshd_config", "PasswordAuthentication\n");
+  write_file(dir_ / "etc/ssh/sshd_config", "PasswordAuthentication\n");
   c = read_sshd_config(Root(dir_));
   ASSERT_FALSE(c.has_value());
   EXPECT_NE(c.error().message.find("no argument"), std::string::npos);
@@ -446,8 +435,8 @@ TEST_F(Sshd, AgreesWithSshdDashT) {
       const auto& [k, vals] = kw[rng() % kw.size()];
       drop += line(k, pick(vals));
     }
-    write(c / "d" / "10-a.conf", drop);
-    write(c / "d" / "05-b.conf", line("MaxAuthTries", pick({"2", "4"})));
+    write_file(c / "d" / "10-a.conf", drop);
+    write_file(c / "d" / "05-b.conf", line("MaxAuthTries", pick({"2", "4"})));
     for (int m = 0, blocks = static_cast<int>(rng() % 3); m < blocks; ++m) {
       main_cfg += "Match " + pick(criteria) + "\n";
       for (int n = 0; n < 3; ++n) {
@@ -455,8 +444,8 @@ TEST_F(Sshd, AgreesWithSshdDashT) {
         if (in_match.count(to_lower(k))) main_cfg += "    " + k + " " + pick(vals) + "\n";
       }
     }
-    write(c / "sshd_config", main_cfg);
-    if (rng() % 2) write(c / "conn", pick(conns));
+    write_file(c / "sshd_config", main_cfg);
+    if (rng() % 2) write_file(c / "conn", pick(conns));
   }
   std::string cmd =
       MAMORI_SOURCE_DIR "/tests/audit/sshd_oracle.sh " + oracle.string() + " " + cases.string();
@@ -541,7 +530,7 @@ TEST_F(Sshd, AgreesWithSshdDashT) {
 class Pam : public TempRoot {
  protected:
   bool mfa_required(const std::string& sshd) {
-    write(dir_ / "etc/pam.d/sshd", sshd);
+    write_file(dir_ / "etc/pam.d/sshd", sshd);
     auto s = read_pam_stack(Root(dir_), "sshd", "auth");
     EXPECT_TRUE(s.has_value());
     return !pam_can_succeed(*s, [](const PamRule& r) {
@@ -551,10 +540,10 @@ class Pam : public TempRoot {
 };
 
 TEST_F(Pam, SecondFactorRequiredOnlyWhenItCannotBeSkipped) {
-  write(dir_ / "etc/pam.d/common-auth",
-        "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n"
-        "auth\trequisite\t\t\tpam_deny.so\n"
-        "auth\trequired\t\t\tpam_permit.so\n");
+  write_file(dir_ / "etc/pam.d/common-auth",
+             "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n"
+             "auth\trequisite\t\t\tpam_deny.so\n"
+             "auth\trequired\t\t\tpam_permit.so\n");
   EXPECT_TRUE(mfa_required("@include common-auth\nauth required pam_google_authenticator.so\n"));
   EXPECT_FALSE(mfa_required("@include common-auth\n"));
   EXPECT_FALSE(mfa_required("@include common-auth\nauth optional pam_google_authenticator.so\n"));
@@ -566,7 +555,7 @@ TEST_F(Pam, SecondFactorRequiredOnlyWhenItCannotBeSkipped) {
       "auth required pam_unix.so\nauth [success=1 default=ignore] pam_succeed_if.so user "
       "ingroup vendors\nauth required pam_oath.so\n"));
   // substack: its "done" ends only the substack
-  write(dir_ / "etc/pam.d/pw", "auth sufficient pam_unix.so\n");
+  write_file(dir_ / "etc/pam.d/pw", "auth sufficient pam_unix.so\n");
   EXPECT_TRUE(mfa_required("auth substack pw\nauth required pam_duo.so\n"));
   EXPECT_FALSE(mfa_required("auth include pw\nauth required pam_duo.so\n"));
   // continuation lines and bracketed arguments
@@ -574,7 +563,7 @@ TEST_F(Pam, SecondFactorRequiredOnlyWhenItCannotBeSkipped) {
 }
 
 TEST_F(Pam, IncludeLoopIsAnError) {
-  write(dir_ / "etc/pam.d/sshd", "@include sshd\n");
+  write_file(dir_ / "etc/pam.d/sshd", "@include sshd\n");
   auto s = read_pam_stack(Root(dir_), "sshd", "auth");
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().message.find("include loop"), std::string::npos);

@@ -17,34 +17,28 @@
 #include <map>
 
 #include "core/fs.h"
+#include "support/temp_dir.h"
 
 namespace mamori::fim {
 namespace {
 
 namespace fs = std::filesystem;
 
-void write(const fs::path& p, const std::string& s) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::trunc) << s;
-}
+using testing_support::write_file;
 
-class FimTest : public ::testing::Test {
+class FimTest : public testing_support::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mamori-fim-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    TempDirTest::SetUp();
     root_ = dir_ / "root";
-    write(root_ / "var/www/shop/index.php", "<?php echo 'shop';\n");
-    write(root_ / "var/www/shop/wp-content/uploads/photo.jpg", "JPEG");
-    write(root_ / "usr/bin/tool", "#!/bin/sh\necho tool\n");
-    write(root_ / "usr/bin/other", "other\n");
-    write(root_ / "etc/config", "a=1\n");
+    write_file(root_ / "var/www/shop/index.php", "<?php echo 'shop';\n");
+    write_file(root_ / "var/www/shop/wp-content/uploads/photo.jpg", "JPEG");
+    write_file(root_ / "usr/bin/tool", "#!/bin/sh\necho tool\n");
+    write_file(root_ / "usr/bin/other", "other\n");
+    write_file(root_ / "etc/config", "a=1\n");
     fs::create_symlink("tool", root_ / "usr/bin/link");
     baseline_ = (dir_ / "fim.baseline").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // The built-in policy, resolved against the fixture (web root /var/www).
   Policy policy() const {
@@ -80,7 +74,7 @@ class FimTest : public ::testing::Test {
     return false;
   }
 
-  fs::path dir_, root_;
+  fs::path root_;
   std::string baseline_;
 };
 
@@ -109,11 +103,11 @@ TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
   // content changed with the mtime put back
   struct stat st {};
   ::stat((root_ / "var/www/shop/index.php").c_str(), &st);
-  write(root_ / "var/www/shop/index.php", "<?php system($_GET['c']);\n");
+  write_file(root_ / "var/www/shop/index.php", "<?php system($_GET['c']);\n");
   struct timespec ts[2] = {st.st_atim, st.st_mtim};
   ::utimensat(AT_FDCWD, (root_ / "var/www/shop/index.php").c_str(), ts, 0);
   // hidden web shell in uploads
-  write(root_ / "var/www/shop/wp-content/uploads/.cache.php", "<?php eval($_POST['x']);\n");
+  write_file(root_ / "var/www/shop/wp-content/uploads/.cache.php", "<?php eval($_POST['x']);\n");
   // mode (setuid), xattr
   fs::permissions(root_ / "usr/bin/tool", fs::perms::set_uid | fs::perms::owner_all,
                   fs::perm_options::replace);
@@ -122,7 +116,7 @@ TEST_F(FimTest, PlantedChangesAreAllReportedInBothModes) {
   fs::remove(root_ / "usr/bin/link");
   fs::create_symlink("/tmp/evil", root_ / "usr/bin/link");
   // file replaced by rename (same content, new inode)
-  write(root_ / "etc/config.new", "a=1\n");
+  write_file(root_ / "etc/config.new", "a=1\n");
   fs::rename(root_ / "etc/config.new", root_ / "etc/config");
   // deletion
   fs::remove(root_ / "var/www/shop/wp-content/uploads/photo.jpg");
@@ -174,14 +168,14 @@ TEST_F(FimTest, PackageChecksumsTellAnUpgradeFromTampering) {
   // dpkg's records: tool as the new package version ships it, other as installed, config a
   // conffile.
   const std::string new_tool = "#!/bin/sh\necho tool 2.0\n";
-  write(root_ / "var/lib/dpkg/info/coreutils:amd64.md5sums",
-        md5_hex(new_tool) + "  usr/bin/tool\n" + md5_hex("other\n") + "  usr/bin/other\n" +
-            md5_hex("a=1\n") + "  etc/config\n");
-  write(root_ / "var/lib/dpkg/info/coreutils:amd64.conffiles", "/etc/config\n");
+  write_file(root_ / "var/lib/dpkg/info/coreutils:amd64.md5sums",
+             md5_hex(new_tool) + "  usr/bin/tool\n" + md5_hex("other\n") + "  usr/bin/other\n" +
+                 md5_hex("a=1\n") + "  etc/config\n");
+  write_file(root_ / "var/lib/dpkg/info/coreutils:amd64.conffiles", "/etc/config\n");
   init();
-  write(root_ / "usr/bin/tool", new_tool);     // what an upgrade writes
-  write(root_ / "usr/bin/other", "trojan\n");  // not what any package ships
-  write(root_ / "etc/config", "a=2\n");        // admins edit conffiles
+  write_file(root_ / "usr/bin/tool", new_tool);     // what an upgrade writes
+  write_file(root_ / "usr/bin/other", "trojan\n");  // not what any package ships
+  write_file(root_ / "etc/config", "a=2\n");        // admins edit conffiles
   CheckResult r;
   auto m = check(false, r);
   ASSERT_TRUE(m.contains("/usr/bin/tool") && m.contains("/usr/bin/other") &&
@@ -201,25 +195,26 @@ TEST_F(FimTest, PackageChecksumsTellAnUpgradeFromTampering) {
 
 TEST_F(FimTest, DayOneVerificationAgainstDpkgChecksums) {
   // No baseline at all: dpkg's own records are the reference.
-  write(root_ / "usr/sbin/sshd", "sshd 1\n");
-  write(root_ / "usr/share/doc/tool/README", "doc\n");
-  write(root_ / "usr/bin/real-tool.distrib",
-        "#!/bin/sh\necho tool\n");  // moved aside by dpkg-divert
-  write(root_ / "var/lib/dpkg/info/tool.md5sums",
-        md5_hex("#!/bin/sh\necho tool\n") + "  usr/bin/tool\n" + md5_hex("other\n") +
-            "  usr/bin/other\n" + md5_hex("a=1\n") + "  etc/config\n" + md5_hex("doc\n") +
-            "  usr/share/doc/tool/README\n" + md5_hex("gone\n") + "  usr/share/doc/tool/gone\n" +
-            md5_hex("x\n") + "  usr/share/man/man1/x.1.gz\n" + md5_hex("#!/bin/sh\necho tool\n") +
-            "  usr/bin/real-tool\n");
-  write(root_ / "var/lib/dpkg/info/tool.conffiles", "/etc/config\n");
-  write(root_ / "var/lib/dpkg/info/openssh-server.md5sums",
-        md5_hex("sshd 1\n") + "  usr/sbin/sshd\n");
-  write(root_ / "var/lib/dpkg/diversions",
-        "/usr/bin/real-tool\n/usr/bin/real-tool.distrib\nwrapper\n");
-  write(root_ / "etc/dpkg/dpkg.cfg.d/excludes", "path-exclude /usr/share/man/*\n");
-  write(root_ / "usr/sbin/sshd", "sshd with a backdoor\n");
+  write_file(root_ / "usr/sbin/sshd", "sshd 1\n");
+  write_file(root_ / "usr/share/doc/tool/README", "doc\n");
+  write_file(root_ / "usr/bin/real-tool.distrib",
+             "#!/bin/sh\necho tool\n");  // moved aside by dpkg-divert
+  write_file(root_ / "var/lib/dpkg/info/tool.md5sums",
+             md5_hex("#!/bin/sh\necho tool\n") + "  usr/bin/tool\n" + md5_hex("other\n") +
+                 "  usr/bin/other\n" + md5_hex("a=1\n") + "  etc/config\n" + md5_hex("doc\n") +
+                 "  usr/share/doc/tool/README\n" + md5_hex("gone\n") +
+                 "  usr/share/doc/tool/gone\n" + md5_hex("x\n") + "  usr/share/man/man1/x.1.gz\n" +
+                 md5_hex("#!/bin/sh\necho tool\n") + "  usr/bin/real-tool\n");
+  write_file(root_ / "var/lib/dpkg/info/tool.conffiles", "/etc/config\n");
+  write_file(root_ / "var/lib/dpkg/info/openssh-server.md5sums",
+             md5_hex("sshd 1\n") + "  usr/sbin/sshd\n");
+  write_file(root_ / "var/lib/dpkg/diversions",
+             "/usr/bin/real-tool\n/usr/bin/real-tool.distrib\nwrapper\n");
+  write_file(root_ / "etc/dpkg/dpkg.cfg.d/excludes", "path-exclude /usr/share/man/*\n");
+  write_file(root_ / "usr/sbin/sshd", "sshd with a backdoor\n");
   fs::permissions(root_ / "usr/sbin/sshd", fs::perms::owner_all, fs::perm_options::replace);
-  write(root_ / "etc/config", "edited by the admin\n");  // a conffile: not this check's business
+  write_file(root_ / "etc/config",
+             "edited by the admin\n");  // a conffile: not this check's business
   fs::remove(root_ / "usr/bin/other");
   fs::create_directory(root_ / "usr/bin/other");  // a file replaced by a directory
   PackageVerifyOptions o;
@@ -290,8 +285,8 @@ TEST_F(FimTest, SignatureDetectsAnyChangeToTheBaseline) {
 }
 
 TEST_F(FimTest, NamesWithNewlinesAndInvalidUtf8RoundTrip) {
-  write(root_ / "etc/we\nird\xff name", "x");
-  write(root_ / "etc/back\\slash\ttab", "y");
+  write_file(root_ / "etc/we\nird\xff name", "x");
+  write_file(root_ / "etc/back\\slash\ttab", "y");
   fs::create_symlink("-", root_ / "etc/dash");  // "-" also stands for "no target" in the file
   init();
   CheckResult r;
@@ -312,9 +307,9 @@ TEST_F(FimTest, AttributeSetsDecideWhatCounts) {
   for (auto& r : p.rules)
     if (r.path == "/etc") r.attrs = *parse_attrs({"perms"});  // e.g. files rewritten by tools
   auto info = init_with(p);
-  write(root_ / "etc/config", "a=2, a longer line\n");  // content: not compared under /etc
+  write_file(root_ / "etc/config", "a=2, a longer line\n");  // content: not compared under /etc
   fs::permissions(root_ / "etc/config", fs::perms::owner_read, fs::perm_options::replace);
-  write(root_ / "usr/bin/other", "changed\n");  // /usr/bin: every attribute
+  write_file(root_ / "usr/bin/other", "changed\n");  // /usr/bin: every attribute
   CheckResult r;
   auto m = check(true, r);
   ASSERT_TRUE(m.contains("/etc/config"));
@@ -333,11 +328,11 @@ TEST_F(FimTest, AttributeSetsDecideWhatCounts) {
 TEST_F(FimTest, ExcludesOfThePolicyAreNotRecorded) {
   Policy p = policy();
   p.exclude.push_back("/var/www/**/cache");
-  write(root_ / "var/www/shop/cache/page.html", "x");
-  write(root_ / "var/www/shop/lib/__pycache__/m.pyc", "x");  // built-in exclude
+  write_file(root_ / "var/www/shop/cache/page.html", "x");
+  write_file(root_ / "var/www/shop/lib/__pycache__/m.pyc", "x");  // built-in exclude
   init_with(p);
-  write(root_ / "var/www/shop/cache/page.html", "y");
-  write(root_ / "var/www/shop/cache/new.html", "y");
+  write_file(root_ / "var/www/shop/cache/page.html", "y");
+  write_file(root_ / "var/www/shop/cache/new.html", "y");
   CheckResult r;
   auto m = check(true, r);
   for (const auto& [path, c] : m) EXPECT_EQ(path.find("cache"), std::string::npos) << path;
@@ -345,9 +340,9 @@ TEST_F(FimTest, ExcludesOfThePolicyAreNotRecorded) {
 
 TEST_F(FimTest, UpdateOfChosenPathsKeepsTheRest) {
   init();
-  write(root_ / "etc/config", "a=2\n");
-  write(root_ / "usr/bin/other", "trojan\n");
-  write(root_ / "etc/new.conf", "n\n");
+  write_file(root_ / "etc/config", "a=2\n");
+  write_file(root_ / "usr/bin/other", "trojan\n");
+  write_file(root_ / "etc/new.conf", "n\n");
   FimOptions o;
   o.threads = 2;
   auto u = update_baseline_paths(Root(root_), baseline_, {"/etc"}, o, 2000);

@@ -24,6 +24,7 @@
 #include "guard/offline.h"
 #include "guard/service.h"
 #include "store/store.h"
+#include "support/temp_dir.h"
 
 namespace mamori::guard {
 namespace {
@@ -733,22 +734,14 @@ class FakeFirewall : public Firewall {
   }
 };
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public testing_support::TempStoreTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mamori-svc-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto st = store::Store::open((dir_ / "m.db").string());
-    ASSERT_TRUE(st.has_value()) << st.error().message;
-    store_ = std::move(*st);
+    TempStoreTest::SetUp();
     opts_.host = "srv";
     opts_.ban_seconds = 600;
     opts_.syslog_year = 2027;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   // n failures of `ip` at clock time (RFC 3339, so the zone plays no part here)
   static std::string fails(const std::string& ip, int64_t t, int n,
                            const std::string& user = "root") {
@@ -768,8 +761,6 @@ class ServiceTest : public ::testing::Test {
     ScanContext ctx{r, "srv", clock_.t, clock_, so, owners, store_.get()};
     return {m->not_applicable(ctx), m->run(ctx)};
   }
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
   ServiceOptions opts_;
   FakeClock clock_;
   FakeFirewall fw_;

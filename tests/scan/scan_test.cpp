@@ -10,6 +10,7 @@
 #include "core/module.h"
 #include "inventory/inventory.h"
 #include "store/store.h"
+#include "support/temp_dir.h"
 
 namespace mamori::scan {
 namespace {
@@ -100,25 +101,12 @@ class Fake final : public Module {
   int runs = 0;
 };
 
-class RunTest : public ::testing::Test {
+class RunTest : public testing_support::TempStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mamori-scan-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto st = store::Store::open((dir_ / "m.db").string());
-    ASSERT_TRUE(st.has_value()) << st.error().message;
-    store_ = std::move(*st);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   Result<ScanRun> go(const std::vector<Step>& steps) {
     ScanContext ctx{root_, "h1", 1800000000, clock_, options_, owners_, store_.get()};
     return run(steps, ctx, /*progress=*/false);
   }
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
   Root root_{"/nonexistent-root"};
   SystemClock clock_;
   ScanOptions options_;

@@ -17,6 +17,7 @@
 #include "core/text.h"
 #include "inventory/inventory.h"
 #include "inventory/parsers.h"
+#include "support/temp_dir.h"
 #include "vuln/cvss.h"
 
 namespace mamori::vuln {
@@ -27,17 +28,12 @@ const std::string kFix = MAMORI_FIXTURES "/vuln/";
 const std::string kInv = MAMORI_FIXTURES "/inventory/";
 const std::string kShared = MAMORI_SHARED "/data/vuln/";
 
-class VulnTest : public ::testing::Test {
+class VulnTest : public testing_support::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mamori-vuln-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     db_ = (dir_ / "vuln.db").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   BuildReport build(const std::vector<std::string>& files) {
     BuildOptions o;
@@ -57,7 +53,6 @@ class VulnTest : public ::testing::Test {
     return false;
   }
 
-  fs::path dir_;
   std::string db_;
 };
 
