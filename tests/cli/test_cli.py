@@ -720,6 +720,46 @@ class Modules(Base):
             self.assertRegex(p.stdout, rf"\n  {name} +\S")
 
 
+    def test_only_audit_keeps_the_known_exploited_fixes(self):
+        """CRED-NOT-ROTATED reads the vulnerability database even when vuln does not run."""
+        db = os.path.join(self.tmp, "vuln.db")
+        mamori("--db", db, "-q", "db", "import", os.path.join(VFIX, "osv-debian.jsonl"),
+               os.path.join(VFIX, "kev.json"), check=0)
+        root = os.path.join(self.tmp, "host")
+        files = {
+            "etc/os-release": 'ID=debian\nVERSION_ID="12"\n',
+            "var/lib/dpkg/status": "Package: libcap2\nStatus: install ok installed\n"
+                                   "Architecture: amd64\nVersion: 1:2.66-4+deb12u3\n\n",
+            # the KEV fix (CVE-2099-0001, fixed in deb12u3) went in on 2024-03-01
+            "var/log/dpkg.log": "2024-03-01 06:00:01 upgrade libcap2:amd64 1:2.66-4+deb12u2 "
+                                "1:2.66-4+deb12u3\n2024-03-01 06:00:02 status installed "
+                                "libcap2:amd64 1:2.66-4+deb12u3\n",
+            "etc/passwd": "alice:x:1000:1000::/home/alice:/bin/bash\n"
+                          "bob:x:1001:1001::/home/bob:/bin/bash\n",
+            # 19700 = 2023-12-09 (before the fix), 19800 = 2024-03-18 (after)
+            "etc/shadow": "alice:$y$j9T$a$b:19700:0:99999:7:::\nbob:$y$j9T$a$b:19800:0:99999:7:::\n",
+        }
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+            spit(os.path.join(root, rel), text)
+
+        def rotated(*args):
+            p = mamori("--root", root, "--store", self.db, "--db", db, "--format", "json", "-q",
+                       "scan", *args, check=0)
+            doc = json.loads(p.stdout)
+            return [f for f in doc["findings"] if f["check"] == "CRED-NOT-ROTATED"]
+
+        full = rotated()
+        self.assertEqual([f["asset"] for f in full], ["account:alice"])
+        self.assertIn("CVE-2099-0001", full[0]["evidence"])
+        only = rotated("--only", "audit")
+        self.assertEqual([(f["asset"], f["state"]) for f in only], [("account:alice", "open")])
+        self.assertEqual(only[0]["evidence"], full[0]["evidence"])
+        p = mamori("--root", root, "--store", self.db, "--format", "json", "findings", "list",
+                   "--module", "audit", "--state", "fixed", check=0)
+        self.assertNotIn("CRED-NOT-ROTATED", {f["check"] for f in json.loads(p.stdout)["findings"]})
+
+
 class Audit(Base):
     """mamori audit on the shared weak/hardened fixture roots (bench/audit/make_fixture.py)."""
 
