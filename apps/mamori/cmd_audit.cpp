@@ -9,18 +9,6 @@
 namespace mamori::cli {
 namespace {
 
-// The vulnerability database for `mamori audit`, when there is one; absent is not an error
-// unless --db named it.
-Result<std::unique_ptr<vuln::VulnDb>> optional_db(const Options& o) {
-  std::string path = db_path(o);
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    if (!o.db.empty()) return Error::not_found("--db " + path + ": no such file");
-    return std::unique_ptr<vuln::VulnDb>();
-  }
-  return vuln::VulnDb::open(path);
-}
-
 int cmd_audit(const Options& o, bool checks) {
   ReportArgs ra;
   if (auto rc = report_args(o, ra)) return *rc;
@@ -29,13 +17,15 @@ int cmd_audit(const Options& o, bool checks) {
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t started = now_s();
-  auto vdb = optional_db(o);
+  auto vdb = audit::open_audit_db(db_path(o), !o.db.empty());
   if (!vdb) return fail(vdb.error());
   audit::AuditOptions ao;
-  ao.vuln_db = vdb->get();
+  ao.vuln_db = vdb->db.get();
   auto rep = audit::run_audit(Root(o.root), ao);
   if (!rep) return fail(rep.error());
+  rep->warnings.insert(rep->warnings.begin(), vdb->warnings.begin(), vdb->warnings.end());
   store::ScanInput in = scan_input(host_name(o), "audit", started, rep->findings());
+  if (!ao.vuln_db) in.checks_not_run.emplace_back("audit", audit::kUndecidedWithoutDb);
   if (!checks) return record_and_report(o, **st, in, rep->warnings, ra);
   auto outcome = (*st)->record_scan(in);
   if (!outcome) return fail(outcome.error());

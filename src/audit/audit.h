@@ -65,6 +65,17 @@ struct AuditOptions {
   const vuln::VulnDb* vuln_db = nullptr;
 };
 
+// The vulnerability database the audit reads for CRED-NOT-ROTATED. Absent is fine unless the
+// operator named it (--db: an error); present but unusable (damaged, cut) is a warning and the
+// rest of the audit runs: db is null then, and that check decides nothing (kUndecidedWithoutDb).
+struct AuditDb {
+  std::unique_ptr<vuln::VulnDb> db;
+  std::vector<std::string> warnings;
+};
+Result<AuditDb> open_audit_db(const std::string& path, bool named);
+// The checks whose earlier findings stay as they were when the audit ran without a database.
+inline constexpr std::string_view kUndecidedWithoutDb = "CRED-NOT-ROTATED";
+
 struct AuditReport {
   std::vector<Check> checks;
   std::vector<std::string> warnings;  // unreadable files, firewall state unknown…

@@ -22,21 +22,22 @@ class AuditModule final : public Module {
   Result<ModuleResult> run(const ScanContext& ctx) override {
     // CRED-NOT-ROTATED considers every fixed known-exploited vulnerability when there is a
     // database: vuln's, or when vuln did not run (--only audit) the same file opened here, so
-    // that leaving vuln out never makes those findings look fixed.
-    std::unique_ptr<vuln::VulnDb> own;
+    // that leaving vuln out never makes those findings look fixed. Without a usable database
+    // the rest of the audit runs and that check decides nothing (its findings stay as they were).
+    ModuleResult r;
     AuditOptions ao;
     ao.vuln_db = ctx.vuln_db;
-    std::error_code ec;
-    if (!ao.vuln_db && !ctx.options.db_path.empty() &&
-        std::filesystem::exists(ctx.options.db_path, ec)) {
-      auto db = vuln::VulnDb::open(ctx.options.db_path);
-      if (!db) return db.error().with_context("audit");
+    AuditDb own;
+    if (!ao.vuln_db && !ctx.options.db_path.empty()) {
+      auto db = open_audit_db(ctx.options.db_path, ctx.options.db_explicit);
+      if (!db) return db.error();
       own = std::move(*db);
-      ao.vuln_db = own.get();
+      ao.vuln_db = own.db.get();
+      for (auto& w : own.warnings) r.warnings.push_back("audit: " + w);
     }
+    if (!ao.vuln_db) r.checks_undecided.emplace_back(kUndecidedWithoutDb);
     auto rep = run_audit(ctx.root, ao);
     if (!rep) return rep.error();
-    ModuleResult r;
     r.findings = rep->findings();
     for (auto& w : rep->warnings) r.warnings.push_back("audit: " + w);
     return r;
@@ -44,6 +45,24 @@ class AuditModule final : public Module {
 };
 
 }  // namespace
+
+Result<AuditDb> open_audit_db(const std::string& path, bool named) {
+  AuditDb out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (named)
+      return Error::not_found("--db " + path + ": no such file (build it with 'mamori db import')");
+    return out;
+  }
+  auto db = vuln::VulnDb::open(path);
+  if (db)
+    out.db = std::move(*db);
+  else
+    out.warnings.push_back("the vulnerability database is unusable (" + db.error().message +
+                           "): credentials not rotated after a known-exploited fix were not "
+                           "checked; rebuild it with 'mamori db update'");
+  return out;
+}
 
 std::unique_ptr<Module> make_module() { return std::make_unique<AuditModule>(); }
 

@@ -14,7 +14,9 @@
 //     Result<ModuleResult> run(const ScanContext& ctx) override {
 //       auto facts = collect_example(ctx.root);            // reads, through the Root only
 //       if (!facts) return facts.error();
-//       return ModuleResult{analyze_example(*facts, ctx.now)};  // pure: the unit tests go here
+//       ModuleResult r;
+//       r.findings = analyze_example(*facts, ctx.now);  // pure: the unit tests go here
+//       return r;  // findings without a fingerprint get one from (module, check, asset)
 //     }
 //   };
 
@@ -76,6 +78,11 @@ struct ModuleResult {
   std::vector<std::string> details;   // said on stderr with -v (counts, what was skipped)
   // Some input could not be read: findings it did not produce are kept open, not marked fixed.
   bool partial = false;
+  // The same for single checks of this module that an input they need was missing for (the
+  // audit's CRED-NOT-ROTATED without a vulnerability database): their earlier findings stay.
+  // "*": every check of the module (vuln without a database) — unlike `partial`, the other
+  // modules of a shared scope still see their fixed findings marked fixed.
+  std::vector<std::string> checks_undecided;
   // Facts for the modules that come after (inventory, vuln):
   std::shared_ptr<const inventory::Inventory> inventory;
   std::shared_ptr<const vuln::VulnDb> vuln_db;

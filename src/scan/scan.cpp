@@ -134,7 +134,13 @@ Result<ScanRun> run(const std::vector<Step>& steps, const ScanContext& base, boo
     for (auto need : m.needs())
       from_partial = from_partial || partial_facts.count(std::string(need));
     s.input.partial = s.input.partial || from_partial;
-    for (auto& f : r->findings) s.input.findings.push_back(std::move(f));
+    for (auto& f : r->findings) {
+      // The store keys findings by fingerprint: one left empty would make every finding of
+      // that module one and the same (the rest silently lost).
+      if (f.fingerprint.empty()) assign_fingerprint(f);
+      s.input.findings.push_back(std::move(f));
+    }
+    for (auto& c : r->checks_undecided) s.input.checks_not_run.emplace_back(m.name(), c);
     for (auto& w : r->warnings) out.warnings.push_back(std::move(w));
   }
   // Modules of a scope that did not report into it keep their findings' states.

@@ -298,15 +298,17 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
 
     // What the store knows about this host and scope.
     struct Known {
-      std::string state, module;
+      std::string state, module, check;
       int64_t first_seen = 0;
     };
     std::map<std::string, Known> known;  // by fingerprint
     auto prev = db.query(
-        "SELECT fingerprint, state, first_seen, module FROM findings WHERE host = ? AND scope = ?",
+        "SELECT fingerprint, state, first_seen, module, check_id FROM findings WHERE host = ? "
+        "AND scope = ?",
         {in.host, in.scope});
     if (!prev) return prev.error();
-    for (const auto& r : *prev) known[as_text(r[0])] = {as_text(r[1]), as_text(r[3]), as_int(r[2])};
+    for (const auto& r : *prev)
+      known[as_text(r[0])] = {as_text(r[1]), as_text(r[3]), as_text(r[4]), as_int(r[2])};
 
     int64_t now = in.finished_at;
     std::set<std::string> current;
@@ -355,6 +357,10 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
       if (std::find(in.modules_not_run.begin(), in.modules_not_run.end(), info.module) !=
           in.modules_not_run.end())
         continue;
+      if (std::any_of(in.checks_not_run.begin(), in.checks_not_run.end(), [&](const auto& c) {
+            return c.first == info.module && (c.second == "*" || c.second == info.check);
+          }))
+        continue;
       auto w = db.exec(
           "UPDATE findings SET state = 'fixed', fixed_at = ?, last_scan_id = ? WHERE host = ? "
           "AND scope = ? AND fingerprint = ?",
@@ -381,8 +387,9 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
           "INSERT INTO packages (scan_id, ecosystem, name, version, arch, source_name, "
           "source_version, purl, location, installed_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
           "?, ?, ?)",
-          {scan_id, std::string(ecosystem_name(p.ecosystem)), p.name, p.version, opt(p.arch), opt(p.source_name),
-           opt(p.source_version), p.purl, p.location, opt(p.installed_at), p.status});
+          {scan_id, std::string(ecosystem_name(p.ecosystem)), p.name, p.version, opt(p.arch),
+           opt(p.source_name), opt(p.source_version), p.purl, p.location, opt(p.installed_at),
+           p.status});
       if (!w) return w;
     }
     if (g_fault_hook) g_fault_hook("record_scan:before-commit");

@@ -52,6 +52,10 @@ struct ScanInput {
   // Modules that share the scope but did not run this time (`scan --skip vuln`): their findings
   // keep their states, as in a partial record.
   std::vector<std::string> modules_not_run;
+  // The same for single checks (module, check) that could not be decided this time (the
+  // audit's CRED-NOT-ROTATED without a vulnerability database); check "*": all of the module's
+  // (vuln without a database), leaving the other modules of a shared scope their lifecycle.
+  std::vector<std::pair<std::string, std::string>> checks_not_run;
 };
 
 struct ScanOutcome {

@@ -55,6 +55,7 @@ class VulnModule final : public Module {
                            ": installed software was not checked for vulnerabilities; run "
                            "'mamori db update' (or 'mamori db import FILES')");
       r.findings.push_back(missing_database_finding(ctx.host, path));
+      r.checks_undecided = {"*"};  // nothing was checked: nothing earlier is fixed
       return r;
     }
     auto db = VulnDb::open(path);
@@ -65,6 +66,7 @@ class VulnModule final : public Module {
           "The vulnerability database cannot be trusted", db.error().message,
           "Rebuild it with 'mamori db update' or 'mamori db import'; if nobody rebuilt it, find "
           "out who changed it."));
+      r.checks_undecided = {"*"};
       return r;
     }
     if (auto stale = stale_database_finding(ctx.host, path, (*db)->created_at(), ctx.now))

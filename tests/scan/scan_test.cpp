@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/module.h"
+#include "core/text.h"
 #include "inventory/inventory.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
@@ -85,19 +87,21 @@ class Fake final : public Module {
       f.check = "c";
       f.asset = a;
       f.title = a;
-      assign_fingerprint(f);
+      if (fingerprints_) assign_fingerprint(f);
       r.findings.push_back(f);
     }
     r.warnings = {name_ + " warned"};
     if (provides_inventory_) r.inventory = std::make_shared<inventory::Inventory>();
     r.partial = partial_;
+    r.checks_undecided = undecided_;
     if (partial_) r.notices = {name_ + " could not read everything"};
     return r;
   }
   std::string name_, scope_, title_ = "fake check", error_, not_here_;
   bool required_ = false, provides_inventory_ = false, seen_inventory = false;
   std::vector<std::string> assets_, needs_;
-  bool partial_ = false;
+  bool partial_ = false, fingerprints_ = true;
+  std::vector<std::string> undecided_;
   int runs = 0;
 };
 
@@ -201,6 +205,88 @@ TEST_F(RunTest, IncompleteFactsMakeTheirUsersRecordsPartial) {
   r = go({{&inv, Step::Mode::kFacts}, {&vul}});
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->scopes[0].input.partial);
+}
+
+// A module that leaves fingerprints empty does not lose findings: each one gets
+// fingerprint(module, check, asset) before it is recorded.
+TEST_F(RunTest, FindingsWithoutAFingerprintGetOne) {
+  Fake m("m", "m");
+  m.fingerprints_ = false;
+  m.assets_ = {"a1", "a2"};
+  auto r = go({{&m}});
+  ASSERT_TRUE(r.has_value());
+  auto rec = record(*store_, *r, "test", clock_);
+  ASSERT_TRUE(rec.has_value()) << rec.error().message;
+  ASSERT_EQ(rec->findings.size(), 2u);
+  EXPECT_EQ(rec->findings[0].fingerprint, fingerprint("m", "c", "a1"));
+  EXPECT_EQ(rec->findings[1].fingerprint, fingerprint("m", "c", "a2"));
+}
+
+// A check that could not be decided this time (its input missing) keeps its findings; the
+// module's other checks still mark theirs fixed.
+TEST_F(RunTest, UndecidedChecksKeepTheirFindings) {
+  Fake m("m", "m");
+  m.assets_ = {"a1", "a2"};
+  auto first = go({{&m}});
+  ASSERT_TRUE(first.has_value() && record(*store_, *first, "test", clock_).has_value());
+  m.assets_ = {};
+  m.undecided_ = {"c"};
+  auto second = go({{&m}});
+  ASSERT_TRUE(second.has_value());
+  auto rec = record(*store_, *second, "test", clock_);
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_TRUE(rec->findings.empty());  // nothing fixed
+  m.undecided_ = {};
+  auto third = go({{&m}});
+  ASSERT_TRUE(third.has_value());
+  rec = record(*store_, *third, "test", clock_);
+  ASSERT_TRUE(rec.has_value());
+  ASSERT_EQ(rec->findings.size(), 2u);
+  EXPECT_EQ(rec->findings[0].state, FindingState::kFixed);
+  // "*": every check of the module
+  m.assets_ = {"b1"};
+  auto fourth = go({{&m}});
+  ASSERT_TRUE(fourth.has_value() && record(*store_, *fourth, "test", clock_).has_value());
+  m.assets_ = {};
+  m.undecided_ = {"*"};
+  auto fifth = go({{&m}});
+  ASSERT_TRUE(fifth.has_value());
+  rec = record(*store_, *fifth, "test", clock_);
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_TRUE(rec->findings.empty());
+}
+
+// The module tables of docs/scan.md and docs/architecture.md are the list, in its order.
+TEST(Docs, ModuleTablesAreTheBuiltInList) {
+  std::vector<std::string> names;
+  std::vector<std::string> scopes;
+  for (const auto& m : builtin_modules()) {
+    names.emplace_back(m->name());
+    scopes.emplace_back(m->scope());
+  }
+  for (const char* page : {"docs/scan.md", "docs/architecture.md"}) {
+    std::ifstream in(std::string(MAMORI_SOURCE_DIR) + "/" + page);
+    ASSERT_TRUE(in.good()) << page;
+    std::vector<std::string> rows, row_scopes;
+    std::string line;
+    bool in_table = false;
+    while (std::getline(in, line)) {
+      if (line.starts_with("| module |")) {
+        in_table = true;
+        continue;
+      }
+      if (!in_table) continue;
+      if (!line.starts_with("|")) break;
+      auto cells = split(line, '|');
+      std::string first(trim(cells[1]));
+      if (first.starts_with("---")) continue;
+      rows.push_back(first.substr(1, first.size() - 2));  // `name`
+      std::string scope(trim(cells[line.find("`src/") != std::string::npos ? 3 : 2]));
+      row_scopes.push_back(scope.substr(1, scope.size() - 2));
+    }
+    EXPECT_EQ(rows, names) << page;
+    EXPECT_EQ(row_scopes, scopes) << page;
+  }
 }
 
 }  // namespace
