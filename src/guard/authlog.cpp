@@ -161,6 +161,12 @@ uint32_t AuthLogParser::intern(std::string_view u) {
   constexpr size_t kMaxUser = 256;
   std::string key(u.substr(0, kMaxUser));
   if (u.size() > kMaxUser) key += "…";
+  if (users_.size() >= kMaxUserNames) {  // a flood of unique names: memory stays bounded
+    compact_users();
+    auto it = user_ids_.find(key);
+    if (it != user_ids_.end()) return it->second;
+    if (users_.size() >= kMaxUserNames) key = "(more user names than Mamori keeps)";
+  }
   auto [it, fresh] = user_ids_.emplace(std::move(key), static_cast<uint32_t>(users_.size()));
   if (fresh) users_.push_back(it->first);
   return it->second;

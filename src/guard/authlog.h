@@ -136,6 +136,8 @@ class AuthLogParser {
   void push(int64_t ts, AuthKind k, const Ip& ip, std::string_view user, bool valid, Service s);
   void export_field(std::string_view l);
   uint32_t intern(std::string_view u);
+  // Distinct user names kept (the window's); past it, new names share one entry.
+  static constexpr size_t kMaxUserNames = 1 << 16;
   int64_t syslog_time(std::string_view l, size_t& pos);
 
   void web_dashboard(int64_t ts, const Ip& ip);

@@ -27,6 +27,11 @@ static_assert(names_cover(kKindNames, K::kSlow));
 
 std::string_view AttackKind::name() const { return name_in(kKindNames, v_, "unknown"); }
 
+std::optional<AttackKind> AttackKind::parse(std::string_view name) {
+  if (auto v = parse_in(kKindNames, name)) return AttackKind(*v);
+  return std::nullopt;
+}
+
 namespace {
 
 struct FailEv {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,7 @@ class AttackKind {
   constexpr AttackKind(Value v = kBurst) : v_(v) {}  // NOLINT: a value of the enum is one
   constexpr operator Value() const { return v_; }    // switch (kind), kind == AttackKind::kBurst
   std::string_view name() const;
+  static std::optional<AttackKind> parse(std::string_view name);
   operator std::string() const { return std::string(name()); }
   bool operator==(std::string_view s) const { return name() == s; }
 

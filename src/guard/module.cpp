@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/enum_names.h"
 #include "core/text.h"
@@ -35,40 +36,54 @@ std::string_view check_of(AttackKind k) {
   return name_in(kAttackChecks, AttackKind::Value(k), "brute-force");
 }
 
+Severity severity_of(AttackKind k) {
+  switch (k) {
+    case AttackKind::kGuessed:
+      return Severity::kCritical;
+    case AttackKind::kSpraying:
+      return Severity::kHigh;
+    case AttackKind::kSlow:
+      return Severity::kLow;
+    default:
+      return Severity::kMedium;
+  }
+}
+
+std::string asset_of(const std::string& address) {
+  return (address.find('/') != std::string::npos ? "net:" : "ip:") + address;
+}
+
 }  // namespace
 
 std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
                                        const std::map<std::string, int64_t>& banned_until) {
   std::vector<Finding> out;
-  for (const auto& a : found) {
+  size_t listed = std::min(found.size(), kMaxAttackerFindings);
+  for (size_t i = 0; i < listed; ++i) {
+    const Attacker& a = found[i];
     Finding f;
     f.module = "guard";
     f.check = check_of(a.kind);
-    bool prefix = a.address.find('/') != std::string::npos;
-    f.asset = (prefix ? "net:" : "ip:") + a.address;
+    f.asset = asset_of(a.address);
+    f.severity = severity_of(a.kind);
     std::string services = fmt::format("{}", fmt::join(a.services, ", "));
     switch (a.kind) {
       case AttackKind::kGuessed:
-        f.severity = Severity::kCritical;
         f.title = fmt::format("A password was guessed: {} logged in from {} after {} failures",
                               a.guessed_user, a.address, a.failures);
         break;
       case AttackKind::kSpraying:
-        f.severity = Severity::kHigh;
         f.title = fmt::format("Password spraying from {} across {} accounts", a.address,
                               a.usernames.size());
         break;
       case AttackKind::kBurst:
-        f.severity = Severity::kMedium;
         f.title = fmt::format("Password guessing from {} ({} failures)", a.address, a.failures);
         break;
       case AttackKind::kDistributed:
-        f.severity = Severity::kMedium;
         f.title = fmt::format("Distributed password guessing from {} ({} addresses, {} failures)",
                               a.address, a.addresses.size(), a.failures);
         break;
       case AttackKind::kSlow:
-        f.severity = Severity::kLow;
         f.title =
             fmt::format("Slow password guessing from {} ({} failures)", a.address, a.failures);
         break;
@@ -98,7 +113,51 @@ std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
     assign_fingerprint(f);
     out.push_back(std::move(f));
   }
+  if (found.size() > listed) {
+    std::map<std::string, size_t> kinds;
+    for (size_t i = listed; i < found.size(); ++i) ++kinds[std::string(found[i].kind.name())];
+    std::string counts;
+    for (const auto& [k, n] : kinds)
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, k);
+    Finding f;
+    f.module = "guard";
+    f.check = "attackers-not-listed";
+    f.asset = "guard:attackers-not-listed";
+    f.severity = Severity::kMedium;
+    f.title = fmt::format("{} more attacking addresses than are listed", found.size() - listed);
+    f.evidence = fmt::format(
+        "{} attackers in all; the {} most urgent are listed, the others "
+        "are: {}",
+        found.size(), listed, counts);
+    f.remediation =
+        "See them all with 'mamori guard scan-log --format json', and let 'mamori guard run' ban "
+        "them as they come; this many addresses is a campaign: keep password login off on "
+        "everything exposed.";
+    f.references = {"CWE-307"};
+    assign_fingerprint(f);
+    out.push_back(std::move(f));
+  }
   return out;
+}
+
+Finding active_ban_finding(const std::string& address, AttackKind kind, const std::string& reason,
+                           int64_t expires_at) {
+  Finding f;
+  f.module = "guard";
+  f.check = check_of(kind);
+  f.asset = asset_of(address);
+  f.severity = severity_of(kind);
+  f.title = fmt::format("{} is banned for {} until {}", address, kind.name(), iso8601(expires_at));
+  f.evidence = fmt::format(
+      "banned by 'mamori guard run': {}; not seen again in the logs this "
+      "scan read",
+      reason);
+  f.remediation =
+      "Nothing to do while the ban holds; keep password login off on what is exposed (SSH keys "
+      "only, RDP and VNC behind a VPN, a second factor).";
+  f.references = {"CWE-307", "https://attack.mitre.org/techniques/T1110/"};
+  assign_fingerprint(f);
+  return f;
 }
 
 namespace {
@@ -161,15 +220,25 @@ class GuardModule final : public Module {
     so.now = ctx.now;
     so.since = ctx.now - kLookBack;
     so.max_bytes = kMaxLogBytes;
+    so.tolerant = true;
     auto scan = scan_logs(src, so, d);
     if (!scan) return scan.error();
     // What is banned now is said with its attacker.
     std::map<std::string, int64_t> banned;
+    std::vector<store::Ban> bans;
     if (ctx.store)
-      if (auto bans = ctx.store->active_bans(ctx.host, ctx.now))
-        for (const auto& b : *bans) banned[b.address] = b.expires_at;
+      if (auto active = ctx.store->active_bans(ctx.host, ctx.now)) bans = std::move(*active);
+    for (const auto& b : bans) banned[b.address] = b.expires_at;
     ModuleResult r;
     r.findings = attacker_findings(scan->attackers, banned);
+    std::set<std::string> seen;
+    for (const auto& a : scan->attackers) seen.insert(a.address);
+    for (const auto& b : bans)
+      if (!seen.count(b.address))
+        if (auto k = AttackKind::parse(b.kind))
+          r.findings.push_back(active_ban_finding(b.address, *k, b.reason, b.expires_at));
+    for (const auto& sk : scan->skipped) r.notices.push_back("guard: " + sk);
+    if (!scan->skipped.empty()) r.partial = true;
     if (scan->untrusted > 0)
       r.warnings.push_back(fmt::format(
           "guard: {} journal records claimed to be sshd, PAM, xrdp or VNC without journald's "

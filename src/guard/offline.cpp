@@ -2,6 +2,8 @@
 #include "guard/offline.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,23 @@
 #include "guard/service.h"
 
 namespace mamori::guard {
+
+namespace {
+
+// A plain (not gzip) file larger than `max`: positioned at its last `max` bytes, and that
+// offset returned; 0 (and left at the start) otherwise.
+uint64_t seek_to_tail(int fd, uint64_t max) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  auto size = static_cast<uint64_t>(st.st_size);
+  if (size <= max) return 0;
+  unsigned char magic[2] = {};
+  if (::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) return 0;
+  auto off = static_cast<off_t>(size - max);
+  return ::lseek(fd, off, SEEK_SET) == off ? size - max : 0;
+}
+
+}  // namespace
 
 Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
                           const DetectOptions& detect_opts) {
@@ -37,14 +56,36 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
       fed = 0;
     }
   };
+  LogScan out;
   for (const auto& f : src.files) {
     auto fd = src.root ? src.root->open_file(f) : open_regular(f);
-    if (!fd) return fd.error();
-    if (auto s = read_gzip_fd(std::move(*fd), f, opts.max_bytes, feed, /*plain_ok=*/true); !s)
-      return s.error();
+    if (!fd) {
+      if (!opts.tolerant) return fd.error();
+      out.skipped.push_back(fd.error().message + ": not read");
+      continue;
+    }
+    auto tail = opts.tolerant ? seek_to_tail(fd->get(), opts.max_bytes) : 0;
+    std::function<void(std::string_view)> sink = feed;
+    bool in_first_line = tail > 0;  // the cut line is not parsed
+    if (tail > 0) {
+      out.skipped.push_back(fmt::format("{}: larger than {} MiB, only its last {} MiB were read", f,
+                                        opts.max_bytes >> 20, opts.max_bytes >> 20));
+      sink = [&](std::string_view b) {
+        if (in_first_line) {
+          size_t nl = b.find('\n');
+          if (nl == std::string_view::npos) return;
+          b.remove_prefix(nl + 1);
+          in_first_line = false;
+        }
+        feed(b);
+      };
+    }
+    if (auto s = read_gzip_fd(std::move(*fd), f, opts.max_bytes, sink, /*plain_ok=*/true); !s) {
+      if (!opts.tolerant) return s.error();
+      out.skipped.push_back(s.error().message + ": what was read before is kept");
+    }
     parser.finish();
   }
-  LogScan out;
   auto feed_journal = [&](Result<std::unique_ptr<Journal>> j) -> Status {
     if (!j) return j.error();
     if (opts.since > 0) MAMORI_TRY((*j)->seek_time(opts.since), "journal");
@@ -64,6 +105,11 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
     size_t before = parser.events().size();
     parser.drop_before(opts.since);
     out.left_out = left_out + before - parser.events().size();
+  }
+  if (opts.now > 0) {  // a stamp far in the future is forged (or a broken clock): not counted
+    size_t before = parser.events().size();
+    parser.drop_after(opts.now + 3600);
+    out.left_out += before - parser.events().size();
   }
   out.lines = parser.lines();
   out.events = parser.events().size();

@@ -38,13 +38,18 @@ struct ScanLogOptions {
   int64_t now = 0;    // the clock, for `year` 0 (a stamp in the future is last year's)
   int64_t since = 0;  // events before it are left out (0 = none); the journal starts there
   uint64_t max_bytes = UINT64_MAX;  // per file, uncompressed: more is an error (a gzip bomb)
+  // A scan of what is there (`mamori scan`) rather than of files the operator named: a plain
+  // log larger than max_bytes is read from its last max_bytes (the newest lines), and a file
+  // that cannot be read is said in LogScan::skipped instead of failing the whole scan.
+  bool tolerant = false;
 };
 
 struct LogScan {
   uint64_t lines = 0, events = 0;
   uint64_t untrusted = 0;  // journal records claiming a service journald does not back
-  uint64_t left_out = 0;   // events before `since`
+  uint64_t left_out = 0;   // events before `since`, or more than an hour after `now`
   std::vector<Attacker> attackers;
+  std::vector<std::string> skipped;  // tolerant: files not read, or read only in part, and why
 };
 
 Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
@@ -59,8 +64,17 @@ Result<Allowlist> standard_allowlist(const std::string& config,
 // One finding per attacker (module "guard"; asset ip:ADDR, or net:PREFIX for a prefix): what it
 // did, from where, against which accounts and services, and what to do. `banned_until` adds
 // the ban (target → unix seconds) to the evidence.
+// At most kMaxAttackerFindings, the most urgent first (detect's order); the others are counted
+// in one more finding (asset guard:attackers-not-listed): memory, the store and every report
+// stay bounded whatever a log holds.
+inline constexpr size_t kMaxAttackerFindings = 1000;
 std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
                                        const std::map<std::string, int64_t>& banned_until);
+// A ban still in force whose attacker this scan did not see again (`guard run` banned it from
+// a log the scan does not read, or before the scan's window): a finding of its own, with the
+// fingerprint the ban's finding had, so that it is not taken for fixed while the ban holds.
+Finding active_ban_finding(const std::string& address, AttackKind kind, const std::string& reason,
+                           int64_t expires_at);
 
 // The scan as JSON (`banned_until`: target → unix seconds, for what this run banned) and text.
 std::string render_scan_json(const LogScan& scan,
