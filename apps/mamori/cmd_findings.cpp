@@ -40,7 +40,11 @@ int cmd_findings_list(const Options& o, bool all, const std::string& min_severit
   if (last && *last) {
     r.scan = scan_info(**last);
     auto pkgs = (*st)->scan_packages((*last)->id);
-    if (pkgs) r.packages = count_packages(*pkgs);
+    if (pkgs)
+      r.packages = count_packages(*pkgs);
+    else
+      r.warnings.push_back("the inventory of the last scan cannot be read: " +
+                           pkgs.error().message);
   }
   for (auto& f : *findings) {
     if (min && f.severity < *min) continue;
@@ -65,11 +69,11 @@ int cmd_findings_show(const Options& o, const std::string& fp) {
   }
   if (o.format != "text") return usage("findings show: --format must be text or json");
   std::string out;
-  out += fmt::format("fingerprint  {}\n", f->fingerprint);
+  out += fmt::format("fingerprint  {}\n", sanitize(f->fingerprint));
   out += fmt::format("title        {}\n", sanitize(f->title));
   out += fmt::format("severity     {}\n", severity_name(f->severity));
   out += fmt::format("state        {}\n", state_name(f->state));
-  out += fmt::format("check        {}/{}\n", f->module, f->check);
+  out += fmt::format("check        {}/{}\n", sanitize(f->module), sanitize(f->check));
   out += fmt::format("asset        {}\n", sanitize(f->asset));
   out += fmt::format("owner        {}\n", f->owner.empty() ? kUnassigned : sanitize(f->owner));
   out += fmt::format("first seen   {}\n", iso8601(f->first_seen));

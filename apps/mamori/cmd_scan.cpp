@@ -150,13 +150,16 @@ int cmd_report(const Options& o, std::optional<long long> scan_id) {
   }
   auto findings = (*st)->scan_findings(scan->id);
   if (!findings) return fail(findings.error());
-  auto pkgs = (*st)->scan_packages(scan->id);
-  if (!pkgs) return fail(pkgs.error());
   report::Report r;
   r.host = scan->host;
   r.scan = scan_info(*scan);
   r.findings = std::move(*findings);
-  r.packages = count_packages(*pkgs);
+  // The findings are the report; a damaged package list costs only the inventory counts.
+  auto pkgs = (*st)->scan_packages(scan->id);
+  if (pkgs)
+    r.packages = count_packages(*pkgs);
+  else
+    r.warnings.push_back("the inventory of this scan cannot be read: " + pkgs.error().message);
   return render_report(o, r, ra);
 }
 

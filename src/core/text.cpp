@@ -15,6 +15,12 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
+std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
@@ -304,6 +310,13 @@ int64_t parse_datetime(std::string_view s) {
       !parse_int(s.substr(17, 2), se) || h > 23 || mi > 59 || se > 60)
     return -1;
   return day + h * 3600 + mi * 60 + se;
+}
+
+std::vector<std::string> valid_utf8_all(const std::vector<std::string>& v) {
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back(valid_utf8(s));
+  return out;
 }
 
 }  // namespace mamori

@@ -15,6 +15,7 @@
 namespace mamori {
 
 std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
 bool iequals(std::string_view a, std::string_view b);
@@ -35,6 +36,7 @@ bool path_glob_match(std::string_view pattern, std::string_view path);
 
 // Replace invalid UTF-8 sequences with U+FFFD.
 std::string valid_utf8(std::string_view s);
+std::vector<std::string> valid_utf8_all(const std::vector<std::string>& v);
 
 // For terminals: valid UTF-8, control characters (C0, DEL, C1) shown as \xNN.
 std::string sanitize(std::string_view s);

@@ -74,9 +74,9 @@ std::string render_cyclonedx(const InventoryView& v, const std::string& serial_u
     int n = refs[ref]++;
     if (n > 0) ref += fmt::format("#{}", n);  // the same package in two lockfiles
     bom_refs.push_back(ref);
-    nlohmann::json props =
-        nlohmann::json::array({{{"name", "mamori:ecosystem"}, {"value", ecosystem_name(p.ecosystem)}},
-                               {{"name", "mamori:location"}, {"value", valid_utf8(p.location)}}});
+    nlohmann::json props = nlohmann::json::array(
+        {{{"name", "mamori:ecosystem"}, {"value", ecosystem_name(p.ecosystem)}},
+         {{"name", "mamori:location"}, {"value", valid_utf8(p.location)}}});
     if (p.source_name)
       props.push_back({{"name", "mamori:source_name"}, {"value", valid_utf8(*p.source_name)}});
     if (p.source_version)

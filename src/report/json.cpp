@@ -72,28 +72,29 @@ nlohmann::json summary_json(const Report& r) {
 
 nlohmann::json finding_json(const Finding& f) {
   nlohmann::json j;
-  j["fingerprint"] = f.fingerprint;
-  j["module"] = f.module;
-  j["check"] = f.check;
+  j["fingerprint"] = valid_utf8(f.fingerprint);
+  j["module"] = valid_utf8(f.module);
+  j["check"] = valid_utf8(f.check);
   j["severity"] = severity_name(f.severity);
   j["state"] = state_name(f.state);
   j["asset"] = valid_utf8(f.asset);
   j["title"] = valid_utf8(f.title);
   j["evidence"] = valid_utf8(f.evidence);
   j["remediation"] = valid_utf8(f.remediation);
-  j["references"] = f.references;
-  j["owner"] = owner_or_unassigned(f);
+  j["references"] = valid_utf8_all(f.references);
+  j["owner"] = valid_utf8(owner_or_unassigned(f));
   j["first_seen"] = f.first_seen ? nlohmann::json(iso8601(f.first_seen)) : nlohmann::json();
   j["last_seen"] = f.last_seen ? nlohmann::json(iso8601(f.last_seen)) : nlohmann::json();
   j["fixed_at"] = f.fixed_at ? nlohmann::json(iso8601(*f.fixed_at)) : nlohmann::json();
-  j["priority"] = f.tier.empty()
-                      ? nlohmann::json()
-                      : nlohmann::json{{"tier", f.tier},
-                                       {"reasons", valid_utf8(f.tier_reason)},
-                                       {"score", f.priority},
-                                       {"fixed_version", f.fixed_version.empty()
-                                                             ? nlohmann::json()
-                                                             : nlohmann::json(f.fixed_version)}};
+  j["priority"] =
+      f.tier.empty()
+          ? nlohmann::json()
+          : nlohmann::json{{"tier", valid_utf8(f.tier)},
+                           {"reasons", valid_utf8(f.tier_reason)},
+                           {"score", f.priority},
+                           {"fixed_version", f.fixed_version.empty()
+                                                 ? nlohmann::json()
+                                                 : nlohmann::json(valid_utf8(f.fixed_version))}};
   j["accepted_reason"] =
       f.accepted_reason.empty() ? nlohmann::json() : nlohmann::json(valid_utf8(f.accepted_reason));
   return j;

@@ -53,17 +53,17 @@ std::string render_sarif(const Report& r) {
   json rules = json::array();
   json results = json::array();
   for (const auto& f : r.findings) {
-    std::string id = f.module + "/" + f.check;
+    std::string id = valid_utf8(f.module + "/" + f.check);
     auto it = rule_index.find(id);
     if (it == rule_index.end()) {
       it = rule_index.emplace(id, rules.size()).first;
       json rule;
       rule["id"] = id;
-      rule["name"] = f.check;
-      rule["shortDescription"] = {{"text", f.module + ": " + f.check}};
+      rule["name"] = valid_utf8(f.check);
+      rule["shortDescription"] = {{"text", valid_utf8(f.module + ": " + f.check)}};
       rule["defaultConfiguration"] = {{"level", level(f.severity)}};
       rule["properties"] = {{"security-severity", security_severity(f.severity)},
-                            {"tags", json::array({"security", f.module})}};
+                            {"tags", json::array({"security", valid_utf8(f.module)})}};
       rules.push_back(std::move(rule));
     }
     json res;
@@ -77,7 +77,7 @@ std::string render_sarif(const Report& r) {
     res["locations"] = json::array(
         {{{"logicalLocations",
            json::array({{{"fullyQualifiedName", valid_utf8(f.asset)}, {"kind", "resource"}}})}}});
-    res["partialFingerprints"] = {{"mamoriFingerprint/v1", f.fingerprint}};
+    res["partialFingerprints"] = {{"mamoriFingerprint/v1", valid_utf8(f.fingerprint)}};
     res["baselineState"] = baseline(f.state);
     if (f.state == FindingState::kAccepted)
       res["suppressions"] = json::array({{{"kind", "external"},
@@ -85,11 +85,11 @@ std::string render_sarif(const Report& r) {
                                           {"justification", valid_utf8(f.accepted_reason)}}});
     json props = {{"severity", severity_name(f.severity)},
                   {"state", state_name(f.state)},
-                  {"owner", owner_or_unassigned(f)},
+                  {"owner", valid_utf8(owner_or_unassigned(f))},
                   {"asset", valid_utf8(f.asset)}};
-    if (!f.references.empty()) props["references"] = f.references;
+    if (!f.references.empty()) props["references"] = valid_utf8_all(f.references);
     if (!f.tier.empty()) {
-      props["tier"] = f.tier;
+      props["tier"] = valid_utf8(f.tier);
       props["tier_reason"] = valid_utf8(f.tier_reason);
       if (!f.fixed_version.empty()) props["fixed_version"] = valid_utf8(f.fixed_version);
     }

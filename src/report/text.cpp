@@ -55,8 +55,9 @@ std::string render_text(const Report& r, bool color) {
     out += fmt::format("{}FIX FIRST{}\n", c("\033[1m"), reset);
     int n = 0;
     for (const Finding* f : first) {
-      out += fmt::format("  {}. [{}] {}{}{} — {}\n", ++n, f->tier, c(sev_color(f->severity)),
-                         sanitize(f->title.substr(0, 100)), reset, sanitize(f->tier_reason));
+      out +=
+          fmt::format("  {}. [{}] {}{}{} — {}\n", ++n, sanitize(f->tier), c(sev_color(f->severity)),
+                      sanitize(f->title.substr(0, 100)), reset, sanitize(f->tier_reason));
       std::string fix = f->remediation;
       out += fmt::format("     {}\n", sanitize(fix));
     }
@@ -75,13 +76,13 @@ std::string render_text(const Report& r, bool color) {
       std::string tag = f.state == FindingState::kNew        ? "NEW"
                         : f.state == FindingState::kAccepted ? "accepted"
                                                              : "open";
-      out += fmt::format("  [{}] {} {}{}{}\n", f.fingerprint.substr(0, 8), tag, c("\033[1m"),
-                         sanitize(f.title), reset);
+      out += fmt::format("  [{}] {} {}{}{}\n", sanitize(f.fingerprint.substr(0, 8)), tag,
+                         c("\033[1m"), sanitize(f.title), reset);
       out += fmt::format("      asset: {}   owner: {}   check: {}/{}\n", sanitize(f.asset),
-                         sanitize(owner_or_unassigned(f)), f.module, f.check);
+                         sanitize(owner_or_unassigned(f)), sanitize(f.module), sanitize(f.check));
       if (!f.evidence.empty()) out += fmt::format("      evidence: {}\n", sanitize(f.evidence));
       if (!f.tier.empty())
-        out += fmt::format("      priority: {} — {}\n", f.tier, sanitize(f.tier_reason));
+        out += fmt::format("      priority: {} — {}\n", sanitize(f.tier), sanitize(f.tier_reason));
       if (!f.remediation.empty()) out += fmt::format("      fix: {}\n", sanitize(f.remediation));
       if (f.state == FindingState::kAccepted)
         out += fmt::format("      accepted: {}\n", sanitize(f.accepted_reason));
@@ -96,7 +97,7 @@ std::string render_text(const Report& r, bool color) {
       fixed_header = true;
     }
     out +=
-        fmt::format("  [{}] {} ({}){}\n", f.fingerprint.substr(0, 8), sanitize(f.title),
+        fmt::format("  [{}] {} ({}){}\n", sanitize(f.fingerprint.substr(0, 8)), sanitize(f.title),
                     sanitize(f.asset), f.fixed_at ? " at " + iso8601(*f.fixed_at) : std::string());
   }
   if (fixed_header) out += "\n";
