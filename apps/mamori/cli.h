@@ -21,7 +21,7 @@ class App;
 
 namespace mamori::cli {
 
-// Exit codes (docs/exit-codes.md).
+// Exit codes (docs/README.md, "Exit codes").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;  // active findings at or above --fail-on
 inline constexpr int kExitUsage = 2;

@@ -101,8 +101,17 @@ Result<AuditReport> run_audit(const Root& root, const AuditOptions& opts) {
   for (const auto& info : check_table())
     for (auto& c : x.checks)
       if (c.id == info.id) rep.checks.push_back(std::move(c));
-  if (rep.checks.size() != check_table().size() || x.checks.size() != rep.checks.size())
-    return Error::internal("audit: the checks run are not the table's rows");
+  if (rep.checks.size() != check_table().size() || x.checks.size() != rep.checks.size()) {
+    std::string missing;
+    for (const auto& info : check_table())
+      if (std::none_of(rep.checks.begin(), rep.checks.end(),
+                       [&](const Check& c) { return c.id == info.id; }))
+        missing += (missing.empty() ? "" : ", ") + std::string(info.id);
+    return Error::internal(
+        "audit: the checks run are not the table's rows (not evaluated on this tree: " +
+        (missing.empty() ? std::string("none; one was added twice") : missing) +
+        "; a check group returned before adding them)");
+  }
   return rep;
 }
 

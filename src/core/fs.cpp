@@ -137,6 +137,13 @@ Root::Root(std::filesystem::path dir) : dir_(std::move(dir)) {
   int fd = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) open_errno_ = errno;
   fd_ = std::make_shared<UniqueFd>(fd);
+  // "/", "/.", "//", a link to "/": the host is the directory that is the host's root, however
+  // it was written (the live state of this machine is read only then).
+  struct stat a {
+  }, b{};
+  host_ = dir_ == "/" || (fd >= 0 && ::fstat(fd, &a) == 0 && ::stat("/", &b) == 0 &&
+                          a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+  if (host_) dir_ = "/";
 }
 
 std::string Root::rel(std::string_view abs) const {

@@ -42,7 +42,7 @@ class Root {
   // Path on this host → in-root absolute path (for reports); unchanged if outside the root.
   std::string display(const std::filesystem::path& host_path) const;
   const std::filesystem::path& dir() const { return dir_; }
-  bool is_host() const { return dir_ == "/"; }
+  bool is_host() const { return host_; }
 
   // How symlinks on the way are treated: followed inside the root (system files, which root
   // owns), or refused anywhere below the root (what web users write: a web root's files, once
@@ -89,6 +89,7 @@ class Root {
   std::filesystem::path dir_;
   std::shared_ptr<UniqueFd> fd_;  // O_PATH of dir_, shared by copies
   int open_errno_ = 0;
+  bool host_ = false;
 };
 
 // Test hook: resolve with the portable walk instead of openat2(2) (as on kernels before 5.6

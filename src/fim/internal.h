@@ -1,5 +1,5 @@
 #pragma once
-// Pieces of the FIM engine shared by check (fim.cpp) and watch (watch.cpp). Not a public API.
+// Pieces of the FIM engine shared by check (check.cpp) and watch (watch.cpp). Not a public API.
 
 #include <openssl/evp.h>
 #include <sys/stat.h>

@@ -61,7 +61,8 @@ Result<Package> package_from_row(const Row& r) {
   Package p;
   std::string eco = as_text(r[kEcosystemCol]);
   auto e = parse_ecosystem(eco);
-  if (!e) return Error::data_loss("stored package with an unknown ecosystem '" + sanitize(eco) + "'");
+  if (!e)
+    return Error::data_loss("stored package with an unknown ecosystem '" + sanitize(eco) + "'");
   p.ecosystem = *e;
   p.name = as_text(r[kNameCol]);
   p.version = as_text(r[kVersionCol]);

@@ -85,7 +85,8 @@ std::string refs_json(const std::vector<std::string>& refs);
 std::vector<std::string> refs_from_json(const std::string& s);
 Finding finding_from_row(const Row& r);
 ScanRecord scan_from_row(const Row& r);
-// A row whose ecosystem this version does not know is an error (a newer writer, or a damaged store).
+// A row whose ecosystem this version does not know is an error (a newer writer, or a damaged
+// store).
 Result<Package> package_from_row(const Row& r);
 
 }  // namespace mamori::store

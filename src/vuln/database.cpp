@@ -389,11 +389,12 @@ VulnDb::~VulnDb() = default;
 std::string VulnDb::default_path() { return state_dir() + "/vuln.db"; }
 
 Result<std::unique_ptr<VulnDb>> VulnDb::open(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return errno_error(path, errno);
+  // open_regular: a FIFO or a device named as the database is refused before open(2) could
+  // block on it or reach a driver.
   struct stat sb {};
-  if (::fstat(fd.get(), &sb) != 0 || !S_ISREG(sb.st_mode))
-    return Error::invalid(path + ": not a regular file");
+  auto opened = open_regular(path, &sb);
+  if (!opened) return opened.error();
+  UniqueFd fd = std::move(*opened);
   size_t size = static_cast<size_t>(sb.st_size);
   if (size < sizeof(model::Header))
     return Error::data_loss(path + ": too short to be a Mamori vulnerability database");
