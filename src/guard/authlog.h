@@ -114,6 +114,8 @@ class AuthLogParser {
   const std::vector<AuthEvent>& events() const { return events_; }
   const std::string& user(uint32_t i) const { return users_[i]; }
   size_t users() const { return users_.size(); }
+  // Distinct user names kept (the window's); past it, new names share one entry.
+  static constexpr size_t kMaxUserNames = 1 << 16;
 
   // Parses one line (exposed for the fuzzer).
   void line(std::string_view l);
@@ -136,8 +138,6 @@ class AuthLogParser {
   void push(int64_t ts, AuthKind k, const Ip& ip, std::string_view user, bool valid, Service s);
   void export_field(std::string_view l);
   uint32_t intern(std::string_view u);
-  // Distinct user names kept (the window's); past it, new names share one entry.
-  static constexpr size_t kMaxUserNames = 1 << 16;
   int64_t syslog_time(std::string_view l, size_t& pos);
 
   void web_dashboard(int64_t ts, const Ip& ip);

@@ -760,6 +760,55 @@ class Modules(Base):
         self.assertNotIn("CRED-NOT-ROTATED", {f["check"] for f in json.loads(p.stdout)["findings"]})
 
 
+class Hostile(Base):
+    """What an attacker or a damaged disk can put where Mamori reads (from an attack review)."""
+
+    def test_damaged_database_keeps_findings_and_the_audit(self):
+        db = os.path.join(self.tmp, "vuln.db")
+        mamori("--db", db, "-q", "db", "import", os.path.join(VFIX, "lang.jsonl"), check=0)
+        root = self.fixture_copy("debian10")
+        _, doc = self.scan(root, None, "--db", db, check=0, audit=True)
+        vuln = {f["fingerprint"] for f in doc["findings"] if f["module"] == "vuln"}
+        audit = {f["fingerprint"] for f in doc["findings"] if f["module"] == "audit"}
+        self.assertTrue(vuln and audit)
+        data = bytearray(open(db, "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        spit(db, bytes(data), "wb")
+        p, doc = self.scan(root, None, "--db", db, check=0, audit=True)
+        self.assertIn("checksum", p.stderr + json.dumps(doc["warnings"]))
+        by_module = {}
+        for f in doc["findings"]:
+            by_module.setdefault(f["module"], []).append(f)
+        # the audit still ran; nothing of vuln's is marked fixed; the DB's state is a finding
+        self.assertEqual({f["fingerprint"] for f in by_module["audit"] if f["state"] != "fixed"}, audit)
+        self.assertEqual([f for f in by_module["vuln"] if f["state"] == "fixed"], [])
+        self.assertIn("database-unusable", {f["check"] for f in by_module["vuln"]})
+
+    def test_fifo_database_is_refused_without_hanging(self):
+        fifo = os.path.join(self.tmp, "fifo.db")
+        os.mkfifo(fifo)
+        p = subprocess.run([BIN, "--db", fifo, "db", "status"], capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("not a regular file", p.stderr)
+
+    def test_hostile_store_rows_reach_no_terminal_and_break_no_json(self):
+        root = self.fixture_copy("debian10")
+        self.scan(root, None, check=0)
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE findings SET check_id = 'x' || char(27) || ']0;PWNED' || char(7) "
+                    "|| cast(x'c3' as text), tier = char(27) || '[41m'")
+        con.commit()
+        con.close()
+        for fmt in ("json", "sarif"):
+            p = mamori("--root", root, "--store", self.db, "--format", fmt, "findings", "list",
+                       check=0)
+            json.loads(p.stdout)  # valid JSON, no abort
+        p = mamori("--root", root, "--store", self.db, "report", check=0)
+        self.assertNotIn("\x1b", p.stdout)
+        self.assertNotIn("\x07", p.stdout)
+
+
 class Audit(Base):
     """mamori audit on the shared weak/hardened fixture roots (bench/audit/make_fixture.py)."""
 

@@ -192,6 +192,16 @@ TEST(Fs, ReadFileBoundsSizeAndNamesTheFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Fs, TheHostIsTheHostHoweverWritten) {
+  EXPECT_TRUE(Root("/").is_host());
+  EXPECT_TRUE(Root("/.").is_host());
+  EXPECT_TRUE(Root("//").is_host());
+  EXPECT_TRUE(Root("/etc/..").is_host());
+  EXPECT_EQ(Root("/.").dir(), "/");
+  EXPECT_FALSE(Root("/tmp").is_host());
+  EXPECT_FALSE(Root("/nonexistent-root").is_host());
+}
+
 TEST(Fs, RootMapsPathsBothWays) {
   Root r("/mnt/img");
   EXPECT_EQ(r.path("/etc/os-release"), std::filesystem::path("/mnt/img/etc/os-release"));

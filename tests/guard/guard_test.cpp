@@ -1074,6 +1074,96 @@ TEST_F(ServiceTest, ModuleReadsTheRootsAuthLogOfTheLastDay) {
   EXPECT_NE(scan_module(dir_ / "empty").first, "");
 }
 
+// A ban guard run holds stays a finding of the scan module, with the same fingerprint, though
+// the scan's logs do not show that attacker (guard run read another log): not "fixed" early.
+TEST_F(ServiceTest, ModuleKeepsBansInForceAsFindings) {
+  auto log = dir_ / "access.log";
+  { std::ofstream(log) << ""; }
+  opts_.logs = {log.string()};
+  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+  ASSERT_TRUE(svc.start(notes_).has_value());
+  std::ofstream(log, std::ios::app) << fails("198.51.100.41", clock_.t - 30, 6);
+  ASSERT_EQ(svc.poll(notes_).size(), 1u);
+  auto stored = store_->current_findings("srv", false);
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_EQ(stored->size(), 1u);
+  auto root = dir_ / "root";
+  std::filesystem::create_directories(root / "var/log");
+  { std::ofstream(root / "var/log/auth.log") << fails("198.51.100.60", clock_.t - 60, 1); }
+  auto [why, res] = scan_module(root);
+  ASSERT_TRUE(res.has_value()) << res.error().message;
+  ASSERT_EQ(res->findings.size(), 1u);
+  EXPECT_EQ(res->findings[0].fingerprint, (*stored)[0].fingerprint);
+  EXPECT_NE(res->findings[0].title.find("is banned for burst until"), std::string::npos)
+      << res->findings[0].title;
+}
+
+// A plain log larger than the limit is read from its newest end (the cut line skipped, said as
+// partial); stamps more than an hour ahead of the clock are not counted.
+TEST(ScanLogs, TolerantScanReadsTheNewestEndAndDropsFutureStamps) {
+  auto dir = std::filesystem::temp_directory_path() / ("mamori-tail-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto line = [](const std::string& ip, int64_t t) {
+    return fmt::format("{} h sshd[1]: Failed password for root from {} port 1 ssh2\n", iso8601(t),
+                       ip);
+  };
+  const int64_t now = 1800000000;
+  std::string text;
+  for (int i = 0; i < 8; ++i) text += line("198.51.100.1", now - 600 + i);  // old end: cut off
+  text += std::string(8192, '#') + "\n";
+  for (int i = 0; i < 8; ++i) text += line("198.51.100.2", now - 300 + i);
+  for (int i = 0; i < 8; ++i) text += line("198.51.100.3", now + 86400 + i);  // forged
+  { std::ofstream(dir / "auth.log") << text; }
+  LogSources src;
+  src.files = {(dir / "auth.log").string()};
+  ScanLogOptions so;
+  so.now = now;
+  so.max_bytes = 4096;
+  so.tolerant = true;
+  DetectOptions d;
+  auto scan = scan_logs(src, so, d);
+  ASSERT_TRUE(scan.has_value()) << scan.error().message;
+  ASSERT_EQ(scan->attackers.size(), 1u);
+  EXPECT_EQ(scan->attackers[0].address, "198.51.100.2");
+  ASSERT_EQ(scan->skipped.size(), 1u);
+  EXPECT_NE(scan->skipped[0].find("only its last"), std::string::npos) << scan->skipped[0];
+  // named by the operator (guard scan-log): too large is an error, as before
+  so.tolerant = false;
+  EXPECT_FALSE(scan_logs(src, so, d).has_value());
+  std::filesystem::remove_all(dir);
+}
+
+// However many attackers a log holds, the findings are bounded: the most urgent are listed,
+// the rest counted in one finding.
+TEST(GuardFindings, AtMostTheLimitAndTheRestCounted) {
+  std::vector<Attacker> many(kMaxAttackerFindings + 5);
+  for (size_t i = 0; i < many.size(); ++i) {
+    many[i].address = fmt::format("10.{}.{}.1", i / 256, i % 256);
+    many[i].kind = i == 0 ? AttackKind::kGuessed : AttackKind::kBurst;
+    many[i].failures = 5;
+  }
+  auto fs = attacker_findings(many, {});
+  ASSERT_EQ(fs.size(), kMaxAttackerFindings + 1);
+  EXPECT_EQ(fs[0].severity, Severity::kCritical);
+  EXPECT_EQ(fs.back().check, "attackers-not-listed");
+  EXPECT_NE(fs.back().evidence.find("5 burst"), std::string::npos) << fs.back().evidence;
+}
+
+// A flood of unique user names keeps at most kMaxUserNames of them.
+TEST(AuthLog, UserNamesAreBounded) {
+  AuthLogParser p(2024);
+  std::string text;
+  for (size_t i = 0; i < AuthLogParser::kMaxUserNames + 100; ++i)
+    text += fmt::format(
+        "May  6 00:00:01 h sshd[2]: Failed password for invalid user u{} from "
+        "198.51.100.9 port 1 ssh2\n",
+        i);
+  p.feed(text);
+  p.finish();
+  EXPECT_EQ(p.events().size(), AuthLogParser::kMaxUserNames + 100);
+  EXPECT_LE(p.users(), AuthLogParser::kMaxUserNames + 1);
+}
+
 // A FIFO where the log should be is said (and never opened), not taken for "no log"; a log
 // larger than the module reads is refused rather than read into memory.
 TEST_F(ServiceTest, ModuleSaysWhyALogCannotBeRead) {
