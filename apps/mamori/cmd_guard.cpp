@@ -85,26 +85,14 @@ int cmd_guard_scan_log(const Options& o, const GuardArgs& a) {
   if (base) {
     auto st = open_store(o);
     if (!st) return fail(st.error());
-    std::string host = host_name(o);
-    // the firewall first: a ban recorded but never applied would come back at the next restore
-    guard::NftBans fw(a.nft, &*allow);
-    if (auto s = fw.ensure(); !s) return fail(s.error().with_context("guard: firewall"));
-    // the same rule as guard run: scanning the same log again is no new offence
-    auto earlier = (*st)->all_bans(host);
-    if (!earlier) return fail(earlier.error());
-    std::map<std::string, store::Ban> known;
-    for (auto& b : *earlier) known[b.address] = std::move(b);
-    std::vector<std::pair<std::string, int64_t>> elements;
-    std::vector<std::string> notes;
     auto made =
-        guard::record_bans(scan->attackers, *allow, **st, host, now, *base, known, elements, notes);
-    for (const auto& n : notes) info(o, sanitize(n));
-    for (const auto& b : made) banned[b.target] = known[b.target].expires_at;
-    auto warnings = fw.ban(elements);
-    if (!warnings) return fail(warnings.error().with_context("guard: firewall"));
-    for (const auto& w : *warnings) info(o, "warning: " + sanitize(w));
+        guard::ban_attackers(scan->attackers, *allow, **st, host_name(o), now, *base, a.nft);
+    if (!made) return fail(made.error());
+    for (const auto& n : made->notes) info(o, sanitize(n));
+    for (const auto& w : made->warnings) info(o, "warning: " + sanitize(w));
     info(o, fmt::format("{} addresses or prefixes banned in nftables table inet mamori_guard",
-                        elements.size() - warnings->size()));
+                        made->applied));
+    banned = std::move(made->banned);
   }
   // The attackers as findings: in the JSON beside them, and what SARIF and HTML show.
   report::Report r;

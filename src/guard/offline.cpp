@@ -117,6 +117,26 @@ Result<LogScan> scan_logs(const LogSources& src, const ScanLogOptions& opts,
   return out;
 }
 
+Result<OfflineBans> ban_attackers(const std::vector<Attacker>& found, const Allowlist& allow,
+                                  store::Store& store, const std::string& host, int64_t now,
+                                  int64_t base_seconds, const std::string& nft) {
+  NftBans fw(nft, &allow);
+  MAMORI_TRY(fw.ensure(), "guard: firewall");
+  auto earlier = store.all_bans(host);
+  if (!earlier) return earlier.error();
+  std::map<std::string, store::Ban> known;
+  for (auto& b : *earlier) known[b.address] = std::move(b);
+  std::vector<std::pair<std::string, int64_t>> elements;
+  OfflineBans out;
+  auto made = record_bans(found, allow, store, host, now, base_seconds, known, elements, out.notes);
+  for (const auto& b : made) out.banned[b.target] = known[b.target].expires_at;
+  auto warnings = fw.ban(elements);
+  if (!warnings) return warnings.error().with_context("guard: firewall");
+  out.warnings = std::move(*warnings);
+  out.applied = elements.size() - out.warnings.size();
+  return out;
+}
+
 Result<Allowlist> standard_allowlist(const std::string& config,
                                      const std::vector<std::string>& extra) {
   auto allow = Allowlist::loopback();

@@ -64,6 +64,19 @@ Result<Allowlist> standard_allowlist(const std::string& config,
 // One finding per attacker (module "guard"; asset ip:ADDR, or net:PREFIX for a prefix): what it
 // did, from where, against which accounts and services, and what to do. `banned_until` adds
 // the ban (target → unix seconds) to the evidence.
+// `guard scan-log --ban`: the attackers banned as `guard run` bans them — the firewall made
+// ready first (a ban recorded but never applied would come back at the next restore), repeat
+// offences counted from the store (scanning the same log again is no new offence), every
+// element checked against the allowlist — and recorded.
+struct OfflineBans {
+  std::map<std::string, int64_t> banned;  // target → until, for what this run banned
+  size_t applied = 0;                     // elements nftables took
+  std::vector<std::string> notes, warnings;
+};
+Result<OfflineBans> ban_attackers(const std::vector<Attacker>& found, const Allowlist& allow,
+                                  store::Store& store, const std::string& host, int64_t now,
+                                  int64_t base_seconds, const std::string& nft);
+
 // At most kMaxAttackerFindings, the most urgent first (detect's order); the others are counted
 // in one more finding (asset guard:attackers-not-listed): memory, the store and every report
 // stay bounded whatever a log holds.
