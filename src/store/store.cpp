@@ -357,8 +357,9 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
       if (std::find(in.modules_not_run.begin(), in.modules_not_run.end(), info.module) !=
           in.modules_not_run.end())
         continue;
-      if (std::any_of(in.checks_not_run.begin(), in.checks_not_run.end(), [&](const auto& c) {
-            return c.first == info.module && (c.second == "*" || c.second == info.check);
+      const Known& k = info;  // (a structured binding cannot be captured before C++20's P1091)
+      if (std::any_of(in.checks_not_run.begin(), in.checks_not_run.end(), [&k](const auto& c) {
+            return c.first == k.module && (c.second == "*" || c.second == k.check);
           }))
         continue;
       auto w = db.exec(
