@@ -50,6 +50,7 @@ void add_db_commands(CLI::App& app, Options& o, int& rc);
 void add_fim_commands(CLI::App& app, Options& o, int& rc);
 void add_audit_commands(CLI::App& app, Options& o, int& rc);
 void add_guard_commands(CLI::App& app, Options& o, int& rc);
+void add_waf_commands(CLI::App& app, Options& o, int& rc);  // waf rules
 
 // ---- shared helpers (cli.cpp) ----
 int64_t now_s();

@@ -809,6 +809,37 @@ class Hostile(Base):
         self.assertNotIn("\x07", p.stdout)
 
 
+class Waf(Base):
+    """mamori waf rules on Debian's OWASP CRS and on broken rule files."""
+
+    CRS = ["/etc/modsecurity/crs/crs-setup.conf", "/usr/share/modsecurity-crs/rules"]
+
+    def test_crs_loads_and_what_is_not_done_is_listed(self):
+        p = mamori("waf", "rules", *self.CRS, check=0)
+        self.assertRegex(p.stdout, r"^\d+ rules in \d+ files")
+        self.assertIn("not supported", p.stdout)
+        self.assertIn("@rbl", p.stdout)
+        doc = json.loads(mamori("--format", "json", "waf", "rules", *self.CRS, check=0).stdout)
+        self.assertGreater(doc["rules"], 500)
+        self.assertEqual(doc["unsupported"],
+                         len([i for i in doc["issues"] if i["kind"] == "unsupported"]))
+        self.assertTrue(all(i["file"].startswith("/") and i["line"] > 0 for i in doc["issues"]))
+        # --strict: anything not supported is exit 1, for a CI gate on a rule set
+        mamori("waf", "rules", "--strict", *self.CRS, check=1)
+
+    def test_broken_rules_are_an_error_naming_file_and_line(self):
+        bad = os.path.join(self.tmp, "bad.conf")
+        spit(bad, "SecRuleEngine On\nSecRule ARGS \"@rx (\" \"id:1\"\n")
+        p = mamori("waf", "rules", bad, check=3)
+        self.assertIn(bad + ":2: @rx: the regular expression does not compile", p.stderr)
+        ok = os.path.join(self.tmp, "ok.conf")
+        spit(ok, "SecRule ARGS \"@rx x\" \"id:1,phase:2,deny,status:403\"\n")
+        p = mamori("waf", "rules", "--strict", ok, check=0)
+        self.assertIn("every rule is supported", p.stdout)
+        mamori("waf", "rules", os.path.join(self.tmp, "missing.conf"), check=3)
+        mamori("--format", "sarif", "waf", "rules", ok, check=2)
+
+
 class Audit(Base):
     """mamori audit on the shared weak/hardened fixture roots (bench/audit/make_fixture.py)."""
 
