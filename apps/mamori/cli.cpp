@@ -95,6 +95,11 @@ std::optional<int> report_args(const Options& o, ReportArgs& out) {
   return std::nullopt;
 }
 
+std::optional<int> text_or_json(const Options& o, const char* command) {
+  if (o.format == "text" || o.format == "json") return std::nullopt;
+  return usage(std::string(command) + ": --format is text or json, not '" + o.format + "'");
+}
+
 int exit_for(const std::vector<Finding>& findings, std::optional<Severity> threshold) {
   if (!threshold) return kExitOk;
   for (const auto& f : findings)

@@ -69,6 +69,8 @@ struct ReportArgs {
   std::optional<Severity> threshold;
 };
 std::optional<int> report_args(const Options& o, ReportArgs& out);  // a usage error, or none
+// For a command that writes text or JSON: any other --format is a usage error naming it.
+std::optional<int> text_or_json(const Options& o, const char* command);
 int exit_for(const std::vector<Finding>& findings, std::optional<Severity> threshold);
 std::map<std::string, int64_t> count_packages(const std::vector<Package>& pkgs);
 report::ScanInfo scan_info(const store::ScanRecord& s);

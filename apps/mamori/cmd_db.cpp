@@ -16,6 +16,7 @@ namespace mamori::cli {
 namespace {
 
 int cmd_db_import(const Options& o, const std::vector<std::string>& paths, bool allow_shrink) {
+  if (auto rc = text_or_json(o, "db import")) return *rc;
   std::string out = db_path(o);
   vuln::BuildOptions bo;
   bo.now = now_s();
@@ -80,6 +81,7 @@ int cmd_db_update(const Options& o, const std::vector<std::string>& sources, int
 }
 
 int cmd_db_status(const Options& o, int max_age_days) {
+  if (auto rc = text_or_json(o, "db status")) return *rc;
   std::string path = db_path(o);
   auto db = vuln::VulnDb::open(path);
   if (!db) return fail(db.error().with_context("db status"));

@@ -133,6 +133,7 @@ int cmd_owners_set(const Options& o, const std::string& pattern, const std::stri
 }
 
 int cmd_owners_list(const Options& o) {
+  if (auto rc = text_or_json(o, "owners list")) return *rc;
   auto st = open_store(o);
   if (!st) return fail(st.error());
   auto rules = (*st)->owners();
@@ -160,6 +161,7 @@ int cmd_owners_remove(const Options& o, const std::string& pattern) {
 }
 
 int cmd_version(const Options& o) {
+  if (auto rc = text_or_json(o, "version")) return *rc;
   if (o.format == "json")
     return emit(o, nlohmann::json{{"version", MAMORI_VERSION},
                                   {"store_schema", store::Store::latest_schema_version()}}

@@ -172,6 +172,7 @@ bool local_journal_available() {
 }
 
 int cmd_guard_run(const Options& o, const GuardArgs& a) {
+  if (auto rc = text_or_json(o, "guard run")) return *rc;
   auto base = guard::parse_duration(a.ban_time);
   if (!base)
     return usage("guard run: --ban-time " + sanitize(a.ban_time) + ": " + base.error().message);

@@ -784,6 +784,13 @@ class Hostile(Base):
         self.assertEqual([f for f in by_module["vuln"] if f["state"] == "fixed"], [])
         self.assertIn("database-unusable", {f["check"] for f in by_module["vuln"]})
 
+    def test_a_format_a_command_cannot_write_is_a_usage_error(self):
+        for args in (("--format", "sarif", "owners", "list"), ("--format", "yaml", "version"),
+                     ("--format", "html", "db", "status")):
+            p = mamori("--store", self.db, *args, check=2)
+            self.assertIn("--format is text or json, not '" + args[1] + "'", p.stderr)
+        json.loads(mamori("--store", self.db, "--format", "json", "version", check=0).stdout)
+
     def test_fifo_database_is_refused_without_hanging(self):
         fifo = os.path.join(self.tmp, "fifo.db")
         os.mkfifo(fifo)
