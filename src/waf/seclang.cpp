@@ -76,7 +76,7 @@ Error Parser::err(const std::string& what) const {
 
 void Parser::issue(Issue::Kind k, int64_t id, std::string text) {
   if (id == 0 && chain_open_) id = chain_id_;  // said of a chained rule: its chain's id
-  for (const auto& i : out_.issues)  // two setvars on IP in one rule are one thing to say
+  for (const auto& i : out_.issues)            // two setvars on IP in one rule are one thing to say
     if (i.line == line_ && i.rule_id == id && i.text == text && i.file == file_) return;
   out_.issues.push_back(Issue{k, file_, line_, id, std::move(text)});
 }

@@ -38,11 +38,12 @@ Status Parser::targets(std::string_view s, std::vector<Target>& out) {
     if (i < s.size() && s[i] == ':') {
       ++i;
       if (t.collection == Collection::kXml) {  // an XPath expression ("/*"), as written
-      size_t k = i;
-      while (k < s.size() && s[k] != '|') ++k;
-      t.key = std::string(trim(s.substr(i, k - i)));
-      i = k;
-    } else if (i < s.size() && s[i] == '/') {  // a regular expression up to the next unescaped '/'
+        size_t k = i;
+        while (k < s.size() && s[k] != '|') ++k;
+        t.key = std::string(trim(s.substr(i, k - i)));
+        i = k;
+      } else if (i < s.size() &&
+                 s[i] == '/') {  // a regular expression up to the next unescaped '/'
         size_t k = i + 1;
         std::string pat;
         while (k < s.size() && s[k] != '/') {

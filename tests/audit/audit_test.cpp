@@ -710,7 +710,8 @@ TEST(AuditTable, DocsListEveryCheckWithItsSeverity) {
     auto cells = split(line, '|');
     if (cells.size() < 5) continue;
     std::string id(trim(cells[1]));
-    if (id.size() < 3 || id.find_first_not_of("`ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != std::string::npos)
+    if (id.size() < 3 ||
+        id.find_first_not_of("`ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != std::string::npos)
       continue;  // another table's row
     id = id.substr(1, id.size() - 2);
     EXPECT_TRUE(documented.emplace(id, std::string(trim(cells[3]))).second) << id << " twice";

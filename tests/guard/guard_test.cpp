@@ -753,6 +753,16 @@ class ServiceTest : public testing_support::TempStoreTest {
   }
   // The guard module of `mamori scan` on a tree: why it would not run ("" = it would), and
   // what it returns when run.
+  // `guard run` sees 198.51.100.41 fail six times in a log of its own and bans it.
+  void ban_one_through_the_service(const std::string& log_name) {
+    auto log = dir_ / log_name;
+    { std::ofstream(log) << ""; }
+    opts_.logs = {log.string()};
+    GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
+    ASSERT_TRUE(svc.start(notes_).has_value());
+    std::ofstream(log, std::ios::app) << fails("198.51.100.41", clock_.t - 30, 6);
+    ASSERT_EQ(svc.poll(notes_).size(), 1u);
+  }
   std::pair<std::string, Result<ModuleResult>> scan_module(const std::filesystem::path& root) {
     auto m = make_module();
     Root r(root);
@@ -1037,13 +1047,7 @@ TEST(GuardFindings, AttackersBecomeFindingsKeyedOnTheirAddressOrPrefix) {
 }
 
 TEST_F(ServiceTest, WhatTheServiceBansIsRecordedAsFindings) {
-  auto log = dir_ / "auth.log";
-  { std::ofstream(log) << ""; }
-  opts_.logs = {log.string()};
-  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
-  ASSERT_TRUE(svc.start(notes_).has_value());
-  std::ofstream(log, std::ios::app) << fails("198.51.100.41", clock_.t - 30, 6);
-  ASSERT_EQ(svc.poll(notes_).size(), 1u);
+  ban_one_through_the_service("auth.log");
   auto fs = store_->current_findings("srv", false);
   ASSERT_TRUE(fs.has_value());
   ASSERT_EQ(fs->size(), 1u);
@@ -1077,13 +1081,7 @@ TEST_F(ServiceTest, ModuleReadsTheRootsAuthLogOfTheLastDay) {
 // A ban guard run holds stays a finding of the scan module, with the same fingerprint, though
 // the scan's logs do not show that attacker (guard run read another log): not "fixed" early.
 TEST_F(ServiceTest, ModuleKeepsBansInForceAsFindings) {
-  auto log = dir_ / "access.log";
-  { std::ofstream(log) << ""; }
-  opts_.logs = {log.string()};
-  GuardService svc(opts_, *store_, fw_, clock_, Allowlist::loopback(), nullptr);
-  ASSERT_TRUE(svc.start(notes_).has_value());
-  std::ofstream(log, std::ios::app) << fails("198.51.100.41", clock_.t - 30, 6);
-  ASSERT_EQ(svc.poll(notes_).size(), 1u);
+  ban_one_through_the_service("access.log");
   auto stored = store_->current_findings("srv", false);
   ASSERT_TRUE(stored.has_value());
   ASSERT_EQ(stored->size(), 1u);
