@@ -1,8 +1,12 @@
-// mamori waf rules (the engine, proxy and offline test come in later slices: docs/waf.md).
+// mamori waf rules | test (the proxy comes in a later slice: docs/waf.md).
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
+#include "core/fs.h"
+#include "waf/engine.h"
 #include "waf/rules.h"
+#include "waf/score.h"
+#include "waf/setup.h"
 #include "waf/summary.h"
 
 namespace mamori::cli {
@@ -17,6 +21,42 @@ int cmd_waf_rules(const Options& o, const std::vector<std::string>& paths, bool 
   return strict && waf::unsupported_count(*rs) ? kExitFindings : kExitOk;
 }
 
+struct TestArgs {
+  std::string corpus;
+  std::vector<std::string> rules;
+  int paranoia = 1;
+  int max_pl = -1;
+  std::string records;
+};
+
+// The rule set `waf test` and `waf run` evaluate: Mamori's setup at the paranoia level, then
+// the given rule files, or Debian's CRS when none are given.
+Result<waf::RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia) {
+  waf::LoadOptions lo;
+  lo.preamble = waf::default_setup(paranoia);
+  return waf::load_rules(rules.empty() ? waf::default_crs_paths() : rules, lo);
+}
+
+int cmd_waf_test(const Options& o, const TestArgs& a) {
+  if (auto bad = text_or_json(o, "waf test")) return *bad;
+  if (a.paranoia < 1 || a.paranoia > 4) return usage("waf test: --paranoia is 1 to 4");
+  auto rs = load_engine_rules(a.rules, a.paranoia);
+  if (!rs) return fail(rs.error().with_context("waf test"));
+  auto eng = waf::Engine::build(std::move(*rs));
+  if (!eng) return fail(eng.error().with_context("waf test"));
+  auto recs = waf::read_corpus(a.corpus, 1ull << 30);
+  if (!recs) return fail(recs.error().with_context("waf test"));
+  info(o, "waf test: " + std::to_string(recs->size()) + " requests");
+  waf::ScoreOptions so;
+  so.max_pl = a.max_pl >= 0 ? a.max_pl : a.paranoia;
+  auto score = waf::score_corpus(**eng, *recs, so);
+  if (!a.records.empty()) {
+    if (auto st = write_file_atomic(a.records, waf::render_records_jsonl(score), 0600); !st)
+      return fail(st.error().with_context("waf test --records"));
+  }
+  return emit(o, o.format == "json" ? waf::render_score_json(score) : waf::render_score_text(score));
+}
+
 }  // namespace
 
 void add_waf_commands(CLI::App& app, Options& o, int& rc) {
@@ -25,6 +65,7 @@ void add_waf_commands(CLI::App& app, Options& o, int& rc) {
   waf->footer(R"(Examples:
   mamori waf rules /etc/modsecurity/crs/crs-setup.conf /usr/share/modsecurity-crs/rules
   mamori --format json waf rules my-rules.conf
+  mamori waf test --paranoia 2 requests.jsonl
 See docs/waf.md.)");
   waf->require_subcommand(1);
   struct Args {
@@ -44,6 +85,23 @@ See docs/waf.md.)");
   rules->add_flag("--strict", a->strict,
                   "Exit 1 when anything that changes detection is not supported");
   rules->callback([&o, &rc, a] { rc = cmd_waf_rules(o, a->paths, a->strict); });
+
+  auto t = std::make_shared<TestArgs>();
+  auto* test = waf->add_subcommand(
+      "test",
+      "Evaluate a request corpus (JSON lines) offline with the engine and print how many "
+      "attacks it blocks and how many legitimate requests, per category");
+  test->add_option("CORPUS", t->corpus, "JSON lines, one request each (../shared/corpus/waf/README.md)")
+      ->required();
+  test->add_option("--rules", t->rules,
+                   "Rule files or directories, in order (default: Debian's OWASP CRS in " +
+                       std::string(waf::kCrsRulesDir) + ")");
+  test->add_option("--paranoia", t->paranoia, "CRS paranoia level, 1 to 4")->capture_default_str();
+  test->add_option("--max-pl", t->max_pl,
+                   "Leave out CRS regression tests of rules above this level (default: --paranoia)");
+  test->add_option("--records", t->records,
+                   "Also write one JSON line per request (id, status, blocked, rules) to this file");
+  test->callback([&o, &rc, t] { rc = cmd_waf_test(o, *t); });
 }
 
 }  // namespace mamori::cli

@@ -267,12 +267,18 @@ struct RuleSet {
   uint64_t request_body_no_files_limit = 131072;
   bool body_limit_reject = true;  // SecRequestBodyLimitAction Reject (else ProcessPartial)
   char argument_separator = '&';
+  // What `block` does in each phase (1–5): the SecDefaultAction's disruptive action.
+  Disruptive block_action[6] = {Disruptive::kPass, Disruptive::kPass, Disruptive::kPass,
+                                Disruptive::kPass, Disruptive::kPass, Disruptive::kPass};
 };
 
 struct LoadOptions {
   uint64_t max_file_bytes = 16ull << 20;  // one rule file or data file
   uint64_t max_total_bytes = 128ull << 20;
   int max_include_depth = 16;
+  // Read before the files (load_rules only): engine settings written by Mamori (setup.h).
+  std::string preamble;
+  std::string preamble_name = "<setup>";
 };
 
 // Loads rule files in order; a directory stands for its *.conf files in name order. Include

@@ -67,6 +67,7 @@ Status Parser::text_of(std::string_view text, const std::string& name, int depth
 
 Result<RuleSet> Parser::finish() {
   apply_exceptions();
+  for (int p = 1; p <= 5; ++p) out_.block_action[static_cast<size_t>(p)] = defaults_[p].disruptive;
   return std::move(out_);
 }
 
@@ -467,6 +468,8 @@ namespace fs = std::filesystem;
 Result<RuleSet> load_rules(const std::vector<std::string>& paths, const LoadOptions& opt) {
   if (paths.empty()) return Error::invalid("no rule files given");
   Parser p(opt, false);
+  if (!opt.preamble.empty())
+    if (auto st = p.text_of(opt.preamble, opt.preamble_name, 0); !st) return st.error();
   for (const auto& path : paths) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {

@@ -1,0 +1,302 @@
+// The engine: compiles a rule set, then runs each request through phase 1, the body processor,
+// phase 2 and the logging phase (see engine.h).
+#include "waf/engine.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+#include "waf/engine_impl.h"
+#include "waf/transform.h"
+
+namespace mamori::waf {
+
+using detail::CompiledRule;
+using detail::Transaction;
+using detail::Value;
+
+namespace detail {
+
+bool Transaction::rule_removed(const Rule& r) const {
+  if (removed_ids.count(r.id)) return true;
+  for (auto [a, b] : removed_ranges)
+    if (r.id >= a && r.id <= b) return true;
+  for (const auto& t : removed_tags)
+    if (std::find(r.tags.begin(), r.tags.end(), t) != r.tags.end()) return true;
+  return false;
+}
+
+namespace {
+
+Result<CompiledRule> compile_rule(const Rule& r) {
+  CompiledRule c;
+  c.rule = &r;
+  auto op = compile_op(r.op);
+  if (!op) return Error::invalid(fmt::format("{}:{}: {}", r.file, r.line, op.error().message));
+  c.op = std::move(*op);
+  for (const auto& t : r.targets) {
+    CompiledTarget ct{t, {}};
+    if (t.key_regex) {
+      auto re = Regex::compile(t.key, true);
+      if (!re) return Error::invalid(fmt::format("{}:{}: {}", r.file, r.line, re.error().message));
+      ct.key_re = std::move(*re);
+    }
+    c.targets.push_back(std::move(ct));
+  }
+  for (const auto& link : r.chain) {
+    auto l = compile_rule(link);
+    if (!l) return l.error();
+    c.chain.push_back(std::move(*l));
+  }
+  return c;
+}
+
+std::string cut(std::string_view v) { return sanitize(v.substr(0, 200)); }
+
+// ctl:ruleRemoveTargetById=ID;TARGET and friends: the target part.
+std::optional<Target> ctl_target(std::string_view spec) {
+  Target t;
+  size_t colon = spec.find(':');
+  auto c = parse_collection(to_upper(trim(spec.substr(0, colon))));
+  if (!c) return std::nullopt;
+  t.collection = *c;
+  if (colon != std::string_view::npos) t.key = to_lower(trim(spec.substr(colon + 1)));
+  return t;
+}
+
+void run_ctl(const Ctl& c, Transaction& tx) {
+  std::string_view v = c.value;
+  switch (c.kind) {
+    case CtlKind::kRuleRemoveById:
+      for (auto part : split(v, ' ')) {
+        size_t dash = part.find('-');
+        int64_t a = to_number(part.substr(0, dash));
+        int64_t b = dash == std::string_view::npos ? a : to_number(part.substr(dash + 1));
+        if (a) tx.removed_ranges.emplace_back(a, b);
+      }
+      return;
+    case CtlKind::kRuleRemoveByTag: tx.removed_tags.emplace_back(v); return;
+    case CtlKind::kRuleRemoveTargetById:
+    case CtlKind::kRuleRemoveTargetByTag: {
+      size_t semi = v.find(';');
+      if (semi == std::string_view::npos) return;
+      auto t = ctl_target(v.substr(semi + 1));
+      if (!t) return;
+      if (c.kind == CtlKind::kRuleRemoveTargetByTag) {
+        tx.removed_targets_by_tag.emplace_back(std::string(v.substr(0, semi)), *t);
+      } else {
+        for (auto part : split(v.substr(0, semi), ',')) tx.removed_targets.emplace_back(to_number(part), *t);
+      }
+      return;
+    }
+    case CtlKind::kRuleEngine:
+      tx.mode = iequals(v, "off") ? EngineMode::kOff
+                : iequals(v, "detectiononly") ? EngineMode::kDetectionOnly
+                                              : EngineMode::kOn;
+      return;
+    case CtlKind::kRequestBodyProcessor:
+      if (tx.req.body_processed) return;
+      if (iequals(v, "json")) tx.req.processor = BodyProcessor::kJson;
+      else if (iequals(v, "xml")) tx.req.processor = BodyProcessor::kXml;
+      else if (iequals(v, "urlencoded")) tx.req.processor = BodyProcessor::kUrlEncoded;
+      else if (iequals(v, "multipart")) tx.req.processor = BodyProcessor::kMultipart;
+      return;
+    case CtlKind::kRequestBodyAccess: tx.body_access = iequals(v, "on"); return;
+    default: return;  // body limits, forced body variable, audit logging: no effect here
+  }
+}
+
+void run_setvar(const SetVar& sv, Transaction& tx, const Rule* rule) {
+  if (sv.collection != Collection::kTx) return;  // persistent collections: not kept
+  std::string name = to_lower(expand(sv.name, tx, rule));
+  if (sv.op == SetVar::Op::kDelete) {
+    tx.tx.erase(name);
+    return;
+  }
+  std::string val = expand(sv.value, tx, rule);
+  if (sv.op == SetVar::Op::kSet) {
+    tx.tx[name] = val;
+    return;
+  }
+  int64_t cur = 0;
+  if (auto it = tx.tx.find(name); it != tx.tx.end()) cur = to_number(it->second);
+  int64_t d = to_number(val);
+  tx.tx[name] = std::to_string(sv.op == SetVar::Op::kAdd ? cur + d : cur - d);
+}
+
+// One rule of a chain (or a lone rule): does it match? On each match of a variable, the
+// "independent" actions run (captures, setvar, ctl), as in ModSecurity v3.
+bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
+  const Rule& r = *cr.rule;
+  auto on_match = [&](const Value& v, std::string_view transformed,
+                      const std::vector<std::string>* groups) {
+    tx.matched_var = transformed;
+    tx.matched_var_name = v.name;
+    tx.matched_vars.push_back({v.name, std::string(transformed)});
+    if (r.capture && groups)
+      for (size_t i = 0; i < groups->size() && i < 10; ++i) tx.tx[std::to_string(i)] = (*groups)[i];
+    if (first.variable.empty()) {
+      first.variable = v.name;
+      first.value = cut(transformed);
+    }
+    for (const auto& sv : r.setvars) run_setvar(sv, tx, &r);
+    for (const auto& c : r.ctls) run_ctl(c, tx);
+  };
+  if (r.is_action) {
+    Value none{"", ""};
+    on_match(none, "", nullptr);
+    return true;
+  }
+  std::vector<Value> vals;
+  collect(cr, tx, vals);
+  const std::string param =
+      cr.op.dynamic ? expand(cr.op.param, tx, &r) : std::string();
+  const std::string_view p = cr.op.dynamic ? std::string_view(param) : std::string_view(cr.op.param);
+  bool any = false;
+  std::vector<std::string> groups;
+  for (const auto& v : vals) {
+    std::string cur = v.value;
+    if (r.multi_match && run_op(cr.op, p, cur, tx, r.capture ? &groups : nullptr)) {
+      any = true;
+      on_match(v, cur, &groups);
+      continue;
+    }
+    for (Transform t : r.transforms) {
+      std::string next = waf::apply(t, cur);
+      bool changed = next != cur;
+      cur = std::move(next);
+      if (r.multi_match && changed && run_op(cr.op, p, cur, tx, r.capture ? &groups : nullptr)) {
+        any = true;
+        on_match(v, cur, &groups);
+        goto next_value;
+      }
+    }
+    if (!r.multi_match && run_op(cr.op, p, cur, tx, r.capture ? &groups : nullptr)) {
+      any = true;
+      on_match(v, cur, &groups);
+    }
+  next_value:;
+  }
+  return any;
+}
+
+// A rule with its chain. true: it matched whole.
+bool eval_rule(const CompiledRule& cr, Transaction& tx, const RuleSet& rs, int phase) {
+  const Rule& r = *cr.rule;
+  tx.matched_vars.clear();
+  Match m;
+  if (!eval_one(cr, tx, m)) return false;
+  for (const auto& link : cr.chain) {
+    Match ignored;
+    if (!eval_one(link, tx, ignored)) return false;
+  }
+  if (r.log) {
+    m.rule_id = r.id;
+    m.phase = phase;
+    m.msg = cut(expand(r.msg, tx, &r));
+    m.severity = r.severity;
+    tx.verdict.matches.push_back(std::move(m));
+  }
+  Disruptive d = r.disruptive == Disruptive::kBlock ? rs.block_action[std::clamp(phase, 1, 5)]
+                                                    : r.disruptive;
+  if (tx.mode == EngineMode::kOn && (d == Disruptive::kDeny || d == Disruptive::kDrop ||
+                                     d == Disruptive::kRedirect)) {
+    tx.verdict.blocked = true;
+    tx.verdict.status = r.status ? r.status : 403;
+    tx.verdict.rule_id = r.id;
+  } else if (d == Disruptive::kAllow && tx.mode == EngineMode::kOn) {
+    tx.allowed = true;
+  }
+  if (!r.skip_after.empty()) tx.skip_to = r.skip_after;
+  if (r.skip > 0) tx.skip_n = r.skip;
+  return true;
+}
+
+void run_phase(const Engine::Impl& eng, Transaction& tx, int phase) {
+  const RuleSet& rs = eng.rs;
+  size_t mi = 0;  // the next marker to pass
+  for (size_t i = 0; i < eng.rules.size(); ++i) {
+    while (mi < rs.markers.size() && rs.markers[mi].before_rule <= i) {
+      if (!tx.skip_to.empty() && rs.markers[mi].name == tx.skip_to) tx.skip_to.clear();
+      ++mi;
+    }
+    const CompiledRule& cr = eng.rules[i];
+    if (cr.rule->phase != phase) continue;
+    if (!tx.skip_to.empty()) continue;
+    if (tx.skip_n > 0) {
+      --tx.skip_n;
+      continue;
+    }
+    if (tx.mode == EngineMode::kOff) return;
+    if (tx.allowed && phase <= 4) return;
+    if (tx.rule_removed(*cr.rule)) continue;
+    eval_rule(cr, tx, rs, phase);
+    if (tx.verdict.blocked) break;
+  }
+  // A marker is in every phase (ModSecurity keeps one list per phase): a skip ends with it.
+  tx.skip_n = 0;
+  tx.skip_to.clear();
+}
+
+}  // namespace
+}  // namespace detail
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+const RuleSet& Engine::rules() const { return impl_->rs; }
+
+Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) {
+  auto impl = std::make_unique<Impl>();
+  impl->rs = std::move(rules);
+  impl->limits = limits;
+  impl->rules.reserve(impl->rs.rules.size());
+  for (const auto& r : impl->rs.rules) {
+    auto c = detail::compile_rule(r);
+    if (!c) return c.error();
+    impl->rules.push_back(std::move(*c));
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Verdict Engine::evaluate(Request& req) const {
+  Transaction tx(*impl_, req);
+  tx.mode = impl_->rs.engine;
+  tx.body_access = impl_->rs.request_body_access;
+  if (tx.mode != EngineMode::kOff) {
+    detail::run_phase(*impl_, tx, 1);
+    if (!tx.verdict.blocked) {
+      if (tx.body_access) {
+        if (req.body.size() > impl_->rs.request_body_limit && impl_->rs.body_limit_reject) {
+          tx.verdict.blocked = true;
+          tx.verdict.status = 413;
+        } else {
+          req.process_body(impl_->limits);
+        }
+      }
+      if (!tx.verdict.blocked) detail::run_phase(*impl_, tx, 2);
+    }
+    tx.allowed = false;
+    detail::run_phase(*impl_, tx, 5);
+  }
+  if (auto it = tx.tx.find("anomaly_score"); it != tx.tx.end())
+    tx.verdict.anomaly_score = detail::to_number(it->second);
+  return std::move(tx.verdict);
+}
+
+Verdict Engine::evaluate_raw(std::string_view raw, const Connection& conn) const {
+  http::WholeRequest w;
+  http::ParseError err;
+  if (http::parse_whole(raw, w, err) != http::WholeResult::kOk) {
+    Verdict v;
+    v.blocked = true;
+    v.status = err.status;
+    v.parse_error = err.reason;
+    return v;
+  }
+  Request req = Request::from_http(w.head, std::move(w.body), conn);
+  return evaluate(req);
+}
+
+}  // namespace mamori::waf

@@ -1,0 +1,47 @@
+// The default engine settings and CRS setup (see setup.h). Rule ids 200000–200003 are the
+// ones ModSecurity's recommended configuration uses for the same checks.
+#include "waf/setup.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace mamori::waf {
+
+std::string default_setup(int paranoia) {
+  return fmt::format(R"(SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\+|/)|text/)xml" \
+  "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "^application/json" \
+  "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRequestBodyLimit 13107200
+SecRequestBodyNoFilesLimit 131072
+SecRequestBodyLimitAction Reject
+SecRule REQBODY_ERROR "!@eq 0" \
+  "id:200002,phase:2,t:none,log,deny,status:403,msg:'Failed to parse request body.',logdata:'%{{reqbody_error_msg}}',severity:2"
+SecRule MULTIPART_STRICT_ERROR "!@eq 0" \
+  "id:200003,phase:2,t:none,log,deny,status:403,msg:'Multipart request body failed strict validation'"
+SecArgumentSeparator &
+SecCookieFormat 0
+SecDefaultAction "phase:1,log,auditlog,pass"
+SecDefaultAction "phase:2,log,auditlog,pass"
+SecAction "id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={}"
+SecAction "id:900990,phase:1,nolog,pass,t:none,setvar:tx.crs_setup_version=334"
+)",
+                     paranoia);
+}
+
+std::vector<std::string> default_crs_paths() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::string before = std::string(kCrsLocalDir) + "/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf";
+  std::string after = std::string(kCrsLocalDir) + "/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf";
+  if (fs::is_regular_file(before, ec)) out.push_back(before);
+  out.push_back(kCrsRulesDir);
+  if (fs::is_regular_file(after, ec)) out.push_back(after);
+  return out;
+}
+
+}  // namespace mamori::waf

@@ -1,0 +1,30 @@
+#pragma once
+// The transformations of SecLang (t:…), with ModSecurity's semantics: what each decodes, what
+// it leaves alone when the input is not valid (a lone '%' stays, "%u" without four hex digits
+// stays), and how the full-width ASCII range U+FF01…U+FF5E folds to ASCII in %u and \u escapes.
+// Every function is total: any bytes in, bounded bytes out (never longer than the input times a
+// small constant: utf8toUnicode at most 6/2, hexEncode 2, urlEncode 3).
+//
+// Example:
+//   std::string v = apply(Transform::kUrlDecodeUni, "%u0027%20OR");  // "' OR"
+
+#include <string>
+#include <string_view>
+
+#include "waf/rules.h"
+
+namespace mamori::waf {
+
+std::string apply(Transform t, std::string_view in);
+
+// The individual decoders (fuzzed and tested one by one).
+std::string url_decode(std::string_view in, bool unicode);
+std::string html_entity_decode(std::string_view in);
+std::string js_decode(std::string_view in);
+std::string css_decode(std::string_view in);
+std::string utf8_to_unicode(std::string_view in);
+std::string normalise_path(std::string_view in, bool windows);
+std::string base64_decode(std::string_view in, bool ext);
+std::string cmd_line(std::string_view in);
+
+}  // namespace mamori::waf
