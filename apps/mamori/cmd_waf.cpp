@@ -54,7 +54,8 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
     if (auto st = write_file_atomic(a.records, waf::render_records_jsonl(score), 0600); !st)
       return fail(st.error().with_context("waf test --records"));
   }
-  return emit(o, o.format == "json" ? waf::render_score_json(score) : waf::render_score_text(score));
+  return emit(o,
+              o.format == "json" ? waf::render_score_json(score) : waf::render_score_text(score));
 }
 
 }  // namespace
@@ -91,16 +92,19 @@ See docs/waf.md.)");
       "test",
       "Evaluate a request corpus (JSON lines) offline with the engine and print how many "
       "attacks it blocks and how many legitimate requests, per category");
-  test->add_option("CORPUS", t->corpus, "JSON lines, one request each (../shared/corpus/waf/README.md)")
+  test->add_option("CORPUS", t->corpus,
+                   "JSON lines, one request each (../shared/corpus/waf/README.md)")
       ->required();
   test->add_option("--rules", t->rules,
                    "Rule files or directories, in order (default: Debian's OWASP CRS in " +
                        std::string(waf::kCrsRulesDir) + ")");
   test->add_option("--paranoia", t->paranoia, "CRS paranoia level, 1 to 4")->capture_default_str();
-  test->add_option("--max-pl", t->max_pl,
-                   "Leave out CRS regression tests of rules above this level (default: --paranoia)");
-  test->add_option("--records", t->records,
-                   "Also write one JSON line per request (id, status, blocked, rules) to this file");
+  test->add_option(
+      "--max-pl", t->max_pl,
+      "Leave out CRS regression tests of rules above this level (default: --paranoia)");
+  test->add_option(
+      "--records", t->records,
+      "Also write one JSON line per request (id, status, blocked, rules) to this file");
   test->callback([&o, &rc, t] { rc = cmd_waf_test(o, *t); });
 }
 

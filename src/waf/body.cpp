@@ -94,12 +94,12 @@ bool disposition(Request& r, std::string_view v, std::string& name, std::string&
 }
 
 void finish_strict(Request& r) {
-  r.multipart_strict_error =
-      r.reqbody_error | r.multipart_boundary_quoted | r.multipart_boundary_whitespace |
-      r.multipart_data_before | r.multipart_data_after | r.multipart_header_folding |
-      r.multipart_lf_line | r.multipart_missing_semicolon | r.multipart_invalid_quoting |
-      r.multipart_invalid_part | r.multipart_invalid_header_folding |
-      r.multipart_file_limit_exceeded;
+  r.multipart_strict_error = r.reqbody_error | r.multipart_boundary_quoted |
+                             r.multipart_boundary_whitespace | r.multipart_data_before |
+                             r.multipart_data_after | r.multipart_header_folding |
+                             r.multipart_lf_line | r.multipart_missing_semicolon |
+                             r.multipart_invalid_quoting | r.multipart_invalid_part |
+                             r.multipart_invalid_header_folding | r.multipart_file_limit_exceeded;
 }
 
 }  // namespace
@@ -118,7 +118,8 @@ void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& li
     finish_strict(r);
     return;
   }
-  if (first != 0 && !(first >= 2 && b.substr(first - 2, 2) == "\r\n" && trim(b.substr(0, first)).empty()))
+  if (first != 0 &&
+      !(first >= 2 && b.substr(first - 2, 2) == "\r\n" && trim(b.substr(0, first)).empty()))
     r.multipart_data_before = 1;
   size_t pos = first + dash.size();
   bool final_seen = false;
@@ -128,16 +129,20 @@ void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& li
       final_seen = true;
       pos += 2;
       std::string_view rest = b.substr(pos);
-      if (rest == "\n") r.multipart_lf_line = 1;
-      else if (!rest.empty() && rest != "\r\n") r.multipart_data_after = 1;
+      if (rest == "\n")
+        r.multipart_lf_line = 1;
+      else if (!rest.empty() && rest != "\r\n")
+        r.multipart_data_after = 1;
       break;
     }
     // the rest of the boundary line (transport padding allowed)
     size_t nl = b.find('\n', pos);
     if (nl == std::string_view::npos) break;
     std::string_view pad = b.substr(pos, nl - pos);
-    if (!pad.empty() && pad.back() == '\r') pad.remove_suffix(1);
-    else r.multipart_lf_line = 1;
+    if (!pad.empty() && pad.back() == '\r')
+      pad.remove_suffix(1);
+    else
+      r.multipart_lf_line = 1;
     if (!trim(pad).empty()) r.multipart_invalid_part = 1;
     pos = nl + 1;
     if (++parts > limits.max_parts) {
@@ -157,8 +162,10 @@ void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& li
       }
       if (line.front() == ' ' || line.front() == '\t') {
         r.multipart_header_folding = 1;
-        if (part_headers.empty()) r.multipart_invalid_header_folding = 1;
-        else part_headers.back() += std::string(trim(line));
+        if (part_headers.empty())
+          r.multipart_invalid_header_folding = 1;
+        else
+          part_headers.back() += std::string(trim(line));
         continue;
       }
       if (part_headers.size() >= limits.max_part_headers) {
@@ -186,8 +193,10 @@ void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& li
           body_error(r, "Multipart: Invalid Content-Disposition header.");
       }
     }
-    if (!has_disposition) body_error(r, "Multipart: Part missing Content-Disposition header.");
-    else if (name.empty()) body_error(r, "Multipart: Content-Disposition header missing name field.");
+    if (!has_disposition)
+      body_error(r, "Multipart: Part missing Content-Disposition header.");
+    else if (name.empty())
+      body_error(r, "Multipart: Content-Disposition header missing name field.");
     for (auto& h : part_headers) r.multipart_part_headers.push_back({name, h});
     // The part's content: up to CRLF--boundary (or LF--boundary).
     size_t end = b.find(dash, pos);
@@ -201,7 +210,8 @@ void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& li
     } else if (content_end > pos) {
       r.multipart_invalid_part = 1;
     }
-    std::string_view content = content_end > pos ? b.substr(pos, content_end - pos) : std::string_view();
+    std::string_view content =
+        content_end > pos ? b.substr(pos, content_end - pos) : std::string_view();
     if (has_filename) {
       r.files.push_back({name, filename});
       r.files_sizes.push_back({name, std::to_string(content.size())});
@@ -239,7 +249,8 @@ class JsonArgs : public nlohmann::json_sax<nlohmann::json> {
     has_key_ = true;
     return true;
   }
-  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
+  bool parse_error(std::size_t pos, const std::string&,
+                   const nlohmann::detail::exception&) override {
     body_error(r_, "JSON parsing error at byte " + std::to_string(pos));
     return false;
   }
@@ -311,8 +322,9 @@ void parse_xml_body(Request& r, const BodyLimits& limits) {
   // No network, no external entities, no DTD loading: parsing an attacker's XML must not
   // fetch or read anything (XXE). Entities stay unexpanded.
   int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-  xmlDoc* doc = xmlReadMemory(r.body.data(), static_cast<int>(std::min<size_t>(r.body.size(), INT32_MAX)),
-                              "body.xml", nullptr, opts);
+  xmlDoc* doc =
+      xmlReadMemory(r.body.data(), static_cast<int>(std::min<size_t>(r.body.size(), INT32_MAX)),
+                    "body.xml", nullptr, opts);
   if (!doc) {
     body_error(r, "XML parser error");
     return;

@@ -76,7 +76,9 @@ void run_ctl(const Ctl& c, Transaction& tx) {
         if (a) tx.removed_ranges.emplace_back(a, b);
       }
       return;
-    case CtlKind::kRuleRemoveByTag: tx.removed_tags.emplace_back(v); return;
+    case CtlKind::kRuleRemoveByTag:
+      tx.removed_tags.emplace_back(v);
+      return;
     case CtlKind::kRuleRemoveTargetById:
     case CtlKind::kRuleRemoveTargetByTag: {
       size_t semi = v.find(';');
@@ -86,24 +88,32 @@ void run_ctl(const Ctl& c, Transaction& tx) {
       if (c.kind == CtlKind::kRuleRemoveTargetByTag) {
         tx.removed_targets_by_tag.emplace_back(std::string(v.substr(0, semi)), *t);
       } else {
-        for (auto part : split(v.substr(0, semi), ',')) tx.removed_targets.emplace_back(to_number(part), *t);
+        for (auto part : split(v.substr(0, semi), ','))
+          tx.removed_targets.emplace_back(to_number(part), *t);
       }
       return;
     }
     case CtlKind::kRuleEngine:
-      tx.mode = iequals(v, "off") ? EngineMode::kOff
+      tx.mode = iequals(v, "off")             ? EngineMode::kOff
                 : iequals(v, "detectiononly") ? EngineMode::kDetectionOnly
                                               : EngineMode::kOn;
       return;
     case CtlKind::kRequestBodyProcessor:
       if (tx.req.body_processed) return;
-      if (iequals(v, "json")) tx.req.processor = BodyProcessor::kJson;
-      else if (iequals(v, "xml")) tx.req.processor = BodyProcessor::kXml;
-      else if (iequals(v, "urlencoded")) tx.req.processor = BodyProcessor::kUrlEncoded;
-      else if (iequals(v, "multipart")) tx.req.processor = BodyProcessor::kMultipart;
+      if (iequals(v, "json"))
+        tx.req.processor = BodyProcessor::kJson;
+      else if (iequals(v, "xml"))
+        tx.req.processor = BodyProcessor::kXml;
+      else if (iequals(v, "urlencoded"))
+        tx.req.processor = BodyProcessor::kUrlEncoded;
+      else if (iequals(v, "multipart"))
+        tx.req.processor = BodyProcessor::kMultipart;
       return;
-    case CtlKind::kRequestBodyAccess: tx.body_access = iequals(v, "on"); return;
-    default: return;  // body limits, forced body variable, audit logging: no effect here
+    case CtlKind::kRequestBodyAccess:
+      tx.body_access = iequals(v, "on");
+      return;
+    default:
+      return;  // body limits, forced body variable, audit logging: no effect here
   }
 }
 
@@ -150,9 +160,9 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
   }
   std::vector<Value> vals;
   collect(cr, tx, vals);
-  const std::string param =
-      cr.op.dynamic ? expand(cr.op.param, tx, &r) : std::string();
-  const std::string_view p = cr.op.dynamic ? std::string_view(param) : std::string_view(cr.op.param);
+  const std::string param = cr.op.dynamic ? expand(cr.op.param, tx, &r) : std::string();
+  const std::string_view p =
+      cr.op.dynamic ? std::string_view(param) : std::string_view(cr.op.param);
   bool any = false;
   std::vector<std::string> groups;
   for (const auto& v : vals) {
@@ -198,10 +208,10 @@ bool eval_rule(const CompiledRule& cr, Transaction& tx, const RuleSet& rs, int p
     m.severity = r.severity;
     tx.verdict.matches.push_back(std::move(m));
   }
-  Disruptive d = r.disruptive == Disruptive::kBlock ? rs.block_action[std::clamp(phase, 1, 5)]
-                                                    : r.disruptive;
-  if (tx.mode == EngineMode::kOn && (d == Disruptive::kDeny || d == Disruptive::kDrop ||
-                                     d == Disruptive::kRedirect)) {
+  Disruptive d =
+      r.disruptive == Disruptive::kBlock ? rs.block_action[std::clamp(phase, 1, 5)] : r.disruptive;
+  if (tx.mode == EngineMode::kOn &&
+      (d == Disruptive::kDeny || d == Disruptive::kDrop || d == Disruptive::kRedirect)) {
     tx.verdict.blocked = true;
     tx.verdict.status = r.status ? r.status : 403;
     tx.verdict.rule_id = r.id;

@@ -34,9 +34,9 @@ struct Match {
 
 struct Verdict {
   bool blocked = false;
-  int status = 200;          // 403 (or the rule's status) when blocked; 400/413/431/501 for
-                             // requests refused before the rules (parse_error says why)
-  int64_t rule_id = 0;       // the rule that blocked
+  int status = 200;     // 403 (or the rule's status) when blocked; 400/413/431/501 for
+                        // requests refused before the rules (parse_error says why)
+  int64_t rule_id = 0;  // the rule that blocked
   std::vector<Match> matches;
   int64_t anomaly_score = 0;  // TX:ANOMALY_SCORE (CRS's inbound score) at the end
   std::string parse_error;

@@ -37,9 +37,9 @@ struct CompiledOp {
   OpKind kind = OpKind::kRx;
   bool negated = false;
   std::string param;
-  bool dynamic = false;  // the parameter holds %{macros}: expanded per transaction
-  Regex re;                                 // kRx with a fixed pattern
-  std::vector<std::string> phrases;         // kPm, kPmFromFile: lower-cased
+  bool dynamic = false;              // the parameter holds %{macros}: expanded per transaction
+  Regex re;                          // kRx with a fixed pattern
+  std::vector<std::string> phrases;  // kPm, kPmFromFile: lower-cased
   std::vector<std::pair<int, int>> ranges;  // kValidateByteRange
   std::vector<std::pair<Ip, int>> nets;     // kIpMatch(FromFile)
 };
@@ -90,9 +90,9 @@ struct Transaction {
   std::vector<std::pair<std::string, Target>> removed_targets_by_tag;
   EngineMode mode = EngineMode::kOn;
   bool body_access = true;
-  bool allowed = false;   // allow: no more rules in the request phases
-  std::string skip_to;    // skipAfter: a marker's name, until it is passed
-  int skip_n = 0;         // skip:N
+  bool allowed = false;  // allow: no more rules in the request phases
+  std::string skip_to;   // skipAfter: a marker's name, until it is passed
+  int skip_n = 0;        // skip:N
   Verdict verdict;
   bool rule_removed(const Rule& r) const;
 };

@@ -13,8 +13,21 @@ bool is_token_char(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -107,8 +120,7 @@ Progress HeadParser::parse_head(std::string_view h) {
   if (head_.version == "HTTP/1.0") {
     head_.keep_alive = false;
   } else if (head_.version != "HTTP/1.1") {
-    if (head_.version.size() == 8 && head_.version.starts_with("HTTP/") &&
-        head_.version[6] == '.')
+    if (head_.version.size() == 8 && head_.version.starts_with("HTTP/") && head_.version[6] == '.')
       return fail(505, "HTTP version not supported");
     return fail(400, "malformed HTTP version");
   }

@@ -83,7 +83,17 @@ class ChunkedDecoder {
   const std::string& error() const { return error_; }
 
  private:
-  enum class State : uint8_t { kSize, kExt, kSizeLf, kData, kDataCr, kDataLf, kTrailer, kDone, kError };
+  enum class State : uint8_t {
+    kSize,
+    kExt,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailer,
+    kDone,
+    kError
+  };
   size_t fail(std::string why, size_t used);
   Limits limits_;
   State state_ = State::kSize;

@@ -148,7 +148,8 @@ Result<CompiledOp> compile_op(const Operator& o) {
       for (auto w : words(o.param, ", ")) {
         size_t dash = w.find('-');
         int a = static_cast<int>(to_number(w.substr(0, dash)));
-        int b = dash == std::string_view::npos ? a : static_cast<int>(to_number(w.substr(dash + 1)));
+        int b =
+            dash == std::string_view::npos ? a : static_cast<int>(to_number(w.substr(dash + 1)));
         c.ranges.emplace_back(std::clamp(a, 0, 255), std::clamp(b, 0, 255));
       }
       break;
@@ -195,13 +196,17 @@ bool run_op(const CompiledOp& op, std::string_view param, std::string_view v, Tr
         }
       break;
     }
-    case OpKind::kStreq: m = v == param; break;
+    case OpKind::kStreq:
+      m = v == param;
+      break;
     case OpKind::kStrmatch:
-    case OpKind::kContains: m = !param.empty() && v.find(param) != std::string_view::npos; break;
+    case OpKind::kContains:
+      m = !param.empty() && v.find(param) != std::string_view::npos;
+      break;
     case OpKind::kContainsWord: {
       if (param.empty()) break;
       for (size_t p = v.find(param); p != std::string_view::npos; p = v.find(param, p + 1)) {
-        bool left = p == 0 || !std::isalnum(static_cast<unsigned char>(v[p - 1])) ;
+        bool left = p == 0 || !std::isalnum(static_cast<unsigned char>(v[p - 1]));
         size_t e = p + param.size();
         bool right = e == v.size() || !std::isalnum(static_cast<unsigned char>(v[e]));
         if (left && right) {
@@ -211,14 +216,30 @@ bool run_op(const CompiledOp& op, std::string_view param, std::string_view v, Tr
       }
       break;
     }
-    case OpKind::kBeginsWith: m = v.starts_with(param); break;
-    case OpKind::kEndsWith: m = v.ends_with(param); break;
-    case OpKind::kWithin: m = param.find(v) != std::string_view::npos; break;
-    case OpKind::kEq: m = to_number(v) == to_number(param); break;
-    case OpKind::kGe: m = to_number(v) >= to_number(param); break;
-    case OpKind::kGt: m = to_number(v) > to_number(param); break;
-    case OpKind::kLe: m = to_number(v) <= to_number(param); break;
-    case OpKind::kLt: m = to_number(v) < to_number(param); break;
+    case OpKind::kBeginsWith:
+      m = v.starts_with(param);
+      break;
+    case OpKind::kEndsWith:
+      m = v.ends_with(param);
+      break;
+    case OpKind::kWithin:
+      m = param.find(v) != std::string_view::npos;
+      break;
+    case OpKind::kEq:
+      m = to_number(v) == to_number(param);
+      break;
+    case OpKind::kGe:
+      m = to_number(v) >= to_number(param);
+      break;
+    case OpKind::kGt:
+      m = to_number(v) > to_number(param);
+      break;
+    case OpKind::kLe:
+      m = to_number(v) <= to_number(param);
+      break;
+    case OpKind::kLt:
+      m = to_number(v) < to_number(param);
+      break;
     case OpKind::kIpMatch:
     case OpKind::kIpMatchFromFile: {
       Ip ip;
@@ -246,19 +267,29 @@ bool run_op(const CompiledOp& op, std::string_view param, std::string_view v, Tr
         }
       }
       break;
-    case OpKind::kValidateUrlEncoding: m = !valid_url_encoding(v); break;
-    case OpKind::kValidateUtf8Encoding: m = !valid_utf8(v); break;
+    case OpKind::kValidateUrlEncoding:
+      m = !valid_url_encoding(v);
+      break;
+    case OpKind::kValidateUtf8Encoding:
+      m = !valid_utf8(v);
+      break;
     case OpKind::kDetectSqli: {
       std::string fp;
       m = detect_sqli(v, &fp);
       if (m && groups) *groups = {fp};
       break;
     }
-    case OpKind::kDetectXss: m = detect_xss(v); break;
-    case OpKind::kUnconditionalMatch: m = true; break;
+    case OpKind::kDetectXss:
+      m = detect_xss(v);
+      break;
+    case OpKind::kUnconditionalMatch:
+      m = true;
+      break;
     case OpKind::kNoMatch:
     case OpKind::kRbl:
-    case OpKind::kGeoLookup: m = false; break;
+    case OpKind::kGeoLookup:
+      m = false;
+      break;
   }
   (void)tx;
   return op.negated ? !m : m;

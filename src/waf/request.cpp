@@ -10,11 +10,16 @@ namespace mamori::waf {
 
 std::string_view body_processor_name(BodyProcessor p) {
   switch (p) {
-    case BodyProcessor::kNone: return "";
-    case BodyProcessor::kUrlEncoded: return "URLENCODED";
-    case BodyProcessor::kMultipart: return "MULTIPART";
-    case BodyProcessor::kJson: return "JSON";
-    case BodyProcessor::kXml: return "XML";
+    case BodyProcessor::kNone:
+      return "";
+    case BodyProcessor::kUrlEncoded:
+      return "URLENCODED";
+    case BodyProcessor::kMultipart:
+      return "MULTIPART";
+    case BodyProcessor::kJson:
+      return "JSON";
+    case BodyProcessor::kXml:
+      return "XML";
   }
   return "";
 }

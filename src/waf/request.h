@@ -51,7 +51,7 @@ struct Request {
   std::vector<KV> headers, cookies, args_get, args_post;
   std::vector<KV> files;  // field name → file name
   std::vector<KV> files_sizes, multipart_part_headers;
-  std::vector<std::string> xml_text;  // XML:/* — the text of the document
+  std::vector<std::string> xml_text;   // XML:/* — the text of the document
   std::vector<std::string> xml_attrs;  // XML://@*
   std::string body;
   uint64_t files_combined_size = 0;
@@ -78,8 +78,7 @@ struct Request {
 
 // "a=1&b=2" → arguments, names and values URL-decoded (a '+' is a space); a name without '='
 // has the empty value. Sets *invalid when a '%' is not followed by two hex digits.
-void parse_urlencoded(std::string_view s, char sep, size_t max, std::vector<KV>& out,
-                      int* invalid);
+void parse_urlencoded(std::string_view s, char sep, size_t max, std::vector<KV>& out, int* invalid);
 
 // The body parsers (body.cpp).
 void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& limits);

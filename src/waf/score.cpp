@@ -67,12 +67,14 @@ std::string pct(size_t a, size_t b) {
 }  // namespace
 
 std::string render_score_text(const CorpusScore& s) {
-  std::string o = fmt::format("{} requests ({} CRS tests above the paranoia level left out), {:.1f} s\n\n",
-                              s.results.size(), s.skipped_by_pl, s.seconds);
-  o += fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9}\n", "expect", "category", "n", "blocked", "rate");
+  std::string o =
+      fmt::format("{} requests ({} CRS tests above the paranoia level left out), {:.1f} s\n\n",
+                  s.results.size(), s.skipped_by_pl, s.seconds);
+  o +=
+      fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9}\n", "expect", "category", "n", "blocked", "rate");
   for (const auto& [k, c] : s.categories)
-    o += fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9}\n", k.first ? "block" : "allow", k.second,
-                     c.n, c.blocked, pct(c.blocked, c.n));
+    o += fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9}\n", k.first ? "block" : "allow", k.second, c.n,
+                     c.blocked, pct(c.blocked, c.n));
   o += fmt::format("\nattacks blocked      {} ({} of {})\n", pct(s.detected, s.attacks), s.detected,
                    s.attacks);
   o += fmt::format("legitimate blocked   {} ({} of {})\n", pct(s.false_positives, s.benign),
@@ -87,13 +89,17 @@ std::string render_score_json(const CorpusScore& s) {
   j["seconds"] = s.seconds;
   j["attacks"] = s.attacks;
   j["detected"] = s.detected;
-  j["detection_rate"] = s.attacks ? static_cast<double>(s.detected) / static_cast<double>(s.attacks) : 0.0;
+  j["detection_rate"] =
+      s.attacks ? static_cast<double>(s.detected) / static_cast<double>(s.attacks) : 0.0;
   j["benign"] = s.benign;
   j["false_positives"] = s.false_positives;
-  j["false_positive_rate"] = s.benign ? static_cast<double>(s.false_positives) / static_cast<double>(s.benign) : 0.0;
+  j["false_positive_rate"] =
+      s.benign ? static_cast<double>(s.false_positives) / static_cast<double>(s.benign) : 0.0;
   auto& cats = j["categories"] = nlohmann::ordered_json::array();
   for (const auto& [k, c] : s.categories)
-    cats.push_back({{"expect", k.first ? "block" : "allow"}, {"category", k.second}, {"n", c.n},
+    cats.push_back({{"expect", k.first ? "block" : "allow"},
+                    {"category", k.second},
+                    {"n", c.n},
                     {"blocked", c.blocked}});
   return j.dump(2) + "\n";
 }

@@ -21,7 +21,7 @@ namespace mamori::waf {
 struct RecordResult {
   const CorpusRecord* rec = nullptr;
   int status = 200;
-  bool blocked = false;  // status in accept_status
+  bool blocked = false;        // status in accept_status
   std::vector<int64_t> rules;  // rule ids that fired (and log), ascending
   int64_t anomaly_score = 0;
 };
@@ -31,7 +31,7 @@ struct CategoryScore {
 };
 
 struct ScoreOptions {
-  int max_pl = 0;       // > 0: leave out CRS regression tests of rules above this level
+  int max_pl = 0;        // > 0: leave out CRS regression tests of rules above this level
   unsigned threads = 0;  // 0: one per core
 };
 

@@ -253,7 +253,8 @@ std::string html_entity_decode(std::string_view in) {
       bool hex = i + 2 < in.size() && (in[i + 2] == 'x' || in[i + 2] == 'X');
       size_t k = i + (hex ? 3 : 2), j = k;
       uint64_t v = 0;
-      while (j < in.size() && (hex ? ishex(in[j]) : std::isdigit(static_cast<unsigned char>(in[j])))) {
+      while (j < in.size() &&
+             (hex ? ishex(in[j]) : std::isdigit(static_cast<unsigned char>(in[j])))) {
         // strtol saturates: a number too large for it becomes 0xff once cut to a byte
         int d = hex ? hexval(in[j]) : in[j] - '0';
         v = v > (UINT64_MAX >> 5) ? UINT64_MAX : v * (hex ? 16 : 10) + static_cast<uint64_t>(d);
@@ -276,7 +277,12 @@ std::string html_entity_decode(std::string_view in) {
         if (std::tolower(static_cast<unsigned char>(name[q])) != n[q]) return false;
       return true;
     };
-    int ch = is("quot") ? '"' : is("amp") ? '&' : is("lt") ? '<' : is("gt") ? '>' : is("nbsp") ? 0xa0 : -1;
+    int ch = is("quot")   ? '"'
+             : is("amp")  ? '&'
+             : is("lt")   ? '<'
+             : is("gt")   ? '>'
+             : is("nbsp") ? 0xa0
+                          : -1;
     if (ch < 0) {  // unknown entity: '&' and the name as written
       o.append(in.substr(i, j - i));
       i = j;
@@ -317,14 +323,29 @@ std::string js_decode(std::string_view in) {
     } else if (i + 1 < in.size()) {
       char c = in[i + 1];
       switch (c) {
-        case 'a': c = '\a'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        case 'v': c = '\v'; break;
-        default: break;
+        case 'a':
+          c = '\a';
+          break;
+        case 'b':
+          c = '\b';
+          break;
+        case 'f':
+          c = '\f';
+          break;
+        case 'n':
+          c = '\n';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 't':
+          c = '\t';
+          break;
+        case 'v':
+          c = '\v';
+          break;
+        default:
+          break;
       }
       o += c;
       i += 2;
@@ -376,7 +397,11 @@ std::string utf8_to_unicode(std::string_view in) {
   size_t i = 0;
   while (i < in.size()) {
     auto c = static_cast<unsigned char>(in[i]);
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
     bool ok = len > 1 && i + len <= in.size();
     for (size_t q = 1; ok && q < len; ++q)
       ok = (static_cast<unsigned char>(in[i + q]) & 0xc0) == 0x80;
@@ -405,7 +430,8 @@ std::string normalise_path(std::string_view in, bool windows) {
       if (c == '\\') c = '/';
   if (s.size() <= 1) return s;
   const bool absolute = s.front() == '/';
-  const bool trailing = s.back() == '/' || s.ends_with("/.") || s.ends_with("/..") || s == "." || s == "..";
+  const bool trailing =
+      s.back() == '/' || s.ends_with("/.") || s.ends_with("/..") || s == "." || s == "..";
   std::vector<std::string_view> segs;
   std::string_view v = s;
   size_t ups = 0;  // leading ".." of a relative path that cannot be resolved
@@ -469,13 +495,22 @@ std::string cmd_line(std::string_view in) {
   bool space = false;
   for (char c : in) {
     switch (c) {
-      case '"': case '\'': case '\\': case '^':
+      case '"':
+      case '\'':
+      case '\\':
+      case '^':
         break;
-      case ' ': case ',': case ';': case '\t': case '\r': case '\n':
+      case ' ':
+      case ',':
+      case ';':
+      case '\t':
+      case '\r':
+      case '\n':
         if (!space) o += ' ';
         space = true;
         break;
-      case '/': case '(':
+      case '/':
+      case '(':
         if (space) o.pop_back();
         space = false;
         o += c;
@@ -500,18 +535,24 @@ std::string apply(Transform t, std::string_view in) {
       for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       return o;
     }
-    case Transform::kUrlDecode: return url_decode(in, false);
-    case Transform::kUrlDecodeUni: return url_decode(in, true);
-    case Transform::kUrlEncode: return url_encode(in);
-    case Transform::kHtmlEntityDecode: return html_entity_decode(in);
-    case Transform::kJsDecode: return js_decode(in);
+    case Transform::kUrlDecode:
+      return url_decode(in, false);
+    case Transform::kUrlDecodeUni:
+      return url_decode(in, true);
+    case Transform::kUrlEncode:
+      return url_encode(in);
+    case Transform::kHtmlEntityDecode:
+      return html_entity_decode(in);
+    case Transform::kJsDecode:
+      return js_decode(in);
     case Transform::kCssDecode: {
       // ModSecurity's cssDecode hands its result on as a C string: it ends at the first NUL.
       std::string o = css_decode(in);
       if (size_t z = o.find('\0'); z != std::string::npos) o.resize(z);
       return o;
     }
-    case Transform::kCmdLine: return cmd_line(in);
+    case Transform::kCmdLine:
+      return cmd_line(in);
     case Transform::kCompressWhitespace: {
       std::string o;
       bool ws = false;
@@ -544,14 +585,22 @@ std::string apply(Transform t, std::string_view in) {
         if (!c) c = ' ';
       return o;
     }
-    case Transform::kRemoveComments: return remove_comments(in);
-    case Transform::kRemoveCommentsChar: return remove_comments_char(in);
-    case Transform::kReplaceComments: return replace_comments(in);
-    case Transform::kNormalisePath: return normalise_path(in, false);
-    case Transform::kNormalisePathWin: return normalise_path(in, true);
-    case Transform::kUtf8ToUnicode: return utf8_to_unicode(in);
-    case Transform::kBase64Decode: return base64_decode(in, false);
-    case Transform::kBase64DecodeExt: return base64_decode(in, true);
+    case Transform::kRemoveComments:
+      return remove_comments(in);
+    case Transform::kRemoveCommentsChar:
+      return remove_comments_char(in);
+    case Transform::kReplaceComments:
+      return replace_comments(in);
+    case Transform::kNormalisePath:
+      return normalise_path(in, false);
+    case Transform::kNormalisePathWin:
+      return normalise_path(in, true);
+    case Transform::kUtf8ToUnicode:
+      return utf8_to_unicode(in);
+    case Transform::kBase64Decode:
+      return base64_decode(in, false);
+    case Transform::kBase64DecodeExt:
+      return base64_decode(in, true);
     case Transform::kBase64Encode: {
       std::string o(4 * ((in.size() + 2) / 3) + 1, '\0');
       int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(o.data()),
@@ -560,13 +609,20 @@ std::string apply(Transform t, std::string_view in) {
       o.resize(static_cast<size_t>(n));
       return o;
     }
-    case Transform::kHexDecode: return hex_decode(in);
-    case Transform::kHexEncode: return hex_encode(in);
-    case Transform::kSqlHexDecode: return sql_hex_decode(in);
-    case Transform::kEscapeSeqDecode: return escape_seq_decode(in);
-    case Transform::kLength: return std::to_string(in.size());
-    case Transform::kSha1: return digest(EVP_sha1(), in);
-    case Transform::kMd5: return digest(EVP_md5(), in);
+    case Transform::kHexDecode:
+      return hex_decode(in);
+    case Transform::kHexEncode:
+      return hex_encode(in);
+    case Transform::kSqlHexDecode:
+      return sql_hex_decode(in);
+    case Transform::kEscapeSeqDecode:
+      return escape_seq_decode(in);
+    case Transform::kLength:
+      return std::to_string(in.size());
+    case Transform::kSha1:
+      return digest(EVP_sha1(), in);
+    case Transform::kMd5:
+      return digest(EVP_md5(), in);
     case Transform::kTrim:
     case Transform::kTrimLeft:
     case Transform::kTrimRight: {
@@ -577,9 +633,12 @@ std::string apply(Transform t, std::string_view in) {
         while (e > b && is_space(static_cast<unsigned char>(in[e - 1]))) --e;
       return std::string(in.substr(b, e - b));
     }
-    case Transform::kParityEven7bit: return parity(in, 1);
-    case Transform::kParityOdd7bit: return parity(in, 2);
-    case Transform::kParityZero7bit: return parity(in, 0);
+    case Transform::kParityEven7bit:
+      return parity(in, 1);
+    case Transform::kParityOdd7bit:
+      return parity(in, 2);
+    case Transform::kParityZero7bit:
+      return parity(in, 0);
   }
   return std::string(in);
 }

@@ -44,14 +44,22 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       each(r.args_get, false, f);
       each(r.args_post, false, f);
       return;
-    case Collection::kArgsGet: each(r.args_get, false, f); return;
-    case Collection::kArgsPost: each(r.args_post, false, f); return;
+    case Collection::kArgsGet:
+      each(r.args_get, false, f);
+      return;
+    case Collection::kArgsPost:
+      each(r.args_post, false, f);
+      return;
     case Collection::kArgsNames:
       each(r.args_get, true, f);
       each(r.args_post, true, f);
       return;
-    case Collection::kArgsGetNames: each(r.args_get, true, f); return;
-    case Collection::kArgsPostNames: each(r.args_post, true, f); return;
+    case Collection::kArgsGetNames:
+      each(r.args_get, true, f);
+      return;
+    case Collection::kArgsPostNames:
+      each(r.args_post, true, f);
+      return;
     case Collection::kArgsCombinedSize: {
       size_t n = 0;
       for (const auto* v : {&r.args_get, &r.args_post})
@@ -59,46 +67,95 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       f({}, std::to_string(n));
       return;
     }
-    case Collection::kRequestCookies: each(r.cookies, false, f); return;
-    case Collection::kRequestCookiesNames: each(r.cookies, true, f); return;
-    case Collection::kRequestHeaders: each(r.headers, false, f); return;
-    case Collection::kRequestHeadersNames: each(r.headers, true, f); return;
-    case Collection::kRequestFilename: one(r.filename, f); return;
+    case Collection::kRequestCookies:
+      each(r.cookies, false, f);
+      return;
+    case Collection::kRequestCookiesNames:
+      each(r.cookies, true, f);
+      return;
+    case Collection::kRequestHeaders:
+      each(r.headers, false, f);
+      return;
+    case Collection::kRequestHeadersNames:
+      each(r.headers, true, f);
+      return;
+    case Collection::kRequestFilename:
+      one(r.filename, f);
+      return;
     case Collection::kRequestBasename:
       if (r.has_basename) f({}, r.basename);
       return;
-    case Collection::kRequestUri: one(r.uri, f); return;
-    case Collection::kRequestUriRaw: one(r.uri_raw, f); return;
-    case Collection::kRequestLine: one(r.request_line, f); return;
-    case Collection::kRequestMethod: one(r.method, f); return;
-    case Collection::kRequestProtocol: one(r.protocol, f); return;
+    case Collection::kRequestUri:
+      one(r.uri, f);
+      return;
+    case Collection::kRequestUriRaw:
+      one(r.uri_raw, f);
+      return;
+    case Collection::kRequestLine:
+      one(r.request_line, f);
+      return;
+    case Collection::kRequestMethod:
+      one(r.method, f);
+      return;
+    case Collection::kRequestProtocol:
+      one(r.protocol, f);
+      return;
     case Collection::kRequestBody:
       if (r.body_processed) one(r.body, f, true);
       return;
-    case Collection::kRequestBodyLength: f({}, std::to_string(r.body.size())); return;
-    case Collection::kQueryString: one(r.query_string, f); return;
-    case Collection::kRemoteAddr: one(r.conn.remote_addr, f); return;
-    case Collection::kRemotePort: f({}, std::to_string(r.conn.remote_port)); return;
-    case Collection::kServerAddr: one(r.conn.server_addr, f); return;
-    case Collection::kServerPort: f({}, std::to_string(r.conn.server_port)); return;
+    case Collection::kRequestBodyLength:
+      f({}, std::to_string(r.body.size()));
+      return;
+    case Collection::kQueryString:
+      one(r.query_string, f);
+      return;
+    case Collection::kRemoteAddr:
+      one(r.conn.remote_addr, f);
+      return;
+    case Collection::kRemotePort:
+      f({}, std::to_string(r.conn.remote_port));
+      return;
+    case Collection::kServerAddr:
+      one(r.conn.server_addr, f);
+      return;
+    case Collection::kServerPort:
+      f({}, std::to_string(r.conn.server_port));
+      return;
     case Collection::kServerName: {
       const std::string* h = r.header("host");
-      if (h) f({}, std::string_view(*h).substr(0, h->rfind(':') == std::string::npos || h->back() == ']' ? h->size() : h->rfind(':')));
+      if (h)
+        f({}, std::string_view(*h).substr(0, h->rfind(':') == std::string::npos || h->back() == ']'
+                                                 ? h->size()
+                                                 : h->rfind(':')));
       return;
     }
-    case Collection::kFiles: each(r.files, false, f); return;
-    case Collection::kFilesNames: each(r.files, true, f); return;
-    case Collection::kFilesSizes: each(r.files_sizes, false, f); return;
-    case Collection::kFilesCombinedSize: f({}, std::to_string(r.files_combined_size)); return;
-    case Collection::kMultipartPartHeaders: each(r.multipart_part_headers, false, f); return;
+    case Collection::kFiles:
+      each(r.files, false, f);
+      return;
+    case Collection::kFilesNames:
+      each(r.files, true, f);
+      return;
+    case Collection::kFilesSizes:
+      each(r.files_sizes, false, f);
+      return;
+    case Collection::kFilesCombinedSize:
+      f({}, std::to_string(r.files_combined_size));
+      return;
+    case Collection::kMultipartPartHeaders:
+      each(r.multipart_part_headers, false, f);
+      return;
     case Collection::kMultipartStrictError:
       if (r.processor == BodyProcessor::kMultipart) flag(r.multipart_strict_error, f);
       return;
     case Collection::kMultipartUnmatchedBoundary:
       if (r.processor == BodyProcessor::kMultipart) flag(r.multipart_unmatched_boundary, f);
       return;
-    case Collection::kReqbodyError: flag(r.reqbody_error, f); return;
-    case Collection::kReqbodyErrorMsg: one(r.reqbody_error_msg, f, true); return;
+    case Collection::kReqbodyError:
+      flag(r.reqbody_error, f);
+      return;
+    case Collection::kReqbodyErrorMsg:
+      one(r.reqbody_error_msg, f, true);
+      return;
     case Collection::kReqbodyProcessor: {
       std::string_view n = body_processor_name(r.processor);
       if (!n.empty()) f({}, n);
@@ -111,19 +168,33 @@ void members(Collection c, Transaction& tx, const Emit& f) {
     case Collection::kTx:
       for (const auto& [k, v] : tx.tx) f(k, v);
       return;
-    case Collection::kMatchedVar: one(tx.matched_var, f); return;
-    case Collection::kMatchedVarName: one(tx.matched_var_name, f); return;
+    case Collection::kMatchedVar:
+      one(tx.matched_var, f);
+      return;
+    case Collection::kMatchedVarName:
+      one(tx.matched_var_name, f);
+      return;
     case Collection::kMatchedVars:
       for (const auto& v : tx.matched_vars) f(v.name, v.value);
       return;
     case Collection::kMatchedVarsNames:
       for (const auto& v : tx.matched_vars) f(v.name, v.name);
       return;
-    case Collection::kUniqueId: f({}, "0"); return;
-    case Collection::kDuration: f({}, "0"); return;
-    case Collection::kFullRequest: one(r.full_request, f); return;
-    case Collection::kFullRequestLength: f({}, std::to_string(r.full_request.size())); return;
-    case Collection::kInboundDataError: f({}, "0"); return;
+    case Collection::kUniqueId:
+      f({}, "0");
+      return;
+    case Collection::kDuration:
+      f({}, "0");
+      return;
+    case Collection::kFullRequest:
+      one(r.full_request, f);
+      return;
+    case Collection::kFullRequestLength:
+      f({}, std::to_string(r.full_request.size()));
+      return;
+    case Collection::kInboundDataError:
+      f({}, "0");
+      return;
     default:
       return;  // persistent collections, the response, GEO, time: nothing in Mamori
   }
@@ -161,8 +232,8 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
       members(c, tx, [&](std::string_view k, std::string_view) {
         if (key_matches(t, k)) ++n;
       });
-      out.push_back({"&" + std::string(cname) + (t.t.key.empty() ? "" : ":" + t.t.key),
-                     std::to_string(n)});
+      out.push_back(
+          {"&" + std::string(cname) + (t.t.key.empty() ? "" : ":" + t.t.key), std::to_string(n)});
       continue;
     }
     const bool keyed = is_keyed(c);
@@ -202,10 +273,14 @@ std::string expand(std::string_view text, Transaction& tx, const Rule* rule) {
     std::string coll = to_upper(name.substr(0, dot));
     std::string key = dot == std::string_view::npos ? "" : to_lower(name.substr(dot + 1));
     if (coll == "RULE" && rule) {
-      if (key == "id") o += std::to_string(rule->id);
-      else if (key == "msg") o += rule->msg;
-      else if (key == "severity") o += rule->severity;
-      else if (key == "logdata") o += rule->logdata;
+      if (key == "id")
+        o += std::to_string(rule->id);
+      else if (key == "msg")
+        o += rule->msg;
+      else if (key == "severity")
+        o += rule->severity;
+      else if (key == "logdata")
+        o += rule->logdata;
       continue;
     }
     auto c = parse_collection(coll);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the mamori binary: fixture trees, a real SQLite file and a real
 PostgreSQL server (started by scripts/pg-test-server.sh as a ctest fixture)."""
+import base64
 import json
 import re
 import os
@@ -8,6 +9,7 @@ import shutil
 import signal
 import sys
 import sqlite3
+import stat
 import subprocess
 import tempfile
 import unittest
@@ -845,6 +847,59 @@ class Waf(Base):
         self.assertIn("every rule is supported", p.stdout)
         mamori("waf", "rules", os.path.join(self.tmp, "missing.conf"), check=3)
         mamori("--format", "sarif", "waf", "rules", ok, check=2)
+
+    def write_corpus(self, records):
+        path = os.path.join(self.tmp, "corpus.jsonl")
+        spit(path, "".join(json.dumps(r) + "\n" for r in records))
+        return path
+
+    def test_waf_test_scores_a_corpus_per_category(self):
+        h = [["Host", "shop"], ["User-Agent", "Mozilla/5.0"], ["Accept", "*/*"]]
+        recs = [
+            {"id": "a1", "method": "GET", "uri": "/?id=1%27%20or%20%271%27%3D%271", "headers": h,
+             "expect": "block", "category": "sqli"},
+            {"id": "a2", "method": "GET", "uri": "/?q=%3Cscript%3Ealert(1)%3C/script%3E",
+             "headers": h, "expect": "block", "category": "xss"},
+            {"id": "a3", "raw_b64": base64.b64encode(
+                b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .decode(), "expect": "block", "category": "protocol", "accept_status": [400]},
+            {"id": "b1", "method": "GET", "uri": "/blog?page=2", "headers": h,
+             "expect": "allow", "category": "benign"},
+            {"id": "b2", "method": "POST", "uri": "/contact", "headers": h + [
+                ["Content-Type", "application/x-www-form-urlencoded"]],
+             "body": "name=Anna&msg=Hello+there", "expect": "allow", "category": "benign"},
+            {"id": "p3", "method": "GET", "uri": "/", "headers": h, "expect": "block",
+             "category": "sqli", "crs_rule": 942999, "crs_pl": 3},
+        ]
+        corpus = self.write_corpus(recs)
+        out = os.path.join(self.tmp, "records.jsonl")
+        doc = json.loads(mamori("-q", "--format", "json", "waf", "test", "--records", out,
+                                corpus).stdout)
+        self.assertEqual(doc["records"], 5)  # the PL3 test is left out at paranoia level 1
+        self.assertEqual(doc["skipped_by_paranoia"], 1)
+        self.assertEqual((doc["attacks"], doc["detected"]), (3, 3))
+        self.assertEqual((doc["benign"], doc["false_positives"]), (2, 0))
+        per = {(c["expect"], c["category"]): (c["n"], c["blocked"]) for c in doc["categories"]}
+        self.assertEqual(per[("block", "protocol")], (1, 1))
+        self.assertEqual(per[("allow", "benign")], (2, 0))
+        self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o600)
+        rows = {r["id"]: r for r in map(json.loads, slurp(out).splitlines())}
+        self.assertIn(942100, rows["a1"]["rules"])
+        self.assertIn(949110, rows["a1"]["rules"])
+        self.assertEqual(rows["a3"]["status"], 400)
+        self.assertEqual(rows["b1"]["rules"], [])
+        text = mamori("waf", "test", corpus).stdout
+        self.assertIn("attacks blocked      100.00 % (3 of 3)", text)
+
+    def test_waf_test_refuses_bad_input(self):
+        bad = self.write_corpus([{"id": "x", "expect": "maybe"}])
+        p = mamori("waf", "test", bad, check=3)
+        self.assertIn("corpus.jsonl:1:", p.stderr)
+        mamori("waf", "test", "--paranoia", "7", bad, check=2)
+        mamori("--format", "sarif", "waf", "test", bad, check=2)
+        rules = os.path.join(self.tmp, "r.conf")
+        spit(rules, "SecRule ARGS \"@rx (\" \"id:1\"\n")
+        mamori("waf", "test", "--rules", rules, bad, check=3)
 
 
 class Audit(Base):

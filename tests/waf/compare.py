@@ -2,6 +2,7 @@
 """Compare `mamori waf test --records` with the libmodsecurity oracle, record by record.
 
   compare.py ORACLE.jsonl MAMORI.jsonl [--min-agreement 0.99] [--show N] [--ignore-rules IDS]
+             [--only-rules IDS]
 
 A record agrees when the same rule ids fired on both sides (and so the same status).
 --ignore-rules leaves out rule ids on both sides (e.g. those Mamori documents as unsupported).
@@ -32,8 +33,10 @@ def main():
     ap.add_argument("--min-agreement", type=float, default=0.0)
     ap.add_argument("--show", type=int, default=20)
     ap.add_argument("--ignore-rules", default="")
+    ap.add_argument("--only-rules", default="", help="compare only these rule ids")
     a = ap.parse_args()
     ignore = {int(x) for x in a.ignore_rules.split(",") if x}
+    only = {int(x) for x in a.only_rules.split(",") if x}
     o, m = load(a.oracle), load(a.mamori)
     ids = [i for i in o if i in m]
     if not ids:
@@ -45,6 +48,9 @@ def main():
     for i in ids:
         ro = set(o[i]["rules"]) - ignore
         rm = set(m[i]["rules"]) - ignore
+        if only:
+            ro &= only
+            rm &= only
         status_agree += (o[i]["status"] == m[i]["status"])
         if ro == rm:
             agree += 1

@@ -1,13 +1,16 @@
 // libmodsecurity behind modsec_glue.h (compiled as C++17).
 #include "modsec_glue.h"
 
+// ModSecurity's headers use free() and NULL without including what declares them.
 #include <cstdlib>
 #include <cstring>
+#include <set>
+// clang-format off
 #include <modsecurity/intervention.h>
 #include <modsecurity/modsecurity.h>
 #include <modsecurity/rules_set.h>
 #include <modsecurity/transaction.h>
-#include <set>
+// clang-format on
 
 using namespace modsecurity;
 
@@ -42,10 +45,9 @@ extern "C" int glue_eval(void* gp, const GlueRequest* r, long* fires, size_t cap
   msc_process_connection(t, "127.0.0.1", 40000, "127.0.0.1", 80);
   msc_process_uri(t, r->uri, r->method, r->version);
   for (size_t i = 0; i < r->n_headers; ++i)
-    msc_add_n_request_header(t, reinterpret_cast<const unsigned char*>(r->headers[i].name),
-                             r->headers[i].name_len,
-                             reinterpret_cast<const unsigned char*>(r->headers[i].value),
-                             r->headers[i].value_len);
+    msc_add_n_request_header(
+        t, reinterpret_cast<const unsigned char*>(r->headers[i].name), r->headers[i].name_len,
+        reinterpret_cast<const unsigned char*>(r->headers[i].value), r->headers[i].value_len);
   msc_process_request_headers(t);
   int status = 200;
   ModSecurityIntervention it{200, 0, nullptr, nullptr, 0};

@@ -3,7 +3,7 @@
 // record it prints one JSON line: {"id", "rules": [ids that logged], "status"} — exactly what
 // `mamori waf test --format jsonl` prints, so that tests/waf/compare.py can diff the two.
 //
-//   mamori_modsec_oracle --paranoia N CORPUS.jsonl [--every K] [--rules FILE...]
+//   mamori_modsec_oracle --paranoia N CORPUS.jsonl [--every K] [--rules FILE...] [--no-setup]
 //
 // The request goes through Mamori's HTTP parser first (as it would through nginx's): a request
 // it refuses is reported with its status and no rules, on both sides.
@@ -17,16 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "modsec_glue.h"
 #include "waf/corpus.h"
 #include "waf/http.h"
 #include "waf/setup.h"
-#include "modsec_glue.h"
 
 namespace {
 
 int usage() {
   std::cerr << "usage: mamori_modsec_oracle --paranoia N [--every K] [--rules FILE]... "
-               "CORPUS.jsonl\n";
+               "[--no-setup] CORPUS.jsonl\n";
   return 2;
 }
 
@@ -34,15 +34,23 @@ int usage() {
 
 int main(int argc, char** argv) {
   int paranoia = 1, every = 1;
+  bool setup = true;
   std::string corpus;
   std::vector<std::string> rules;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--paranoia" && i + 1 < argc) paranoia = std::atoi(argv[++i]);
-    else if (a == "--every" && i + 1 < argc) every = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--rules" && i + 1 < argc) rules.push_back(argv[++i]);
-    else if (a.starts_with("--")) return usage();
-    else corpus = a;
+    if (a == "--paranoia" && i + 1 < argc)
+      paranoia = std::atoi(argv[++i]);
+    else if (a == "--every" && i + 1 < argc)
+      every = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--rules" && i + 1 < argc)
+      rules.push_back(argv[++i]);
+    else if (a == "--no-setup")
+      setup = false;
+    else if (a.starts_with("--"))
+      return usage();
+    else
+      corpus = a;
   }
   if (corpus.empty()) return usage();
   // The same setup text Mamori loads, then the CRS files, in one configuration file.
@@ -52,7 +60,7 @@ int main(int argc, char** argv) {
   close(fd);
   {
     std::ofstream f(conf);
-    f << mamori::waf::default_setup(paranoia);
+    if (setup) f << mamori::waf::default_setup(paranoia);
     for (const auto& p : rules.empty() ? mamori::waf::default_crs_paths() : rules)
       f << "Include " << p << (p.ends_with(".conf") ? "" : "/*.conf") << "\n";
   }
@@ -84,8 +92,8 @@ int main(int argc, char** argv) {
       std::vector<GlueHeader> hs;
       for (const auto& h : req.head.headers)
         hs.push_back({h.name.data(), h.name.size(), h.value.data(), h.value.size()});
-      GlueRequest gr{method.c_str(), uri.c_str(), ver.c_str(), hs.data(), hs.size(),
-                     req.body.data(), req.body.size()};
+      GlueRequest gr{method.c_str(), uri.c_str(),     ver.c_str(),    hs.data(),
+                     hs.size(),      req.body.data(), req.body.size()};
       status = glue_eval(g, &gr, fires, 4096, &nf);
     }
     std::string ids;
