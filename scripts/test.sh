@@ -37,7 +37,8 @@ cmake --preset asan-ubsan -DMAMORI_SHARED="$shared" >/dev/null
 cmake --build --preset asan-ubsan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan-ubsan -j "$jobs" --output-on-failure \
-  -L 'core|inventory|store|vuln|fim|audit|guard|report|root' -E 'cli_e2e|report_(sarif|html)' \
+  -L 'core|inventory|store|vuln|fim|audit|guard|report|root|waf' \
+  -E 'cli_e2e|report_(sarif|html)|waf_oracle' \
   --output-junit "$here/build/asan-ubsan/junit.xml"
 stage "unit suites (ASan+UBSan)"
 scripts/check-skips.py build/ci/junit.xml build/asan-ubsan/junit.xml --log "$MAMORI_SKIP_LOG"

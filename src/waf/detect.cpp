@@ -418,12 +418,13 @@ bool bad_attrs(std::string_view s, size_t& i) {
            s[i] != '>' && s[i] != '/')
       ++i;
     std::string name = lower(s.substr(b, i - b));
-    if (name.size() > 2 && name.starts_with("on") &&
-        std::isalpha(static_cast<unsigned char>(name[2])))
-      return true;
-    if (name == "xmlns" || name.starts_with("xmlns:") || name == "formaction") return true;
     while (i < s.size() && is_space(static_cast<unsigned char>(s[i]))) ++i;
     if (i < s.size() && s[i] == '=') {
+      // An event handler (on…=), a namespace or a form target given a value: script runs.
+      if (name.size() > 2 && name.starts_with("on") &&
+          std::isalpha(static_cast<unsigned char>(name[2])))
+        return true;
+      if (name == "xmlns" || name.starts_with("xmlns:") || name == "formaction") return true;
       ++i;
       while (i < s.size() && is_space(static_cast<unsigned char>(s[i]))) ++i;
       std::string_view val;

@@ -14,7 +14,6 @@ namespace mamori::waf {
 
 using detail::CompiledRule;
 using detail::Transaction;
-using detail::Value;
 
 namespace detail {
 
@@ -29,9 +28,19 @@ bool Transaction::rule_removed(const Rule& r) const {
 
 namespace {
 
-Result<CompiledRule> compile_rule(const Rule& r) {
+// The trie node of `t` after `parent`, added when new.
+uint32_t tnode(std::vector<TransformNode>& nodes, uint32_t parent, Transform t) {
+  for (uint32_t i = 1; i < nodes.size(); ++i)
+    if (nodes[i].parent == parent && nodes[i].t == t) return i;
+  nodes.push_back({parent, t});
+  return static_cast<uint32_t>(nodes.size() - 1);
+}
+
+Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nodes) {
   CompiledRule c;
   c.rule = &r;
+  uint32_t at = 0;
+  for (Transform t : r.transforms) c.tnodes.push_back(at = tnode(nodes, at, t));
   auto op = compile_op(r.op);
   if (!op) return Error::invalid(fmt::format("{}:{}: {}", r.file, r.line, op.error().message));
   c.op = std::move(*op);
@@ -45,7 +54,7 @@ Result<CompiledRule> compile_rule(const Rule& r) {
     c.targets.push_back(std::move(ct));
   }
   for (const auto& link : r.chain) {
-    auto l = compile_rule(link);
+    auto l = compile_rule(link, nodes);
     if (!l) return l.error();
     c.chain.push_back(std::move(*l));
   }
@@ -135,27 +144,39 @@ void run_setvar(const SetVar& sv, Transaction& tx, const Rule* rule) {
   tx.tx[name] = std::to_string(sv.op == SetVar::Op::kAdd ? cur + d : cur - d);
 }
 
+// The value after the first `step` transformations of rule `cr`, from the cache when the value
+// is the request's (each distinct chain is computed once per value and transaction).
+std::string_view transformed(const CompiledRule& cr, Transaction& tx, const Value& v,
+                             std::string_view prev, size_t step) {
+  const Transform t = cr.rule->transforms[step];
+  if (!v.cacheable) return tx.scratch.emplace_back(waf::apply(t, prev));
+  CacheKey key{v.value.data(), v.value.size(), cr.tnodes[step]};
+  auto it = tx.tcache.find(key);
+  if (it == tx.tcache.end()) it = tx.tcache.emplace(key, waf::apply(t, prev)).first;
+  return it->second;
+}
+
 // One rule of a chain (or a lone rule): does it match? On each match of a variable, the
 // "independent" actions run (captures, setvar, ctl), as in ModSecurity v3.
 bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
   const Rule& r = *cr.rule;
-  auto on_match = [&](const Value& v, std::string_view transformed,
+  auto on_match = [&](const Value* v, std::string_view val,
                       const std::vector<std::string>* groups) {
-    tx.matched_var = transformed;
-    tx.matched_var_name = v.name;
-    tx.matched_vars.push_back({v.name, std::string(transformed)});
+    std::string name = v ? value_name(*v) : std::string();
+    tx.matched_var = val;
+    tx.matched_vars.push_back({name, std::string(val)});
     if (r.capture && groups)
       for (size_t i = 0; i < groups->size() && i < 10; ++i) tx.tx[std::to_string(i)] = (*groups)[i];
     if (first.variable.empty()) {
-      first.variable = v.name;
-      first.value = cut(transformed);
+      first.variable = name;
+      first.value = cut(val);
     }
+    tx.matched_var_name = std::move(name);
     for (const auto& sv : r.setvars) run_setvar(sv, tx, &r);
     for (const auto& c : r.ctls) run_ctl(c, tx);
   };
   if (r.is_action) {
-    Value none{"", ""};
-    on_match(none, "", nullptr);
+    on_match(nullptr, "", nullptr);
     return true;
   }
   std::vector<Value> vals;
@@ -163,30 +184,39 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
   const std::string param = cr.op.dynamic ? expand(cr.op.param, tx, &r) : std::string();
   const std::string_view p =
       cr.op.dynamic ? std::string_view(param) : std::string_view(cr.op.param);
-  bool any = false;
   std::vector<std::string> groups;
+  std::vector<std::string>* g = r.capture ? &groups : nullptr;
+  bool any = false;
   for (const auto& v : vals) {
-    std::string cur = v.value;
-    if (r.multi_match && run_op(cr.op, p, cur, tx, r.capture ? &groups : nullptr)) {
-      any = true;
-      on_match(v, cur, &groups);
+    std::string_view cur = v.value;
+    if (r.multi_match) {  // the operator after every transformation that changed the value
+      bool hit = run_op(cr.op, p, cur, tx, g);
+      for (size_t k = 0; !hit && k < r.transforms.size(); ++k) {
+        std::string_view next = transformed(cr, tx, v, cur, k);
+        bool changed = next != cur;
+        cur = next;
+        hit = changed && run_op(cr.op, p, cur, tx, g);
+      }
+      if (hit) {
+        any = true;
+        on_match(&v, cur, g);
+      }
       continue;
     }
-    for (Transform t : r.transforms) {
-      std::string next = waf::apply(t, cur);
-      bool changed = next != cur;
-      cur = std::move(next);
-      if (r.multi_match && changed && run_op(cr.op, p, cur, tx, r.capture ? &groups : nullptr)) {
-        any = true;
-        on_match(v, cur, &groups);
-        goto next_value;
+    if (!r.transforms.empty()) {
+      // Most values were transformed the same way by an earlier rule: one lookup.
+      auto hit = v.cacheable ? tx.tcache.find({v.value.data(), v.value.size(), cr.tnodes.back()})
+                             : tx.tcache.end();
+      if (hit != tx.tcache.end()) {
+        cur = hit->second;
+      } else {
+        for (size_t k = 0; k < r.transforms.size(); ++k) cur = transformed(cr, tx, v, cur, k);
       }
     }
-    if (!r.multi_match && run_op(cr.op, p, cur, tx, r.capture ? &groups : nullptr)) {
+    if (run_op(cr.op, p, cur, tx, g)) {
       any = true;
-      on_match(v, cur, &groups);
+      on_match(&v, cur, g);
     }
-  next_value:;
   }
   return any;
 }
@@ -263,7 +293,7 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) 
   impl->limits = limits;
   impl->rules.reserve(impl->rs.rules.size());
   for (const auto& r : impl->rs.rules) {
-    auto c = detail::compile_rule(r);
+    auto c = detail::compile_rule(r, impl->tnodes);
     if (!c) return c.error();
     impl->rules.push_back(std::move(*c));
   }
@@ -282,6 +312,7 @@ Verdict Engine::evaluate(Request& req) const {
           tx.verdict.blocked = true;
           tx.verdict.status = 413;
         } else {
+          tx.tcache.clear();  // parsing the body may move the request's strings
           req.process_body(impl_->limits);
         }
       }

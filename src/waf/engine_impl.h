@@ -3,10 +3,12 @@
 // collection and macro expansion (variables.cpp), the transaction and its phases (engine.cpp).
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/ip.h"
@@ -53,13 +55,44 @@ struct CompiledRule {
   const Rule* rule = nullptr;  // in the engine's RuleSet
   CompiledOp op;
   std::vector<CompiledTarget> targets;
+  std::vector<uint32_t> tnodes;  // the trie node after each of the rule's transformations
   std::vector<CompiledRule> chain;
 };
 
-// One value a target yields: its name as ModSecurity prints it, and the value.
+// One value a target yields, as views: into the request (stable for a phase: `cacheable`, its
+// transformations are computed once per transaction) or into the transaction's scratch space
+// (TX, counts). Its name ("ARGS:q") is built only when it matches.
 struct Value {
-  std::string name;
-  std::string value;
+  Collection coll = Collection::kArgs;
+  std::string_view key;
+  std::string_view value;
+  bool keyed = false, count = false, cacheable = false;
+};
+std::string value_name(const Value& v);
+
+struct MatchedVar {
+  std::string name, value;
+};
+
+// The transformation chains of all rules as a trie: a node is a chain (its parent's, then one
+// transformation); equal chains of different rules are one node, so one transformed value.
+struct TransformNode {
+  uint32_t parent = 0;
+  Transform t = Transform::kLowercase;
+};
+
+struct CacheKey {
+  const char* data;
+  size_t size;
+  uint32_t node;
+  bool operator==(const CacheKey& o) const = default;
+};
+struct CacheKeyHash {
+  size_t operator()(const CacheKey& k) const {
+    uint64_t h = reinterpret_cast<uintptr_t>(k.data) * 0x9e3779b97f4a7c15ULL;
+    h ^= (k.size + (static_cast<uint64_t>(k.node) << 24)) * 0xc2b2ae3d27d4eb4fULL;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
 };
 
 struct Transaction;
@@ -82,7 +115,11 @@ struct Transaction {
   Request& req;
   std::map<std::string, std::string> tx;  // TX: names lower-cased
   std::string matched_var, matched_var_name;
-  std::vector<Value> matched_vars;
+  std::vector<MatchedVar> matched_vars;
+  // Transformed request values, per (value, chain); cleared when the body is parsed (the
+  // request's strings may move then).
+  std::unordered_map<CacheKey, std::string, CacheKeyHash> tcache;
+  std::deque<std::string> scratch;  // values that are not the request's (TX, counts)
   std::set<int64_t> removed_ids;
   std::vector<std::pair<int64_t, int64_t>> removed_ranges;
   std::vector<std::string> removed_tags;
@@ -103,6 +140,7 @@ namespace mamori::waf {
 struct Engine::Impl {
   RuleSet rs;
   BodyLimits limits;
-  std::vector<detail::CompiledRule> rules;  // parallel to rs.rules
+  std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
+  std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
 };
 }  // namespace mamori::waf

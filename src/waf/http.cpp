@@ -2,6 +2,7 @@
 #include "waf/http.h"
 
 #include <charconv>
+#include <optional>
 
 #include "core/text.h"
 
@@ -125,8 +126,7 @@ Progress HeadParser::parse_head(std::string_view h) {
     return fail(400, "malformed HTTP version");
   }
   if (lines.size() - 1 > limits.max_headers) return fail(431, "too many header fields");
-  const Header* cl = nullptr;
-  const Header* te = nullptr;
+  std::optional<Header> cl, te;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view l = lines[i];
     if (l.front() == ' ' || l.front() == '\t') return fail(400, "obsolete line folding");
@@ -138,14 +138,13 @@ Progress HeadParser::parse_head(std::string_view h) {
     for (unsigned char c : hd.value)
       if ((c < 0x20 && c != '\t') || c == 0x7f)
         return fail(400, "a control character in a header field value");
-    head_.headers.push_back(hd);
-    const Header& last = head_.headers.back();
+    head_.headers.push_back(hd);  // views into the buffer: copies stay valid as the vector grows
     if (iequals(hd.name, "content-length")) {
       if (cl) return fail(400, "more than one Content-Length");
-      cl = &last;
+      cl = hd;
     } else if (iequals(hd.name, "transfer-encoding")) {
       if (te) return fail(400, "more than one Transfer-Encoding");
-      te = &last;
+      te = hd;
     } else if (iequals(hd.name, "connection")) {
       if (lists(hd.value, "close")) head_.keep_alive = false;
       if (head_.version == "HTTP/1.0" && lists(hd.value, "keep-alive")) head_.keep_alive = true;

@@ -1,7 +1,6 @@
 // What a rule's targets read from the transaction (ARGS:id, !REQUEST_COOKIES:/^_ga/, &TX:x …),
 // and %{macro} expansion in messages, setvar values and operator parameters.
 #include <cctype>
-#include <functional>
 
 #include "core/text.h"
 #include "waf/engine_impl.h"
@@ -23,21 +22,47 @@ int64_t to_number(std::string_view s) {
 
 namespace {
 
-using Emit = std::function<void(std::string_view key, std::string_view value)>;
-
-void each(const std::vector<KV>& kv, bool names, const Emit& f) {
+template <class Emit>
+void each(const std::vector<KV>& kv, bool names, Emit& f) {
   for (const auto& a : kv) f(a.key, names ? std::string_view(a.key) : std::string_view(a.value));
 }
 
-void one(const std::string& v, const Emit& f, bool only_if_set = false) {
+template <class Emit>
+void one(const std::string& v, Emit& f, bool only_if_set = false) {
   if (only_if_set && v.empty()) return;
   f({}, v);
 }
 
-void flag(int v, const Emit& f) { f({}, v ? "1" : "0"); }
+template <class Emit>
+void flag(int v, Emit& f) {
+  f({}, v ? "1" : "0");
+}
 
-// Every member of a collection as (key, value); single-valued ones have the empty key.
-void members(Collection c, Transaction& tx, const Emit& f) {
+// Collections whose values are the request's own strings (stable while a phase runs).
+bool request_owned(Collection c) {
+  switch (c) {
+    case Collection::kTx:
+    case Collection::kMatchedVar:
+    case Collection::kMatchedVarName:
+    case Collection::kMatchedVars:
+    case Collection::kMatchedVarsNames:
+    case Collection::kArgsCombinedSize:
+    case Collection::kRequestBodyLength:
+    case Collection::kRemotePort:
+    case Collection::kServerPort:
+    case Collection::kFilesCombinedSize:
+    case Collection::kFullRequestLength:
+    case Collection::kServerName:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Every member of a collection as (key, value); single-valued ones have the empty key. Values
+// made up here (sizes, counts) live in tx.scratch.
+template <class Emit>
+void members(Collection c, Transaction& tx, Emit&& f) {
   const Request& r = tx.req;
   switch (c) {
     case Collection::kArgs:
@@ -64,7 +89,7 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       size_t n = 0;
       for (const auto* v : {&r.args_get, &r.args_post})
         for (const auto& a : *v) n += a.key.size() + a.value.size();
-      f({}, std::to_string(n));
+      f({}, tx.scratch.emplace_back(std::to_string(n)));
       return;
     }
     case Collection::kRequestCookies:
@@ -104,7 +129,7 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       if (r.body_processed) one(r.body, f, true);
       return;
     case Collection::kRequestBodyLength:
-      f({}, std::to_string(r.body.size()));
+      f({}, tx.scratch.emplace_back(std::to_string(r.body.size())));
       return;
     case Collection::kQueryString:
       one(r.query_string, f);
@@ -113,13 +138,13 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       one(r.conn.remote_addr, f);
       return;
     case Collection::kRemotePort:
-      f({}, std::to_string(r.conn.remote_port));
+      f({}, tx.scratch.emplace_back(std::to_string(r.conn.remote_port)));
       return;
     case Collection::kServerAddr:
       one(r.conn.server_addr, f);
       return;
     case Collection::kServerPort:
-      f({}, std::to_string(r.conn.server_port));
+      f({}, tx.scratch.emplace_back(std::to_string(r.conn.server_port)));
       return;
     case Collection::kServerName: {
       const std::string* h = r.header("host");
@@ -139,7 +164,7 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       each(r.files_sizes, false, f);
       return;
     case Collection::kFilesCombinedSize:
-      f({}, std::to_string(r.files_combined_size));
+      f({}, tx.scratch.emplace_back(std::to_string(r.files_combined_size)));
       return;
     case Collection::kMultipartPartHeaders:
       each(r.multipart_part_headers, false, f);
@@ -166,7 +191,7 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       for (const auto& t : r.xml_attrs) f("//@*", t);
       return;
     case Collection::kTx:
-      for (const auto& [k, v] : tx.tx) f(k, v);
+      for (const auto& [k, v] : tx.tx) f(k, tx.scratch.emplace_back(v));
       return;
     case Collection::kMatchedVar:
       one(tx.matched_var, f);
@@ -175,10 +200,10 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       one(tx.matched_var_name, f);
       return;
     case Collection::kMatchedVars:
-      for (const auto& v : tx.matched_vars) f(v.name, v.value);
+      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.value));
       return;
     case Collection::kMatchedVarsNames:
-      for (const auto& v : tx.matched_vars) f(v.name, v.name);
+      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.name));
       return;
     case Collection::kUniqueId:
       f({}, "0");
@@ -190,7 +215,7 @@ void members(Collection c, Transaction& tx, const Emit& f) {
       one(r.full_request, f);
       return;
     case Collection::kFullRequestLength:
-      f({}, std::to_string(r.full_request.size()));
+      f({}, tx.scratch.emplace_back(std::to_string(r.full_request.size())));
       return;
     case Collection::kInboundDataError:
       f({}, "0");
@@ -222,32 +247,57 @@ bool excluded(const CompiledRule& cr, const Transaction& tx, Collection c, std::
 
 }  // namespace
 
+std::string value_name(const Value& v) {
+  std::string n = v.count ? "&" : "";
+  n += collection_name(v.coll);
+  if (v.keyed || (v.count && !v.key.empty())) {
+    n += ':';
+    n += v.key;
+  }
+  return n;
+}
+
 void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
+  tx.scratch.clear();
   for (const auto& t : cr.targets) {
     if (t.t.exclude) continue;
     const Collection c = t.t.collection;
-    const std::string_view cname = collection_name(c);
     if (t.t.count) {
       size_t n = 0;
       members(c, tx, [&](std::string_view k, std::string_view) {
         if (key_matches(t, k)) ++n;
       });
-      out.push_back(
-          {"&" + std::string(cname) + (t.t.key.empty() ? "" : ":" + t.t.key), std::to_string(n)});
+      Value v;
+      v.coll = c;
+      v.key = t.t.key;
+      v.count = true;
+      v.value = tx.scratch.emplace_back(std::to_string(n));
+      out.push_back(v);
       continue;
     }
     const bool keyed = is_keyed(c);
-    members(c, tx, [&](std::string_view k, std::string_view v) {
+    const bool owned = request_owned(c);
+    if (c == Collection::kTx && !t.t.key.empty() && !t.t.key_regex) {  // TX:name: one lookup
+      auto it = tx.tx.find(t.t.key);
+      if (it == tx.tx.end() || excluded(cr, tx, c, it->first)) continue;
+      Value v;
+      v.coll = c;
+      v.key = it->first;
+      v.keyed = true;
+      v.value = tx.scratch.emplace_back(it->second);
+      out.push_back(v);
+      continue;
+    }
+    members(c, tx, [&](std::string_view k, std::string_view val) {
       if (!key_matches(t, k)) return;
       if (keyed && excluded(cr, tx, c, k)) return;
-      std::string name(cname);
-      if (keyed && !(c == Collection::kXml)) {
-        name += ':';
-        name += k;
-      } else if (c == Collection::kXml) {
-        name += ":" + std::string(k);
-      }
-      out.push_back({std::move(name), std::string(v)});
+      Value v;
+      v.coll = c;
+      v.key = k;
+      v.keyed = keyed;
+      v.value = val;
+      v.cacheable = owned;
+      out.push_back(v);
     });
   }
 }

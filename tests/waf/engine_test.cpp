@@ -259,7 +259,10 @@ TEST(Crs, ParanoiaLevelOneBlocksTheClassicsAndPassesAPlainForm) {
   EXPECT_TRUE(blocked("GET /s?q=%3Cscript%3Ealert(1)%3C/script%3E" + h + "\r\n"));
   EXPECT_TRUE(blocked("GET /dl?f=../../../../etc/passwd" + h + "\r\n"));
   EXPECT_TRUE(blocked("GET /x?c=;cat%20/etc/passwd" + h + "\r\n"));
-  std::string form = "name=Anna+Schmidt&email=anna%40example.com&message=Where+is+my+order%3F";
+  // The second sentence once tripped Mamori's HTML tokenizer ("one" read as an on… handler).
+  std::string form =
+      "name=Anna+Schmidt&email=anna%40example.com&message=Where+is+my+order%3F+The+left+one+is+"
+      "half+a+size+smaller+than+the+right+one.+Please+leave+it+on+the+ground+floor";
   EXPECT_FALSE(blocked("POST /contact" + h +
                        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                        std::to_string(form.size()) + "\r\n\r\n" + form));

@@ -65,6 +65,18 @@ TEST(Http, SmugglingAmbiguitiesAreRefused) {
   EXPECT_EQ(refuse("GET /\r\n\r\n").status, 400);  // HTTP/0.9
 }
 
+TEST(Http, FramingSurvivesManyHeadersAfterIt) {
+  // Content-Length first, then enough fields to make the header list grow (the fuzzer found
+  // the framing read through a pointer into the old list).
+  std::string raw = "POST / HTTP/1.1\r\nContent-Length: 7\r\n";
+  for (int i = 0; i < 60; ++i) raw += "X-" + std::to_string(i) + ": v\r\n";
+  raw += "\r\n";
+  HeadParser p;
+  ASSERT_EQ(p.parse(raw), Progress::kDone);
+  EXPECT_EQ(p.head().framing, Framing::kLength);
+  EXPECT_EQ(p.head().content_length, 7u);
+}
+
 TEST(Http, ConnectionDecidesKeepAlive) {
   HeadParser p;
   ASSERT_EQ(p.parse("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n"), Progress::kDone);
