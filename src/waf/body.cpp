@@ -3,6 +3,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -46,7 +47,11 @@ bool disposition(Request& r, std::string_view v, std::string& name, std::string&
       r.multipart_invalid_part = 1;
       return !trim(v).empty() ? false : true;
     }
-    std::string key = to_lower(trim(v.substr(0, eq)));
+    std::string_view raw_key = v.substr(0, eq);
+    std::string key = to_lower(trim(raw_key));
+    // "filename =", "filename*=" or an unknown parameter: a parser behind Mamori may read the
+    // part differently (PHP takes "filename " for another name): the part is invalid.
+    if (raw_key != trim(raw_key)) r.multipart_invalid_part = 1;
     v.remove_prefix(eq + 1);
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     std::string val;
@@ -76,7 +81,7 @@ bool disposition(Request& r, std::string_view v, std::string& name, std::string&
     }
     if (key == "name") {
       name = val;
-    } else if (key == "filename" || key == "filename*") {
+    } else if (key == "filename") {
       filename = val;
       has_filename = true;
     } else {
@@ -187,7 +192,13 @@ void parse_multipart(Request& r, std::string_view boundary, const BodyLimits& li
       }
       std::string_view hn = trim(std::string_view(h).substr(0, colon));
       std::string_view hv = trim(std::string_view(h).substr(colon + 1));
+      for (unsigned char ch : h)
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+          body_error(r, "Multipart: Invalid part header (control character).");
+          break;
+        }
       if (iequals(hn, "content-disposition")) {
+        if (has_disposition) body_error(r, "Multipart: Duplicate Content-Disposition header.");
         has_disposition = true;
         if (!disposition(r, hv, name, filename, has_filename))
           body_error(r, "Multipart: Invalid Content-Disposition header.");
@@ -297,28 +308,46 @@ class JsonArgs : public nlohmann::json_sax<nlohmann::json> {
   bool has_key_ = false;
 };
 
-void xml_walk(Request& r, xmlNode* n, size_t depth, const BodyLimits& l) {
+// The document's text (XML:/*) and attribute values (XML://@*). The text of an internal
+// entity is taken as declared, once per reference (never expanded further: no "billion laughs");
+// external entities are never loaded. Deeper than the limit is an error, not a skip.
+bool xml_walk(Request& r, xmlDoc* doc, xmlNode* n, size_t depth, const BodyLimits& l) {
   for (; n; n = n->next) {
-    if (depth > l.max_json_depth) return;
+    if (depth > l.max_json_depth) {
+      body_error(r, "XML: nested too deep");
+      return false;
+    }
+    if (r.xml_text.back().size() > r.body.size() * 4 + 4096) {
+      body_error(r, "XML: entity text too large");
+      return false;
+    }
     if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
       if (n->content) r.xml_text.back() += reinterpret_cast<const char*>(n->content);
+    } else if (n->type == XML_ENTITY_REF_NODE) {
+      xmlEntity* e = xmlGetDocEntity(doc, n->name);
+      if (e && e->content && e->etype == XML_INTERNAL_GENERAL_ENTITY)
+        r.xml_text.back() += reinterpret_cast<const char*>(e->content);
     } else if (n->type == XML_ELEMENT_NODE) {
       for (xmlAttr* a = n->properties; a; a = a->next)
         if (a->children && a->children->content)
           r.xml_attrs.emplace_back(reinterpret_cast<const char*>(a->children->content));
-      xml_walk(r, n->children, depth + 1, l);
+      if (!xml_walk(r, doc, n->children, depth + 1, l)) return false;
     }
   }
+  return true;
 }
 
 }  // namespace
 
 void parse_json_body(Request& r, const BodyLimits& limits) {
   JsonArgs sax(r, limits);
-  nlohmann::json::sax_parse(r.body, &sax, nlohmann::json::input_format_t::json, false);
+  // strict: one JSON value and nothing after it ({"a":1}{"q":…} is an error).
+  nlohmann::json::sax_parse(r.body, &sax, nlohmann::json::input_format_t::json, true);
 }
 
 void parse_xml_body(Request& r, const BodyLimits& limits) {
+  static std::once_flag init;  // libxml2 must be initialised before threads parse
+  std::call_once(init, [] { xmlInitParser(); });
   // No network, no external entities, no DTD loading: parsing an attacker's XML must not
   // fetch or read anything (XXE). Entities stay unexpanded.
   int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
@@ -330,7 +359,7 @@ void parse_xml_body(Request& r, const BodyLimits& limits) {
     return;
   }
   r.xml_text.emplace_back();
-  xml_walk(r, xmlDocGetRootElement(doc), 0, limits);
+  xml_walk(r, doc, xmlDocGetRootElement(doc), 0, limits);
   xmlFreeDoc(doc);
 }
 

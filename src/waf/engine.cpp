@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "core/text.h"
 #include "waf/engine_impl.h"
@@ -17,6 +18,38 @@ using detail::Transaction;
 
 namespace detail {
 
+void ValueIds::index(const Request& r, size_t nodes) {
+  const std::vector<KV>* stores[] = {&r.args_get,
+                                     &r.args_post,
+                                     &r.cookies,
+                                     &r.headers,
+                                     &r.files,
+                                     &r.files_sizes,
+                                     &r.multipart_part_headers};
+  int64_t at = 0;
+  for (int s = 0; s < static_cast<int>(Store::kCount); ++s) {
+    bases[2 * s] = static_cast<int32_t>(at);
+    at += static_cast<int64_t>(stores[s]->size());
+    bases[2 * s + 1] = static_cast<int32_t>(at);
+    at += static_cast<int64_t>(stores[s]->size());
+  }
+  singles = static_cast<int32_t>(at);
+  at += static_cast<int>(Single::kCount);
+  xml_text = static_cast<int32_t>(at);
+  at += static_cast<int64_t>(r.xml_text.size());
+  xml_attrs = static_cast<int32_t>(at);
+  at += static_cast<int64_t>(r.xml_attrs.size());
+  total = static_cast<int32_t>(std::min<int64_t>(at, INT32_MAX));
+  // At most 1 Mi table entries (4 MiB): a request with more values is evaluated uncached.
+  enabled = at * static_cast<int64_t>(nodes) <= (int64_t{1} << 20);
+}
+
+void Transaction::reset_cache() {
+  ids.index(req, eng.tnodes.size());
+  cached.clear();
+  slots.assign(ids.enabled ? static_cast<size_t>(ids.total) * eng.tnodes.size() : 0, -1);
+}
+
 bool Transaction::rule_removed(const Rule& r) const {
   if (removed_ids.count(r.id)) return true;
   for (auto [a, b] : removed_ranges)
@@ -28,6 +61,15 @@ bool Transaction::rule_removed(const Rule& r) const {
 
 namespace {
 
+std::string cut(std::string_view v) { return sanitize(v.substr(0, 200)); }
+
+std::vector<std::string> split_words(std::string_view s) {
+  std::vector<std::string> out;
+  for (auto w : split(s, ' '))
+    if (!w.empty()) out.push_back(to_lower(w));
+  return out;
+}
+
 // The trie node of `t` after `parent`, added when new.
 uint32_t tnode(std::vector<TransformNode>& nodes, uint32_t parent, Transform t) {
   for (uint32_t i = 1; i < nodes.size(); ++i)
@@ -36,11 +78,22 @@ uint32_t tnode(std::vector<TransformNode>& nodes, uint32_t parent, Transform t) 
   return static_cast<uint32_t>(nodes.size() - 1);
 }
 
-Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nodes) {
+Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nodes,
+                                  PrefilterSet& pre) {
   CompiledRule c;
   c.rule = &r;
   uint32_t at = 0;
   for (Transform t : r.transforms) c.tnodes.push_back(at = tnode(nodes, at, t));
+  c.node = at;
+  // Rules whose operator can only match where its pattern or phrases occur get a prefilter
+  // slot; negated ones, multiMatch ones and patterns built per request do not.
+  if (!r.op.negated && !r.multi_match && !r.is_action) {
+    if (r.op.kind == OpKind::kRx && r.op.param.find("%{") == std::string::npos)
+      c.slot = pre.add_regex(at, r.op.param);
+    else if (r.op.kind == OpKind::kPm || r.op.kind == OpKind::kPmFromFile)
+      c.slot =
+          pre.add_phrases(at, r.op.kind == OpKind::kPm ? split_words(r.op.param) : r.op.phrases);
+  }
   auto op = compile_op(r.op);
   if (!op) return Error::invalid(fmt::format("{}:{}: {}", r.file, r.line, op.error().message));
   c.op = std::move(*op);
@@ -54,14 +107,12 @@ Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nod
     c.targets.push_back(std::move(ct));
   }
   for (const auto& link : r.chain) {
-    auto l = compile_rule(link, nodes);
+    auto l = compile_rule(link, nodes, pre);
     if (!l) return l.error();
     c.chain.push_back(std::move(*l));
   }
   return c;
 }
-
-std::string cut(std::string_view v) { return sanitize(v.substr(0, 200)); }
 
 // ctl:ruleRemoveTargetById=ID;TARGET and friends: the target part.
 std::optional<Target> ctl_target(std::string_view spec) {
@@ -144,16 +195,26 @@ void run_setvar(const SetVar& sv, Transaction& tx, const Rule* rule) {
   tx.tx[name] = std::to_string(sv.op == SetVar::Op::kAdd ? cur + d : cur - d);
 }
 
-// The value after the first `step` transformations of rule `cr`, from the cache when the value
-// is the request's (each distinct chain is computed once per value and transaction).
-std::string_view transformed(const CompiledRule& cr, Transaction& tx, const Value& v,
-                             std::string_view prev, size_t step) {
-  const Transform t = cr.rule->transforms[step];
-  if (!v.cacheable) return tx.scratch.emplace_back(waf::apply(t, prev));
-  CacheKey key{v.value.data(), v.value.size(), cr.tnodes[step]};
-  auto it = tx.tcache.find(key);
-  if (it == tx.tcache.end()) it = tx.tcache.emplace(key, waf::apply(t, prev)).first;
-  return it->second;
+// The value after the first `step + 1` transformations of rule `cr` (step -1: none), from the
+// cache when the value has an id: each distinct chain is computed once per value and phase.
+Transaction::Cached& cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step) {
+  const uint32_t node = step < 0 ? 0 : cr.tnodes[static_cast<size_t>(step)];
+  const size_t idx = static_cast<size_t>(v.id) * tx.eng.tnodes.size() + node;
+  if (int32_t at = tx.slots[idx]; at >= 0) return tx.cached[static_cast<size_t>(at)];
+  Transaction::Cached c;
+  if (step < 0) {
+    c.raw = true;
+  } else {
+    Transaction::Cached& prev = cached(cr, tx, v, step - 1);
+    c.value = waf::apply(cr.rule->transforms[static_cast<size_t>(step)],
+                         prev.raw ? v.value : std::string_view(prev.value));
+  }
+  tx.slots[idx] = static_cast<int32_t>(tx.cached.size());
+  return tx.cached.emplace_back(std::move(c));
+}
+
+std::string_view view(const Transaction::Cached& c, const Value& v) {
+  return c.raw ? v.value : std::string_view(c.value);
 }
 
 // One rule of a chain (or a lone rule): does it match? On each match of a variable, the
@@ -179,20 +240,22 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
     on_match(nullptr, "", nullptr);
     return true;
   }
-  std::vector<Value> vals;
+  std::vector<Value>& vals = tx.vals;  // reused: no allocation per rule
+  vals.clear();
   collect(cr, tx, vals);
   const std::string param = cr.op.dynamic ? expand(cr.op.param, tx, &r) : std::string();
   const std::string_view p =
       cr.op.dynamic ? std::string_view(param) : std::string_view(cr.op.param);
-  std::vector<std::string> groups;
-  std::vector<std::string>* g = r.capture ? &groups : nullptr;
+  std::vector<std::string>* g = r.capture ? &tx.groups : nullptr;
   bool any = false;
   for (const auto& v : vals) {
     std::string_view cur = v.value;
     if (r.multi_match) {  // the operator after every transformation that changed the value
       bool hit = run_op(cr.op, p, cur, tx, g);
       for (size_t k = 0; !hit && k < r.transforms.size(); ++k) {
-        std::string_view next = transformed(cr, tx, v, cur, k);
+        std::string_view next =
+            v.id >= 0 ? view(cached(cr, tx, v, static_cast<int>(k)), v)
+                      : std::string_view(tx.scratch.emplace_back(waf::apply(r.transforms[k], cur)));
         bool changed = next != cur;
         cur = next;
         hit = changed && run_op(cr.op, p, cur, tx, g);
@@ -203,15 +266,18 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
       }
       continue;
     }
-    if (!r.transforms.empty()) {
-      // Most values were transformed the same way by an earlier rule: one lookup.
-      auto hit = v.cacheable ? tx.tcache.find({v.value.data(), v.value.size(), cr.tnodes.back()})
-                             : tx.tcache.end();
-      if (hit != tx.tcache.end()) {
-        cur = hit->second;
-      } else {
-        for (size_t k = 0; k < r.transforms.size(); ++k) cur = transformed(cr, tx, v, cur, k);
+    if (v.id >= 0) {
+      Transaction::Cached& c = cached(cr, tx, v, static_cast<int>(r.transforms.size()) - 1);
+      cur = view(c, v);
+      if (cr.slot >= 0) {  // the prefilter knows this rule cannot match this value
+        if (!c.scanned) {
+          tx.eng.prefilter.scan(cr.node, cur, c.hits);
+          c.scanned = true;
+        }
+        if (!c.hits.test(static_cast<unsigned>(cr.slot))) continue;
       }
+    } else {
+      for (Transform t : r.transforms) cur = tx.scratch.emplace_back(waf::apply(t, cur));
     }
     if (run_op(cr.op, p, cur, tx, g)) {
       any = true;
@@ -293,27 +359,43 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) 
   impl->limits = limits;
   impl->rules.reserve(impl->rs.rules.size());
   for (const auto& r : impl->rs.rules) {
-    auto c = detail::compile_rule(r, impl->tnodes);
+    auto c = detail::compile_rule(r, impl->tnodes, impl->prefilter);
     if (!c) return c.error();
     impl->rules.push_back(std::move(*c));
+  }
+  if (!impl->prefilter.build()) {  // every rule runs PCRE2: slower, the same answers
+    std::function<void(detail::CompiledRule&)> off = [&](detail::CompiledRule& c) {
+      c.slot = -1;
+      for (auto& l : c.chain) off(l);
+    };
+    for (auto& c : impl->rules) off(c);
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 Verdict Engine::evaluate(Request& req) const {
   Transaction tx(*impl_, req);
+  tx.reset_cache();
   tx.mode = impl_->rs.engine;
   tx.body_access = impl_->rs.request_body_access;
   if (tx.mode != EngineMode::kOff) {
     detail::run_phase(*impl_, tx, 1);
     if (!tx.verdict.blocked) {
       if (tx.body_access) {
-        if (req.body.size() > impl_->rs.request_body_limit && impl_->rs.body_limit_reject) {
+        const RuleSet& rs = impl_->rs;
+        if (req.body.size() > rs.request_body_limit && rs.body_limit_reject) {
           tx.verdict.blocked = true;
           tx.verdict.status = 413;
         } else {
-          tx.tcache.clear();  // parsing the body may move the request's strings
           req.process_body(impl_->limits);
+          tx.reset_cache();  // the body's values are new, and the request's strings may move
+          // SecRequestBodyNoFilesLimit: the body without uploaded files.
+          if (req.body.size() - std::min<uint64_t>(req.files_combined_size, req.body.size()) >
+                  rs.request_body_no_files_limit &&
+              rs.body_limit_reject) {
+            tx.verdict.blocked = true;
+            tx.verdict.status = 413;
+          }
         }
       }
       if (!tx.verdict.blocked) detail::run_phase(*impl_, tx, 2);
@@ -327,17 +409,31 @@ Verdict Engine::evaluate(Request& req) const {
 }
 
 Verdict Engine::evaluate_raw(std::string_view raw, const Connection& conn) const {
-  http::WholeRequest w;
-  http::ParseError err;
-  if (http::parse_whole(raw, w, err) != http::WholeResult::kOk) {
-    Verdict v;
-    v.blocked = true;
-    v.status = err.status;
-    v.parse_error = err.reason;
-    return v;
+  // Every request in the input: bytes after the first are the next request on the connection
+  // (pipelining) and a server behind Mamori would answer them too. The first that is blocked
+  // decides; a tail that is not a request is refused.
+  Verdict all;
+  for (int n = 0; !raw.empty(); ++n) {
+    http::WholeRequest w;
+    http::ParseError err;
+    if (n >= 100) err = {400, "more than 100 pipelined requests"};
+    if (n >= 100 || http::parse_whole(raw, w, err) != http::WholeResult::kOk) {
+      all.blocked = true;
+      all.status = err.status;
+      all.parse_error =
+          n ? "pipelined request " + std::to_string(n + 1) + ": " + err.reason : err.reason;
+      return all;
+    }
+    raw.remove_prefix(std::min(w.consumed, raw.size()));
+    while (!raw.empty() && (raw.front() == '\r' || raw.front() == '\n')) raw.remove_prefix(1);
+    Request req = Request::from_http(w.head, std::move(w.body), conn);
+    Verdict v = evaluate(req);
+    v.matches.insert(v.matches.begin(), all.matches.begin(), all.matches.end());
+    v.limits_hit += all.limits_hit;
+    all = std::move(v);
+    if (all.blocked) return all;
   }
-  Request req = Request::from_http(w.head, std::move(w.body), conn);
-  return evaluate(req);
+  return all;
 }
 
 }  // namespace mamori::waf

@@ -40,6 +40,8 @@ struct Verdict {
   std::vector<Match> matches;
   int64_t anomaly_score = 0;  // TX:ANOMALY_SCORE (CRS's inbound score) at the end
   std::string parse_error;
+  // Regular-expression searches stopped by their backtracking limit (counted as matches).
+  int limits_hit = 0;
 };
 
 class Engine {

@@ -13,11 +13,14 @@
 
 #include "core/ip.h"
 #include "waf/engine.h"
+#include "waf/prefilter.h"
 
 typedef struct pcre2_real_code_8 pcre2_code_8;
 typedef struct pcre2_real_match_data_8 pcre2_match_data_8;
 
 namespace mamori::waf::detail {
+
+enum class RxResult : uint8_t { kNoMatch, kMatch, kError };
 
 // A compiled regular expression (PCRE2, JIT where available). Move-only.
 class Regex {
@@ -28,8 +31,9 @@ class Regex {
   Regex& operator=(Regex&& o) noexcept;
   ~Regex();
   bool ok() const { return code_ != nullptr; }
-  // Does it match? With `groups`, the whole match and up to 9 groups are stored.
-  bool match(std::string_view s, std::vector<std::string>* groups = nullptr) const;
+  // Does it match? With `groups`, the whole match and up to 9 groups are stored. kError: the
+  // search stopped at its backtracking or stack limit.
+  RxResult search(std::string_view s, std::vector<std::string>* groups = nullptr) const;
 
  private:
   pcre2_code_8* code_ = nullptr;
@@ -56,17 +60,63 @@ struct CompiledRule {
   CompiledOp op;
   std::vector<CompiledTarget> targets;
   std::vector<uint32_t> tnodes;  // the trie node after each of the rule's transformations
+  uint32_t node = 0;             // the last of them (0: none)
+  int slot = -1;                 // the rule's bit in its node's prefilter (-1: none)
   std::vector<CompiledRule> chain;
 };
 
-// One value a target yields, as views: into the request (stable for a phase: `cacheable`, its
-// transformations are computed once per transaction) or into the transaction's scratch space
-// (TX, counts). Its name ("ARGS:q") is built only when it matches.
+// One value a target yields, as views: into the request (with a dense `id`: its
+// transformations are computed once per phase and cached) or into the transaction's scratch
+// space (TX, counts: id -1, not cached). Its name ("ARGS:q") is built only when it matches.
 struct Value {
   Collection coll = Collection::kArgs;
   std::string_view key;
   std::string_view value;
-  bool keyed = false, count = false, cacheable = false;
+  int32_t id = -1;
+  bool keyed = false, count = false;
+};
+
+// Where the request keeps its values, for numbering them.
+enum class Store : uint8_t {
+  kArgsGet,
+  kArgsPost,
+  kCookies,
+  kHeaders,
+  kFiles,
+  kFilesSizes,
+  kPartHeaders,
+  kCount
+};
+enum class Single : uint8_t {
+  kFilename,
+  kBasename,
+  kUri,
+  kUriRaw,
+  kRequestLine,
+  kMethod,
+  kProtocol,
+  kBody,
+  kQueryString,
+  kRemoteAddr,
+  kServerAddr,
+  kFullRequest,
+  kCount
+};
+
+// Dense numbers for the request's values (names and values of each store, the single values,
+// XML texts), assigned when a phase starts; the request does not change during a phase.
+struct ValueIds {
+  int32_t bases[2 * static_cast<int>(Store::kCount)] = {};
+  int32_t singles = 0, xml_text = 0, xml_attrs = 0, total = 0;
+  bool enabled = false;  // false: too many values to keep a table (nothing is cached)
+  void index(const Request& r, size_t nodes);
+  int32_t base(Store s, bool names) const {
+    return enabled ? bases[2 * static_cast<int>(s) + (names ? 1 : 0)] : -1;
+  }
+  int32_t single(Single s) const { return enabled ? singles + static_cast<int32_t>(s) : -1; }
+  int32_t xml(size_t i, bool attr) const {
+    return enabled ? (attr ? xml_attrs : xml_text) + static_cast<int32_t>(i) : -1;
+  }
 };
 std::string value_name(const Value& v);
 
@@ -79,20 +129,6 @@ struct MatchedVar {
 struct TransformNode {
   uint32_t parent = 0;
   Transform t = Transform::kLowercase;
-};
-
-struct CacheKey {
-  const char* data;
-  size_t size;
-  uint32_t node;
-  bool operator==(const CacheKey& o) const = default;
-};
-struct CacheKeyHash {
-  size_t operator()(const CacheKey& k) const {
-    uint64_t h = reinterpret_cast<uintptr_t>(k.data) * 0x9e3779b97f4a7c15ULL;
-    h ^= (k.size + (static_cast<uint64_t>(k.node) << 24)) * 0xc2b2ae3d27d4eb4fULL;
-    return static_cast<size_t>(h ^ (h >> 29));
-  }
 };
 
 struct Transaction;
@@ -116,10 +152,22 @@ struct Transaction {
   std::map<std::string, std::string> tx;  // TX: names lower-cased
   std::string matched_var, matched_var_name;
   std::vector<MatchedVar> matched_vars;
-  // Transformed request values, per (value, chain); cleared when the body is parsed (the
-  // request's strings may move then).
-  std::unordered_map<CacheKey, std::string, CacheKeyHash> tcache;
+  // Transformed request values, per (value, chain of transformations).
+  struct Cached {
+    std::string value;
+    bool raw = false;      // node 0: the value itself (not copied)
+    bool scanned = false;  // `hits` holds the prefilter's answer
+    Hits hits;
+  };
+  ValueIds ids;
+  std::vector<int32_t> slots;  // [value id * trie nodes + node] → index in `cached`, or -1
+  std::deque<Cached> cached;
+  // Numbers the request's values and empties the cache (when a phase starts after the body
+  // was parsed: the request's strings may have moved).
+  void reset_cache();
   std::deque<std::string> scratch;  // values that are not the request's (TX, counts)
+  std::vector<Value> vals;          // the values of the rule being evaluated
+  std::vector<std::string> groups;  // its captures
   std::set<int64_t> removed_ids;
   std::vector<std::pair<int64_t, int64_t>> removed_ranges;
   std::vector<std::string> removed_tags;
@@ -142,5 +190,6 @@ struct Engine::Impl {
   BodyLimits limits;
   std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
   std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
+  detail::PrefilterSet prefilter;
 };
 }  // namespace mamori::waf

@@ -287,6 +287,7 @@ WholeResult parse_whole(std::string_view raw, WholeRequest& out, ParseError& err
   out.head = p.head();
   std::string_view rest = raw.substr(out.head.head_bytes);
   out.body.clear();
+  out.consumed = out.head.head_bytes;
   if (out.head.framing == Framing::kLength) {
     if (rest.size() < out.head.content_length) {
       out.body.assign(rest);
@@ -294,9 +295,10 @@ WholeResult parse_whole(std::string_view raw, WholeRequest& out, ParseError& err
       return WholeResult::kIncomplete;
     }
     out.body.assign(rest.substr(0, out.head.content_length));
+    out.consumed = out.head.head_bytes + out.head.content_length;
   } else if (out.head.framing == Framing::kChunked) {
     ChunkedDecoder d(limits);
-    d.feed(rest, out.body);
+    out.consumed = out.head.head_bytes + d.feed(rest, out.body);
     if (d.failed()) {
       err = {400, d.error()};
       return WholeResult::kError;

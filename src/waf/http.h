@@ -107,6 +107,7 @@ class ChunkedDecoder {
 struct WholeRequest {
   RequestHead head;
   std::string body;
+  size_t consumed = 0;  // bytes of the input this request took (what follows is the next one's)
 };
 enum class WholeResult : uint8_t { kOk, kIncomplete, kError };
 // Parses `raw` (which must outlive the result's views). kIncomplete: the head or body ends

@@ -46,15 +46,41 @@ Regex::~Regex() {
   if (code_) pcre2_code_free(code_);
 }
 
-bool Regex::match(std::string_view s, std::vector<std::string>* groups) const {
-  if (!code_) return false;
-  // One match block per thread, grown to the largest pattern seen.
-  thread_local pcre2_match_data* md = pcre2_match_data_create(32, nullptr);
-  int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md, nullptr);
-  if (rc < 0) return false;  // no match, or a limit reached: not a match, as in ModSecurity
+namespace {
+
+// The match context every search uses: bounded backtracking (a pattern that would take
+// super-linear time on a crafted value stops at the limit) and a JIT stack large enough for
+// deeply nested input (the 32 KiB default makes such input an error).
+struct MatchContext {
+  pcre2_match_context* ctx = pcre2_match_context_create(nullptr);
+  pcre2_jit_stack* stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, nullptr);
+  pcre2_match_data* md = pcre2_match_data_create(32, nullptr);
+  MatchContext() {
+    pcre2_jit_stack_assign(ctx, nullptr, stack);
+    pcre2_set_depth_limit(ctx, 10000);
+  }
+  ~MatchContext() {
+    pcre2_match_data_free(md);
+    pcre2_jit_stack_free(stack);
+    pcre2_match_context_free(ctx);
+  }
+};
+
+}  // namespace
+
+RxResult Regex::search(std::string_view s, std::vector<std::string>* groups) const {
+  if (!code_) return RxResult::kNoMatch;
+  thread_local MatchContext mc;
+  // At least a million steps, more for long values (each start position costs some).
+  pcre2_set_match_limit(
+      mc.ctx, static_cast<uint32_t>(std::min<size_t>(1000000 + 64 * s.size(), UINT32_MAX / 2)));
+  int rc =
+      pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, mc.md, mc.ctx);
+  if (rc == PCRE2_ERROR_NOMATCH) return RxResult::kNoMatch;
+  if (rc < 0) return RxResult::kError;  // a limit: the caller fails closed
   if (groups) {
     groups->clear();
-    PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    PCRE2_SIZE* ov = pcre2_get_ovector_pointer(mc.md);
     int n = std::min(rc == 0 ? 32 : rc, 10);
     for (int i = 0; i < n; ++i) {
       if (ov[2 * i] == PCRE2_UNSET) {
@@ -64,7 +90,7 @@ bool Regex::match(std::string_view s, std::vector<std::string>* groups) const {
       }
     }
   }
-  return true;
+  return RxResult::kMatch;
 }
 
 namespace {
@@ -177,14 +203,22 @@ bool run_op(const CompiledOp& op, std::string_view param, std::string_view v, Tr
             std::vector<std::string>* groups) {
   bool m = false;
   switch (op.kind) {
-    case OpKind::kRx:
+    case OpKind::kRx: {
+      RxResult res = RxResult::kNoMatch;
       if (op.dynamic) {
         auto re = Regex::compile(param, false);
-        m = re && re->match(v, groups);
+        if (re) res = re->search(v, groups);
       } else {
-        m = op.re.match(v, groups);
+        res = op.re.search(v, groups);
       }
-      break;
+      // A search stopped by a limit is a match: padding a payload must not switch a rule off
+      // (ModSecurity counts it as no match, which is how such padding gets through).
+      if (res == RxResult::kError) {  // fires whether negated or not: fail closed
+        ++tx.verdict.limits_hit;
+        return true;
+      }
+      m = res == RxResult::kMatch;
+    } break;
     case OpKind::kPm:
     case OpKind::kPmFromFile: {
       std::string lv = to_lower(v);
@@ -291,7 +325,6 @@ bool run_op(const CompiledOp& op, std::string_view param, std::string_view v, Tr
       m = false;
       break;
   }
-  (void)tx;
   return op.negated ? !m : m;
 }
 

@@ -85,6 +85,7 @@ void parse_urlencoded(std::string_view s, char sep, size_t max, std::vector<KV>&
     size_t e = s.find(sep, pos);
     std::string_view pair = s.substr(pos, e == std::string_view::npos ? s.npos : e - pos);
     pos = e == std::string_view::npos ? s.size() : e + 1;
+    if (pair.empty()) continue;  // "a=1&&b=2": nothing between the separators (PHP skips it too)
     size_t eq = pair.find('=');
     std::string_view k = pair.substr(0, eq);
     std::string_view v = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
@@ -109,7 +110,8 @@ Request Request::from_http(const http::RequestHead& head, std::string body, Conn
   r.request_line = r.method + " " + r.uri_raw + " " + r.protocol;
   size_t q = r.uri_raw.find('?');
   if (q != std::string::npos) r.query_string = r.uri_raw.substr(q + 1);
-  r.filename = r.uri.substr(0, r.uri.find('?'));
+  // The path ends at the first '?' as sent; an encoded %3F is part of the path.
+  r.filename = uri_decode(std::string_view(r.uri_raw).substr(0, q));
   size_t slash = r.filename.find_last_of("/\\");
   if (slash != std::string::npos) r.basename = r.filename.substr(slash + 1);
   r.has_basename = slash != std::string::npos;

@@ -1,5 +1,5 @@
-// The default engine settings and CRS setup (see setup.h). Rule ids 200000–200003 are the
-// ones ModSecurity's recommended configuration uses for the same checks.
+// The default engine settings and CRS setup (see setup.h). Rule ids 200000–200003 and 200007
+// are the ones ModSecurity's recommended configuration uses for the same checks.
 #include "waf/setup.h"
 
 #include <fmt/format.h>
@@ -22,6 +22,8 @@ SecRule REQBODY_ERROR "!@eq 0" \
   "id:200002,phase:2,t:none,log,deny,status:403,msg:'Failed to parse request body.',logdata:'%{{reqbody_error_msg}}',severity:2"
 SecRule MULTIPART_STRICT_ERROR "!@eq 0" \
   "id:200003,phase:2,t:none,log,deny,status:403,msg:'Multipart request body failed strict validation'"
+SecRule &ARGS "@ge 1000" \
+  "id:200007,phase:2,t:none,log,deny,status:403,msg:'Too many arguments: the rest would not be inspected'"
 SecArgumentSeparator &
 SecCookieFormat 0
 SecDefaultAction "phase:1,log,auditlog,pass"

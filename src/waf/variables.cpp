@@ -22,41 +22,32 @@ int64_t to_number(std::string_view s) {
 
 namespace {
 
+// Values are numbered densely per phase (ValueIds): the transformation cache is a table.
 template <class Emit>
-void each(const std::vector<KV>& kv, bool names, Emit& f) {
-  for (const auto& a : kv) f(a.key, names ? std::string_view(a.key) : std::string_view(a.value));
+void each(const std::vector<KV>& kv, bool names, Emit& f, const Transaction& tx, Store st) {
+  const int32_t base = tx.ids.base(st, names);
+  for (size_t i = 0; i < kv.size(); ++i) {
+    const KV& a = kv[i];
+    f(a.key, names ? std::string_view(a.key) : std::string_view(a.value),
+      base < 0 ? -1 : base + static_cast<int32_t>(i));
+  }
 }
 
 template <class Emit>
-void one(const std::string& v, Emit& f, bool only_if_set = false) {
+void one(const std::string& v, Emit& f, const Transaction& tx, Single which,
+         bool only_if_set = false) {
   if (only_if_set && v.empty()) return;
-  f({}, v);
+  f({}, v, tx.ids.single(which));
+}
+
+template <class Emit>
+void made(std::string_view v, Emit& f) {  // a value made here: not cached
+  f({}, v, -1);
 }
 
 template <class Emit>
 void flag(int v, Emit& f) {
-  f({}, v ? "1" : "0");
-}
-
-// Collections whose values are the request's own strings (stable while a phase runs).
-bool request_owned(Collection c) {
-  switch (c) {
-    case Collection::kTx:
-    case Collection::kMatchedVar:
-    case Collection::kMatchedVarName:
-    case Collection::kMatchedVars:
-    case Collection::kMatchedVarsNames:
-    case Collection::kArgsCombinedSize:
-    case Collection::kRequestBodyLength:
-    case Collection::kRemotePort:
-    case Collection::kServerPort:
-    case Collection::kFilesCombinedSize:
-    case Collection::kFullRequestLength:
-    case Collection::kServerName:
-      return false;
-    default:
-      return true;
-  }
+  f({}, v ? "1" : "0", -1);
 }
 
 // Every member of a collection as (key, value); single-valued ones have the empty key. Values
@@ -66,108 +57,109 @@ void members(Collection c, Transaction& tx, Emit&& f) {
   const Request& r = tx.req;
   switch (c) {
     case Collection::kArgs:
-      each(r.args_get, false, f);
-      each(r.args_post, false, f);
+      each(r.args_get, false, f, tx, Store::kArgsGet);
+      each(r.args_post, false, f, tx, Store::kArgsPost);
       return;
     case Collection::kArgsGet:
-      each(r.args_get, false, f);
+      each(r.args_get, false, f, tx, Store::kArgsGet);
       return;
     case Collection::kArgsPost:
-      each(r.args_post, false, f);
+      each(r.args_post, false, f, tx, Store::kArgsPost);
       return;
     case Collection::kArgsNames:
-      each(r.args_get, true, f);
-      each(r.args_post, true, f);
+      each(r.args_get, true, f, tx, Store::kArgsGet);
+      each(r.args_post, true, f, tx, Store::kArgsPost);
       return;
     case Collection::kArgsGetNames:
-      each(r.args_get, true, f);
+      each(r.args_get, true, f, tx, Store::kArgsGet);
       return;
     case Collection::kArgsPostNames:
-      each(r.args_post, true, f);
+      each(r.args_post, true, f, tx, Store::kArgsPost);
       return;
     case Collection::kArgsCombinedSize: {
       size_t n = 0;
       for (const auto* v : {&r.args_get, &r.args_post})
         for (const auto& a : *v) n += a.key.size() + a.value.size();
-      f({}, tx.scratch.emplace_back(std::to_string(n)));
+      made(tx.scratch.emplace_back(std::to_string(n)), f);
       return;
     }
     case Collection::kRequestCookies:
-      each(r.cookies, false, f);
+      each(r.cookies, false, f, tx, Store::kCookies);
       return;
     case Collection::kRequestCookiesNames:
-      each(r.cookies, true, f);
+      each(r.cookies, true, f, tx, Store::kCookies);
       return;
     case Collection::kRequestHeaders:
-      each(r.headers, false, f);
+      each(r.headers, false, f, tx, Store::kHeaders);
       return;
     case Collection::kRequestHeadersNames:
-      each(r.headers, true, f);
+      each(r.headers, true, f, tx, Store::kHeaders);
       return;
     case Collection::kRequestFilename:
-      one(r.filename, f);
+      one(r.filename, f, tx, Single::kFilename);
       return;
     case Collection::kRequestBasename:
-      if (r.has_basename) f({}, r.basename);
+      if (r.has_basename) one(r.basename, f, tx, Single::kBasename);
       return;
     case Collection::kRequestUri:
-      one(r.uri, f);
+      one(r.uri, f, tx, Single::kUri);
       return;
     case Collection::kRequestUriRaw:
-      one(r.uri_raw, f);
+      one(r.uri_raw, f, tx, Single::kUriRaw);
       return;
     case Collection::kRequestLine:
-      one(r.request_line, f);
+      one(r.request_line, f, tx, Single::kRequestLine);
       return;
     case Collection::kRequestMethod:
-      one(r.method, f);
+      one(r.method, f, tx, Single::kMethod);
       return;
     case Collection::kRequestProtocol:
-      one(r.protocol, f);
+      one(r.protocol, f, tx, Single::kProtocol);
       return;
     case Collection::kRequestBody:
-      if (r.body_processed) one(r.body, f, true);
+      if (r.body_processed) one(r.body, f, tx, Single::kBody, true);
       return;
     case Collection::kRequestBodyLength:
-      f({}, tx.scratch.emplace_back(std::to_string(r.body.size())));
+      made(tx.scratch.emplace_back(std::to_string(r.body.size())), f);
       return;
     case Collection::kQueryString:
-      one(r.query_string, f);
+      one(r.query_string, f, tx, Single::kQueryString);
       return;
     case Collection::kRemoteAddr:
-      one(r.conn.remote_addr, f);
+      one(r.conn.remote_addr, f, tx, Single::kRemoteAddr);
       return;
     case Collection::kRemotePort:
-      f({}, tx.scratch.emplace_back(std::to_string(r.conn.remote_port)));
+      made(tx.scratch.emplace_back(std::to_string(r.conn.remote_port)), f);
       return;
     case Collection::kServerAddr:
-      one(r.conn.server_addr, f);
+      one(r.conn.server_addr, f, tx, Single::kServerAddr);
       return;
     case Collection::kServerPort:
-      f({}, tx.scratch.emplace_back(std::to_string(r.conn.server_port)));
+      made(tx.scratch.emplace_back(std::to_string(r.conn.server_port)), f);
       return;
     case Collection::kServerName: {
       const std::string* h = r.header("host");
-      if (h)
-        f({}, std::string_view(*h).substr(0, h->rfind(':') == std::string::npos || h->back() == ']'
-                                                 ? h->size()
-                                                 : h->rfind(':')));
+      if (!h) return;
+      std::string_view host = *h;
+      if (size_t colon = host.rfind(':'); colon != std::string_view::npos && host.back() != ']')
+        host = host.substr(0, colon);
+      made(host, f);
       return;
     }
     case Collection::kFiles:
-      each(r.files, false, f);
+      each(r.files, false, f, tx, Store::kFiles);
       return;
     case Collection::kFilesNames:
-      each(r.files, true, f);
+      each(r.files, true, f, tx, Store::kFiles);
       return;
     case Collection::kFilesSizes:
-      each(r.files_sizes, false, f);
+      each(r.files_sizes, false, f, tx, Store::kFilesSizes);
       return;
     case Collection::kFilesCombinedSize:
-      f({}, tx.scratch.emplace_back(std::to_string(r.files_combined_size)));
+      made(tx.scratch.emplace_back(std::to_string(r.files_combined_size)), f);
       return;
     case Collection::kMultipartPartHeaders:
-      each(r.multipart_part_headers, false, f);
+      each(r.multipart_part_headers, false, f, tx, Store::kPartHeaders);
       return;
     case Collection::kMultipartStrictError:
       if (r.processor == BodyProcessor::kMultipart) flag(r.multipart_strict_error, f);
@@ -179,46 +171,47 @@ void members(Collection c, Transaction& tx, Emit&& f) {
       flag(r.reqbody_error, f);
       return;
     case Collection::kReqbodyErrorMsg:
-      one(r.reqbody_error_msg, f, true);
+      made(r.reqbody_error_msg, f);
       return;
     case Collection::kReqbodyProcessor: {
       std::string_view n = body_processor_name(r.processor);
-      if (!n.empty()) f({}, n);
+      if (!n.empty()) made(n, f);
       return;
     }
     case Collection::kXml:
-      for (const auto& t : r.xml_text) f("/*", t);
-      for (const auto& t : r.xml_attrs) f("//@*", t);
+      for (size_t i = 0; i < r.xml_text.size(); ++i) f("/*", r.xml_text[i], tx.ids.xml(i, false));
+      for (size_t i = 0; i < r.xml_attrs.size(); ++i)
+        f("//@*", r.xml_attrs[i], tx.ids.xml(i, true));
       return;
     case Collection::kTx:
-      for (const auto& [k, v] : tx.tx) f(k, tx.scratch.emplace_back(v));
+      for (const auto& [k, v] : tx.tx) f(k, tx.scratch.emplace_back(v), -1);
       return;
     case Collection::kMatchedVar:
-      one(tx.matched_var, f);
+      made(tx.scratch.emplace_back(tx.matched_var), f);
       return;
     case Collection::kMatchedVarName:
-      one(tx.matched_var_name, f);
+      made(tx.scratch.emplace_back(tx.matched_var_name), f);
       return;
     case Collection::kMatchedVars:
-      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.value));
+      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.value), -1);
       return;
     case Collection::kMatchedVarsNames:
-      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.name));
+      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.name), -1);
       return;
     case Collection::kUniqueId:
-      f({}, "0");
+      made("0", f);
       return;
     case Collection::kDuration:
-      f({}, "0");
+      made("0", f);
       return;
     case Collection::kFullRequest:
-      one(r.full_request, f);
+      one(r.full_request, f, tx, Single::kFullRequest);
       return;
     case Collection::kFullRequestLength:
-      f({}, tx.scratch.emplace_back(std::to_string(r.full_request.size())));
+      made(tx.scratch.emplace_back(std::to_string(r.full_request.size())), f);
       return;
     case Collection::kInboundDataError:
-      f({}, "0");
+      made("0", f);
       return;
     default:
       return;  // persistent collections, the response, GEO, time: nothing in Mamori
@@ -227,7 +220,7 @@ void members(Collection c, Transaction& tx, Emit&& f) {
 
 bool key_matches(const CompiledTarget& t, std::string_view key) {
   if (t.t.key.empty()) return true;
-  if (t.t.key_regex) return t.key_re.match(key);
+  if (t.t.key_regex) return t.key_re.search(key) != RxResult::kNoMatch;  // errors: included
   return iequals(t.t.key, key);
 }
 
@@ -264,7 +257,7 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
     const Collection c = t.t.collection;
     if (t.t.count) {
       size_t n = 0;
-      members(c, tx, [&](std::string_view k, std::string_view) {
+      members(c, tx, [&](std::string_view k, std::string_view, int32_t) {
         if (key_matches(t, k)) ++n;
       });
       Value v;
@@ -276,7 +269,6 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
       continue;
     }
     const bool keyed = is_keyed(c);
-    const bool owned = request_owned(c);
     if (c == Collection::kTx && !t.t.key.empty() && !t.t.key_regex) {  // TX:name: one lookup
       auto it = tx.tx.find(t.t.key);
       if (it == tx.tx.end() || excluded(cr, tx, c, it->first)) continue;
@@ -288,7 +280,7 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
       out.push_back(v);
       continue;
     }
-    members(c, tx, [&](std::string_view k, std::string_view val) {
+    members(c, tx, [&](std::string_view k, std::string_view val, int32_t id) {
       if (!key_matches(t, k)) return;
       if (keyed && excluded(cr, tx, c, k)) return;
       Value v;
@@ -296,7 +288,7 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
       v.key = k;
       v.keyed = keyed;
       v.value = val;
-      v.cacheable = owned;
+      v.id = id;
       out.push_back(v);
     });
   }
@@ -336,7 +328,7 @@ std::string expand(std::string_view text, Transaction& tx, const Rule* rule) {
     auto c = parse_collection(coll);
     if (!c) continue;
     bool done = false;
-    members(*c, tx, [&](std::string_view k, std::string_view v) {
+    members(*c, tx, [&](std::string_view k, std::string_view v, int32_t) {
       if (done || (!key.empty() && !iequals(k, key))) return;
       o.append(v);
       done = true;

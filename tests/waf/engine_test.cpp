@@ -269,6 +269,68 @@ TEST(Crs, ParanoiaLevelOneBlocksTheClassicsAndPassesAPlainForm) {
   EXPECT_FALSE(blocked("GET /blog/2026/12/hello-world?utm_source=news&page=2" + h + "\r\n"));
 }
 
+// What an attack review of the engine got through, each blocked now (CRS PL1 as shipped).
+TEST(Crs, EvasionsFromTheAttackReviewAreBlocked) {
+  LoadOptions lo;
+  lo.preamble = default_setup(1);
+  auto rs = load_rules(default_crs_paths(), lo);
+  ASSERT_TRUE(rs.has_value()) << rs.error().message;
+  auto eng = Engine::build(std::move(*rs));
+  ASSERT_TRUE(eng.has_value());
+  const std::string h = " HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n";
+  const std::string sqli = "1' union select password from users--";
+  auto post = [&](const std::string& ct, const std::string& body) {
+    return "POST /" + h + "Content-Type: " + ct +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  auto part = [&](const std::string& head) {
+    return post("multipart/form-data; boundary=xyz",
+                "--xyz\r\n" + head + "\r\n\r\n" + sqli + "\r\n--xyz--\r\n");
+  };
+  std::string many_args;
+  for (int i = 0; i < 1000; ++i) many_args += "a=1&";
+  std::string nested;  // a shell command in 1000 nested subshells (a JIT stack error before)
+  for (int i = 0; i < 1000; ++i) nested += "(+";
+  nested += "uname+-a";
+  for (int i = 0; i < 1000; ++i) nested += "+)";
+  std::string deep;
+  for (int i = 0; i < 70; ++i) deep += "<a>";
+  deep += sqli;
+  for (int i = 0; i < 70; ++i) deep += "</a>";
+  const std::vector<std::pair<const char*, std::string>> cases = {
+      {"nested subshells", "GET /?cmd=" + nested + h + "\r\n"},
+      {"1000 empty pairs first",
+       "GET /?" + std::string(1000, '&') + "q=1'+union+select+1--" + h + "\r\n"},
+      {"1000 arguments first", post("application/x-www-form-urlencoded", many_args + "q=" + sqli)},
+      {"filename*", part("Content-Disposition: form-data; name=\"q\"; filename*=a.txt")},
+      {"filename =", part("Content-Disposition: form-data; name=\"q\"; filename =\"a.txt\"")},
+      {"two dispositions", part("Content-Disposition: form-data; name=\"q\"\r\n"
+                                "Content-Disposition: form-data; name=\"f\"; filename=\"a\"")},
+      {"NUL in a name",
+       part(std::string("Content-Disposition: form-data; name=\"q\0\"; filename=\"a\"", 55))},
+      {"XML entity",
+       post("application/xml", "<!DOCTYPE x [<!ENTITY e \"" + sqli + "\">]><x>&e;</x>")},
+      {"XML 70 deep", post("application/xml", deep)},
+      {"JSON after JSON", post("application/json", "{\"a\":1}{\"q\":\"" + sqli + "\"}")},
+      {"pipelined",
+       "POST /" + h + "Content-Length: 0\r\n\r\nGET /?q=1'+union+select+1--" + h + "\r\n"},
+  };
+  for (const auto& [what, raw] : cases) EXPECT_TRUE((*eng)->evaluate_raw(raw, {}).blocked) << what;
+}
+
+TEST(Engine, ARegexStoppedByItsLimitCountsAsAMatch) {
+  // (a+)+$ on a run of a's and a b backtracks exponentially: the search stops at its limit,
+  // and the rule fires rather than letting the padding switch it off. (The pattern is built
+  // per request so that PCRE2 runs it: the prefilter would know there is no match.)
+  Rules r(
+      "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.end=$\"\n"
+      "SecRule ARGS \"@rx (a+)+%{tx.end}\" \"id:2,phase:1,pass,log\"\n");
+  Verdict v = r.on("GET /?x=" + std::string(40, 'a') + "b HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(v.matches.size(), 1u);
+  EXPECT_GE(v.limits_hit, 1);
+  EXPECT_TRUE(r.ids("GET /?x=" + std::string(40, 'b') + " HTTP/1.1\r\n\r\n").empty());
+}
+
 TEST(Detect, SqlInjectionShapes) {
   for (const char* a :
        {"1' or '1'='1", "' OR 1=1--", "admin'--", "1 union select 1,2,3",
