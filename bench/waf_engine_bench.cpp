@@ -42,7 +42,7 @@ const std::string kPost = "POST /contact/submit" + kHead +
 const Engine& engine() {
   static std::unique_ptr<Engine> e = [] {
     LoadOptions lo;
-    lo.preamble = default_setup(1);
+    lo.preamble = default_setup(1, !local_crs_setup().empty());
     auto rs = load_rules(default_crs_paths(), lo);
     if (!rs) std::abort();
     auto eng = Engine::build(std::move(*rs));

@@ -29,26 +29,32 @@ struct TestArgs {
   std::string records;
 };
 
-// The rule set `waf test` and `waf run` evaluate: Mamori's setup at the paranoia level, then
-// the given rule files, or Debian's CRS when none are given.
+// The rule set `waf test` and `waf run` evaluate: Mamori's engine settings at the paranoia
+// level, then the given rule files (which include their crs-setup.conf), or Debian's CRS with
+// the operator's /etc/modsecurity/crs files when none are given.
 Result<waf::RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia) {
   waf::LoadOptions lo;
-  lo.preamble = waf::default_setup(paranoia);
+  lo.preamble = waf::default_setup(paranoia, !rules.empty() || !waf::local_crs_setup().empty());
+  lo.preamble_name = "<mamori engine settings>";
   return waf::load_rules(rules.empty() ? waf::default_crs_paths() : rules, lo);
 }
 
 int cmd_waf_test(const Options& o, const TestArgs& a) {
   if (auto bad = text_or_json(o, "waf test")) return *bad;
   if (a.paranoia < 1 || a.paranoia > 4) return usage("waf test: --paranoia is 1 to 4");
-  auto rs = load_engine_rules(a.rules, a.paranoia);
-  if (!rs) return fail(rs.error().with_context("waf test"));
-  auto eng = waf::Engine::build(std::move(*rs));
-  if (!eng) return fail(eng.error().with_context("waf test"));
+  // The corpus first: a mistake in it should not wait for the engine to be built.
   auto recs = waf::read_corpus(a.corpus, 1ull << 30);
   if (!recs) return fail(recs.error().with_context("waf test"));
+  auto rs = load_engine_rules(a.rules, a.paranoia);
+  if (!rs) return fail(rs.error().with_context("waf test"));
+  info(o, "waf test: building the engine (" + std::to_string(rs->rules.size()) + " rules)");
+  auto eng = waf::Engine::build(std::move(*rs));
+  if (!eng) return fail(eng.error().with_context("waf test"));
   info(o, "waf test: " + std::to_string(recs->size()) + " requests");
   waf::ScoreOptions so;
   so.max_pl = a.max_pl >= 0 ? a.max_pl : a.paranoia;
+  so.paranoia = a.paranoia;
+  so.rules = a.rules.empty() ? waf::default_crs_paths() : a.rules;
   auto score = waf::score_corpus(**eng, *recs, so);
   if (!a.records.empty()) {
     if (auto st = write_file_atomic(a.records, waf::render_records_jsonl(score), 0600); !st)
@@ -67,6 +73,7 @@ void add_waf_commands(CLI::App& app, Options& o, int& rc) {
   mamori waf rules /etc/modsecurity/crs/crs-setup.conf /usr/share/modsecurity-crs/rules
   mamori --format json waf rules my-rules.conf
   mamori waf test --paranoia 2 requests.jsonl
+  mamori waf test --rules my-crs-setup.conf,/usr/share/modsecurity-crs/rules requests.jsonl
 See docs/waf.md.)");
   waf->require_subcommand(1);
   struct Args {
@@ -96,15 +103,21 @@ See docs/waf.md.)");
                    "JSON lines, one request each (../shared/corpus/waf/README.md)")
       ->required();
   test->add_option("--rules", t->rules,
-                   "Rule files or directories, in order (default: Debian's OWASP CRS in " +
-                       std::string(waf::kCrsRulesDir) + ")");
+                   "Rule files or directories, in order; repeat the option or separate with "
+                   "commas; give your crs-setup.conf first (default: /etc/modsecurity/crs/"
+                   "crs-setup.conf and exclusion files, and Debian's OWASP CRS in " +
+                       std::string(waf::kCrsRulesDir) + ")")
+      ->delimiter(',');
   test->add_option("--paranoia", t->paranoia, "CRS paranoia level, 1 to 4")->capture_default_str();
   test->add_option(
       "--max-pl", t->max_pl,
-      "Leave out CRS regression tests of rules above this level (default: --paranoia)");
+      "Leave out CRS regression tests (records with crs_pl) of rules above this level; 0 "
+      "leaves out every CRS test (default: --paranoia)");
   test->add_option(
       "--records", t->records,
-      "Also write one JSON line per request (id, status, blocked, rules) to this file");
+      "Also write one JSON line per request (id, status, blocked, rules, score: the "
+      "anomaly score, reason: why the request was refused before the rules) to this file, "
+      "mode 0600");
   test->callback([&o, &rc, t] { rc = cmd_waf_test(o, *t); });
 }
 

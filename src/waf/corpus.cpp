@@ -34,13 +34,26 @@ Result<CorpusRecord> parse_corpus_line(std::string_view text) {
     json j = json::parse(text);
     if (!j.is_object()) return Error::invalid("a record is not a JSON object");
     r.id = str_of(j, "id", "");
+    if (r.id.empty()) return Error::invalid("a record without an 'id'");
     r.category = str_of(j, "category", "");
+    if (r.category.empty()) return Error::invalid("a record without a 'category'");
+    for (const char* k : {"headers", "accept_status"})
+      if (j.contains(k) && !j[k].is_array())
+        return Error::invalid(std::string("'") + k + "' is not an array");
+    for (const char* k : {"crs_rule", "crs_pl"})
+      if (j.contains(k) && !j[k].is_null() && !j[k].is_number_integer())
+        return Error::invalid(std::string("'") + k + "' is not a whole number");
+    if (j.contains("autocomplete") && !j["autocomplete"].is_boolean())
+      return Error::invalid("'autocomplete' is not true or false");
     std::string expect = str_of(j, "expect", "");
     if (expect != "block" && expect != "allow")
       return Error::invalid("'expect' is neither block nor allow");
     r.expect_block = expect == "block";
     if (auto it = j.find("accept_status"); it != j.end() && it->is_array()) {
-      for (const auto& s : *it) r.accept_status.push_back(s.get<int>());
+      for (const auto& st : *it) {
+        if (!st.is_number_integer()) return Error::invalid("'accept_status' holds a non-number");
+        r.accept_status.push_back(st.get<int>());
+      }
     } else {
       r.accept_status = {403};
     }

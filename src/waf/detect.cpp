@@ -296,7 +296,11 @@ bool sql_follows(std::string_view c, bool quoted) {
       return quoted && at(1) == '(';
     case ',':  // ',(select …
       return quoted && (at(1) == 'E' || (at(1) == '(' && at(2) == 'E'));
-    case 'o':  // '=' , '+sleep(5)+', '||'
+    case 'o':  // '=' , '+sleep(5)+', '||', "|id|"
+      // A command piped in: "|id|", a)|id;
+      if (at(1) == 'n' && ((at(2) == 'o' && (at(3) == '\0' || at(3) == 'S')) || at(2) == ';') &&
+          c.size() <= 4)
+        return true;
       if (!quoted) return false;
       if (at(1) == 'f' && at(2) == '(') return true;
       return is(at(1), "1sv") && (at(2) == '\0' || at(2) == 'c' || at(2) == '&');
@@ -384,6 +388,36 @@ bool dangerous_tag(const std::string& name) {
          name.starts_with("xsl") || name.starts_with("svg");
 }
 
+// DOM event handler attributes (the common ones; inside a tag any on…= counts).
+bool is_event(const std::string& n) {
+  return n.size() > 4 && n.starts_with("on") &&
+         in(n.substr(2), {"load",          "error",          "click",
+                          "dblclick",      "mouseover",      "mouseout",
+                          "mousedown",     "mouseup",        "mousemove",
+                          "mouseenter",    "mouseleave",     "focus",
+                          "blur",          "focusin",        "focusout",
+                          "change",        "input",          "submit",
+                          "reset",         "select",         "keydown",
+                          "keyup",         "keypress",       "abort",
+                          "unload",        "beforeunload",   "resize",
+                          "scroll",        "wheel",          "drag",
+                          "drop",          "dragstart",      "dragend",
+                          "dragover",      "copy",           "cut",
+                          "paste",         "animationstart", "animationend",
+                          "transitionend", "toggle",         "pointerdown",
+                          "pointerup",     "pointerover",    "touchstart",
+                          "touchend",      "play",           "pause",
+                          "ended",         "canplay",        "hashchange",
+                          "popstate",      "message",        "storage",
+                          "show",          "begin",          "end",
+                          "repeat",        "contextmenu",    "auxclick",
+                          "beforeprint",   "afterprint",     "readystatechange",
+                          "loadstart",     "progress",       "timeupdate",
+                          "volumechange",  "invalid",        "search",
+                          "pageshow",      "pagehide",       "online",
+                          "offline"});
+}
+
 bool url_attr(const std::string& name) {
   return in(name, {"href",   "src",    "action", "formaction", "data",       "background",
                    "poster", "dynsrc", "lowsrc", "codebase",   "xlink:href", "to",
@@ -396,6 +430,7 @@ bool bad_value(const std::string& name, std::string_view value) {
   for (char c : value)
     if (!is_space(static_cast<unsigned char>(c)))
       v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v.find("&{") != std::string::npos) return true;  // a JavaScript entity (Netscape)
   if (name == "style")
     return v.find("expression(") != std::string::npos ||
            v.find("url(javascript") != std::string::npos ||
@@ -488,6 +523,34 @@ bool detect_xss(std::string_view v) {
     size_t i = 0;
     while (i < v.size() && !is_space(static_cast<unsigned char>(v[i])) && v[i] != '>') ++i;
     if (i < v.size() && is_space(static_cast<unsigned char>(v[i])) && bad_attrs(v, i)) return true;
+  }
+  {
+    // The value itself as the start of an attribute list (it lands inside a tag): a known
+    // event handler or a style with script, as in "onload=alert(1)>".
+    size_t e = 0;
+    while (e < v.size() && std::isalpha(static_cast<unsigned char>(v[e]))) ++e;
+    std::string name = lower(v.substr(0, e));
+    size_t k = e;
+    while (k < v.size() && is_space(static_cast<unsigned char>(v[k]))) ++k;
+    if (k < v.size() && v[k] == '=' && (is_event(name) || name == "style")) {
+      size_t i = 0;
+      if (bad_attrs(v, i)) return true;
+    }
+  }
+  // A quoted JavaScript string closed early and a call chained on: '-alert(1)-', "; f(1)//
+  for (size_t p = v.find_first_of("'\"`"); p != std::string_view::npos;
+       p = v.find_first_of("'\"`", p + 1)) {
+    size_t i = p + 1;
+    while (i < v.size() && is_space(static_cast<unsigned char>(v[i]))) ++i;
+    if (i >= v.size() || !std::strchr("-+*/|&^;,", v[i])) continue;
+    ++i;
+    while (i < v.size() && is_space(static_cast<unsigned char>(v[i]))) ++i;
+    size_t b = i;
+    while (i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '_' ||
+                            v[i] == '$' || v[i] == '.'))
+      ++i;
+    if (i > b && std::isalpha(static_cast<unsigned char>(v[b])) && i < v.size() && v[i] == '(')
+      return true;
   }
   std::string l = lower(v.substr(0, 16));
   std::string t;

@@ -6,7 +6,8 @@
 //
 // Example:
 //   std::string fp;
-//   if (detect_sqli("1' OR '1'='1", &fp)) ...   // fp: the token-type sequence that decided
+//   if (detect_sqli("1' OR '1'='1", &fp)) ...   // fp: the first five token types that decided
+//                                               // (pass nullptr when not needed)
 
 #include <string>
 #include <string_view>

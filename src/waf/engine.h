@@ -34,8 +34,8 @@ struct Match {
 
 struct Verdict {
   bool blocked = false;
-  int status = 200;     // 403 (or the rule's status) when blocked; 400/413/431/501 for
-                        // requests refused before the rules (parse_error says why)
+  int status = 200;     // 403 (or the rule's status) when blocked; 400/413/431/501/505
+                        // for requests refused before the rules (parse_error says why)
   int64_t rule_id = 0;  // the rule that blocked
   std::vector<Match> matches;
   int64_t anomaly_score = 0;  // TX:ANOMALY_SCORE (CRS's inbound score) at the end
@@ -51,7 +51,8 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Evaluates a parsed request (its body is processed here, after phase 1).
+  // Evaluates a parsed request once: its body is parsed here, after phase 1 (the request is
+  // changed: body variables are filled in; evaluating it again is not supported).
   Verdict evaluate(Request& req) const;
   // Parses a complete raw request and evaluates it; a request the HTTP parser refuses is
   // blocked with the parser's status and no rule.

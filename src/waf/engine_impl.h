@@ -108,7 +108,9 @@ enum class Single : uint8_t {
 struct ValueIds {
   int32_t bases[2 * static_cast<int>(Store::kCount)] = {};
   int32_t singles = 0, xml_text = 0, xml_attrs = 0, total = 0;
-  bool enabled = false;  // false: too many values to keep a table (nothing is cached)
+  // false: values × trie nodes would exceed 2^20 table entries (4 MiB): nothing is cached and
+  // every rule transforms its values itself (slower, the same answers).
+  bool enabled = false;
   void index(const Request& r, size_t nodes);
   int32_t base(Store s, bool names) const {
     return enabled ? bases[2 * static_cast<int>(s) + (names ? 1 : 0)] : -1;

@@ -3,6 +3,7 @@
 // request mean one thing to Mamori and another to the server behind it (request smuggling):
 //   - Transfer-Encoding together with Content-Length, two Content-Length headers, a
 //     Transfer-Encoding other than "chunked", or one in an HTTP/1.0 request: refused (400/501);
+//     an HTTP version other than 1.0 and 1.1: 505;
 //   - obs-fold (a header line starting with a space), white space before the colon, control
 //     characters in a name or value, a bare CR: refused;
 //   - every size is bounded: the head, the header count, a chunk size, chunk extensions and

@@ -7,7 +7,8 @@
 //
 // Example:
 //   Request r = Request::from_http(whole.head, whole.body, conn);
-//   r.process_body(BodyProcessor::kJson, limits);   // after phase 1 chose the processor
+//   r.processor = BodyProcessor::kJson;   // phase 1 may choose (ctl:requestBodyProcessor)
+//   r.process_body(limits);               // once; parses the body by r.processor
 //   for (const KV& a : r.args_post) ...
 
 #include <cstdint>

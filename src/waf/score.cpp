@@ -2,11 +2,13 @@
 #include "waf/score.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 namespace mamori::waf {
@@ -14,9 +16,12 @@ namespace mamori::waf {
 CorpusScore score_corpus(const Engine& engine, const std::vector<CorpusRecord>& recs,
                          const ScoreOptions& opt) {
   CorpusScore s;
+  s.options = opt;
   auto t0 = std::chrono::steady_clock::now();
+  std::set<std::string> ids;
   for (const auto& r : recs) {
-    if (opt.max_pl > 0 && r.crs_pl > opt.max_pl) {
+    if (!ids.insert(r.id).second) ++s.duplicate_ids;
+    if (opt.max_pl >= 0 && r.crs_pl > opt.max_pl) {
       ++s.skipped_by_pl;
       continue;
     }
@@ -30,6 +35,7 @@ CorpusScore score_corpus(const Engine& engine, const std::vector<CorpusRecord>& 
       RecordResult& out = s.results[i];
       Verdict v = engine.evaluate_raw(out.rec->raw, Connection{});
       out.status = v.status;
+      out.reason = v.parse_error;
       const auto& acc = out.rec->accept_status;
       out.blocked = std::find(acc.begin(), acc.end(), v.status) != acc.end();
       for (const auto& m : v.matches) out.rules.push_back(m.rule_id);
@@ -47,6 +53,7 @@ CorpusScore score_corpus(const Engine& engine, const std::vector<CorpusRecord>& 
     auto& c = s.categories[{r.rec->expect_block, r.rec->category}];
     ++c.n;
     c.blocked += r.blocked;
+    c.refused += !r.blocked && r.status >= 400;
     if (r.rec->expect_block) {
       ++s.attacks;
       s.detected += r.blocked;
@@ -67,24 +74,38 @@ std::string pct(size_t a, size_t b) {
 }  // namespace
 
 std::string render_score_text(const CorpusScore& s) {
-  std::string o =
-      fmt::format("{} requests ({} CRS tests above the paranoia level left out), {:.1f} s\n\n",
-                  s.results.size(), s.skipped_by_pl, s.seconds);
-  o +=
-      fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9}\n", "expect", "category", "n", "blocked", "rate");
+  std::string o = fmt::format("paranoia level {}; rules: {}\n", s.options.paranoia,
+                              fmt::join(s.options.rules, ", "));
+  o += fmt::format("{} requests scored in {:.1f} s", s.results.size(), s.seconds);
+  if (s.options.max_pl >= 0)
+    o += fmt::format(" ({} CRS tests of rules above level {} left out)", s.skipped_by_pl,
+                     s.options.max_pl);
+  if (s.duplicate_ids) o += fmt::format("; {} ids appear more than once", s.duplicate_ids);
+  o += "\n\nblocked: answered with the record's status (default 403); refused: another 4xx/5xx\n";
+  o += fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9} {:>8}\n", "expect", "category", "n", "blocked",
+                   "rate", "refused");
   for (const auto& [k, c] : s.categories)
-    o += fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9}\n", k.first ? "block" : "allow", k.second, c.n,
-                     c.blocked, pct(c.blocked, c.n));
+    o += fmt::format("{:<8} {:<18} {:>6} {:>8} {:>9} {:>8}\n", k.first ? "block" : "allow",
+                     k.second, c.n, c.blocked, pct(c.blocked, c.n), c.refused);
   o += fmt::format("\nattacks blocked      {} ({} of {})\n", pct(s.detected, s.attacks), s.detected,
                    s.attacks);
   o += fmt::format("legitimate blocked   {} ({} of {})\n", pct(s.false_positives, s.benign),
                    s.false_positives, s.benign);
+  if (auto it = s.categories.find({false, "crs-negative"}); it != s.categories.end())
+    o += fmt::format(
+        "  of which crs-negative {} of {}: CRS tests that one rule does not fire (others may: "
+        "soft false positives)\n",
+        it->second.blocked, it->second.n);
   return o;
 }
 
 std::string render_score_json(const CorpusScore& s) {
   nlohmann::ordered_json j;
+  j["paranoia"] = s.options.paranoia;
+  j["max_pl"] = s.options.max_pl;
+  j["rules"] = s.options.rules;
   j["records"] = s.results.size();
+  j["duplicate_ids"] = s.duplicate_ids;
   j["skipped_by_paranoia"] = s.skipped_by_pl;
   j["seconds"] = s.seconds;
   j["attacks"] = s.attacks;
@@ -100,7 +121,8 @@ std::string render_score_json(const CorpusScore& s) {
     cats.push_back({{"expect", k.first ? "block" : "allow"},
                     {"category", k.second},
                     {"n", c.n},
-                    {"blocked", c.blocked}});
+                    {"blocked", c.blocked},
+                    {"refused", c.refused}});
   return j.dump(2) + "\n";
 }
 
@@ -113,6 +135,7 @@ std::string render_records_jsonl(const CorpusScore& s) {
     j["status"] = r.status;
     j["blocked"] = r.blocked;
     j["score"] = r.anomaly_score;
+    if (!r.reason.empty()) j["reason"] = r.reason;
     o += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   return o;

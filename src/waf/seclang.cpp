@@ -405,6 +405,10 @@ Status Parser::rule(const std::string& vars, const std::string& oper, const std:
                          t.collection == Collection::kResponseStatus
                      ? ": responses are not inspected; reads nothing"
                      : ": no data in Mamori; reads nothing"));
+  if (!link && (r.phase == 3 || r.phase == 4))
+    issue(Issue::Kind::kUnsupported, r.id,
+          "phase " + std::to_string(r.phase) +
+              " (the response): responses are not inspected; the rule never runs");
   if (link) {
     if (r.id) return err("a chained rule has its own id");
     r.phase = chain_phase_;

@@ -1,5 +1,6 @@
 // The default engine settings and CRS setup (see setup.h). Rule ids 200000–200003 and 200007
-// are the ones ModSecurity's recommended configuration uses for the same checks.
+// are the ones ModSecurity's recommended configuration uses for the same checks; 199000 is
+// Mamori's (the paranoia level, set before CRS so that a crs-setup.conf rule 900000 wins).
 #include "waf/setup.h"
 
 #include <fmt/format.h>
@@ -8,8 +9,8 @@
 
 namespace mamori::waf {
 
-std::string default_setup(int paranoia) {
-  return fmt::format(R"(SecRuleEngine On
+std::string default_setup(int paranoia, bool crs_setup_loaded) {
+  std::string s = fmt::format(R"(SecRuleEngine On
 SecRequestBodyAccess On
 SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\+|/)|text/)xml" \
   "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
@@ -28,10 +29,19 @@ SecArgumentSeparator &
 SecCookieFormat 0
 SecDefaultAction "phase:1,log,auditlog,pass"
 SecDefaultAction "phase:2,log,auditlog,pass"
-SecAction "id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={}"
-SecAction "id:900990,phase:1,nolog,pass,t:none,setvar:tx.crs_setup_version=334"
+SecAction "id:199000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={}"
 )",
-                     paranoia);
+                              paranoia);
+  // Without an operator's crs-setup.conf, what it would set (CRS refuses to run without it).
+  if (!crs_setup_loaded)
+    s += "SecAction \"id:900990,phase:1,nolog,pass,t:none,setvar:tx.crs_setup_version=334\"\n";
+  return s;
+}
+
+std::string local_crs_setup() {
+  std::error_code ec;
+  std::string p = std::string(kCrsLocalDir) + "/crs-setup.conf";
+  return std::filesystem::is_regular_file(p, ec) ? p : std::string();
 }
 
 std::vector<std::string> default_crs_paths() {
@@ -40,6 +50,7 @@ std::vector<std::string> default_crs_paths() {
   std::error_code ec;
   std::string before = std::string(kCrsLocalDir) + "/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf";
   std::string after = std::string(kCrsLocalDir) + "/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf";
+  if (std::string setup = local_crs_setup(); !setup.empty()) out.push_back(setup);
   if (fs::is_regular_file(before, ec)) out.push_back(before);
   out.push_back(kCrsRulesDir);
   if (fs::is_regular_file(after, ec)) out.push_back(after);

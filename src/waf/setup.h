@@ -1,10 +1,11 @@
 #pragma once
-// What Mamori puts in front of OWASP CRS when no rule files are given: the engine settings
-// (body processors chosen by Content-Type, body limits, unparseable bodies refused), the
-// paranoia level, and where Debian's modsecurity-crs package keeps the rules.
+// What Mamori puts in front of the rule files it evaluates (`waf test`, `waf run`): the engine
+// settings (body processors chosen by Content-Type, body limits, unparseable bodies and too
+// many arguments refused) and the paranoia level; and where Debian's modsecurity-crs package
+// keeps CRS (the operator's crs-setup.conf and exclusion files in /etc, the rules in /usr).
 //
 // Example:
-//   LoadOptions o;  o.preamble = default_setup(2);
+//   LoadOptions o;  o.preamble = default_setup(2, !local_crs_setup().empty());
 //   auto rs = load_rules(default_crs_paths(), o);
 
 #include <string>
@@ -15,10 +16,14 @@ namespace mamori::waf {
 inline constexpr const char* kCrsRulesDir = "/usr/share/modsecurity-crs/rules";
 inline constexpr const char* kCrsLocalDir = "/etc/modsecurity/crs";
 
-// The SecLang text of the engine settings and CRS setup at `paranoia` (1–4).
-std::string default_setup(int paranoia);
-// The CRS rule files in load order: the local exclusions before, the rules, the exclusions
-// after (the local files only where they exist).
+// The SecLang text of the engine settings at `paranoia` (1–4; a crs-setup.conf that sets
+// tx.paranoia_level in its rule 900000 wins). Without `crs_setup_loaded`, also what a
+// crs-setup.conf must set for CRS to run (rule 900990).
+std::string default_setup(int paranoia, bool crs_setup_loaded);
+// /etc/modsecurity/crs/crs-setup.conf when it exists, else "".
+std::string local_crs_setup();
+// The CRS files in load order: crs-setup.conf, the local exclusions before, the rules, the
+// exclusions after (the /etc files only where they exist).
 std::vector<std::string> default_crs_paths();
 
 }  // namespace mamori::waf

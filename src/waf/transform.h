@@ -2,8 +2,9 @@
 // The transformations of SecLang (t:…), with ModSecurity's semantics: what each decodes, what
 // it leaves alone when the input is not valid (a lone '%' stays, "%u" without four hex digits
 // stays), and how the full-width ASCII range U+FF01…U+FF5E folds to ASCII in %u and \u escapes.
-// Every function is total: any bytes in, bounded bytes out (never longer than the input times a
-// small constant: utf8toUnicode at most 6/2, hexEncode 2, urlEncode 3).
+// Every function is total: any bytes in, bounded bytes out, at most 3 times the input's length
+// (utf8toUnicode turns 2 bytes into 6 characters "%uXXXX", hexEncode doubles, urlEncode
+// triples).
 //
 // Example:
 //   std::string v = apply(Transform::kUrlDecodeUni, "%u0027%20OR");  // "' OR"

@@ -870,31 +870,51 @@ class Waf(Base):
              "body": "name=Anna&msg=Hello+there", "expect": "allow", "category": "benign"},
             {"id": "p3", "method": "GET", "uri": "/", "headers": h, "expect": "block",
              "category": "sqli", "crs_rule": 942999, "crs_pl": 3},
+            {"id": "b3", "method": "GET", "uri": "/", "version": "HTTP/3.0", "headers": h,
+             "expect": "allow", "category": "benign"},
         ]
         corpus = self.write_corpus(recs)
         out = os.path.join(self.tmp, "records.jsonl")
         doc = json.loads(mamori("-q", "--format", "json", "waf", "test", "--records", out,
                                 corpus).stdout)
-        self.assertEqual(doc["records"], 5)  # the PL3 test is left out at paranoia level 1
+        self.assertEqual(doc["records"], 6)  # the PL3 test is left out at paranoia level 1
         self.assertEqual(doc["skipped_by_paranoia"], 1)
+        self.assertEqual(doc["paranoia"], 1)
         self.assertEqual((doc["attacks"], doc["detected"]), (3, 3))
-        self.assertEqual((doc["benign"], doc["false_positives"]), (2, 0))
-        per = {(c["expect"], c["category"]): (c["n"], c["blocked"]) for c in doc["categories"]}
-        self.assertEqual(per[("block", "protocol")], (1, 1))
-        self.assertEqual(per[("allow", "benign")], (2, 0))
+        self.assertEqual((doc["benign"], doc["false_positives"]), (3, 0))
+        per = {(c["expect"], c["category"]): (c["n"], c["blocked"], c["refused"])
+               for c in doc["categories"]}
+        self.assertEqual(per[("block", "protocol")], (1, 1, 0))
+        self.assertEqual(per[("allow", "benign")], (3, 0, 1))  # HTTP/3.0: 505, refused
         self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o600)
         rows = {r["id"]: r for r in map(json.loads, slurp(out).splitlines())}
         self.assertIn(942100, rows["a1"]["rules"])
         self.assertIn(949110, rows["a1"]["rules"])
         self.assertEqual(rows["a3"]["status"], 400)
+        self.assertIn("Content-Length", rows["a3"]["reason"])
+        self.assertEqual(rows["b3"]["status"], 505)
         self.assertEqual(rows["b1"]["rules"], [])
         text = mamori("waf", "test", corpus).stdout
+        self.assertIn("attacks blocked      100.00 % (3 of 3)", text)
+        # --rules: the operator's crs-setup.conf first, paths separated by commas
+        text = mamori("-q", "waf", "test", "--rules",
+                      "/etc/modsecurity/crs/crs-setup.conf,/usr/share/modsecurity-crs/rules",
+                      corpus).stdout
+        self.assertIn("rules: /etc/modsecurity/crs/crs-setup.conf, /usr/share/modsecurity-crs/rules",
+                      text)
         self.assertIn("attacks blocked      100.00 % (3 of 3)", text)
 
     def test_waf_test_refuses_bad_input(self):
         bad = self.write_corpus([{"id": "x", "expect": "maybe"}])
         p = mamori("waf", "test", bad, check=3)
         self.assertIn("corpus.jsonl:1:", p.stderr)
+        for rec, why in (({"id": "x", "expect": "block", "category": "c", "headers": {"Host": "h"}},
+                          "'headers' is not an array"),
+                         ({"id": "x", "expect": "block", "category": "c", "crs_pl": "3"},
+                          "'crs_pl' is not a whole number"),
+                         ({"expect": "block", "category": "c"}, "without an 'id'")):
+            p = mamori("waf", "test", self.write_corpus([rec]), check=3)
+            self.assertIn(why, p.stderr)
         mamori("waf", "test", "--paranoia", "7", bad, check=2)
         mamori("--format", "sarif", "waf", "test", bad, check=2)
         rules = os.path.join(self.tmp, "r.conf")

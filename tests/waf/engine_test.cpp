@@ -248,7 +248,7 @@ TEST(Engine, BodyProcessorChosenInPhaseOne) {
 TEST(Crs, ParanoiaLevelOneBlocksTheClassicsAndPassesAPlainForm) {
   if (!std::filesystem::exists(kCrsRulesDir)) GTEST_FAIL() << "modsecurity-crs is not installed";
   LoadOptions lo;
-  lo.preamble = default_setup(1);
+  lo.preamble = default_setup(1, !local_crs_setup().empty());
   auto rs = load_rules(default_crs_paths(), lo);
   ASSERT_TRUE(rs.has_value()) << rs.error().message;
   auto eng = Engine::build(std::move(*rs));
@@ -272,7 +272,7 @@ TEST(Crs, ParanoiaLevelOneBlocksTheClassicsAndPassesAPlainForm) {
 // What an attack review of the engine got through, each blocked now (CRS PL1 as shipped).
 TEST(Crs, EvasionsFromTheAttackReviewAreBlocked) {
   LoadOptions lo;
-  lo.preamble = default_setup(1);
+  lo.preamble = default_setup(1, !local_crs_setup().empty());
   auto rs = load_rules(default_crs_paths(), lo);
   ASSERT_TRUE(rs.has_value()) << rs.error().message;
   auto eng = Engine::build(std::move(*rs));

@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
   close(fd);
   {
     std::ofstream f(conf);
-    if (setup) f << mamori::waf::default_setup(paranoia);
+    if (setup)
+      f << mamori::waf::default_setup(paranoia,
+                                      !rules.empty() || !mamori::waf::local_crs_setup().empty());
     for (const auto& p : rules.empty() ? mamori::waf::default_crs_paths() : rules)
       f << "Include " << p << (p.ends_with(".conf") ? "" : "/*.conf") << "\n";
   }
