@@ -7,9 +7,10 @@
 #   3. the whole DEV corpus through libmodsecurity and through `mamori waf test` at paranoia
 #      levels 1 to 4: rule-id agreement (tests/waf/compare.py) and detection per category.
 # Until `mamori waf run` exists (next slice) Mamori is measured offline, without HTTP I/O.
-#   bench/waf.sh [BUILD_DIR]        (BUILD_DIR: default build/release; needs the oracle built)
+#   bench/waf.sh [BUILD_DIR]   (default build/ci: the same optimisation as release, with the
+#                              tests, which hold the oracle, tests/mamori_modsec_oracle)
 set -euo pipefail
-build=${1:-build/release}
+build=${1:-build/ci}
 here=$(cd "$(dirname "$0")/.." && pwd)
 shared=$here/../shared
 bin=$(readlink -f "$build/apps/mamori/mamori")

@@ -27,14 +27,15 @@ SecRule &ARGS "@ge 1000" \
   "id:200007,phase:2,t:none,log,deny,status:403,msg:'Too many arguments: the rest would not be inspected'"
 SecArgumentSeparator &
 SecCookieFormat 0
-SecDefaultAction "phase:1,log,auditlog,pass"
-SecDefaultAction "phase:2,log,auditlog,pass"
 SecAction "id:199000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={}"
 )",
                               paranoia);
-  // Without an operator's crs-setup.conf, what it would set (CRS refuses to run without it).
+  // Without an operator's crs-setup.conf, what it would set (CRS refuses to run without it;
+  // ModSecurity refuses a second SecDefaultAction for a phase, so these come only here).
   if (!crs_setup_loaded)
-    s += "SecAction \"id:900990,phase:1,nolog,pass,t:none,setvar:tx.crs_setup_version=334\"\n";
+    s += "SecDefaultAction \"phase:1,log,auditlog,pass\"\n"
+         "SecDefaultAction \"phase:2,log,auditlog,pass\"\n"
+         "SecAction \"id:900990,phase:1,nolog,pass,t:none,setvar:tx.crs_setup_version=334\"\n";
   return s;
 }
 

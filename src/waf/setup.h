@@ -18,7 +18,8 @@ inline constexpr const char* kCrsLocalDir = "/etc/modsecurity/crs";
 
 // The SecLang text of the engine settings at `paranoia` (1–4; a crs-setup.conf that sets
 // tx.paranoia_level in its rule 900000 wins). Without `crs_setup_loaded`, also what a
-// crs-setup.conf must set for CRS to run (rule 900990).
+// crs-setup.conf sets: the default actions of phases 1 and 2 and rule 900990 (CRS refuses to
+// run without it).
 std::string default_setup(int paranoia, bool crs_setup_loaded);
 // /etc/modsecurity/crs/crs-setup.conf when it exists, else "".
 std::string local_crs_setup();
