@@ -41,9 +41,7 @@ const std::string kPost = "POST /contact/submit" + kHead +
 
 const Engine& engine() {
   static std::unique_ptr<Engine> e = [] {
-    LoadOptions lo;
-    lo.preamble = default_setup(1, !local_crs_setup().empty());
-    auto rs = load_rules(default_crs_paths(), lo);
+    auto rs = load_engine_rules({}, 1);
     if (!rs) std::abort();
     auto eng = Engine::build(std::move(*rs));
     if (!eng) std::abort();

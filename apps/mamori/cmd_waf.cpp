@@ -29,23 +29,13 @@ struct TestArgs {
   std::string records;
 };
 
-// The rule set `waf test` and `waf run` evaluate: Mamori's engine settings at the paranoia
-// level, then the given rule files (which include their crs-setup.conf), or Debian's CRS with
-// the operator's /etc/modsecurity/crs files when none are given.
-Result<waf::RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia) {
-  waf::LoadOptions lo;
-  lo.preamble = waf::default_setup(paranoia, !rules.empty() || !waf::local_crs_setup().empty());
-  lo.preamble_name = "<mamori engine settings>";
-  return waf::load_rules(rules.empty() ? waf::default_crs_paths() : rules, lo);
-}
-
 int cmd_waf_test(const Options& o, const TestArgs& a) {
   if (auto bad = text_or_json(o, "waf test")) return *bad;
   if (a.paranoia < 1 || a.paranoia > 4) return usage("waf test: --paranoia is 1 to 4");
   // The corpus first: a mistake in it should not wait for the engine to be built.
   auto recs = waf::read_corpus(a.corpus, 1ull << 30);
   if (!recs) return fail(recs.error().with_context("waf test"));
-  auto rs = load_engine_rules(a.rules, a.paranoia);
+  auto rs = waf::load_engine_rules(a.rules, a.paranoia);
   if (!rs) return fail(rs.error().with_context("waf test"));
   info(o, "waf test: building the engine (" + std::to_string(rs->rules.size()) + " rules)");
   auto eng = waf::Engine::build(std::move(*rs));

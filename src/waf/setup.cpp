@@ -39,6 +39,13 @@ SecAction "id:199000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={}"
   return s;
 }
 
+Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia) {
+  LoadOptions lo;
+  lo.preamble = default_setup(paranoia, !rules.empty() || !local_crs_setup().empty());
+  lo.preamble_name = "<mamori engine settings>";
+  return load_rules(rules.empty() ? default_crs_paths() : rules, lo);
+}
+
 std::string local_crs_setup() {
   std::error_code ec;
   std::string p = std::string(kCrsLocalDir) + "/crs-setup.conf";

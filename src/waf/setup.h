@@ -5,11 +5,13 @@
 // keeps CRS (the operator's crs-setup.conf and exclusion files in /etc, the rules in /usr).
 //
 // Example:
-//   LoadOptions o;  o.preamble = default_setup(2, !local_crs_setup().empty());
-//   auto rs = load_rules(default_crs_paths(), o);
+//   auto rs = load_engine_rules({}, 2);   // settings + the operator's /etc files + Debian's CRS
 
 #include <string>
 #include <vector>
+
+#include "core/result.h"
+#include "waf/rules.h"
 
 namespace mamori::waf {
 
@@ -21,6 +23,9 @@ inline constexpr const char* kCrsLocalDir = "/etc/modsecurity/crs";
 // crs-setup.conf sets: the default actions of phases 1 and 2 and rule 900990 (CRS refuses to
 // run without it).
 std::string default_setup(int paranoia, bool crs_setup_loaded);
+// The rule set `waf test` and `waf run` evaluate: the engine settings at `paranoia`, then
+// `rules` (which include their crs-setup.conf) or, when empty, default_crs_paths().
+Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia);
 // /etc/modsecurity/crs/crs-setup.conf when it exists, else "".
 std::string local_crs_setup();
 // The CRS files in load order: crs-setup.conf, the local exclusions before, the rules, the

@@ -244,16 +244,30 @@ TEST(Engine, BodyProcessorChosenInPhaseOne) {
   EXPECT_TRUE(r.ids(head + "0\r\n\r\n").empty());  // an empty JSON body is not an error
 }
 
+// Debian's CRS at paranoia level 1 as `waf test` loads it, built once for the CRS tests
+// (nullptr, with a failure recorded, when it does not load).
+const Engine* crs_pl1() {
+  static std::unique_ptr<Engine> eng = []() -> std::unique_ptr<Engine> {
+    auto rs = load_engine_rules({}, 1);
+    if (!rs) {
+      ADD_FAILURE() << rs.error().message;
+      return nullptr;
+    }
+    auto e = Engine::build(std::move(*rs));
+    if (!e) {
+      ADD_FAILURE() << e.error().message;
+      return nullptr;
+    }
+    return std::move(*e);
+  }();
+  return eng.get();
+}
+
 // Debian's CRS at paranoia level 1, whole, on a few requests an operator would try first.
 TEST(Crs, ParanoiaLevelOneBlocksTheClassicsAndPassesAPlainForm) {
-  if (!std::filesystem::exists(kCrsRulesDir)) GTEST_FAIL() << "modsecurity-crs is not installed";
-  LoadOptions lo;
-  lo.preamble = default_setup(1, !local_crs_setup().empty());
-  auto rs = load_rules(default_crs_paths(), lo);
-  ASSERT_TRUE(rs.has_value()) << rs.error().message;
-  auto eng = Engine::build(std::move(*rs));
-  ASSERT_TRUE(eng.has_value());
-  auto blocked = [&](const std::string& raw) { return (*eng)->evaluate_raw(raw, {}).blocked; };
+  const Engine* eng = crs_pl1();
+  ASSERT_NE(eng, nullptr);
+  auto blocked = [&](const std::string& raw) { return eng->evaluate_raw(raw, {}).blocked; };
   const std::string h = " HTTP/1.1\r\nHost: shop\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n";
   EXPECT_TRUE(blocked("GET /item?id=1%27%20or%20%271%27%3D%271" + h + "\r\n"));
   EXPECT_TRUE(blocked("GET /s?q=%3Cscript%3Ealert(1)%3C/script%3E" + h + "\r\n"));
@@ -271,12 +285,8 @@ TEST(Crs, ParanoiaLevelOneBlocksTheClassicsAndPassesAPlainForm) {
 
 // What an attack review of the engine got through, each blocked now (CRS PL1 as shipped).
 TEST(Crs, EvasionsFromTheAttackReviewAreBlocked) {
-  LoadOptions lo;
-  lo.preamble = default_setup(1, !local_crs_setup().empty());
-  auto rs = load_rules(default_crs_paths(), lo);
-  ASSERT_TRUE(rs.has_value()) << rs.error().message;
-  auto eng = Engine::build(std::move(*rs));
-  ASSERT_TRUE(eng.has_value());
+  const Engine* eng = crs_pl1();
+  ASSERT_NE(eng, nullptr);
   const std::string h = " HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n";
   const std::string sqli = "1' union select password from users--";
   auto post = [&](const std::string& ct, const std::string& body) {
@@ -315,7 +325,7 @@ TEST(Crs, EvasionsFromTheAttackReviewAreBlocked) {
       {"pipelined",
        "POST /" + h + "Content-Length: 0\r\n\r\nGET /?q=1'+union+select+1--" + h + "\r\n"},
   };
-  for (const auto& [what, raw] : cases) EXPECT_TRUE((*eng)->evaluate_raw(raw, {}).blocked) << what;
+  for (const auto& [what, raw] : cases) EXPECT_TRUE(eng->evaluate_raw(raw, {}).blocked) << what;
 }
 
 TEST(Engine, ARegexStoppedByItsLimitCountsAsAMatch) {
