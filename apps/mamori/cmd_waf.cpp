@@ -1,9 +1,19 @@
-// mamori waf rules | test (the proxy comes in a later slice: docs/waf.md).
+// mamori waf rules | test | run (docs/waf.md).
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+
 #include <CLI/CLI.hpp>
+#include <csignal>
+#include <filesystem>
+#include <optional>
 
 #include "cli.h"
 #include "core/fs.h"
+#include "guard/service.h"
 #include "waf/engine.h"
+#include "waf/proxy.h"
+#include "waf/proxy_config.h"
 #include "waf/rules.h"
 #include "waf/score.h"
 #include "waf/setup.h"
@@ -54,6 +64,148 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
               o.format == "json" ? waf::render_score_json(score) : waf::render_score_text(score));
 }
 
+// What the command line sets: it wins over the configuration file, at start and on reload.
+struct RunArgs {
+  std::string config;
+  std::optional<std::string> listen, upstream, mode, tls_cert, tls_key, log;
+  std::optional<int> paranoia;
+  std::optional<unsigned> workers;
+  std::vector<std::string> rules, trusted;
+  bool check = false;
+};
+
+Result<waf::ProxyConfig> run_config(const RunArgs& a) {
+  waf::ProxyConfig c;
+  std::error_code ec;
+  if (!a.config.empty()) {
+    auto r = waf::read_proxy_config(a.config);
+    if (!r) return r.error();
+    c = std::move(*r);
+  } else if (std::filesystem::exists(waf::kWafConfigPath, ec)) {
+    auto r = waf::read_proxy_config(waf::kWafConfigPath);
+    if (!r) return r.error();
+    c = std::move(*r);
+  }
+  if (a.listen) c.listen = *a.listen;
+  if (a.upstream) c.upstream = *a.upstream;
+  if (a.mode) c.mode = *a.mode == "detect" ? waf::ProxyMode::kDetect : waf::ProxyMode::kBlock;
+  if (a.tls_cert) c.tls_cert = *a.tls_cert;
+  if (a.tls_key) c.tls_key = *a.tls_key;
+  if (a.log) c.log = *a.log;
+  if (a.paranoia) c.paranoia = *a.paranoia;
+  if (a.workers) c.workers = *a.workers;
+  if (!a.rules.empty()) c.rules = a.rules;
+  if (!a.trusted.empty()) c.trusted_proxies = a.trusted;
+  if (auto st = waf::check_proxy_config(c); !st) return st.error();
+  return c;
+}
+
+// The configuration and the engine it names, ready to be published.
+Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(const Options& o,
+                                                                     const RunArgs& a) {
+  auto cfg = run_config(a);
+  if (!cfg) return cfg.error();
+  auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia);
+  if (!rs) return rs.error();
+  info(o, fmt::format("waf run: building the engine ({} rules, paranoia level {})",
+                      rs->rules.size(), cfg->paranoia));
+  auto eng = waf::Engine::build(std::move(*rs));
+  if (!eng) return eng.error();
+  return waf::make_generation(std::move(*cfg), std::shared_ptr<const waf::Engine>(std::move(*eng)));
+}
+
+std::string describe(const waf::ProxyGeneration& g) {
+  const auto& c = g.config;
+  return fmt::format("upstream {}, {} mode, paranoia level {}, {} rules{}{}{}", c.upstream,
+                     c.mode == waf::ProxyMode::kBlock ? "block" : "detect", c.paranoia,
+                     g.engine->rules().rules.size(), g.tls ? ", TLS" : "",
+                     c.log.empty() ? "" : ", decision log " + c.log,
+                     c.source.empty() ? "" : ", config " + c.source);
+}
+
+int cmd_waf_run(const Options& o, const RunArgs& a) {
+  if (a.mode && *a.mode != "block" && *a.mode != "detect")
+    return usage("waf run: --mode is block or detect");
+  if (a.paranoia && (*a.paranoia < 1 || *a.paranoia > 4))
+    return usage("waf run: --paranoia is 1 to 4");
+  auto gen = build_generation(o, a);
+  if (!gen) return fail(gen.error().with_context("waf run"));
+  if (a.check) {
+    info(o, "waf run --check: configuration and rules are good: " + describe(**gen));
+    return kExitOk;
+  }
+  auto listen = waf::parse_listen((*gen)->config.listen);
+  if (!listen) return fail(listen.error().with_context("waf run"));
+  // Signals arrive through a signalfd in this thread; workers never see them. A peer that
+  // closes while TLS writes to it must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  UniqueFd sfd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sfd) return fail(errno_error("signalfd", errno));
+  auto proxy = waf::Proxy::create(*listen, (*gen)->config.workers, *gen);
+  if (!proxy) return fail(proxy.error().with_context("waf run"));
+  (*proxy)->start();
+  guard::SystemdNotifier notifier;
+  info(o, fmt::format("waf run: listening on {} (port {}): {}", listen->text, (*proxy)->port(),
+                      describe(**gen)));
+  notifier.notify("READY=1");
+  auto status = [&] {
+    auto c = (*proxy)->counters();
+    notifier.notify(
+        fmt::format("STATUS={} requests: {} passed, {} blocked, {} detected, {} "
+                    "refused, {} upstream errors; {} connections open",
+                    c.requests, c.passed, c.blocked, c.detected, c.refused, c.upstream_errors,
+                    c.active_connections));
+  };
+  uint64_t wd = notifier.watchdog_usec();
+  int reloads = 0;
+  for (;;) {
+    pollfd p{sfd.get(), POLLIN, 0};
+    int timeout = wd ? static_cast<int>(std::min<uint64_t>(wd / 2000, 5000)) : 5000;
+    int n = ::poll(&p, 1, timeout);
+    if (wd) notifier.notify("WATCHDOG=1");
+    if (n <= 0) {
+      status();
+      continue;
+    }
+    signalfd_siginfo si{};
+    if (::read(sfd.get(), &si, sizeof si) != static_cast<ssize_t>(sizeof si)) continue;
+    if (si.ssi_signo == SIGHUP) {
+      notifier.notify("RELOADING=1");
+      auto next = build_generation(o, a);
+      if (!next) {
+        // The running configuration stays: a typo in the file must not take the site down.
+        fail(
+            next.error().with_context("waf run: reload refused, still running the previous "
+                                      "configuration"));
+      } else {
+        if ((*next)->config.listen != (*proxy)->current()->config.listen)
+          info(o, "waf run: listen changed in the configuration; it takes a restart");
+        (*proxy)->publish(*next);
+        info(o, fmt::format("waf run: reload {}: {}", ++reloads, describe(**next)));
+      }
+      notifier.notify("READY=1");
+      status();
+      continue;
+    }
+    break;  // SIGTERM, SIGINT
+  }
+  notifier.notify("STOPPING=1");
+  info(o, "waf run: stopping; requests in flight are finished");
+  (*proxy)->stop();
+  (*proxy)->join();
+  auto c = (*proxy)->counters();
+  info(o, fmt::format("waf run: stopped; {} requests: {} passed, {} blocked, {} detected, {} "
+                      "refused, {} upstream errors",
+                      c.requests, c.passed, c.blocked, c.detected, c.refused, c.upstream_errors));
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_waf_commands(CLI::App& app, Options& o, int& rc) {
@@ -64,6 +216,7 @@ void add_waf_commands(CLI::App& app, Options& o, int& rc) {
   mamori --format json waf rules my-rules.conf
   mamori waf test --paranoia 2 requests.jsonl
   mamori waf test --rules my-crs-setup.conf,/usr/share/modsecurity-crs/rules requests.jsonl
+  mamori waf run --listen 0.0.0.0:80 --upstream http://127.0.0.1:8080
 See docs/waf.md.)");
   waf->require_subcommand(1);
   struct Args {
@@ -109,6 +262,47 @@ See docs/waf.md.)");
       "anomaly score, reason: why the request was refused before the rules) to this file, "
       "mode 0600");
   test->callback([&o, &rc, t] { rc = cmd_waf_test(o, *t); });
+
+  auto r = std::make_shared<RunArgs>();
+  auto* run = waf->add_subcommand(
+      "run",
+      "Run the firewall: a reverse proxy in front of the web server that blocks what the rules "
+      "find (OWASP CRS) before the server sees it");
+  run->footer(R"(Options given here win over the configuration file, at start and on reload.
+Signals: SIGHUP reloads the configuration file and the rules without dropping a connection
+(a configuration that does not load is reported and the running one kept); SIGTERM stops
+after the requests in flight. Under systemd: packaging/systemd/mamori-waf.service.
+
+Examples:
+  mamori waf run --listen 0.0.0.0:80 --upstream http://127.0.0.1:8080
+  mamori waf run --mode detect --log /var/log/mamori/waf.jsonl --upstream http://127.0.0.1:8080
+  mamori waf run --config /etc/mamori/waf.toml --check
+See docs/waf.md for the configuration keys and for putting it in front of WordPress.)");
+  run->add_option(
+      "--config", r->config,
+      std::string("TOML configuration file (default: ") + waf::kWafConfigPath + " when it exists)");
+  run->add_option("--listen", r->listen, "ADDR:PORT to accept clients on (default 127.0.0.1:8080)");
+  run->add_option("--upstream", r->upstream,
+                  "The web server behind the firewall: http://HOST:PORT");
+  run->add_option("--rules", r->rules,
+                  "Rule files or directories, in order (default: /etc/modsecurity/crs files and "
+                  "Debian's OWASP CRS)")
+      ->delimiter(',');
+  run->add_option("--paranoia", r->paranoia, "CRS paranoia level, 1 to 4 (default 1)");
+  run->add_option("--mode", r->mode,
+                  "block: answer 403 (default); detect: log what would be blocked, pass it on");
+  run->add_option("--tls-cert", r->tls_cert, "Terminate TLS: the certificate chain (PEM)");
+  run->add_option("--tls-key", r->tls_key, "The certificate's private key (PEM)");
+  run->add_option("--trusted-proxy", r->trusted,
+                  "A proxy in front of this one (address or prefix) whose X-Forwarded-For is "
+                  "believed; repeat or separate with commas")
+      ->delimiter(',');
+  run->add_option("--log", r->log,
+                  "Decision log: one JSON line per blocked, detected or refused request (0600)");
+  run->add_option("--workers", r->workers, "Worker threads (default: one per core)");
+  run->add_flag("--check", r->check,
+                "Load the configuration and the rules, build the engine, report and exit");
+  run->callback([&o, &rc, r] { rc = cmd_waf_run(o, *r); });
 }
 
 }  // namespace mamori::cli

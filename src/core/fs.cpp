@@ -402,6 +402,23 @@ Status ensure_private_file(const std::filesystem::path& file) {
   return ok();
 }
 
+Result<UniqueFd> open_private_append(const std::filesystem::path& file) {
+  if (auto st = ensure_parent_dir(file); !st) return st.error();
+  UniqueFd fd(::open(file.c_str(),
+                     O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                     0600));  // a FIFO must not block
+  if (!fd) return errno_error(file.string(), errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error(file.string(), errno);
+  if (!S_ISREG(st.st_mode)) return Error::invalid(file.string() + ": not a regular file");
+  if (st.st_uid != ::geteuid())
+    return Error::permission(fmt::format("{}: owned by uid {}, not by this user ({})",
+                                         file.string(), st.st_uid, ::geteuid()));
+  if ((st.st_mode & 077) != 0 && ::fchmod(fd.get(), st.st_mode & 0700) != 0)
+    return errno_error(file.string(), errno);
+  return fd;
+}
+
 Result<UniqueFd> open_regular(const std::filesystem::path& p, struct stat* st) {
   UniqueFd pfd(::open(p.c_str(), O_PATH | O_CLOEXEC));
   if (!pfd) return errno_error(p.string(), errno);

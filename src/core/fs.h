@@ -110,6 +110,11 @@ Status ensure_parent_dir(const std::filesystem::path& file);
 // A file that holds findings, bans, baselines or keys: mode 0600 (wider modes narrowed).
 Status ensure_private_file(const std::filesystem::path& file);
 
+// A log Mamori appends to: created 0600 (parents as ensure_parent_dir), O_APPEND, never
+// through a symlink; an existing file must be a regular file owned by this user (its mode is
+// narrowed to 0600 like ensure_private_file).
+Result<UniqueFd> open_private_append(const std::filesystem::path& file);
+
 // Opens a regular file for reading by path (symlinks followed, as the operator named it), but
 // never a device node, FIFO or socket.
 Result<UniqueFd> open_regular(const std::filesystem::path& p, struct stat* st = nullptr);

@@ -373,21 +373,57 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) 
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-Verdict Engine::evaluate(Request& req) const {
-  Transaction tx(*impl_, req);
+struct Evaluation::State {
+  State(const Engine::Impl& e, Request& r) : tx(e, r) {}
+  detail::Transaction tx;
+  bool finished = false;
+};
+
+Evaluation::Evaluation() = default;
+Evaluation::Evaluation(Evaluation&&) noexcept = default;
+Evaluation& Evaluation::operator=(Evaluation&&) noexcept = default;
+Evaluation::~Evaluation() = default;
+
+bool Evaluation::blocked() const { return s_ && s_->tx.verdict.blocked; }
+bool Evaluation::body_access() const {
+  return s_ && s_->tx.mode != EngineMode::kOff && s_->tx.body_access;
+}
+uint64_t Evaluation::body_limit() const {
+  if (!s_) return 0;
+  const RuleSet& rs = s_->tx.eng.rs;
+  return body_access() && rs.body_limit_reject ? rs.request_body_limit : UINT64_MAX;
+}
+const Verdict& Evaluation::verdict() const {
+  static const Verdict none;
+  return s_ ? s_->tx.verdict : none;
+}
+
+Evaluation Engine::begin(Request& req) const {
+  Evaluation ev;
+  ev.s_ = std::make_unique<Evaluation::State>(*impl_, req);
+  detail::Transaction& tx = ev.s_->tx;
   tx.reset_cache();
   tx.mode = impl_->rs.engine;
   tx.body_access = impl_->rs.request_body_access;
+  if (tx.mode != EngineMode::kOff) detail::run_phase(*impl_, tx, 1);
+  return ev;
+}
+
+Verdict Evaluation::finish() {
+  if (!s_ || s_->finished) return {};
+  s_->finished = true;
+  detail::Transaction& tx = s_->tx;
+  const Engine::Impl& eng = tx.eng;
+  Request& req = tx.req;
   if (tx.mode != EngineMode::kOff) {
-    detail::run_phase(*impl_, tx, 1);
     if (!tx.verdict.blocked) {
       if (tx.body_access) {
-        const RuleSet& rs = impl_->rs;
+        const RuleSet& rs = eng.rs;
         if (req.body.size() > rs.request_body_limit && rs.body_limit_reject) {
           tx.verdict.blocked = true;
           tx.verdict.status = 413;
         } else {
-          req.process_body(impl_->limits);
+          req.process_body(eng.limits);
           tx.reset_cache();  // the body's values are new, and the request's strings may move
           // SecRequestBodyNoFilesLimit: the body without uploaded files.
           if (req.body.size() - std::min<uint64_t>(req.files_combined_size, req.body.size()) >
@@ -398,15 +434,17 @@ Verdict Engine::evaluate(Request& req) const {
           }
         }
       }
-      if (!tx.verdict.blocked) detail::run_phase(*impl_, tx, 2);
+      if (!tx.verdict.blocked) detail::run_phase(eng, tx, 2);
     }
     tx.allowed = false;
-    detail::run_phase(*impl_, tx, 5);
+    detail::run_phase(eng, tx, 5);
   }
   if (auto it = tx.tx.find("anomaly_score"); it != tx.tx.end())
     tx.verdict.anomaly_score = detail::to_number(it->second);
   return std::move(tx.verdict);
 }
+
+Verdict Engine::evaluate(Request& req) const { return begin(req).finish(); }
 
 Verdict Engine::evaluate_raw(std::string_view raw, const Connection& conn) const {
   // Every request in the input: bytes after the first are the next request on the connection

@@ -44,6 +44,33 @@ struct Verdict {
   int limits_hit = 0;
 };
 
+class Engine;
+
+// A request evaluated in two steps, as a proxy needs them: phase 1 as soon as the head has
+// arrived (a request it blocks need not send its body), then the body, phase 2 and logging.
+// The Request given to Engine::begin must stay where it is until finish() returned; its body
+// is set between the two steps. The Engine must outlive the Evaluation.
+class Evaluation {
+ public:
+  Evaluation();
+  Evaluation(Evaluation&&) noexcept;
+  Evaluation& operator=(Evaluation&&) noexcept;
+  ~Evaluation();
+  bool blocked() const;      // phase 1 blocked the request: finish() runs only the logging phase
+  bool body_access() const;  // the body will be inspected (SecRequestBodyAccess, ctl)
+  // The largest body finish() accepts (SecRequestBodyLimit with Reject; larger is 413), or
+  // UINT64_MAX when bodies are not inspected or ProcessPartial is set.
+  uint64_t body_limit() const;
+  const Verdict& verdict() const;  // so far
+  Verdict finish();                // once; the request's body must be in place
+
+  struct State;
+
+ private:
+  friend class Engine;
+  std::unique_ptr<State> s_;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> build(RuleSet rules, BodyLimits limits = {});
@@ -54,6 +81,8 @@ class Engine {
   // Evaluates a parsed request once: its body is parsed here, after phase 1 (the request is
   // changed: body variables are filled in; evaluating it again is not supported).
   Verdict evaluate(Request& req) const;
+  // The same in two steps (Evaluation above).
+  Evaluation begin(Request& req) const;
   // Parses a complete raw request and evaluates it; a request the HTTP parser refuses is
   // blocked with the parser's status and no rule.
   Verdict evaluate_raw(std::string_view raw, const Connection& conn) const;

@@ -1,6 +1,7 @@
 // HTTP/1.1 request heads and chunked bodies, strictly (see http.h).
 #include "waf/http.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -49,17 +50,11 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-// The end of the head: the index just past the blank line, or npos. Lines end in CRLF or LF.
-size_t head_end(std::string_view b) {
-  for (size_t i = b.find('\n'); i != std::string_view::npos; i = b.find('\n', i + 1)) {
-    if (i + 1 < b.size() && b[i + 1] == '\n') return i + 2;
-    if (i + 2 < b.size() && b[i + 1] == '\r' && b[i + 2] == '\n') return i + 3;
-  }
-  return std::string_view::npos;
-}
+size_t head_end(std::string_view b) { return find_head_end(b); }
 
-// Does a comma-separated header value list `token` (case-insensitively)?
-bool lists(std::string_view v, std::string_view token) {
+}  // namespace
+
+bool lists_token(std::string_view v, std::string_view token) {
   while (!v.empty()) {
     size_t c = v.find(',');
     if (iequals(trim_ows(v.substr(0, c)), token)) return true;
@@ -68,8 +63,6 @@ bool lists(std::string_view v, std::string_view token) {
   }
   return false;
 }
-
-}  // namespace
 
 Progress HeadParser::fail(int status, std::string reason) {
   error_ = {status, std::move(reason)};
@@ -146,8 +139,9 @@ Progress HeadParser::parse_head(std::string_view h) {
       if (te) return fail(400, "more than one Transfer-Encoding");
       te = hd;
     } else if (iequals(hd.name, "connection")) {
-      if (lists(hd.value, "close")) head_.keep_alive = false;
-      if (head_.version == "HTTP/1.0" && lists(hd.value, "keep-alive")) head_.keep_alive = true;
+      if (lists_token(hd.value, "close")) head_.keep_alive = false;
+      if (head_.version == "HTTP/1.0" && lists_token(hd.value, "keep-alive"))
+        head_.keep_alive = true;
     }
   }
   if (te && cl) return fail(400, "both Transfer-Encoding and Content-Length");
@@ -309,6 +303,115 @@ WholeResult parse_whole(std::string_view raw, WholeRequest& out, ParseError& err
     }
   }
   return WholeResult::kOk;
+}
+
+}  // namespace mamori::waf::http
+
+namespace mamori::waf::http {
+
+size_t find_head_end(std::string_view buf, size_t from) {
+  from = std::min(from, buf.size());
+  for (size_t i = buf.find('\n', from); i != std::string_view::npos; i = buf.find('\n', i + 1)) {
+    if (i + 1 < buf.size() && buf[i + 1] == '\n') return i + 2;
+    if (i + 2 < buf.size() && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+const Header* ResponseHead::find(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return &h;
+  return nullptr;
+}
+
+Progress parse_response_head(std::string_view buf, bool head_request, ResponseHead& out,
+                             ParseError& err, size_t max_head_bytes) {
+  auto fail = [&](std::string why) {
+    err = {502, std::move(why)};
+    return Progress::kError;
+  };
+  size_t end = find_head_end(buf);
+  if (end == std::string_view::npos) {
+    if (buf.size() > max_head_bytes) return fail("response head too large");
+    return Progress::kNeedMore;
+  }
+  if (end > max_head_bytes) return fail("response head too large");
+  out = {};
+  out.head_bytes = end;
+  std::string_view h = buf.substr(0, end);
+  bool first = true;
+  std::optional<uint64_t> cl;
+  bool chunked = false, te = false;
+  while (!h.empty()) {
+    size_t nl = h.find('\n');
+    std::string_view l = h.substr(0, nl);
+    h.remove_prefix(nl + 1);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.empty()) break;
+    if (l.find('\r') != std::string_view::npos) return fail("a bare CR in the response head");
+    if (first) {
+      first = false;
+      // HTTP/1.x SP 3DIGIT [SP reason]
+      if (l.size() < 12 || !l.starts_with("HTTP/1.") || l[8] != ' ')
+        return fail("malformed status line");
+      out.version = l.substr(0, 8);
+      if (out.version != "HTTP/1.1" && out.version != "HTTP/1.0")
+        return fail("unsupported HTTP version in the response");
+      int st = 0;
+      for (size_t i = 9; i < 12; ++i) {
+        if (l[i] < '0' || l[i] > '9') return fail("malformed status code");
+        st = st * 10 + (l[i] - '0');
+      }
+      if (st < 100 || (l.size() > 12 && l[12] != ' ')) return fail("malformed status line");
+      out.status = st;
+      out.reason = l.size() > 13 ? l.substr(13) : std::string_view();
+      for (unsigned char c : out.reason)
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return fail("a control character in the reason");
+      out.keep_alive = out.version == "HTTP/1.1";
+      continue;
+    }
+    if (l.front() == ' ' || l.front() == '\t') return fail("obsolete line folding in the response");
+    size_t colon = l.find(':');
+    if (colon == std::string_view::npos || colon == 0) return fail("malformed response header");
+    Header hd{l.substr(0, colon), trim_ows(l.substr(colon + 1))};
+    for (unsigned char c : hd.name)
+      if (!is_token_char(c)) return fail("malformed response header name");
+    for (unsigned char c : hd.value)
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return fail("a control character in a response header");
+    if (out.headers.size() >= 256) return fail("too many response headers");
+    out.headers.push_back(hd);
+    if (iequals(hd.name, "content-length")) {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(hd.value.data(), hd.value.data() + hd.value.size(), n);
+      if (hd.value.empty() || ec != std::errc() || p != hd.value.data() + hd.value.size() ||
+          hd.value.size() > 18)
+        return fail("malformed Content-Length in the response");
+      if (cl && *cl != n) return fail("two different Content-Lengths in the response");
+      cl = n;
+    } else if (iequals(hd.name, "transfer-encoding")) {
+      if (te || !iequals(hd.value, "chunked"))
+        return fail("unsupported Transfer-Encoding in the response");
+      te = chunked = true;
+    } else if (iequals(hd.name, "connection")) {
+      if (lists_token(hd.value, "close")) out.keep_alive = false;
+      if (out.version == "HTTP/1.0" && lists_token(hd.value, "keep-alive")) out.keep_alive = true;
+    }
+  }
+  if (first) return fail("no status line");
+  if (chunked && out.version == "HTTP/1.0") return fail("chunked HTTP/1.0 response");
+  if (head_request || out.status < 200 || out.status == 204 || out.status == 304) {
+    out.framing = Framing::kNone;
+  } else if (chunked) {
+    out.framing = Framing::kChunked;
+  } else if (cl) {
+    out.framing = *cl ? Framing::kLength : Framing::kNone;
+    out.content_length = *cl;
+  } else {
+    out.framing = Framing::kUntilClose;
+    out.keep_alive = false;
+  }
+  return Progress::kDone;
 }
 
 }  // namespace mamori::waf::http

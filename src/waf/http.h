@@ -36,7 +36,8 @@ struct Header {
   std::string_view name, value;  // value without surrounding white space
 };
 
-enum class Framing : uint8_t { kNone, kLength, kChunked };
+// kUntilClose: a response without Content-Length or chunking ends when the server closes.
+enum class Framing : uint8_t { kNone, kLength, kChunked, kUntilClose };
 
 struct RequestHead {
   std::string_view method, target, version;  // version "HTTP/1.1", "HTTP/1.0"
@@ -115,6 +116,31 @@ enum class WholeResult : uint8_t { kOk, kIncomplete, kError };
 // early (a proxy would wait; offline it is the end of the input).
 WholeResult parse_whole(std::string_view raw, WholeRequest& out, ParseError& err,
                         const Limits& limits = {});
+
+// A response from the server behind a proxy (RFC 9112 6.3): no body for 1xx, 204, 304 and an
+// answer to HEAD; chunked when Transfer-Encoding is chunked; Content-Length; else until the
+// server closes. Transfer-Encoding other than chunked, two differing Content-Lengths, control
+// bytes and obs-fold are errors (a proxy answers 502: they are how responses get split).
+struct ResponseHead {
+  int status = 0;
+  std::string_view version, reason;
+  std::vector<Header> headers;
+  Framing framing = Framing::kNone;
+  uint64_t content_length = 0;
+  bool keep_alive = true;  // the server keeps the connection open after this response
+  size_t head_bytes = 0;
+  const Header* find(std::string_view name) const;
+};
+// `buf` from the first byte of the response; kDone: `out` views into buf.
+Progress parse_response_head(std::string_view buf, bool head_request, ResponseHead& out,
+                             ParseError& err, size_t max_head_bytes = 64 * 1024);
+
+// Where the head of `buf` ends (just past the blank line), looking for it from `from` on (a
+// caller that appends can pass the old size minus 3): npos until it has arrived.
+size_t find_head_end(std::string_view buf, size_t from = 0);
+
+// Does a comma-separated header value list `token` (case-insensitively)?
+bool lists_token(std::string_view value, std::string_view token);
 
 bool is_token_char(unsigned char c);
 
