@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "cli.h"
@@ -100,18 +101,26 @@ Result<waf::ProxyConfig> run_config(const RunArgs& a) {
   return c;
 }
 
-// The configuration and the engine it names, ready to be published.
-Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(const Options& o,
-                                                                     const RunArgs& a) {
+// The configuration and the engine it names, ready to be published. `checked` runs on the
+// configuration before the (slow) engine build.
+Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
+    const Options& o, const RunArgs& a,
+    const std::function<Status(const waf::ProxyConfig&)>& checked = {}, bool open_log = true) {
   auto cfg = run_config(a);
   if (!cfg) return cfg.error();
+  if (checked)
+    if (auto st = checked(*cfg); !st) return st.error();
   auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia);
   if (!rs) return rs.error();
+  if (cfg->limits.max_body) rs->request_body_limit = cfg->limits.max_body;
+  if (cfg->limits.max_body_no_files)
+    rs->request_body_no_files_limit = cfg->limits.max_body_no_files;
   info(o, fmt::format("waf run: building the engine ({} rules, paranoia level {})",
                       rs->rules.size(), cfg->paranoia));
   auto eng = waf::Engine::build(std::move(*rs));
   if (!eng) return eng.error();
-  return waf::make_generation(std::move(*cfg), std::shared_ptr<const waf::Engine>(std::move(*eng)));
+  return waf::make_generation(std::move(*cfg), std::shared_ptr<const waf::Engine>(std::move(*eng)),
+                              open_log);
 }
 
 std::string describe(const waf::ProxyGeneration& g) {
@@ -128,9 +137,18 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
     return usage("waf run: --mode is block or detect");
   if (a.paranoia && (*a.paranoia < 1 || *a.paranoia > 4))
     return usage("waf run: --paranoia is 1 to 4");
-  auto gen = build_generation(o, a);
+  // The listening address is tried first: a port in use shows before the engine is built.
+  auto early = [&](const waf::ProxyConfig& c) -> Status {
+    auto l = waf::parse_listen(c.listen);
+    if (!l) return l.error();
+    return waf::check_listen(*l);
+  };
+  auto gen = build_generation(o, a, early, !a.check);
   if (!gen) return fail(gen.error().with_context("waf run"));
   if (a.check) {
+    // The server behind may start later: a warning, not an error.
+    if (auto st = waf::check_upstream((*gen)->upstream); !st)
+      info(o, "waf run --check: warning: " + st.error().message);
     info(o, "waf run --check: configuration and rules are good: " + describe(**gen));
     return kExitOk;
   }
@@ -157,9 +175,9 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
   auto status = [&] {
     auto c = (*proxy)->counters();
     notifier.notify(
-        fmt::format("STATUS={} requests: {} passed, {} blocked, {} detected, {} "
+        fmt::format("STATUS={} requests: {} passed (of which {} detected), {} blocked, {} "
                     "refused, {} upstream errors; {} connections open",
-                    c.requests, c.passed, c.blocked, c.detected, c.refused, c.upstream_errors,
+                    c.requests, c.passed, c.detected, c.blocked, c.refused, c.upstream_errors,
                     c.active_connections));
   };
   uint64_t wd = notifier.watchdog_usec();
@@ -184,8 +202,11 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
             next.error().with_context("waf run: reload refused, still running the previous "
                                       "configuration"));
       } else {
-        if ((*next)->config.listen != (*proxy)->current()->config.listen)
+        const auto& was = (*proxy)->current()->config;
+        if ((*next)->config.listen != was.listen)
           info(o, "waf run: listen changed in the configuration; it takes a restart");
+        if ((*next)->config.workers != was.workers)
+          info(o, "waf run: workers changed in the configuration; it takes a restart");
         (*proxy)->publish(*next);
         info(o, fmt::format("waf run: reload {}: {}", ++reloads, describe(**next)));
       }
@@ -200,9 +221,9 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
   (*proxy)->stop();
   (*proxy)->join();
   auto c = (*proxy)->counters();
-  info(o, fmt::format("waf run: stopped; {} requests: {} passed, {} blocked, {} detected, {} "
-                      "refused, {} upstream errors",
-                      c.requests, c.passed, c.blocked, c.detected, c.refused, c.upstream_errors));
+  info(o, fmt::format("waf run: stopped; {} requests: {} passed (of which {} detected), {} "
+                      "blocked, {} refused, {} upstream errors",
+                      c.requests, c.passed, c.detected, c.blocked, c.refused, c.upstream_errors));
   return kExitOk;
 }
 

@@ -48,6 +48,8 @@ void Transaction::reset_cache() {
   ids.index(req, eng.tnodes.size());
   cached.clear();
   slots.assign(ids.enabled ? static_cast<size_t>(ids.total) * eng.tnodes.size() : 0, -1);
+  node_union.resize(eng.tnodes.size());
+  union_done.assign(eng.tnodes.size(), 0);
 }
 
 bool Transaction::rule_removed(const Rule& r) const {
@@ -195,27 +197,61 @@ void run_setvar(const SetVar& sv, Transaction& tx, const Rule* rule) {
   tx.tx[name] = std::to_string(sv.op == SetVar::Op::kAdd ? cur + d : cur - d);
 }
 
-// The value after the first `step + 1` transformations of rule `cr` (step -1: none), from the
-// cache when the value has an id: each distinct chain is computed once per value and phase.
-Transaction::Cached& cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step) {
-  const uint32_t node = step < 0 ? 0 : cr.tnodes[static_cast<size_t>(step)];
-  const size_t idx = static_cast<size_t>(v.id) * tx.eng.tnodes.size() + node;
+// A value (with an id) after the transformations of trie node `node`, from the cache: each
+// distinct chain is computed once per value and phase.
+Transaction::Cached& cached_at(Transaction& tx, int32_t id, std::string_view value, uint32_t node) {
+  const size_t idx = static_cast<size_t>(id) * tx.eng.tnodes.size() + node;
   if (int32_t at = tx.slots[idx]; at >= 0) return tx.cached[static_cast<size_t>(at)];
-  Transaction::Cached c;
-  if (step < 0) {
+  // A deque: elements never move, so views into them (and into the request) stay valid.
+  Transaction::Cached& c = tx.cached.emplace_back();
+  tx.slots[idx] = static_cast<int32_t>(tx.cached.size() - 1);
+  if (node == 0) {
     c.raw = true;
+    c.v = value;
   } else {
-    Transaction::Cached& prev = cached(cr, tx, v, step - 1);
-    c.value = waf::apply(cr.rule->transforms[static_cast<size_t>(step)],
-                         prev.raw ? v.value : std::string_view(prev.value));
+    const TransformNode& tn = tx.eng.tnodes[node];
+    std::string_view in = cached_at(tx, id, value, tn.parent).v;
+    if (waf::unchanged(tn.t, in)) {
+      c.v = in;
+    } else {
+      c.value = waf::apply(tn.t, in);
+      c.v = c.value;
+    }
   }
-  tx.slots[idx] = static_cast<int32_t>(tx.cached.size());
-  return tx.cached.emplace_back(std::move(c));
+  return c;
 }
 
-std::string_view view(const Transaction::Cached& c, const Value& v) {
-  return c.raw ? v.value : std::string_view(c.value);
+// The value after the first `step + 1` transformations of rule `cr` (step -1: none).
+Transaction::Cached& cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step) {
+  return cached_at(tx, v.id, v.value, step < 0 ? 0 : cr.tnodes[static_cast<size_t>(step)]);
 }
+
+// Can any value the rule may read report its prefilter slot? (No: the rule cannot match.)
+bool may_match(const CompiledRule& cr, Transaction& tx) {
+  const uint32_t node = cr.node;
+  Hits& u = tx.node_union[node];
+  if (!tx.union_done[node]) {
+    tx.union_done[node] = 1;
+    u.reset(tx.eng.prefilter.slots(node), false);
+    for (Collection c : tx.eng.node_colls[node]) {
+      for_each_value(c, tx, [&](std::string_view, std::string_view val, int32_t id) {
+        if (id < 0) {  // not numbered (ids disabled): anything may match
+          u.reset(0, true);
+          return;
+        }
+        Transaction::Cached& ch = cached_at(tx, id, val, node);
+        if (!ch.scanned) {
+          tx.eng.prefilter.scan(node, ch.v, ch.hits);
+          ch.scanned = true;
+        }
+        u.merge(ch.hits);
+      });
+    }
+  }
+  return u.test(static_cast<unsigned>(cr.slot));
+}
+
+std::string_view view(const Transaction::Cached& c, const Value&) { return c.v; }
 
 // One rule of a chain (or a lone rule): does it match? On each match of a variable, the
 // "independent" actions run (captures, setvar, ctl), as in ModSecurity v3.
@@ -337,6 +373,7 @@ void run_phase(const Engine::Impl& eng, Transaction& tx, int phase) {
     if (tx.mode == EngineMode::kOff) return;
     if (tx.allowed && phase <= 4) return;
     if (tx.rule_removed(*cr.rule)) continue;
+    if (cr.skippable && !may_match(cr, tx)) continue;
     eval_rule(cr, tx, rs, phase);
     if (tx.verdict.blocked) break;
   }
@@ -369,6 +406,20 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) 
       for (auto& l : c.chain) off(l);
     };
     for (auto& c : impl->rules) off(c);
+  }
+  // Rules that read only request values and have a prefilter slot can be skipped whole.
+  impl->node_colls.resize(impl->tnodes.size());
+  for (auto& c : impl->rules) {
+    if (c.slot < 0 || !impl->prefilter.slots(c.node)) continue;
+    bool ok = !c.targets.empty();
+    for (const auto& t : c.targets)
+      if (!t.t.exclude && (t.t.count || !detail::is_request_value(t.t.collection))) ok = false;
+    if (!ok) continue;
+    c.skippable = true;
+    auto& colls = impl->node_colls[c.node];
+    for (const auto& t : c.targets)
+      if (!t.t.exclude && std::find(colls.begin(), colls.end(), t.t.collection) == colls.end())
+        colls.push_back(t.t.collection);
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -422,6 +473,9 @@ Verdict Evaluation::finish() {
         if (req.body.size() > rs.request_body_limit && rs.body_limit_reject) {
           tx.verdict.blocked = true;
           tx.verdict.status = 413;
+          tx.verdict.parse_error =
+              fmt::format("the body ({} bytes) is larger than SecRequestBodyLimit ({} bytes)",
+                          req.body.size(), rs.request_body_limit);
         } else {
           req.process_body(eng.limits);
           tx.reset_cache();  // the body's values are new, and the request's strings may move
@@ -431,6 +485,10 @@ Verdict Evaluation::finish() {
               rs.body_limit_reject) {
             tx.verdict.blocked = true;
             tx.verdict.status = 413;
+            tx.verdict.parse_error = fmt::format(
+                "the body without uploaded files is larger than SecRequestBodyNoFilesLimit ({} "
+                "bytes)",
+                rs.request_body_no_files_limit);
           }
         }
       }

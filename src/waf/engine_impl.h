@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -62,6 +63,9 @@ struct CompiledRule {
   std::vector<uint32_t> tnodes;  // the trie node after each of the rule's transformations
   uint32_t node = 0;             // the last of them (0: none)
   int slot = -1;                 // the rule's bit in its node's prefilter (-1: none)
+  // Every target reads request values (cached, prefiltered): when no value of the phase
+  // reports the rule's slot at its node, the rule is skipped before collecting its values.
+  bool skippable = false;
   std::vector<CompiledRule> chain;
 };
 
@@ -135,6 +139,13 @@ struct TransformNode {
 
 struct Transaction;
 
+// Every value of a collection that has an id (request values), as (key, value, id); values
+// without one are reported with id -1.
+void for_each_value(Collection c, Transaction& tx,
+                    const std::function<void(std::string_view, std::string_view, int32_t)>& f);
+// Collections whose every member is a request value with an id (when ids are enabled).
+bool is_request_value(Collection c);
+
 // operators.cpp
 Result<CompiledOp> compile_op(const Operator& o);
 // The operator on one (transformed) value; `param` is the expanded parameter for dynamic
@@ -156,7 +167,8 @@ struct Transaction {
   std::vector<MatchedVar> matched_vars;
   // Transformed request values, per (value, chain of transformations).
   struct Cached {
-    std::string value;
+    std::string value;     // the transformed value when it differs from its input
+    std::string_view v;    // the value: `value`, or the request's or the parent node's bytes
     bool raw = false;      // node 0: the value itself (not copied)
     bool scanned = false;  // `hits` holds the prefilter's answer
     Hits hits;
@@ -164,6 +176,10 @@ struct Transaction {
   ValueIds ids;
   std::vector<int32_t> slots;  // [value id * trie nodes + node] → index in `cached`, or -1
   std::deque<Cached> cached;
+  // Per trie node: the union of the prefilter's answers over the values of the collections
+  // its skippable rules read (computed when a rule at that node first asks, once per phase).
+  std::vector<Hits> node_union;
+  std::vector<uint8_t> union_done;
   // Numbers the request's values and empties the cache (when a phase starts after the body
   // was parsed: the request's strings may have moved).
   void reset_cache();
@@ -190,8 +206,9 @@ namespace mamori::waf {
 struct Engine::Impl {
   RuleSet rs;
   BodyLimits limits;
-  std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
-  std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
+  std::vector<detail::CompiledRule> rules;          // parallel to rs.rules
+  std::vector<detail::TransformNode> tnodes{1};     // [0]: no transformation
+  std::vector<std::vector<Collection>> node_colls;  // per node: what its skippable rules read
   detail::PrefilterSet prefilter;
 };
 }  // namespace mamori::waf

@@ -159,6 +159,11 @@ bool PrefilterSet::has(uint32_t node) const {
   return it != impl_->nodes.end() && it->second.db;
 }
 
+size_t PrefilterSet::slots(uint32_t node) const {
+  auto it = impl_->nodes.find(node);
+  return it != impl_->nodes.end() && it->second.db ? it->second.slots : 0;
+}
+
 size_t PrefilterSet::patterns() const { return impl_->count; }
 
 void PrefilterSet::scan(uint32_t node, std::string_view v, Hits& hits) const {

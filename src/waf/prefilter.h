@@ -31,6 +31,15 @@ class Hits {
   void set(unsigned slot) {
     if (slot / 64 < words_) word(slot / 64) |= uint64_t{1} << (slot % 64);
   }
+  // Adds the slots of `o` (an `o` that knows no slots makes every slot report).
+  void merge(const Hits& o) {
+    if (o.words_ == 0) {
+      words_ = 0;
+      return;
+    }
+    if (words_ == 0) return;
+    for (size_t i = 0; i < words_ && i < o.words_; ++i) word(i) |= o.word(i);
+  }
   // An unknown slot reports (the rule then runs its operator).
   bool test(unsigned slot) const {
     return slot / 64 >= words_ || ((word(slot / 64) >> (slot % 64)) & 1);
@@ -59,6 +68,7 @@ class PrefilterSet {
   // Compiles every node's database. Returns false (and every rule runs PCRE2) on failure.
   bool build();
   bool has(uint32_t node) const;
+  size_t slots(uint32_t node) const;  // 0 when the node has no database
   // Sets in `hits` (one bit per slot of the node) the slots whose patterns report on `v`.
   void scan(uint32_t node, std::string_view v, Hits& hits) const;
   size_t patterns() const;

@@ -99,7 +99,8 @@ Result<std::shared_ptr<SSL_CTX>> make_tls(const std::string& cert, const std::st
 }  // namespace
 
 Result<std::shared_ptr<const ProxyGeneration>> make_generation(ProxyConfig cfg,
-                                                               std::shared_ptr<const Engine> eng) {
+                                                               std::shared_ptr<const Engine> eng,
+                                                               bool open_log) {
   if (auto st = check_proxy_config(cfg); !st) return st.error();
   auto g = std::make_shared<ProxyGeneration>();
   auto up = parse_upstream(cfg.upstream);
@@ -119,7 +120,7 @@ Result<std::shared_ptr<const ProxyGeneration>> make_generation(ProxyConfig cfg,
     if (!t) return t.error();
     g->tls = std::move(*t);
   }
-  if (!cfg.log.empty()) {
+  if (!cfg.log.empty() && open_log) {
     auto l = DecisionLog::open(cfg.log);
     if (!l) return l.error();
     g->log = std::move(*l);
@@ -129,6 +130,45 @@ Result<std::shared_ptr<const ProxyGeneration>> make_generation(ProxyConfig cfg,
   g->engine = std::move(eng);
   g->config = std::move(cfg);
   return std::shared_ptr<const ProxyGeneration>(std::move(g));
+}
+
+namespace {
+std::string listen_error(const SockAddr& a, int err) {
+  if (err == EADDRINUSE)
+    return fmt::format(
+        "listen {}: another server listens there (nginx? apache?): move it to another port "
+        "first (docs/waf.md, \"In front of WordPress\")",
+        a.text);
+  if (err == EACCES)
+    return fmt::format(
+        "listen {}: permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE (the "
+        "systemd unit grants it)",
+        a.text);
+  if (err == EADDRNOTAVAIL)
+    return fmt::format("listen {}: no interface of this machine has that address", a.text);
+  return fmt::format("listen {}: {}", a.text, std::strerror(err));
+}
+}  // namespace
+
+Status check_listen(const SockAddr& listen) {
+  UniqueFd fd(::socket(listen.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("socket", errno);
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&listen.ss), listen.len) != 0)
+    return Error::unavailable(listen_error(listen, errno));
+  return ok();
+}
+
+Status check_upstream(const SockAddr& up) {
+  UniqueFd fd(::socket(up.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("socket", errno);
+  timeval tv{1, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&up.ss), up.len) != 0)
+    return Error::unavailable(fmt::format("upstream {}: {}: is the web server running there?",
+                                          up.text, std::strerror(errno)));
+  return ok();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,7 +266,11 @@ struct Conn : Handle {
   }
 };
 
-std::string hex_id(uint64_t a, uint64_t b) { return fmt::format("{:08x}{:08x}", a, b); }
+// 20 hex digits: 8 random per process start, 2 for the worker, 10 counting its requests.
+std::string hex_id(uint64_t prefix, unsigned worker, uint64_t seq) {
+  return fmt::format("{:08x}{:02x}{:010x}", prefix & 0xffffffffu, worker & 0xffu,
+                     seq & 0xffffffffffULL);
+}
 
 const char* reason_phrase(int st) {
   switch (st) {
@@ -427,7 +471,7 @@ Result<std::unique_ptr<Proxy>> Proxy::create(const SockAddr& listen, unsigned wo
     setsockopt(w->listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(w->listener.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(w->listener.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
-      return Error::unavailable(fmt::format("listen {}: {}", listen.text, std::strerror(errno)));
+      return Error::unavailable(listen_error(listen, errno));
     if (::listen(w->listener.get(), 1024) != 0) return errno_error("listen " + listen.text, errno);
     if (i == 0) {  // port 0: every worker binds the port the first one got
       len = sizeof addr;
@@ -806,7 +850,7 @@ void Proxy::Worker::on_head(Conn* c) {
   c->gen = gen;
   const ProxyGeneration& g = *c->gen;
   ++sh.requests;
-  c->id = hex_id(sh.id_prefix, (uint64_t{index} << 40) | ++seq);
+  c->id = hex_id(sh.id_prefix, index, ++seq);
   c->retries = 0;
   c->status = 0;
   c->resp_started = false;
@@ -1014,7 +1058,9 @@ void Proxy::Worker::on_body_done(Conn* c) {
       return;
     }
     ++sh.detected;
-    log_decision(c, "detected", &v, "");
+    c->status = v.status >= 400 ? v.status : 403;  // what block mode would have answered
+    log_decision(c, "detected", &v, v.parse_error);
+    c->status = 0;
   }
   if (c->has_body || !c->req->body.empty())
     c->fwd.append("Content-Length: ").append(std::to_string(c->req->body.size())).append("\r\n");
@@ -1371,7 +1417,7 @@ void Proxy::Worker::local_response(Conn* c, int status, std::string_view extra, 
 
 void Proxy::Worker::refuse(Conn* c, int status, const std::string& why) {
   ++sh.refused;
-  if (c->id.empty()) c->id = hex_id(sh.id_prefix, (uint64_t{index} << 40) | ++seq);
+  if (c->id.empty()) c->id = hex_id(sh.id_prefix, index, ++seq);
   c->status = status;
   log_decision(c, "refused", nullptr, why);
   c->in.clear();  // what follows a refused request cannot be framed
@@ -1379,10 +1425,15 @@ void Proxy::Worker::refuse(Conn* c, int status, const std::string& why) {
 }
 
 void Proxy::Worker::block(Conn* c, const Verdict& v) {
-  ++sh.blocked;
   int status = v.status >= 400 ? v.status : 403;
   c->status = status;
-  log_decision(c, "blocked", &v, v.parse_error);
+  if (v.rule_id == 0 && !v.parse_error.empty()) {
+    ++sh.refused;  // an engine limit, not a rule (SecRequestBodyNoFilesLimit …)
+    log_decision(c, "refused", &v, v.parse_error);
+  } else {
+    ++sh.blocked;
+    log_decision(c, "blocked", &v, v.parse_error);
+  }
   if (status >= 500 || status == 413 || status == 400) c->close_after = true;
   local_response(c, status, "", c->close_after || !c->keep_alive);
 }
@@ -1404,7 +1455,7 @@ void Proxy::Worker::log_decision(Conn* c, const char* action, const Verdict* v,
   j["time"] = ts;
   j["id"] = c->id;
   j["action"] = action;
-  j["status"] = c->status;
+  j[std::string_view(action) == "detected" ? "would_status" : "status"] = c->status;
   j["client"] = c->req ? c->req->conn.remote_addr : c->peer_str;
   if (c->req && c->req->conn.remote_addr != c->peer_str) j["peer"] = c->peer_str;
   if (c->req) {

@@ -67,9 +67,17 @@ struct ProxyGeneration {
 };
 
 // Everything a generation needs besides the engine: the upstream resolved, the TLS files
-// loaded (their errors name the file), the log opened.
+// loaded (their errors name the file), the log opened (unless !open_log: `waf run --check`
+// writes nothing).
 Result<std::shared_ptr<const ProxyGeneration>> make_generation(ProxyConfig cfg,
-                                                               std::shared_ptr<const Engine> eng);
+                                                               std::shared_ptr<const Engine> eng,
+                                                               bool open_log = true);
+
+// Can this process listen there? (A trial bind: "in use" and "permission" errors say what to
+// do.) Run before the engine is built, so a mistake shows at once.
+Status check_listen(const SockAddr& listen);
+// Does something accept connections at the upstream address (1 s at most)?
+Status check_upstream(const SockAddr& upstream);
 
 struct ProxyCounters {
   uint64_t requests = 0, passed = 0, blocked = 0, detected = 0, refused = 0;

@@ -263,11 +263,16 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
           } else if (kk == "max_body_mb") {
             known = true;
             if ((st = num(tn, "limits." + kk, 1, 4096, n))) L.max_body = uint64_t(n) << 20;
+          } else if (kk == "max_body_no_files_kb") {
+            known = true;
+            if ((st = num(tn, "limits." + kk, 1, 4 << 20, n)))
+              L.max_body_no_files = uint64_t(n) << 10;
           }
           if (!known)
             st = Error::invalid(fmt::format(
                 "{}: unknown key 'limits.{}' (known: max_connections, max_connections_per_ip, "
-                "max_body_mb, max_body_memory_mb, header_timeout, body_timeout, idle_timeout, "
+                "max_body_mb, max_body_no_files_kb, max_body_memory_mb, header_timeout, "
+                "body_timeout, idle_timeout, "
                 "upstream_connect_timeout, upstream_timeout, send_timeout, drain_timeout)",
                 at(tn), sanitize(kk)));
           if (!st) break;
@@ -290,8 +295,27 @@ Status check_proxy_config(const ProxyConfig& c) {
         "no upstream: give --upstream http://HOST:PORT (the web server behind the proxy) or "
         "upstream = \"…\" in " +
         std::string(kWafConfigPath));
-  if (auto a = parse_listen(c.listen); !a) return a.error();
-  if (auto a = parse_upstream(c.upstream); !a) return a.error();
+  auto l = parse_listen(c.listen);
+  if (!l) return l.error();
+  auto u = parse_upstream(c.upstream);
+  if (!u) return u.error();
+  // The proxy in front of itself: every request would loop until the connections run out.
+  auto port_of = [](const SockAddr& a) {
+    return a.ss.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_port
+                                     : reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_port;
+  };
+  auto any = [](const SockAddr& a) {
+    if (a.ss.ss_family == AF_INET)
+      return reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a.ss);
+    return IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) != 0;
+  };
+  if (port_of(*l) == port_of(*u) &&
+      (any(*l) || (l->len == u->len && std::memcmp(&l->ss, &u->ss, l->len) == 0)))
+    return Error::invalid(fmt::format(
+        "listen {} and upstream {} are the same address: the proxy would send every request "
+        "to itself; give the web server's own address as upstream, or set listen",
+        sanitize(c.listen), sanitize(c.upstream)));
   if (c.tls_cert.empty() != c.tls_key.empty())
     return Error::invalid("TLS needs both a certificate and its key (--tls-cert and --tls-key)");
   if (c.paranoia < 1 || c.paranoia > 4) return Error::invalid("paranoia is 1 to 4");

@@ -47,6 +47,7 @@ struct ProxyLimits {
   size_t max_connections_per_ip = 256;   // a slowloris from one address fills only its share
   uint64_t max_body_memory = 256 << 20;  // request bodies buffered at once, all connections
   uint64_t max_body = 0;                 // 0: the rules' SecRequestBodyLimit
+  uint64_t max_body_no_files = 0;        // 0: the rules' SecRequestBodyNoFilesLimit
   int header_timeout_ms = 10'000;        // the whole head, from its first byte
   int body_timeout_ms = 30'000;          // between two reads of a body
   int idle_timeout_ms = 60'000;          // a kept-alive connection waiting for a request

@@ -43,7 +43,21 @@ Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int par
   LoadOptions lo;
   lo.preamble = default_setup(paranoia, !rules.empty() || !local_crs_setup().empty());
   lo.preamble_name = "<mamori engine settings>";
-  return load_rules(rules.empty() ? default_crs_paths() : rules, lo);
+  auto rs = load_rules(rules.empty() ? default_crs_paths() : rules, lo);
+  if (!rs) return rs;
+  // CRS answers every request with its rule 901001 (status 500) when no crs-setup.conf ran
+  // before it: say so now rather than serve errors.
+  bool crs = false, setup = false;
+  for (const auto& r : rs->rules) {
+    crs |= r.id == 901001;
+    setup |= r.id == 900990;
+  }
+  if (crs && !setup)
+    return Error::invalid(fmt::format(
+        "the OWASP CRS rules are given without their crs-setup.conf, and CRS would refuse every "
+        "request (rule 901001): give {}/crs-setup.conf (or your own) before the rules",
+        kCrsLocalDir));
+  return rs;
 }
 
 std::string local_crs_setup() {

@@ -523,6 +523,49 @@ std::string cmd_line(std::string_view in) {
   return o;
 }
 
+bool unchanged(Transform t, std::string_view in) {
+  auto none_of = [&](auto pred) {
+    for (unsigned char c : in)
+      if (pred(c)) return false;
+    return true;
+  };
+  switch (t) {
+    case Transform::kLowercase:
+      return none_of([](unsigned char c) { return c >= 'A' && c <= 'Z'; });
+    case Transform::kUppercase:
+      return none_of([](unsigned char c) { return c >= 'a' && c <= 'z'; });
+    case Transform::kUrlDecode:
+    case Transform::kUrlDecodeUni:
+      return none_of([](unsigned char c) { return c == '%' || c == '+'; });
+    case Transform::kHtmlEntityDecode:
+      return in.find('&') == std::string_view::npos;
+    case Transform::kJsDecode:
+      return in.find('\\') == std::string_view::npos;
+    case Transform::kCssDecode:
+      return none_of([](unsigned char c) { return c == '\\' || c == 0; });
+    case Transform::kRemoveNulls:
+    case Transform::kReplaceNulls:
+      return in.find('\0') == std::string_view::npos;
+    case Transform::kRemoveWhitespace:
+      return none_of([](unsigned char c) { return is_space(c) || c == 0xa0; });
+    case Transform::kCompressWhitespace:
+      // Only single spaces between other characters stay as they are.
+      for (size_t i = 0; i < in.size(); ++i) {
+        auto c = static_cast<unsigned char>(in[i]);
+        if (c == 0xa0 || (is_space(c) && c != ' ')) return false;
+        if (c == ' ' && i + 1 < in.size() &&
+            (is_space(static_cast<unsigned char>(in[i + 1])) ||
+             static_cast<unsigned char>(in[i + 1]) == 0xa0))
+          return false;
+      }
+      return true;
+    case Transform::kUtf8ToUnicode:
+      return none_of([](unsigned char c) { return c >= 0x80 || c == 0; });
+    default:
+      return false;
+  }
+}
+
 std::string apply(Transform t, std::string_view in) {
   switch (t) {
     case Transform::kLowercase: {

@@ -17,6 +17,10 @@
 namespace mamori::waf {
 
 std::string apply(Transform t, std::string_view in);
+// true when apply(t, in) == in for certain (a cheap scan for what the transformation acts on:
+// no '%' or '+' for urlDecode, no upper case for lowercase …); false when it may change or
+// is not known. The engine then keeps a view instead of a copy.
+bool unchanged(Transform t, std::string_view in);
 
 // The individual decoders (fuzzed and tested one by one).
 std::string url_decode(std::string_view in, bool unicode);

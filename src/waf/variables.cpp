@@ -240,6 +240,46 @@ bool excluded(const CompiledRule& cr, const Transaction& tx, Collection c, std::
 
 }  // namespace
 
+void for_each_value(Collection c, Transaction& tx,
+                    const std::function<void(std::string_view, std::string_view, int32_t)>& f) {
+  members(c, tx, f);
+}
+
+bool is_request_value(Collection c) {
+  switch (c) {
+    case Collection::kArgs:
+    case Collection::kArgsGet:
+    case Collection::kArgsPost:
+    case Collection::kArgsNames:
+    case Collection::kArgsGetNames:
+    case Collection::kArgsPostNames:
+    case Collection::kRequestCookies:
+    case Collection::kRequestCookiesNames:
+    case Collection::kRequestHeaders:
+    case Collection::kRequestHeadersNames:
+    case Collection::kRequestFilename:
+    case Collection::kRequestBasename:
+    case Collection::kRequestUri:
+    case Collection::kRequestUriRaw:
+    case Collection::kRequestLine:
+    case Collection::kRequestMethod:
+    case Collection::kRequestProtocol:
+    case Collection::kRequestBody:
+    case Collection::kQueryString:
+    case Collection::kRemoteAddr:
+    case Collection::kServerAddr:
+    case Collection::kFiles:
+    case Collection::kFilesNames:
+    case Collection::kFilesSizes:
+    case Collection::kMultipartPartHeaders:
+    case Collection::kXml:
+    case Collection::kFullRequest:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string value_name(const Value& v) {
   std::string n = v.count ? "&" : "";
   n += collection_name(v.coll);

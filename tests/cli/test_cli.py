@@ -1127,6 +1127,20 @@ workers = 2
     def test_check_and_mistakes(self):
         p = mamori("waf", "run", "--config", self.conf, "--check", check=0)
         self.assertIn("configuration and rules are good", p.stderr)
+        self.assertFalse(os.path.exists(self.log), "--check writes nothing")
+        self.server.shutdown()
+        self.server.server_close()
+        p = mamori("waf", "run", "--config", self.conf, "--check", check=0)
+        self.assertIn("warning: upstream", p.stderr)
+        self.assertIn("is the web server running there?", p.stderr)
+        # CRS without its crs-setup.conf would answer every request 500 (rule 901001).
+        p = mamori("waf", "run", "--config", self.conf, "--rules",
+                   "/usr/share/modsecurity-crs/rules", "--check", check=3)
+        self.assertIn("without their crs-setup.conf", p.stderr)
+        # The proxy in front of itself.
+        p = mamori("waf", "run", "--rules", self.rules, "--listen", "0.0.0.0:18080",
+                   "--upstream", "http://127.0.0.1:18080", "--check", check=3)
+        self.assertIn("the proxy would send every request to itself", p.stderr)
         p = mamori("waf", "run", "--rules", self.rules, "--check", check=3)
         self.assertIn("no upstream", p.stderr)
         p = mamori("waf", "run", "--config", self.conf, "--upstream", "https://x", "--check",
@@ -1143,7 +1157,8 @@ workers = 2
         s.listen()
         self.addCleanup(s.close)
         p = mamori("waf", "run", "--config", self.conf, check=3)
-        self.assertIn(f"listen 127.0.0.1:{self.port}", p.stderr)
+        self.assertIn(f"listen 127.0.0.1:{self.port}: another server listens there", p.stderr)
+        self.assertNotIn("building the engine", p.stderr, "the port is tried first")
 
 
 class Audit(Base):

@@ -10,6 +10,7 @@
 #include "support/temp_dir.h"
 #include "waf/rules.h"
 #include "waf/summary.h"
+#include "waf/transform.h"
 
 namespace mamori::waf {
 namespace {
@@ -226,6 +227,35 @@ TEST(Crs, DebiansRuleSetLoadsWhole) {
                 i.text.find("(the response)") != std::string::npos)
         << i.file << ":" << i.line << " " << i.text;
   }
+}
+
+}  // namespace
+}  // namespace mamori::waf
+
+namespace mamori::waf {
+namespace {
+
+// The engine keeps a view instead of a transformed copy when unchanged() says so: it must
+// never say so of a value the transformation changes.
+TEST(Transform, UnchangedNeverHidesAChange) {
+  const std::string inputs[] = {
+      "plain words", "Mixed Case",  "a%41b",   "a+b",
+      "x&amp;y",     "\\u0041",     "a\\62 c", std::string("nul\0byte", 8),
+      "tab\there",   "two  spaces", "end ",    " start",
+      "caf\xc3\xa9", "\xa0nbsp",    "/*c*/",   "",
+      "a",           "%",           "&",       "\\"};
+  int kept = 0;
+  for (int t = 0; t <= static_cast<int>(Transform::kParityZero7bit); ++t) {
+    for (const auto& in : inputs) {
+      if (!unchanged(static_cast<Transform>(t), in)) continue;
+      ++kept;
+      EXPECT_EQ(waf::apply(static_cast<Transform>(t), in), in) << "transform " << t << " on " << in;
+    }
+  }
+  EXPECT_GT(kept, 40) << "the common transformations recognise values they leave alone";
+  EXPECT_TRUE(unchanged(Transform::kUrlDecodeUni, "trail running shoes"));
+  EXPECT_FALSE(unchanged(Transform::kUrlDecodeUni, "trail+running"));
+  EXPECT_FALSE(unchanged(Transform::kLowercase, "Trail"));
 }
 
 }  // namespace
