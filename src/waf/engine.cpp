@@ -233,12 +233,19 @@ bool may_match(const CompiledRule& cr, Transaction& tx) {
   if (!tx.union_done[node]) {
     tx.union_done[node] = 1;
     u.reset(tx.eng.prefilter.slots(node), false);
-    for (Collection c : tx.eng.node_colls[node]) {
-      for_each_value(c, tx, [&](std::string_view, std::string_view val, int32_t id) {
+    for (const auto& nt : tx.eng.node_colls[node]) {
+      for_each_value(nt.coll, tx, [&](std::string_view key, std::string_view val, int32_t id) {
         if (id < 0) {  // not numbered (ids disabled): anything may match
           u.reset(0, true);
           return;
         }
+        bool wanted = false;
+        for (const CompiledTarget* t : nt.targets)
+          if (key_matches(*t, key)) {
+            wanted = true;
+            break;
+          }
+        if (!wanted) return;
         Transaction::Cached& ch = cached_at(tx, id, val, node);
         if (!ch.scanned) {
           tx.eng.prefilter.scan(node, ch.v, ch.hits);
@@ -417,9 +424,13 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) 
     if (!ok) continue;
     c.skippable = true;
     auto& colls = impl->node_colls[c.node];
-    for (const auto& t : c.targets)
-      if (!t.t.exclude && std::find(colls.begin(), colls.end(), t.t.collection) == colls.end())
-        colls.push_back(t.t.collection);
+    for (const auto& t : c.targets) {
+      if (t.t.exclude) continue;
+      auto it = std::find_if(colls.begin(), colls.end(),
+                             [&](const Impl::NodeTargets& n) { return n.coll == t.t.collection; });
+      if (it == colls.end()) it = colls.insert(colls.end(), Impl::NodeTargets{t.t.collection, {}});
+      it->targets.push_back(&t);
+    }
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

@@ -145,6 +145,8 @@ void for_each_value(Collection c, Transaction& tx,
                     const std::function<void(std::string_view, std::string_view, int32_t)>& f);
 // Collections whose every member is a request value with an id (when ids are enabled).
 bool is_request_value(Collection c);
+// Does a target (ARGS, ARGS:id, REQUEST_HEADERS:/^x-/) take a member with this key?
+bool key_matches(const CompiledTarget& t, std::string_view key);
 
 // operators.cpp
 Result<CompiledOp> compile_op(const Operator& o);
@@ -206,9 +208,15 @@ namespace mamori::waf {
 struct Engine::Impl {
   RuleSet rs;
   BodyLimits limits;
-  std::vector<detail::CompiledRule> rules;          // parallel to rs.rules
-  std::vector<detail::TransformNode> tnodes{1};     // [0]: no transformation
-  std::vector<std::vector<Collection>> node_colls;  // per node: what its skippable rules read
+  std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
+  std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
+  // Per node: the targets its skippable rules read, grouped by collection (a member is in the
+  // union when one of them takes its key).
+  struct NodeTargets {
+    Collection coll;
+    std::vector<const detail::CompiledTarget*> targets;
+  };
+  std::vector<std::vector<NodeTargets>> node_colls;
   detail::PrefilterSet prefilter;
 };
 }  // namespace mamori::waf

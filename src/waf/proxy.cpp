@@ -206,6 +206,10 @@ struct Upstream : Handle {
   const ProxyGeneration* key = nullptr;  // the generation whose upstream address it reaches
   std::string address;                   // that address, for pooling across generations
   bool reused = false;                   // came from the pool: may have been closed meanwhile
+  // Edge-triggered readiness: set by an event, cleared when a read came back short (the
+  // socket is drained; the next arrival is a new event), so no read is spent on EAGAIN.
+  bool can_read = true;
+  bool rdhup = false;  // the server's FIN arrived: reads go on until they return 0
   bool got_bytes = false;
   Conn* owner = nullptr;
   std::string in;  // response bytes not yet handled
@@ -226,14 +230,16 @@ struct Conn : Handle {
   UniqueFd fd;
   SSL* ssl = nullptr;
   St st = St::kHead;
-  Ip peer;
+  Ip peer, ip_key;  // ip_key: what the per-address cap counts
   std::string peer_str;
   int peer_port = 0;
   std::string local_str;
   int local_port = 0;
   size_t index = 0;  // in the worker's list
   bool eof = false;
-  int64_t touch = 0, head_started = 0;
+  bool can_read = true;  // as Upstream::can_read (TLS reads are always tried: OpenSSL buffers)
+  bool rdhup = false;    // the client's FIN arrived: reads go on until they return 0
+  int64_t touch = 0, head_started = 0, body_started = 0;
   size_t blank_lines = 0;  // line ends before this request's line
   // Input not yet handled (the head being read, body bytes, a pipelined request).
   std::string in;
@@ -241,6 +247,7 @@ struct Conn : Handle {
   // Output not yet written.
   std::string out;
   size_t out_off = 0;
+  bool queued = false;         // in the worker's list to be driven on its next turn
   bool response_done = false;  // every byte of this exchange's response is in `out`
   bool resp_started = false;   // response bytes went to the client: an error now only closes
   bool close_after = false;
@@ -386,6 +393,8 @@ struct Proxy::Worker {
   std::vector<Conn*> conns;
   std::vector<Upstream*> idle;
   std::vector<Handle*> graveyard;
+  std::vector<Conn*> pending;  // connections to drive again on the next turn
+  int64_t accept_paused_until = 0;
   int64_t now = 0;
   uint64_t seq = 0;
   bool draining = false;
@@ -561,13 +570,28 @@ void Proxy::Worker::loop() {
   int64_t last_sweep = 0;
   refresh_generation();
   for (;;) {
-    int n = epoll_wait(ep.get(), evs, 256, 250);
+    int n = epoll_wait(ep.get(), evs, 256, pending.empty() ? 250 : 0);
     now = mono_ms();
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       auto* h = static_cast<Handle*>(evs[i].data.ptr);
       if (h->dead) continue;
       on_event(h, evs[i].events);
+    }
+    if (!pending.empty()) {
+      std::vector<Conn*> turn;
+      turn.swap(pending);
+      for (Conn* c : turn) {
+        c->queued = false;
+        if (!c->dead) drive(c);
+      }
+    }
+    if (accept_paused_until && now >= accept_paused_until && listener) {
+      accept_paused_until = 0;
+      epoll_event e{};
+      e.events = EPOLLIN;
+      e.data.ptr = &listener_h;
+      epoll_ctl(ep.get(), EPOLL_CTL_MOD, listener.get(), &e);
     }
     if (sh.stopping.load(std::memory_order_relaxed) && !draining) {
       draining = true;
@@ -601,11 +625,17 @@ void Proxy::Worker::on_event(Handle* h, uint32_t ev) {
       refresh_generation();
       return;
     }
-    case Kind::kClient:
-      drive(static_cast<Conn*>(h));
+    case Kind::kClient: {
+      auto* c = static_cast<Conn*>(h);
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->can_read = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->rdhup = true;
+      drive(c);
       return;
+    }
     case Kind::kUpstream: {
       auto* u = static_cast<Upstream*>(h);
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) u->can_read = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) u->rdhup = true;
       if (u->owner) {
         drive(u->owner);
       } else if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -624,7 +654,17 @@ void Proxy::Worker::accept_all() {
     socklen_t len = sizeof ss;
     int fd = accept4(listener.get(), reinterpret_cast<sockaddr*>(&ss), &len,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a connection that went away (ECONNABORTED)
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the listener would report at once again (a busy loop); it is
+        // left alone for 100 ms while connections end.
+        accept_paused_until = now + 100;
+        epoll_event e{};
+        e.data.ptr = &listener_h;
+        epoll_ctl(ep.get(), EPOLL_CTL_MOD, listener.get(), &e);
+      }
+      return;  // EAGAIN, or a connection that went away (ECONNABORTED)
+    }
     UniqueFd cfd(fd);
     refresh_generation();
     const ProxyLimits& L = gen->config.limits;
@@ -641,7 +681,9 @@ void Proxy::Worker::accept_all() {
       port = ntohs(a->sin6_port);
     }
     parse_ip(txt, peer);
-    if (sh.active.load() >= L.max_connections || !sh.acquire_ip(peer, L.max_connections_per_ip)) {
+    // IPv6 clients are counted per /64 (one customer's network), IPv4 per address.
+    Ip key = peer.v4 ? peer : masked(peer, 64);
+    if (sh.active.load() >= L.max_connections || !sh.acquire_ip(key, L.max_connections_per_ip)) {
       ++sh.rejected;
       continue;  // closed: a full house or one address holding its whole share
     }
@@ -650,6 +692,7 @@ void Proxy::Worker::accept_all() {
     auto* c = new Conn();
     c->fd = std::move(cfd);
     c->peer = peer;
+    c->ip_key = key;
     c->peer_str = peer.str();
     c->peer_port = port;
     sockaddr_storage ls{};
@@ -702,12 +745,20 @@ ssize_t Proxy::Worker::rd(Conn* c, char* p, size_t n) {
     if (e == SSL_ERROR_ZERO_RETURN) return -1;
     return -2;
   }
+  if (!c->can_read) return 0;
   for (;;) {
     ssize_t r = ::recv(c->fd.get(), p, n, 0);
-    if (r > 0) return r;
+    if (r > 0) {
+      if (static_cast<size_t>(r) < n && !c->rdhup) c->can_read = false;
+      return r;
+    }
     if (r == 0) return -1;
     if (errno == EINTR) continue;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c->can_read = false;
+      return 0;
+    }
+    return -2;
   }
 }
 
@@ -749,6 +800,9 @@ bool Proxy::Worker::flush(Conn* c) {
 }
 
 void Proxy::Worker::drive(Conn* c) {
+  // A few exchanges per turn: a client that pipelines thousands of requests waits its turn
+  // behind the other connections of the worker (it is driven again on the next loop).
+  int exchanges = 0;
   for (int guard = 0; guard < 10'000 && !c->dead; ++guard) {
     bool progress = flush(c);
     if (c->dead) return;
@@ -756,6 +810,13 @@ void Proxy::Worker::drive(Conn* c) {
       finish_exchange(c);
       progress = true;
       if (c->dead) return;
+      if (++exchanges >= 4) {
+        if (!c->queued) {
+          c->queued = true;
+          pending.push_back(c);
+        }
+        return;
+      }
     }
     progress |= step(c);
     if (!progress) break;
@@ -860,7 +921,35 @@ void Proxy::Worker::on_head(Conn* c) {
            hp.error().reason.empty() ? "malformed request head" : hp.error().reason);
     return;
   }
-  const http::RequestHead& h = hp.head();
+  http::RequestHead h = hp.head();  // views into c->in; the target may be rewritten below
+  // Absolute-form ("GET http://host/path"): the server behind would take the authority as
+  // the host and the path as the path (RFC 9112 3.2.2); the rules must see the same, so the
+  // request becomes origin-form with that authority as its only Host.
+  std::string origin;
+  bool absolute = false;
+  int hosts = 0;
+  for (const auto& hd : h.headers) hosts += iequals(hd.name, "host");
+  if (h.target.size() > 7 &&
+      (iequals(h.target.substr(0, 7), "http://") ||
+       (h.target.size() > 8 && iequals(h.target.substr(0, 8), "https://")))) {
+    size_t s = h.target.find("//") + 2;
+    size_t e = h.target.find_first_of("/?#", s);
+    std::string_view auth = h.target.substr(s, e == std::string_view::npos ? e : e - s);
+    if (auth.empty() || auth.find('@') != std::string_view::npos) {
+      refuse(c, 400, "malformed absolute-form request target");
+      return;
+    }
+    std::string_view rest = e == std::string_view::npos ? std::string_view() : h.target.substr(e);
+    origin = rest.empty() || rest.front() != '/' ? "/" + std::string(rest) : std::string(rest);
+    h.target = origin;
+    std::erase_if(h.headers, [](const http::Header& hd) { return iequals(hd.name, "host"); });
+    h.headers.push_back({"Host", auth});
+    absolute = true;
+  }
+  if (hosts > 1 && !absolute) {
+    refuse(c, 400, "more than one Host header");
+    return;
+  }
   c->head_req = h.method == "HEAD";
   c->http10 = h.version == "HTTP/1.0";
   c->keep_alive = h.keep_alive;
@@ -918,6 +1007,9 @@ void Proxy::Worker::on_head(Conn* c) {
     if (is_hop_by_hop(hd.name) || iequals(hd.name, "content-length") ||
         iequals(hd.name, "expect") || iequals(hd.name, "x-request-id"))
       continue;
+    // Names with '_' are not passed on (as nginx and Apache drop them): CGI-style servers
+    // read X_Forwarded_For as X-Forwarded-For, around the rewriting below and the rules.
+    if (hd.name.find('_') != std::string_view::npos) continue;
     if (is_forwarding(hd.name)) {
       if (!trusted) continue;
       if (iequals(hd.name, "x-forwarded-for")) continue;  // rewritten below
@@ -973,6 +1065,11 @@ void Proxy::Worker::on_head(Conn* c) {
     refuse(c, 405, "CONNECT is not proxied");
     return;
   }
+  if (!c->http10 && !c->req->header("host")) {  // RFC 9112 3.2: a 400, after the rules
+    c->ev.finish();
+    refuse(c, 400, "an HTTP/1.1 request without Host");
+    return;
+  }
   uint64_t limit = std::min<uint64_t>(g.body_limit, c->ev.body_limit());
   if (c->framing == http::Framing::kLength && c->body_left > limit) {
     c->ev.finish();
@@ -981,20 +1078,13 @@ void Proxy::Worker::on_head(Conn* c) {
                        limit));
     return;
   }
-  if (c->framing == http::Framing::kLength) {
-    if (!sh.reserve(c->body_left, g.config.limits.max_body_memory)) {
-      c->ev.finish();
-      refuse(c, 503, "too many request bodies in memory at once");
-      return;
-    }
-    c->reserved = c->body_left;
-  }
   if (!c->has_body) {
     on_body_done(c);
     return;
   }
   if (expect_continue) c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   c->st = Conn::St::kBody;
+  c->body_started = now;
 }
 
 bool Proxy::Worker::step_body(Conn* c) {
@@ -1003,32 +1093,34 @@ bool Proxy::Worker::step_body(Conn* c) {
   for (;;) {
     if (!c->in.empty()) {
       size_t used = 0;
+      size_t before = c->body.size();
       if (c->framing == http::Framing::kLength) {
         used = static_cast<size_t>(std::min<uint64_t>(c->body_left, c->in.size()));
         c->body.append(c->in, 0, used);
         c->body_left -= used;
       } else {
-        size_t before = c->body.size();
         used = c->dec.feed(c->in, c->body);
         if (c->dec.failed()) {
           c->ev.finish();
           refuse(c, 400, "malformed chunked body: " + c->dec.error());
           return true;
         }
-        uint64_t grown = c->body.size() - before;
         if (c->body.size() > limit) {
           c->ev.finish();
           refuse(c, 413,
                  fmt::format("the chunked body is larger than the limit ({} bytes)", limit));
           return true;
         }
-        if (grown && !sh.reserve(grown, g.config.limits.max_body_memory)) {
-          c->ev.finish();
-          refuse(c, 503, "too many request bodies in memory at once");
-          return true;
-        }
-        c->reserved += grown;
       }
+      // Memory is counted as it is used (an announced length reserves nothing): all bodies
+      // being read share max_body_memory.
+      uint64_t grown = c->body.size() - before;
+      if (grown && !sh.reserve(grown, g.config.limits.max_body_memory)) {
+        c->ev.finish();
+        refuse(c, 503, "too many request bodies in memory at once");
+        return true;
+      }
+      c->reserved += grown;
       c->in.erase(0, used);
       bool done = c->framing == http::Framing::kLength ? c->body_left == 0 : c->dec.done();
       if (done) {
@@ -1078,7 +1170,12 @@ void Proxy::Worker::start_upstream(Conn* c) {
   while (!idle.empty()) {
     Upstream* cand = idle.back();
     idle.pop_back();
-    if (cand->address == g.upstream.text) {
+    // Anything readable on an idle connection (the server closed it, or sent bytes after its
+    // last response) means it is not to be used: those bytes would be the next client's.
+    char probe;
+    ssize_t pr = ::recv(cand->fd.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    bool clean = pr < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (clean && cand->address == g.upstream.text) {
       u = cand;
       break;
     }
@@ -1125,7 +1222,13 @@ void Proxy::Worker::upstream_failed(Conn* c, int status, const std::string& why,
   if (Upstream* u = c->up) {
     u->owner = nullptr;
     c->up = nullptr;
-    bool retry = may_retry && u->reused && !u->got_bytes && c->retries == 0;
+    // Sent again only when the server cannot have acted on it: the request did not all go
+    // out, or its method is safe (a POST the server read and then dropped is not repeated).
+    const std::string_view m = c->req ? std::string_view(c->req->method) : std::string_view();
+    const bool safe = m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE";
+    const size_t total = c->fwd.size() + (c->req ? c->req->body.size() : 0);
+    bool retry =
+        may_retry && u->reused && !u->got_bytes && c->retries == 0 && (safe || u->sent < total);
     close_upstream(u);
     if (retry && !c->resp_started) {
       // A kept-alive connection the server closed while it sat in the pool: try a new one.
@@ -1197,17 +1300,22 @@ bool Proxy::Worker::step_forward(Conn* c) {
   // Reading the response: only while the client takes what it was given.
   if (c->out.size() - c->out_off > kMaxPendingOut) return false;
   if (!u->in.empty() && u->st == Upstream::St::kBody) {
-    std::string pending;
-    pending.swap(u->in);
-    return upstream_data(c, pending);
+    std::string held;
+    held.swap(u->in);
+    return upstream_data(c, held);
   }
+  if (!u->can_read) return false;
   ssize_t r;
   for (;;) {
     r = ::recv(u->fd.get(), buf, sizeof buf, 0);
     if (r >= 0 || errno != EINTR) break;
   }
+  if (r > 0 && static_cast<size_t>(r) < sizeof buf && !u->rdhup) u->can_read = false;
   if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      u->can_read = false;
+      return false;
+    }
     upstream_failed(c, 502,
                     fmt::format("reading from {}: {}", g.upstream.text, std::strerror(errno)));
     return true;
@@ -1300,8 +1408,16 @@ bool Proxy::Worker::upstream_head(Conn* c) {
       return true;
     }
     if (rh.status < 200) {  // 1xx: passed on to HTTP/1.1 clients, then the real response
-      if (!c->http10 && rh.status != 100)
-        c->out.append(u->in, 0, rh.head_bytes), c->resp_started = true;
+      if (!c->http10 && rh.status != 100) {  // rebuilt, as the final head is
+        c->out.append("HTTP/1.1 ").append(std::to_string(rh.status)).append(" ");
+        c->out.append(rh.reason.empty() ? std::string_view(reason_phrase(rh.status)) : rh.reason);
+        c->out.append("\r\n");
+        for (const auto& hd : rh.headers)
+          if (!is_hop_by_hop(hd.name) && !iequals(hd.name, "content-length"))
+            c->out.append(hd.name).append(": ").append(hd.value).append("\r\n");
+        c->out.append("\r\n");
+        c->resp_started = true;
+      }
       u->in.erase(0, rh.head_bytes);
       u->scan = 0;
       if (u->in.empty()) return true;
@@ -1320,9 +1436,20 @@ bool Proxy::Worker::upstream_head(Conn* c) {
     o.append("HTTP/1.1 ").append(std::to_string(rh.status)).append(" ");
     o.append(rh.reason.empty() ? std::string_view(reason_phrase(rh.status)) : rh.reason);
     o.append("\r\n");
+    // Fields the server lists in its Connection header are for this hop only.
+    std::vector<std::string_view> hop;
+    for (const auto& hd : rh.headers)
+      if (iequals(hd.name, "connection"))
+        for (auto tok : split(hd.value, ',')) hop.push_back(trim(tok));
     for (const auto& hd : rh.headers) {
       if (is_hop_by_hop(hd.name)) continue;
-      if (iequals(hd.name, "content-length") && rh.framing == http::Framing::kChunked) continue;
+      if (iequals(hd.name, "content-length") &&
+          (rh.framing == http::Framing::kChunked || rh.status == 204 || rh.status < 200))
+        continue;
+      if (std::any_of(hop.begin(), hop.end(), [&](std::string_view t) {
+            return iequals(t, hd.name) && !iequals(t, "content-length");
+          }))
+        continue;
       o.append(hd.name).append(": ").append(hd.value).append("\r\n");
     }
     if (chunk_to_client) o.append("Transfer-Encoding: chunked\r\n");
@@ -1467,10 +1594,11 @@ void Proxy::Worker::log_decision(Conn* c, const char* action, const Verdict* v,
     j["score"] = v->anomaly_score;
     json rules = json::array();
     for (const auto& m : v->matches) {
+      if (rules.size() >= 32) break;  // a line stays bounded whatever the request
       json r;
       r["id"] = m.rule_id;
       r["phase"] = m.phase;
-      r["variable"] = m.variable;
+      r["variable"] = m.variable.substr(0, 256);
       r["value"] = m.value;
       r["msg"] = m.msg;
       if (!m.severity.empty()) r["severity"] = m.severity;
@@ -1480,7 +1608,8 @@ void Proxy::Worker::log_decision(Conn* c, const char* action, const Verdict* v,
     if (v->limits_hit) j["regex_limits_hit"] = v->limits_hit;
   }
   if (!reason.empty()) j["reason"] = reason;
-  g->log->write(j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+  // ASCII only (\u escapes): no U+2028 or NEL that a line-splitting reader would break on.
+  g->log->write(j.dump(-1, ' ', true, json::error_handler_t::replace) + "\n");
 }
 
 void Proxy::Worker::end_request(Conn* c) {
@@ -1548,6 +1677,7 @@ bool Proxy::Worker::step_linger(Conn* c) {
 void Proxy::Worker::kill(Conn* c) {
   if (c->dead) return;
   c->dead = true;
+  if (c->queued) std::erase(pending, c);
   end_request(c);
   if (c->fd) epoll_ctl(ep.get(), EPOLL_CTL_DEL, c->fd.get(), nullptr);
   // Out of the worker's list (swap with the last).
@@ -1555,7 +1685,7 @@ void Proxy::Worker::kill(Conn* c) {
   conns[c->index] = last;
   last->index = c->index;
   conns.pop_back();
-  sh.release_ip(c->peer);
+  sh.release_ip(c->ip_key);
   --sh.active;
   c->fd.reset();
   graveyard.push_back(c);
@@ -1565,7 +1695,7 @@ void Proxy::Worker::destroy(Conn* c) {
   if (!c->dead) {
     c->dead = true;
     end_request(c);
-    sh.release_ip(c->peer);
+    sh.release_ip(c->ip_key);
     --sh.active;
   }
   delete c;
@@ -1586,7 +1716,12 @@ void Proxy::Worker::sweep() {
         if (!c->out.empty()) deadline = c->touch + L.send_timeout_ms;
         break;
       case Conn::St::kBody:
-        deadline = c->touch + L.body_timeout_ms;
+        // Idle at most body_timeout, and on average at least 1 KiB/s after the first
+        // body_timeout (a body dripped a byte at a time cannot hold its connection).
+        deadline = std::min<int64_t>(
+            c->touch + L.body_timeout_ms,
+            c->body_started + L.body_timeout_ms +
+                static_cast<int64_t>(std::min<uint64_t>(c->body.size(), uint64_t{1} << 40)));
         break;
       case Conn::St::kForward:
         deadline = c->touch + (c->up && c->up->st == Upstream::St::kConnecting

@@ -568,9 +568,10 @@ bool unchanged(Transform t, std::string_view in) {
 
 std::string apply(Transform t, std::string_view in) {
   switch (t) {
-    case Transform::kLowercase: {
+    case Transform::kLowercase: {  // ASCII only, as in the "C" locale ModSecurity runs in
       std::string o(in);
-      for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : o)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
       return o;
     }
     case Transform::kUppercase: {

@@ -218,12 +218,6 @@ void members(Collection c, Transaction& tx, Emit&& f) {
   }
 }
 
-bool key_matches(const CompiledTarget& t, std::string_view key) {
-  if (t.t.key.empty()) return true;
-  if (t.t.key_regex) return t.key_re.search(key) != RxResult::kNoMatch;  // errors: included
-  return iequals(t.t.key, key);
-}
-
 // Is this member left out by an exclusion of the rule (!COLL:key) or a ctl of the transaction?
 bool excluded(const CompiledRule& cr, const Transaction& tx, Collection c, std::string_view key) {
   for (const auto& t : cr.targets)
@@ -239,6 +233,12 @@ bool excluded(const CompiledRule& cr, const Transaction& tx, Collection c, std::
 }
 
 }  // namespace
+
+bool key_matches(const CompiledTarget& t, std::string_view key) {
+  if (t.t.key.empty()) return true;
+  if (t.t.key_regex) return t.key_re.search(key) != RxResult::kNoMatch;  // errors: included
+  return iequals(t.t.key, key);
+}
 
 void for_each_value(Collection c, Transaction& tx,
                     const std::function<void(std::string_view, std::string_view, int32_t)>& f) {

@@ -46,6 +46,7 @@ class Upstream {
     return std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Up: 1\r\n\r\nok");
   };
   bool close_after = false;
+  std::string late;  // bytes sent 100 ms after the next response (a server that misframes)
 
   Upstream() {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -125,6 +126,11 @@ class Upstream {
       }
       cv_.notify_all();
       if (!resp.empty()) (void)!::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+      if (!late.empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        (void)!::send(c, late.data(), late.size(), MSG_NOSIGNAL);
+        late.clear();
+      }
       if (close_after || resp.empty()) {
         ::close(c);
         return;
@@ -501,27 +507,42 @@ TEST_F(ProxyTest, SlowClientsAreCutOffWhileOthersAreServed) {
   int slow_body = connect_to(port);
   send_all(slow_body, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab");
   EXPECT_EQ(roundtrip(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
-  std::string p1, p2;
+  std::string p1, p2, p3;
   EXPECT_EQ(read_response(slow, p1).status, 408);
   EXPECT_EQ(read_response(slow_body, p2).status, 408);
   ::close(slow);
   ::close(slow_body);
+  // A body dripped a byte every 200 ms is never idle for a second, but it falls below the
+  // minimum rate (1 KiB/s after the first body_timeout) and is cut off too.
+  int drip = connect_to(port);
+  send_all(drip, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n");
+  for (int i = 0; i < 25; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (::send(drip, "x", 1, MSG_NOSIGNAL) != 1) break;  // closed after its 408
+  }
+  EXPECT_EQ(read_response(drip, p3).status, 408);
+  ::close(drip);
   EXPECT_EQ(up.seen().size(), 1u);
 }
 
 TEST_F(ProxyTest, BodyMemoryIsBoundedAcrossConnections) {
   cfg.limits.max_body_memory = 50000;
   start();
+  // An announced length reserves nothing: memory is counted as the body arrives.
+  int announced = connect_to(port);
+  send_all(announced, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 45000\r\n\r\nab");
   int a = connect_to(port);
-  send_all(a, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 40000\r\n\r\npartial");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a's reservation is made
+  send_all(a,
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 40000\r\n\r\n" + std::string(39000, 'a'));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a's 39,000 bytes are held
   Resp b = roundtrip(port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n" +
                                std::string(20000, 'b'));
   EXPECT_EQ(b.status, 503);
-  send_all(a, std::string(40000 - 7, 'a'));
+  send_all(a, std::string(1000, 'a'));
   std::string pending;
-  EXPECT_EQ(read_response(a, pending).status, 200);
+  EXPECT_EQ(read_response(a, pending).status, 200) << "45,000 announced bytes held nothing";
   ::close(a);
+  ::close(announced);
   EXPECT_EQ(roundtrip(port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n" +
                                 std::string(20000, 'b'))
                 .status,
@@ -596,6 +617,110 @@ TEST_F(ProxyTest, HeadRequestsAndExpectContinue) {
   ASSERT_EQ(up.seen().size(), 2u);
   EXPECT_EQ(up.seen()[1].head.find("Expect"), std::string::npos);
   EXPECT_EQ(up.seen()[1].body, "abc");
+}
+
+// From the attack review: the target, headers and retries the server behind must not see.
+TEST_F(ProxyTest, AbsoluteFormTargetsAreJudgedAndSentAsTheServerReadsThem) {
+  start();
+  // The rules see the path and query of an absolute-form target …
+  EXPECT_EQ(
+      roundtrip(port, "GET http://www.example/x?q=attack HTTP/1.1\r\nHost: www.example\r\n\r\n")
+          .status,
+      403);
+  // … and the server gets origin-form with the target's authority as the only Host.
+  EXPECT_EQ(roundtrip(port, "GET http://admin.example/p?a=1 HTTP/1.1\r\nHost: www.example\r\n\r\n")
+                .status,
+            200);
+  ASSERT_EQ(up.seen().size(), 1u);
+  const std::string h = up.seen()[0].head;
+  EXPECT_TRUE(h.starts_with("GET /p?a=1 HTTP/1.1\r\n")) << h;
+  EXPECT_NE(h.find("\r\nHost: admin.example\r\n"), std::string::npos) << h;
+  EXPECT_EQ(h.find("www.example"), std::string::npos) << h;
+  EXPECT_EQ(roundtrip(port, "GET http://u@admin.example/ HTTP/1.1\r\nHost: a\r\n\r\n").status, 400);
+  EXPECT_EQ(roundtrip(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
+  EXPECT_EQ(roundtrip(port, "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n").status, 400);
+  EXPECT_EQ(up.seen().size(), 1u);
+}
+
+TEST_F(ProxyTest, UnderscoreNamesAreNotPassedOn) {
+  start();
+  EXPECT_EQ(roundtrip(port,
+                      "GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 6.6.6.6\r\n"
+                      "X_Request_Id: forged\r\n\r\n")
+                .status,
+            200);
+  ASSERT_EQ(up.seen().size(), 1u);
+  EXPECT_EQ(up.seen()[0].head.find("6.6.6.6"), std::string::npos);
+  EXPECT_EQ(up.seen()[0].head.find("forged"), std::string::npos);
+}
+
+TEST_F(ProxyTest, APostTheServerReadAndDroppedIsNotSentAgain) {
+  start();
+  up.respond = [](const Seen& s) -> std::string {
+    if (s.head.starts_with("POST")) return "";  // read it, then close without an answer
+    return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  };
+  int fd = connect_to(port);
+  std::string pending;
+  send_all(fd, "GET /warm HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(read_response(fd, pending).status, 200);  // a pooled connection now exists
+  send_all(fd, "POST /pay HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(read_response(fd, pending).status, 502);
+  ::close(fd);
+  int posts = 0;
+  for (const auto& s : up.seen()) posts += s.head.starts_with("POST");
+  EXPECT_EQ(posts, 1);
+}
+
+TEST_F(ProxyTest, ManyPipelinedRequestsAreAllAnsweredInOrder) {
+  start();
+  up.respond = [](const Seen& s) {
+    std::string path = s.head.substr(4, s.head.find(' ', 4) - 4);
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(path.size()) + "\r\n\r\n" + path;
+  };
+  std::string batch;
+  for (int i = 0; i < 25; ++i) batch += fmt::format("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", i);
+  batch += "GET /?q=attack HTTP/1.1\r\nHost: a\r\n\r\n";
+  int fd = connect_to(port);
+  send_all(fd, batch);
+  std::string pending;
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(read_response(fd, pending).body, fmt::format("/{}", i));
+  EXPECT_EQ(read_response(fd, pending).status, 403);
+  ::close(fd);
+}
+
+TEST_F(ProxyTest, BytesAServerSendsAfterItsResponseNeverReachTheNextClient) {
+  start();
+  up.late = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nPOISONED!";
+  EXPECT_EQ(roundtrip(port, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n").body, "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the late bytes have arrived
+  Resp r = roundtrip(port, "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok");
+}
+
+TEST_F(ProxyTest, InformationalResponsesAreRebuilt) {
+  start();
+  up.respond = [](const Seen&) {
+    return std::string(
+        "HTTP/1.1 103 Early Hints\nLink: </a.css>\nContent-Length: 10\n\n"
+        "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n");
+  };
+  int fd = connect_to(port);
+  send_all(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string got;
+  char buf[4096];
+  while (got.find("204") == std::string::npos ||
+         got.find("\r\n\r\n", got.find("204")) == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")) << got;
+  size_t final_head = got.find("HTTP/1.1 204");
+  ASSERT_NE(final_head, std::string::npos);
+  EXPECT_EQ(got.find("Content-Length", final_head), std::string::npos) << "a 204 has no length";
 }
 
 // ---- TLS termination ------------------------------------------------------------------------
