@@ -297,9 +297,17 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
     const Collection c = t.t.collection;
     if (t.t.count) {
       size_t n = 0;
-      members(c, tx, [&](std::string_view k, std::string_view, int32_t) {
-        if (key_matches(t, k)) ++n;
-      });
+      if (c == Collection::kTx) {  // TX is counted on its keys: no value is copied
+        if (!t.t.key.empty() && !t.t.key_regex) {
+          n = tx.tx.count(t.t.key);
+        } else {
+          for (const auto& kv : tx.tx) n += key_matches(t, kv.first);
+        }
+      } else {
+        members(c, tx, [&](std::string_view k, std::string_view, int32_t) {
+          if (key_matches(t, k)) ++n;
+        });
+      }
       Value v;
       v.coll = c;
       v.key = t.t.key;
@@ -318,6 +326,18 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
       v.keyed = true;
       v.value = tx.scratch.emplace_back(it->second);
       out.push_back(v);
+      continue;
+    }
+    if (c == Collection::kTx) {  // TX:/regex/ or all of TX: only the members taken are copied
+      for (const auto& [k, val] : tx.tx) {
+        if (!key_matches(t, k) || excluded(cr, tx, c, k)) continue;
+        Value v;
+        v.coll = c;
+        v.key = k;
+        v.keyed = true;
+        v.value = tx.scratch.emplace_back(val);
+        out.push_back(v);
+      }
       continue;
     }
     members(c, tx, [&](std::string_view k, std::string_view val, int32_t id) {
