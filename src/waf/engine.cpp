@@ -232,11 +232,14 @@ bool may_match(const CompiledRule& cr, Transaction& tx) {
   Hits& u = tx.node_union[node];
   if (!tx.union_done[node]) {
     tx.union_done[node] = 1;
-    u.reset(tx.eng.prefilter.slots(node), false);
+    // Every value the node's rules read, transformed, joined: one scan for all of them.
+    thread_local std::string joined;
+    joined.clear();
+    bool all = false;
     for (const auto& nt : tx.eng.node_colls[node]) {
       for_each_value(nt.coll, tx, [&](std::string_view key, std::string_view val, int32_t id) {
         if (id < 0) {  // not numbered (ids disabled): anything may match
-          u.reset(0, true);
+          all = true;
           return;
         }
         bool wanted = false;
@@ -247,13 +250,15 @@ bool may_match(const CompiledRule& cr, Transaction& tx) {
           }
         if (!wanted) return;
         Transaction::Cached& ch = cached_at(tx, id, val, node);
-        if (!ch.scanned) {
-          tx.eng.prefilter.scan(node, ch.v, ch.hits);
-          ch.scanned = true;
-        }
-        u.merge(ch.hits);
+        joined.append(ch.v);
+        joined.push_back('\n');
       });
     }
+    if (all)
+      u.reset(0, true);
+    else
+      tx.eng.prefilter.scan_joined(node, joined, u);
+    if (joined.capacity() > (1u << 20)) std::string().swap(joined);
   }
   return u.test(static_cast<unsigned>(cr.slot));
 }

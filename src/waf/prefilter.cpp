@@ -22,6 +22,9 @@ struct Node {
   unsigned slots = 0;
   hs_database_t* db = nullptr;
   std::vector<unsigned> always;  // slots whose pattern could not be built: always report
+  // Slots whose pattern names the buffer's ends (\A, \z, \Z, \G): in a scan of several values
+  // joined by line ends they might not report for a value inside; there they always do.
+  std::vector<unsigned> buffer_anchored;
 };
 
 // Each thread scans with its own copy of the set's scratch space (cloned on first use; a set
@@ -91,6 +94,11 @@ int PrefilterSet::add_regex(uint32_t node, const std::string& pattern) {
   Node& n = impl_->nodes[node];
   n.patterns.push_back({pattern, kRegexFlags, n.slots});
   ++impl_->count;
+  for (const char* a : {"\\A", "\\z", "\\Z", "\\G"})
+    if (pattern.find(a) != std::string::npos) {
+      n.buffer_anchored.push_back(n.slots);
+      break;
+    }
   return static_cast<int>(n.slots++);
 }
 
@@ -165,6 +173,13 @@ size_t PrefilterSet::slots(uint32_t node) const {
 }
 
 size_t PrefilterSet::patterns() const { return impl_->count; }
+
+void PrefilterSet::scan_joined(uint32_t node, std::string_view joined, Hits& hits) const {
+  scan(node, joined, hits);
+  auto it = impl_->nodes.find(node);
+  if (it != impl_->nodes.end())
+    for (unsigned a : it->second.buffer_anchored) hits.set(a);
+}
 
 void PrefilterSet::scan(uint32_t node, std::string_view v, Hits& hits) const {
   auto it = impl_->nodes.find(node);

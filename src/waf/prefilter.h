@@ -71,6 +71,11 @@ class PrefilterSet {
   size_t slots(uint32_t node) const;  // 0 when the node has no database
   // Sets in `hits` (one bit per slot of the node) the slots whose patterns report on `v`.
   void scan(uint32_t node, std::string_view v, Hits& hits) const;
+  // The same on several values joined by '\n' (one scan instead of one per value): every slot
+  // that reports on one of them reports here (patterns are compiled multi-line, so ^ and $
+  // hold at each value's ends; those naming the buffer's ends report always). A slot may
+  // report where no single value would: a superset, as a prefilter's answer may be.
+  void scan_joined(uint32_t node, std::string_view joined, Hits& hits) const;
   size_t patterns() const;
 
  private:
