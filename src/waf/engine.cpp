@@ -494,7 +494,13 @@ Verdict Evaluation::finish() {
                           req.body.size(), rs.request_body_limit);
         } else {
           req.process_body(eng.limits);
-          tx.reset_cache();  // the body's values are new, and the request's strings may move
+          // The body's values are new and the request's strings may have moved: the cache
+          // starts again, unless the body added nothing (a GET), when phase 1's transformed
+          // values and prefilter answers are phase 2's too.
+          if (!req.body.empty() || !req.args_post.empty() || !req.files.empty() ||
+              !req.files_sizes.empty() || !req.multipart_part_headers.empty() ||
+              !req.xml_text.empty() || !req.xml_attrs.empty())
+            tx.reset_cache();
           // SecRequestBodyNoFilesLimit: the body without uploaded files.
           if (req.body.size() - std::min<uint64_t>(req.files_combined_size, req.body.size()) >
                   rs.request_body_no_files_limit &&

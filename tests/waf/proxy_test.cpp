@@ -726,7 +726,7 @@ TEST_F(ProxyTest, InformationalResponsesAreRebuilt) {
 // ---- TLS termination ------------------------------------------------------------------------
 
 void write_self_signed(const std::string& cert, const std::string& key) {
-  EVP_PKEY* pk = EVP_EC_gen("P-256");
+  EVP_PKEY* pk = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");  // EVP_EC_gen casts const away
   X509* x = X509_new();
   ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
   X509_gmtime_adj(X509_getm_notBefore(x), 0);
