@@ -206,7 +206,6 @@ Transaction::Cached& cached_at(Transaction& tx, int32_t id, std::string_view val
   Transaction::Cached& c = tx.cached.emplace_back();
   tx.slots[idx] = static_cast<int32_t>(tx.cached.size() - 1);
   if (node == 0) {
-    c.raw = true;
     c.v = value;
   } else {
     const TransformNode& tn = tx.eng.tnodes[node];
@@ -263,8 +262,6 @@ bool may_match(const CompiledRule& cr, Transaction& tx) {
   return u.test(static_cast<unsigned>(cr.slot));
 }
 
-std::string_view view(const Transaction::Cached& c, const Value&) { return c.v; }
-
 // One rule of a chain (or a lone rule): does it match? On each match of a variable, the
 // "independent" actions run (captures, setvar, ctl), as in ModSecurity v3.
 bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
@@ -302,7 +299,7 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
       bool hit = run_op(cr.op, p, cur, tx, g);
       for (size_t k = 0; !hit && k < r.transforms.size(); ++k) {
         std::string_view next =
-            v.id >= 0 ? view(cached(cr, tx, v, static_cast<int>(k)), v)
+            v.id >= 0 ? cached(cr, tx, v, static_cast<int>(k)).v
                       : std::string_view(tx.scratch.emplace_back(waf::apply(r.transforms[k], cur)));
         bool changed = next != cur;
         cur = next;
@@ -316,7 +313,7 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
     }
     if (v.id >= 0) {
       Transaction::Cached& c = cached(cr, tx, v, static_cast<int>(r.transforms.size()) - 1);
-      cur = view(c, v);
+      cur = c.v;
       if (cr.slot >= 0) {  // the prefilter knows this rule cannot match this value
         if (!c.scanned) {
           tx.eng.prefilter.scan(cr.node, cur, c.hits);

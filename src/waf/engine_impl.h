@@ -171,7 +171,6 @@ struct Transaction {
   struct Cached {
     std::string value;     // the transformed value when it differs from its input
     std::string_view v;    // the value: `value`, or the request's or the parent node's bytes
-    bool raw = false;      // node 0: the value itself (not copied)
     bool scanned = false;  // `hits` holds the prefilter's answer
     Hits hits;
   };

@@ -50,10 +50,7 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-size_t head_end(std::string_view b) { return find_head_end(b); }
-
-}  // namespace
-
+// Does a comma-separated header value list `token` (case-insensitively)?
 bool lists_token(std::string_view v, std::string_view token) {
   while (!v.empty()) {
     size_t c = v.find(',');
@@ -64,6 +61,8 @@ bool lists_token(std::string_view v, std::string_view token) {
   return false;
 }
 
+}  // namespace
+
 Progress HeadParser::fail(int status, std::string reason) {
   error_ = {status, std::move(reason)};
   return Progress::kError;
@@ -73,7 +72,7 @@ Progress HeadParser::parse(std::string_view buf) {
   // Empty lines before the request line are allowed (RFC 9112 2.2) and skipped.
   size_t lead = 0;
   while (lead < buf.size() && (buf[lead] == '\r' || buf[lead] == '\n') && lead < 8) ++lead;
-  size_t end = head_end(buf.substr(lead));
+  size_t end = find_head_end(buf.substr(lead));
   if (end == std::string_view::npos) {
     if (buf.size() > limits.max_head_bytes) return fail(431, "request head too large");
     return Progress::kNeedMore;

@@ -139,9 +139,6 @@ Progress parse_response_head(std::string_view buf, bool head_request, ResponseHe
 // caller that appends can pass the old size minus 3): npos until it has arrived.
 size_t find_head_end(std::string_view buf, size_t from = 0);
 
-// Does a comma-separated header value list `token` (case-insensitively)?
-bool lists_token(std::string_view value, std::string_view token);
-
 bool is_token_char(unsigned char c);
 
 }  // namespace mamori::waf::http

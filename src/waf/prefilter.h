@@ -31,15 +31,6 @@ class Hits {
   void set(unsigned slot) {
     if (slot / 64 < words_) word(slot / 64) |= uint64_t{1} << (slot % 64);
   }
-  // Adds the slots of `o` (an `o` that knows no slots makes every slot report).
-  void merge(const Hits& o) {
-    if (o.words_ == 0) {
-      words_ = 0;
-      return;
-    }
-    if (words_ == 0) return;
-    for (size_t i = 0; i < words_ && i < o.words_; ++i) word(i) |= o.word(i);
-  }
   // An unknown slot reports (the rule then runs its operator).
   bool test(unsigned slot) const {
     return slot / 64 >= words_ || ((word(slot / 64) >> (slot % 64)) & 1);

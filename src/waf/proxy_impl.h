@@ -85,8 +85,7 @@ struct Conn : Handle {
   int peer_port = 0;
   std::string local_str;
   int local_port = 0;
-  size_t index = 0;  // in the worker's list
-  bool eof = false;
+  size_t index = 0;      // in the worker's list
   bool can_read = true;  // as Upstream::can_read (TLS reads are always tried: OpenSSL buffers)
   bool rdhup = false;    // the client's FIN arrived: reads go on until they return 0
   int64_t touch = 0, head_started = 0, body_started = 0;
