@@ -4,15 +4,20 @@
 #include <sys/signalfd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <tuple>
 
 #include "cli.h"
 #include "core/fs.h"
 #include "guard/service.h"
 #include "waf/engine.h"
+#include "waf/metrics.h"
+#include "waf/native.h"
 #include "waf/proxy.h"
 #include "waf/proxy_config.h"
 #include "waf/rules.h"
@@ -38,6 +43,7 @@ struct TestArgs {
   int paranoia = 1;
   int max_pl = -1;
   std::string records;
+  std::string native = "all";
 };
 
 int cmd_waf_test(const Options& o, const TestArgs& a) {
@@ -46,10 +52,14 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
   // The corpus first: a mistake in it should not wait for the engine to be built.
   auto recs = waf::read_corpus(a.corpus, 1ull << 30);
   if (!recs) return fail(recs.error().with_context("waf test"));
+  auto native = waf::parse_native_list(a.native);
+  if (!native) return usage("waf test: --native: " + native.error().message);
   auto rs = waf::load_engine_rules(a.rules, a.paranoia);
   if (!rs) return fail(rs.error().with_context("waf test"));
   info(o, "waf test: building the engine (" + std::to_string(rs->rules.size()) + " rules)");
-  auto eng = waf::Engine::build(std::move(*rs));
+  waf::EngineOptions eo;
+  eo.native = *native;
+  auto eng = waf::Engine::build(std::move(*rs), eo);
   if (!eng) return fail(eng.error().with_context("waf test"));
   info(o, "waf test: " + std::to_string(recs->size()) + " requests");
   waf::ScoreOptions so;
@@ -68,7 +78,7 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
 // What the command line sets: it wins over the configuration file, at start and on reload.
 struct RunArgs {
   std::string config;
-  std::optional<std::string> listen, upstream, mode, tls_cert, tls_key, log;
+  std::optional<std::string> listen, upstream, mode, tls_cert, tls_key, log, native, metrics;
   std::optional<int> paranoia;
   std::optional<unsigned> workers;
   std::vector<std::string> rules, trusted;
@@ -93,7 +103,13 @@ Result<waf::ProxyConfig> run_config(const RunArgs& a) {
   if (a.tls_cert) c.tls_cert = *a.tls_cert;
   if (a.tls_key) c.tls_key = *a.tls_key;
   if (a.log) c.log = *a.log;
+  if (a.metrics) c.metrics = *a.metrics;
   if (a.paranoia) c.paranoia = *a.paranoia;
+  if (a.native) {
+    auto bits = waf::parse_native_list(*a.native);
+    if (!bits) return bits.error().with_context("--native");
+    c.native = *bits;
+  }
   if (a.workers) c.workers = *a.workers;
   if (!a.rules.empty()) c.rules = a.rules;
   if (!a.trusted.empty()) c.trusted_proxies = a.trusted;
@@ -117,7 +133,9 @@ Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
     rs->request_body_no_files_limit = cfg->limits.max_body_no_files;
   info(o, fmt::format("waf run: building the engine ({} rules, paranoia level {})",
                       rs->rules.size(), cfg->paranoia));
-  auto eng = waf::Engine::build(std::move(*rs));
+  waf::EngineOptions eo;
+  eo.native = cfg->native;
+  auto eng = waf::Engine::build(std::move(*rs), eo);
   if (!eng) return eng.error();
   return waf::make_generation(std::move(*cfg), std::shared_ptr<const waf::Engine>(std::move(*eng)),
                               open_log);
@@ -168,6 +186,30 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
   auto proxy = waf::Proxy::create(*listen, (*gen)->config.workers, *gen);
   if (!proxy) return fail(proxy.error().with_context("waf run"));
   (*proxy)->start();
+  std::atomic<uint64_t> reloads{0}, reload_failures{0};
+  const int64_t started = static_cast<int64_t>(::time(nullptr));
+  std::unique_ptr<waf::MetricsServer> metrics;
+  if (!(*gen)->config.metrics.empty()) {
+    auto maddr = waf::parse_listen((*gen)->config.metrics);
+    if (!maddr) return fail(maddr.error().with_context("waf run: metrics"));
+    auto m = waf::MetricsServer::start(*maddr, [&, p = proxy->get()] {
+      waf::MetricsSnapshot s;
+      s.counters = p->counters();
+      std::tie(s.rule_blocks, s.rule_detects) = p->rule_counts();
+      s.reloads = reloads;
+      s.reload_failures = reload_failures;
+      s.started = started;
+      auto cur = p->current();
+      s.rules = static_cast<int64_t>(cur->engine->rules().rules.size());
+      s.paranoia = cur->config.paranoia;
+      s.detect_mode = cur->config.mode == waf::ProxyMode::kDetect;
+      return waf::render_metrics(s);
+    });
+    if (!m) return fail(m.error().with_context("waf run"));
+    metrics = std::move(*m);
+    info(o, fmt::format("waf run: metrics at http://{}/metrics (port {})", maddr->text,
+                        metrics->port()));
+  }
   guard::SystemdNotifier notifier;
   info(o, fmt::format("waf run: listening on {} (port {}): {}", listen->text, (*proxy)->port(),
                       describe(**gen)));
@@ -181,7 +223,6 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
                     c.active_connections));
   };
   uint64_t wd = notifier.watchdog_usec();
-  int reloads = 0;
   for (;;) {
     pollfd p{sfd.get(), POLLIN, 0};
     int timeout = wd ? static_cast<int>(std::min<uint64_t>(wd / 2000, 5000)) : 5000;
@@ -197,6 +238,7 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
       notifier.notify("RELOADING=1");
       auto next = build_generation(o, a);
       if (!next) {
+        ++reload_failures;
         // The running configuration stays: a typo in the file must not take the site down.
         fail(
             next.error().with_context("waf run: reload refused, still running the previous "
@@ -207,6 +249,8 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
           info(o, "waf run: listen changed in the configuration; it takes a restart");
         if ((*next)->config.workers != was.workers)
           info(o, "waf run: workers changed in the configuration; it takes a restart");
+        if ((*next)->config.metrics != was.metrics)
+          info(o, "waf run: metrics changed in the configuration; it takes a restart");
         (*proxy)->publish(*next);
         info(o, fmt::format("waf run: reload {}: {}", ++reloads, describe(**next)));
       }
@@ -218,6 +262,7 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
   }
   notifier.notify("STOPPING=1");
   info(o, "waf run: stopping; requests in flight are finished");
+  metrics.reset();
   (*proxy)->stop();
   (*proxy)->join();
   auto c = (*proxy)->counters();
@@ -282,6 +327,10 @@ See docs/waf.md.)");
       "Also write one JSON line per request (id, status, blocked, rules, score: the "
       "anomaly score, reason: why the request was refused before the rules) to this file, "
       "mode 0600");
+  test->add_option("--native", t->native,
+                   "Mamori's own detectors after CRS: all, none, or names separated by commas "
+                   "(xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, sqli-path)")
+      ->capture_default_str();
   test->callback([&o, &rc, t] { rc = cmd_waf_test(o, *t); });
 
   auto r = std::make_shared<RunArgs>();
@@ -312,6 +361,9 @@ See docs/waf.md for the configuration keys and for putting it in front of WordPr
   run->add_option("--paranoia", r->paranoia, "CRS paranoia level, 1 to 4 (default 1)");
   run->add_option("--mode", r->mode,
                   "block: answer 403 (default); detect: log what would be blocked, pass it on");
+  run->add_option("--native", r->native,
+                  "Mamori's own detectors after CRS: all (default), none, or names separated "
+                  "by commas (xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, sqli-path)");
   run->add_option("--tls-cert", r->tls_cert, "Terminate TLS: the certificate chain (PEM)");
   run->add_option("--tls-key", r->tls_key, "The certificate's private key (PEM)");
   run->add_option("--trusted-proxy", r->trusted,
@@ -320,6 +372,9 @@ See docs/waf.md for the configuration keys and for putting it in front of WordPr
       ->delimiter(',');
   run->add_option("--log", r->log,
                   "Decision log: one JSON line per blocked, detected or refused request (0600)");
+  run->add_option("--metrics", r->metrics,
+                  "ADDR:PORT to serve Prometheus metrics on (GET /metrics); keep it on "
+                  "loopback or a management network");
   run->add_option("--workers", r->workers, "Worker threads (default: one per core)");
   run->add_flag("--check", r->check,
                 "Load the configuration and the rules, build the engine, report and exit");

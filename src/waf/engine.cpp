@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "waf/engine_impl.h"
+#include "waf/native.h"
 #include "waf/transform.h"
 
 namespace mamori::waf {
@@ -391,6 +392,34 @@ void run_phase(const Engine::Impl& eng, Transaction& tx, int phase) {
   tx.skip_to.clear();
 }
 
+// Mamori's native detectors, after the rules, as one more rule each: logged, blocking when the
+// engine is On, removable with ctl:ruleRemoveById like any rule.
+void run_native(Transaction& tx) {
+  std::vector<NativeHit> hits;
+  native_detect(tx.req, tx.eng.native, hits,
+                tx.mode == EngineMode::kOn && tx.removed_ids.empty() && tx.removed_ranges.empty());
+  for (NativeHit& h : hits) {
+    if (tx.removed_ids.count(h.id) ||
+        std::any_of(tx.removed_ranges.begin(), tx.removed_ranges.end(),
+                    [&](const auto& r) { return h.id >= r.first && h.id <= r.second; }))
+      continue;
+    Match m;
+    m.rule_id = h.id;
+    m.phase = 2;
+    m.variable = cut(h.variable);
+    m.value = cut(h.value);
+    m.msg = std::string(h.msg);
+    m.severity = "CRITICAL";
+    tx.verdict.matches.push_back(std::move(m));
+    if (tx.mode == EngineMode::kOn) {
+      tx.verdict.blocked = true;
+      tx.verdict.status = 403;
+      tx.verdict.rule_id = h.id;
+      return;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -399,10 +428,11 @@ Engine::~Engine() = default;
 
 const RuleSet& Engine::rules() const { return impl_->rs; }
 
-Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, BodyLimits limits) {
+Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, EngineOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->rs = std::move(rules);
-  impl->limits = limits;
+  impl->limits = options.limits;
+  impl->native = options.native & kNativeAll;
   impl->rules.reserve(impl->rs.rules.size());
   for (const auto& r : impl->rs.rules) {
     auto c = detail::compile_rule(r, impl->tnodes, impl->prefilter);
@@ -512,6 +542,7 @@ Verdict Evaluation::finish() {
         }
       }
       if (!tx.verdict.blocked) detail::run_phase(eng, tx, 2);
+      if (!tx.verdict.blocked && !tx.allowed && eng.native) detail::run_native(tx);
     }
     tx.allowed = false;
     detail::run_phase(eng, tx, 5);

@@ -71,9 +71,16 @@ class Evaluation {
   std::unique_ptr<State> s_;
 };
 
+struct EngineOptions {
+  BodyLimits limits;
+  // Mamori's native detectors (native.h) run after phase 2 on requests the rules let through;
+  // a bit set of NativeDetector (0: CRS alone, as the oracle comparison needs).
+  uint32_t native = 0xff;
+};
+
 class Engine {
  public:
-  static Result<std::unique_ptr<Engine>> build(RuleSet rules, BodyLimits limits = {});
+  static Result<std::unique_ptr<Engine>> build(RuleSet rules, EngineOptions options = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -330,6 +330,13 @@ ProxyCounters Proxy::counters() const {
   return c;
 }
 
+std::pair<std::vector<std::pair<int64_t, uint64_t>>, std::vector<std::pair<int64_t, uint64_t>>>
+Proxy::rule_counts() const {
+  std::lock_guard l(shared_->rules_mu);
+  return {{shared_->rule_blocks.begin(), shared_->rule_blocks.end()},
+          {shared_->rule_detects.begin(), shared_->rule_detects.end()}};
+}
+
 // ---------------------------------------------------------------------------------------------
 // The loop
 

@@ -104,6 +104,9 @@ class Proxy {
   void stop();
   void join();
   ProxyCounters counters() const;
+  // (rule id, requests) that each rule blocked, and in detect mode would have blocked.
+  std::pair<std::vector<std::pair<int64_t, uint64_t>>, std::vector<std::pair<int64_t, uint64_t>>>
+  rule_counts() const;
 
   struct Worker;
   struct Shared;

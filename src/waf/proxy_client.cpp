@@ -447,6 +447,7 @@ void Proxy::Worker::on_body_done(Conn* c) {
       return;
     }
     ++sh.detected;
+    sh.count_rule(true, v.rule_id);
     c->status = v.status >= 400 ? v.status : 403;  // what block mode would have answered
     log_decision(c, "detected", &v, v.parse_error);
     c->status = 0;
@@ -500,6 +501,7 @@ void Proxy::Worker::block(Conn* c, const Verdict& v) {
     log_decision(c, "refused", &v, v.parse_error);
   } else {
     ++sh.blocked;
+    sh.count_rule(false, v.rule_id);
     log_decision(c, "blocked", &v, v.parse_error);
   }
   if (status >= 500 || status == 413 || status == 400) c->close_after = true;

@@ -13,6 +13,7 @@
 #include "core/fs.h"
 #include "core/ip.h"
 #include "core/text.h"
+#include "waf/native.h"
 
 namespace mamori::waf {
 
@@ -193,6 +194,19 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
         else
           st = Error::invalid(fmt::format("{}: mode is \"block\" or \"detect\"", at(node)));
       }
+    } else if (k == "metrics") {
+      if ((st = str(node, k, c.metrics)) && !c.metrics.empty())
+        if (auto a = parse_listen(c.metrics); !a)
+          st = Error::invalid(fmt::format("{}: metrics: {}", at(node), a.error().message));
+    } else if (k == "native") {
+      std::string m;
+      if ((st = str(node, k, m))) {
+        auto bits = parse_native_list(m);
+        if (bits)
+          c.native = *bits;
+        else
+          st = Error::invalid(fmt::format("{}: {}", at(node), bits.error().message));
+      }
     } else if (k == "trusted_proxies") {
       if ((st = strs(node, k, c.trusted_proxies))) {
         for (const auto& p : c.trusted_proxies) {
@@ -281,7 +295,7 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
     } else {
       st = Error::invalid(
           fmt::format("{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
-                      "trusted_proxies, log, workers, [tls], [limits])",
+                      "native, trusted_proxies, log, metrics, workers, [tls], [limits])",
                       at(node), sanitize(k)));
     }
     if (!st) return st.error();
@@ -319,6 +333,16 @@ Status check_proxy_config(const ProxyConfig& c) {
   if (c.tls_cert.empty() != c.tls_key.empty())
     return Error::invalid("TLS needs both a certificate and its key (--tls-cert and --tls-key)");
   if (c.paranoia < 1 || c.paranoia > 4) return Error::invalid("paranoia is 1 to 4");
+  if (!c.metrics.empty()) {
+    auto m = parse_listen(c.metrics);
+    if (!m) return m.error().with_context("metrics");
+    if (port_of(*m) == port_of(*l) &&
+        (any(*m) || any(*l) || (m->len == l->len && std::memcmp(&m->ss, &l->ss, m->len) == 0)))
+      return Error::invalid(
+          fmt::format("metrics {} and listen {} are the same port: give the "
+                      "metrics a port of their own",
+                      sanitize(c.metrics), sanitize(c.listen)));
+  }
   return ok();
 }
 

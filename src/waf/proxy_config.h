@@ -8,8 +8,10 @@
 //   upstream = "http://127.0.0.1:8080"
 //   paranoia = 1
 //   mode = "block"                      # or "detect": log, never block
+//   native = "all"                      # Mamori's own detectors: "all", "none", "xxe,ssrf" …
 //   trusted_proxies = ["10.0.0.0/8"]    # their X-Forwarded-For is believed
 //   log = "/var/log/mamori/waf.jsonl"   # one JSON line per blocked or detected request
+//   metrics = "127.0.0.1:9145"          # Prometheus: GET /metrics
 //   [tls]
 //   cert = "/etc/ssl/certs/site.pem"
 //   key = "/etc/ssl/private/site.key"
@@ -63,9 +65,11 @@ struct ProxyConfig {
   std::vector<std::string> rules;  // empty: the operator's /etc CRS files and Debian's CRS
   int paranoia = 1;
   ProxyMode mode = ProxyMode::kBlock;
+  uint32_t native = 0xff;  // native detectors (native.h): "all", "none" or a list of names
   std::string tls_cert, tls_key;             // both or neither
   std::vector<std::string> trusted_proxies;  // addresses or prefixes
   std::string log;                           // decision log (JSON lines); "" none
+  std::string metrics;  // ADDR:PORT for Prometheus (GET /metrics); "" none; restart to change
   unsigned workers = 0;                      // 0: one per core
   ProxyLimits limits;
   std::string source;  // the file it came from, "" for defaults only

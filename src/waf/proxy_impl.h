@@ -143,6 +143,16 @@ struct Proxy::Shared {
       upstream_errors{0}, timeouts{0}, connections{0}, rejected{0}, active{0}, body_bytes{0};
   std::mutex ip_mu;
   std::unordered_map<Ip, size_t, IpHash> per_ip;
+  // Requests blocked (or, in detect mode, that would have been) per deciding rule, for the
+  // metrics. Taken only on a block; at most 4,096 ids (more are counted under -1).
+  std::mutex rules_mu;
+  std::unordered_map<int64_t, uint64_t> rule_blocks, rule_detects;
+  void count_rule(bool would_block, int64_t id) {
+    std::lock_guard l(rules_mu);
+    auto& m = would_block ? rule_detects : rule_blocks;
+    if (m.size() >= 4096 && !m.count(id)) id = -1;
+    ++m[id];
+  }
   uint64_t id_prefix = 0;
 
   std::shared_ptr<const ProxyGeneration> load() const {

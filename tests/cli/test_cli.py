@@ -1035,6 +1035,63 @@ workers = 2
         self.assertIn("mode is \"block\" or \"detect\"", err)
         self.assertIn("stopped;", err)
 
+    def test_metrics_and_native_detectors(self):
+        import http.client
+        mport = self.free_port()
+        self.write_conf("block", f'metrics = "127.0.0.1:{mport}"\n')
+        self.start()
+        self.assertEqual(self.get("/?q=fine")[0], 200)
+        self.assertEqual(self.get("/?q=an+attack")[0], 403)
+        # A native detector: a cloud metadata address written as one hex number.
+        self.assertEqual(self.get("/fetch?url=http%3A%2F%2F0xa9fea9fe%2Flatest")[0], 403)
+        line = json.loads(slurp(self.log).splitlines()[-1])
+        self.assertEqual((line["rules"][0]["id"], line["rules"][0]["variable"]),
+                         (7700200, "ARGS:url"))
+        # A reload that fails is counted; the metrics port stays.
+        spit(self.conf, "mode = \"sometimes\"\n")
+        self.start_reload()
+
+        def scrape(method="GET", path="/metrics"):
+            c = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
+            c.request(method, path)
+            r = c.getresponse()
+            body = r.read().decode()
+            c.close()
+            return r.status, body, r
+
+        # An idle connection on the metrics port does not hold up a scrape.
+        import socket
+        idle = socket.create_connection(("127.0.0.1", mport))
+        self.addCleanup(idle.close)
+        st, body, r = scrape()
+        self.assertEqual(st, 200)
+        self.assertTrue(r.getheader("Content-Type").startswith("text/plain; version=0.0.4"))
+        metrics = dict(l.rsplit(" ", 1) for l in body.splitlines() if l and not l.startswith("#"))
+        self.assertEqual(metrics['mamori_waf_requests_total{action="blocked"}'], "2")
+        self.assertEqual(metrics['mamori_waf_requests_total{action="passed"}'], "1")
+        self.assertEqual(metrics['mamori_waf_rule_blocks_total{rule="20"}'], "1")
+        self.assertEqual(metrics['mamori_waf_rule_blocks_total{rule="7700200"}'], "1")
+        self.assertEqual(metrics["mamori_waf_reload_failures_total"], "1")
+        self.assertEqual(metrics["mamori_waf_detect_mode"], "0")
+        self.assertIn("# TYPE mamori_waf_requests_total counter", body)
+        self.assertEqual(scrape(path="/")[0], 404)
+        st, _, r = scrape(method="POST")
+        self.assertEqual((st, r.getheader("Allow")), (405, "GET, HEAD"))
+        # A request head that never ends is cut off at 8 KiB, the server goes on.
+        junk = socket.create_connection(("127.0.0.1", mport))
+        self.addCleanup(junk.close)
+        junk.sendall(b"G" * 9000)
+        junk.settimeout(10)
+        try:
+            got = junk.recv(100)
+        except ConnectionResetError:  # closed with bytes unread: a reset, also a close
+            got = b""
+        self.assertEqual(got, b"")
+        self.assertEqual(scrape()[0], 200)
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.assertEqual(self.proc.returncode, 0, slurp(self.err_path))
+
     def start_reload(self):
         # The notify socket of start(): reloads report RELOADING=1 then READY=1 on it.
         self.proc.send_signal(signal.SIGHUP)

@@ -25,6 +25,7 @@
 
 #include "support/temp_dir.h"
 #include "waf/http.h"
+#include "waf/native.h"
 #include "waf/rules.h"
 
 namespace mamori::waf {
@@ -802,6 +803,28 @@ TEST(ProxyConfig, ReadsTheFileAndNamesTheLineOfAMistake) {
       << bad.error().message;
   std::ofstream(tmpl) << "paranoia = 7\n";
   EXPECT_FALSE(read_proxy_config(tmpl).has_value());
+  // Native detectors by name; metrics on an address of their own.
+  std::ofstream(tmpl) << "native = \"xxe,ssrf\"\nmetrics = \"127.0.0.1:9145\"\n";
+  auto n = read_proxy_config(tmpl);
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  EXPECT_EQ(n->native, static_cast<uint32_t>(kNativeXxe | kNativeSsrf));
+  EXPECT_EQ(n->metrics, "127.0.0.1:9145");
+  std::ofstream(tmpl) << "\nnative = \"xxe,sql\"\n";
+  auto bad_native = read_proxy_config(tmpl);
+  ASSERT_FALSE(bad_native.has_value());
+  EXPECT_NE(bad_native.error().message.find(":2:"), std::string::npos);
+  EXPECT_NE(bad_native.error().message.find("'sql'"), std::string::npos);
+  std::ofstream(tmpl) << "metrics = \"9145\"\n";
+  EXPECT_FALSE(read_proxy_config(tmpl).has_value());
+  ProxyConfig same;
+  same.upstream = "http://127.0.0.1:8080";
+  same.listen = "0.0.0.0:8081";
+  same.metrics = "127.0.0.1:8081";
+  auto refused = check_proxy_config(same);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("same port"), std::string::npos);
+  same.metrics = "127.0.0.1:9145";
+  EXPECT_TRUE(check_proxy_config(same).has_value());
   ::unlink(tmpl);
   EXPECT_FALSE(parse_upstream("https://127.0.0.1").has_value());
   EXPECT_FALSE(parse_upstream("http://127.0.0.1:80/wp").has_value());

@@ -1,0 +1,43 @@
+// Mamori's native detectors (src/waf/native.h) on arbitrary bytes: each scanner on the input as
+// one value (an argument, a header, a body), and the whole request path when the input parses
+// as HTTP. Properties: every scanner terminates with bounded work (nested "${" lookups, long
+// runs of delimiters), a fragment it reports is at most 120 bytes, and the first-only run
+// reports at most one hit.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "waf/http.h"
+#include "waf/native.h"
+#include "waf/request.h"
+
+using namespace mamori::waf;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  for (auto f : {xxe_in, metadata_host_in, ssti_in, nosql_in_value, jndi_in})
+    if (auto r = f(in); r && r->size() > 120) std::abort();
+  (void)nosql_key(in);
+  (void)proto_key(in);
+  unsigned char a[16];
+  bool v4 = false;
+  (void)parse_any_ip(in.substr(0, 80), a, v4);
+
+  http::WholeRequest w;
+  http::ParseError err;
+  if (http::parse_whole(in, w, err) != http::WholeResult::kOk) return 0;
+  Request req = Request::from_http(w.head, std::string(w.body), Connection{});
+  for (auto p : {BodyProcessor::kUrlEncoded, BodyProcessor::kJson, BodyProcessor::kXml}) {
+    Request r = req;
+    r.processor = p;
+    r.process_body({});
+    std::vector<NativeHit> all, first;
+    native_detect(r, kNativeAll, all);
+    native_detect(r, kNativeAll, first, true);
+    if (first.size() > 1 || (all.empty() != first.empty())) std::abort();
+  }
+  return 0;
+}
