@@ -19,6 +19,8 @@
 namespace mamori::cli {
 namespace {
 
+constexpr const char* kWafDecisionLog = "/var/log/mamori/waf.jsonl";
+
 struct GuardArgs {
   std::vector<std::string> files;
   std::vector<std::string> allow;          // addresses / prefixes never reported
@@ -190,6 +192,9 @@ int cmd_guard_run(const Options& o, const GuardArgs& a) {
       for (const char* d : {"/var/log/auth.log", "/var/log/secure"})
         if (std::filesystem::exists(d)) so.logs.push_back(d);
     }
+    // The WAF's decision log, where `mamori waf run` writes it: addresses it keeps blocking
+    // are banned like password guessers (a burst: 5 blocked requests in 10 minutes).
+    if (std::filesystem::exists(kWafDecisionLog)) so.logs.push_back(kWafDecisionLog);
   }
   if (so.logs.empty() && !so.journal_local && so.journal_files.empty())
     return usage(
@@ -279,11 +284,13 @@ void add_guard_commands(CLI::App& app, Options& o, int& rc) {
   mamori guard scan-log --allow 10.0.0.0/8 --format json -o attackers.json auth.log
   mamori guard scan-log --since 2d /var/log/auth.log* /var/log/nginx/access.log*
   mamori guard scan-log --format html -o attackers.html /var/log/auth.log
+  mamori guard scan-log --since 1d /var/log/mamori/waf.jsonl     addresses the WAF kept blocking
 Formats: text, json (the attackers, and the same as findings), sarif and html (the findings;
 nothing is recorded: 'mamori scan' records the last day's attackers of this host).
 Services: ssh (sshd, sshd-session), pam (any other service's PAM failure with a remote host),
 xrdp, vnc (x11vnc, TigerVNC), wordpress (POST wp-login.php answered 200 = failure; a 302 is a
-login only when the dashboard follows; every POST xmlrpc.php = an attempt).
+login only when the dashboard follows; every POST xmlrpc.php = an attempt), waf (a request
+'mamori waf run' blocked, from its decision log; counted only towards a burst: 5 in 10 min).
 Never blamed: loopback, this host's addresses, the peers of SSH sessions open now, `allow` in
 /etc/mamori/guard.toml (--config) and --allow. Journal records count only when journald's own
 fields (_UID, _COMM, _EXE, _SYSTEMD_UNIT) back the program they claim to be; syslog times are
@@ -314,7 +321,8 @@ See docs/guard.md.)");
       "run", "The service: follow auth logs, ban password guessing as it happens (nftables)");
   grun->add_option("--log", ga.logs,
                    "Log file to follow through rotation (repeatable; default: the journal, else "
-                   "/var/log/auth.log or /var/log/secure)")
+                   "/var/log/auth.log or /var/log/secure; and /var/log/mamori/waf.jsonl, the "
+                   "WAF's decision log, when it exists)")
       ->type_name("FILE");
   grun->add_flag("--journal", ga.journal, "Follow this machine's systemd journal (sd-journal)");
   grun->add_option("--journal-file", ga.journal_files, "Follow systemd journal files (repeatable)")

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/enum_names.h"
+#include "core/text.h"
 #include "guard/logtime.h"
 
 namespace mamori::guard {
@@ -41,8 +42,9 @@ constexpr Named<Service> kServiceNames[] = {{Service::kSsh, "ssh"},
                                             {Service::kPam, "pam"},
                                             {Service::kXrdp, "xrdp"},
                                             {Service::kVnc, "vnc"},
-                                            {Service::kWordPress, "wordpress"}};
-static_assert(names_cover(kServiceNames, Service::kWordPress));
+                                            {Service::kWordPress, "wordpress"},
+                                            {Service::kWaf, "waf"}};
+static_assert(names_cover(kServiceNames, Service::kWaf));
 
 std::string_view service_name(Service s) { return name_in(kServiceNames, s, "?"); }
 
@@ -469,6 +471,10 @@ void AuthLogParser::vnc(int64_t ts, std::string_view msg) {
 }
 
 void AuthLogParser::headerless(std::string_view l) {
+  if (l.starts_with("{\"time\":\"")) {
+    waf(l);
+    return;
+  }
   if (web(l)) return;
   if (l.starts_with("[")) {  // xrdp's own log: the line's time is in its "time=" field
     if (l.find("AUTHFAIL: ") != std::string_view::npos) xrdp(-1, l);
@@ -501,6 +507,43 @@ size_t unescaped_quote(std::string_view s, size_t from) {
 constexpr int64_t kDashboardWindow = 300;  // a login's redirect, then its dashboard
 
 }  // namespace
+
+bool AuthLogParser::waf(std::string_view l) {
+  // {"time":"2026-12-02T15:18:09.517Z","id":"<hex>","action":"blocked","status":403,
+  //  "client":"203.0.113.7",… — every field up to the client is Mamori's own.
+  size_t p = 9;
+  auto take = [&](std::string_view lit) {
+    if (l.substr(p, lit.size()) != lit) return false;
+    p += lit.size();
+    return true;
+  };
+  auto until_quote = [&](size_t most) -> std::string_view {
+    size_t q = l.find('"', p);
+    if (q == std::string_view::npos || q - p > most) return {};
+    std::string_view v = l.substr(p, q - p);
+    p = q;
+    return v;
+  };
+  std::string_view t = until_quote(32);
+  if (t.size() < 20 || t[10] != 'T' || t.back() != 'Z') return false;
+  std::string stamp(t.substr(0, 19));
+  stamp[10] = ' ';
+  int64_t ts = parse_datetime(stamp);
+  if (ts < 0 || !take("\",\"id\":\"")) return false;
+  std::string_view id = until_quote(40);
+  if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      }))
+    return false;
+  if (!take("\",\"action\":\"blocked\",\"status\":")) return false;  // only what it blocked
+  while (p < l.size() && l[p] >= '0' && l[p] <= '9') ++p;
+  if (!take(",\"client\":\"")) return false;
+  std::string_view addr = until_quote(64);
+  Ip ip;
+  if (addr.empty() || !take("\"") || !parse_ip(addr, ip)) return false;
+  push(ts, AuthKind::kFailure, ip, "", false, Service::kWaf);
+  return true;
+}
 
 bool AuthLogParser::web(std::string_view l) {
   // combined: 'IP - USER [06/May/2024:00:00:01 +0000] "POST /wp-login.php HTTP/1.1" 200 …',

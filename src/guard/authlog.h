@@ -11,6 +11,9 @@
 //  - xrdp's own log ("[20240506-00:00:01] [INFO ] AUTHFAIL: …", 0.10's ISO stamps too);
 //  - x11vnc's own log ("06/05/2024 00:00:01 … authentication failed from IP") and TigerVNC's
 //    (a "Mon May  6 00:00:01 2024" line, then " Connections: closed: …");
+//  - Mamori's WAF decision log (`mamori waf run --log`, JSON lines): each request it blocked,
+//    read by position from the head of the line Mamori writes (time, id, action, status,
+//    client) — the request's own text comes after the client and cannot move it;
 //  - web access logs (nginx/Apache combined, optionally "vhost:port " first): WordPress
 //    logins — POST …/wp-login.php answered 200 is a failed login (the form again); a 302 is a
 //    login only when the same address then gets the dashboard (GET …/wp-admin/, index.php or
@@ -65,9 +68,11 @@ using mamori::parse_prefix;
 enum class AuthKind : uint8_t { kFailure, kSuccess };
 
 // Where an attempt was made.
-enum class Service : uint8_t { kSsh, kPam, kXrdp, kVnc, kWordPress };
-constexpr int kServices = 5;
-std::string_view service_name(Service s);  // "ssh", "pam", "xrdp", "vnc", "wordpress"
+// kWaf: a request `mamori waf run` blocked (its decision log): an attack on the web site, not
+// a password, counted only towards a burst (detect.h).
+enum class Service : uint8_t { kSsh, kPam, kXrdp, kVnc, kWordPress, kWaf };
+constexpr int kServices = 6;
+std::string_view service_name(Service s);  // "ssh", "pam", "xrdp", "vnc", "wordpress", "waf"
 
 // What journald recorded about the sender of an entry (its own fields, which the sender
 // cannot set): _UID, _COMM, _EXE, _SYSTEMD_UNIT. Empty when the record did not carry it.
@@ -135,6 +140,7 @@ class AuthLogParser {
   // Lines without a syslog header: access logs, xrdp's and VNC servers' own logs.
   void headerless(std::string_view l);
   bool web(std::string_view l);
+  bool waf(std::string_view l);
   void push(int64_t ts, AuthKind k, const Ip& ip, std::string_view user, bool valid, Service s);
   void export_field(std::string_view l);
   uint32_t intern(std::string_view u);

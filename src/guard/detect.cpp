@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <set>
@@ -52,6 +53,10 @@ struct PerIp {
   std::unordered_map<uint32_t, uint32_t> open_users;
   std::unordered_set<uint32_t> open_valid_users;  // users that exist (not "invalid user")
   unsigned services = 0;                          // bit per Service with a failure
+  // Requests the WAF blocked: attacks on the site, not passwords. They count only towards a
+  // burst (a WAF's false alarms from an office behind one address must not add up over a day
+  // or across a prefix), and never correct or confirm a login.
+  std::vector<int64_t> waf;
   bool flagged = false;
 };
 
@@ -111,9 +116,12 @@ Attacker single(const PerIp& s, AttackKind kind, const std::function<std::string
   Attacker a;
   a.address = s.ip.str();
   a.kind = kind;
-  a.failures = s.fails.size();
-  a.first_seen = s.fails.empty() ? 0 : s.fails.front();
-  a.last_seen = s.fails.empty() ? 0 : s.fails.back();
+  a.failures = s.fails.size() + s.waf.size();
+  int64_t first = INT64_MAX, last = 0;
+  for (const auto* v : {&s.fails, &s.waf})
+    if (!v->empty()) first = std::min(first, v->front()), last = std::max(last, v->back());
+  a.first_seen = last ? first : 0;
+  a.last_seen = last;
   a.usernames = top_users(s, name);
   a.services = service_names(s.services);
   return a;
@@ -174,6 +182,13 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
       ips.back().ip = e.ip;
     }
     PerIp& s = ips[it->second];
+    if (e.service == Service::kWaf) {
+      if (e.kind == AuthKind::kFailure) {
+        s.waf.push_back(e.ts);
+        s.services |= 1u << static_cast<unsigned>(e.service);
+      }
+      continue;
+    }
     if (e.kind == AuthKind::kSuccess) {
       s.successes.push_back(e.ts);
       s.success_users.push_back(e.user);
@@ -189,9 +204,10 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
   std::set<Prefix> with_success;
   for (auto& s : ips) {
     std::sort(s.fails.begin(), s.fails.end());
+    std::sort(s.waf.begin(), s.waf.end());
     if (!s.successes.empty())  // IPv4 /24 = 120 bits of the mapped address; IPv6 /64, /56
       for (int bits : {120, 64, 56}) with_success.insert(prefix_of(s.ip, bits));
-    if (s.fails.empty()) continue;
+    if (s.fails.empty() && s.waf.empty()) continue;
     if (allowed(s.ip)) {
       s.flagged = true;  // never reported, never grouped
       continue;
@@ -261,7 +277,8 @@ std::vector<Attacker> detect(const std::vector<AuthEvent>& events, const DetectO
         }
       out.push_back(std::move(a));
       s.flagged = true;
-    } else if (max_in_window(s.open, o.burst_window) >= static_cast<size_t>(o.burst_count)) {
+    } else if (max_in_window(s.open, o.burst_window) >= static_cast<size_t>(o.burst_count) ||
+               max_in_window(s.waf, o.burst_window) >= static_cast<size_t>(o.burst_count)) {
       out.push_back(single(s, AttackKind::kBurst, name));
       s.flagged = true;
     } else if (s.successes.empty() &&

@@ -53,6 +53,32 @@ std::string asset_of(const std::string& address) {
   return (address.find('/') != std::string::npos ? "net:" : "ip:") + address;
 }
 
+// An address whose requests the WAF kept blocking: module waf (the attack was on the site; the
+// ban is guard's). Only bursts come from WAF blocks (detect.h).
+Finding web_attacker_finding(const Attacker& a, const std::map<std::string, int64_t>& banned) {
+  Finding f;
+  f.module = "waf";
+  f.check = "web-attacks";
+  f.asset = asset_of(a.address);
+  f.severity = Severity::kMedium;
+  f.title = fmt::format("Web attacks from {}: {} requests blocked by the web application firewall",
+                        a.address, a.failures);
+  f.evidence = fmt::format(
+      "{} requests from {} blocked by 'mamori waf run' between {} and {} (its decision log "
+      "names the rules and the requests: grep '\"client\":\"{}\"')",
+      a.failures, a.address, iso8601(a.first_seen), iso8601(a.last_seen), a.address);
+  if (auto b = banned.find(a.address); b != banned.end())
+    f.evidence += "; banned until " + iso8601(b->second);
+  f.remediation =
+      "Let 'mamori guard run --log /var/log/mamori/waf.jsonl' ban such addresses as they come, "
+      "and look at what it tried in the decision log: a request aimed at a plugin or theme is a "
+      "reason to update that component now, before the next address tries a way the rules do "
+      "not know.";
+  f.references = {"https://attack.mitre.org/techniques/T1190/", "docs/waf.md"};
+  assign_fingerprint(f);
+  return f;
+}
+
 }  // namespace
 
 std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
@@ -61,6 +87,10 @@ std::vector<Finding> attacker_findings(const std::vector<Attacker>& found,
   size_t listed = std::min(found.size(), kMaxAttackerFindings);
   for (size_t i = 0; i < listed; ++i) {
     const Attacker& a = found[i];
+    if (a.services == std::vector<std::string>{"waf"}) {
+      out.push_back(web_attacker_finding(a, banned_until));
+      continue;
+    }
     Finding f;
     f.module = "guard";
     f.check = check_of(a.kind);
@@ -171,11 +201,15 @@ bool journal_here() {
          std::filesystem::exists("/var/log/journal", ec);
 }
 
-// The logs a scan reads under the root, when there is no journal to read.
-std::vector<std::string> text_logs(const Root& root) {
+// The files a scan reads under the root: the auth logs when there is no journal to read, and
+// the WAF's decision log (`mamori waf run`, packaging/systemd/mamori-waf.service) always.
+std::vector<std::string> text_logs(const Root& root, bool auth_logs) {
   std::vector<std::string> out;
-  for (const char* l :
-       {"/var/log/auth.log.1", "/var/log/auth.log", "/var/log/secure.1", "/var/log/secure"}) {
+  std::vector<const char*> logs = {"/var/log/mamori/waf.jsonl.1", "/var/log/mamori/waf.jsonl"};
+  if (auth_logs)
+    logs.insert(logs.begin(), {"/var/log/auth.log.1", "/var/log/auth.log", "/var/log/secure.1",
+                               "/var/log/secure"});
+  for (const char* l : logs) {
     // anything there is read, or said why not (a FIFO, a device, a link out of the root)
     if (root.stat(l, /*follow_last=*/false)) out.emplace_back(l);
   }
@@ -188,21 +222,20 @@ class GuardModule final : public Module {
   std::string_view title() const override { return "password-guessing check"; }
   std::string_view summary() const override {
     return "password guessing in the last day's authentication logs (journal, auth.log): who, "
-           "how, against which accounts; a guessed password is critical";
+           "how, against which accounts; a guessed password is critical; and addresses the WAF "
+           "kept blocking (its decision log)";
   }
   std::string not_applicable(const ScanContext& ctx) const override {
     if (ctx.root.is_host() && journal_here()) return {};
-    if (text_logs(ctx.root).empty()) return "no journal and no /var/log/auth.log or secure";
+    if (text_logs(ctx.root, true).empty())
+      return "no journal, no /var/log/auth.log or secure, no WAF decision log";
     return {};
   }
   Result<ModuleResult> run(const ScanContext& ctx) override {
     LogSources src;
-    if (ctx.root.is_host() && journal_here()) {
-      src.journal_local = true;
-    } else {
-      src.files = text_logs(ctx.root);
-      src.root = &ctx.root;
-    }
+    src.journal_local = ctx.root.is_host() && journal_here();
+    src.files = text_logs(ctx.root, !src.journal_local);
+    src.root = &ctx.root;
     // Never blamed: loopback, and on this host its addresses and the SSH sessions open now;
     // the `allow` entries of ROOT/etc/mamori/guard.toml.
     DetectOptions d;

@@ -512,7 +512,9 @@ void Proxy::Worker::log_decision(Conn* c, const char* action, const Verdict* v,
                                  const std::string& reason) {
   const ProxyGeneration* g = c->gen ? c->gen.get() : gen.get();
   if (!g || !g->log) return;
-  using nlohmann::json;
+  // Keys in the documented order: time, id, action, status and client first, all Mamori's own,
+  // so that a reader (guard) can take them by position before any text the request chose.
+  using json = nlohmann::ordered_json;
   auto t = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);

@@ -1092,6 +1092,30 @@ workers = 2
         self.proc.wait(timeout=30)
         self.assertEqual(self.proc.returncode, 0, slurp(self.err_path))
 
+    def test_repeated_attackers_become_waf_findings_guard_can_ban(self):
+        self.start()
+        for i in range(5):
+            self.assertEqual(self.get(f"/?q=an+attack+{i}")[0], 403)
+        self.assertEqual(self.get("/?q=fine")[0], 200)
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        # The decision log as guard reads it: five blocks in ten minutes are a burst, but the
+        # client is loopback, which guard never blames; the same lines from an outside address
+        # (the proxy's own view of the client) are.
+        lines = slurp(self.log).splitlines()
+        self.assertEqual(len(lines), 5)
+        outside = os.path.join(self.tmp, "outside.jsonl")
+        spit(outside, "".join(l.replace('"client":"127.0.0.1"', '"client":"203.0.113.7"') + "\n"
+                               for l in lines))
+        r = mamori("--format", "json", "guard", "scan-log", self.log, check=0)
+        self.assertEqual(json.loads(r.stdout)["attackers"], [])
+        r = mamori("--format", "json", "guard", "scan-log", outside, check=0)
+        out = json.loads(r.stdout)
+        self.assertEqual([(a["address"], a["kind"], a["services"]) for a in out["attackers"]],
+                         [("203.0.113.7", "burst", ["waf"])])
+        self.assertEqual([(f["module"], f["check"]) for f in out["findings"]],
+                         [("waf", "web-attacks")])
+
     def start_reload(self):
         # The notify socket of start(): reloads report RELOADING=1 then READY=1 on it.
         self.proc.send_signal(signal.SIGHUP)

@@ -1012,6 +1012,78 @@ TEST_F(ServiceTest, RunLoopThatCannotStartIsNeverReady) {
 
 // ---------------- attackers as findings; the guard module of `mamori scan` ----------------
 
+// `mamori waf run`'s decision log: what it blocked counts, by the client it wrote; nothing a
+// request carries (its URI comes after the client) can add an event or move the address.
+TEST(AuthLog, WafDecisionLogBlockedRequestsOnly) {
+  AuthLogParser p(2026);
+  auto line = [](const std::string& action, const std::string& client, const std::string& uri) {
+    return "{\"time\":\"2026-12-02T15:18:09.517Z\",\"id\":\"deb7ae5600000000000002\",\"action\":"
+           "\"" +
+           action + "\",\"status\":403,\"client\":\"" + client +
+           "\",\"method\":\"GET\",\"uri\":\"" + uri + "\",\"score\":8}\n";
+  };
+  auto ev = parse(line("blocked", "203.0.113.7", "/?q=1") + line("detected", "203.0.113.8", "/") +
+                      line("refused", "203.0.113.9", "/") +
+                      // a forged head inside the URI is escaped JSON after the client
+                      line("blocked", "203.0.113.10",
+                           "/x\\\",\\\"action\\\":\\\"blocked\\\",\\\"client\\\":\\\"192.0.2.1") +
+                      // not Mamori's: a non-hex id, a missing client, a host name
+                      "{\"time\":\"2026-12-02T15:18:09Z\",\"id\":\"zz\",\"action\":\"blocked\","
+                      "\"status\":403,\"client\":\"192.0.2.2\"}\n"
+                      "{\"time\":\"2026-12-02T15:18:09Z\",\"id\":\"ab\",\"action\":\"blocked\","
+                      "\"status\":403}\n" +
+                      line("blocked", "evil.example", "/") + line("blocked", "2001:db8::7", "/"),
+                  p);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].ip.str(), "203.0.113.7");
+  EXPECT_EQ(ev[0].ts, 1796224689);  // 2026-12-02T15:18:09Z
+  EXPECT_EQ(ev[0].service, Service::kWaf);
+  EXPECT_EQ(ev[0].kind, AuthKind::kFailure);
+  EXPECT_EQ(ev[1].ip.str(), "203.0.113.10");
+  EXPECT_EQ(ev[2].ip.str(), "2001:db8::7");
+}
+
+// Blocked requests are attacks on the site: five in ten minutes are a burst; spread over a day
+// or across a prefix they are not (a WAF's false alarms from an office must not add up), and
+// they never make a login look guessed.
+TEST(Detect, WafBlocksCountOnlyTowardsABurst) {
+  std::vector<AuthEvent> ev;
+  const int64_t t0 = 1714953600;
+  for (int i = 0; i < 5; ++i)
+    ev.push_back({t0 + i * 60, AuthKind::kFailure, ip("198.51.100.20"), 0, false, Service::kWaf});
+  for (int i = 0; i < 8; ++i)  // eight over a day: not slow guessing
+    ev.push_back({t0 + i * 7200, AuthKind::kFailure, ip("198.51.100.21"), 0, false, Service::kWaf});
+  for (int a = 0; a < 8; ++a)  // a /24 of addresses with two each: not distributed
+    for (int i = 0; i < 2; ++i)
+      ev.push_back({t0 + a * 10 + i, AuthKind::kFailure, ip("203.0.113." + std::to_string(a + 1)),
+                    0, false, Service::kWaf});
+  for (int i = 0; i < 6; ++i)  // blocked, then a login as root: not a guessed password
+    ev.push_back({t0 + i * 120, AuthKind::kFailure, ip("198.51.100.22"), 0, false, Service::kWaf});
+  ev.push_back({t0 + 900, AuthKind::kSuccess, ip("198.51.100.22"), 1, true, Service::kSsh});
+  auto found = detect(ev, {}, [](uint32_t u) { return "u" + std::to_string(u); });
+  std::map<std::string, std::string> got;
+  for (const auto& a : found) got[a.address] = std::string(a.kind.name());
+  EXPECT_EQ(got, (std::map<std::string, std::string>{{"198.51.100.20", "burst"},
+                                                     {"198.51.100.22", "burst"}}));
+  for (const auto& a : found) {
+    EXPECT_EQ(a.services, std::vector<std::string>{"waf"});
+    if (a.address == "198.51.100.20") {
+      EXPECT_EQ(a.failures, 5u);
+      EXPECT_EQ(a.first_seen, t0);
+      EXPECT_EQ(a.last_seen, t0 + 240);
+    }
+  }
+  // As findings: module waf, the attack named for what it was.
+  auto fs = attacker_findings(found, {});
+  ASSERT_EQ(fs.size(), 2u);
+  for (const auto& f : fs) {
+    EXPECT_EQ(f.module, "waf");
+    EXPECT_EQ(f.check, "web-attacks");
+    EXPECT_NE(f.title.find("blocked by the web application firewall"), std::string::npos);
+    EXPECT_EQ(f.title.find("assword"), std::string::npos) << f.title;
+  }
+}
+
 TEST(GuardFindings, AttackersBecomeFindingsKeyedOnTheirAddressOrPrefix) {
   Attacker burst;
   burst.address = "198.51.100.7";
