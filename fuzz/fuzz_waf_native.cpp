@@ -1,4 +1,5 @@
-// Mamori's native detectors (src/waf/native.h) on arbitrary bytes: each scanner on the input as
+// Mamori's native detectors (src/waf/native.h), and the reader of a plugin's PHP for virtual
+// patches (vpatch.h), on arbitrary bytes: each scanner on the input as
 // one value (an argument, a header, a body), and the whole request path when the input parses
 // as HTTP. Properties: every scanner terminates with bounded work (nested "${" lookups, long
 // runs of delimiters), a fragment it reports is at most 120 bytes, and the first-only run
@@ -13,6 +14,7 @@
 #include "waf/http.h"
 #include "waf/native.h"
 #include "waf/request.h"
+#include "waf/vpatch.h"
 
 using namespace mamori::waf;
 
@@ -22,6 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto r = f(in); r && r->size() > 120) std::abort();
   (void)nosql_key(in);
   (void)proto_key(in);
+  std::vector<std::string> ajax, rest;  // a plugin's PHP, read for virtual patches
+  php_entry_points(in, ajax, rest);
+  if (ajax.size() > 512 || rest.size() > 512) std::abort();
   unsigned char a[16];
   bool v4 = false;
   (void)parse_any_ip(in.substr(0, 80), a, v4);

@@ -80,7 +80,8 @@ namespace {
 
 constexpr size_t kMaxRequest = 8192;
 constexpr size_t kMaxClients = 16;
-constexpr int64_t kClientMs = 5000;
+constexpr int64_t kHeadMs = 2000;    // to send the request head
+constexpr int64_t kClientMs = 5000;  // to take the answer
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -97,7 +98,8 @@ struct Client {
 
 // The answer to a complete request head.
 std::string answer(std::string_view head, const std::function<std::string()>& render) {
-  std::string_view line = head.substr(0, head.find("\r\n"));
+  std::string_view line = head.substr(0, head.find('\n'));
+  if (line.ends_with('\r')) line.remove_suffix(1);
   size_t sp = line.find(' ');
   std::string_view method = line.substr(0, sp);
   std::string_view target = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
@@ -160,13 +162,17 @@ MetricsServer::~MetricsServer() {
 
 void MetricsServer::loop() {
   std::vector<Client> clients;
+  int64_t pause_until = 0;
   for (;;) {
     std::vector<pollfd> pf;
     pf.push_back({stop_.get(), POLLIN, 0});
-    // A full house stops accepting until one is done (the kernel's backlog holds the rest).
-    pf.push_back(
-        {listener_.get(), static_cast<short>(clients.size() < kMaxClients ? POLLIN : 0), 0});
+    // A full house stops accepting until one is done (the kernel's backlog holds the rest); so
+    // does running out of descriptors, for a moment (else the listener stays readable and
+    // poll returns at once, a busy loop).
     int64_t now = now_ms(), wait = kClientMs;
+    bool accepting = clients.size() < kMaxClients && now >= pause_until;
+    if (now < pause_until) wait = std::min(wait, pause_until - now);
+    pf.push_back({listener_.get(), static_cast<short>(accepting ? POLLIN : 0), 0});
     for (const Client& c : clients) {
       pf.push_back({c.fd.get(), static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
       wait = std::min(wait, std::max<int64_t>(0, c.deadline - now));
@@ -185,9 +191,11 @@ void MetricsServer::loop() {
           done = true;
         } else if (n > 0) {
           c.in.append(buf, static_cast<size_t>(n));
-          if (c.in.find("\r\n\r\n") != std::string::npos || c.in.find("\n\n") != std::string::npos)
+          if (c.in.find("\r\n\r\n") != std::string::npos ||
+              c.in.find("\n\n") != std::string::npos) {
             c.out = answer(c.in, render_);
-          else if (c.in.size() > kMaxRequest)
+            c.deadline = now + kClientMs;
+          } else if (c.in.size() > kMaxRequest)
             done = true;  // no head in 8 KiB: not a scraper
         }
       }
@@ -203,8 +211,12 @@ void MetricsServer::loop() {
     if (pf[1].revents & POLLIN) {
       while (clients.size() < kMaxClients) {
         int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        clients.push_back(Client{UniqueFd(fd), {}, {}, 0, now + kClientMs});
+        if (fd < 0) {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            pause_until = now + 100;
+          break;
+        }
+        clients.push_back(Client{UniqueFd(fd), {}, {}, 0, now + kHeadMs});
       }
     }
   }

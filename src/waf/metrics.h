@@ -2,8 +2,9 @@
 // `mamori waf run --metrics ADDR:PORT`: the proxy's counters in Prometheus's text format
 // (version 0.0.4) at GET /metrics, served by a thread of its own so that a slow scraper never
 // holds up a request. Other paths get 404 and methods other than GET and HEAD 405; it reads
-// at most 8 KiB of a request, gives each connection 5 seconds and serves at most 16 at once: a
-// hostile client on the metrics port can delay the metrics, never the site.
+// at most 8 KiB of a request, gives each connection 2 seconds to send its head and 5 to take
+// the answer, and serves at most 16 at once: a hostile client on the metrics port can delay the
+// metrics, never the site.
 //
 // Example:
 //   auto m = MetricsServer::start(*parse_listen("127.0.0.1:9145"),

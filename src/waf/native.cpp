@@ -32,8 +32,8 @@ std::string_view literal(std::string_view s, size_t& i) {
   i = skip_space(s, i);
   if (i >= s.size() || (s[i] != '"' && s[i] != '\'')) return {};
   const char q = s[i];
-  size_t end = s.find(q, i + 1);
-  if (end == npos) end = s.size();
+  size_t end = s.substr(0, i + 4096).find(q, i + 1);
+  if (end == npos) end = std::min(s.size(), i + 4096);
   std::string_view lit = s.substr(i + 1, end - i - 1);
   i = std::min(end + 1, s.size());
   return lit;
@@ -41,10 +41,13 @@ std::string_view literal(std::string_view s, size_t& i) {
 
 }  // namespace
 
-std::optional<std::string> xxe_in(std::string_view v) {
+namespace {
+
+std::optional<std::string> xxe_plain(std::string_view v) {
   for (size_t p = 0; (p = v.find("<!", p)) != npos; p += 2) {
-    // A declaration is read to at most 2 KiB: work stays linear whatever the value holds.
-    std::string_view d = v.substr(p + 2, 2048);
+    // White space and names are skipped whole (each run belongs to one declaration: linear);
+    // a quoted literal is looked for within 4 KiB (an unterminated one does not parse).
+    std::string_view d = v.substr(p + 2);
     if (istarts(d, "entity")) {
       size_t i = skip_space(d, 6);
       if (i == 6) continue;                                    // "<!ENTITYx": not a declaration
@@ -65,10 +68,24 @@ std::optional<std::string> xxe_in(std::string_view v) {
       return fragment(v, p);
     }
   }
-  // XInclude pulls a file into the document without any DTD.
-  if (size_t x = ifind(v, ":include"); x != npos && ifind(v, "2001/xinclude") != npos)
-    return fragment(v, x > 10 ? x - 10 : 0);
+  // XInclude pulls a file into the document without any DTD: its namespace, whatever the
+  // year (2001, 2003) and prefix, also behind a character reference ("&#50;001/XInclude").
+  if (size_t x = ifind(v, "/xinclude"); x != npos) return fragment(v, x > 40 ? x - 40 : 0);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> xxe_in(std::string_view v) {
+  if (auto r = xxe_plain(v)) return r;
+  // UTF-16 or UTF-32 (libxml2 reads them by their BOM or their "<\0?\0"): the same markup
+  // with its NUL bytes taken out.
+  if (v.find('\0') == npos) return std::nullopt;
+  std::string narrow;
+  narrow.reserve(v.size() / 2);
+  for (char c : v)
+    if (c != '\0') narrow += c;
+  return xxe_plain(narrow);
 }
 
 // ---- SSRF: cloud metadata addresses ---------------------------------------------------------
@@ -101,10 +118,16 @@ bool arithmetic_probe(std::string_view e) {
   return skip_space(e, i) == e.size();
 }
 
-bool strong_template(std::string_view expr) {
-  std::string e = to_lower(trim(expr));
-  if (e.empty() || e.size() > 256) return false;
+// expr without its white space (padding inside an expression changes nothing for the engine
+// and must not hide a token), lower-cased. erb: the delimiter was "<%" (Ruby: `cmd` runs it).
+bool strong_template(std::string_view expr, bool erb) {
+  std::string e;
+  e.reserve(expr.size());
+  for (char c : expr)
+    if (!is_space(c)) e += lc(c);
+  if (e.empty()) return false;
   if (arithmetic_probe(e)) return true;
+  if (erb && e.find('`') != npos) return true;
   static constexpr std::array<std::string_view, 40> tokens = {"__class__",
                                                               "__mro__",
                                                               "__subclasses__",
@@ -125,11 +148,11 @@ bool strong_template(std::string_view expr) {
                                                               "_templatereference",
                                                               "|attr(",
                                                               "|filter(",
-                                                              "lipsum",
-                                                              "cycler.",
-                                                              "joiner.",
-                                                              "namespace.",
-                                                              "url_for.",
+                                                              "|map(",
+                                                              "|reduce(",
+                                                              "|sort(",
+                                                              "system(",
+                                                              "request[",
                                                               "get_flashed_messages",
                                                               "popen",
                                                               "os.system",
@@ -148,7 +171,7 @@ bool strong_template(std::string_view expr) {
   for (auto t : tokens)
     if (e.find(t) != npos) return true;
   // The template's own objects, asked for whole: {{config}}, {{self}}, {{ request }}.
-  for (std::string_view id : {"config", "self", "request", "app", "settings", "_self"})
+  for (std::string_view id : {"config", "self", "request", "_self"})
     if (e == id) return true;
   for (std::string_view p : {"config.items(", "config.iteritems(", "app.request", "config|"})
     if (e.find(p) != npos) return true;
@@ -179,11 +202,10 @@ std::optional<std::string> ssti_plain(std::string_view v) {
                                                    {"{$", "}"},
                                                    {"<#", ">"}}};
   // Every opening is judged, its expression running to the next closing (found once per
-  // closing: the search only moves forward) and at most 256 bytes long. The bytes judged are
-  // budgeted at 8 per byte of the value: only openings nested in each other ("{{{{{{…}}")
-  // spend more, and a value that does is reported rather than judged in part (a payload
-  // hidden behind it would otherwise go unseen).
-  size_t budget = 8 * v.size() + 4096;
+  // closing: the search only moves forward). The bytes judged are budgeted at 4 per byte of
+  // the value: only openings nested in each other ("{{{{{{…}}") spend more, and a value that
+  // does is reported rather than judged in part (a payload hidden behind it would go unseen).
+  size_t budget = 4 * v.size() + 4096;
   for (const Delim& d : delims) {
     size_t close = 0;
     bool any_close = true;
@@ -195,13 +217,12 @@ std::optional<std::string> ssti_plain(std::string_view v) {
         any_close = close != npos;
       }
       if (!any_close) break;  // an expression never closed is not evaluated by an engine
-      if (close - s > 256) continue;
       std::string_view expr = v.substr(s, close - s);
       // {$smarty…}: the '$' is part of the expression.
       if (d.open == "{$") expr = v.substr(s - 1, expr.size() + 1);
       if (expr.size() > budget) return fragment(v, p);
       budget -= expr.size();
-      if (strong_template(expr)) return fragment(v, p);
+      if (strong_template(expr, d.open == "<%")) return fragment(v, p);
     }
   }
   return std::nullopt;
@@ -210,11 +231,12 @@ std::optional<std::string> ssti_plain(std::string_view v) {
 // ---- NoSQL, prototype pollution --------------------------------------------------------------
 
 bool mongo_operator(std::string_view name) {
-  static constexpr std::array<std::string_view, 28> ops = {
-      "where", "ne",         "eq",        "gt",          "gte",     "lt",      "lte",
-      "in",    "nin",        "regex",     "exists",      "expr",    "or",      "and",
-      "nor",   "not",        "elemMatch", "size",        "type",    "mod",     "all",
-      "text",  "jsonSchema", "function",  "accumulator", "comment", "options", "lookup"};
+  static constexpr std::array<std::string_view, 35> ops = {
+      "where", "ne",         "eq",        "gt",          "gte",     "lt",       "lte",
+      "in",    "nin",        "regex",     "exists",      "expr",    "or",       "and",
+      "nor",   "not",        "elemMatch", "size",        "type",    "mod",      "all",
+      "text",  "jsonSchema", "function",  "accumulator", "comment", "options",  "lookup",
+      "set",   "unset",      "inc",       "push",        "rename",  "addToSet", "pull"};
   for (auto o : ops)
     if (name == o) return true;
   return false;
@@ -253,7 +275,18 @@ bool proto_key(std::string_view name) {
   });
 }
 
-std::optional<std::string> nosql_in_value(std::string_view v) {
+namespace {
+
+// A GraphQL document: its variables ($text: String!) look like operators used as keys.
+bool graphql(std::string_view v) {
+  std::string_view t = trim(v);
+  for (std::string_view kw : {"query", "mutation", "subscription", "fragment"})
+    if (t.starts_with(kw) && (t.size() == kw.size() || !is_ident(t[kw.size()]))) return true;
+  return false;
+}
+
+std::optional<std::string> nosql_plain(std::string_view v) {
+  if (graphql(v)) return std::nullopt;
   // An operator used as an object key: {"$ne": 1}, { $gt: '' }, ', $where: '1 == 1'.
   for (size_t p = 0; (p = v.find('$', p)) != npos; ++p) {
     size_t e = p + 1;
@@ -271,6 +304,17 @@ std::optional<std::string> nosql_in_value(std::string_view v) {
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::string> nosql_in_value(std::string_view v) {
+  if (auto r = nosql_plain(v)) return r;
+  // JSON inside a string the application parses: "\u0024ne" is "$ne" to it.
+  if (ifind(v, "\\u0024") == npos) return std::nullopt;
+  std::string d(v);
+  for (size_t p = 0; (p = ifind(d, "\\u0024", p)) != npos;) d.replace(p, 6, "$");
+  return nosql_plain(d);
+}
+
 // ---- JNDI -----------------------------------------------------------------------------------
 
 namespace {
@@ -279,6 +323,31 @@ struct Lookup {
   bool hit = false;
   size_t at = 0;
 };
+
+// Letters Java's case mapping turns into ASCII ones (String.toUpperCase/toLowerCase, which
+// Log4j's upper/lower lookups call): dotless i to I, long s to S, the Kelvin sign to k.
+std::string java_fold(std::string_view key) {
+  std::string o;
+  o.reserve(key.size());
+  for (size_t i = 0; i < key.size(); ++i) {
+    auto u = [&](size_t k) {
+      return i + k < key.size() ? static_cast<unsigned char>(key[i + k]) : 0;
+    };
+    if (u(0) == 0xc4 && u(1) == 0xb1) {
+      o += 'i';
+      ++i;
+    } else if (u(0) == 0xc5 && u(1) == 0xbf) {
+      o += 's';
+      ++i;
+    } else if (u(0) == 0xe2 && u(1) == 0x84 && u(2) == 0xaa) {
+      o += 'k';
+      i += 2;
+    } else {
+      o += key[i];
+    }
+  }
+  return o;
+}
 
 // Log4j's substitution: "${prefix:key:-default}"; nested lookups resolve first. Returns the
 // resolved text from i up to the '}' that closes this level (or the end), i moved past it.
@@ -289,7 +358,13 @@ std::string substitute(std::string_view s, size_t& i, int depth, bool nested, Lo
       ++i;
       return out;
     }
-    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{' && depth < 16) {
+    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{' && depth >= 16) {
+      // Log4j has no depth limit; nesting this deep is only ever obfuscation.
+      lk.hit = true;
+      lk.at = i;
+      break;
+    }
+    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
       size_t start = i;
       i += 2;
       std::string inner = substitute(s, i, depth + 1, true, lk);
@@ -305,9 +380,9 @@ std::string substitute(std::string_view s, size_t& i, int depth, bool nested, Lo
         std::string prefix = to_lower(trim(std::string_view(inner).substr(0, c)));
         std::string_view key = std::string_view(inner).substr(c + 1);
         if (prefix == "lower")
-          out += to_lower(key);
+          out += to_lower(java_fold(key));
         else if (prefix == "upper")
-          out += to_upper(key);
+          out += to_upper(java_fold(key));
         else if (prefix == "date") {
           for (char ch : key)
             if (ch != '\'') out += ch;
@@ -387,11 +462,11 @@ const NativeInfo& info(NativeDetector d) {
 
 // Headers whose values are protocol tokens, dates, tags or browser hints, not application
 // input: SQL tokenizing them only finds false alarms. CRS reads User-Agent, Referer, Cookie.
+// Authorization and Accept-Language are read: applications log and look up both.
 bool structural_header(std::string_view name) {
-  static constexpr std::array<std::string_view, 24> names = {"host",
+  static constexpr std::array<std::string_view, 22> names = {"host",
                                                              "accept",
                                                              "accept-encoding",
-                                                             "accept-language",
                                                              "accept-charset",
                                                              "content-type",
                                                              "content-length",
@@ -400,7 +475,7 @@ bool structural_header(std::string_view name) {
                                                              "cookie",
                                                              "user-agent",
                                                              "referer",
-                                                             "authorization",
+
                                                              "cache-control",
                                                              "pragma",
                                                              "if-modified-since",
@@ -433,13 +508,21 @@ class Run {
     if (on(kNativeJndi)) jndi();
     if (on(kNativeSqliHeader)) sqli_headers();
     if (on(kNativeSqliPath)) sqli_path();
-    if (on(kNativeProto)) keys(kNativeProto, proto_key);
+    if (on(kNativeProto)) {
+      keys(kNativeProto, proto_key);
+      // A property path passed as a value to a set(obj, path, v) helper ("__proto__.isAdmin").
+      values(kNativeProto, [](std::string_view v) -> std::optional<std::string> {
+        if (v.size() > 256 || v.find_first_of(" \t\r\n") != npos || !proto_key(v))
+          return std::nullopt;
+        return std::string(v);
+      });
+    }
     if (on(kNativeNosql)) {
       keys(kNativeNosql, nosql_key);
       values(kNativeNosql, nosql_in_value);
     }
     if (on(kNativeXxe)) {
-      if (!done() && (r_.processor == BodyProcessor::kXml || xml_type()))
+      if (!done() && (r_.processor == BodyProcessor::kXml || xml_type() || looks_xml(r_.body)))
         if (auto f = xxe_in(r_.body)) hit(kNativeXxe, "REQUEST_BODY", *f);
       values(kNativeXxe, xxe_in);
     }
@@ -453,6 +536,15 @@ class Run {
   void hit(NativeDetector d, std::string variable, std::string value) {
     const NativeInfo& i = info(d);
     out_.push_back({i.id, i.msg, std::move(variable), std::move(value)});
+  }
+  // A body an XML parser would take whatever its Content-Type says (none, text/plain …):
+  // markup first, after white space or a byte-order mark, or UTF-16's NUL bytes.
+  static bool looks_xml(std::string_view b) {
+    std::string_view h = b.substr(0, 64);
+    if (h.starts_with("\xef\xbb\xbf")) h.remove_prefix(3);
+    if (h.find('\0') != npos && h.find('<') != npos) return true;
+    h = trim(h);
+    return h.starts_with("<?xml") || h.starts_with("<!");
   }
   bool xml_type() const {
     const std::string* ct = r_.header("Content-Type");
@@ -514,15 +606,19 @@ class Run {
         hit(kNativeSqliHeader, "REQUEST_HEADERS:" + h.key, h.value);
     }
   }
+  // Segments split on the path as sent, then decoded: an application router decodes "%2F"
+  // inside one parameter ("/files/1%2F**%2FUNION…" is one id to it).
   void sqli_path() {
-    std::string_view p = r_.filename;
+    std::string_view p = std::string_view(r_.uri_raw).substr(0, r_.uri_raw.find_first_of("?#"));
     size_t s = 0;
     for (size_t i = 0; i <= p.size() && !done(); ++i) {
       if (i < p.size() && p[i] != '/') continue;
-      std::string_view seg = p.substr(s, i - s);
+      std::string_view raw = p.substr(s, i - s);
       s = i + 1;
-      if (seg.size() < 2 || plain_segment(seg)) continue;
-      if (detect_sqli(seg, nullptr)) hit(kNativeSqliPath, "REQUEST_FILENAME", std::string(seg));
+      if (raw.size() < 2) continue;
+      std::string seg = raw.find('%') == npos ? std::string(raw) : url_decode(raw, true);
+      if (plain_segment(seg)) continue;
+      if (detect_sqli(seg, nullptr)) hit(kNativeSqliPath, "REQUEST_FILENAME", seg);
     }
   }
 

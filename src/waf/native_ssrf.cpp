@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "waf/native.h"
@@ -94,31 +95,51 @@ bool metadata_ip(const unsigned char a[16], bool v4) {
   return !std::memcmp(a, ec2, 16);
 }
 
-// Unicode digits and dots that URL parsers fold to ASCII (NFKC): fullwidth, circled,
-// ideographic full stop. Other bytes stay.
+// Unicode digits and dots that URL parsers fold to ASCII (NFKC, UTS #46): fullwidth, circled,
+// "digit full stop", super- and subscript, mathematical digits, ideographic and small full
+// stops. Other bytes stay.
 std::string fold_digits(std::string_view v) {
   std::string o;
   o.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    auto u = [&](size_t k) { return static_cast<unsigned char>(v[i + k]); };
-    if (i + 2 < v.size() && u(0) == 0xef && u(1) == 0xbc && u(2) >= 0x90 && u(2) <= 0x99) {
-      o += static_cast<char>('0' + u(2) - 0x90);  // U+FF10..FF19
-      i += 2;
-    } else if (i + 2 < v.size() && u(0) == 0xef && u(1) == 0xbc && u(2) == 0x8e) {
-      o += '.';  // U+FF0E
-      i += 2;
-    } else if (i + 2 < v.size() && u(0) == 0xe3 && u(1) == 0x80 && u(2) == 0x82) {
-      o += '.';  // U+3002
-      i += 2;
-    } else if (i + 2 < v.size() && u(0) == 0xe2 && u(1) == 0x91 && u(2) >= 0xa0 && u(2) <= 0xa8) {
-      o += static_cast<char>('1' + u(2) - 0xa0);  // U+2460..2468 ①..⑨
-      i += 2;
-    } else if (i + 2 < v.size() && u(0) == 0xe2 && u(1) == 0x93 && u(2) == 0xaa) {
-      o += '0';  // U+24EA ⓪
-      i += 2;
-    } else {
-      o += v[i];
+  for (size_t i = 0; i < v.size();) {
+    auto u = [&](size_t k) { return i + k < v.size() ? static_cast<unsigned char>(v[i + k]) : 0u; };
+    uint32_t cp = 0;
+    size_t len = 1;
+    if (u(0) >= 0xc2 && u(0) < 0xe0 && (u(1) & 0xc0) == 0x80) {
+      cp = ((u(0) & 0x1fu) << 6) | (u(1) & 0x3fu), len = 2;
+    } else if (u(0) >= 0xe0 && u(0) < 0xf0 && (u(1) & 0xc0) == 0x80 && (u(2) & 0xc0) == 0x80) {
+      cp = ((u(0) & 0x0fu) << 12) | ((u(1) & 0x3fu) << 6) | (u(2) & 0x3fu), len = 3;
+    } else if (u(0) >= 0xf0 && u(0) < 0xf5 && (u(1) & 0xc0) == 0x80 && (u(2) & 0xc0) == 0x80 &&
+               (u(3) & 0xc0) == 0x80) {
+      cp = ((u(0) & 0x07u) << 18) | ((u(1) & 0x3fu) << 12) | ((u(2) & 0x3fu) << 6) | (u(3) & 0x3fu),
+      len = 4;
     }
+    auto digit = [&](uint32_t d) { o += static_cast<char>('0' + d); };
+    if (cp >= 0xff10 && cp <= 0xff19)
+      digit(cp - 0xff10);
+    else if (cp == 0xff0e || cp == 0x3002 || cp == 0xff61 || cp == 0xfe52)
+      o += '.';
+    else if (cp >= 0x2460 && cp <= 0x2473)
+      o += std::to_string(cp - 0x2460 + 1);  // ① … ⑳
+    else if (cp == 0x24ea)
+      digit(0);
+    else if (cp >= 0x2488 && cp <= 0x249b)
+      o += std::to_string(cp - 0x2488 + 1) + ".";  // ⒈
+    else if (cp >= 0x1d7ce && cp <= 0x1d7ff)
+      digit((cp - 0x1d7ce) % 10);  // mathematical
+    else if (cp >= 0x2080 && cp <= 0x2089)
+      digit(cp - 0x2080);  // subscript
+    else if (cp == 0x2070)
+      digit(0);
+    else if (cp >= 0x2074 && cp <= 0x2079)
+      digit(cp - 0x2070);  // superscript 4…9
+    else if (cp == 0xb9)
+      digit(1);
+    else if (cp == 0xb2 || cp == 0xb3)
+      digit(cp - 0xb0);
+    else
+      o.append(v.substr(i, len));
+    i += len;
   }
   return o;
 }
@@ -133,6 +154,7 @@ bool metadata_name(std::string_view h) {
 }
 
 bool metadata_host(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;  // longer than any DNS name
   std::string h = to_lower(host);
   while (!h.empty() && h.back() == '.') h.pop_back();
   if (h.empty()) return false;
@@ -169,46 +191,84 @@ bool metadata_host(std::string_view host) {
   return false;
 }
 
-// The host of an authority "user:pw@host:port".
-std::string_view authority_host(std::string_view auth) {
-  if (size_t at = auth.rfind('@'); at != npos) auth = auth.substr(at + 1);
-  if (!auth.empty() && auth.front() == '[') {
-    size_t end = auth.find(']');
-    return end == npos ? auth : auth.substr(0, end + 1);
-  }
-  return auth.substr(0, auth.find(':'));
-}
-size_t authority_end(std::string_view v, size_t i) {
-  while (i < v.size()) {
-    char c = v[i];
-    if (c == '/' || c == '?' || c == '#' || c == '\\' || is_space(c) || c == '"' || c == '\'' ||
-        c == '<' || c == '>' || c == ',' || c == ';' || c == ')')
-      break;
-    ++i;
-  }
-  return i;
+bool scheme_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '+' || c == '-' ||
+         c == '.';
 }
 
-std::optional<std::string> metadata_in_plain(std::string_view v) {
-  // After every "//" (scheme://host, //host): the authority's host.
-  int seen = 0;
-  for (size_t p = 0; (p = v.find("//", p)) != npos && seen < 64; p += 2, ++seen) {
-    size_t s = p + 2;
+// Schemes whose clients fetch from a host (curl, PHP's wrappers, Java, Node).
+bool fetching_scheme(std::string_view s) {
+  for (std::string_view k : {"http", "https", "gopher", "ftp", "ftps", "file", "dict", "ldap",
+                             "ldaps", "tftp", "ws", "wss", "sftp", "scp", "jar", "netdoc"})
+    if (iequals(s, k)) return true;
+  return false;
+}
+
+// Where an authority ends: the path, query or fragment, or white space. Quotes, commas and
+// parentheses are legal in userinfo ("http://a;b@host/"): they do not end it.
+bool authority_stop(char c) { return c == '/' || c == '?' || c == '#' || is_space(c); }
+
+std::optional<std::string> metadata_in_plain(std::string_view v0) {
+  // URL parsers drop tabs and line breaks anywhere in a URL ("http://1\t69.254.169.254/").
+  std::string cleaned;
+  std::string_view v = v0;
+  if (v0.find_first_of("\t\r\n") != npos) {
+    for (char c : v0)
+      if (c != '\t' && c != '\r' && c != '\n') cleaned += c;
+    v = cleaned;
+  }
+  // Candidates, left to right: after "//", and after "scheme:" with up to three slashes or
+  // backslashes (curl and WHATWG parsers take "http:/h", "http:\\h", "http:h"). Each
+  // candidate's authority ends at the next stop (found once: starts only move forward) and
+  // its host starts after the authority's last '@' (Python and curl read "a\\@h" so);
+  // candidates sharing a host are judged once: linear in the value.
+  size_t stop = 0, last_host = npos;
+  bool have_stop = false;
+  for (size_t i = 0; i + 1 < v.size(); ++i) {
+    size_t s;
+    if (v[i] == '/' && v[i + 1] == '/') {
+      s = i + 2;
+    } else if (v[i] == ':') {
+      size_t b = i;
+      while (b > 0 && i - b < 10 && scheme_char(v[b - 1])) --b;
+      if (b == i || !fetching_scheme(v.substr(b, i - b))) continue;
+      s = i + 1;
+      for (int k = 0; k < 3 && s < v.size() && (v[s] == '/' || v[s] == '\\'); ++k) ++s;
+    } else {
+      continue;
+    }
     while (s < v.size() && (v[s] == '/' || v[s] == '\\')) ++s;  // "http:////host"
-    size_t e = authority_end(v, s);
-    if (e > s && metadata_host(authority_host(v.substr(s, e - s))))
-      return fragment(v, p > 8 ? p - 8 : 0);
+    if (!have_stop || stop < s) {
+      stop = s;
+      while (stop < v.size() && !authority_stop(v[stop])) ++stop;
+      have_stop = true;
+    }
+    if (stop <= s) continue;
+    std::string_view auth = v.substr(s, stop - s);
+    size_t hs = s;
+    if (size_t at = auth.rfind('@'); at != npos) hs = s + at + 1;
+    if (hs == last_host) continue;
+    last_host = hs;
+    std::string_view host = v.substr(hs, stop - hs);
+    if (host.starts_with('[')) {
+      size_t end = host.find(']');
+      host = end == npos ? host : host.substr(0, end + 1);
+    } else {
+      host = host.substr(0, host.find_first_of(":\\"));
+      while (!host.empty() && std::strchr(",;'\")<>\"`", host.back())) host.remove_suffix(1);
+      while (!host.empty() && std::strchr("'\"(<`", host.front())) host.remove_prefix(1);
+    }
+    if (metadata_host(host) || iequals(host, "metadata")) return fragment(v, i > 8 ? i - 8 : 0);
   }
-  // A value that starts with a host followed by a path or a port ("169.254.169.254/latest").
+  // A value that is a host, or starts with one followed by a path or a port
+  // ("169.254.169.254", "169.254.169.254/latest"): dotted forms and names only (a bare
+  // number is an id far more often than an address).
   std::string_view t = trim(v);
-  size_t e = authority_end(t, 0);
-  if (e > 0 && ((e < t.size() && t[e] == '/') || t.substr(0, e).find(':') != npos ||
-                metadata_name(to_lower(t.substr(0, e))))) {
-    std::string_view host = authority_host(t.substr(0, e));
-    // A bare number is an id far more often than an address: only dotted forms here.
-    if (host.find('.') != npos || host.find(':') != npos || metadata_name(to_lower(host)))
-      if (metadata_host(host)) return fragment(t, 0);
-  }
+  size_t e = 0;
+  while (e < t.size() && !authority_stop(t[e]) && t[e] != ':' && t[e] != '\\') ++e;
+  std::string_view host = t.substr(0, e);
+  if (!host.empty() && (host.find('.') != npos || metadata_name(to_lower(host.substr(0, 64)))))
+    if (metadata_host(host)) return fragment(t, 0);
   return std::nullopt;
 }
 

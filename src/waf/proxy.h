@@ -37,6 +37,7 @@
 #include "core/result.h"
 #include "waf/engine.h"
 #include "waf/proxy_config.h"
+#include "waf/vpatch.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -63,6 +64,7 @@ struct ProxyGeneration {
   std::shared_ptr<SSL_CTX> tls;             // null: plain HTTP
   std::shared_ptr<DecisionLog> log;         // null: none
   uint64_t body_limit = 0;                  // the largest request body read
+  std::shared_ptr<const VirtualPatches> vpatches;  // null or empty: none (vpatch.h)
   bool is_trusted(const Ip& ip) const;
 };
 

@@ -441,8 +441,25 @@ void Proxy::Worker::on_body_done(Conn* c) {
   c->req->body = std::move(c->body);
   c->body.clear();
   Verdict v = c->ev.finish();
+  // A virtual patch: the request reaches a component the last scan found vulnerable.
+  bool vp_detect_only = false;
+  if (!v.blocked && g.vpatches && g.config.virtual_patches != VirtualPatchMode::kOff)
+    if (auto hit = g.vpatches->check(*c->req)) {
+      v.blocked = true;
+      v.status = 403;
+      v.rule_id = hit->rule_id;
+      Match m;
+      m.rule_id = hit->rule_id;
+      m.phase = 2;
+      m.variable = std::move(hit->variable);
+      m.value = sanitize(std::string_view(hit->value).substr(0, 200));
+      m.msg = std::move(hit->msg);
+      m.severity = "CRITICAL";
+      v.matches.push_back(std::move(m));
+      vp_detect_only = g.config.virtual_patches == VirtualPatchMode::kDetect;
+    }
   if (v.blocked) {
-    if (g.config.mode == ProxyMode::kBlock) {
+    if (g.config.mode == ProxyMode::kBlock && !vp_detect_only) {
       block(c, v);
       return;
     }

