@@ -68,7 +68,7 @@ wait $wafpid 2>/dev/null || true
 for pl in 1 2 3 4; do
   echo "== paranoia level $pl: libmodsecurity vs mamori on $(wc -l < "$corpus") requests"
   "$oracle" --paranoia "$pl" "$corpus" > "$tmp/oracle.jsonl"
-  "$bin" -q waf test --native none --paranoia "$pl" --records "$tmp/mamori.jsonl" "$corpus" | tail -2
+  "$bin" -q waf test --native none --no-policy --paranoia "$pl" --records "$tmp/mamori.jsonl" "$corpus" | tail -2
   python3 "$here/tests/waf/compare.py" "$tmp/oracle.jsonl" "$tmp/mamori.jsonl" --show 6
   python3 - "$corpus" "$tmp/oracle.jsonl" "$tmp/mamori.jsonl" "$pl" <<'PY'
 import collections, json, sys

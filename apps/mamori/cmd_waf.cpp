@@ -1,14 +1,15 @@
 // mamori waf rules | test | run (docs/waf.md); the service itself is in cmd_waf_run.cpp.
 #include "cmd_waf.h"
-#include "core/fs.h"
 
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
+#include "core/fs.h"
 #include "waf/engine.h"
 #include "waf/native.h"
+#include "waf/policy.h"
 #include "waf/proxy_config.h"
 #include "waf/rules.h"
 #include "waf/score.h"
@@ -34,6 +35,9 @@ struct TestArgs {
   int max_pl = -1;
   std::string records;
   std::string native = "all";
+  bool native_given = false;
+  std::string config;  // waf.toml: its native detectors and routes
+  bool no_policy = false;
 };
 
 int cmd_waf_test(const Options& o, const TestArgs& a) {
@@ -44,7 +48,17 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
   if (!recs) return fail(recs.error().with_context("waf test"));
   auto native = waf::parse_native_list(a.native);
   if (!native) return usage("waf test: --native: " + native.error().message);
-  auto rs = waf::load_engine_rules(a.rules, a.paranoia);
+  // The site's policy: the configuration file's routes (and native detectors, unless
+  // --native says otherwise), else the default routes; none with --no-policy.
+  waf::ProxyConfig site;
+  if (!a.config.empty()) {
+    auto c = waf::read_proxy_config(a.config);
+    if (!c) return fail(c.error().with_context("waf test"));
+    site = std::move(*c);
+    if (!a.native_given) *native = site.native;
+  }
+  if (a.no_policy) site.routes.clear();
+  auto rs = waf::load_engine_rules(a.rules, a.paranoia, waf::policy_seclang(site.routes));
   if (!rs) return fail(rs.error().with_context("waf test"));
   info(o, "waf test: building the engine (" + std::to_string(rs->rules.size()) + " rules)");
   waf::EngineOptions eo;
@@ -121,11 +135,20 @@ See docs/waf.md.)");
       "Also write one JSON line per request (id, status, blocked, rules, score: the "
       "anomaly score, reason: why the request was refused before the rules) to this file, "
       "mode 0600");
-  test->add_option("--native", t->native,
-                   "Mamori's own detectors after CRS: all, none, or names separated by commas "
-                   "(xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, sqli-path)")
-      ->capture_default_str();
-  test->callback([&o, &rc, t] { rc = cmd_waf_test(o, *t); });
+  auto* nat = test->add_option("--native", t->native,
+                               "Mamori's own detectors after CRS: all, none, or names separated "
+                               "by commas (xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, "
+                               "sqli-path)")
+                  ->capture_default_str();
+  test->add_option("--config", t->config,
+                   "A waf.toml whose site policy ([[route]]: methods and field types) and "
+                   "native detectors apply, as 'waf run' would (default: the default routes)");
+  test->add_flag("--no-policy", t->no_policy,
+                 "No site policy at all: CRS as configured, as libmodsecurity runs it");
+  test->callback([&o, &rc, t, nat] {
+    t->native_given = nat->count() > 0;
+    rc = cmd_waf_test(o, *t);
+  });
 
   auto r = std::make_shared<RunArgs>();
   auto* run = waf->add_subcommand(

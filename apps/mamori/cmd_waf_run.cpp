@@ -21,6 +21,7 @@
 #include "waf/engine.h"
 #include "waf/metrics.h"
 #include "waf/native.h"
+#include "waf/policy.h"
 #include "waf/proxy.h"
 #include "waf/proxy_config.h"
 #include "waf/rules.h"
@@ -71,7 +72,7 @@ Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
   if (!cfg) return cfg.error();
   if (checked)
     if (auto st = checked(*cfg); !st) return st.error();
-  auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia);
+  auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia, waf::policy_seclang(cfg->routes));
   if (!rs) return rs.error();
   if (cfg->limits.max_body) rs->request_body_limit = cfg->limits.max_body;
   if (cfg->limits.max_body_no_files)

@@ -397,11 +397,28 @@ void run_phase(const Engine::Impl& eng, Transaction& tx, int phase) {
 void run_native(Transaction& tx) {
   std::vector<NativeHit> hits;
   native_detect(tx.req, tx.eng.native, hits,
-                tx.mode == EngineMode::kOn && tx.removed_ids.empty() && tx.removed_ranges.empty());
+                tx.mode == EngineMode::kOn && tx.removed_ids.empty() && tx.removed_ranges.empty() &&
+                    tx.removed_targets.empty() && tx.removed_targets_by_tag.empty());
   for (NativeHit& h : hits) {
     if (tx.removed_ids.count(h.id) ||
         std::any_of(tx.removed_ranges.begin(), tx.removed_ranges.end(),
                     [&](const auto& r) { return h.id >= r.first && h.id <= r.second; }))
+      continue;
+    // ctl:ruleRemoveTargetById=ID;ARGS:x and ctl:ruleRemoveTargetByTag=mamori-native;ARGS:x
+    // (the tag every native detector carries; waf.toml field types use it).
+    size_t colon = h.variable.find(':');
+    std::string_view key = colon == std::string::npos
+                               ? std::string_view()
+                               : std::string_view(h.variable).substr(colon + 1);
+    auto coll = parse_collection(h.variable.substr(0, colon));
+    auto hits_target = [&](const Target& t) {
+      return coll && t.collection == *coll && (t.key.empty() || iequals(t.key, key));
+    };
+    if (std::any_of(tx.removed_targets.begin(), tx.removed_targets.end(),
+                    [&](const auto& p) { return p.first == h.id && hits_target(p.second); }) ||
+        std::any_of(
+            tx.removed_targets_by_tag.begin(), tx.removed_targets_by_tag.end(),
+            [&](const auto& p) { return p.first == "mamori-native" && hits_target(p.second); }))
       continue;
     Match m;
     m.rule_id = h.id;

@@ -14,6 +14,7 @@
 #include "core/ip.h"
 #include "core/text.h"
 #include "waf/native.h"
+#include "waf/policy.h"
 
 namespace mamori::waf {
 
@@ -172,6 +173,55 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
     }
     return ok();
   };
+  // [[route]]: the site's policy (policy.h); the file's routes replace the default ones.
+  auto routes = [&](const toml::node& n) -> Status {
+    const toml::array* a = n.as_array();
+    if (!a || !a->is_array_of_tables())
+      return Error::invalid(fmt::format("{}: route is a list of tables ([[route]])", at(n)));
+    c.routes.clear();
+    for (const auto& e : *a) {
+      const toml::table& t = *e.as_table();
+      Route r;
+      for (const auto& [rk, rn] : t) {
+        std::string k(rk.str());
+        Status st = ok();
+        if (k == "path") {
+          st = str(rn, "route.path", r.path);
+        } else if (k == "content_type") {
+          st = str(rn, "route.content_type", r.content_type);
+        } else if (k == "methods") {
+          st = strs(rn, "route.methods", r.methods);
+        } else if (k == "fields") {
+          const toml::table* ft = rn.as_table();
+          if (!ft) {
+            st = Error::invalid(
+                fmt::format("{}: route.fields is a table: {{ name = \"type\" }}", at(rn)));
+          } else {
+            for (const auto& [fk, fv] : *ft) {
+              std::string type;
+              if (!(st = str(fv, "route.fields." + std::string(fk.str()), type))) break;
+              auto ty = parse_field_type(type);
+              if (!ty) {
+                st = Error::invalid(fmt::format("{}: {}", at(fv), ty.error().message));
+                break;
+              }
+              r.fields.emplace_back(std::string(fk.str()), *ty);
+            }
+          }
+        } else {
+          st =
+              Error::invalid(fmt::format("{}: unknown key '{}' in [[route]] (known: path, "
+                                         "methods, fields)",
+                                         at(rn), sanitize(k)));
+        }
+        if (!st) return st.error();
+      }
+      if (auto st = check_route(r); !st)
+        return Error::invalid(fmt::format("{}: {}", at(e), st.error().message));
+      c.routes.push_back(std::move(r));
+    }
+    return ok();
+  };
   for (const auto& [key, node] : doc) {
     std::string k(key.str());
     Status st = ok();
@@ -198,6 +248,8 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
       if ((st = str(node, k, c.metrics)) && !c.metrics.empty())
         if (auto a = parse_listen(c.metrics); !a)
           st = Error::invalid(fmt::format("{}: metrics: {}", at(node), a.error().message));
+    } else if (k == "route") {
+      st = routes(node);
     } else if (k == "virtual_patches") {
       std::string m;
       if ((st = str(node, k, m))) {
@@ -308,11 +360,11 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
         }
       }
     } else {
-      st = Error::invalid(
-          fmt::format("{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
-                      "native, virtual_patches, virtual_patch_refresh, trusted_proxies, log, "
-                      "metrics, workers, [tls], [limits])",
-                      at(node), sanitize(k)));
+      st = Error::invalid(fmt::format(
+          "{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
+          "native, virtual_patches, virtual_patch_refresh, [[route]], trusted_proxies, log, "
+          "metrics, workers, [tls], [limits])",
+          at(node), sanitize(k)));
     }
     if (!st) return st.error();
   }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "waf/policy.h"
 
 namespace mamori::waf {
 
@@ -67,10 +68,11 @@ struct ProxyConfig {
   ProxyMode mode = ProxyMode::kBlock;
   uint32_t native = 0xff;  // native detectors (native.h): "all", "none" or a list of names
   VirtualPatchMode virtual_patches = VirtualPatchMode::kBlock;
-  int virtual_patch_refresh_s = 60;          // how often the store is read for them
-  std::string tls_cert, tls_key;             // both or neither
-  std::vector<std::string> trusted_proxies;  // addresses or prefixes
-  std::string log;                           // decision log (JSON lines); "" none
+  std::vector<Route> routes = default_routes();  // [[route]] (policy.h)
+  int virtual_patch_refresh_s = 60;              // how often the store is read for them
+  std::string tls_cert, tls_key;                 // both or neither
+  std::vector<std::string> trusted_proxies;      // addresses or prefixes
+  std::string log;                               // decision log (JSON lines); "" none
   std::string metrics;   // ADDR:PORT for Prometheus (GET /metrics); "" none; restart to change
   unsigned workers = 0;  // 0: one per core
   ProxyLimits limits;

@@ -39,9 +39,10 @@ SecAction "id:199000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={}"
   return s;
 }
 
-Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia) {
+Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia,
+                                  const std::string& policy) {
   LoadOptions lo;
-  lo.preamble = default_setup(paranoia, !rules.empty() || !local_crs_setup().empty());
+  lo.preamble = default_setup(paranoia, !rules.empty() || !local_crs_setup().empty()) + policy;
   lo.preamble_name = "<mamori engine settings>";
   auto rs = load_rules(rules.empty() ? default_crs_paths() : rules, lo);
   if (!rs) return rs;

@@ -24,8 +24,10 @@ inline constexpr const char* kCrsLocalDir = "/etc/modsecurity/crs";
 // run without it).
 std::string default_setup(int paranoia, bool crs_setup_loaded);
 // The rule set `waf test` and `waf run` evaluate: the engine settings at `paranoia`, then
-// `rules` (which include their crs-setup.conf) or, when empty, default_crs_paths().
-Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia);
+// the site policy (policy.h: SecLang text, may be empty), then `rules` (which include their
+// crs-setup.conf) or, when empty, default_crs_paths().
+Result<RuleSet> load_engine_rules(const std::vector<std::string>& rules, int paranoia,
+                                  const std::string& policy = {});
 // /etc/modsecurity/crs/crs-setup.conf when it exists, else "".
 std::string local_crs_setup();
 // The CRS files in load order: crs-setup.conf, the local exclusions before, the rules, the

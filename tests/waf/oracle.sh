@@ -24,7 +24,7 @@ PY
 detect=941100,941101,942100,942101,949110,980130
 for pl in 1 2; do
   "$oracle" --paranoia "$pl" "$work/sample.jsonl" > "$work/oracle-pl$pl.jsonl"
-  "$mamori" -q waf test --native none --paranoia "$pl" --max-pl 99 --records "$work/mamori-pl$pl.jsonl" \
+  "$mamori" -q waf test --native none --no-policy --paranoia "$pl" --max-pl 99 --records "$work/mamori-pl$pl.jsonl" \
     "$work/sample.jsonl" > /dev/null
   echo "== paranoia level $pl, without the detectSQLi/detectXSS rules"
   python3 "$here/compare.py" "$work/oracle-pl$pl.jsonl" "$work/mamori-pl$pl.jsonl" \

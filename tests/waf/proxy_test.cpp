@@ -26,6 +26,7 @@
 #include "support/temp_dir.h"
 #include "waf/http.h"
 #include "waf/native.h"
+#include "waf/policy.h"
 #include "waf/rules.h"
 
 namespace mamori::waf {
@@ -825,6 +826,24 @@ TEST(ProxyConfig, ReadsTheFileAndNamesTheLineOfAMistake) {
   EXPECT_NE(refused.error().message.find("same port"), std::string::npos);
   same.metrics = "127.0.0.1:9145";
   EXPECT_TRUE(check_proxy_config(same).has_value());
+  // [[route]]: the file's routes replace the defaults; mistakes name their line.
+  std::ofstream(tmpl) << "[[route]]\npath = \"/forum/\"\nfields = { message = \"code\" }\n";
+  auto r = read_proxy_config(tmpl);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->routes.size(), 1u);
+  EXPECT_EQ(r->routes[0].fields.at(0).first, "message");
+  EXPECT_EQ(r->routes[0].fields.at(0).second, FieldType::kCode);
+  EXPECT_EQ(ProxyConfig{}.routes.size(), default_routes().size());
+  std::ofstream(tmpl) << "[[route]]\npath = \"/forum/\"\nfields = { message = \"html\" }\n";
+  auto bad_type = read_proxy_config(tmpl);
+  ASSERT_FALSE(bad_type.has_value());
+  EXPECT_NE(bad_type.error().message.find(":3:"), std::string::npos) << bad_type.error().message;
+  std::ofstream(tmpl) << "[[route]]\npath = \"/a\\\" deny\"\n";
+  EXPECT_FALSE(read_proxy_config(tmpl).has_value());
+  std::ofstream(tmpl) << "[[route]]\npath = \"/a\"\nverbs = [\"GET\"]\n";
+  auto bad_key = read_proxy_config(tmpl);
+  ASSERT_FALSE(bad_key.has_value());
+  EXPECT_NE(bad_key.error().message.find("unknown key 'verbs'"), std::string::npos);
   ::unlink(tmpl);
   EXPECT_FALSE(parse_upstream("https://127.0.0.1").has_value());
   EXPECT_FALSE(parse_upstream("http://127.0.0.1:80/wp").has_value());

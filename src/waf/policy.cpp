@@ -1,0 +1,130 @@
+// The site's policy as SecLang before CRS (policy.h).
+#include "waf/policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+
+namespace mamori::waf {
+
+namespace {
+
+struct TypeInfo {
+  FieldType t;
+  std::string_view name;
+  std::vector<std::string_view> tags;  // CRS tags (and Mamori's own) the field is taken out of
+};
+
+const std::vector<TypeInfo>& types() {
+  static const std::vector<TypeInfo> all = {
+      {FieldType::kPassword,
+       "password",
+       {"attack-sqli", "attack-xss", "attack-rce", "attack-injection-php", "attack-lfi",
+        "attack-rfi", "attack-generic", "attack-injection-nodejs", "attack-fixation",
+        "attack-protocol", "mamori-native"}},
+      {FieldType::kRichText, "rich-text", {"attack-xss", "attack-sqli"}},
+      {FieldType::kCode,
+       "code",
+       {"attack-xss", "attack-sqli", "attack-rce", "attack-injection-php",
+        "attack-injection-nodejs", "attack-lfi", "mamori-native"}},
+      {FieldType::kUrl, "url", {"attack-rfi"}},
+  };
+  return all;
+}
+
+bool path_char(char c) {
+  return c > ' ' && c < 0x7f && c != '"' && c != '\'' && c != '\\' && c != '%';
+}
+bool field_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.' || c == '[' || c == ']';
+}
+
+}  // namespace
+
+Result<FieldType> parse_field_type(std::string_view s) {
+  for (const auto& t : types())
+    if (t.name == s) return t.t;
+  return Error::invalid(fmt::format("field type '{}' is not one of password, rich-text, code, url",
+                                    sanitize(s.substr(0, 64))));
+}
+
+std::string_view field_type_name(FieldType t) {
+  for (const auto& i : types())
+    if (i.t == t) return i.name;
+  return "?";
+}
+
+std::vector<Route> default_routes() {
+  std::vector<std::string> rest = {"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"};
+  return {Route{"/wp-json/", "", rest, {}}, Route{"/api/", "", rest, {}},
+          Route{"/", "application/json", rest, {}}};
+}
+
+Status check_route(const Route& r) {
+  std::string_view p = r.path;
+  if (p.starts_with('=')) p.remove_prefix(1);
+  if (p.empty() || p[0] != '/' || p.size() > 1024 || !std::all_of(p.begin(), p.end(), path_char))
+    return Error::invalid(fmt::format(
+        "route path '{}': a decoded path starting with '/' ('=' first for an exact match), "
+        "without quotes, spaces, backslashes or '%'",
+        sanitize(r.path.substr(0, 128))));
+  if (!std::all_of(r.content_type.begin(), r.content_type.end(),
+                   [](char c) {
+                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' ||
+                            c == '+' || c == '-' || c == '.';
+                   }) ||
+      r.content_type.size() > 128)
+    return Error::invalid(fmt::format("route {}: content_type '{}': a media type in lower case",
+                                      r.path, sanitize(r.content_type.substr(0, 64))));
+  for (const auto& m : r.methods)
+    if (m.empty() || m.size() > 32 ||
+        !std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+      return Error::invalid(fmt::format("route {}: method '{}' is not a method name (GET, PUT …)",
+                                        r.path, sanitize(m.substr(0, 64))));
+  for (const auto& [name, t] : r.fields)
+    if (name.empty() || name.size() > 128 || !std::all_of(name.begin(), name.end(), field_char))
+      return Error::invalid(fmt::format("route {}: field '{}': letters, digits and _ - . [ ] only",
+                                        r.path, sanitize(name.substr(0, 64))));
+  return ok();
+}
+
+std::string policy_seclang(const std::vector<Route>& routes) {
+  std::string out;
+  int id = 190000;
+  for (const Route& r : routes) {
+    bool exact = r.path.starts_with('=');
+    std::string match = fmt::format("\"@{} {}\"", exact ? "streq" : "beginsWith",
+                                    exact ? r.path.substr(1) : r.path);
+    // The path, then (chained) the media type when the route names one.
+    auto rule = [&](const std::string& actions) {
+      if (r.content_type.empty())
+        return fmt::format("SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,{}\"\n",
+                           match, id++, actions);
+      return fmt::format(
+          "SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,chain\"\n"
+          "  SecRule REQUEST_HEADERS:Content-Type \"@beginsWith {}\" \"t:none,t:lowercase,{}\"\n",
+          match, id++, r.content_type, actions);
+    };
+    if (!r.methods.empty())
+      out += rule(fmt::format("setvar:'tx.allowed_methods={}'", fmt::join(r.methods, " ")));
+    std::vector<std::string> ctls;
+    for (const auto& [name, t] : r.fields)
+      for (const auto& info : types())
+        if (info.t == t)
+          for (auto tag : info.tags)
+            ctls.push_back(fmt::format("ctl:ruleRemoveTargetByTag={};ARGS:{}", tag, name));
+    // One rule per field type group keeps every rule's action list short.
+    for (size_t i = 0; i < ctls.size(); i += 16) {
+      std::vector<std::string> part(
+          ctls.begin() + static_cast<long>(i),
+          ctls.begin() + static_cast<long>(std::min(ctls.size(), i + 16)));
+      out += rule(fmt::format("{}", fmt::join(part, ",")));
+    }
+  }
+  return out;
+}
+
+}  // namespace mamori::waf
