@@ -2,12 +2,15 @@
 #include "cmd_waf.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
 #include "core/fs.h"
 #include "waf/engine.h"
+#include "waf/learn.h"
 #include "waf/native.h"
 #include "waf/policy.h"
 #include "waf/proxy_config.h"
@@ -80,6 +83,56 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
 }
 
 // What the command line sets: it wins over the configuration file, at start and on reload.
+struct LearnArgs {
+  std::vector<std::string> logs;
+  size_t min_clients = 3, min_hits = 5;
+  int64_t first_id = 10000;
+  bool seclang = false;
+};
+
+// Feeds every line of a decision log (a regular file, read in pieces: logs grow large).
+Status learn_file(const std::string& path, waf::Learner& l) {
+  struct stat st {};
+  auto fd = open_regular(path, &st);
+  if (!fd) return fd.error();
+  std::string buf, chunk(1 << 16, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd->get(), chunk.data(), chunk.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(path, errno);
+    }
+    if (n == 0) break;
+    buf.append(chunk.data(), static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1)
+      l.feed_line(std::string_view(buf).substr(start, nl - start));
+    buf.erase(0, start);
+    if (buf.size() > (2u << 20)) {  // a line past 2 MiB is not the decision log's
+      l.feed_line(std::string_view(buf).substr(0, (1u << 20) + 1));
+      buf.clear();
+    }
+  }
+  if (!buf.empty()) l.feed_line(buf);
+  return ok();
+}
+
+int cmd_waf_learn(const Options& o, const LearnArgs& a) {
+  if (auto bad = text_or_json(o, "waf learn")) return *bad;
+  if (a.min_clients < 1 || a.min_hits < 1)
+    return usage("waf learn: --min-clients and --min-hits are at least 1");
+  if (a.first_id < 1 || a.first_id > 99'999'000)
+    return usage("waf learn: --first-id is a rule id from 1 to 99999000");
+  waf::LearnOptions lo{a.min_clients, a.min_hits};
+  waf::Learner l(lo);
+  for (const auto& f : a.logs)
+    if (auto st = learn_file(f, l); !st) return fail(st.error().with_context("waf learn"));
+  auto r = l.report();
+  if (o.format == "json") return emit(o, waf::render_learned_json(r));
+  return emit(o, a.seclang ? waf::render_learned_seclang(r, a.first_id)
+                           : waf::render_learned_text(r, lo, a.first_id));
+}
+
 }  // namespace
 
 void add_waf_commands(CLI::App& app, Options& o, int& rc) {
@@ -91,6 +144,7 @@ void add_waf_commands(CLI::App& app, Options& o, int& rc) {
   mamori waf test --paranoia 2 requests.jsonl
   mamori waf test --rules my-crs-setup.conf,/usr/share/modsecurity-crs/rules requests.jsonl
   mamori waf run --listen 0.0.0.0:80 --upstream http://127.0.0.1:8080
+  mamori waf learn /var/log/mamori/waf.jsonl
 See docs/waf.md.)");
   waf->require_subcommand(1);
   struct Args {
@@ -149,6 +203,32 @@ See docs/waf.md.)");
     t->native_given = nat->count() > 0;
     rc = cmd_waf_test(o, *t);
   });
+
+  auto la = std::make_shared<LearnArgs>();
+  auto* learn = waf->add_subcommand(
+      "learn",
+      "Propose exclusions from the decision log of legitimate traffic (best: a week in detect "
+      "mode): rules that fire on the same route and field for many clients");
+  learn->add_option("LOG", la->logs, "Decision logs (waf run --log), JSON lines")->required();
+  learn
+      ->add_option("--min-clients", la->min_clients,
+                   "Propose only what at least this many client addresses set off")
+      ->capture_default_str();
+  learn->add_option("--min-hits", la->min_hits, "… and at least this many requests")
+      ->capture_default_str();
+  learn->add_option("--first-id", la->first_id, "Rule id of the first proposed rule")
+      ->capture_default_str();
+  learn->add_flag("--seclang", la->seclang,
+                  "Print only the SecLang rules (for REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf)");
+  learn->footer(R"(Nothing is applied: read each proposal and the values that fired before copying
+it. An attacker repeating one payload from a few addresses proposes nothing; from many
+addresses it could: that is why the values are shown.
+
+Examples:
+  mamori waf learn /var/log/mamori/waf.jsonl
+  mamori waf learn --seclang --min-clients 5 /var/log/mamori/waf.jsonl > learned.conf
+See docs/waf.md "mamori waf learn".)");
+  learn->callback([&o, &rc, la] { rc = cmd_waf_learn(o, *la); });
 
   auto r = std::make_shared<RunArgs>();
   auto* run = waf->add_subcommand(

@@ -922,6 +922,48 @@ class Waf(Base):
         mamori("waf", "test", "--rules", rules, bad, check=3)
 
 
+class WafLearn(Base):
+    """mamori waf learn on a decision log: proposals with their evidence, SecLang that
+    `waf rules` loads, JSON, and mistakes named."""
+
+    def test_proposals_from_many_clients_only(self):
+        lines = []
+        for i in range(6):
+            lines.append(json.dumps({
+                "time": "2026-12-02T15:18:09.517Z", "id": "ab", "action": "detected",
+                "would_status": 403, "client": f"192.0.2.{i % 4 + 1}", "method": "POST",
+                "uri": "/wp-admin/post.php?action=edit", "score": 5,
+                "rules": [{"id": 941100, "phase": 2, "variable": "ARGS:content",
+                           "value": "<p>hello</p>", "msg": "XSS Attack Detected"}]}))
+            lines.append(json.dumps({
+                "time": "2026-12-02T15:18:10.000Z", "id": "ac", "action": "blocked",
+                "status": 403, "client": "203.0.113.9", "method": "GET", "uri": "/?q=1",
+                "rules": [{"id": 942100, "phase": 2, "variable": "ARGS:q", "value": "1'or",
+                           "msg": "SQLi"}]}))
+        log = os.path.join(self.tmp, "waf.jsonl")
+        spit(log, "\n".join(lines) + "\nnot json\n")
+        p = mamori("waf", "learn", log, check=0)
+        self.assertIn("1 exclusions proposed", p.stdout)
+        self.assertIn("1 not understood", p.stdout)
+        self.assertIn("rule 942100 on ARGS:q: 6 requests from 1 clients", p.stdout)
+        p = mamori("waf", "learn", "--seclang", "--first-id", "20000", log, check=0)
+        self.assertIn('SecRule REQUEST_FILENAME "@streq /wp-admin/post.php" "id:20000,', p.stdout)
+        self.assertIn("ctl:ruleRemoveTargetById=941100;ARGS:content", p.stdout)
+        rules_only = "".join(l for l in p.stdout.splitlines() if not l.startswith("#"))
+        self.assertNotIn("942100", rules_only)  # one address: nothing proposed
+        conf = os.path.join(self.tmp, "learned.conf")
+        spit(conf, p.stdout)
+        mamori("waf", "rules", "--strict", conf, check=0)
+        doc = json.loads(mamori("--format", "json", "waf", "learn", log, check=0).stdout)
+        self.assertEqual([(x["route"], x["rule"], x["clients"]) for x in doc["proposals"]],
+                         [("/wp-admin/post.php", 941100, 4)])
+        self.assertEqual(doc["too_few"][0]["target"], "ARGS:q")
+        p = mamori("waf", "learn", "--min-clients", "0", log, check=2)
+        self.assertIn("--min-clients", p.stderr)
+        p = mamori("waf", "learn", os.path.join(self.tmp, "missing.jsonl"), check=3)
+        self.assertIn("missing.jsonl", p.stderr)
+
+
 class WafRun(Base):
     """mamori waf run between a client and a real HTTP server on loopback: blocks, reloads
     on SIGHUP (a broken configuration is refused and the running one kept), tells systemd
