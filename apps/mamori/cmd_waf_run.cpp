@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -18,6 +19,7 @@
 #include "cmd_waf.h"
 #include "core/fs.h"
 #include "guard/service.h"
+#include "store/store.h"
 #include "waf/engine.h"
 #include "waf/metrics.h"
 #include "waf/native.h"
@@ -139,6 +141,14 @@ class PatchKeeper {
 
  private:
   Result<std::shared_ptr<const waf::VirtualPatches>> read_patches() {
+    // Read, never create: a store that went missing lifts nothing.
+    const char* env = std::getenv("MAMORI_STORE");
+    std::string url = !o_.store.empty() ? o_.store
+                      : env && *env     ? std::string(env)
+                                        : store::Store::default_url();
+    std::error_code ec;
+    if (!store::Store::is_postgres(url) && !std::filesystem::exists(url, ec))
+      return Error::not_found("the store " + url + " does not exist (run 'mamori scan' first)");
     auto st = open_store(o_);
     if (!st) return st.error();
     auto comps = waf::vulnerable_wordpress(**st, host_name(o_));

@@ -212,6 +212,7 @@ void Proxy::Worker::on_head(Conn* c) {
   c->retries = 0;
   c->status = 0;
   c->resp_started = false;
+  c->client_unknown = false;
   http::HeadParser hp;
   if (hp.parse(c->in) != http::Progress::kDone) {
     refuse(c, hp.error().status,
@@ -268,6 +269,7 @@ void Proxy::Worker::on_head(Conn* c) {
   // X-Forwarded-For that is not one (walking from the right, as each proxy appends).
   Ip client = c->peer;
   bool trusted = g.is_trusted(c->peer);
+  bool client_unknown = false;
   std::string xff_in;
   if (trusted) {
     for (const auto& hd : h.headers)
@@ -278,14 +280,25 @@ void Proxy::Worker::on_head(Conn* c) {
       size_t comma = rest.rfind(',');
       std::string_view part = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
-      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-      while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+      while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+      while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+      // "203.0.113.7:5555" (Azure's gateways add the port), "[2001:db8::7]:443", "[::1]"
+      if (part.starts_with('[')) {
+        size_t end = part.find(']');
+        part = end == std::string_view::npos ? std::string_view() : part.substr(1, end - 1);
+      } else if (part.find(':') == part.rfind(':') && part.find('.') != std::string_view::npos) {
+        part = part.substr(0, part.find(':'));
+      }
       Ip ip;
       if (!parse_ip(part, ip)) break;
       client = ip;
       if (!g.is_trusted(ip)) break;
     }
+    // Every hop a trusted proxy (or the first untrusted one unreadable, "unknown"): the client
+    // is not known, and a trusted proxy is never logged as one (guard would ban it).
+    client_unknown = g.is_trusted(client);
   }
+  c->client_unknown = client_unknown;
   Connection conn;
   conn.remote_addr = client.str();
   conn.remote_port = c->peer_port;
@@ -519,7 +532,9 @@ void Proxy::Worker::block(Conn* c, const Verdict& v) {
   } else {
     ++sh.blocked;
     sh.count_rule(false, v.rule_id);
-    log_decision(c, "blocked", &v, v.parse_error);
+    // A virtual patch stops visitors of a vulnerable plugin, attackers or not: "shielded",
+    // which guard does not count towards a ban.
+    log_decision(c, v.rule_id == kVirtualPatchRule ? "shielded" : "blocked", &v, v.parse_error);
   }
   if (status >= 500 || status == 413 || status == 400) c->close_after = true;
   local_response(c, status, "", c->close_after || !c->keep_alive);
@@ -545,8 +560,11 @@ void Proxy::Worker::log_decision(Conn* c, const char* action, const Verdict* v,
   j["id"] = c->id;
   j["action"] = action;
   j[std::string_view(action) == "detected" ? "would_status" : "status"] = c->status;
-  j["client"] = c->req ? c->req->conn.remote_addr : c->peer_str;
-  if (c->req && c->req->conn.remote_addr != c->peer_str) j["peer"] = c->peer_str;
+  j["client"] = c->client_unknown ? std::string("unknown")
+                : c->req          ? c->req->conn.remote_addr
+                                  : c->peer_str;
+  if (c->client_unknown || (c->req && c->req->conn.remote_addr != c->peer_str))
+    j["peer"] = c->peer_str;
   if (c->req) {
     j["method"] = c->req->method;
     j["host"] = c->logged_host.substr(0, 256);

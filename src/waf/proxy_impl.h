@@ -82,6 +82,7 @@ struct Conn : Handle {
   St st = St::kHead;
   Ip peer, ip_key;  // ip_key: what the per-address cap counts
   std::string peer_str;
+  bool client_unknown = false;  // behind trusted proxies only: no client address to log
   int peer_port = 0;
   std::string local_str;
   int local_port = 0;

@@ -72,7 +72,8 @@ class VirtualPatches {
 
   struct Shield {
     VulnerableComponent c;
-    std::string path_prefix;  // "/wp-content/plugins/slug/", "/wp-includes/"
+    std::string path_prefix;         // "/wp-content/plugins/slug/", "/wp-includes/"
+    std::vector<std::string> files;  // a single-file plugin: "/wp-content/plugins/hello.php"
     std::vector<std::string> ajax_actions, rest_namespaces;
     std::string msg;
   };

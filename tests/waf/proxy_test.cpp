@@ -594,6 +594,29 @@ TEST_F(ProxyTest, ATrustedProxysForwardedForNamesTheClient) {
   EXPECT_NE(h.find("\r\nX-Forwarded-For: 203.0.113.7, 127.0.0.5, 127.0.0.1\r\n"), std::string::npos)
       << h;
   EXPECT_NE(h.find("\r\nX-Real-IP: 203.0.113.7\r\n"), std::string::npos) << h;
+  // A port after the address (Azure's gateways) and IPv6 in brackets are read.
+  EXPECT_EQ(roundtrip(port,
+                      "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.8:5555, "
+                      "127.0.0.5\r\n\r\n")
+                .status,
+            200);
+  EXPECT_NE(up.seen().back().head.find("\r\nX-Real-IP: 203.0.113.8\r\n"), std::string::npos);
+  EXPECT_EQ(
+      roundtrip(port, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: [2001:db8::7]:443\r\n\r\n")
+          .status,
+      200);
+  EXPECT_NE(up.seen().back().head.find("\r\nX-Real-IP: 2001:db8::7\r\n"), std::string::npos);
+  // Only trusted hops (or an unreadable one): no client is known, and the trusted proxy is
+  // never logged as the client (guard would ban the load balancer).
+  EXPECT_EQ(roundtrip(port,
+                      "GET /?q=attack HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: unknown, "
+                      "127.0.0.5\r\n\r\n")
+                .status,
+            403);
+  std::string log = log_text();
+  EXPECT_NE(log.find("\"action\":\"blocked\",\"status\":403,\"client\":\"unknown\""),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(ProxyTest, HeadRequestsAndExpectContinue) {

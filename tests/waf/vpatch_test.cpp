@@ -111,6 +111,74 @@ TEST_F(VirtualPatchTree, ShieldsThePluginsPhpActionsAndRoutesOnly) {
     EXPECT_FALSE(blocked(raw)) << raw;
 }
 
+// What an attack review got past the first version: PHP's own reading of parameter names and
+// repeated parameters, WordPress's case-insensitive REST routes, PATH_INFO after admin-ajax.php,
+// a body the rules did not parse; and what it got blocked that is not the plugin's.
+TEST_F(VirtualPatchTree, PhpAndWordPressReadRequestsAsTheShieldDoes) {
+  const std::string plug = "var/www/shop/wp-content/plugins/cform/";
+  put(plug + "cform.php",
+      "<?php add_action( 'wp_ajax_nopriv_cform_export', 'f' );\n"
+      "add_action('admin_post_nopriv_cform_mail', 'g');\n"
+      "add_action( 'wp_ajax_heartbeat', 'h' );  // WordPress's own: not the plugin's\n"
+      "if ( has_action( 'wp_ajax_other_plugin' ) ) {}\n"
+      "class C { protected $namespace = 'cform/v2'; }\n");
+  std::string deep = plug + "assets/node_modules";
+  for (int i = 0; i < 14; ++i) deep += "/d";
+  put(deep + "/x.js", "x");  // deeper than the walk goes: skipped, the rest still read
+  put(plug + "zz/late.php", "<?php add_action('wp_ajax_cform_late', 'l');");
+  // a single-file plugin next to others: only its own file is read
+  put("var/www/shop/wp-content/plugins/hello.php", "<?php add_action('wp_ajax_hello_x', 'x');");
+  put("var/www/shop/wp-content/plugins/other/o.php", "<?php add_action('wp_ajax_other_x', 'x');");
+  VulnerableComponent c{"plugin",  "cform", "1.0", {"/" + plug.substr(0, plug.size() - 1)},
+                        {"CVE-1"}, "",      false};
+  VulnerableComponent hello{
+      "plugin",  "hello", "1.0", {"/var/www/shop/wp-content/plugins/hello.php"},
+      {"CVE-2"}, "",      false};
+  auto vp = VirtualPatches::build({c, hello}, Root(dir_));
+  auto get = [](const std::string& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n";
+  };
+  auto post = [](const std::string& target, const std::string& body) {
+    return "POST " + target +
+           " HTTP/1.1\r\nHost: h\r\nContent-Type: "
+           "application/x-www-form-urlencoded\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  for (const std::string& raw :
+       {get("/wp-admin/admin-ajax.php?action=x&action=cform_export"),
+        post("/wp-admin/admin-ajax.php?action=heartbeat", "action=cform_export"),
+        get("/wp-admin/admin-ajax.php?%20action=cform_export"),
+        get("/wp-admin/admin-ajax.php?action%00x=cform_export"),
+        get("/wp-admin/admin-ajax.php/x?action=cform_export"),
+        get("/wp-admin/admin-ajax.php?action=cform_late"),
+        post("/wp-admin/admin-post.php", "action=cform_mail"), get("/?rest.route=/cform/v2/x"),
+        get("/?rest+route=/cform/v2/x"), get("/?rest%5Broute=/CFORM/v2/x"),
+        get("/?rest_route=/wp/v2/posts&rest_route=/cform/v2/x"), get("/wp-json/CFORM/V2/x"),
+        get("/wp-admin/admin-ajax.php?action=hello_x"), get("/wp-content/plugins/hello.php"),
+        get("/wp-content/plugins/hello.php/info")})
+    EXPECT_TRUE(vp->check(req(raw))) << raw;
+  for (const std::string& raw :
+       {get("/wp-admin/admin-ajax.php?action=heartbeat"),
+        get("/wp-admin/admin-ajax.php?action=other_plugin"),
+        get("/wp-admin/admin-ajax.php?action=other_x"),
+        get("/wp-admin/admin-ajax.php?action[]=cform_export"),
+        get("/index.php?action=cform_export"), get("/wp-content/plugins/hello.php.bak"),
+        get("/wp-content/plugins/other/o.php")})
+    EXPECT_FALSE(vp->check(req(raw))) << raw;
+  // A body the rules never parsed (body access off) is read by the shield itself.
+  std::string body = "action=cform_export";
+  std::string raw =
+      "POST /wp-admin/admin-ajax.php HTTP/1.1\r\nHost: h\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  http::WholeRequest w;
+  http::ParseError e;
+  ASSERT_EQ(http::parse_whole(raw, w, e), http::WholeResult::kOk);
+  Request unparsed = Request::from_http(w.head, w.body, Connection{});
+  EXPECT_FALSE(unparsed.body_processed);
+  EXPECT_TRUE(vp->check(unparsed));
+}
+
 TEST_F(VirtualPatchTree, FromTheStoreThenLiftedWhenTheScanSeesTheFix) {
   auto st = store::Store::open((dir_ / "m.db").string());
   ASSERT_TRUE(st.has_value()) << st.error().message;
@@ -143,6 +211,10 @@ TEST_F(VirtualPatchTree, FromTheStoreThenLiftedWhenTheScanSeesTheFix) {
     auto r = (*st)->record_scan(in);
     ASSERT_TRUE(r.has_value()) << r.error().message;
   };
+  // No scan yet: not known, which is not the same as nothing vulnerable.
+  auto none = vulnerable_wordpress(**st, "web01");
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().message.find("run 'mamori scan'"), std::string::npos);
   scan(true, 1000);
   auto comps = vulnerable_wordpress(**st, "web01");
   ASSERT_TRUE(comps.has_value()) << comps.error().message;
@@ -153,7 +225,7 @@ TEST_F(VirtualPatchTree, FromTheStoreThenLiftedWhenTheScanSeesTheFix) {
   EXPECT_EQ((*comps)[0].locations,
             std::vector<std::string>{"/var/www/shop/wp-content/plugins/cform"});
   EXPECT_EQ((*comps)[0].fixed_version, "5.3.2");
-  EXPECT_TRUE(vulnerable_wordpress(**st, "other-host")->empty());
+  EXPECT_FALSE(vulnerable_wordpress(**st, "other-host").has_value());
   scan(false, 2000);  // updated: the finding is fixed, the shield goes
   comps = vulnerable_wordpress(**st, "web01");
   ASSERT_TRUE(comps.has_value());
