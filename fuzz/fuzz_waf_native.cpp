@@ -20,7 +20,7 @@ using namespace mamori::waf;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  for (auto f : {xxe_in, metadata_host_in, ssti_in, nosql_in_value, jndi_in})
+  for (auto f : {xxe_in, metadata_host_in, ssti_in, nosql_in_value, jndi_in, graphql_in})
     if (auto r = f(in); r && r->size() > 120) std::abort();
   (void)nosql_key(in);
   (void)proto_key(in);

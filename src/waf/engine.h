@@ -75,7 +75,7 @@ struct EngineOptions {
   BodyLimits limits;
   // Mamori's native detectors (native.h) run after phase 2 on requests the rules let through;
   // a bit set of NativeDetector (0: CRS alone, as the oracle comparison needs).
-  uint32_t native = 0xff;
+  uint32_t native = 0x1ff;  // kNativeAll
 };
 
 class Engine {

@@ -278,12 +278,7 @@ bool proto_key(std::string_view name) {
 namespace {
 
 // A GraphQL document: its variables ($text: String!) look like operators used as keys.
-bool graphql(std::string_view v) {
-  std::string_view t = trim(v);
-  for (std::string_view kw : {"query", "mutation", "subscription", "fragment"})
-    if (t.starts_with(kw) && (t.size() == kw.size() || !is_ident(t[kw.size()]))) return true;
-  return false;
-}
+bool graphql(std::string_view v) { return is_graphql(v); }
 
 std::optional<std::string> nosql_plain(std::string_view v) {
   if (graphql(v)) return std::nullopt;
@@ -313,6 +308,63 @@ std::optional<std::string> nosql_in_value(std::string_view v) {
   std::string d(v);
   for (size_t p = 0; (p = ifind(d, "\\u0024", p)) != npos;) d.replace(p, 6, "$");
   return nosql_plain(d);
+}
+
+bool is_graphql(std::string_view v) {
+  std::string_view t = trim(v);
+  for (std::string_view kw : {"query", "mutation", "subscription", "fragment"})
+    if (t.starts_with(kw) && (t.size() == kw.size() || !is_ident(t[kw.size()]))) return true;
+  // The shorthand query "{ user(id: 1) { name } }" (a JSON object starts with '{"').
+  if (t.starts_with('{')) {
+    size_t i = skip_space(t, 1);
+    return i < t.size() && is_ident(t[i]);
+  }
+  return false;
+}
+
+std::optional<std::string> graphql_in(std::string_view v) {
+  if (!is_graphql(v)) return std::nullopt;
+  // Each string literal, unescaped (\" \\ \n …; \uXXXX as its ASCII when it is one), then
+  // judged by the SQL and HTML tokenizers as CRS would judge an argument.
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '#') {  // a comment to the end of the line
+      while (i < v.size() && v[i] != '\n') ++i;
+      continue;
+    }
+    if (v[i] != '"') continue;
+    bool block = v.substr(i, 3) == "\"\"\"";
+    size_t start = i + (block ? 3 : 1);
+    std::string lit;
+    size_t j = start;
+    for (; j < v.size(); ++j) {
+      if (block && v.substr(j, 3) == "\"\"\"") break;
+      if (!block && v[j] == '"') break;
+      if (!block && v[j] == '\\' && j + 1 < v.size()) {
+        char e = v[++j];
+        if (e == 'u' && j + 4 < v.size()) {
+          unsigned cp = 0;
+          bool ok = true;
+          for (size_t k = 1; k <= 4; ++k) {
+            char h = v[j + k];
+            int d = is_digit(h) ? h - '0' : (lc(h) >= 'a' && lc(h) <= 'f') ? lc(h) - 'a' + 10 : -1;
+            if (d < 0) ok = false;
+            cp = cp * 16 + static_cast<unsigned>(d < 0 ? 0 : d);
+          }
+          if (ok && cp < 0x80) {
+            lit += static_cast<char>(cp);
+            j += 4;
+            continue;
+          }
+        }
+        lit += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+        continue;
+      }
+      lit += v[j];
+    }
+    if (lit.size() >= 2 && (detect_sqli(lit, nullptr) || detect_xss(lit))) return fragment(v, i);
+    i = block ? j + 2 : j;
+  }
+  return std::nullopt;
 }
 
 // ---- JNDI -----------------------------------------------------------------------------------
@@ -423,6 +475,7 @@ const std::vector<NativeInfo>& native_detectors() {
       {kNativeJndi, 7700600, "jndi", "Log4j JNDI lookup (Log4Shell)"},
       {kNativeSqliHeader, 7700700, "sqli-headers", "SQL injection in a request header"},
       {kNativeSqliPath, 7700710, "sqli-path", "SQL injection in a path segment"},
+      {kNativeGraphql, 7700800, "graphql", "SQL injection or XSS in a GraphQL string argument"},
   };
   return all;
 }
@@ -528,6 +581,7 @@ class Run {
     }
     if (on(kNativeSsrf)) values(kNativeSsrf, metadata_host_in);
     if (on(kNativeSsti)) values(kNativeSsti, ssti_in);
+    if (on(kNativeGraphql)) values(kNativeGraphql, graphql_in);
   }
 
  private:

@@ -9,7 +9,8 @@
 //
 // Their rule ids are outside CRS's range (docs/waf.md "Native detectors"):
 //   7700100 XXE, 7700200 SSRF, 7700300 SSTI, 7700400 NoSQL, 7700500 prototype pollution,
-//   7700600 JNDI, 7700700 SQLi in a header, 7700710 SQLi in a path segment.
+//   7700600 JNDI, 7700700 SQLi in a header, 7700710 SQLi in a path segment, 7700800 SQLi or
+//   XSS in a string argument of a GraphQL document.
 //
 // Example:
 //   std::vector<NativeHit> hits;
@@ -36,7 +37,8 @@ enum NativeDetector : uint32_t {
   kNativeJndi = 1u << 5,
   kNativeSqliHeader = 1u << 6,
   kNativeSqliPath = 1u << 7,
-  kNativeAll = (1u << 8) - 1,
+  kNativeGraphql = 1u << 8,
+  kNativeAll = (1u << 9) - 1,
 };
 
 struct NativeInfo {
@@ -71,6 +73,10 @@ std::optional<std::string> nosql_in_value(std::string_view v);
 bool nosql_key(std::string_view name);  // "user[$ne]", "json.user.$gt"
 bool proto_key(std::string_view name);  // "__proto__[x]", "constructor.prototype.x"
 std::optional<std::string> jndi_in(std::string_view v);
+// A GraphQL document ("query …", "mutation …", "{ user(id: 1) { … } }"): SQL injection or XSS
+// in one of its string literals ("…" and """block strings""").
+std::optional<std::string> graphql_in(std::string_view v);
+bool is_graphql(std::string_view v);
 // A dotted, decimal, octal, hex or mixed IPv4 address as inet_aton reads it ("0xa9fea9fe",
 // "0251.0376.0251.0376", "169.254.43518"), or IPv6 in brackets or not.
 bool parse_any_ip(std::string_view host, unsigned char out[16], bool& v4);

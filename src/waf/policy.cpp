@@ -30,6 +30,10 @@ const std::vector<TypeInfo>& types() {
        {"attack-xss", "attack-sqli", "attack-rce", "attack-injection-php",
         "attack-injection-nodejs", "attack-lfi", "mamori-native"}},
       {FieldType::kUrl, "url", {"attack-rfi"}},
+      {FieldType::kGraphql,
+       "graphql",
+       {"attack-sqli", "attack-xss", "attack-rce", "attack-injection-php",
+        "attack-injection-nodejs", "attack-lfi", "attack-generic"}},
   };
   return all;
 }
@@ -60,7 +64,11 @@ std::string_view field_type_name(FieldType t) {
 std::vector<Route> default_routes() {
   std::vector<std::string> rest = {"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"};
   return {Route{"/wp-json/", "", rest, {}}, Route{"/api/", "", rest, {}},
-          Route{"/", "application/json", rest, {}}};
+          Route{"/", "application/json", rest, {}},
+          Route{"/graphql",
+                "",
+                {},
+                {{"json.query", FieldType::kGraphql}, {"query", FieldType::kGraphql}}}};
 }
 
 Status check_route(const Route& r) {

@@ -13,8 +13,12 @@
 //   rich-text  XSS and SQL injection (an editor's HTML and prose)
 //   code       XSS, SQL injection, command and PHP injection, path traversal, native detectors
 //   url        remote file inclusion (a URL field holds URLs to other sites)
-// With no [[route]] in the file, the default routes let REST APIs use PUT, PATCH and DELETE:
-// under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json").
+//   graphql    CRS's injection families (a query language reads as SQL and code to them);
+//              Mamori's graphql detector judges each string argument of the document instead
+// Besides the file's [[route]] tables (after them; default_routes = false drops them), the
+// default routes let REST APIs use PUT, PATCH and DELETE:
+// under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json");
+// and /graphql's query is typed graphql.
 //
 // Example:
 //   auto text = policy_seclang(cfg.routes);   // appended to the engine settings
@@ -28,7 +32,7 @@
 
 namespace mamori::waf {
 
-enum class FieldType : uint8_t { kPassword, kRichText, kCode, kUrl };
+enum class FieldType : uint8_t { kPassword, kRichText, kCode, kUrl, kGraphql };
 Result<FieldType> parse_field_type(std::string_view s);
 std::string_view field_type_name(FieldType t);
 

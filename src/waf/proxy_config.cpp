@@ -173,12 +173,14 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
     }
     return ok();
   };
-  // [[route]]: the site's policy (policy.h); the file's routes replace the default ones.
+  // [[route]]: the site's policy (policy.h), after the default routes (which a later route of
+  // the same path overrides) unless default_routes = false.
+  std::vector<Route> file_routes;
+  bool defaults = true;
   auto routes = [&](const toml::node& n) -> Status {
     const toml::array* a = n.as_array();
     if (!a || !a->is_array_of_tables())
       return Error::invalid(fmt::format("{}: route is a list of tables ([[route]])", at(n)));
-    c.routes.clear();
     for (const auto& e : *a) {
       const toml::table& t = *e.as_table();
       Route r;
@@ -211,14 +213,14 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
         } else {
           st =
               Error::invalid(fmt::format("{}: unknown key '{}' in [[route]] (known: path, "
-                                         "methods, fields)",
+                                         "content_type, methods, fields)",
                                          at(rn), sanitize(k)));
         }
         if (!st) return st.error();
       }
       if (auto st = check_route(r); !st)
         return Error::invalid(fmt::format("{}: {}", at(e), st.error().message));
-      c.routes.push_back(std::move(r));
+      file_routes.push_back(std::move(r));
     }
     return ok();
   };
@@ -250,6 +252,12 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
           st = Error::invalid(fmt::format("{}: metrics: {}", at(node), a.error().message));
     } else if (k == "route") {
       st = routes(node);
+    } else if (k == "default_routes") {
+      auto v = node.value<bool>();
+      if (!v)
+        st = Error::invalid(fmt::format("{}: default_routes is true or false", at(node)));
+      else
+        defaults = *v;
     } else if (k == "virtual_patches") {
       std::string m;
       if ((st = str(node, k, m))) {
@@ -360,14 +368,17 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
         }
       }
     } else {
-      st = Error::invalid(fmt::format(
-          "{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
-          "native, virtual_patches, virtual_patch_refresh, [[route]], trusted_proxies, log, "
-          "metrics, workers, [tls], [limits])",
-          at(node), sanitize(k)));
+      st = Error::invalid(
+          fmt::format("{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
+                      "native, virtual_patches, virtual_patch_refresh, default_routes, [[route]], "
+                      "trusted_proxies, log, "
+                      "metrics, workers, [tls], [limits])",
+                      at(node), sanitize(k)));
     }
     if (!st) return st.error();
   }
+  if (!defaults) c.routes.clear();
+  c.routes.insert(c.routes.end(), file_routes.begin(), file_routes.end());
   return c;
 }
 

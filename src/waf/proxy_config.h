@@ -66,7 +66,7 @@ struct ProxyConfig {
   std::vector<std::string> rules;  // empty: the operator's /etc CRS files and Debian's CRS
   int paranoia = 1;
   ProxyMode mode = ProxyMode::kBlock;
-  uint32_t native = 0xff;  // native detectors (native.h): "all", "none" or a list of names
+  uint32_t native = 0x1ff;  // native detectors (native.h): "all", "none" or a list of names
   VirtualPatchMode virtual_patches = VirtualPatchMode::kBlock;
   std::vector<Route> routes = default_routes();  // [[route]] (policy.h)
   int virtual_patch_refresh_s = 60;              // how often the store is read for them

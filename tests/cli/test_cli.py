@@ -922,6 +922,25 @@ class Waf(Base):
         mamori("waf", "test", "--rules", rules, bad, check=3)
 
 
+class WafDocs(Base):
+    def test_the_documented_waf_toml_loads(self):
+        # docs/waf.md's example configuration, with loopback ports and no TLS files.
+        doc = slurp(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "waf.md"))
+        block = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+        out = []
+        for line in block.splitlines():
+            if line.startswith(("[tls]", "cert =", "key =")):
+                continue
+            line = line.replace('"0.0.0.0:80"', '"127.0.0.1:18091"')
+            line = line.replace('"127.0.0.1:9145"', '"127.0.0.1:18092"')
+            line = line.replace('"/var/log/mamori/waf.jsonl"', '"%s"' % os.path.join(self.tmp, "w.jsonl"))
+            out.append(line)
+        conf = os.path.join(self.tmp, "doc.toml")
+        spit(conf, "\n".join(out) + "\n")
+        p = mamori("waf", "run", "--config", conf, "--check", check=0)
+        self.assertIn("configuration and rules are good", p.stderr)
+
+
 class WafLearn(Base):
     """mamori waf learn on a decision log: proposals with their evidence, SecLang that
     `waf rules` loads, JSON, and mistakes named."""

@@ -234,6 +234,19 @@ TEST(NativeReview, PaddingEncodingsAndParserQuirksDoNotHideAttacks) {
   EXPECT_TRUE(nosql_in_value("{\"password\":{\"\\u0024ne\":\"\"}}"));
 }
 
+TEST(NativeGraphql, StringArgumentsAreJudgedNotTheQueryLanguage) {
+  EXPECT_TRUE(graphql_in("query { user(name: \"x' OR '1'='1\") { id } }"));
+  EXPECT_TRUE(graphql_in("{ post(body: \"<script>alert(1)</script>\") { id } }"));
+  EXPECT_TRUE(graphql_in("mutation { add(text: \"\\u0027 or 1=1--\") { id } }"));
+  EXPECT_TRUE(graphql_in("query { a(t: \"\"\"x' union select password from users--\"\"\") }"));
+  EXPECT_FALSE(
+      graphql_in("query GetPosts($first: Int) { posts(first: $first) { edges { node { id } } } }"));
+  EXPECT_FALSE(graphql_in("{ search(term: \"select from where\") { ... on Post { title } } }"));
+  EXPECT_FALSE(graphql_in("# comment with ' or 1=1\nquery { me { name } }"));
+  EXPECT_FALSE(graphql_in("{\"a\": \"x' or '1'='1\"}"));  // JSON, not GraphQL
+  EXPECT_FALSE(graphql_in("x' or '1'='1"));
+}
+
 TEST(NativeList, NamesAllNoneAndMistakes) {
   EXPECT_EQ(*parse_native_list("all"), static_cast<uint32_t>(kNativeAll));
   EXPECT_EQ(*parse_native_list("none"), 0u);

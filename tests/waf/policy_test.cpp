@@ -67,6 +67,15 @@ TEST(Policy, CrsHonoursMethodsAndFieldTypesPerRoute) {
   EXPECT_TRUE(on(req("POST", "/forum/reply", "application/x-www-form-urlencoded",
                      code + "&topic=1%27+UNION+SELECT+password+FROM+users--"))
                   .blocked);
+  // GraphQL at /graphql (a default route): the query language is not read as SQL or code, its
+  // string arguments are judged (7700800).
+  EXPECT_FALSE(on(req("POST", "/graphql", "application/json",
+                      "{\"query\":\"query { user(id: 1) { name email } }\"}"))
+                   .blocked);
+  Verdict gq = on(req("POST", "/graphql", "application/json",
+                      "{\"query\":\"query { user(name: \\\"x' OR '1'='1\\\") { id } }\"}"));
+  EXPECT_TRUE(gq.blocked);
+  EXPECT_EQ(gq.rule_id, 7700800);
   // Native detectors honour the field type too (code holds template syntax).
   EXPECT_FALSE(on(req("POST", "/forum/reply", "application/x-www-form-urlencoded",
                       "message=%7B%7B+config.items%28%29+%7D%7D"))

@@ -849,14 +849,20 @@ TEST(ProxyConfig, ReadsTheFileAndNamesTheLineOfAMistake) {
   EXPECT_NE(refused.error().message.find("same port"), std::string::npos);
   same.metrics = "127.0.0.1:9145";
   EXPECT_TRUE(check_proxy_config(same).has_value());
-  // [[route]]: the file's routes replace the defaults; mistakes name their line.
+  // [[route]]: mistakes name their line.
   std::ofstream(tmpl) << "[[route]]\npath = \"/forum/\"\nfields = { message = \"code\" }\n";
   auto r = read_proxy_config(tmpl);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  ASSERT_EQ(r->routes.size(), 1u);
-  EXPECT_EQ(r->routes[0].fields.at(0).first, "message");
-  EXPECT_EQ(r->routes[0].fields.at(0).second, FieldType::kCode);
+  // … after the default routes (a fields-only route must not take WordPress's REST away) …
+  ASSERT_EQ(r->routes.size(), default_routes().size() + 1);
+  EXPECT_EQ(r->routes.back().fields.at(0).first, "message");
+  EXPECT_EQ(r->routes.back().fields.at(0).second, FieldType::kCode);
   EXPECT_EQ(ProxyConfig{}.routes.size(), default_routes().size());
+  // … unless default_routes = false.
+  std::ofstream(tmpl) << "default_routes = false\n[[route]]\npath = \"/forum/\"\n";
+  auto only = read_proxy_config(tmpl);
+  ASSERT_TRUE(only.has_value()) << only.error().message;
+  EXPECT_EQ(only->routes.size(), 1u);
   std::ofstream(tmpl) << "[[route]]\npath = \"/forum/\"\nfields = { message = \"html\" }\n";
   auto bad_type = read_proxy_config(tmpl);
   ASSERT_FALSE(bad_type.has_value());
