@@ -207,7 +207,7 @@ namespace mamori::waf {
 struct Engine::Impl {
   RuleSet rs;
   BodyLimits limits;
-  uint32_t native = 0;  // NativeDetector bits
+  uint32_t native = 0;                           // NativeDetector bits
   std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
   std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
   // Per node: the targets its skippable rules read, grouped by collection (a member is in the

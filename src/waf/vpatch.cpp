@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/package.h"
 #include "core/text.h"
@@ -253,26 +254,19 @@ void php_entry_points(std::string_view php, std::vector<std::string>& ajax,
       p = e > p ? e : p + hook.size();
     }
   }
-  // register_rest_route( 'ns/v1', … ): the namespace literal.
-  for (size_t p = 0; (p = php.find("register_rest_route", p)) != std::string_view::npos;) {
-    size_t i = p + 19;
-    while (i < php.size() && ws(php[i])) ++i;
-    if (i < php.size() && php[i] == '(') {
-      ++i;
-      if (auto lit = literal_at(php, i)) add_namespace(std::string(*lit), rest);
+  // Namespaces: register_rest_route( 'ns/v1', … ), or register_rest_route( $this->namespace,
+  // … ) with the property set from a literal ("protected $namespace = 'ns/v1';").
+  for (auto [word, punct] : {std::pair<std::string_view, char>{"register_rest_route", '('},
+                             std::pair<std::string_view, char>{"$namespace", '='}}) {
+    for (size_t p = 0; (p = php.find(word, p)) != std::string_view::npos;) {
+      size_t i = p + word.size();
+      while (i < php.size() && ws(php[i])) ++i;
+      if (i < php.size() && php[i] == punct) {
+        ++i;
+        if (auto lit = literal_at(php, i)) add_namespace(std::string(*lit), rest);
+      }
+      p = std::max(i, p + word.size());
     }
-    p = std::max(i, p + 19);
-  }
-  // … or register_rest_route( $this->namespace, … ) with the property set from a literal:
-  // "$namespace = 'ns/v1';" or "protected $namespace = 'ns/v1';".
-  for (size_t p = 0; (p = php.find("$namespace", p)) != std::string_view::npos;) {
-    size_t i = p + 10;
-    while (i < php.size() && ws(php[i])) ++i;
-    if (i < php.size() && php[i] == '=') {
-      ++i;
-      if (auto lit = literal_at(php, i)) add_namespace(std::string(*lit), rest);
-    }
-    p = std::max(i, p + 10);
   }
 }
 

@@ -38,6 +38,15 @@ class VirtualPatchTree : public TempDirTest {
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p) << text;
   }
+  static std::string get(const std::string& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n";
+  }
+  static std::string post(const std::string& target, const std::string& body) {
+    return "POST " + target +
+           " HTTP/1.1\r\nHost: h\r\nContent-Type: "
+           "application/x-www-form-urlencoded\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
   static Request req(const std::string& raw) {
     static std::vector<std::unique_ptr<std::string>> keep;
     keep.push_back(std::make_unique<std::string>(raw));
@@ -73,15 +82,6 @@ TEST_F(VirtualPatchTree, ShieldsThePluginsPhpActionsAndRoutesOnly) {
       << vp->describe()[1];
 
   auto blocked = [&](const std::string& raw) { return vp->check(req(raw)); };
-  auto get = [](const std::string& target) {
-    return "GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n";
-  };
-  auto post = [](const std::string& target, const std::string& body) {
-    return "POST " + target +
-           " HTTP/1.1\r\nHost: h\r\nContent-Type: "
-           "application/x-www-form-urlencoded\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  };
   auto hit = blocked(get("/wp-content/plugins/cform/cform.php"));
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->rule_id, kVirtualPatchRule);
@@ -135,15 +135,6 @@ TEST_F(VirtualPatchTree, PhpAndWordPressReadRequestsAsTheShieldDoes) {
       "plugin",  "hello", "1.0", {"/var/www/shop/wp-content/plugins/hello.php"},
       {"CVE-2"}, "",      false};
   auto vp = VirtualPatches::build({c, hello}, Root(dir_));
-  auto get = [](const std::string& target) {
-    return "GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n";
-  };
-  auto post = [](const std::string& target, const std::string& body) {
-    return "POST " + target +
-           " HTTP/1.1\r\nHost: h\r\nContent-Type: "
-           "application/x-www-form-urlencoded\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  };
   for (const std::string& raw :
        {get("/wp-admin/admin-ajax.php?action=x&action=cform_export"),
         post("/wp-admin/admin-ajax.php?action=heartbeat", "action=cform_export"),
@@ -166,11 +157,7 @@ TEST_F(VirtualPatchTree, PhpAndWordPressReadRequestsAsTheShieldDoes) {
         get("/wp-content/plugins/other/o.php")})
     EXPECT_FALSE(vp->check(req(raw))) << raw;
   // A body the rules never parsed (body access off) is read by the shield itself.
-  std::string body = "action=cform_export";
-  std::string raw =
-      "POST /wp-admin/admin-ajax.php HTTP/1.1\r\nHost: h\r\nContent-Type: "
-      "application/x-www-form-urlencoded\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string raw = post("/wp-admin/admin-ajax.php", "action=cform_export");
   http::WholeRequest w;
   http::ParseError e;
   ASSERT_EQ(http::parse_whole(raw, w, e), http::WholeResult::kOk);
