@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 
 #include "core/text.h"
@@ -45,9 +46,59 @@ void ValueIds::index(const Request& r, size_t nodes) {
   enabled = at * static_cast<int64_t>(nodes) <= (int64_t{1} << 20);
 }
 
+Transaction::Transaction(const Engine::Impl& e, Request& r)
+    : eng(e),
+      req(r),
+      buf(TxBuffers::acquire()),
+      tx(buf->tx),
+      matched_vars(buf->matched_vars),
+      slots(buf->slots),
+      cached(buf->cached),
+      node_union(buf->node_union),
+      union_done(buf->union_done),
+      scratch(buf->scratch),
+      vals(buf->vals),
+      groups(buf->groups) {
+  matched_vars.clear();
+  scratch.clear();
+  vals.clear();
+  groups.clear();
+}
+
+Transaction::~Transaction() { TxBuffers::release(std::move(buf)); }
+
+namespace {
+thread_local std::vector<std::unique_ptr<TxBuffers>> t_spare;
+}  // namespace
+
+std::unique_ptr<TxBuffers> TxBuffers::acquire() {
+  if (t_spare.empty()) return std::make_unique<TxBuffers>();
+  std::unique_ptr<TxBuffers> b = std::move(t_spare.back());
+  t_spare.pop_back();
+  return b;
+}
+
+void TxBuffers::release(std::unique_ptr<TxBuffers> b) {
+  // Kept: at most 16 per thread, and only when an ordinary request's size (a large one's
+  // tables are given back to the allocator).
+  if (!b || t_spare.size() >= 16 || b->slots.capacity() > (1u << 16) ||
+      b->cached.capacity() > (1u << 14) || b->owned.size() > 4096 || b->hits.size() > 1024)
+    return;
+  b->owned.clear();
+  t_spare.push_back(std::move(b));
+}
+
+Hits& Transaction::new_hits(int32_t& index) {
+  if (buf->hits_used == buf->hits.size()) buf->hits.emplace_back();
+  index = static_cast<int32_t>(buf->hits_used);
+  return buf->hits[buf->hits_used++];
+}
+
 void Transaction::reset_cache() {
   ids.index(req, eng.tnodes.size());
   cached.clear();
+  buf->owned.clear();
+  buf->hits_used = 0;
   slots.assign(ids.enabled ? static_cast<size_t>(ids.total) * eng.tnodes.size() : 0, -1);
   node_union.resize(eng.tnodes.size());
   union_done.assign(eng.tnodes.size(), 0);
@@ -97,6 +148,11 @@ Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nod
       c.slot =
           pre.add_phrases(at, r.op.kind == OpKind::kPm ? split_words(r.op.param) : r.op.phrases);
   }
+  for (const SetVar& sv : r.setvars)
+    c.setvars.push_back({sv.op, sv.collection == Collection::kTx,
+                         Template::parse(to_lower(sv.name)), Template::parse(sv.value)});
+  c.msg = Template::parse(r.msg);
+  if (r.op.param.find("%{") != std::string::npos) c.param = Template::parse(r.op.param);
   auto op = compile_op(r.op);
   if (!op) return Error::invalid(fmt::format("{}:{}: {}", r.file, r.line, op.error().message));
   c.op = std::move(*op);
@@ -180,49 +236,77 @@ void run_ctl(const Ctl& c, Transaction& tx) {
   }
 }
 
-void run_setvar(const SetVar& sv, Transaction& tx, const Rule* rule) {
-  if (sv.collection != Collection::kTx) return;  // persistent collections: not kept
-  std::string name = to_lower(expand(sv.name, tx, rule));
+void run_setvar(const CompiledSetVar& sv, Transaction& tx, const Rule* rule) {
+  if (!sv.tx) return;  // persistent collections: not kept
+  thread_local std::string name, val;
+  name.clear();
+  val.clear();
+  if (sv.name.constant) {  // lower-cased when the rules were read
+    if (!sv.name.pieces.empty()) name = sv.name.pieces[0].text;
+  } else {
+    expand(sv.name, tx, rule, name);
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  const int slot = sv.name.constant ? sv.slot : -1;
   if (sv.op == SetVar::Op::kDelete) {
-    tx.tx.erase(name);
+    tx.tx.erase(name, slot);
     return;
   }
-  std::string val = expand(sv.value, tx, rule);
+  expand(sv.value, tx, rule, val);
   if (sv.op == SetVar::Op::kSet) {
-    tx.tx[name] = val;
+    tx.tx.put(name, slot) = val;
     return;
   }
-  int64_t cur = 0;
-  if (auto it = tx.tx.find(name); it != tx.tx.end()) cur = to_number(it->second);
-  int64_t d = to_number(val);
-  tx.tx[name] = std::to_string(sv.op == SetVar::Op::kAdd ? cur + d : cur - d);
+  const std::string* old = tx.tx.get(name, slot);
+  const int64_t cur = old ? to_number(*old) : 0, d = to_number(val);
+  tx.tx.put(name, slot) = std::to_string(sv.op == SetVar::Op::kAdd ? cur + d : cur - d);
+}
+
+// Every constant TX name of a rule (and its chain) gets its slot.
+void assign_slots(CompiledRule& c, TxNames& names) {
+  auto in_template = [&](Template& t) {
+    for (auto& p : t.pieces)
+      if (p.kind == Template::Kind::kVar && p.coll == Collection::kTx && !p.text.empty())
+        p.slot = names.intern(p.text);
+  };
+  for (auto& sv : c.setvars) {
+    if (sv.tx && sv.name.constant && !sv.name.pieces.empty())
+      sv.slot = names.intern(sv.name.pieces[0].text);
+    in_template(sv.name);
+    in_template(sv.value);
+  }
+  in_template(c.msg);
+  in_template(c.param);
+  for (auto& t : c.targets)
+    if (t.t.collection == Collection::kTx && !t.t.key.empty() && !t.t.key_regex)
+      t.slot = names.intern(t.t.key);
+  for (auto& l : c.chain) assign_slots(l, names);
 }
 
 // A value (with an id) after the transformations of trie node `node`, from the cache: each
 // distinct chain is computed once per value and phase.
-Transaction::Cached& cached_at(Transaction& tx, int32_t id, std::string_view value, uint32_t node) {
+}  // namespace
+
+int32_t cached_at(Transaction& tx, int32_t id, std::string_view value, uint32_t node) {
   const size_t idx = static_cast<size_t>(id) * tx.eng.tnodes.size() + node;
-  if (int32_t at = tx.slots[idx]; at >= 0) return tx.cached[static_cast<size_t>(at)];
-  // A deque: elements never move, so views into them (and into the request) stay valid.
-  Transaction::Cached& c = tx.cached.emplace_back();
-  tx.slots[idx] = static_cast<int32_t>(tx.cached.size() - 1);
-  if (node == 0) {
-    c.v = value;
-  } else {
+  if (int32_t at = tx.slots[idx]; at >= 0) return at;
+  std::string_view v = value;
+  if (node != 0) {
     const TransformNode& tn = tx.eng.tnodes[node];
-    std::string_view in = cached_at(tx, id, value, tn.parent).v;
-    if (waf::unchanged(tn.t, in)) {
-      c.v = in;
-    } else {
-      c.value = waf::apply(tn.t, in);
-      c.v = c.value;
-    }
+    v = tx.cached[static_cast<size_t>(cached_at(tx, id, value, tn.parent))].v;
+    // A deque: strings never move, so views into them (and into the request) stay valid.
+    if (!waf::unchanged(tn.t, v)) v = tx.buf->owned.emplace_back(waf::apply(tn.t, v));
   }
-  return c;
+  tx.cached.push_back({v, -1});
+  const auto at = static_cast<int32_t>(tx.cached.size() - 1);
+  tx.slots[idx] = at;
+  return at;
 }
 
+namespace {
+
 // The value after the first `step + 1` transformations of rule `cr` (step -1: none).
-Transaction::Cached& cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step) {
+int32_t cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step) {
   return cached_at(tx, v.id, v.value, step < 0 ? 0 : cr.tnodes[static_cast<size_t>(step)]);
 }
 
@@ -235,29 +319,10 @@ bool may_match(const CompiledRule& cr, Transaction& tx) {
     // Every value the node's rules read, transformed, joined: one scan for all of them.
     thread_local std::string joined;
     joined.clear();
-    bool all = false;
-    for (const auto& nt : tx.eng.node_colls[node]) {
-      for_each_value(nt.coll, tx, [&](std::string_view key, std::string_view val, int32_t id) {
-        if (id < 0) {  // not numbered (ids disabled): anything may match
-          all = true;
-          return;
-        }
-        bool wanted = false;
-        for (const CompiledTarget* t : nt.targets)
-          if (key_matches(*t, key)) {
-            wanted = true;
-            break;
-          }
-        if (!wanted) return;
-        Transaction::Cached& ch = cached_at(tx, id, val, node);
-        joined.append(ch.v);
-        joined.push_back('\n');
-      });
-    }
-    if (all)
-      u.reset(0, true);
-    else
+    if (join_node_values(tx, node, joined))
       tx.eng.prefilter.scan_joined(node, joined, u);
+    else
+      u.reset(0, true);  // not numbered (ids disabled): anything may match
     if (joined.capacity() > (1u << 20)) std::string().swap(joined);
   }
   return u.test(static_cast<unsigned>(cr.slot));
@@ -273,13 +338,14 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
     tx.matched_var = val;
     tx.matched_vars.push_back({name, std::string(val)});
     if (r.capture && groups)
-      for (size_t i = 0; i < groups->size() && i < 10; ++i) tx.tx[std::to_string(i)] = (*groups)[i];
+      for (size_t i = 0; i < groups->size() && i < 10; ++i)
+        tx.tx.put(std::string_view(&"0123456789"[i], 1), -1) = (*groups)[i];
     if (first.variable.empty()) {
       first.variable = name;
       first.value = cut(val);
     }
     tx.matched_var_name = std::move(name);
-    for (const auto& sv : r.setvars) run_setvar(sv, tx, &r);
+    for (const auto& sv : cr.setvars) run_setvar(sv, tx, &r);
     for (const auto& c : r.ctls) run_ctl(c, tx);
   };
   if (r.is_action) {
@@ -289,7 +355,8 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
   std::vector<Value>& vals = tx.vals;  // reused: no allocation per rule
   vals.clear();
   collect(cr, tx, vals);
-  const std::string param = cr.op.dynamic ? expand(cr.op.param, tx, &r) : std::string();
+  std::string param;
+  if (cr.op.dynamic) expand(cr.param, tx, &r, param);
   const std::string_view p =
       cr.op.dynamic ? std::string_view(param) : std::string_view(cr.op.param);
   std::vector<std::string>* g = r.capture ? &tx.groups : nullptr;
@@ -300,7 +367,7 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
       bool hit = run_op(cr.op, p, cur, tx, g);
       for (size_t k = 0; !hit && k < r.transforms.size(); ++k) {
         std::string_view next =
-            v.id >= 0 ? cached(cr, tx, v, static_cast<int>(k)).v
+            v.id >= 0 ? tx.cached[static_cast<size_t>(cached(cr, tx, v, static_cast<int>(k)))].v
                       : std::string_view(tx.scratch.emplace_back(waf::apply(r.transforms[k], cur)));
         bool changed = next != cur;
         cur = next;
@@ -313,14 +380,18 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
       continue;
     }
     if (v.id >= 0) {
-      Transaction::Cached& c = cached(cr, tx, v, static_cast<int>(r.transforms.size()) - 1);
-      cur = c.v;
+      const auto at =
+          static_cast<size_t>(cached(cr, tx, v, static_cast<int>(r.transforms.size()) - 1));
+      cur = tx.cached[at].v;
       if (cr.slot >= 0) {  // the prefilter knows this rule cannot match this value
-        if (!c.scanned) {
-          tx.eng.prefilter.scan(cr.node, cur, c.hits);
-          c.scanned = true;
+        if (tx.cached[at].hits < 0) {
+          int32_t h = -1;
+          tx.eng.prefilter.scan(cr.node, cur, tx.new_hits(h));
+          tx.cached[at].hits = h;
         }
-        if (!c.hits.test(static_cast<unsigned>(cr.slot))) continue;
+        if (!tx.buf->hits[static_cast<size_t>(tx.cached[at].hits)].test(
+                static_cast<unsigned>(cr.slot)))
+          continue;
       }
     } else {
       for (Transform t : r.transforms) cur = tx.scratch.emplace_back(waf::apply(t, cur));
@@ -346,7 +417,9 @@ bool eval_rule(const CompiledRule& cr, Transaction& tx, const RuleSet& rs, int p
   if (r.log) {
     m.rule_id = r.id;
     m.phase = phase;
-    m.msg = cut(expand(r.msg, tx, &r));
+    std::string msg;
+    expand(cr.msg, tx, &r, msg);
+    m.msg = cut(msg);
     m.severity = r.severity;
     tx.verdict.matches.push_back(std::move(m));
   }
@@ -360,22 +433,16 @@ bool eval_rule(const CompiledRule& cr, Transaction& tx, const RuleSet& rs, int p
   } else if (d == Disruptive::kAllow && tx.mode == EngineMode::kOn) {
     tx.allowed = true;
   }
-  if (!r.skip_after.empty()) tx.skip_to = r.skip_after;
+  if (!r.skip_after.empty()) tx.skip_until = cr.skip_to;
   if (r.skip > 0) tx.skip_n = r.skip;
   return true;
 }
 
 void run_phase(const Engine::Impl& eng, Transaction& tx, int phase) {
   const RuleSet& rs = eng.rs;
-  size_t mi = 0;  // the next marker to pass
-  for (size_t i = 0; i < eng.rules.size(); ++i) {
-    while (mi < rs.markers.size() && rs.markers[mi].before_rule <= i) {
-      if (!tx.skip_to.empty() && rs.markers[mi].name == tx.skip_to) tx.skip_to.clear();
-      ++mi;
-    }
+  for (uint32_t i : eng.phase_rules[std::clamp(phase, 1, 5)]) {
+    if (i < tx.skip_until) continue;
     const CompiledRule& cr = eng.rules[i];
-    if (cr.rule->phase != phase) continue;
-    if (!tx.skip_to.empty()) continue;
     if (tx.skip_n > 0) {
       --tx.skip_n;
       continue;
@@ -389,7 +456,7 @@ void run_phase(const Engine::Impl& eng, Transaction& tx, int phase) {
   }
   // A marker is in every phase (ModSecurity keeps one list per phase): a skip ends with it.
   tx.skip_n = 0;
-  tx.skip_to.clear();
+  tx.skip_until = 0;
 }
 
 // Mamori's native detectors, after the rules, as one more rule each: logged, blocking when the
@@ -456,6 +523,21 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, EngineOptions optio
     if (!c) return c.error();
     impl->rules.push_back(std::move(*c));
   }
+  for (size_t i = 0; i < impl->rules.size(); ++i) {
+    auto& c = impl->rules[i];
+    const int phase = c.rule->phase;
+    if (phase >= 1 && phase <= 5) impl->phase_rules[phase].push_back(static_cast<uint32_t>(i));
+    if (c.rule->skip_after.empty()) continue;
+    c.skip_to = SIZE_MAX;
+    for (const Marker& m : impl->rs.markers)
+      if (m.before_rule > i && m.name == c.rule->skip_after) {
+        c.skip_to = m.before_rule;
+        break;
+      }
+  }
+  for (char d = '0'; d <= '9'; ++d) impl->tx_names.intern(std::string_view(&d, 1));
+  impl->tx_names.intern("anomaly_score");
+  for (auto& c : impl->rules) detail::assign_slots(c, impl->tx_names);
   if (!impl->prefilter.build()) {  // every rule runs PCRE2: slower, the same answers
     std::function<void(detail::CompiledRule&)> off = [&](detail::CompiledRule& c) {
       c.slot = -1;
@@ -513,6 +595,7 @@ Evaluation Engine::begin(Request& req) const {
   Evaluation ev;
   ev.s_ = std::make_unique<Evaluation::State>(*impl_, req);
   detail::Transaction& tx = ev.s_->tx;
+  tx.tx.reset(impl_->tx_names);
   tx.reset_cache();
   tx.mode = impl_->rs.engine;
   tx.body_access = impl_->rs.request_body_access;
@@ -564,8 +647,8 @@ Verdict Evaluation::finish() {
     tx.allowed = false;
     detail::run_phase(eng, tx, 5);
   }
-  if (auto it = tx.tx.find("anomaly_score"); it != tx.tx.end())
-    tx.verdict.anomaly_score = detail::to_number(it->second);
+  if (const std::string* v = tx.tx.get("anomaly_score", -1))
+    tx.verdict.anomaly_score = detail::to_number(*v);
   return std::move(tx.verdict);
 }
 

@@ -51,18 +51,91 @@ struct CompiledOp {
   std::vector<std::pair<Ip, int>> nets;     // kIpMatch(FromFile)
 };
 
+// A text with %{macros} (a message, a setvar's name or value, an operator's parameter), parsed
+// once when the rules are compiled: literal pieces and references.
+struct Template {
+  enum class Kind : uint8_t { kText, kVar, kRuleId, kRuleMsg, kRuleSeverity, kRuleLogdata };
+  struct Piece {
+    Kind kind = Kind::kText;
+    std::string text;  // kText: the text; kVar: the key, lower-cased ("" for the first member)
+    Collection coll = Collection::kTx;
+    int slot = -1;  // %{tx.name}: the variable's slot (TxVars)
+  };
+  std::vector<Piece> pieces;
+  bool constant = true;  // no macro: `pieces` is at most one text
+  static Template parse(std::string_view text);
+};
+
+struct CompiledSetVar {
+  SetVar::Op op = SetVar::Op::kSet;
+  bool tx = true;  // a TX variable (persistent collections are not kept)
+  Template name, value;
+  int slot = -1;  // a constant name's slot (TxVars)
+};
+
+// The names of the TX variables a rule set names as constants (setvar:tx.x, TX:x, %{tx.x},
+// the captures 0-9), each with a fixed slot: a transaction keeps their values in a table
+// instead of a map. Lower-cased.
+class TxNames {
+ public:
+  int intern(std::string_view name);      // the name's slot, added when new
+  int find(std::string_view name) const;  // -1: not named by the rules
+  size_t size() const { return names_.size(); }
+  const std::string& name(size_t slot) const { return names_[slot]; }
+  const std::vector<int>& sorted() const { return sorted_; }  // the slots in name order
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, int, Hash, std::equal_to<>> index_;
+  std::vector<std::string> names_;
+  std::vector<int> sorted_;
+};
+
+// A transaction's TX collection: the slots of TxNames, and by name the variables whose names
+// are made per request (setvar:'tx.header_name_%{tx.0}=…'). A slot's string keeps its memory
+// from one request to the next.
+class TxVars {
+ public:
+  void reset(const TxNames& names);
+  // The value, or null. `slot` from TxNames (-1: the name is looked up).
+  const std::string* get(std::string_view name, int slot) const;
+  // The variable's string, created empty when it was not set.
+  std::string& put(std::string_view name, int slot);
+  void erase(std::string_view name, int slot);
+  // Every variable that is set, as (name, value), in name order.
+  void each(const std::function<void(std::string_view, const std::string&)>& f) const;
+
+ private:
+  int slot_of(std::string_view name, int slot) const {
+    return slot >= 0 ? slot : names_->find(name);
+  }
+  const TxNames* names_ = nullptr;
+  std::vector<std::string> vals_;
+  std::vector<uint8_t> set_;
+  std::map<std::string, std::string, std::less<>> other_;
+};
+
 struct CompiledTarget {
   Target t;
-  Regex key_re;  // key_regex targets
+  Regex key_re;   // key_regex targets
+  int slot = -1;  // TX:name: the variable's slot (TxVars)
 };
 
 struct CompiledRule {
   const Rule* rule = nullptr;  // in the engine's RuleSet
   CompiledOp op;
   std::vector<CompiledTarget> targets;
+  std::vector<CompiledSetVar> setvars;
+  Template msg, param;           // param: the operator's, when it is dynamic
   std::vector<uint32_t> tnodes;  // the trie node after each of the rule's transformations
   uint32_t node = 0;             // the last of them (0: none)
   int slot = -1;                 // the rule's bit in its node's prefilter (-1: none)
+  // skipAfter: the index of the first rule after the marker it names (the first such marker
+  // after this rule); SIZE_MAX when there is none (the rest of the phase is skipped).
+  size_t skip_to = 0;
   // Every target reads request values (cached, prefiltered): when no value of the phase
   // reports the rule's slot at its node, the rule is skipped before collecting its values.
   bool skippable = false;
@@ -139,10 +212,14 @@ struct TransformNode {
 
 struct Transaction;
 
-// Every value of a collection that has an id (request values), as (key, value, id); values
-// without one are reported with id -1.
-void for_each_value(Collection c, Transaction& tx,
-                    const std::function<void(std::string_view, std::string_view, int32_t)>& f);
+// The values the skippable rules of trie node `node` read (Engine::Impl::node_colls),
+// transformed to that node, appended to `joined`, each followed by '\n'. false: a value has no
+// id (ids disabled), so the caller cannot rule anything out.
+bool join_node_values(Transaction& tx, uint32_t node, std::string& joined);
+// A request value (with an id) after the transformations of trie node `node`, from the
+// transaction's cache: each distinct chain is computed once per value and phase. The result
+// is its index in Transaction::cached.
+int32_t cached_at(Transaction& tx, int32_t id, std::string_view value, uint32_t node);
 // Collections whose every member is a request value with an id (when ids are enabled).
 bool is_request_value(Collection c);
 // Does a target (ARGS, ARGS:id, REQUEST_HEADERS:/^x-/) take a member with this key?
@@ -157,36 +234,63 @@ bool run_op(const CompiledOp& op, std::string_view param, std::string_view v, Tr
 
 // variables.cpp
 void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out);
-std::string expand(std::string_view text, Transaction& tx, const Rule* rule);
+// The template's text for this transaction, appended to `out`.
+void expand(const Template& t, Transaction& tx, const Rule* rule, std::string& out);
 int64_t to_number(std::string_view s);  // atoi: leading blanks, sign, digits; else 0
 
-struct Transaction {
-  Transaction(const Engine::Impl& e, Request& r) : eng(e), req(r) {}
-  const Engine::Impl& eng;
-  Request& req;
-  std::map<std::string, std::string> tx;  // TX: names lower-cased
-  std::string matched_var, matched_var_name;
-  std::vector<MatchedVar> matched_vars;
-  // Transformed request values, per (value, chain of transformations).
-  struct Cached {
-    std::string value;     // the transformed value when it differs from its input
-    std::string_view v;    // the value: `value`, or the request's or the parent node's bytes
-    bool scanned = false;  // `hits` holds the prefilter's answer
-    Hits hits;
-  };
-  ValueIds ids;
+// A transformed request value (per value and chain of transformations).
+struct Cached {
+  std::string_view v;  // the request's bytes, the parent node's, or a string of `owned`
+  int32_t hits = -1;   // the prefilter's answer (index in TxBuffers::hits) once scanned
+};
+
+// A transaction's working memory. Kept per thread between transactions (TxBuffers::acquire):
+// its tables and strings keep their capacity, so a request allocates little.
+struct TxBuffers {
+  TxVars tx;
   std::vector<int32_t> slots;  // [value id * trie nodes + node] → index in `cached`, or -1
-  std::deque<Cached> cached;
-  // Per trie node: the union of the prefilter's answers over the values of the collections
-  // its skippable rules read (computed when a rule at that node first asks, once per phase).
+  std::vector<Cached> cached;
+  std::deque<std::string> owned;  // transformed values that differ from their input
+  std::vector<Hits> hits;
+  size_t hits_used = 0;
   std::vector<Hits> node_union;
   std::vector<uint8_t> union_done;
+  std::deque<std::string> scratch;
+  std::vector<Value> vals;
+  std::vector<std::string> groups;
+  std::vector<MatchedVar> matched_vars;
+  // A thread's spare buffers, or new ones; release() keeps them for the next transaction
+  // unless they grew past what an ordinary request needs.
+  static std::unique_ptr<TxBuffers> acquire();
+  static void release(std::unique_ptr<TxBuffers> b);
+};
+
+struct Transaction {
+  Transaction(const Engine::Impl& e, Request& r);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  const Engine::Impl& eng;
+  Request& req;
+  std::unique_ptr<TxBuffers> buf;
+  TxVars& tx;  // TX: names lower-cased
+  std::string matched_var, matched_var_name;
+  std::vector<MatchedVar>& matched_vars;
+  ValueIds ids;
+  std::vector<int32_t>& slots;
+  std::vector<Cached>& cached;
+  // Per trie node: the union of the prefilter's answers over the values of the collections
+  // its skippable rules read (computed when a rule at that node first asks, once per phase).
+  std::vector<Hits>& node_union;
+  std::vector<uint8_t>& union_done;
   // Numbers the request's values and empties the cache (when a phase starts after the body
   // was parsed: the request's strings may have moved).
   void reset_cache();
-  std::deque<std::string> scratch;  // values that are not the request's (TX, counts)
-  std::vector<Value> vals;          // the values of the rule being evaluated
-  std::vector<std::string> groups;  // its captures
+  // A bit set for the prefilter's answer on one cached value.
+  Hits& new_hits(int32_t& index);
+  std::deque<std::string>& scratch;  // values that are not the request's (TX, counts)
+  std::vector<Value>& vals;          // the values of the rule being evaluated
+  std::vector<std::string>& groups;  // its captures
   std::set<int64_t> removed_ids;
   std::vector<std::pair<int64_t, int64_t>> removed_ranges;
   std::vector<std::string> removed_tags;
@@ -194,9 +298,9 @@ struct Transaction {
   std::vector<std::pair<std::string, Target>> removed_targets_by_tag;
   EngineMode mode = EngineMode::kOn;
   bool body_access = true;
-  bool allowed = false;  // allow: no more rules in the request phases
-  std::string skip_to;   // skipAfter: a marker's name, until it is passed
-  int skip_n = 0;        // skip:N
+  bool allowed = false;   // allow: no more rules in the request phases
+  size_t skip_until = 0;  // skipAfter: rules before this index are skipped (in this phase)
+  int skip_n = 0;         // skip:N
   Verdict verdict;
   bool rule_removed(const Rule& r) const;
 };
@@ -209,6 +313,7 @@ struct Engine::Impl {
   BodyLimits limits;
   uint32_t native = 0;                           // NativeDetector bits
   std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
+  std::vector<uint32_t> phase_rules[6];          // per phase, the indices of its rules in order
   std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
   // Per node: the targets its skippable rules read, grouped by collection (a member is in the
   // union when one of them takes its key).
@@ -218,5 +323,6 @@ struct Engine::Impl {
   };
   std::vector<std::vector<NodeTargets>> node_colls;
   detail::PrefilterSet prefilter;
+  detail::TxNames tx_names;
 };
 }  // namespace mamori::waf

@@ -1,6 +1,8 @@
 // What a rule's targets read from the transaction (ARGS:id, !REQUEST_COOKIES:/^_ga/, &TX:x …),
 // and %{macro} expansion in messages, setvar values and operator parameters.
+#include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "core/text.h"
 #include "waf/engine_impl.h"
@@ -18,6 +20,72 @@ int64_t to_number(std::string_view s) {
     v = v * 10 + (s[i] - '0');
   }
   return neg ? -v : v;
+}
+
+int TxNames::intern(std::string_view name) {
+  if (int at = find(name); at >= 0) return at;
+  const int slot = static_cast<int>(names_.size());
+  names_.emplace_back(name);
+  index_.emplace(std::string(name), slot);
+  sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), slot,
+                                  [&](int a, int b) { return names_[a] < names_[b]; }),
+                 slot);
+  return slot;
+}
+
+int TxNames::find(std::string_view name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
+}
+
+void TxVars::reset(const TxNames& names) {
+  names_ = &names;
+  vals_.resize(names.size());
+  set_.assign(names.size(), 0);
+  other_.clear();
+}
+
+const std::string* TxVars::get(std::string_view name, int slot) const {
+  if (int at = slot_of(name, slot); at >= 0)
+    return set_[static_cast<size_t>(at)] ? &vals_[static_cast<size_t>(at)] : nullptr;
+  auto it = other_.find(name);
+  return it == other_.end() ? nullptr : &it->second;
+}
+
+std::string& TxVars::put(std::string_view name, int slot) {
+  if (int at = slot_of(name, slot); at >= 0) {
+    std::string& v = vals_[static_cast<size_t>(at)];
+    if (!set_[static_cast<size_t>(at)]) {
+      set_[static_cast<size_t>(at)] = 1;
+      v.clear();
+    }
+    return v;
+  }
+  auto it = other_.find(name);
+  if (it == other_.end()) it = other_.emplace(std::string(name), std::string()).first;
+  return it->second;
+}
+
+void TxVars::erase(std::string_view name, int slot) {
+  if (int at = slot_of(name, slot); at >= 0) {
+    set_[static_cast<size_t>(at)] = 0;
+    return;
+  }
+  if (auto it = other_.find(name); it != other_.end()) other_.erase(it);
+}
+
+void TxVars::each(const std::function<void(std::string_view, const std::string&)>& f) const {
+  // Two sorted sequences (the named slots, the map) merged.
+  const std::vector<int>& order = names_->sorted();
+  auto o = other_.begin();
+  for (int slot : order) {
+    const auto at = static_cast<size_t>(slot);
+    if (!set_[at]) continue;
+    const std::string& name = names_->name(at);
+    for (; o != other_.end() && o->first < name; ++o) f(o->first, o->second);
+    f(name, vals_[at]);
+  }
+  for (; o != other_.end(); ++o) f(o->first, o->second);
 }
 
 namespace {
@@ -184,7 +252,8 @@ void members(Collection c, Transaction& tx, Emit&& f) {
         f("//@*", r.xml_attrs[i], tx.ids.xml(i, true));
       return;
     case Collection::kTx:
-      for (const auto& [k, v] : tx.tx) f(k, tx.scratch.emplace_back(v), -1);
+      tx.tx.each(
+          [&](std::string_view k, const std::string& v) { f(k, tx.scratch.emplace_back(v), -1); });
       return;
     case Collection::kMatchedVar:
       made(tx.scratch.emplace_back(tx.matched_var), f);
@@ -240,9 +309,23 @@ bool key_matches(const CompiledTarget& t, std::string_view key) {
   return iequals(t.t.key, key);
 }
 
-void for_each_value(Collection c, Transaction& tx,
-                    const std::function<void(std::string_view, std::string_view, int32_t)>& f) {
-  members(c, tx, f);
+bool join_node_values(Transaction& tx, uint32_t node, std::string& joined) {
+  bool all_ids = true;
+  for (const auto& nt : tx.eng.node_colls[node]) {
+    members(nt.coll, tx, [&](std::string_view key, std::string_view val, int32_t id) {
+      if (id < 0) {
+        all_ids = false;
+        return;
+      }
+      for (const CompiledTarget* t : nt.targets)
+        if (key_matches(*t, key)) {
+          joined.append(tx.cached[static_cast<size_t>(cached_at(tx, id, val, node))].v);
+          joined.push_back('\n');
+          return;
+        }
+    });
+  }
+  return all_ids;
 }
 
 bool is_request_value(Collection c) {
@@ -299,9 +382,9 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
       size_t n = 0;
       if (c == Collection::kTx) {  // TX is counted on its keys: no value is copied
         if (!t.t.key.empty() && !t.t.key_regex) {
-          n = tx.tx.count(t.t.key);
+          n = tx.tx.get(t.t.key, t.slot) != nullptr;
         } else {
-          for (const auto& kv : tx.tx) n += key_matches(t, kv.first);
+          tx.tx.each([&](std::string_view k, const std::string&) { n += key_matches(t, k); });
         }
       } else {
         members(c, tx, [&](std::string_view k, std::string_view, int32_t) {
@@ -318,26 +401,26 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
     }
     const bool keyed = is_keyed(c);
     if (c == Collection::kTx && !t.t.key.empty() && !t.t.key_regex) {  // TX:name: one lookup
-      auto it = tx.tx.find(t.t.key);
-      if (it == tx.tx.end() || excluded(cr, tx, c, it->first)) continue;
+      const std::string* val = tx.tx.get(t.t.key, t.slot);
+      if (!val || excluded(cr, tx, c, t.t.key)) continue;
       Value v;
       v.coll = c;
-      v.key = it->first;
+      v.key = t.t.key;
       v.keyed = true;
-      v.value = tx.scratch.emplace_back(it->second);
+      v.value = tx.scratch.emplace_back(*val);
       out.push_back(v);
       continue;
     }
     if (c == Collection::kTx) {  // TX:/regex/ or all of TX: only the members taken are copied
-      for (const auto& [k, val] : tx.tx) {
-        if (!key_matches(t, k) || excluded(cr, tx, c, k)) continue;
+      tx.tx.each([&](std::string_view k, const std::string& val) {
+        if (!key_matches(t, k) || excluded(cr, tx, c, k)) return;
         Value v;
         v.coll = c;
         v.key = k;
         v.keyed = true;
         v.value = tx.scratch.emplace_back(val);
         out.push_back(v);
-      }
+      });
       continue;
     }
     members(c, tx, [&](std::string_view k, std::string_view val, int32_t id) {
@@ -354,47 +437,85 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
   }
 }
 
-std::string expand(std::string_view text, Transaction& tx, const Rule* rule) {
-  std::string o;
+Template Template::parse(std::string_view text) {
+  Template t;
+  auto lit = [&](std::string_view s) {
+    if (s.empty()) return;
+    if (t.pieces.empty() || t.pieces.back().kind != Kind::kText) t.pieces.push_back({});
+    t.pieces.back().text.append(s);
+  };
   size_t i = 0;
   while (i < text.size()) {
     size_t b = text.find("%{", i);
-    if (b == std::string_view::npos) {
-      o.append(text.substr(i));
+    size_t e = b == std::string_view::npos ? b : text.find('}', b + 2);
+    if (e == std::string_view::npos) {  // no (complete) macro: the rest as written
+      lit(text.substr(i));
       break;
     }
-    size_t e = text.find('}', b + 2);
-    if (e == std::string_view::npos) {
-      o.append(text.substr(i));
-      break;
-    }
-    o.append(text.substr(i, b - i));
+    lit(text.substr(i, b - i));
     std::string_view name = text.substr(b + 2, e - b - 2);
     i = e + 1;
+    t.constant = false;
     size_t dot = name.find('.');
     std::string coll = to_upper(name.substr(0, dot));
     std::string key = dot == std::string_view::npos ? "" : to_lower(name.substr(dot + 1));
-    if (coll == "RULE" && rule) {
+    Piece p;
+    if (coll == "RULE") {  // RULE.id, RULE.msg …; another field expands to nothing
       if (key == "id")
-        o += std::to_string(rule->id);
+        p.kind = Kind::kRuleId;
       else if (key == "msg")
-        o += rule->msg;
+        p.kind = Kind::kRuleMsg;
       else if (key == "severity")
-        o += rule->severity;
+        p.kind = Kind::kRuleSeverity;
       else if (key == "logdata")
-        o += rule->logdata;
-      continue;
+        p.kind = Kind::kRuleLogdata;
+      else
+        continue;
+    } else if (auto c = parse_collection(coll)) {
+      p.kind = Kind::kVar;
+      p.coll = *c;
+      p.text = std::move(key);
+    } else {
+      continue;  // not a collection: nothing
     }
-    auto c = parse_collection(coll);
-    if (!c) continue;
-    bool done = false;
-    members(*c, tx, [&](std::string_view k, std::string_view v, int32_t) {
-      if (done || (!key.empty() && !iequals(k, key))) return;
-      o.append(v);
-      done = true;
-    });
+    t.pieces.push_back(std::move(p));
   }
-  return o;
+  return t;
+}
+
+void expand(const Template& t, Transaction& tx, const Rule* rule, std::string& o) {
+  for (const Template::Piece& p : t.pieces) {
+    switch (p.kind) {
+      case Template::Kind::kText:
+        o.append(p.text);
+        break;
+      case Template::Kind::kRuleId:
+        if (rule) o += std::to_string(rule->id);
+        break;
+      case Template::Kind::kRuleMsg:
+        if (rule) o += rule->msg;
+        break;
+      case Template::Kind::kRuleSeverity:
+        if (rule) o += rule->severity;
+        break;
+      case Template::Kind::kRuleLogdata:
+        if (rule) o += rule->logdata;
+        break;
+      case Template::Kind::kVar: {
+        if (p.coll == Collection::kTx && !p.text.empty()) {  // %{tx.name}: one lookup
+          if (const std::string* v = tx.tx.get(p.text, p.slot)) o.append(*v);
+          break;
+        }
+        bool done = false;
+        members(p.coll, tx, [&](std::string_view k, std::string_view v, int32_t) {
+          if (done || (!p.text.empty() && !iequals(k, p.text))) return;
+          o.append(v);
+          done = true;
+        });
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace mamori::waf::detail
