@@ -215,6 +215,9 @@ bool may_match(const CompiledRule& cr, Transaction& tx) {
   return u.test(static_cast<unsigned>(cr.slot));
 }
 
+// Values up to this length are given to PCRE2 without a scan of their own (see eval_one).
+constexpr size_t kShortValue = 1024;
+
 // One rule of a chain (or a lone rule): does it match? On each match of a variable, the
 // "independent" actions run (captures, setvar, ctl), as in ModSecurity v3.
 bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
@@ -270,7 +273,9 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
       const auto at =
           static_cast<size_t>(cached(cr, tx, v, static_cast<int>(r.transforms.size()) - 1));
       cur = tx.cached[at].v;
-      if (cr.slot >= 0) {  // the prefilter knows this rule cannot match this value
+      // The prefilter on this value alone: for a rule the union did not rule out, only on a
+      // long value (a short one costs PCRE2 less than a scan of the node's whole database).
+      if (cr.slot >= 0 && (!cr.skippable || cur.size() > kShortValue)) {
         if (tx.cached[at].hits < 0) {
           int32_t h = -1;
           tx.eng.prefilter.scan(cr.node, cur, tx.new_hits(h));
