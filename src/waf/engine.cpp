@@ -201,15 +201,22 @@ int32_t cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step
 bool may_match(const CompiledRule& cr, Transaction& tx) {
   const uint32_t node = cr.node;
   Hits& u = tx.node_union[node];
-  if (!tx.union_done[node]) {
+  if (tx.union_done[node] != 1) {
+    // Every value the node's rules read, transformed, joined: one scan for all of them. After
+    // the body (2): the union so far, with the body's values added.
+    const bool top_up = tx.union_done[node] == 2;
     tx.union_done[node] = 1;
-    // Every value the node's rules read, transformed, joined: one scan for all of them.
     thread_local std::string joined;
     joined.clear();
-    if (join_node_values(tx, node, joined))
-      tx.eng.prefilter.scan_joined(node, joined, u);
-    else
+    if (!join_node_values(tx, node, joined, top_up)) {
       u.reset(0, true);  // not numbered (ids disabled): anything may match
+    } else if (!top_up) {
+      tx.eng.prefilter.scan_joined(node, joined, u);
+    } else if (!joined.empty()) {
+      Hits more;
+      tx.eng.prefilter.scan_joined(node, joined, more);
+      u.merge(more);
+    }
     if (joined.capacity() > (1u << 20)) std::string().swap(joined);
   }
   return u.test(static_cast<unsigned>(cr.slot));
@@ -513,12 +520,13 @@ Verdict Evaluation::finish() {
                           req.body.size(), rs.request_body_limit);
         } else {
           req.process_body(eng.limits);
-          // The body's values are new and the request's strings may have moved: the cache
-          // starts again, unless the body added nothing (a GET), when phase 1's transformed
-          // values and prefilter answers are phase 2's too.
-          if (!req.body.empty() || !req.args_post.empty() || !req.files.empty() ||
-              !req.files_sizes.empty() || !req.multipart_part_headers.empty() ||
-              !req.xml_text.empty() || !req.xml_attrs.empty())
+          // The body's values are new: they are numbered after phase 1's, whose transformed
+          // values and prefilter answers stay (only REQUEST_BODY and FULL_REQUEST change).
+          // A body that added nothing (a GET) changes nothing.
+          if ((!req.body.empty() || !req.args_post.empty() || !req.files.empty() ||
+               !req.files_sizes.empty() || !req.multipart_part_headers.empty() ||
+               !req.xml_text.empty() || !req.xml_attrs.empty()) &&
+              !tx.extend_cache())
             tx.reset_cache();
           // SecRequestBodyNoFilesLimit: the body without uploaded files.
           if (req.body.size() - std::min<uint64_t>(req.files_combined_size, req.body.size()) >

@@ -215,7 +215,8 @@ struct Transaction;
 // The values the skippable rules of trie node `node` read (Engine::Impl::node_colls),
 // transformed to that node, appended to `joined`, each followed by '\n'. false: a value has no
 // id (ids disabled), so the caller cannot rule anything out.
-bool join_node_values(Transaction& tx, uint32_t node, std::string& joined);
+// With `fresh_only`, only the values new since extend_cache() (Transaction::fresh).
+bool join_node_values(Transaction& tx, uint32_t node, std::string& joined, bool fresh_only);
 // A request value (with an id) after the transformations of trie node `node`, from the
 // transaction's cache: each distinct chain is computed once per value and phase. The result
 // is its index in Transaction::cached.
@@ -286,6 +287,13 @@ struct Transaction {
   // Numbers the request's values and empties the cache (when a phase starts after the body
   // was parsed: the request's strings may have moved).
   void reset_cache();
+  // The same when the body was parsed, keeping what the values before it gave (their ids,
+  // transformed values and prefilter answers): false when that cannot be (the numbering is
+  // disabled), and the caller resets instead.
+  bool extend_cache();
+  // Is this value new since extend_cache() (or REQUEST_BODY/FULL_REQUEST, which changed)?
+  bool fresh(int32_t id) const;
+  int32_t fresh_from = 0;
   // A bit set for the prefilter's answer on one cached value.
   Hits& new_hits(int32_t& index);
   std::deque<std::string>& scratch;  // values that are not the request's (TX, counts)

@@ -31,6 +31,14 @@ class Hits {
   void set(unsigned slot) {
     if (slot / 64 < words_) word(slot / 64) |= uint64_t{1} << (slot % 64);
   }
+  // Adds the slots of `o` (a bit set of the same node).
+  void merge(const Hits& o) {
+    if (o.words_ == 0 || words_ == 0 || o.words_ != words_) {
+      reset(0, true);  // one of them reports everything: so does the union
+      return;
+    }
+    for (size_t i = 0; i < words_; ++i) word(i) |= o.word(i);
+  }
   // An unknown slot reports (the rule then runs its operator).
   bool test(unsigned slot) const {
     return slot / 64 >= words_ || ((word(slot / 64) >> (slot % 64)) & 1);

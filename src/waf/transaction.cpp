@@ -9,25 +9,30 @@
 namespace mamori::waf::detail {
 
 void ValueIds::index(const Request& r, size_t nodes) {
-  const std::vector<KV>* stores[] = {&r.args_get,
-                                     &r.args_post,
-                                     &r.cookies,
-                                     &r.headers,
-                                     &r.files,
-                                     &r.files_sizes,
-                                     &r.multipart_part_headers};
+  // What the request has before its body first (its ids stay the same when the body adds
+  // values: Transaction::extend_cache), then the body's stores, then XML.
+  const std::pair<Store, const std::vector<KV>*> head[] = {
+      {Store::kArgsGet, &r.args_get}, {Store::kCookies, &r.cookies}, {Store::kHeaders, &r.headers}};
+  const std::pair<Store, const std::vector<KV>*> body[] = {
+      {Store::kArgsPost, &r.args_post},
+      {Store::kFiles, &r.files},
+      {Store::kFilesSizes, &r.files_sizes},
+      {Store::kPartHeaders, &r.multipart_part_headers}};
   int64_t at = 0;
-  for (int s = 0; s < static_cast<int>(Store::kCount); ++s) {
-    bases[2 * s] = static_cast<int32_t>(at);
-    at += static_cast<int64_t>(stores[s]->size());
-    bases[2 * s + 1] = static_cast<int32_t>(at);
-    at += static_cast<int64_t>(stores[s]->size());
-  }
+  auto number = [&](Store st, const std::vector<KV>& kv) {
+    const int s = static_cast<int>(st);
+    bases[2 * s] = static_cast<int32_t>(std::min<int64_t>(at, INT32_MAX));
+    at += static_cast<int64_t>(kv.size());
+    bases[2 * s + 1] = static_cast<int32_t>(std::min<int64_t>(at, INT32_MAX));
+    at += static_cast<int64_t>(kv.size());
+  };
+  for (const auto& [st, kv] : head) number(st, *kv);
   singles = static_cast<int32_t>(at);
   at += static_cast<int>(Single::kCount);
-  xml_text = static_cast<int32_t>(at);
+  for (const auto& [st, kv] : body) number(st, *kv);
+  xml_text = static_cast<int32_t>(std::min<int64_t>(at, INT32_MAX));
   at += static_cast<int64_t>(r.xml_text.size());
-  xml_attrs = static_cast<int32_t>(at);
+  xml_attrs = static_cast<int32_t>(std::min<int64_t>(at, INT32_MAX));
   at += static_cast<int64_t>(r.xml_attrs.size());
   total = static_cast<int32_t>(std::min<int64_t>(at, INT32_MAX));
   // At most 1 Mi table entries (4 MiB): a request with more values is evaluated uncached.
@@ -82,7 +87,32 @@ Hits& Transaction::new_hits(int32_t& index) {
   return buf->hits[buf->hits_used++];
 }
 
+bool Transaction::extend_cache() {
+  if (!ids.enabled) return false;
+  const ValueIds before = ids;
+  ids.index(req, eng.tnodes.size());
+  if (!ids.enabled) return false;
+  const size_t nodes = eng.tnodes.size();
+  // The values before the body kept their ids (and their bytes: only the body changed), so
+  // their rows stay; REQUEST_BODY and FULL_REQUEST changed and start again.
+  slots.resize(static_cast<size_t>(ids.total) * nodes, -1);
+  for (Single s : {Single::kBody, Single::kFullRequest})
+    std::fill_n(
+        slots.begin() + static_cast<ptrdiff_t>(ids.single(s)) * static_cast<ptrdiff_t>(nodes),
+        nodes, -1);
+  fresh_from = before.total;
+  for (uint8_t& d : union_done)
+    if (d) d = 2;  // a union of the values before the body: new values are added to it
+  return true;
+}
+
+bool Transaction::fresh(int32_t id) const {
+  return id >= fresh_from || id == ids.single(Single::kBody) ||
+         id == ids.single(Single::kFullRequest);
+}
+
 void Transaction::reset_cache() {
+  fresh_from = 0;
   ids.index(req, eng.tnodes.size());
   cached.clear();
   buf->owned.clear();

@@ -243,7 +243,7 @@ bool key_matches(const CompiledTarget& t, std::string_view key) {
   return iequals(t.t.key, key);
 }
 
-bool join_node_values(Transaction& tx, uint32_t node, std::string& joined) {
+bool join_node_values(Transaction& tx, uint32_t node, std::string& joined, bool fresh_only) {
   bool all_ids = true;
   for (const auto& nt : tx.eng.node_colls[node]) {
     members(nt.coll, tx, [&](std::string_view key, std::string_view val, int32_t id) {
@@ -251,6 +251,7 @@ bool join_node_values(Transaction& tx, uint32_t node, std::string& joined) {
         all_ids = false;
         return;
       }
+      if (fresh_only && !tx.fresh(id)) return;
       for (const CompiledTarget* t : nt.targets)
         if (key_matches(*t, key)) {
           joined.append(tx.cached[static_cast<size_t>(cached_at(tx, id, val, node))].v);
