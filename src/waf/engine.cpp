@@ -146,6 +146,8 @@ void run_ctl(const Ctl& c, Transaction& tx) {
 void run_setvar(const CompiledSetVar& sv, Transaction& tx, const Rule* rule) {
   if (!sv.tx) return;  // persistent collections: not kept
   thread_local std::string name, val;
+  for (std::string* t : {&name, &val})  // a large value of one request is not kept
+    if (t->capacity() > (1u << 16)) std::string().swap(*t);
   name.clear();
   val.clear();
   if (sv.name.constant) {  // lower-cased when the rules were read
@@ -281,8 +283,11 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
           static_cast<size_t>(cached(cr, tx, v, static_cast<int>(r.transforms.size()) - 1));
       cur = tx.cached[at].v;
       // The prefilter on this value alone: for a rule the union did not rule out, only on a
-      // long value (a short one costs PCRE2 less than a scan of the node's whole database).
-      if (cr.slot >= 0 && (!cr.skippable || cur.size() > kShortValue)) {
+      // long value (a short one costs PCRE2 less than a scan of the node's whole database),
+      // or once the request's budget of such short values is spent.
+      const bool direct = cr.skippable && cur.size() <= kShortValue && cur.size() <= tx.direct_left;
+      if (direct) tx.direct_left -= cur.size();
+      if (cr.slot >= 0 && !direct) {
         if (tx.cached[at].hits < 0) {
           int32_t h = -1;
           tx.eng.prefilter.scan(cr.node, cur, tx.new_hits(h));

@@ -105,6 +105,8 @@ class TxVars {
   // The variable's string, created empty when it was not set.
   std::string& put(std::string_view name, int slot);
   void erase(std::string_view name, int slot);
+  // Gives back the memory of slot strings larger than `max` bytes (kept between requests).
+  void trim(size_t max);
   // Every variable that is set, as (name, value), in name order.
   void each(const std::function<void(std::string_view, const std::string&)>& f) const;
 
@@ -294,6 +296,9 @@ struct Transaction {
   // Is this value new since extend_cache() (or REQUEST_BODY/FULL_REQUEST, which changed)?
   bool fresh(int32_t id) const;
   int32_t fresh_from = 0;
+  // Bytes of short values that rules may still give PCRE2 without a scan of their own (see
+  // eval_one): bounded, so that many short values cannot multiply the work of one request.
+  size_t direct_left = 32 * 1024;
   // A bit set for the prefilter's answer on one cached value.
   Hits& new_hits(int32_t& index);
   std::deque<std::string>& scratch;  // values that are not the request's (TX, counts)

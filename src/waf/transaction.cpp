@@ -75,9 +75,15 @@ void TxBuffers::release(std::unique_ptr<TxBuffers> b) {
   // Kept: at most 16 per thread, and only when an ordinary request's size (a large one's
   // tables are given back to the allocator).
   if (!b || t_spare.size() >= 16 || b->slots.capacity() > (1u << 16) ||
-      b->cached.capacity() > (1u << 14) || b->owned.size() > 4096 || b->hits.size() > 1024)
+      b->cached.capacity() > (1u << 14) || b->owned.size() > 4096 || b->hits.size() > 1024 ||
+      b->vals.capacity() > (1u << 14))
     return;
+  // What a request's values made (a 10 MB capture in tx.0) is not kept for the next one.
   b->owned.clear();
+  b->scratch.clear();
+  b->groups.clear();
+  b->matched_vars.clear();
+  b->tx.trim(4096);
   t_spare.push_back(std::move(b));
 }
 
@@ -90,6 +96,9 @@ Hits& Transaction::new_hits(int32_t& index) {
 bool Transaction::extend_cache() {
   if (!ids.enabled) return false;
   const ValueIds before = ids;
+  // Only when the body's stores were empty before it (they are numbered last: new values
+  // then take new ids); otherwise the numbering starts again.
+  if (before.total != before.singles + static_cast<int32_t>(Single::kCount)) return false;
   ids.index(req, eng.tnodes.size());
   if (!ids.enabled) return false;
   const size_t nodes = eng.tnodes.size();
@@ -112,6 +121,7 @@ bool Transaction::fresh(int32_t id) const {
 }
 
 void Transaction::reset_cache() {
+  direct_left = 32 * 1024;
   fresh_from = 0;
   ids.index(req, eng.tnodes.size());
   cached.clear();
@@ -189,6 +199,12 @@ std::string& TxVars::put(std::string_view name, int slot) {
   auto it = other_.find(name);
   if (it == other_.end()) it = other_.emplace(std::string(name), std::string()).first;
   return it->second;
+}
+
+void TxVars::trim(size_t max) {
+  for (std::string& v : vals_)
+    if (v.capacity() > max) std::string().swap(v);
+  other_.clear();
 }
 
 void TxVars::erase(std::string_view name, int slot) {

@@ -196,10 +196,15 @@ void members(Collection c, Transaction& tx, Emit&& f) {
       made(tx.scratch.emplace_back(tx.matched_var_name), f);
       return;
     case Collection::kMatchedVars:
-      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.value), -1);
+      // Copies: a match of this rule adds to matched_vars (which may then move its strings).
+      for (const auto& v : tx.matched_vars)
+        f(tx.scratch.emplace_back(v.name), tx.scratch.emplace_back(v.value), -1);
       return;
     case Collection::kMatchedVarsNames:
-      for (const auto& v : tx.matched_vars) f(v.name, tx.scratch.emplace_back(v.name), -1);
+      for (const auto& v : tx.matched_vars) {
+        std::string_view n = tx.scratch.emplace_back(v.name);
+        f(n, n, -1);
+      }
       return;
     case Collection::kUniqueId:
       made("0", f);
@@ -351,7 +356,7 @@ void collect(const CompiledRule& cr, Transaction& tx, std::vector<Value>& out) {
         if (!key_matches(t, k) || excluded(cr, tx, c, k)) return;
         Value v;
         v.coll = c;
-        v.key = k;
+        v.key = tx.scratch.emplace_back(k);  // a setvar:!tx.… of a match may erase the name
         v.keyed = true;
         v.value = tx.scratch.emplace_back(val);
         out.push_back(v);

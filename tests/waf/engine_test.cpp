@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "waf/detect.h"
+#include "waf/engine_impl.h"
 #include "waf/setup.h"
 #include "waf/transform.h"
 
@@ -370,6 +371,72 @@ TEST(Detect, ScriptInMarkupAttributesAndUrls) {
                         "I <3 this", "see https://example.com/page?x=1", "onion rings"}) {
     EXPECT_FALSE(detect_xss(b)) << b;
   }
+}
+
+// The attack review of the engine's speed work (transaction buffers kept per thread, views of
+// TX and MATCHED_VARS, the body's values numbered after the head's).
+TEST(EngineState, SpareBuffersDoNotKeepALargeValue) {
+  detail::TxNames names;
+  const int slot = names.intern("0");
+  auto b = detail::TxBuffers::acquire();
+  b->tx.reset(names);
+  b->tx.put("0", slot).assign(size_t{4} << 20, 'a');  // a 4 MB capture in tx.0
+  b->scratch.emplace_back(size_t{1} << 20, 'b');
+  detail::TxBuffers* kept = b.get();
+  detail::TxBuffers::release(std::move(b));
+  auto again = detail::TxBuffers::acquire();  // the same set, as the next request gets it
+  ASSERT_EQ(again.get(), kept);
+  again->tx.reset(names);
+  EXPECT_EQ(again->tx.get("0", slot), nullptr);
+  EXPECT_LE(again->tx.put("0", slot).capacity(), 4096u);
+  EXPECT_TRUE(again->scratch.empty());
+  detail::TxBuffers::release(std::move(again));
+}
+
+TEST(EngineState, MatchedVarsOfAChainLinkSurviveItsOwnMatches) {
+  // The link reads MATCHED_VARS while each of its matches adds to them (40 > any small
+  // capacity, so the vector moves): names and values must still be right (ASan in CI).
+  Rules r(
+      "SecRule ARGS \"@rx ^v\" \"id:1,phase:1,pass,log,chain\"\n"
+      "  SecRule MATCHED_VARS \"@rx ^v\" \"setvar:tx.n=+1\"\n"
+      "SecRule TX:n \"@eq 40\" \"id:2,phase:1,pass,log\"\n");
+  std::string q;
+  for (int i = 0; i < 40; ++i)
+    q += (i ? "&" : "") + std::string("argument_name_") + std::to_string(i) + "=v" +
+         std::to_string(i);
+  Verdict v = r.on("GET /?" + q + " HTTP/1.1\r\n\r\n");
+  std::vector<int64_t> ids;
+  for (const auto& m : v.matches) ids.push_back(m.rule_id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2}));
+  ASSERT_FALSE(v.matches.empty());
+  EXPECT_EQ(v.matches[0].variable, "ARGS:argument_name_0");
+}
+
+TEST(EngineState, ATxVariableErasedByAMatchIsNotReadAfterwards) {
+  // Names built per request live in the map; a match that erases another one must not leave
+  // the rule reading a freed name.
+  Rules r(
+      "SecRule ARGS \"@rx (.+)\" \"id:1,phase:1,pass,nolog,capture,setvar:'tx.dyn_%{tx.1}=x'\"\n"
+      "SecRule TX:/^dyn_/ \"@rx x\" "
+      "\"id:2,phase:1,pass,log,setvar:!tx.dyn_bbbbbbbbbbbbbbbbbbbbbb\"\n");
+  Verdict v = r.on("GET /?a=aaaaaaaaaaaaaaaaaaaaaa&b=bbbbbbbbbbbbbbbbbbbbbb HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(v.matches.size(), 1u);
+  EXPECT_EQ(v.matches[0].variable, "TX:dyn_aaaaaaaaaaaaaaaaaaaaaa");
+}
+
+TEST(EngineState, BodyValuesAreJudgedWhenTheBodyStoresWereFilledBefore) {
+  // The body's values are numbered after the head's; a caller that filled a body store
+  // before the body arrived must not make a new value reuse an old value's cached answer.
+  Rules r(
+      "SecRule ARGS_POST|ARGS_POST_NAMES \"@streq never\" \"id:2,phase:1,pass\"\n"  // caches phase
+                                                                                    // 1
+      "SecRule ARGS_POST \"@streq evil\" \"id:1,phase:2,deny,status:403\"\n");
+  Request req = request(
+      "POST / HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: 6\r\n\r\nb=evil");
+  req.args_post.push_back({"a", "fine"});
+  Evaluation ev = r.eng->begin(req);
+  EXPECT_TRUE(ev.finish().blocked);
 }
 
 }  // namespace
