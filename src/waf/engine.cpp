@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <map>
 
 #include "core/text.h"
 #include "waf/engine_impl.h"
@@ -39,21 +40,42 @@ uint32_t tnode(std::vector<TransformNode>& nodes, uint32_t parent, Transform t) 
   return static_cast<uint32_t>(nodes.size() - 1);
 }
 
+// The prefilter groups being built: (trie node, the rule's targets) → group id.
+struct GroupIndex {
+  std::map<std::pair<uint32_t, std::string>, uint32_t> ids;
+  std::vector<uint32_t> node_of;
+  uint32_t of(uint32_t node, const Rule& r) {
+    std::vector<std::string> parts;
+    for (const auto& t : r.targets)  // exclusions only narrow a rule: its union stays a superset
+      if (!t.exclude)
+        parts.push_back(fmt::format("{}{}{}:{}", t.count ? "&" : "", t.key_regex ? "/" : "",
+                                    static_cast<int>(t.collection), t.key));
+    std::sort(parts.begin(), parts.end());
+    parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+    std::string sig;
+    for (const auto& p : parts) sig.append(p).push_back('\0');
+    auto [it, added] = ids.try_emplace({node, std::move(sig)}, node_of.size());
+    if (added) node_of.push_back(node);
+    return it->second;
+  }
+};
+
 Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nodes,
-                                  PrefilterSet& pre) {
+                                  PrefilterSet& pre, GroupIndex& groups) {
   CompiledRule c;
   c.rule = &r;
   uint32_t at = 0;
   for (Transform t : r.transforms) c.tnodes.push_back(at = tnode(nodes, at, t));
   c.node = at;
+  c.group = groups.of(at, r);
   // Rules whose operator can only match where its pattern or phrases occur get a prefilter
   // slot; negated ones, multiMatch ones and patterns built per request do not.
   if (!r.op.negated && !r.multi_match && !r.is_action) {
     if (r.op.kind == OpKind::kRx && r.op.param.find("%{") == std::string::npos)
-      c.slot = pre.add_regex(at, r.op.param);
+      c.slot = pre.add_regex(c.group, r.op.param);
     else if (r.op.kind == OpKind::kPm || r.op.kind == OpKind::kPmFromFile)
-      c.slot =
-          pre.add_phrases(at, r.op.kind == OpKind::kPm ? split_words(r.op.param) : r.op.phrases);
+      c.slot = pre.add_phrases(c.group,
+                               r.op.kind == OpKind::kPm ? split_words(r.op.param) : r.op.phrases);
   }
   for (const SetVar& sv : r.setvars)
     c.setvars.push_back({sv.op, sv.collection == Collection::kTx,
@@ -73,7 +95,7 @@ Result<CompiledRule> compile_rule(const Rule& r, std::vector<TransformNode>& nod
     c.targets.push_back(std::move(ct));
   }
   for (const auto& link : r.chain) {
-    auto l = compile_rule(link, nodes, pre);
+    auto l = compile_rule(link, nodes, pre, groups);
     if (!l) return l.error();
     c.chain.push_back(std::move(*l));
   }
@@ -201,22 +223,22 @@ int32_t cached(const CompiledRule& cr, Transaction& tx, const Value& v, int step
 
 // Can any value the rule may read report its prefilter slot? (No: the rule cannot match.)
 bool may_match(const CompiledRule& cr, Transaction& tx) {
-  const uint32_t node = cr.node;
-  Hits& u = tx.node_union[node];
-  if (tx.union_done[node] != 1) {
-    // Every value the node's rules read, transformed, joined: one scan for all of them. After
+  const uint32_t group = cr.group;
+  Hits& u = tx.node_union[group];
+  if (tx.union_done[group] != 1) {
+    // Every value the group's rules read, transformed, joined: one scan for all of them. After
     // the body (2): the union so far, with the body's values added.
-    const bool top_up = tx.union_done[node] == 2;
-    tx.union_done[node] = 1;
+    const bool top_up = tx.union_done[group] == 2;
+    tx.union_done[group] = 1;
     thread_local std::string joined;
     joined.clear();
-    if (!join_node_values(tx, node, joined, top_up)) {
+    if (!join_group_values(tx, group, joined, top_up)) {
       u.reset(0, true);  // not numbered (ids disabled): anything may match
     } else if (!top_up) {
-      tx.eng.prefilter.scan_joined(node, joined, u);
+      tx.eng.prefilter.scan_joined(group, joined, u);
     } else if (!joined.empty()) {
       Hits more;
-      tx.eng.prefilter.scan_joined(node, joined, more);
+      tx.eng.prefilter.scan_joined(group, joined, more);
       u.merge(more);
     }
     if (joined.capacity() > (1u << 20)) std::string().swap(joined);
@@ -288,10 +310,14 @@ bool eval_one(const CompiledRule& cr, Transaction& tx, Match& first) {
       const bool direct = cr.skippable && cur.size() <= kShortValue && cur.size() <= tx.direct_left;
       if (direct) tx.direct_left -= cur.size();
       if (cr.slot >= 0 && !direct) {
-        if (tx.cached[at].hits < 0) {
-          int32_t h = -1;
-          tx.eng.prefilter.scan(cr.node, cur, tx.new_hits(h));
+        if (tx.cached[at].hits_group != static_cast<int32_t>(cr.group)) {
+          // One answer per cached value, for the last group that asked: groups of one node
+          // asking in turn about one long value scan it again (bounded: once per rule).
+          int32_t h = tx.cached[at].hits;
+          tx.eng.prefilter.scan(cr.group, cur,
+                                h >= 0 ? tx.buf->hits[static_cast<size_t>(h)] : tx.new_hits(h));
           tx.cached[at].hits = h;
+          tx.cached[at].hits_group = static_cast<int32_t>(cr.group);
         }
         if (!tx.buf->hits[static_cast<size_t>(tx.cached[at].hits)].test(
                 static_cast<unsigned>(cr.slot)))
@@ -422,8 +448,9 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, EngineOptions optio
   impl->limits = options.limits;
   impl->native = options.native & kNativeAll;
   impl->rules.reserve(impl->rs.rules.size());
+  detail::GroupIndex groups;
   for (const auto& r : impl->rs.rules) {
-    auto c = detail::compile_rule(r, impl->tnodes, impl->prefilter);
+    auto c = detail::compile_rule(r, impl->tnodes, impl->prefilter, groups);
     if (!c) return c.error();
     impl->rules.push_back(std::move(*c));
   }
@@ -450,15 +477,16 @@ Result<std::unique_ptr<Engine>> Engine::build(RuleSet rules, EngineOptions optio
     for (auto& c : impl->rules) off(c);
   }
   // Rules that read only request values and have a prefilter slot can be skipped whole.
-  impl->node_colls.resize(impl->tnodes.size());
+  impl->groups.resize(groups.node_of.size());
+  for (size_t g = 0; g < groups.node_of.size(); ++g) impl->groups[g].node = groups.node_of[g];
   for (auto& c : impl->rules) {
-    if (c.slot < 0 || !impl->prefilter.slots(c.node)) continue;
+    if (c.slot < 0 || !impl->prefilter.slots(c.group)) continue;
     bool ok = !c.targets.empty();
     for (const auto& t : c.targets)
       if (!t.t.exclude && (t.t.count || !detail::is_request_value(t.t.collection))) ok = false;
     if (!ok) continue;
     c.skippable = true;
-    auto& colls = impl->node_colls[c.node];
+    auto& colls = impl->groups[c.group].colls;
     for (const auto& t : c.targets) {
       if (t.t.exclude) continue;
       auto it = std::find_if(colls.begin(), colls.end(),

@@ -134,7 +134,10 @@ struct CompiledRule {
   Template msg, param;           // param: the operator's, when it is dynamic
   std::vector<uint32_t> tnodes;  // the trie node after each of the rule's transformations
   uint32_t node = 0;             // the last of them (0: none)
-  int slot = -1;                 // the rule's bit in its node's prefilter (-1: none)
+  // The rule's prefilter group: the rules of one trie node that read the same targets share a
+  // Hyperscan database, so each pattern is scanned over the values its rule reads only.
+  uint32_t group = 0;
+  int slot = -1;  // the rule's bit in its group's prefilter (-1: none)
   // skipAfter: the index of the first rule after the marker it names (the first such marker
   // after this rule); SIZE_MAX when there is none (the rest of the phase is skipped).
   size_t skip_to = 0;
@@ -214,11 +217,11 @@ struct TransformNode {
 
 struct Transaction;
 
-// The values the skippable rules of trie node `node` read (Engine::Impl::node_colls),
-// transformed to that node, appended to `joined`, each followed by '\n'. false: a value has no
-// id (ids disabled), so the caller cannot rule anything out.
+// The values the skippable rules of prefilter group `group` read (Engine::Impl::groups),
+// transformed to the group's trie node, appended to `joined`, each followed by '\n'. false: a
+// value has no id (ids disabled), so the caller cannot rule anything out.
 // With `fresh_only`, only the values new since extend_cache() (Transaction::fresh).
-bool join_node_values(Transaction& tx, uint32_t node, std::string& joined, bool fresh_only);
+bool join_group_values(Transaction& tx, uint32_t group, std::string& joined, bool fresh_only);
 // A request value (with an id) after the transformations of trie node `node`, from the
 // transaction's cache: each distinct chain is computed once per value and phase. The result
 // is its index in Transaction::cached.
@@ -243,8 +246,9 @@ int64_t to_number(std::string_view s);  // atoi: leading blanks, sign, digits; e
 
 // A transformed request value (per value and chain of transformations).
 struct Cached {
-  std::string_view v;  // the request's bytes, the parent node's, or a string of `owned`
-  int32_t hits = -1;   // the prefilter's answer (index in TxBuffers::hits) once scanned
+  std::string_view v;       // the request's bytes, the parent node's, or a string of `owned`
+  int32_t hits = -1;        // the prefilter's answer (index in TxBuffers::hits) once scanned
+  int32_t hits_group = -1;  // the prefilter group that answer is for
 };
 
 // A transaction's working memory. Kept per thread between transactions (TxBuffers::acquire):
@@ -282,8 +286,8 @@ struct Transaction {
   ValueIds ids;
   std::vector<int32_t>& slots;
   std::vector<Cached>& cached;
-  // Per trie node: the union of the prefilter's answers over the values of the collections
-  // its skippable rules read (computed when a rule at that node first asks, once per phase).
+  // Per prefilter group: the union of the prefilter's answers over the values its skippable
+  // rules read (computed when a rule of that group first asks, once per phase).
   std::vector<Hits>& node_union;
   std::vector<uint8_t>& union_done;
   // Numbers the request's values and empties the cache (when a phase starts after the body
@@ -328,13 +332,18 @@ struct Engine::Impl {
   std::vector<detail::CompiledRule> rules;       // parallel to rs.rules
   std::vector<uint32_t> phase_rules[6];          // per phase, the indices of its rules in order
   std::vector<detail::TransformNode> tnodes{1};  // [0]: no transformation
-  // Per node: the targets its skippable rules read, grouped by collection (a member is in the
-  // union when one of them takes its key).
+  // Per prefilter group (CompiledRule::group): its trie node, and the targets its skippable
+  // rules read, grouped by collection (a member is in the union when one of them takes its
+  // key).
   struct NodeTargets {
     Collection coll;
     std::vector<const detail::CompiledTarget*> targets;
   };
-  std::vector<std::vector<NodeTargets>> node_colls;
+  struct Group {
+    uint32_t node = 0;
+    std::vector<NodeTargets> colls;
+  };
+  std::vector<Group> groups;
   detail::PrefilterSet prefilter;
   detail::TxNames tx_names;
 };

@@ -128,8 +128,8 @@ void Transaction::reset_cache() {
   buf->owned.clear();
   buf->hits_used = 0;
   slots.assign(ids.enabled ? static_cast<size_t>(ids.total) * eng.tnodes.size() : 0, -1);
-  node_union.resize(eng.tnodes.size());
-  union_done.assign(eng.tnodes.size(), 0);
+  node_union.resize(eng.groups.size());
+  union_done.assign(eng.groups.size(), 0);
 }
 
 bool Transaction::rule_removed(const Rule& r) const {

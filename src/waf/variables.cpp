@@ -248,9 +248,11 @@ bool key_matches(const CompiledTarget& t, std::string_view key) {
   return iequals(t.t.key, key);
 }
 
-bool join_node_values(Transaction& tx, uint32_t node, std::string& joined, bool fresh_only) {
+bool join_group_values(Transaction& tx, uint32_t group, std::string& joined, bool fresh_only) {
   bool all_ids = true;
-  for (const auto& nt : tx.eng.node_colls[node]) {
+  const auto& g = tx.eng.groups[group];
+  const uint32_t node = g.node;
+  for (const auto& nt : g.colls) {
     members(nt.coll, tx, [&](std::string_view key, std::string_view val, int32_t id) {
       if (id < 0) {
         all_ids = false;

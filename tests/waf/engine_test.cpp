@@ -439,5 +439,22 @@ TEST(EngineState, BodyValuesAreJudgedWhenTheBodyStoresWereFilledBefore) {
   EXPECT_TRUE(ev.finish().blocked);
 }
 
+TEST(EngineState, RulesOfOneChainWithOtherTargetsEachGetTheirOwnPrefilterAnswer) {
+  // Rules of one transformation chain that read different targets have prefilter databases of
+  // their own (slot 0 of one is not slot 0 of the other). A long value (its own scan, cached)
+  // asked about by the first must not lend that answer to the second.
+  Rules r(
+      "SecRule ARGS \"@rx alpha\" \"id:1,phase:1,pass,log,t:none,t:lowercase\"\n"
+      "SecRule ARGS|REQUEST_HEADERS \"@rx bravo\" \"id:2,phase:1,pass,log,t:none,t:lowercase\"\n"
+      "SecRule ARGS \"@rx charlie\" \"id:3,phase:1,pass,log,t:none,t:lowercase\"\n");
+  const std::string filler(3000, 'x');  // beyond the short values given to PCRE2 directly
+  Verdict v = r.on("GET /?a=" + filler + "BRAVO&b=" + filler +
+                   "ALPHA HTTP/1.1\r\n"
+                   "X-Note: charlie\r\n\r\n");
+  std::vector<int64_t> ids;
+  for (const auto& m : v.matches) ids.push_back(m.rule_id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2}));  // 3 reads ARGS only: the header is not its
+}
+
 }  // namespace
 }  // namespace mamori::waf
