@@ -35,6 +35,7 @@ struct TestArgs {
   std::string corpus;
   std::vector<std::string> rules;
   int paranoia = 1;
+  bool paranoia_given = false;
   int max_pl = -1;
   std::string records;
   std::string native = "all";
@@ -60,8 +61,15 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
     site = std::move(*c);
     if (!a.native_given) *native = site.native;
   }
-  if (a.no_policy) site.routes.clear();
-  auto rs = waf::load_engine_rules(a.rules, a.paranoia, waf::policy_seclang(site.routes));
+  // The file's paranoia level and rules, unless the command line gives them (as 'waf run').
+  const int paranoia = a.paranoia_given || a.config.empty() ? a.paranoia : site.paranoia;
+  const std::vector<std::string> rules = a.rules.empty() ? site.rules : a.rules;
+  if (a.no_policy) {
+    site.routes.clear();
+    site.applications.clear();
+  }
+  auto rs =
+      waf::load_engine_rules(rules, paranoia, waf::policy_seclang(site.routes, site.applications));
   if (!rs) return fail(rs.error().with_context("waf test"));
   info(o, "waf test: building the engine (" + std::to_string(rs->rules.size()) + " rules)");
   waf::EngineOptions eo;
@@ -70,9 +78,9 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
   if (!eng) return fail(eng.error().with_context("waf test"));
   info(o, "waf test: " + std::to_string(recs->size()) + " requests");
   waf::ScoreOptions so;
-  so.max_pl = a.max_pl >= 0 ? a.max_pl : a.paranoia;
-  so.paranoia = a.paranoia;
-  so.rules = a.rules.empty() ? waf::default_crs_paths() : a.rules;
+  so.max_pl = a.max_pl >= 0 ? a.max_pl : paranoia;
+  so.paranoia = paranoia;
+  so.rules = rules.empty() ? waf::default_crs_paths() : rules;
   auto score = waf::score_corpus(**eng, *recs, so);
   if (!a.records.empty()) {
     if (auto st = write_file_atomic(a.records, waf::render_records_jsonl(score), 0600); !st)
@@ -179,7 +187,8 @@ See docs/waf.md.)");
                    "crs-setup.conf and exclusion files, and Debian's OWASP CRS in " +
                        std::string(waf::kCrsRulesDir) + ")")
       ->delimiter(',');
-  test->add_option("--paranoia", t->paranoia, "CRS paranoia level, 1 to 4")->capture_default_str();
+  auto* par = test->add_option("--paranoia", t->paranoia,
+                               "CRS paranoia level, 1 to 4 (default: the --config file's, else 1)");
   test->add_option(
       "--max-pl", t->max_pl,
       "Leave out CRS regression tests (records with crs_pl) of rules above this level; 0 "
@@ -195,12 +204,14 @@ See docs/waf.md.)");
                                "sqli-path)")
                   ->capture_default_str();
   test->add_option("--config", t->config,
-                   "A waf.toml whose site policy ([[route]]: methods and field types) and "
-                   "native detectors apply, as 'waf run' would (default: the default routes)");
+                   "A waf.toml whose site policy ([[route]]: methods and field types; "
+                   "applications), native detectors, paranoia level and rules apply, as 'waf "
+                   "run' would (default: the default routes and WordPress's CRS exclusions)");
   test->add_flag("--no-policy", t->no_policy,
                  "No site policy at all: CRS as configured, as libmodsecurity runs it");
-  test->callback([&o, &rc, t, nat] {
+  test->callback([&o, &rc, t, nat, par] {
     t->native_given = nat->count() > 0;
+    t->paranoia_given = par->count() > 0;
     rc = cmd_waf_test(o, *t);
   });
 

@@ -1,6 +1,7 @@
 // mamori waf run: the proxy's configuration, generations, virtual patches and the service
 // loop (signals, systemd, metrics). The command's options are in cmd_waf.cpp.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <poll.h>
 #include <sys/signalfd.h>
 
@@ -74,7 +75,7 @@ Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
   if (!cfg) return cfg.error();
   if (checked)
     if (auto st = checked(*cfg); !st) return st.error();
-  auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia, waf::policy_seclang(cfg->routes));
+  auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia, waf::policy_seclang(cfg->routes, cfg->applications));
   if (!rs) return rs.error();
   if (cfg->limits.max_body) rs->request_body_limit = cfg->limits.max_body;
   if (cfg->limits.max_body_no_files)
@@ -92,9 +93,13 @@ Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
 std::string describe(const waf::ProxyGeneration& g) {
   const auto& c = g.config;
   size_t vp = g.vpatches ? g.vpatches->describe().size() : 0;
-  return fmt::format("upstream {}, {} mode, paranoia level {}, {} rules, {} virtual patches{}{}{}",
+  return fmt::format("upstream {}, {} mode, paranoia level {}, {} rules, {} virtual patches, "
+                     "CRS exclusions for {}{}{}{}",
                      c.upstream, c.mode == waf::ProxyMode::kBlock ? "block" : "detect", c.paranoia,
-                     g.engine->rules().rules.size(), vp, g.tls ? ", TLS" : "",
+                     g.engine->rules().rules.size(), vp,
+                     c.applications.empty() ? "no application"
+                                            : fmt::format("{}", fmt::join(c.applications, ", ")),
+                     g.tls ? ", TLS" : "",
                      c.log.empty() ? "" : ", decision log " + c.log,
                      c.source.empty() ? "" : ", config " + c.source);
 }

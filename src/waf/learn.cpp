@@ -93,7 +93,7 @@ void Learner::feed_line(std::string_view line) {
   std::string path = url_decode(std::string_view(uri).substr(0, uri.find('?')), false);
   bool prefix = false;
   std::string route = learn_route(path.substr(0, 1024), prefix);
-  if (!check_route(Route{prefix ? route : "=" + route, "", {}, {}})) return;
+  if (!check_route(Route{prefix ? route : "=" + route, "", "", {}, {}})) return;
   bool any = false;
   for (const auto& r : *rules) {
     if (!r.is_object() || !r.contains("id") || !r["id"].is_number_integer()) continue;

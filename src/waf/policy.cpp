@@ -63,9 +63,11 @@ std::string_view field_type_name(FieldType t) {
 
 std::vector<Route> default_routes() {
   std::vector<std::string> rest = {"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"};
-  return {Route{"/wp-json/", "", rest, {}}, Route{"/api/", "", rest, {}},
-          Route{"/", "application/json", rest, {}},
+  return {Route{"/wp-json/", "", "", rest, {}}, Route{"/api/", "", "", rest, {}},
+          Route{"/", "application/json", "", rest, {}},
+          Route{"/", "", "application/json", rest, {}},
           Route{"/graphql",
+                "",
                 "",
                 {},
                 {{"json.query", FieldType::kGraphql}, {"query", FieldType::kGraphql}}}};
@@ -79,14 +81,18 @@ Status check_route(const Route& r) {
         "route path '{}': a decoded path starting with '/' ('=' first for an exact match), "
         "without quotes, spaces, backslashes or '%'",
         sanitize(r.path.substr(0, 128))));
-  if (!std::all_of(r.content_type.begin(), r.content_type.end(),
-                   [](char c) {
-                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' ||
-                            c == '+' || c == '-' || c == '.';
-                   }) ||
-      r.content_type.size() > 128)
+  auto media = [](const std::string& m) {
+    return m.size() <= 128 && std::all_of(m.begin(), m.end(), [](char c) {
+             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '+' ||
+                    c == '-' || c == '.';
+           });
+  };
+  if (!media(r.content_type))
     return Error::invalid(fmt::format("route {}: content_type '{}': a media type in lower case",
                                       r.path, sanitize(r.content_type.substr(0, 64))));
+  if (!media(r.accept))
+    return Error::invalid(fmt::format("route {}: accept '{}': a media type in lower case", r.path,
+                                      sanitize(r.accept.substr(0, 64))));
   for (const auto& m : r.methods)
     if (m.empty() || m.size() > 32 ||
         !std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
@@ -99,22 +105,49 @@ Status check_route(const Route& r) {
   return ok();
 }
 
-std::string policy_seclang(const std::vector<Route>& routes) {
+const std::vector<std::string_view>& application_names() {
+  static const std::vector<std::string_view> names = {"wordpress", "drupal", "nextcloud",
+                                                      "dokuwiki",  "cpanel", "xenforo"};
+  return names;
+}
+
+Status check_application(std::string_view name) {
+  const auto& n = application_names();
+  if (std::find(n.begin(), n.end(), name) != n.end()) return ok();
+  return Error::invalid(fmt::format("application '{}' is not one of {} (CRS's exclusion rules)",
+                                    sanitize(name.substr(0, 64)), fmt::join(n, ", ")));
+}
+
+std::string policy_seclang(const std::vector<Route>& routes,
+                           const std::vector<std::string>& applications) {
   std::string out;
+  int app_id = 189900;
+  for (const auto& a : applications)
+    if (check_application(a))  // CRS's REQUEST-903.9xxx rules run when this is set
+      out += fmt::format(
+          "SecAction \"id:{},phase:1,pass,nolog,t:none,setvar:tx.crs_exclusions_{}=1\"\n", app_id++,
+          a);
   int id = 190000;
   for (const Route& r : routes) {
     bool exact = r.path.starts_with('=');
     std::string match = fmt::format("\"@{} {}\"", exact ? "streq" : "beginsWith",
                                     exact ? r.path.substr(1) : r.path);
-    // The path, then (chained) the media type when the route names one.
+    // The path, then (chained) the media types when the route names them.
     auto rule = [&](const std::string& actions) {
-      if (r.content_type.empty())
-        return fmt::format("SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,{}\"\n",
-                           match, id++, actions);
-      return fmt::format(
-          "SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,chain\"\n"
-          "  SecRule REQUEST_HEADERS:Content-Type \"@beginsWith {}\" \"t:none,t:lowercase,{}\"\n",
-          match, id++, r.content_type, actions);
+      std::vector<std::string> links;
+      if (!r.content_type.empty())
+        links.push_back(
+            fmt::format("REQUEST_HEADERS:Content-Type \"@beginsWith {}\"", r.content_type));
+      if (!r.accept.empty())
+        links.push_back(fmt::format("REQUEST_HEADERS:Accept \"@contains {}\"", r.accept));
+      std::string text =
+          fmt::format("SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,{}\"\n", match,
+                      id++, links.empty() ? actions : "chain");
+      for (size_t i = 0; i < links.size(); ++i)
+        text +=
+            fmt::format("  SecRule {} \"t:none,t:lowercase{}{}\"\n", links[i],
+                        i + 1 < links.size() ? ",chain" : ",", i + 1 < links.size() ? "" : actions);
+      return text;
     };
     if (!r.methods.empty())
       out += rule(fmt::format("setvar:'tx.allowed_methods={}'", fmt::join(r.methods, " ")));

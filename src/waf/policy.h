@@ -17,8 +17,14 @@
 //              Mamori's graphql detector judges each string argument of the document instead
 // Besides the file's [[route]] tables (after them; default_routes = false drops them), the
 // default routes let REST APIs use PUT, PATCH and DELETE:
-// under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json");
+// under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json")
+// or from a client that asks for JSON (accept = "application/json": fetch, axios, API clients);
 // and /graphql's query is typed graphql.
+//
+// Applications: CRS ships exclusion rules for some web applications (its REQUEST-903.9xxx
+// files: WordPress's editor, customizer and login forms, Drupal's, Nextcloud's …), off unless
+// crs-setup.conf turns them on. `applications = ["wordpress"]` turns them on (CRS's own rules,
+// unchanged; known: application_names()).
 //
 // Example:
 //   auto text = policy_seclang(cfg.routes);   // appended to the engine settings
@@ -39,6 +45,7 @@ std::string_view field_type_name(FieldType t);
 struct Route {
   std::string path;          // "/wp-json/" (prefix) or "=/wp-login.php" (exact)
   std::string content_type;  // and, when set, a Content-Type starting with it (lower case)
+  std::string accept;        // and, when set, an Accept header containing it (lower case)
   std::vector<std::string> methods;
   std::vector<std::pair<std::string, FieldType>> fields;
 };
@@ -48,7 +55,12 @@ std::vector<Route> default_routes();
 // Checks what goes into SecLang text: a path of printable characters without quotes, spaces
 // or backslashes, methods of capital letters, field names of [A-Za-z0-9_.[]-].
 Status check_route(const Route& r);
-// The rules (ids 190000 and up, phase 1, before CRS).
-std::string policy_seclang(const std::vector<Route>& routes);
+// The applications whose CRS exclusion rules can be turned on.
+const std::vector<std::string_view>& application_names();
+Status check_application(std::string_view name);
+// The rules (ids 189900 and up for applications, 190000 and up for routes; phase 1, before
+// CRS).
+std::string policy_seclang(const std::vector<Route>& routes,
+                           const std::vector<std::string>& applications = {});
 
 }  // namespace mamori::waf

@@ -191,6 +191,8 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
           st = str(rn, "route.path", r.path);
         } else if (k == "content_type") {
           st = str(rn, "route.content_type", r.content_type);
+        } else if (k == "accept") {
+          st = str(rn, "route.accept", r.accept);
         } else if (k == "methods") {
           st = strs(rn, "route.methods", r.methods);
         } else if (k == "fields") {
@@ -213,7 +215,7 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
         } else {
           st =
               Error::invalid(fmt::format("{}: unknown key '{}' in [[route]] (known: path, "
-                                         "content_type, methods, fields)",
+                                         "content_type, accept, methods, fields)",
                                          at(rn), sanitize(k)));
         }
         if (!st) return st.error();
@@ -252,6 +254,13 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
           st = Error::invalid(fmt::format("{}: metrics: {}", at(node), a.error().message));
     } else if (k == "route") {
       st = routes(node);
+    } else if (k == "applications") {
+      if ((st = strs(node, k, c.applications)))
+        for (const auto& app : c.applications)
+          if (auto ok_app = check_application(app); !ok_app) {
+            st = Error::invalid(fmt::format("{}: {}", at(node), ok_app.error().message));
+            break;
+          }
     } else if (k == "default_routes") {
       auto v = node.value<bool>();
       if (!v)
@@ -368,12 +377,13 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
         }
       }
     } else {
-      st = Error::invalid(
-          fmt::format("{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
-                      "native, virtual_patches, virtual_patch_refresh, default_routes, [[route]], "
-                      "trusted_proxies, log, "
-                      "metrics, workers, [tls], [limits])",
-                      at(node), sanitize(k)));
+      st = Error::invalid(fmt::format(
+          "{}: unknown key '{}' (known: listen, upstream, rules, paranoia, mode, "
+          "native, virtual_patches, virtual_patch_refresh, applications, default_routes, "
+          "[[route]], "
+          "trusted_proxies, log, "
+          "metrics, workers, [tls], [limits])",
+          at(node), sanitize(k)));
     }
     if (!st) return st.error();
   }

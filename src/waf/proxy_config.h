@@ -69,10 +69,13 @@ struct ProxyConfig {
   uint32_t native = 0x1ff;  // native detectors (native.h): "all", "none" or a list of names
   VirtualPatchMode virtual_patches = VirtualPatchMode::kBlock;
   std::vector<Route> routes = default_routes();  // [[route]] (policy.h)
-  int virtual_patch_refresh_s = 60;              // how often the store is read for them
-  std::string tls_cert, tls_key;                 // both or neither
-  std::vector<std::string> trusted_proxies;      // addresses or prefixes
-  std::string log;                               // decision log (JSON lines); "" none
+  // CRS's exclusion rules turned on (policy.h): WordPress's by default (they name its own
+  // paths only: /wp-admin/…, /wp-json/wp/v2/posts, wp-login.php); [] turns them off.
+  std::vector<std::string> applications = {"wordpress"};
+  int virtual_patch_refresh_s = 60;          // how often the store is read for them
+  std::string tls_cert, tls_key;             // both or neither
+  std::vector<std::string> trusted_proxies;  // addresses or prefixes
+  std::string log;                           // decision log (JSON lines); "" none
   std::string metrics;   // ADDR:PORT for Prometheus (GET /metrics); "" none; restart to change
   unsigned workers = 0;  // 0: one per core
   ProxyLimits limits;

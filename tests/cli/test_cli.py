@@ -903,6 +903,22 @@ class Waf(Base):
         self.assertIn("rules: /etc/modsecurity/crs/crs-setup.conf, /usr/share/modsecurity-crs/rules",
                       text)
         self.assertIn("attacks blocked      100.00 % (3 of 3)", text)
+        # --config: the file's paranoia level and applications apply, the command line wins
+        conf = os.path.join(self.tmp, "waf.toml")
+        with open(conf, "w") as f:
+            f.write('paranoia = 2\napplications = []\n')
+        login = self.write_corpus([{"id": "l1", "method": "POST", "uri": "/wp-login.php",
+                                    "headers": h + [["Content-Type",
+                                                     "application/x-www-form-urlencoded"]],
+                                    "body": "log=ann&pwd=Tr0ub4dor%263%27+OR+x--",
+                                    "expect": "allow", "category": "benign"}])
+        def run(*args):
+            return json.loads(mamori("-q", "--format", "json", "waf", "test", *args,
+                                     login).stdout)
+        self.assertEqual(run()["false_positives"], 0)  # WordPress's exclusions by default
+        doc = run("--config", conf)
+        self.assertEqual((doc["paranoia"], doc["false_positives"]), (2, 1))
+        self.assertEqual(run("--config", conf, "--paranoia", "1")["paranoia"], 1)
 
     def test_waf_test_refuses_bad_input(self):
         bad = self.write_corpus([{"id": "x", "expect": "maybe"}])
