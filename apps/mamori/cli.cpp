@@ -46,7 +46,7 @@ std::string host_name(const Options& o) {
 
 std::string db_path(const Options& o) { return o.db.empty() ? vuln::VulnDb::default_path() : o.db; }
 
-Result<std::unique_ptr<store::Store>> open_store(const Options& o) {
+Result<std::unique_ptr<store::Store>> open_store(const Options& o, int64_t lock_wait_ms) {
   // --store, else $MAMORI_STORE (a URL kept out of the command line), else the SQLite default
   const char* env = std::getenv("MAMORI_STORE");
   std::string url = !o.store.empty() ? o.store
@@ -62,7 +62,7 @@ Result<std::unique_ptr<store::Store>> open_store(const Options& o) {
                  "(docs/store.md)\n",
                  static_cast<int>(::getpid()));
   }
-  auto s = store::Store::open(url);
+  auto s = store::Store::open(url, lock_wait_ms);
   if (!s) return s.error().with_context("store");
   return s;
 }

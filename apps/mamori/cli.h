@@ -59,7 +59,8 @@ int usage(const std::string& msg);                    // "mamori: …" on stderr
 void info(const Options& o, const std::string& msg);  // stderr unless -q
 std::string host_name(const Options& o);
 std::string db_path(const Options& o);
-Result<std::unique_ptr<store::Store>> open_store(const Options& o);
+// lock_wait_ms >= 0: how long to wait for another writer (store::Store::open); default 10 s.
+Result<std::unique_ptr<store::Store>> open_store(const Options& o, int64_t lock_wait_ms = -1);
 bool use_color(const Options& o);
 // The text to stdout or, with -o, atomically to the file.
 int emit(const Options& o, const std::string& text);

@@ -67,9 +67,10 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
   if (a.no_policy) {
     site.routes.clear();
     site.applications.clear();
+    site.json_media_types = false;
   }
-  auto rs =
-      waf::load_engine_rules(rules, paranoia, waf::policy_seclang(site.routes, site.applications));
+  auto rs = waf::load_engine_rules(
+      rules, paranoia, waf::policy_seclang(site.routes, site.applications, site.json_media_types));
   if (!rs) return fail(rs.error().with_context("waf test"));
   info(o, "waf test: building the engine (" + std::to_string(rs->rules.size()) + " rules)");
   waf::EngineOptions eo;

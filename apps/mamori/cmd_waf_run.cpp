@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -75,7 +76,9 @@ Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
   if (!cfg) return cfg.error();
   if (checked)
     if (auto st = checked(*cfg); !st) return st.error();
-  auto rs = waf::load_engine_rules(cfg->rules, cfg->paranoia, waf::policy_seclang(cfg->routes, cfg->applications));
+  auto rs = waf::load_engine_rules(
+      cfg->rules, cfg->paranoia,
+      waf::policy_seclang(cfg->routes, cfg->applications, cfg->json_media_types));
   if (!rs) return rs.error();
   if (cfg->limits.max_body) rs->request_body_limit = cfg->limits.max_body;
   if (cfg->limits.max_body_no_files)
@@ -93,19 +96,21 @@ Result<std::shared_ptr<const waf::ProxyGeneration>> build_generation(
 std::string describe(const waf::ProxyGeneration& g) {
   const auto& c = g.config;
   size_t vp = g.vpatches ? g.vpatches->describe().size() : 0;
-  return fmt::format("upstream {}, {} mode, paranoia level {}, {} rules, {} virtual patches, "
-                     "CRS exclusions for {}{}{}{}",
-                     c.upstream, c.mode == waf::ProxyMode::kBlock ? "block" : "detect", c.paranoia,
-                     g.engine->rules().rules.size(), vp,
-                     c.applications.empty() ? "no application"
-                                            : fmt::format("{}", fmt::join(c.applications, ", ")),
-                     g.tls ? ", TLS" : "",
-                     c.log.empty() ? "" : ", decision log " + c.log,
-                     c.source.empty() ? "" : ", config " + c.source);
+  return fmt::format(
+      "upstream {}, {} mode, paranoia level {}, {} rules, {} virtual patches, "
+      "CRS exclusions for {}{}{}{}",
+      c.upstream, c.mode == waf::ProxyMode::kBlock ? "block" : "detect", c.paranoia,
+      g.engine->rules().rules.size(), vp,
+      c.applications.empty() ? "no application"
+                             : fmt::format("{}", fmt::join(c.applications, ", ")),
+      g.tls ? ", TLS" : "", c.log.empty() ? "" : ", decision log " + c.log,
+      c.source.empty() ? "" : ", config " + c.source);
 }
 
 // Keeps the running generation's virtual patches (waf/vpatch.h) in step with the store: read at
 // start, on SIGHUP and every virtual_patch_refresh seconds; what changes is said.
+constexpr int64_t kStoreLockWaitMs = 250;
+
 class PatchKeeper {
  public:
   explicit PatchKeeper(const Options& o) : o_(o) {}
@@ -154,7 +159,9 @@ class PatchKeeper {
     std::error_code ec;
     if (!store::Store::is_postgres(url) && !std::filesystem::exists(url, ec))
       return Error::not_found("the store " + url + " does not exist (run 'mamori scan' first)");
-    auto st = open_store(o_);
+    // A scan writing to the store must not stall the signal loop (reloads, SIGTERM): a
+    // short wait, and the shields in force stay until the next read.
+    auto st = open_store(o_, kStoreLockWaitMs);
     if (!st) return st.error();
     auto comps = waf::vulnerable_wordpress(**st, host_name(o_));
     if (!comps) return comps.error();
@@ -276,12 +283,14 @@ int cmd_waf_run(const Options& o, const RunArgs& a) {
                                       "configuration"));
       } else {
         const auto& was = (*proxy)->current()->config;
+        // Said even with -q: the operator believes the change is live.
+        auto warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
         if ((*next)->config.listen != was.listen)
-          info(o, "waf run: listen changed in the configuration; it takes a restart");
+          warn("waf run: listen changed in the configuration; it takes a restart");
         if ((*next)->config.workers != was.workers)
-          info(o, "waf run: workers changed in the configuration; it takes a restart");
+          warn("waf run: workers changed in the configuration; it takes a restart");
         if ((*next)->config.metrics != was.metrics)
-          info(o, "waf run: metrics changed in the configuration; it takes a restart");
+          warn("waf run: metrics changed in the configuration; it takes a restart");
         auto shielded = patches.apply(*next);
         (*proxy)->publish(shielded);
         schedule_patches();

@@ -76,9 +76,16 @@ class PgDb final : public Db {
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
       std::string msg = sanitize(trim(PQresultErrorMessage(res)));
+      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      // Another writer holds a lock we waited for past lock_timeout (55P03), or a deadlock
+      // (40P01), or serialisation: busy, like SQLite's SQLITE_BUSY — try again later.
+      const bool busy = state && (std::string_view(state) == "55P03" ||
+                                  std::string_view(state) == "40P01" ||
+                                  std::string_view(state) == "40001");
       PQclear(res);
       if (PQstatus(c_) != CONNECTION_OK)
         return Error::unavailable(fmt::format("{}: connection lost: {}", desc_, msg));
+      if (busy) return Error::unavailable(fmt::format("{}: {}", desc_, msg));
       return Error::internal(fmt::format("{}: {}", desc_, msg));
     }
     if (rows) {

@@ -190,6 +190,33 @@ int Store::latest_schema_version() { return kMigrations[std::size(kMigrations) -
 
 std::string Store::describe() const { return db_->describe(); }
 
+Status Store::set_lock_wait_ms(int64_t ms) {
+  ms = std::clamp<int64_t>(ms, 0, 3'600'000);
+  if (db_->dialect() == Dialect::kSqlite) {
+    auto r = db_->query(fmt::format("PRAGMA busy_timeout = {}", ms));
+    return r ? ok() : Status(r.error());
+  }
+  // PostgreSQL reads 0 as "wait for ever": the shortest wait it has is 1 ms.
+  return db_->exec(fmt::format("SET lock_timeout = {}", std::max<int64_t>(ms, 1)));
+}
+
+Result<int64_t> Store::lock_wait_ms() {
+  auto r =
+      db_->query(db_->dialect() == Dialect::kSqlite ? "PRAGMA busy_timeout"
+                                                    : "SELECT current_setting('lock_timeout')");
+  if (!r) return r.error();
+  if (r->empty() || r->front().empty()) return Error::invalid("no lock wait setting");
+  const std::string v = as_text(r->front()[0]);  // PostgreSQL: "250ms", "2s", "1min" or "0"
+  char* end = nullptr;
+  const int64_t n = std::strtoll(v.c_str(), &end, 10);
+  const std::string unit = end ? std::string(end) : "";
+  if (unit.empty() || unit == "ms") return n;
+  if (unit == "s") return n * 1000;
+  if (unit == "min") return n * 60'000;
+  if (unit == "h") return n * 3'600'000;
+  return Error::invalid("lock wait '" + v + "' is not understood");
+}
+
 std::string Store::default_url() { return state_dir() + "/mamori.db"; }
 
 bool Store::url_has_password(const std::string& url) {
@@ -207,7 +234,7 @@ bool Store::is_postgres(const std::string& url) {
          key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos;
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& url, int64_t lock_wait_ms) {
   std::unique_ptr<Db> db;
   if (is_postgres(url)) {
     auto d = open_postgres(url);
@@ -231,6 +258,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
       if (auto s = ensure_private_file(path + suffix); !s) return s.error().with_context("store");
   }
   std::unique_ptr<Store> s(new Store(std::move(db)));
+  if (lock_wait_ms >= 0)  // before the schema check, which takes the write lock
+    if (auto w = s->set_lock_wait_ms(lock_wait_ms); !w) return w.error();
   auto m = s->migrate();
   if (!m) return m.error();
   return s;

@@ -83,7 +83,9 @@ class Store {
 
   // url: a file path or sqlite:PATH, or postgresql://… / postgres://… (libpq URI).
   // Creates the schema (versioned migrations) when needed.
-  static Result<std::unique_ptr<Store>> open(const std::string& url);
+  // lock_wait_ms >= 0: set_lock_wait_ms() before anything else (opening checks the schema under
+  // the write lock).
+  static Result<std::unique_ptr<Store>> open(const std::string& url, int64_t lock_wait_ms = -1);
   // The default SQLite location: mamori.db in state_dir() (core/fs.h).
   static std::string default_url();
   // Whether a PostgreSQL URL or connection string carries a password (visible to every user
@@ -94,6 +96,12 @@ class Store {
   static bool is_postgres(const std::string& url);
 
   std::string describe() const;
+  // How long a statement waits for another writer's lock before failing with "unavailable"
+  // (SQLite: busy_timeout, 10 s when opened; PostgreSQL: lock_timeout, none when opened). A
+  // caller that must not stall — the WAF's signal loop reading virtual patches — sets it low
+  // and tries again later.
+  Status set_lock_wait_ms(int64_t ms);
+  Result<int64_t> lock_wait_ms();
   int schema_version() const { return schema_version_; }
   static int latest_schema_version();
 

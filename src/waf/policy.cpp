@@ -63,10 +63,19 @@ std::string_view field_type_name(FieldType t) {
 
 std::vector<Route> default_routes() {
   std::vector<std::string> rest = {"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"};
-  return {Route{"/wp-json/", "", "", rest, {}}, Route{"/api/", "", "", rest, {}},
+  return {Route{"/wp-json/", "", "", rest, {}},
+          Route{"/api/", "", "", rest, {}},
           Route{"/", "application/json", "", rest, {}},
+          Route{"/", "application/merge-patch+json", "", rest, {}},
+          Route{"/", "application/json-patch+json", "", rest, {}},
+          Route{"/", "application/vnd.api+json", "", rest, {}},
           Route{"/", "", "application/json", rest, {}},
           Route{"/graphql",
+                "",
+                "",
+                {},
+                {{"json.query", FieldType::kGraphql}, {"query", FieldType::kGraphql}}},
+          Route{"/api/graphql",
                 "",
                 "",
                 {},
@@ -119,8 +128,23 @@ Status check_application(std::string_view name) {
 }
 
 std::string policy_seclang(const std::vector<Route>& routes,
-                           const std::vector<std::string>& applications) {
+                           const std::vector<std::string>& applications, bool json_media_types) {
   std::string out;
+  if (json_media_types) {
+    // Parsed as JSON, so their values are judged one by one, as application/json's are …
+    out +=
+        "SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/(?:merge-patch|json-patch|vnd\\.api|ld|hal|problem)\\+json\" "
+        "\"id:189950,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n";
+    // … and allowed: CRS's default list (its rule 901162, which keeps a list set before it;
+    // a crs-setup.conf that sets its own, rule 900220, comes later and wins).
+    out +=
+        "SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/(?:merge-patch|json-patch|vnd\\.api|ld|hal|problem)\\+json\" "
+        "\"id:189951,phase:1,t:none,t:lowercase,pass,nolog,capture,"
+        "setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| "
+        "|multipart/form-data| |multipart/related| |text/xml| |application/xml| "
+        "|application/soap+xml| |application/json| |application/cloudevents+json| "
+        "|application/cloudevents-batch+json| |%{tx.0}|'\"\n";
+  }
   int app_id = 189900;
   for (const auto& a : applications)
     if (check_application(a))  // CRS's REQUEST-903.9xxx rules run when this is set

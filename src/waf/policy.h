@@ -17,7 +17,8 @@
 //              Mamori's graphql detector judges each string argument of the document instead
 // Besides the file's [[route]] tables (after them; default_routes = false drops them), the
 // default routes let REST APIs use PUT, PATCH and DELETE:
-// under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json")
+// under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json",
+// and the JSON Patch, Merge Patch and JSON:API media types)
 // or from a client that asks for JSON (accept = "application/json": fetch, axios, API clients);
 // and /graphql's query is typed graphql.
 //
@@ -60,7 +61,11 @@ const std::vector<std::string_view>& application_names();
 Status check_application(std::string_view name);
 // The rules (ids 189900 and up for applications, 190000 and up for routes; phase 1, before
 // CRS).
+// With `json_media_types`, JSON's own media types that REST APIs send
+// (application/merge-patch+json, application/vnd.api+json …: any application/…+json) are allowed
+// besides CRS's list and parsed as JSON like application/json (189950, 189951).
 std::string policy_seclang(const std::vector<Route>& routes,
-                           const std::vector<std::string>& applications = {});
+                           const std::vector<std::string>& applications = {},
+                           bool json_media_types = false);
 
 }  // namespace mamori::waf

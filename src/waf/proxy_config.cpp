@@ -387,7 +387,10 @@ Result<ProxyConfig> read_proxy_config(const std::string& path, ProxyConfig c) {
     }
     if (!st) return st.error();
   }
-  if (!defaults) c.routes.clear();
+  if (!defaults) {
+    c.routes.clear();
+    c.json_media_types = false;
+  }
   c.routes.insert(c.routes.end(), file_routes.begin(), file_routes.end());
   return c;
 }

@@ -72,8 +72,9 @@ struct ProxyConfig {
   // CRS's exclusion rules turned on (policy.h): WordPress's by default (they name its own
   // paths only: /wp-admin/…, /wp-json/wp/v2/posts, wp-login.php); [] turns them off.
   std::vector<std::string> applications = {"wordpress"};
-  int virtual_patch_refresh_s = 60;          // how often the store is read for them
-  std::string tls_cert, tls_key;             // both or neither
+  bool json_media_types = true;      // with the default routes: application/…+json (policy.h)
+  int virtual_patch_refresh_s = 60;  // how often the store is read for them
+  std::string tls_cert, tls_key;     // both or neither
   std::vector<std::string> trusted_proxies;  // addresses or prefixes
   std::string log;                           // decision log (JSON lines); "" none
   std::string metrics;   // ADDR:PORT for Prometheus (GET /metrics); "" none; restart to change

@@ -237,6 +237,37 @@ TEST_P(StoreTest, PackagesAndScanSnapshotsRoundTrip) {
   EXPECT_EQ((*last)->package_count, 2);
 }
 
+// The WAF's signal loop reads virtual patches from the store: while another process holds the
+// write lock, opening with a short lock wait fails ("unavailable") instead of stalling it.
+TEST_P(StoreTest, AShortLockWaitFailsInsteadOfWaitingForAnotherWriter) {
+  store_.reset();
+  auto quick = Store::open(url_, 250);
+  ASSERT_TRUE(quick.has_value()) << quick.error().message;
+  EXPECT_EQ((*quick)->lock_wait_ms().value_or(-1), 250);
+  quick->reset();
+  // Another writer holds the lock for as long as this test runs.
+  sqlite3* lite = nullptr;
+  PGconn* pg = nullptr;
+  if (GetParam() == "sqlite") {
+    ASSERT_EQ(sqlite3_open(url_.c_str(), &lite), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(lite, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  } else {
+    pg = PQconnectdb(url_.c_str());
+    ASSERT_EQ(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "BEGIN"));
+    PGresult* r = PQexec(pg, "SELECT pg_advisory_xact_lock(7274261)");
+    ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+  }
+  auto blocked = Store::open(url_, 0);
+  ASSERT_FALSE(blocked.has_value());
+  EXPECT_EQ(blocked.error().code, ErrorCode::kUnavailable) << blocked.error().message;
+  if (lite) sqlite3_close(lite);
+  if (pg) PQfinish(pg);
+  auto again = Store::open(url_, 0);  // the lock is gone: no wait needed
+  EXPECT_TRUE(again.has_value()) << again.error().message;
+}
+
 TEST_P(StoreTest, ReopeningKeepsDataAndSchemaVersion) {
   Finding a = make("c", "a");
   scan({a}, 1000);
