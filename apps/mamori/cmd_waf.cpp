@@ -95,7 +95,7 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
 struct LearnArgs {
   std::vector<std::string> logs;
   size_t min_clients = 3, min_hits = 5;
-  int64_t first_id = 10000;
+  int64_t first_id = 0;  // 0: each rule's stable id (learn.cpp)
   bool seclang = false;
 };
 
@@ -130,7 +130,7 @@ int cmd_waf_learn(const Options& o, const LearnArgs& a) {
   if (auto bad = text_or_json(o, "waf learn")) return *bad;
   if (a.min_clients < 1 || a.min_hits < 1)
     return usage("waf learn: --min-clients and --min-hits are at least 1");
-  if (a.first_id < 1 || a.first_id > 99'999'000)
+  if (a.first_id < 0 || a.first_id > 99'999'000)
     return usage("waf learn: --first-id is a rule id from 1 to 99999000");
   waf::LearnOptions lo{a.min_clients, a.min_hits};
   waf::Learner l(lo);
@@ -228,8 +228,9 @@ See docs/waf.md.)");
       ->capture_default_str();
   learn->add_option("--min-hits", la->min_hits, "… and at least this many requests")
       ->capture_default_str();
-  learn->add_option("--first-id", la->first_id, "Rule id of the first proposed rule")
-      ->capture_default_str();
+  learn->add_option("--first-id", la->first_id,
+                    "Number the proposed rules from this id on (default: each rule's own stable "
+                    "id in 10000-99999, from a hash of its text, so that two runs do not collide)");
   learn->add_flag("--seclang", la->seclang,
                   "Print only the SecLang rules (for REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf)");
   learn->footer(R"(Nothing is applied: read each proposal and the values that fired before copying

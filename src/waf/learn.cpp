@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/text.h"
 #include "waf/policy.h"
@@ -145,7 +146,19 @@ std::string render_learned_seclang(const LearnReport& r, int64_t first_id) {
   std::string out =
       "# Proposed by 'mamori waf learn' from the decision log: review each one (the values that\n"
       "# fired are shown) before copying it into REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf.\n";
+  // Ids: from first_id on; or (first_id <= 0) each rule's own, from a hash of its text in
+  // 10000–99999, so that the same exclusion keeps its id and a later run's proposals do not
+  // take the ids of an earlier run's (a duplicate pasted twice is then refused by id).
   int64_t id = first_id;
+  std::set<int64_t> taken;
+  auto next_id = [&](const std::string& text) {
+    if (first_id > 0) return id++;
+    uint64_t h = 14695981039346656037ull;  // FNV-1a
+    for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
+    auto n = static_cast<int64_t>(10000 + h % 90000);
+    while (!taken.insert(n).second) n = n == 99999 ? 10000 : n + 1;
+    return n;
+  };
   for (const auto& [route, ps] : by_route) {
     std::string match =
         fmt::format("\"@{} {}\"", route.second ? "beginsWith" : "streq", route.first);
@@ -164,17 +177,19 @@ std::string render_learned_seclang(const LearnReport& r, int64_t first_id) {
         ctls.push_back(fmt::format("ctl:ruleRemoveTargetById={};{}", p->rule_id, p->target));
       }
     }
-    if (methods.size() > 4)
-      out += fmt::format(
-          "SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,"
-          "setvar:'tx.allowed_methods={}'\"\n",
-          match, id++, fmt::join(methods, " "));
+    if (methods.size() > 4) {
+      std::string acts = fmt::format("phase:1,pass,nolog,t:none,setvar:'tx.allowed_methods={}'",
+                                     fmt::join(methods, " "));
+      out += fmt::format("SecRule REQUEST_FILENAME {} \"id:{},{}\"\n", match, next_id(match + acts),
+                         acts);
+    }
     for (size_t i = 0; i < ctls.size(); i += 16) {
       std::vector<std::string> part(
           ctls.begin() + static_cast<long>(i),
           ctls.begin() + static_cast<long>(std::min(ctls.size(), i + 16)));
-      out += fmt::format("SecRule REQUEST_FILENAME {} \"id:{},phase:1,pass,nolog,t:none,{}\"\n",
-                         match, id++, fmt::join(part, ","));
+      std::string acts = fmt::format("phase:1,pass,nolog,t:none,{}", fmt::join(part, ","));
+      out += fmt::format("SecRule REQUEST_FILENAME {} \"id:{},{}\"\n", match, next_id(match + acts),
+                         acts);
     }
   }
   return out;

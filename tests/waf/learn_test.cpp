@@ -66,6 +66,26 @@ TEST(Learn, ManyClientsProposeOneClientDoesNot) {
   // The SecLang loads, and does what it says: 942100 no longer looks at ARGS:content on that
   // route (it still does elsewhere), and PUT is allowed under the prefix.
   std::string conf = render_learned_seclang(r, 10000);
+  // Without a first id, each rule has its own id from its text: the same in a later run, and
+  // a later run with one more proposal keeps the ids it shares with this one.
+  auto ids = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (size_t p = text.find("\"id:"); p != std::string::npos; p = text.find("\"id:", p + 1))
+      out.push_back(text.substr(p + 4, text.find(',', p) - p - 4));
+    return out;
+  };
+  const auto stable = ids(render_learned_seclang(r, 0));
+  ASSERT_EQ(stable.size(), 2u);
+  EXPECT_EQ(stable, ids(render_learned_seclang(r, 0)));
+  EXPECT_NE(stable[0], stable[1]);
+  for (const auto& id : stable) EXPECT_TRUE(id.size() == 5 && id >= "10000") << id;
+  LearnReport more = r;
+  more.proposals.insert(more.proposals.begin(), r.proposals.front());
+  more.proposals.front().route = "/other/";
+  const auto later = ids(render_learned_seclang(more, 0));
+  ASSERT_EQ(later.size(), 3u);
+  for (const auto& id : stable) EXPECT_NE(std::find(later.begin(), later.end(), id), later.end());
+  EXPECT_EQ(ids(conf), (std::vector<std::string>{"10000", "10001"}));
   EXPECT_NE(conf.find("ctl:ruleRemoveTargetById=942100;ARGS:content"), std::string::npos) << conf;
   EXPECT_NE(conf.find("setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PUT'"), std::string::npos);
   // As CRS has them: 901 sets the method list when nothing did, 911100 judges it.
