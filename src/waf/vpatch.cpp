@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
@@ -409,7 +410,32 @@ std::optional<VirtualPatchHit> VirtualPatches::check(const Request& req) const {
     actions = php_args(req, body_args, "action");
   std::vector<std::string_view> routes = php_args(req, body_args, "rest_route");
   std::string lpath = to_lower(path);  // WordPress matches REST routes without case
-  size_t wpjson = lpath.find("/wp-json/");
+  // The REST API answers under /wp-json/ unless the site's rest_url_prefix filter moved it: a
+  // plugin's namespace is looked for as whole segments anywhere in the path, outside the
+  // directories that hold files (a plugin's assets under …/v2/ stay served).
+  const bool file_dir = lpath.find("/wp-content/") != std::string::npos ||
+                        lpath.find("/wp-includes/") != std::string::npos ||
+                        lpath.find("/wp-admin/") != std::string::npos;
+  // The batch endpoint (/wp-json/batch/v1, ?rest_route=/batch/v1) runs the routes its JSON
+  // body lists: {"requests": [{"path": "/ns/v1/…", …}, …]}.
+  std::vector<std::string> batch;
+  auto is_batch = [](std::string_view r) {
+    while (r.starts_with('/')) r.remove_prefix(1);
+    while (r.ends_with('/')) r.remove_suffix(1);
+    return iequals(r, "batch/v1");
+  };
+  bool batch_call = (lpath.ends_with("/batch/v1") || lpath.ends_with("/batch/v1/")) && !file_dir;
+  for (std::string_view r : routes) batch_call = batch_call || is_batch(r);
+  if (batch_call && !req.body.empty() && req.body.size() <= (1u << 20)) {
+    auto doc = nlohmann::json::parse(req.body, nullptr, false);
+    if (doc.is_object() && doc.contains("requests") && doc["requests"].is_array())
+      for (const auto& one : doc["requests"])
+        if (one.is_object() && one.contains("path") && one["path"].is_string() &&
+            batch.size() < 1000) {
+          std::string p = one["path"].get<std::string>();
+          batch.push_back(p.substr(0, p.find('?')));
+        }
+  }
   for (const Shield& s : shields_) {
     auto hit = [&](std::string variable, std::string_view value) {
       return VirtualPatchHit{kVirtualPatchRule, std::move(variable), std::string(value), s.msg};
@@ -433,14 +459,20 @@ std::optional<VirtualPatchHit> VirtualPatches::check(const Request& req) const {
       auto under = [&](std::string_view route) {
         return route.starts_with(ns) && (route.size() == ns.size() || route[ns.size()] == '/');
       };
-      if (wpjson != std::string::npos && under(std::string_view(lpath).substr(wpjson + 9)))
-        return hit("REQUEST_FILENAME", path);
-      for (std::string_view r0 : routes) {
+      if (!file_dir)
+        for (size_t at = lpath.find(ns); at != std::string::npos; at = lpath.find(ns, at + 1))
+          if (at > 0 && lpath[at - 1] == '/' && under(std::string_view(lpath).substr(at)))
+            return hit("REQUEST_FILENAME", path);
+      auto route_under = [&](std::string_view r0) {
         std::string r = to_lower(r0);
         std::string_view rv = r;
         while (rv.starts_with('/')) rv.remove_prefix(1);
-        if (under(rv)) return hit("ARGS:rest_route", r0);
-      }
+        return under(rv);
+      };
+      for (std::string_view r0 : routes)
+        if (route_under(r0)) return hit("ARGS:rest_route", r0);
+      for (const std::string& b0 : batch)
+        if (route_under(b0)) return hit("REQUEST_BODY:requests.path", b0);
     }
   }
   return std::nullopt;

@@ -109,6 +109,30 @@ TEST_F(VirtualPatchTree, ShieldsThePluginsPhpActionsAndRoutesOnly) {
         get("/wp-includes/js/tinymce/wp-tinymce.php"), get("/wp-includes/css/buttons.css"),
         get("/shop/cart")})
     EXPECT_FALSE(blocked(raw)) << raw;
+
+  // A REST prefix the site moved (rest_url_prefix), and the batch endpoint running the
+  // plugin's route among others; a plugin asset in a folder named like the version is served.
+  auto json = [](const std::string& target, const std::string& body) {
+    return "POST " + target + " HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n" +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  const std::string batch = R"({"requests":[{"method":"GET","path":"/wp/v2/posts"},)"
+                            R"({"method":"POST","path":"/cform/v1/export?x=1","body":{"a":1}}]})";
+  for (const std::string& raw :
+       {get("/api/cform/v1/export"), get("/rest/CFORM/v1"), json("/wp-json/batch/v1", batch),
+        json("/?rest_route=/batch/v1", batch), json("/api/batch/v1/", batch)}) {
+    auto h = blocked(raw);
+    EXPECT_TRUE(h) << raw;
+    if (h && raw.find("batch") != std::string::npos) {
+      EXPECT_EQ(h->variable, "REQUEST_BODY:requests.path");
+    }
+  }
+  put(plug + "v1/bundle.js", "x");
+  for (const std::string& raw :
+       {get("/wp-content/plugins/cform/v1/bundle.js"),
+        json("/wp-json/batch/v1", R"({"requests":[{"path":"/wp/v2/posts"}]})"),
+        json("/wp-json/batch/v1", "not json"), get("/api/cformx/v1/export")})
+    EXPECT_FALSE(blocked(raw)) << raw;
 }
 
 // What an attack review got past the first version: PHP's own reading of parameter names and
