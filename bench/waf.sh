@@ -12,6 +12,7 @@
 #      levels 1 to 4: rule-id agreement (tests/waf/compare.py) and detection per category.
 #   bench/waf.sh [BUILD_DIR]   (default build/ci: the same optimisation as release, with the
 #                              tests, which hold the oracle, tests/mamori_modsec_oracle)
+#   ROUNDS=3 DUR=6s            the on-the-wire rounds (default three of 6 s each)
 set -euo pipefail
 build=${1:-build/ci}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,7 @@ echo "== mamori: engine CPU per request (no HTTP I/O)"
 "$build/bench/waf_engine_bench" --benchmark_min_time=3 2>/dev/null | grep BM_
 corpus=$shared/corpus/waf/dev.jsonl
 
-echo "== on the wire: wrk -t1 -c8, 8 s rounds, interleaved; CPU of the serving process"
+echo "== on the wire: wrk -t1 -c8, ${DUR:-6s} rounds (${ROUNDS:-3}), interleaved; CPU of the serving process"
 port=38100
 "$bin" -q waf run --listen 127.0.0.1:$port --upstream http://127.0.0.1:38090 --workers 1 \
   2> "$tmp/waf-run.err" &
@@ -45,12 +46,12 @@ nginx_ticks() { local t=0; for p in $(pgrep -P "$master"); do
 mamori_ticks() { awk '{print $14 + $15}' "/proc/$wafpid/stat"; }
 hz=$(getconf CLK_TCK)
 printf "%-5s %-18s %10s %12s\n" wl target "req/s" "cpu_us/req"
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-3}"); do
   for wl in get post; do
     for target in plain:38080 modsec-pl1:38081 mamori-pl1:$port; do
       name=${target%%:*}; p=${target##*:}
       if [ "$name" = mamori-pl1 ]; then t0=$(mamori_ticks); else t0=$(nginx_ticks); fi
-      out=$(wrk -t1 -c8 -d8s -s "$shared/bench/waf/$wl.lua" "http://127.0.0.1:$p")
+      out=$(wrk -t1 -c8 -d"${DUR:-6s}" -s "$shared/bench/waf/$wl.lua" "http://127.0.0.1:$p")
       if [ "$name" = mamori-pl1 ]; then t1=$(mamori_ticks); else t1=$(nginx_ticks); fi
       n=$(echo "$out" | awk '/requests in/ {print $1}')
       rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')

@@ -2,6 +2,7 @@
 #include "cmd_waf.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,18 @@ int cmd_waf_test(const Options& o, const TestArgs& a) {
   so.max_pl = a.max_pl >= 0 ? a.max_pl : paranoia;
   so.paranoia = paranoia;
   so.rules = rules.empty() ? waf::default_crs_paths() : rules;
+  so.policy = fmt::format(
+      "{}, native detectors: {}{}",
+      a.no_policy ? std::string("no routes or applications (--no-policy)")
+                  : fmt::format("{} routes{}, applications: {}", site.routes.size(),
+                                site.json_media_types ? " and JSON media types" : "",
+                                site.applications.empty()
+                                    ? std::string("none")
+                                    : fmt::format("{}", fmt::join(site.applications, ", "))),
+      *native == 0                 ? "none"
+      : *native == waf::kNativeAll ? "all"
+                                   : "some",
+      a.config.empty() ? "" : " (from " + a.config + ")");
   auto score = waf::score_corpus(**eng, *recs, so);
   if (!a.records.empty()) {
     if (auto st = write_file_atomic(a.records, waf::render_records_jsonl(score), 0600); !st)
@@ -189,7 +202,8 @@ See docs/waf.md.)");
                        std::string(waf::kCrsRulesDir) + ")")
       ->delimiter(',');
   auto* par = test->add_option("--paranoia", t->paranoia,
-                               "CRS paranoia level, 1 to 4 (default: the --config file's, else 1)");
+                               "CRS paranoia level, 1 to 4 (default: the --config file's, else 1)")
+                  ->default_str("");
   test->add_option(
       "--max-pl", t->max_pl,
       "Leave out CRS regression tests (records with crs_pl) of rules above this level; 0 "
@@ -202,14 +216,15 @@ See docs/waf.md.)");
   auto* nat = test->add_option("--native", t->native,
                                "Mamori's own detectors after CRS: all, none, or names separated "
                                "by commas (xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, "
-                               "sqli-path)")
-                  ->capture_default_str();
+                               "sqli-path, graphql; default: the --config file's, else all)")
+                  ->default_str("");
   test->add_option("--config", t->config,
                    "A waf.toml whose site policy ([[route]]: methods and field types; "
                    "applications), native detectors, paranoia level and rules apply, as 'waf "
                    "run' would (default: the default routes and WordPress's CRS exclusions)");
   test->add_flag("--no-policy", t->no_policy,
-                 "No site policy at all: CRS as configured, as libmodsecurity runs it");
+                 "No site policy at all: CRS as configured, as libmodsecurity runs it (wins "
+                 "over the --config file's routes and applications)");
   test->callback([&o, &rc, t, nat, par] {
     t->native_given = nat->count() > 0;
     t->paranoia_given = par->count() > 0;
@@ -271,9 +286,10 @@ See docs/waf.md for the configuration keys and for putting it in front of WordPr
   run->add_option("--paranoia", r->paranoia, "CRS paranoia level, 1 to 4 (default 1)");
   run->add_option("--mode", r->mode,
                   "block: answer 403 (default); detect: log what would be blocked, pass it on");
-  run->add_option("--native", r->native,
-                  "Mamori's own detectors after CRS: all (default), none, or names separated "
-                  "by commas (xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, sqli-path)");
+  run->add_option(
+      "--native", r->native,
+      "Mamori's own detectors after CRS: all (default), none, or names separated "
+      "by commas (xxe, ssrf, ssti, nosql, proto, jndi, sqli-headers, sqli-path, graphql)");
   run->add_option("--tls-cert", r->tls_cert, "Terminate TLS: the certificate chain (PEM)");
   run->add_option("--tls-key", r->tls_key, "The certificate's private key (PEM)");
   run->add_option("--trusted-proxy", r->trusted,

@@ -51,8 +51,9 @@ bool field_char(char c) {
 Result<FieldType> parse_field_type(std::string_view s) {
   for (const auto& t : types())
     if (t.name == s) return t.t;
-  return Error::invalid(fmt::format("field type '{}' is not one of password, rich-text, code, url",
-                                    sanitize(s.substr(0, 64))));
+  return Error::invalid(
+      fmt::format("field type '{}' is not one of password, rich-text, code, url, graphql",
+                  sanitize(s.substr(0, 64))));
 }
 
 std::string_view field_type_name(FieldType t) {
@@ -69,6 +70,9 @@ std::vector<Route> default_routes() {
           Route{"/", "application/merge-patch+json", "", rest, {}},
           Route{"/", "application/json-patch+json", "", rest, {}},
           Route{"/", "application/vnd.api+json", "", rest, {}},
+          Route{"/", "application/ld+json", "", rest, {}},
+          Route{"/", "application/hal+json", "", rest, {}},
+          Route{"/", "application/problem+json", "", rest, {}},
           Route{"/", "", "application/json", rest, {}},
           Route{"/graphql",
                 "",
@@ -97,11 +101,15 @@ Status check_route(const Route& r) {
            });
   };
   if (!media(r.content_type))
-    return Error::invalid(fmt::format("route {}: content_type '{}': a media type in lower case",
-                                      r.path, sanitize(r.content_type.substr(0, 64))));
+    return Error::invalid(
+        fmt::format("route {}: content_type '{}': one media type in lower case, without parameters "
+                    "(letters, digits and / + - . only: no ';', ',' or spaces)",
+                    r.path, sanitize(r.content_type.substr(0, 64))));
   if (!media(r.accept))
-    return Error::invalid(fmt::format("route {}: accept '{}': a media type in lower case", r.path,
-                                      sanitize(r.accept.substr(0, 64))));
+    return Error::invalid(
+        fmt::format("route {}: accept '{}': one media type in lower case, without parameters "
+                    "(letters, digits and / + - . only: no ';', ',' or spaces)",
+                    r.path, sanitize(r.accept.substr(0, 64))));
   for (const auto& m : r.methods)
     if (m.empty() || m.size() > 32 ||
         !std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
@@ -133,12 +141,14 @@ std::string policy_seclang(const std::vector<Route>& routes,
   if (json_media_types) {
     // Parsed as JSON, so their values are judged one by one, as application/json's are …
     out +=
-        "SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/(?:merge-patch|json-patch|vnd\\.api|ld|hal|problem)\\+json\" "
+        "SecRule REQUEST_HEADERS:Content-Type \"@rx "
+        "^application/(?:merge-patch|json-patch|vnd\\.api|ld|hal|problem)\\+json\" "
         "\"id:189950,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n";
     // … and allowed: CRS's default list (its rule 901162, which keeps a list set before it;
     // a crs-setup.conf that sets its own, rule 900220, comes later and wins).
     out +=
-        "SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/(?:merge-patch|json-patch|vnd\\.api|ld|hal|problem)\\+json\" "
+        "SecRule REQUEST_HEADERS:Content-Type \"@rx "
+        "^application/(?:merge-patch|json-patch|vnd\\.api|ld|hal|problem)\\+json\" "
         "\"id:189951,phase:1,t:none,t:lowercase,pass,nolog,capture,"
         "setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| "
         "|multipart/form-data| |multipart/related| |text/xml| |application/xml| "

@@ -18,7 +18,7 @@
 // Besides the file's [[route]] tables (after them; default_routes = false drops them), the
 // default routes let REST APIs use PUT, PATCH and DELETE:
 // under /wp-json/ and /api/, and anywhere with a JSON body (content_type = "application/json",
-// and the JSON Patch, Merge Patch and JSON:API media types)
+// and the JSON media types json_media_types allows)
 // or from a client that asks for JSON (accept = "application/json": fetch, axios, API clients);
 // and /graphql's query is typed graphql.
 //

@@ -76,6 +76,7 @@ std::string pct(size_t a, size_t b) {
 std::string render_score_text(const CorpusScore& s) {
   std::string o = fmt::format("paranoia level {}; rules: {}\n", s.options.paranoia,
                               fmt::join(s.options.rules, ", "));
+  if (!s.options.policy.empty()) o += "site policy: " + s.options.policy + "\n";
   o += fmt::format("{} requests scored in {:.1f} s", s.results.size(), s.seconds);
   if (s.options.max_pl >= 0)
     o += fmt::format(" ({} CRS tests of rules above level {} left out)", s.skipped_by_pl,
@@ -104,6 +105,7 @@ std::string render_score_json(const CorpusScore& s) {
   j["paranoia"] = s.options.paranoia;
   j["max_pl"] = s.options.max_pl;
   j["rules"] = s.options.rules;
+  if (!s.options.policy.empty()) j["policy"] = s.options.policy;
   j["records"] = s.results.size();
   j["duplicate_ids"] = s.duplicate_ids;
   j["skipped_by_paranoia"] = s.skipped_by_pl;

@@ -37,6 +37,7 @@ struct ScoreOptions {
   unsigned threads = 0;  // 0: one per core
   int paranoia = 0;      // reported with the score
   std::vector<std::string> rules;
+  std::string policy;  // the site policy in words ("4 routes, applications: wordpress"), shown
 };
 
 struct CorpusScore {

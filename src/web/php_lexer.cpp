@@ -1,0 +1,360 @@
+// The PHP tokenizer (php_lexer.h).
+#include "web/php_lexer.h"
+
+#include <array>
+#include <cctype>
+#include <cstring>
+
+namespace mamori::web {
+
+namespace {
+
+bool name_start(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
+bool name_char(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
+bool space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+bool iprefix(std::string_view s, size_t at, std::string_view p) {
+  if (s.size() - at < p.size()) return false;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[at + i])) != p[i]) return false;
+  return true;
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void put_utf8(std::string& o, uint32_t cp) {
+  if (cp < 0x80) {
+    o += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    o += static_cast<char>(0xc0 | (cp >> 6));
+    o += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    o += static_cast<char>(0xe0 | (cp >> 12));
+    o += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    o += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    o += static_cast<char>(0xf0 | ((cp >> 18) & 0x07));
+    o += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    o += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    o += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+// The value of a "…" string body (or a heredoc's) as PHP reads its escapes; `interp` is set when
+// a $name or {$ would be interpolated.
+std::string double_quoted(std::string_view b, bool& interp) {
+  std::string o;
+  o.reserve(b.size());
+  for (size_t i = 0; i < b.size(); ++i) {
+    char c = b[i];
+    if (c == '$' && i + 1 < b.size() &&
+        (name_start(static_cast<unsigned char>(b[i + 1])) || b[i + 1] == '{'))
+      interp = true;
+    if (c == '{' && i + 1 < b.size() && b[i + 1] == '$') interp = true;
+    if (c != '\\' || i + 1 >= b.size()) {
+      o += c;
+      continue;
+    }
+    char n = b[i + 1];
+    switch (n) {
+      case 'n': o += '\n'; ++i; continue;
+      case 't': o += '\t'; ++i; continue;
+      case 'r': o += '\r'; ++i; continue;
+      case 'v': o += '\v'; ++i; continue;
+      case 'e': o += '\x1b'; ++i; continue;
+      case 'f': o += '\f'; ++i; continue;
+      case '\\': o += '\\'; ++i; continue;
+      case '$': o += '$'; ++i; continue;
+      case '"': o += '"'; ++i; continue;
+      default: break;
+    }
+    if (n >= '0' && n <= '7') {
+      int v = 0, k = 0;
+      while (k < 3 && i + 1 + k < b.size() && b[i + 1 + k] >= '0' && b[i + 1 + k] <= '7')
+        v = v * 8 + (b[i + 1 + k++] - '0');
+      o += static_cast<char>(v & 0xff);
+      i += static_cast<size_t>(k);
+      continue;
+    }
+    if (n == 'x' && i + 2 < b.size() && hexval(b[i + 2]) >= 0) {
+      int v = hexval(b[i + 2]);
+      size_t k = 3;
+      if (i + 3 < b.size() && hexval(b[i + 3]) >= 0) {
+        v = v * 16 + hexval(b[i + 3]);
+        k = 4;
+      }
+      o += static_cast<char>(v);
+      i += k - 1;
+      continue;
+    }
+    if (n == 'u' && i + 2 < b.size() && b[i + 2] == '{') {
+      size_t e = b.find('}', i + 3);
+      if (e != std::string_view::npos && e - (i + 3) <= 6 && e > i + 3) {
+        uint32_t cp = 0;
+        bool ok = true;
+        for (size_t k = i + 3; k < e; ++k) {
+          int h = hexval(b[k]);
+          if (h < 0) ok = false;
+          cp = cp * 16 + static_cast<uint32_t>(h < 0 ? 0 : h);
+        }
+        if (ok && cp <= 0x10ffff) {
+          put_utf8(o, cp);
+          i = e;
+          continue;
+        }
+      }
+    }
+    o += c;  // an unknown escape stays as written
+  }
+  return o;
+}
+
+std::string single_quoted(std::string_view b) {
+  std::string o;
+  o.reserve(b.size());
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == '\\' && i + 1 < b.size() && (b[i + 1] == '\\' || b[i + 1] == '\'')) {
+      o += b[++i];
+    } else {
+      o += b[i];
+    }
+  }
+  return o;
+}
+
+constexpr std::array<std::string_view, 10> kCasts = {"int",   "integer", "bool",  "boolean",
+                                                     "float", "double",  "real",  "string",
+                                                     "array", "object"};
+
+// Operators of two or three characters kept whole.
+constexpr std::array<std::string_view, 30> kOps = {
+    "===", "!==", "<=>", "**=", "...", "??=", "?->", "<<=", ">>=", "->",
+    "=>",  "::",  "==",  "!=",  "<>",  "<=",  ">=",  "&&",  "||",  "??",
+    "++",  "--",  ".=",  "+=",  "-=",  "*=",  "/=",  "%=",  "<<",  ">>"};
+
+class Lexer {
+ public:
+  Lexer(std::string_view s, size_t max) : s_(s), max_(max) {}
+
+  PhpLex run() {
+    while (i_ < s_.size()) {
+      if (!html()) break;
+      if (!php()) break;
+    }
+    return std::move(out_);
+  }
+
+ private:
+  // Inline HTML up to the next opening tag; false when there is none.
+  bool html() {
+    size_t start = i_;
+    for (;;) {
+      size_t lt = s_.find("<?", i_);
+      if (lt == std::string_view::npos) {
+        out_.inline_html += s_.size() - start;
+        i_ = s_.size();
+        return false;
+      }
+      if (iprefix(s_, lt + 2, "php") &&
+          (lt + 5 == s_.size() || space(static_cast<unsigned char>(s_[lt + 5])))) {
+        out_.inline_html += lt - start;
+        i_ = lt + 5;
+        out_.has_php = true;
+        return true;
+      }
+      if (lt + 2 < s_.size() && s_[lt + 2] == '=') {
+        out_.inline_html += lt - start;
+        i_ = lt + 3;
+        out_.has_php = true;
+        add(PhpTok::kName, lt, 3);  // <?= is an echo
+        out_.tokens.back().text = "echo";
+        return true;
+      }
+      // <? alone opens PHP with short_open_tag (on in many old setups): judged as PHP, except
+      // an XML declaration.
+      if (!iprefix(s_, lt + 2, "xml")) {
+        out_.inline_html += lt - start;
+        i_ = lt + 2;
+        out_.has_php = true;
+        return true;
+      }
+      i_ = lt + 2;
+    }
+  }
+
+  bool full() {
+    if (out_.tokens.size() < max_) return false;
+    out_.truncated = true;
+    return true;
+  }
+
+  PhpToken& add(PhpTok k, size_t at, size_t len) {
+    PhpToken t;
+    t.kind = k;
+    t.text = s_.substr(at, len);
+    t.offset = static_cast<uint32_t>(at);
+    out_.tokens.push_back(std::move(t));
+    return out_.tokens.back();
+  }
+
+  // PHP code up to ?> (then true) or the end (false).
+  bool php() {
+    while (i_ < s_.size()) {
+      if (full()) return false;
+      auto c = static_cast<unsigned char>(s_[i_]);
+      if (space(c)) {
+        ++i_;
+      } else if (c == '?' && i_ + 1 < s_.size() && s_[i_ + 1] == '>') {
+        i_ += 2;
+        add(PhpTok::kPunct, i_ - 2, 2).text = ";";  // ?> ends a statement
+        return true;
+      } else if (c == '#' && !(i_ + 1 < s_.size() && s_[i_ + 1] == '[')) {
+        line_comment();
+      } else if (c == '/' && i_ + 1 < s_.size() && s_[i_ + 1] == '/') {
+        line_comment();
+      } else if (c == '/' && i_ + 1 < s_.size() && s_[i_ + 1] == '*') {
+        size_t e = s_.find("*/", i_ + 2);
+        i_ = e == std::string_view::npos ? s_.size() : e + 2;
+      } else if (c == '$' && i_ + 1 < s_.size() && name_start(static_cast<unsigned char>(s_[i_ + 1]))) {
+        size_t st = i_++;
+        while (i_ < s_.size() && name_char(static_cast<unsigned char>(s_[i_]))) ++i_;
+        add(PhpTok::kVariable, st, i_ - st);
+      } else if (name_start(c) || (c == '\\' && i_ + 1 < s_.size() &&
+                                   name_start(static_cast<unsigned char>(s_[i_ + 1])))) {
+        size_t st = i_++;
+        while (i_ < s_.size() &&
+               (name_char(static_cast<unsigned char>(s_[i_])) ||
+                (s_[i_] == '\\' && i_ + 1 < s_.size() &&
+                 name_start(static_cast<unsigned char>(s_[i_ + 1])))))
+          ++i_;
+        add(PhpTok::kName, st, i_ - st);
+      } else if (std::isdigit(c) || (c == '.' && i_ + 1 < s_.size() &&
+                                     std::isdigit(static_cast<unsigned char>(s_[i_ + 1])))) {
+        size_t st = i_++;
+        while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) ||
+                                  s_[i_] == '_' || s_[i_] == '.'))
+          ++i_;
+        add(PhpTok::kNumber, st, i_ - st);
+      } else if (c == '\'') {
+        size_t st = i_++;
+        while (i_ < s_.size() && s_[i_] != '\'') i_ += (s_[i_] == '\\' && i_ + 1 < s_.size()) ? 2 : 1;
+        size_t end = std::min(i_, s_.size());
+        i_ = std::min(i_ + 1, s_.size());
+        add(PhpTok::kString, st, i_ - st).value = single_quoted(s_.substr(st + 1, end - st - 1));
+      } else if (c == '"' || c == '`') {
+        size_t st = i_++;
+        while (i_ < s_.size() && s_[i_] != static_cast<char>(c))
+          i_ += (s_[i_] == '\\' && i_ + 1 < s_.size()) ? 2 : 1;
+        size_t end = std::min(i_, s_.size());
+        i_ = std::min(i_ + 1, s_.size());
+        bool interp = false;
+        std::string v = double_quoted(s_.substr(st + 1, end - st - 1), interp);
+        PhpToken& t = add(PhpTok::kString, st, i_ - st);
+        t.value = std::move(v);
+        t.interpolated = interp;
+        t.shell = c == '`';
+      } else if (c == '<' && s_.substr(i_, 3) == "<<<") {
+        heredoc();
+      } else if (c == '(' && cast()) {
+        // added by cast()
+      } else {
+        punct();
+      }
+    }
+    return false;
+  }
+
+  void line_comment() {
+    while (i_ < s_.size() && s_[i_] != '\n') {
+      if (s_[i_] == '?' && i_ + 1 < s_.size() && s_[i_ + 1] == '>') return;  // ?> ends it
+      ++i_;
+    }
+  }
+
+  bool cast() {
+    size_t j = i_ + 1;
+    while (j < s_.size() && (s_[j] == ' ' || s_[j] == '\t')) ++j;
+    size_t ns = j;
+    while (j < s_.size() && std::isalpha(static_cast<unsigned char>(s_[j]))) ++j;
+    std::string_view word = s_.substr(ns, j - ns);
+    while (j < s_.size() && (s_[j] == ' ' || s_[j] == '\t')) ++j;
+    if (j >= s_.size() || s_[j] != ')' || word.empty()) return false;
+    bool known = false;
+    for (auto k : kCasts)
+      if (word.size() == k.size() && iprefix(s_, ns, k)) known = true;
+    if (!known) return false;
+    add(PhpTok::kCast, i_, j + 1 - i_);
+    i_ = j + 1;
+    return true;
+  }
+
+  void heredoc() {
+    size_t st = i_;
+    size_t j = i_ + 3;
+    while (j < s_.size() && (s_[j] == ' ' || s_[j] == '\t')) ++j;
+    char q = 0;
+    if (j < s_.size() && (s_[j] == '\'' || s_[j] == '"')) q = s_[j++];
+    size_t ns = j;
+    while (j < s_.size() && name_char(static_cast<unsigned char>(s_[j]))) ++j;
+    std::string_view id = s_.substr(ns, j - ns);
+    if (q && j < s_.size() && s_[j] == q) ++j;
+    if (id.empty() || j >= s_.size() || (s_[j] != '\n' && s_[j] != '\r')) {
+      punct();  // not a heredoc: << and <
+      return;
+    }
+    size_t body = s_.find('\n', j);
+    body = body == std::string_view::npos ? s_.size() : body + 1;
+    // The closing identifier: at the start of a line after optional indentation, not followed
+    // by a name character (PHP 7.3's flexible heredoc).
+    size_t k = body, close = std::string_view::npos, after = s_.size();
+    while (k < s_.size()) {
+      size_t line = k;
+      while (k < s_.size() && (s_[k] == ' ' || s_[k] == '\t')) ++k;
+      if (s_.compare(k, id.size(), id) == 0 &&
+          (k + id.size() >= s_.size() || !name_char(static_cast<unsigned char>(s_[k + id.size()])))) {
+        close = line;
+        after = k + id.size();
+        break;
+      }
+      size_t nl = s_.find('\n', k);
+      if (nl == std::string_view::npos) break;
+      k = nl + 1;
+    }
+    size_t end = close == std::string_view::npos ? s_.size() : close;
+    i_ = close == std::string_view::npos ? s_.size() : after;
+    std::string_view b = s_.substr(body, end > body ? end - body : 0);
+    if (!b.empty() && b.back() == '\n') b.remove_suffix(1);
+    bool interp = false;
+    std::string v = q == '\'' ? std::string(b) : double_quoted(b, interp);
+    PhpToken& t = add(PhpTok::kString, st, i_ - st);
+    t.value = std::move(v);
+    t.interpolated = interp;
+  }
+
+  void punct() {
+    for (auto op : kOps)
+      if (s_.compare(i_, op.size(), op) == 0) {
+        add(PhpTok::kPunct, i_, op.size());
+        i_ += op.size();
+        return;
+      }
+    add(PhpTok::kPunct, i_, 1);
+    ++i_;
+  }
+
+  std::string_view s_;
+  size_t max_;
+  size_t i_ = 0;
+  PhpLex out_;
+};
+
+}  // namespace
+
+PhpLex php_lex(std::string_view src, size_t max_tokens) { return Lexer(src, max_tokens).run(); }
+
+}  // namespace mamori::web
