@@ -11,7 +11,9 @@ namespace {
 
 bool name_start(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
 bool name_char(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
-bool space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 bool iprefix(std::string_view s, size_t at, std::string_view p) {
   if (s.size() - at < p.size()) return false;
@@ -62,16 +64,44 @@ std::string double_quoted(std::string_view b, bool& interp) {
     }
     char n = b[i + 1];
     switch (n) {
-      case 'n': o += '\n'; ++i; continue;
-      case 't': o += '\t'; ++i; continue;
-      case 'r': o += '\r'; ++i; continue;
-      case 'v': o += '\v'; ++i; continue;
-      case 'e': o += '\x1b'; ++i; continue;
-      case 'f': o += '\f'; ++i; continue;
-      case '\\': o += '\\'; ++i; continue;
-      case '$': o += '$'; ++i; continue;
-      case '"': o += '"'; ++i; continue;
-      default: break;
+      case 'n':
+        o += '\n';
+        ++i;
+        continue;
+      case 't':
+        o += '\t';
+        ++i;
+        continue;
+      case 'r':
+        o += '\r';
+        ++i;
+        continue;
+      case 'v':
+        o += '\v';
+        ++i;
+        continue;
+      case 'e':
+        o += '\x1b';
+        ++i;
+        continue;
+      case 'f':
+        o += '\f';
+        ++i;
+        continue;
+      case '\\':
+        o += '\\';
+        ++i;
+        continue;
+      case '$':
+        o += '$';
+        ++i;
+        continue;
+      case '"':
+        o += '"';
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (n >= '0' && n <= '7') {
       int v = 0, k = 0;
@@ -127,15 +157,14 @@ std::string single_quoted(std::string_view b) {
   return o;
 }
 
-constexpr std::array<std::string_view, 10> kCasts = {"int",   "integer", "bool",  "boolean",
-                                                     "float", "double",  "real",  "string",
-                                                     "array", "object"};
+constexpr std::array<std::string_view, 10> kCasts = {
+    "int", "integer", "bool", "boolean", "float", "double", "real", "string", "array", "object"};
 
 // Operators of two or three characters kept whole.
 constexpr std::array<std::string_view, 30> kOps = {
-    "===", "!==", "<=>", "**=", "...", "??=", "?->", "<<=", ">>=", "->",
-    "=>",  "::",  "==",  "!=",  "<>",  "<=",  ">=",  "&&",  "||",  "??",
-    "++",  "--",  ".=",  "+=",  "-=",  "*=",  "/=",  "%=",  "<<",  ">>"};
+    "===", "!==", "<=>", "**=", "...", "?\?=", "?->", "<<=", ">>=", "->",
+    "=>",  "::",  "==",  "!=",  "<>",  "<=",   ">=",  "&&",  "||",  "??",
+    "++",  "--",  ".=",  "+=",  "-=",  "*=",   "/=",  "%=",  "<<",  ">>"};
 
 class Lexer {
  public:
@@ -220,29 +249,30 @@ class Lexer {
       } else if (c == '/' && i_ + 1 < s_.size() && s_[i_ + 1] == '*') {
         size_t e = s_.find("*/", i_ + 2);
         i_ = e == std::string_view::npos ? s_.size() : e + 2;
-      } else if (c == '$' && i_ + 1 < s_.size() && name_start(static_cast<unsigned char>(s_[i_ + 1]))) {
+      } else if (c == '$' && i_ + 1 < s_.size() &&
+                 name_start(static_cast<unsigned char>(s_[i_ + 1]))) {
         size_t st = i_++;
         while (i_ < s_.size() && name_char(static_cast<unsigned char>(s_[i_]))) ++i_;
         add(PhpTok::kVariable, st, i_ - st);
       } else if (name_start(c) || (c == '\\' && i_ + 1 < s_.size() &&
                                    name_start(static_cast<unsigned char>(s_[i_ + 1])))) {
         size_t st = i_++;
-        while (i_ < s_.size() &&
-               (name_char(static_cast<unsigned char>(s_[i_])) ||
-                (s_[i_] == '\\' && i_ + 1 < s_.size() &&
-                 name_start(static_cast<unsigned char>(s_[i_ + 1])))))
+        while (i_ < s_.size() && (name_char(static_cast<unsigned char>(s_[i_])) ||
+                                  (s_[i_] == '\\' && i_ + 1 < s_.size() &&
+                                   name_start(static_cast<unsigned char>(s_[i_ + 1])))))
           ++i_;
         add(PhpTok::kName, st, i_ - st);
       } else if (std::isdigit(c) || (c == '.' && i_ + 1 < s_.size() &&
                                      std::isdigit(static_cast<unsigned char>(s_[i_ + 1])))) {
         size_t st = i_++;
-        while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) ||
-                                  s_[i_] == '_' || s_[i_] == '.'))
+        while (i_ < s_.size() &&
+               (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' || s_[i_] == '.'))
           ++i_;
         add(PhpTok::kNumber, st, i_ - st);
       } else if (c == '\'') {
         size_t st = i_++;
-        while (i_ < s_.size() && s_[i_] != '\'') i_ += (s_[i_] == '\\' && i_ + 1 < s_.size()) ? 2 : 1;
+        while (i_ < s_.size() && s_[i_] != '\'')
+          i_ += (s_[i_] == '\\' && i_ + 1 < s_.size()) ? 2 : 1;
         size_t end = std::min(i_, s_.size());
         i_ = std::min(i_ + 1, s_.size());
         add(PhpTok::kString, st, i_ - st).value = single_quoted(s_.substr(st + 1, end - st - 1));
@@ -316,7 +346,8 @@ class Lexer {
       size_t line = k;
       while (k < s_.size() && (s_[k] == ' ' || s_[k] == '\t')) ++k;
       if (s_.compare(k, id.size(), id) == 0 &&
-          (k + id.size() >= s_.size() || !name_char(static_cast<unsigned char>(s_[k + id.size()])))) {
+          (k + id.size() >= s_.size() ||
+           !name_char(static_cast<unsigned char>(s_[k + id.size()])))) {
         close = line;
         after = k + id.size();
         break;

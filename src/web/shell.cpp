@@ -51,8 +51,8 @@ int callback_arg(std::string_view n) {
 // Turns hidden data back into text or code.
 bool decoder(std::string_view n) {
   return in(n, {"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "str_rot13", "strrev",
-                "hex2bin", "convert_uudecode", "urldecode", "rawurldecode", "pack",
-                "bzdecompress", "gzuncompress", "base_convert"});
+                "hex2bin", "convert_uudecode", "urldecode", "rawurldecode", "pack", "bzdecompress",
+                "gzuncompress", "base_convert"});
 }
 bool include_word(std::string_view n) {
   return in(n, {"include", "include_once", "require", "require_once"});
@@ -99,8 +99,9 @@ class Judge {
     summaries();
     scan();
     words();
-    std::stable_sort(v_.signals.begin(), v_.signals.end(),
-                     [](const ShellSignal& a, const ShellSignal& b) { return a.weight > b.weight; });
+    std::stable_sort(
+        v_.signals.begin(), v_.signals.end(),
+        [](const ShellSignal& a, const ShellSignal& b) { return a.weight > b.weight; });
     int score = 0;
     for (const auto& s : v_.signals) score += s.weight;
     v_.score = score;
@@ -153,7 +154,7 @@ class Judge {
       if (w >= 10) probe_hit_ = true;
       return;
     }
-    if (v_.signals.size() >= 64) return;  // bounded; the score is already decided by then
+    if (v_.signals.size() >= 64) return;     // bounded; the score is already decided by then
     if (!seen_.insert(what).second) return;  // one of each kind
     ShellSignal s;
     s.weight = w;
@@ -191,7 +192,8 @@ class Judge {
       } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
                  in(lower(k.text), {"getallheaders", "apache_request_headers"})) {
         return true;
-      } else if (k.kind == PhpTok::kString && lower(k.value).find("php://input") != std::string::npos) {
+      } else if (k.kind == PhpTok::kString &&
+                 lower(k.value).find("php://input") != std::string::npos) {
         return true;
       } else if (k.kind == PhpTok::kPunct && k.text == "$" && punct(j + 1, "{") &&
                  at(j + 2).kind == PhpTok::kString && source_var("$" + at(j + 2).value)) {
@@ -277,7 +279,8 @@ class Judge {
       add(10, "request input passed to a function that runs it (" + n + ")", i);
       return;
     }
-    if ((command_sink(n) || code_sink(n)) && !input && !probing_ && unassigned_in(open + 1, close)) {
+    if ((command_sink(n) || code_sink(n)) && !input && !probing_ &&
+        unassigned_in(open + 1, close)) {
       add(10, "a variable the request sets (register_globals) run by " + n, i);
       return;
     }
@@ -334,8 +337,8 @@ class Judge {
       size_t last = re.find_last_of("/#~|!@%");
       if (!re.empty() && last != std::string::npos && last > 0 &&
           re.substr(last + 1).find('e') != std::string::npos) {
-        add(input || decoded ? 10 : 5, "preg_replace with the /e modifier (runs the replacement as code)",
-            i);
+        add(input || decoded ? 10 : 5,
+            "preg_replace with the /e modifier (runs the replacement as code)", i);
       }
       return;
     }
@@ -354,16 +357,16 @@ class Judge {
         if (n == "str_rot13") {
           for (char c : v)
             d += std::isalpha(static_cast<unsigned char>(c))
-                     ? static_cast<char>((std::tolower(static_cast<unsigned char>(c)) - 'a' + 13) %
-                                             26 +
-                                         'a')
+                     ? static_cast<char>(
+                           (std::tolower(static_cast<unsigned char>(c)) - 'a' + 13) % 26 + 'a')
                      : c;
         } else if (n == "strrev") {
           d.assign(v.rbegin(), v.rend());
         } else if (n == "base64_decode" && v.size() < 64) {
           d = base64_text(v);
         }
-        if (!d.empty() && hidden_worthy(d)) add(10, "a sink's name decoded at run time (" + n + ")", i);
+        if (!d.empty() && hidden_worthy(d))
+          add(10, "a sink's name decoded at run time (" + n + ")", i);
       }
     }
   }
@@ -404,7 +407,10 @@ class Judge {
     return disguised && hidden_worthy(lit);
   }
 
-  void scan() { scan_range(0, t_.size()); finish_scan(); }
+  void scan() {
+    scan_range(0, t_.size());
+    finish_scan();
+  }
 
   // Functions and methods whose parameters reach a sink: function shell($cmd) { popen($cmd… }.
   // A call passing request input to one of them is then a shell's (one name per file: a
@@ -485,10 +491,10 @@ class Judge {
       while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
       const PhpToken& prev = at(i > 0 ? i - 1 : t_.size());
       if (punct(j, "=") || punct(j, ".=") || punct(j, "+=") || punct(j, "-=") || punct(j, "=>") ||
-          punct(j, ",") || punct(j, ")") || punct(j, "++") || punct(j, "--") || punct(j, "??=") ||
+          punct(j, ",") || punct(j, ")") || punct(j, "++") || punct(j, "--") || punct(j, "?\?=") ||
           (prev.kind == PhpTok::kName &&
-           in(lower(prev.text), {"global", "static", "as", "use", "public", "private",
-                                 "protected", "var"})) ||
+           in(lower(prev.text),
+              {"global", "static", "as", "use", "public", "private", "protected", "var"})) ||
           (prev.kind == PhpTok::kPunct && (prev.text == "&" || prev.text == "...")))
         assigned_.insert(std::string(t_[i].text));
     }
@@ -504,7 +510,8 @@ class Judge {
   void scan_range(size_t from, size_t to) {
     for (size_t i = from; i < to && i < t_.size(); ++i) {
       const PhpToken& k = t_[i];
-      const bool method = i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));
+      const bool method =
+          i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));
       const bool declared = i > 0 && at(i - 1).kind == PhpTok::kName &&
                             in(lower(at(i - 1).text), {"function", "fn", "new", "const"});
       if (k.kind == PhpTok::kName && !method && !declared) {
@@ -515,13 +522,12 @@ class Judge {
           // (WP_PLUGIN_DIR . '/' . $plugin): how applications pick a file, after checking it.
           size_t first = i + 1;
           while (punct(first, "(")) ++first;
-          const bool prefixed = (at(first).kind == PhpTok::kString ||
-                                 at(first).kind == PhpTok::kName) &&
-                                punct(first + (at(first).kind == PhpTok::kName &&
-                                                       punct(first + 1, "(")
-                                                   ? close_of(first + 1) - first + 1
-                                                   : 1),
-                                      ".");
+          const bool prefixed =
+              (at(first).kind == PhpTok::kString || at(first).kind == PhpTok::kName) &&
+              punct(first + (at(first).kind == PhpTok::kName && punct(first + 1, "(")
+                                 ? close_of(first + 1) - first + 1
+                                 : 1),
+                    ".");
           if (input_in(i + 1, e, true))
             add(10, "include of a file named by request input (" + n + ")", i);
           else if (input_in(i + 1, e))
@@ -543,7 +549,8 @@ class Judge {
         }
         continue;
       }
-      if (k.kind == PhpTok::kName && method && punct(i + 1, "(") && runs_input(lower(k.text), i + 1))
+      if (k.kind == PhpTok::kName && method && punct(i + 1, "(") &&
+          runs_input(lower(k.text), i + 1))
         add(10, "request input passed to a method that runs it (" + lower(k.text) + ")", i);
       if (k.kind == PhpTok::kVariable && !method && !declared) {
         // $f(…), $x['f'](…), $_GET['f'](…): a call through a name held in data
@@ -676,9 +683,9 @@ class Judge {
     for (size_t i = 0; i < t_.size() && n < 3; ++i) {
       if (t_[i].kind != PhpTok::kString) continue;
       std::string v = lower(t_[i].value);
-      for (std::string_view w : {"uname -a", "/etc/passwd", "filesman", "safe_mode", "b374k",
-                                 "c99shell", "r57shell", "cmd.exe", "/bin/sh", "netstat -an",
-                                 "whoami", "disable_functions"})
+      for (std::string_view w :
+           {"uname -a", "/etc/passwd", "filesman", "safe_mode", "b374k", "c99shell", "r57shell",
+            "cmd.exe", "/bin/sh", "netstat -an", "whoami", "disable_functions"})
         if (v.find(w) != std::string::npos && n < 3) {
           add(2, fmt::format("shell-tool words ({})", w), i);
           ++n;
