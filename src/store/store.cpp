@@ -267,6 +267,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& url, int64_t lock_
 
 Status Store::migrate() {
   Db& db = *db_;
+  // A store already at this version needs no write lock: a read (which never waits for a
+  // writer in WAL mode) says so. Only creating or upgrading the schema takes the lock.
+  if (auto cur = db.query("SELECT MAX(version) FROM schema_version"); cur && !cur->empty()) {
+    const int v = static_cast<int>(as_int((*cur)[0][0], 0));
+    if (v == latest_schema_version()) {
+      schema_version_ = v;
+      return ok();
+    }
+  }
   auto r = in_transaction(db, [&]() -> Status {
     if (db.dialect() == Dialect::kPostgres) {
       // Serialise concurrent first runs of several hosts against one fleet store.

@@ -559,4 +559,39 @@ bool detect_xss(std::string_view v) {
   return t.starts_with("javascript:") || t.starts_with("vbscript:");
 }
 
+namespace {
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+}  // namespace
+
+// A shell command chained after a value: "127.0.0.1; cat /etc/passwd", "x | id", "$(id)",
+// "`id`" (what CRS's 932 rules look for, which a graphql field is taken out of).
+bool detect_shell_command(std::string_view lit) {
+  static const std::string_view cmds[] = {
+      "cat",   "id",     "ls",      "wget",     "curl",       "sh",    "bash",   "nc",
+      "ncat",  "python", "python3", "perl",     "php",        "uname", "whoami", "rm",
+      "chmod", "echo",   "ping",    "nslookup", "powershell", "cmd"};
+  for (size_t i = 0; i < lit.size(); ++i) {
+    size_t j;
+    if (lit[i] == ';' || lit[i] == '|' || lit[i] == '&' || lit[i] == '`' || lit[i] == '\n') {
+      j = i + 1;
+    } else if (lit[i] == '$' && i + 1 < lit.size() && lit[i + 1] == '(') {
+      j = i + 2;
+    } else {
+      continue;
+    }
+    while (j < lit.size() && (lit[j] == ' ' || lit[j] == '\t' || lit[j] == '|' || lit[j] == '&'))
+      ++j;
+    size_t k = j;
+    while (k < lit.size() && (word_char(lit[k]) || lit[k] == '/')) ++k;
+    std::string_view word = lit.substr(j, k - j);
+    if (size_t slash = word.rfind('/'); slash != std::string_view::npos)
+      word = word.substr(slash + 1);  // /bin/cat
+    for (auto c : cmds)
+      if (word == c && (k == lit.size() || !word_char(lit[k]))) return true;
+  }
+  return false;
+}
+
 }  // namespace mamori::waf

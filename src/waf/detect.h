@@ -16,5 +16,7 @@ namespace mamori::waf {
 
 bool detect_sqli(std::string_view v, std::string* fingerprint);
 bool detect_xss(std::string_view v);
+// A shell command chained after a value: "127.0.0.1; cat /etc/passwd", "x | id", "$(id)".
+bool detect_shell_command(std::string_view v);
 
 }  // namespace mamori::waf

@@ -361,7 +361,9 @@ std::optional<std::string> graphql_in(std::string_view v) {
       }
       lit += v[j];
     }
-    if (lit.size() >= 2 && (detect_sqli(lit, nullptr) || detect_xss(lit))) return fragment(v, i);
+    if (lit.size() >= 2 &&
+        (detect_sqli(lit, nullptr) || detect_xss(lit) || detect_shell_command(lit)))
+      return fragment(v, i);
     i = block ? j + 2 : j;
   }
   return std::nullopt;

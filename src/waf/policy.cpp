@@ -30,10 +30,7 @@ const std::vector<TypeInfo>& types() {
        {"attack-xss", "attack-sqli", "attack-rce", "attack-injection-php",
         "attack-injection-nodejs", "attack-lfi", "mamori-native"}},
       {FieldType::kUrl, "url", {"attack-rfi"}},
-      {FieldType::kGraphql,
-       "graphql",
-       {"attack-sqli", "attack-xss", "attack-rce", "attack-injection-php",
-        "attack-injection-nodejs", "attack-lfi", "attack-generic"}},
+      {FieldType::kGraphql, "graphql", {"attack-sqli", "attack-xss", "attack-rce"}},
   };
   return all;
 }
@@ -64,8 +61,10 @@ std::string_view field_type_name(FieldType t) {
 
 std::vector<Route> default_routes() {
   std::vector<std::string> rest = {"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"};
-  return {Route{"/wp-json/", "", "", rest, {}},
-          Route{"/api/", "", "", rest, {}},
+  return {Route{"/wp-json/", "", "", rest, {}}, Route{"/api/", "", "", rest, {}},
+          // Asking for JSON opens DELETE only: a PUT or PATCH body is parsed (and so judged)
+          // only under a JSON media type, whose routes come after this one and win.
+          Route{"/", "", "application/json", {"GET", "HEAD", "POST", "OPTIONS", "DELETE"}, {}},
           Route{"/", "application/json", "", rest, {}},
           Route{"/", "application/merge-patch+json", "", rest, {}},
           Route{"/", "application/json-patch+json", "", rest, {}},
@@ -73,13 +72,12 @@ std::vector<Route> default_routes() {
           Route{"/", "application/ld+json", "", rest, {}},
           Route{"/", "application/hal+json", "", rest, {}},
           Route{"/", "application/problem+json", "", rest, {}},
-          Route{"/", "", "application/json", rest, {}},
-          Route{"/graphql",
+          Route{"=/graphql",
                 "",
                 "",
                 {},
                 {{"json.query", FieldType::kGraphql}, {"query", FieldType::kGraphql}}},
-          Route{"/api/graphql",
+          Route{"=/api/graphql",
                 "",
                 "",
                 {},

@@ -69,9 +69,9 @@ struct ProxyConfig {
   uint32_t native = 0x1ff;  // native detectors (native.h): "all", "none" or a list of names
   VirtualPatchMode virtual_patches = VirtualPatchMode::kBlock;
   std::vector<Route> routes = default_routes();  // [[route]] (policy.h)
-  // CRS's exclusion rules turned on (policy.h): WordPress's by default (they name its own
-  // paths only: /wp-admin/…, /wp-json/wp/v2/posts, wp-login.php); [] turns them off.
-  std::vector<std::string> applications = {"wordpress"};
+  // CRS's exclusion rules turned on (policy.h), none by default: CRS's own rules match paths
+  // any site may have (…/index.php?rest_route=…, …/wp-login.php) and switch CRS off there.
+  std::vector<std::string> applications;
   bool json_media_types = true;      // with the default routes: application/…+json (policy.h)
   int virtual_patch_refresh_s = 60;  // how often the store is read for them
   std::string tls_cert, tls_key;     // both or neither

@@ -9,6 +9,7 @@
 
 #include "waf/corpus.h"
 #include "waf/engine.h"
+#include "waf/native.h"
 #include "waf/proxy_config.h"
 #include "waf/score.h"
 #include "waf/setup.h"
@@ -120,27 +121,55 @@ TEST(Policy, TheDefaultPolicyLetsHardLegitimateTrafficThroughAndStillJudgesIt) {
     return std::move(*e);
   };
   const ProxyConfig defaults;
-  ASSERT_EQ(defaults.applications, std::vector<std::string>{"wordpress"});
+  ASSERT_TRUE(defaults.applications.empty());  // CRS's WordPress exclusions: only when asked
   auto crs = engine("");
-  auto site =
+  auto plain =
       engine(policy_seclang(defaults.routes, defaults.applications, defaults.json_media_types));
+  auto site = engine(policy_seclang(defaults.routes, {"wordpress"}, defaults.json_media_types));
   auto blocked = [&](const Engine& e) {
     std::set<std::string> out;
     for (const auto& r : score_corpus(e, *recs, ScoreOptions{}).results)
       if (r.blocked) out.insert(r.rec->id);
     return out;
   };
-  const auto by_crs = blocked(*crs), by_site = blocked(*site);
-  // CRS alone blocks more than half of it; the default policy blocks what no route or
-  // application rule covers (the figure in docs/waf.md; this fails if it grows).
+  const auto by_crs = blocked(*crs), by_plain = blocked(*plain), by_site = blocked(*site);
+  // CRS alone blocks more than half of it; the default routes let REST and GraphQL through;
+  // a WordPress site (applications = ["wordpress"]) also its editors' and logins' requests
+  // (the figures in docs/waf.md; this fails if they grow).
   EXPECT_GE(by_crs.size(), 21u);
+  EXPECT_LE(by_plain.size(), 14u);
   EXPECT_LE(by_site.size(), 10u);
-  for (const char* id :
-       {"hard-001", "hard-002", "hard-003", "hard-005", "hard-008", "hard-011", "hard-012",
-        "hard-014", "hard-015", "hard-016", "hard-019", "hard-021", "hard-022"}) {
+  for (const char* id : {"hard-008", "hard-011", "hard-012", "hard-014", "hard-015", "hard-016",
+                         "hard-019", "hard-021", "hard-022"}) {
     EXPECT_TRUE(by_crs.count(id)) << id << ": CRS alone should block it (else it proves nothing)";
+    EXPECT_FALSE(by_plain.count(id)) << id;
+  }
+  for (const char* id : {"hard-001", "hard-002", "hard-003", "hard-005"}) {
+    EXPECT_TRUE(by_plain.count(id)) << id;
     EXPECT_FALSE(by_site.count(id)) << id;
   }
+  // The attack review's cases: the default routes do not open a way around the rules.
+  auto plain_on = [&](const std::string& raw) { return plain->evaluate_raw(raw, Connection{}); };
+  const std::string php = "<?php system($_GET['c']); ?>";
+  Verdict put = plain_on(
+      "PUT /uploads/shell.php HTTP/1.1\r\nHost: h\r\nAccept: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(php.size()) + "\r\n\r\n" + php);
+  EXPECT_TRUE(put.blocked);  // asking for JSON opens DELETE, not PUT with a body not parsed
+  EXPECT_TRUE(plain_on("GET /api/graphql-admin/x?query=%7B%20ping(host:%20%22127.0.0.1;%20cat%20"
+                       "/etc/passwd%22)%20%7D HTTP/1.1\r\nHost: h\r\n\r\n")
+                  .blocked);  // only /graphql and /api/graphql themselves are typed
+  const std::string gq =
+      "{\"query\":\"{ ping(host: \\\"127.0.0.1; cat /etc/passwd\\\") { ok } }\"}";
+  Verdict g = plain_on(
+      "POST /graphql HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(gq.size()) + "\r\n\r\n" + gq);
+  EXPECT_TRUE(g.blocked);  // CRS's LFI rule stays on a graphql field (/etc/passwd) …
+  // … and the graphql detector reads a command chained in a string argument.
+  EXPECT_TRUE(graphql_in("{ ping(host: \"127.0.0.1; cat /etc/shadow\") { ok } }"));
+  EXPECT_TRUE(graphql_in("query { f(x: \"$(id)\") }"));
+  EXPECT_FALSE(graphql_in("query { search(term: \"fish; chips & peas\") { id } }"));
   // What the policy lets through is still judged: an attack beside the editor's field, in a
   // REST DELETE's query, or in a DELETE that does not ask for JSON.
   auto on = [&](const std::string& raw) { return site->evaluate_raw(raw, Connection{}); };
