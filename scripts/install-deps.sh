@@ -78,6 +78,20 @@ if [ "$with_test" = 1 ]; then
     rm -rf "$tmpd"
     echo "install-deps: systemd-journal-remote unpacked in $jr"
   fi
+  # Debian's WordPress, unpacked (never installed: it would pull a web server and PHP in): clean
+  # PHP on which `mamori web scan` must flag nothing (tests/web), and its md5sums.
+  wp="$here/.cache/wordpress"
+  if [ ! -f "$wp/usr/share/wordpress/wp-includes/version.php" ]; then
+    tmpd=$(mktemp -d)
+    chmod 755 "$tmpd"
+    (cd "$tmpd" && apt-get download -qq wordpress >/dev/null 2>&1) ||
+      { apt-get update -qq; (cd "$tmpd" && apt-get download -qq wordpress >/dev/null); }
+    rm -rf "$wp"
+    mkdir -p "$wp"
+    for d in "$tmpd"/*.deb; do dpkg-deb -x "$d" "$wp"; dpkg-deb --ctrl-tarfile "$d" | tar -x -C "$wp" ./md5sums; done
+    rm -rf "$tmpd"
+    echo "install-deps: wordpress unpacked in $wp"
+  fi
   # Node packages for the report checks (ajv for SARIF, playwright-core driving Debian's chromium).
   cd "$here/tests/e2e"
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then

@@ -51,6 +51,7 @@ void add_fim_commands(CLI::App& app, Options& o, int& rc);
 void add_audit_commands(CLI::App& app, Options& o, int& rc);
 void add_guard_commands(CLI::App& app, Options& o, int& rc);
 void add_waf_commands(CLI::App& app, Options& o, int& rc);  // waf rules
+void add_web_commands(CLI::App& app, Options& o, int& rc);  // web scan
 
 // ---- shared helpers (cli.cpp) ----
 int64_t now_s();

@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   add_audit_commands(app, o, rc);
   add_guard_commands(app, o, rc);
   add_waf_commands(app, o, rc);
+  add_web_commands(app, o, rc);
 
   // A repeatable option takes one value per occurrence: "--exclude GLOB PATH" must leave PATH
   // to the positional arguments (CLI11 would otherwise swallow it as a second GLOB).

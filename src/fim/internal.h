@@ -18,8 +18,11 @@
 #include "core/fd.h"
 #include "core/result.h"
 #include "fim/fim.h"
+#include "fim/packages.h"
 
 namespace mamori::fim::detail {
+
+using ::mamori::fim::PackageIndex;
 
 // Where a file is: its host path, and when known an open fd of its directory with its name
 // there (the *at() calls then skip the path lookup, which dominates on large trees).
@@ -64,15 +67,6 @@ std::vector<std::string> differences(const Entry& a, const Entry& b, HashAlgo al
 Status for_each_entry(const std::string& baseline, BaselineInfo& info,
                       const std::function<void(Entry&&)>& fn);
 
-// Files dpkg installed, with the MD5 each package recorded (deb-md5sums(5)); conffiles are
-// left out because administrators edit them.
-struct PackageIndex {
-  std::unordered_map<std::string, std::pair<std::string, std::string>> files;  // path → (pkg, md5)
-  size_t conffiles = 0;
-  void load(const Root& root);
-  // The entry for a path, also through merged-/usr aliases (/bin/x ↔ /usr/bin/x).
-  const std::pair<std::string, std::string>* find(const std::string& p) const;
-};
 // Tells a package upgrade (the new content is what the package ships) from tampering.
 void judge_against_packages(const Root& root, const PackageIndex& idx, Change& c);
 

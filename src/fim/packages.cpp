@@ -36,6 +36,12 @@ namespace mamori::fim {
 using namespace detail;
 
 namespace detail {
+void parse_md5sums(std::string_view text, const std::string& pkg,
+                   const std::set<std::string>& conffiles,
+                   std::unordered_map<std::string, std::pair<std::string, std::string>>& files);
+}  // namespace detail
+
+namespace detail {
 
 void parse_md5sums(std::string_view text, const std::string& pkg,
                    const std::set<std::string>& conffiles,
@@ -65,36 +71,6 @@ InRoot in_root_file(const Root& root, const std::string& abs) {
   }
   r.dir = std::make_shared<UniqueFd>(std::move(*fd));
   return r;
-}
-
-void PackageIndex::load(const Root& root) {
-  std::set<std::string> conf;
-  auto info = root.list("/var/lib/dpkg/info");
-  for (const auto& f : info) {
-    if (!f.ends_with(".conffiles")) continue;
-    auto t = root.read(f, 16 << 20);
-    if (!t) continue;
-    size_t pos = 0;
-    std::string_view line;
-    while (next_line(*t, pos, line))
-      if (!trim(line).empty()) conf.insert(std::string(trim(line)));
-  }
-  conffiles = conf.size();
-  for (const auto& f : info) {
-    if (!f.ends_with(".md5sums")) continue;
-    std::string pkg = f.substr(f.rfind('/') + 1);
-    pkg = pkg.substr(0, pkg.size() - 8);  // ".md5sums"
-    pkg = pkg.substr(0, pkg.find(':'));
-    auto t = root.read(f, 64 << 20);
-    if (!t) continue;
-    parse_md5sums(*t, pkg, conf, files);
-  }
-}
-
-const std::pair<std::string, std::string>* PackageIndex::find(const std::string& p) const {
-  auto it = files.find(p);
-  if (it == files.end()) it = files.find(p.starts_with("/usr/") ? p.substr(4) : "/usr" + p);
-  return it == files.end() ? nullptr : &it->second;
 }
 
 std::string md5_of(const Root& root, const std::string& abs) {
@@ -324,6 +300,37 @@ std::vector<Finding> package_findings(const PackageVerifyResult& r) {
     out.push_back(std::move(f));
   }
   return out;
+}
+
+void PackageIndex::load(const Root& root) {
+  using namespace detail;
+  std::set<std::string> conf;
+  auto info = root.list("/var/lib/dpkg/info");
+  for (const auto& f : info) {
+    if (!f.ends_with(".conffiles")) continue;
+    auto t = root.read(f, 16 << 20);
+    if (!t) continue;
+    size_t pos = 0;
+    std::string_view line;
+    while (next_line(*t, pos, line))
+      if (!trim(line).empty()) conf.insert(std::string(trim(line)));
+  }
+  conffiles = conf.size();
+  for (const auto& f : info) {
+    if (!f.ends_with(".md5sums")) continue;
+    std::string pkg = f.substr(f.rfind('/') + 1);
+    pkg = pkg.substr(0, pkg.size() - 8);  // ".md5sums"
+    pkg = pkg.substr(0, pkg.find(':'));
+    auto t = root.read(f, 64 << 20);
+    if (!t) continue;
+    parse_md5sums(*t, pkg, conf, files);
+  }
+}
+
+const std::pair<std::string, std::string>* PackageIndex::find(const std::string& p) const {
+  auto it = files.find(p);
+  if (it == files.end()) it = files.find(p.starts_with("/usr/") ? p.substr(4) : "/usr" + p);
+  return it == files.end() ? nullptr : &it->second;
 }
 
 }  // namespace mamori::fim

@@ -368,12 +368,14 @@ class Lexer {
   }
 
   void punct() {
-    for (auto op : kOps)
-      if (s_.compare(i_, op.size(), op) == 0) {
-        add(PhpTok::kPunct, i_, op.size());
-        i_ += op.size();
-        return;
-      }
+    // Only a few characters start an operator of two or three.
+    if (std::strchr("=!<*.?-:&|+/%>", s_[i_]) != nullptr && i_ + 1 < s_.size())
+      for (auto op : kOps)
+        if (op[0] == s_[i_] && op[1] == s_[i_ + 1] && s_.compare(i_, op.size(), op) == 0) {
+          add(PhpTok::kPunct, i_, op.size());
+          i_ += op.size();
+          return;
+        }
     add(PhpTok::kPunct, i_, 1);
     ++i_;
   }

@@ -13,69 +13,15 @@
 
 #include "core/text.h"
 #include "web/php_lexer.h"
+#include "web/php_words.h"
 
 namespace mamori::web {
 
 namespace {
 
+using namespace php;
+
 constexpr size_t kMaxTokens = 400'000;
-
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-bool in(std::string_view w, std::initializer_list<std::string_view> l) {
-  return std::find(l.begin(), l.end(), w) != l.end();
-}
-
-// Runs what it is given as a shell command.
-bool command_sink(std::string_view n) {
-  return in(n, {"system", "exec", "shell_exec", "passthru", "popen", "proc_open", "pcntl_exec",
-                "expect_popen"});
-}
-// Runs what it is given as PHP code.
-bool code_sink(std::string_view n) { return in(n, {"eval", "assert", "create_function"}); }
-// Calls the function its (first or second) argument names.
-int callback_arg(std::string_view n) {
-  if (in(n, {"call_user_func", "call_user_func_array", "array_map", "register_shutdown_function",
-             "register_tick_function", "forward_static_call", "forward_static_call_array",
-             "iterator_apply", "array_walk_recursive"}))
-    return n == "array_walk_recursive" ? 1 : 0;
-  if (in(n, {"array_filter", "usort", "uasort", "uksort", "array_walk", "array_reduce",
-             "preg_replace_callback", "ob_start"}))
-    return n == "ob_start" ? 0 : 1;
-  return -1;
-}
-// Turns hidden data back into text or code.
-bool decoder(std::string_view n) {
-  return in(n, {"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "str_rot13", "strrev",
-                "hex2bin", "convert_uudecode", "urldecode", "rawurldecode", "pack", "bzdecompress",
-                "gzuncompress", "base_convert"});
-}
-bool include_word(std::string_view n) {
-  return in(n, {"include", "include_once", "require", "require_once"});
-}
-// Any name worth disguising: the sinks, the decoders, the input arrays.
-bool hidden_worthy(std::string_view v) {
-  std::string l = lower(v);
-  return command_sink(l) || code_sink(l) || callback_arg(l) >= 0 || decoder(l) ||
-         in(l, {"_get", "_post", "_request", "_cookie", "_server", "_files", "move_uploaded_file",
-                "file_put_contents", "fwrite", "preg_replace", "extract", "php://input"});
-}
-bool source_var(std::string_view v) {
-  return in(v, {"$_GET", "$_POST", "$_REQUEST", "$_COOKIE", "$_FILES", "$HTTP_GET_VARS",
-                "$HTTP_POST_VARS", "$HTTP_COOKIE_VARS", "$HTTP_POST_FILES", "$HTTP_RAW_POST_DATA"});
-}
-
-bool is_image_or_text(std::string_view name) {
-  std::string n = lower(name);
-  for (std::string_view ext : {".jpg", ".jpeg", ".png", ".gif", ".ico", ".bmp", ".svg", ".webp",
-                               ".txt", ".css", ".js", ".log", ".json", ".xml", ".html", ".htm"})
-    if (n.ends_with(ext)) return true;
-  return false;
-}
 
 class Judge {
  public:
@@ -87,15 +33,16 @@ class Judge {
     v_.php = lx.has_php;
     v_.truncated = lx.truncated;
     if (!lx.has_php || t_.empty()) return std::move(v_);
+    index();
     if (is_image_or_text(name_))
       add(5, fmt::format("PHP code in a file named like an image or text ({})", name_), 0);
     for (size_t i = 0; i + 1 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && lower(t_[i].text) == "function" &&
-          at(i + 1).kind == PhpTok::kName)
-        defined_.insert(lower(at(i + 1).text));
+      if (t_[i].kind == PhpTok::kName && ln(i) == "function" && at(i + 1).kind == PhpTok::kName)
+        defined_.insert(ln(i + 1));
     taint();
     taint();  // twice: an assignment may come before the one that taints its source
     assigned();
+    parameters();
     summaries();
     scan();
     words();
@@ -114,20 +61,54 @@ class Judge {
     return i < t_.size() ? t_[i] : none;
   }
   bool punct(size_t i, std::string_view p) const {
-    return i < t_.size() && t_[i].kind == PhpTok::kPunct && t_[i].text == p;
+    if (i >= t_.size() || t_[i].kind != PhpTok::kPunct) return false;
+    std::string_view t = t_[i].text;
+    if (t.size() != p.size()) return false;
+    for (size_t k = 0; k < t.size(); ++k)  // one to three characters: no call to memcmp
+      if (t[k] != p[k]) return false;
+    return true;
   }
   // The index of the token closing the bracket opened at `i` (or t_.size()).
-  size_t close_of(size_t i) const {
-    int depth = 0;
-    for (size_t j = i; j < t_.size(); ++j) {
-      if (t_[j].kind != PhpTok::kPunct) continue;
-      std::string_view p = t_[j].text;
-      if (p == "(" || p == "[" || p == "{") ++depth;
-      if (p == ")" || p == "]" || p == "}") {
-        if (--depth == 0) return j;
+  size_t close_of(size_t i) const { return i < match_.size() ? match_[i] : t_.size(); }
+  // The name token at i in lower case ("" for other tokens).
+  const std::string& ln(size_t i) const {
+    static const std::string none;
+    return i < ln_.size() ? ln_[i] : none;
+  }
+  // Bracket matches and lower-cased names, once per file (the judgement asks for them often).
+  void index() {
+    match_.assign(t_.size(), t_.size());
+    ln_.assign(t_.size(), std::string());
+    cls_.assign(t_.size(), 0);
+    std::vector<size_t> open;
+    for (size_t j = 0; j < t_.size(); ++j) {
+      if (t_[j].kind == PhpTok::kName) {
+        ln_[j] = lower(t_[j].text);
+        const std::string& n = ln_[j];
+        if (decoder(n)) cls_[j] |= kDecoder;
+        if (command_sink(n) || code_sink(n) || decoder(n) || callback_arg(n) >= 0 ||
+            in(n, {"preg_replace", "file_put_contents", "fwrite", "fputs", "move_uploaded_file"}))
+          cls_[j] |= kSinkish;
+        if (n == "getallheaders" || n == "apache_request_headers") cls_[j] |= kHeaders;
+        continue;
+      }
+      if (t_[j].kind == PhpTok::kString) {
+        if (t_[j].value.size() >= 11 && lower(t_[j].value).find("php://input") != std::string::npos)
+          cls_[j] |= kRawInput;
+        if (t_[j].value.size() <= 16) {
+          std::string v = lower(t_[j].value);
+          if (code_sink(v) || command_sink(v)) cls_[j] |= kSinkName;
+        }
+        continue;
+      }
+      if (t_[j].kind != PhpTok::kPunct || t_[j].text.size() != 1) continue;
+      char c = t_[j].text[0];
+      if (c == '(' || c == '[' || c == '{') open.push_back(j);
+      if ((c == ')' || c == ']' || c == '}') && !open.empty()) {
+        match_[open.back()] = j;
+        open.pop_back();
       }
     }
-    return t_.size();
   }
   // The end of the statement from `i` (its ';' at depth 0, or a closing bracket of the outside).
   size_t stmt_end(size_t i) const {
@@ -189,11 +170,11 @@ class Judge {
         if (k.text == "$GLOBALS" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString &&
             source_var("$" + at(j + 2).value))
           return true;
-      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
-                 in(lower(k.text), {"getallheaders", "apache_request_headers"})) {
+      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && (cls_[j] & kHeaders)) {
         return true;
-      } else if (k.kind == PhpTok::kString &&
-                 lower(k.value).find("php://input") != std::string::npos) {
+      } else if (k.kind == PhpTok::kString && k.interpolated && interpolates_input(k)) {
+        return true;  // "…$_GET[c]…", "…{$cmd}…"
+      } else if (k.kind == PhpTok::kString && (cls_[j] & kRawInput)) {
         return true;
       } else if (k.kind == PhpTok::kPunct && k.text == "$" && punct(j + 1, "{") &&
                  at(j + 2).kind == PhpTok::kString && source_var("$" + at(j + 2).value)) {
@@ -202,11 +183,16 @@ class Judge {
     }
     return false;
   }
+  bool interpolates_input(const PhpToken& k) const {
+    for (const std::string& v : interpolated_vars(k.value))
+      if (source_var(v) || tainted_.count(v) || (all_tainted_ && v.size() > 1)) return true;
+    return false;
+  }
   // Does [a, b) decode hidden data (a decoder call, or a variable assigned from one)?
   bool decoded_in(size_t a, size_t b) const {
     for (size_t j = a; j < b && j < t_.size(); ++j) {
       const PhpToken& k = t_[j];
-      if (k.kind == PhpTok::kName && punct(j + 1, "(") && decoder(lower(k.text))) return true;
+      if ((cls_[j] & kDecoder) && punct(j + 1, "(")) return true;
       if (k.kind == PhpTok::kVariable && decoded_.count(std::string(k.text))) return true;
     }
     return false;
@@ -217,7 +203,7 @@ class Judge {
     for (size_t i = 0; i + 1 < t_.size(); ++i) {
       const PhpToken& k = t_[i];
       if (k.kind == PhpTok::kName && punct(i + 1, "(")) {
-        std::string n = lower(k.text);
+        std::string n = ln(i);
         size_t c = close_of(i + 1);
         if (n == "extract" && input_in(i + 2, c)) {
           all_tainted_ = true;
@@ -228,10 +214,10 @@ class Judge {
             if (t_[j].kind == PhpTok::kVariable) tainted_.insert(std::string(t_[j].text));
         continue;
       }
-      if (k.kind == PhpTok::kName && lower(k.text) == "foreach" && punct(i + 1, "(")) {
+      if (k.kind == PhpTok::kName && ln(i) == "foreach" && punct(i + 1, "(")) {
         size_t c = close_of(i + 1);
         size_t as = i + 2;
-        while (as < c && !(t_[as].kind == PhpTok::kName && lower(t_[as].text) == "as")) ++as;
+        while (as < c && !(t_[as].kind == PhpTok::kName && ln(as) == "as")) ++as;
         if (as < c && input_in(i + 2, as))
           for (size_t j = as + 1; j < c; ++j)
             if (t_[j].kind == PhpTok::kVariable) tainted_.insert(std::string(t_[j].text));
@@ -248,7 +234,7 @@ class Judge {
       // (intval($_GET['id']), basename(…), sanitize_text_field(…)).
       bool cleaned = false;
       if (at(j + 1).kind == PhpTok::kName && punct(j + 2, "(") && close_of(j + 2) + 1 == e &&
-          !decoder(lower(at(j + 1).text)) && !defined_.count(lower(at(j + 1).text)))
+          !decoder(ln(j + 1)) && !defined_.count(ln(j + 1)))
         cleaned = true;  // (a function of this file may be the shell's own decoder)
       // (int) $_GET['n'] is a number, whatever was sent
       if (at(j + 1).kind == PhpTok::kCast) {
@@ -273,14 +259,29 @@ class Judge {
   }
 
   void sink_call(const std::string& n, size_t i, size_t open, size_t close) {
+    // Most calls are of functions no rule below is about: judged without reading their
+    // arguments, unless an argument names a sink ('assert' as a callback).
+    if (!(i < cls_.size() && (cls_[i] & kSinkish)) && !sink_fns_.count(n) && !callback_family(n)) {
+      bool named = false;
+      for (size_t j = open + 1; j < close && !named; ++j)
+        named = t_[j].kind == PhpTok::kString && (cls_[j] & kSinkName);
+      if (!named) return;
+    }
     const bool input = input_in(open + 1, close);
     const bool decoded = decoded_in(open + 1, close);
     if (input && runs_input(n, open)) {
       add(10, "request input passed to a function that runs it (" + n + ")", i);
       return;
     }
+    // Only the first argument: exec($cmd, $out, $rc) fills the others.
+    size_t first_end = open + 1;
+    for (int depth = 0; first_end < close; ++first_end) {
+      if (punct(first_end, "(") || punct(first_end, "[")) ++depth;
+      if (punct(first_end, ")") || punct(first_end, "]")) --depth;
+      if (depth == 0 && punct(first_end, ",")) break;
+    }
     if ((command_sink(n) || code_sink(n)) && !input && !probing_ &&
-        unassigned_in(open + 1, close)) {
+        unassigned_in(open + 1, first_end)) {
       add(10, "a variable the request sets (register_globals) run by " + n, i);
       return;
     }
@@ -310,6 +311,22 @@ class Judge {
           add(10, "a sink named as a callback, with request input (" + lower(t_[j].value) + ")", i);
           return;
         }
+    }
+    if (input && callback_family(n)) {
+      // forward_static_call_array($wx."ert", [$_REQUEST['x']]): a callback computed at run time
+      size_t a0 = open + 1;
+      int depth = 0;
+      for (size_t j = open + 1; j <= close; ++j) {
+        if (punct(j, "(") || punct(j, "[") || punct(j, "{")) ++depth;
+        if (punct(j, ")") || punct(j, "]") || punct(j, "}")) --depth;
+        if ((depth == 0 && punct(j, ",")) || j == close) {
+          if (computed_name(a0, j) && !input_in(a0, j)) {
+            add(10, "a callback computed at run time, with request input (" + n + ")", i);
+            return;
+          }
+          a0 = j + 1;
+        }
+      }
     }
     if (int cb = callback_arg(n); cb >= 0) {
       // The callback argument: split the arguments at depth-0 commas.
@@ -353,41 +370,26 @@ class Judge {
     if (decoder(n)) {
       // str_rot13('flfgrz'), strrev('metsys'), base64_decode('c3lzdGVt'): a sink in disguise
       if (at(open + 1).kind == PhpTok::kString && close == open + 2) {
-        std::string v = at(open + 1).value, d;
-        if (n == "str_rot13") {
-          for (char c : v)
-            d += std::isalpha(static_cast<unsigned char>(c))
-                     ? static_cast<char>(
-                           (std::tolower(static_cast<unsigned char>(c)) - 'a' + 13) % 26 + 'a')
-                     : c;
-        } else if (n == "strrev") {
-          d.assign(v.rbegin(), v.rend());
-        } else if (n == "base64_decode" && v.size() < 64) {
-          d = base64_text(v);
-        }
+        std::string d = decode_literal(n, at(open + 1).value);
         if (!d.empty() && hidden_worthy(d))
           add(10, "a sink's name decoded at run time (" + n + ")", i);
       }
     }
   }
 
-  static std::string base64_text(std::string_view v) {
-    static const std::string_view abc =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char c : v) {
-      size_t p = abc.find(c);
-      if (p == std::string_view::npos) break;
-      acc = (acc << 6) | static_cast<uint32_t>(p);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        out += static_cast<char>((acc >> bits) & 0xff);
-      }
+  // An argument that computes a string by concatenating variables (not a literal, a closure).
+  bool computed_name(size_t a, size_t b) const {
+    if (a + 1 >= b) return false;  // a variable alone is how applications pass callbacks
+    bool concat = false, var = false;
+    for (size_t j = a; j < b; ++j) {
+      if (t_[j].kind == PhpTok::kName &&
+          in(ln(j), {"function", "fn", "array", "static", "new", "true", "false", "null"}))
+        return false;
+      if (punct(j, "[") && j == a) return false;  // [$obj, 'method']
+      if (punct(j, ".")) concat = true;
+      if (t_[j].kind == PhpTok::kVariable) var = true;
     }
-    return out;
+    return concat && var;
   }
 
   // A callback argument that spells a sink's name in disguise ('sys'.'tem', "\x73ystem").
@@ -412,17 +414,16 @@ class Judge {
     finish_scan();
   }
 
-  // Functions and methods whose parameters reach a sink: function shell($cmd) { popen($cmd… }.
-  // A call passing request input to one of them is then a shell's (one name per file: a
-  // method is known by its name alone).
+  // Functions and methods (known by name) whose parameters reach a sink: function shell($c) {
+  // popen($c… }. A call passing request input to one of them is then a shell's.
   void summaries() {
     for (int pass = 0; pass < 2; ++pass)  // a wrapper of a wrapper
       for (size_t i = 0; i + 2 < t_.size(); ++i) {
-        if (!(t_[i].kind == PhpTok::kName && lower(t_[i].text) == "function")) continue;
+        if (!(t_[i].kind == PhpTok::kName && ln(i) == "function")) continue;
         size_t n = i + 1;
         if (punct(n, "&")) ++n;
         if (at(n).kind != PhpTok::kName || !punct(n + 1, "(")) continue;
-        std::string name = lower(at(n).text);
+        std::string name = ln(n);
         size_t pc = close_of(n + 1);
         size_t body = pc + 1;
         while (body < t_.size() && !punct(body, "{") && !punct(body, ";")) ++body;
@@ -462,8 +463,7 @@ class Judge {
     }
     return n;
   }
-  // Does an argument of the call whose '(' is at `open`, at a parameter that reaches a sink of
-  // `name`, carry request input?
+  // Does the call of `name` ('(' at `open`) pass request input to a parameter reaching a sink?
   bool runs_input(const std::string& name, size_t open) const {
     auto it = sink_fns_.find(name);
     if (it == sink_fns_.end()) return false;
@@ -481,9 +481,8 @@ class Judge {
     return false;
   }
 
-  // Variables given a value somewhere in the file (assigned, parameters, foreach, global …):
-  // one that a sink reads without ever being given one is set by the request where
-  // register_globals is on — how PHP 4 shells take their commands.
+  // Variables given a value in the file: one a sink reads without that is set by the request
+  // under register_globals (how PHP 4 shells take their commands).
   void assigned() {
     for (size_t i = 0; i < t_.size(); ++i) {
       if (t_[i].kind != PhpTok::kVariable) continue;
@@ -491,12 +490,28 @@ class Judge {
       while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
       const PhpToken& prev = at(i > 0 ? i - 1 : t_.size());
       if (punct(j, "=") || punct(j, ".=") || punct(j, "+=") || punct(j, "-=") || punct(j, "=>") ||
-          punct(j, ",") || punct(j, ")") || punct(j, "++") || punct(j, "--") || punct(j, "?\?=") ||
+          punct(j, "++") || punct(j, "--") || punct(j, "?\?=") ||
           (prev.kind == PhpTok::kName &&
            in(lower(prev.text),
               {"global", "static", "as", "use", "public", "private", "protected", "var"})) ||
           (prev.kind == PhpTok::kPunct && (prev.text == "&" || prev.text == "...")))
         assigned_.insert(std::string(t_[i].text));
+    }
+  }
+  // Parameters: function f($a, &$b = 1), fn($x) =>, use ($y), catch (E $e), list($k, $v) =.
+  void parameters() {
+    for (size_t i = 0; i + 1 < t_.size(); ++i) {
+      const std::string& n = ln(i);
+      size_t open = SIZE_MAX;
+      if ((n == "function" || n == "fn") && punct(i + 1, "(")) open = i + 1;
+      if (n == "function" && at(i + 1).kind == PhpTok::kName && punct(i + 2, "(")) open = i + 2;
+      if (n == "function" && punct(i + 1, "&") && at(i + 2).kind == PhpTok::kName &&
+          punct(i + 3, "("))
+        open = i + 3;
+      if ((n == "use" || n == "catch" || n == "list") && punct(i + 1, "(")) open = i + 1;
+      if (open == SIZE_MAX) continue;
+      for (size_t j = open + 1; j < close_of(open) && j < t_.size(); ++j)
+        if (t_[j].kind == PhpTok::kVariable) assigned_.insert(std::string(t_[j].text));
     }
   }
   bool unassigned_in(size_t a, size_t b) const {
@@ -513,9 +528,9 @@ class Judge {
       const bool method =
           i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));
       const bool declared = i > 0 && at(i - 1).kind == PhpTok::kName &&
-                            in(lower(at(i - 1).text), {"function", "fn", "new", "const"});
+                            in(ln(i - 1), {"function", "fn", "new", "const"});
       if (k.kind == PhpTok::kName && !method && !declared) {
-        std::string n = lower(k.text);
+        std::string n = ln(i);
         if (include_word(n)) {
           size_t e = stmt_end(i + 1);
           // Straight from the request: a shell's. Through a variable after a fixed directory
@@ -549,9 +564,8 @@ class Judge {
         }
         continue;
       }
-      if (k.kind == PhpTok::kName && method && punct(i + 1, "(") &&
-          runs_input(lower(k.text), i + 1))
-        add(10, "request input passed to a method that runs it (" + lower(k.text) + ")", i);
+      if (k.kind == PhpTok::kName && method && punct(i + 1, "(") && runs_input(ln(i), i + 1))
+        add(10, "request input passed to a method that runs it (" + ln(i) + ")", i);
       if (k.kind == PhpTok::kVariable && !method && !declared) {
         // $f(…), $x['f'](…), $_GET['f'](…): a call through a name held in data
         size_t j = i + 1;
@@ -566,6 +580,9 @@ class Judge {
           sink_call(it->second, i, j, c);
         } else if (decoded_.count(name)) {
           add(10, "a function called by a name decoded at run time (" + name + "(…))", i);
+        } else if (!probing_ && input_in(j + 1, close_of(j), true)) {
+          // $K($_POST['x']): request input handed to a function whose name was computed
+          add(10, "request input passed to a function named at run time (" + name + "(…))", i);
         }
         continue;
       }
@@ -592,19 +609,8 @@ class Judge {
             add(10, fmt::format("a sink's name cut into pieces ({})", lower(lit)), i);
         }
         // '<?php system($_GET[c]); ?>' — a web shell written out by this file
-        if (k.value.size() < 65536 && k.value.find("<?") != std::string::npos) {
-          PhpLex inner = php_lex(k.value, 2000);
-          bool sink = false, source = false;
-          for (size_t q = 0; q < inner.tokens.size(); ++q) {
-            const auto& it = inner.tokens[q];
-            if (it.kind == PhpTok::kName) {
-              std::string w = lower(it.text);
-              sink = sink || command_sink(w) || code_sink(w);
-            }
-            if (it.kind == PhpTok::kVariable && source_var(it.text)) source = true;
-          }
-          if (sink && source) add(10, "a web shell's code inside a string (written out)", i);
-        }
+        if (shell_in_string(k.value))
+          add(10, "a web shell's code inside a string (written out)", i);
         // a long encoded blob beside a decoder and something that runs code
         if (k.value.size() >= 2000 && encoded_blob(k.value)) blob_ = i;
         continue;
@@ -622,10 +628,8 @@ class Judge {
     size_t where = 0;
     for (size_t i = 0; i + 1 < t_.size(); ++i)
       if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
-        std::string n = lower(t_[i].text);
-        if (in(n, {"fsockopen", "socket_create", "stream_socket_client", "stream_socket_server",
-                   "socket_bind", "pfsockopen"}))
-          sock = true;
+        std::string n = ln(i);
+        sock = sock || socket_fn(n);
         if (command_sink(n)) {
           cmd = true;
           where = i;
@@ -633,15 +637,13 @@ class Judge {
       }
     bool shell_path = false;  // and a shell to run on it
     for (const auto& k : t_)
-      if (k.kind == PhpTok::kString)
-        for (std::string_view w : {"/bin/sh", "/bin/bash", "cmd.exe", "sh -i"})
-          if (lower(k.value).find(w) != std::string::npos) shell_path = true;
+      shell_path = shell_path || (k.kind == PhpTok::kString && names_shell(k.value));
     if (sock && cmd && shell_path) add(10, "a command shell over a network connection", where);
     if (blob_ != SIZE_MAX) {
       bool runs = false, decodes = false;
       for (size_t i = 0; i + 1 < t_.size(); ++i)
         if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
-          std::string n = lower(t_[i].text);
+          std::string n = ln(i);
           runs = runs || code_sink(n) || callback_arg(n) >= 0 || n == "preg_replace";
           decodes = decodes || decoder(n);
         }
@@ -649,32 +651,10 @@ class Judge {
     }
   }
 
-  static bool encoded_blob(const std::string& v) {
-    size_t good = 0;
-    for (char c : v)
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=' ||
-          c == '\\')
-        ++good;
-    bool spaces = v.find(' ') != std::string::npos;
-    return !spaces && good * 100 >= v.size() * 97;
-  }
-
   void chr_chains() {
-    for (size_t i = 0; i + 3 < t_.size(); ++i) {
-      if (!(t_[i].kind == PhpTok::kName && lower(t_[i].text) == "chr" && punct(i + 1, "(")))
-        continue;
-      if (i > 0 && punct(i - 1, ".")) continue;  // not the start of a chain
-      std::string s;
-      size_t j = i;
-      while (j + 3 < t_.size() && t_[j].kind == PhpTok::kName && lower(t_[j].text) == "chr" &&
-             punct(j + 1, "(") && t_[j + 2].kind == PhpTok::kNumber && punct(j + 3, ")")) {
-        s += static_cast<char>(std::strtol(std::string(t_[j + 2].text).c_str(), nullptr, 0) & 0xff);
-        j += 4;
-        if (punct(j, ".")) ++j;
-      }
-      if (s.size() >= 3 && hidden_worthy(s))
-        add(10, fmt::format("a sink's name built from character codes ({})", lower(s)), i);
-    }
+    for (const auto& [at_tok, text] : chr_strings(t_))
+      if (text.size() >= 3 && hidden_worthy(text))
+        add(10, fmt::format("a sink's name built from character codes ({})", lower(text)), at_tok);
   }
 
   // Words of shell tools, weak alone.
@@ -682,27 +662,23 @@ class Judge {
     int n = 0;
     for (size_t i = 0; i < t_.size() && n < 3; ++i) {
       if (t_[i].kind != PhpTok::kString) continue;
-      std::string v = lower(t_[i].value);
-      for (std::string_view w :
-           {"uname -a", "/etc/passwd", "filesman", "safe_mode", "b374k", "c99shell", "r57shell",
-            "cmd.exe", "/bin/sh", "netstat -an", "whoami", "disable_functions"})
-        if (v.find(w) != std::string::npos && n < 3) {
-          add(2, fmt::format("shell-tool words ({})", w), i);
-          ++n;
-          break;
-        }
+      if (std::string_view w = shell_tool_word(t_[i].value); !w.empty()) {
+        add(2, fmt::format("shell-tool words ({})", w), i);
+        ++n;
+      }
     }
     for (size_t i = 0; i + 2 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
-        std::string f = lower(t_[i].text);
-        if ((f == "error_reporting" && at(i + 2).text == "0") ||
-            (f == "set_time_limit" && at(i + 2).text == "0") || f == "ignore_user_abort")
-          add(1, "runs silently and without a time limit (" + f + ")", i);
-      }
+      if (t_[i].kind == PhpTok::kName && punct(i + 1, "(") && silent_call(ln(i), at(i + 2).text))
+        add(1, "runs silently and without a time limit (" + ln(i) + ")", i);
   }
 
   std::string_view src_, name_;
   std::vector<PhpToken> t_;
+  std::vector<size_t> match_;
+  std::vector<std::string> ln_;
+  // Per token: what it is to the judgement, computed once.
+  static constexpr uint8_t kDecoder = 1, kHeaders = 2, kRawInput = 4, kSinkish = 8, kSinkName = 16;
+  std::vector<uint8_t> cls_;
   ShellVerdict v_;
   std::unordered_set<std::string> tainted_, decoded_;
   std::map<std::string, std::string> named_;

@@ -915,7 +915,11 @@ class Waf(Base):
         def run(*args):
             return json.loads(mamori("-q", "--format", "json", "waf", "test", *args,
                                      login).stdout)
-        self.assertEqual(run()["false_positives"], 0)  # WordPress's exclusions by default
+        self.assertEqual(run()["false_positives"], 1)  # CRS's WordPress exclusions: when asked
+        wp = os.path.join(self.tmp, "wp.toml")
+        with open(wp, "w") as f:
+            f.write('applications = ["wordpress"]\n')
+        self.assertEqual(run("--config", wp)["false_positives"], 0)
         doc = run("--config", conf)
         self.assertEqual((doc["paranoia"], doc["false_positives"]), (2, 1))
         self.assertEqual(run("--config", conf, "--paranoia", "1")["paranoia"], 1)
@@ -936,6 +940,40 @@ class Waf(Base):
         rules = os.path.join(self.tmp, "r.conf")
         spit(rules, "SecRule ARGS \"@rx (\" \"id:1\"\n")
         mamori("waf", "test", "--rules", rules, bad, check=3)
+
+
+class Web(Base):
+    # mamori web scan on a web root assembled here (no shell is committed as a file).
+    def test_web_scan_reports_the_shell_and_exits_on_fail_on(self):
+        root = os.path.join(self.tmp, "root")
+        up = os.path.join(root, "var", "www", "shop", "wp-content", "uploads")
+        os.makedirs(up)
+        spit(os.path.join(up, "cache.php"), "<?php\n@eval(base64_decode($_POST['z']));\n")
+        spit(os.path.join(root, "var", "www", "shop", "index.php"), "<?php echo 'shop';\n")
+        os.symlink("/etc/passwd", os.path.join(up, "link.php"))
+        p = mamori("--root", root, "web", "scan", "/var/www", check=0)
+        self.assertIn("/var/www/shop/wp-content/uploads/cache.php", p.stdout)
+        self.assertIn("line     2", p.stdout)
+        self.assertIn("1 links not followed", p.stdout)
+        doc = json.loads(mamori("--root", root, "--format", "json", "-q", "web", "scan",
+                                "/var/www", check=0).stdout)
+        self.assertEqual([s["path"] for s in doc["suspects"]],
+                         ["/var/www/shop/wp-content/uploads/cache.php"])
+        self.assertEqual(doc["judged"], 2)
+        self.assertEqual(doc["findings"][0]["module"], "web")
+        self.assertEqual(doc["findings"][0]["asset"], "file:/var/www/shop/wp-content/uploads/cache.php")
+        mamori("--root", root, "--fail-on", "high", "-q", "web", "scan", "/var/www", check=1)
+        sarif = json.loads(mamori("--root", root, "--format", "sarif", "-q", "web", "scan",
+                                  "/var/www", check=0).stdout)
+        self.assertEqual(len(sarif["runs"][0]["results"]), 1)
+        # Mistakes: a relative directory, a missing one, checksums that are not checksums
+        mamori("--root", root, "web", "scan", "var/www", check=2)
+        p = mamori("--root", root, "web", "scan", "/nope", check=3)
+        self.assertIn("not a directory", p.stderr)
+        bad = os.path.join(self.tmp, "sums.json")
+        spit(bad, "[]")
+        p = mamori("--root", root, "web", "scan", "/var/www", "--wp-checksums", bad, check=3)
+        self.assertIn("not WordPress checksums", p.stderr)
 
 
 class WafDocs(Base):

@@ -1,0 +1,1 @@
+<?php function f(&$a, $b = [1, 2]) { return $a . $b[0]; } $g = fn($x) => $x * 2; class C { public function m($p) { return strrev($p); } } echo chr(104).chr(105);

