@@ -191,4 +191,36 @@ bool silent_call(std::string_view fn, std::string_view arg) {
          fn == "ignore_user_abort";
 }
 
+bool file_manager_fn(std::string_view n) {
+  return in(n,
+            {"fopen", "unlink", "rmdir", "rename", "chmod", "chown", "copy", "readfile", "opendir",
+             "scandir", "mkdir", "touch", "file_get_contents", "highlight_file", "show_source"});
+}
+
+bool passthrough(std::string_view n) {
+  return in(n, {"trim",
+                "ltrim",
+                "rtrim",
+                "stripslashes",
+                "stripcslashes",
+                "strval",
+                "strtolower",
+                "strtoupper",
+                "html_entity_decode",
+                "htmlspecialchars_decode",
+                "str_replace",
+                "substr",
+                "implode",
+                "join",
+                "sprintf",
+                "array_pop",
+                "array_shift",
+                "current",
+                "reset",
+                "end",
+                "json_decode",
+                "unserialize",
+                "file_get_contents"});
+}
+
 }  // namespace mamori::web::php

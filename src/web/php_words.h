@@ -50,4 +50,11 @@ std::vector<std::string> interpolated_vars(std::string_view v);
 // error_reporting(0), set_time_limit(0), ignore_user_abort(…): `arg` is the first argument.
 bool silent_call(std::string_view fn, std::string_view arg);
 
+// What a file manager does: open, delete, rename, change and list files and directories.
+bool file_manager_fn(std::string_view n);
+
+// Returns its argument's text changed but not made safe (trim, stripslashes, str_replace …):
+// request input that goes through it is still the request's.
+bool passthrough(std::string_view n);
+
 }  // namespace mamori::web::php

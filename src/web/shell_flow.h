@@ -1,0 +1,341 @@
+#pragma once
+// The facts the web-shell judgement (shell.cpp) reads off a file's PHP tokens: bracket matches,
+// lower-cased names, which variables carry request input or decoded data, which are given a
+// value at all; and the verdict it adds signals to. Not a public API.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/text.h"
+#include "web/php_lexer.h"
+#include "web/php_words.h"
+#include "web/shell.h"
+
+namespace mamori::web::detail {
+
+using namespace php;
+
+class Flow {
+ protected:
+  Flow(std::string_view src, std::string_view name) : src_(src), name_(name) {}
+
+  const PhpToken& at(size_t i) const {
+    static const PhpToken none{PhpTok::kPunct, "", {}, false, false, 0};
+    return i < t_.size() ? t_[i] : none;
+  }
+
+  bool punct(size_t i, std::string_view p) const {
+    if (i >= t_.size() || t_[i].kind != PhpTok::kPunct) return false;
+    std::string_view t = t_[i].text;
+    if (t.size() != p.size()) return false;
+    for (size_t k = 0; k < t.size(); ++k)  // one to three characters: no call to memcmp
+      if (t[k] != p[k]) return false;
+    return true;
+  }
+
+  // The index of the token closing the bracket opened at `i` (or t_.size()).
+  size_t close_of(size_t i) const { return i < match_.size() ? match_[i] : t_.size(); }
+
+  // The name token at i in lower case ("" for other tokens).
+  const std::string& ln(size_t i) const {
+    static const std::string none;
+    return i < ln_.size() ? ln_[i] : none;
+  }
+
+  // Bracket matches and lower-cased names, once per file (the judgement asks for them often).
+  void index() {
+    match_.assign(t_.size(), t_.size());
+    ln_.assign(t_.size(), std::string());
+    cls_.assign(t_.size(), 0);
+    std::vector<size_t> open;
+    for (size_t j = 0; j < t_.size(); ++j) {
+      if (t_[j].kind == PhpTok::kName) {
+        ln_[j] = lower(t_[j].text);
+        const std::string& n = ln_[j];
+        if (decoder(n)) cls_[j] |= kDecoder;
+        if (command_sink(n) || code_sink(n) || decoder(n) || callback_arg(n) >= 0 ||
+            in(n, {"preg_replace", "file_put_contents", "fwrite", "fputs", "move_uploaded_file",
+                   "mysql_query", "mysqli_query", "pg_query", "mail"}) ||
+            file_manager_fn(n))
+          cls_[j] |= kSinkish;
+        if (n == "getallheaders" || n == "apache_request_headers") cls_[j] |= kHeaders;
+        continue;
+      }
+      if (t_[j].kind == PhpTok::kString) {
+        if (t_[j].value.size() >= 11 && lower(t_[j].value).find("php://input") != std::string::npos)
+          cls_[j] |= kRawInput;
+        if (t_[j].value.size() <= 16) {
+          std::string v = lower(t_[j].value);
+          if (code_sink(v) || command_sink(v)) cls_[j] |= kSinkName;
+        }
+        continue;
+      }
+      if (t_[j].kind != PhpTok::kPunct || t_[j].text.size() != 1) continue;
+      char c = t_[j].text[0];
+      if (c == '(' || c == '[' || c == '{') open.push_back(j);
+      if ((c == ')' || c == ']' || c == '}') && !open.empty()) {
+        match_[open.back()] = j;
+        open.pop_back();
+      }
+    }
+  }
+
+  // The end of the statement from `i` (its ';' at depth 0, or a closing bracket of the outside).
+  size_t stmt_end(size_t i) const {
+    int depth = 0;
+    for (size_t j = i; j < t_.size(); ++j) {
+      if (t_[j].kind != PhpTok::kPunct) continue;
+      std::string_view p = t_[j].text;
+      if (p == "(" || p == "[" || p == "{") ++depth;
+      if (p == ")" || p == "]" || p == "}") {
+        if (depth == 0) return j;
+        --depth;
+      }
+      if (p == ";" && depth == 0) return j;
+    }
+    return t_.size();
+  }
+
+  uint32_t line_of(size_t i) const {
+    if (i >= t_.size()) return 0;
+    uint32_t off = t_[i].offset;
+    return static_cast<uint32_t>(std::count(src_.begin(), src_.begin() + off, '\n') + 1);
+  }
+
+  void add(int w, std::string what, size_t tok) {
+    if (probing_) {  // a function's summary: would request input in its parameters run?
+      if (w >= 10) probe_hit_ = true;
+      return;
+    }
+    if (v_.signals.size() >= 64) return;     // bounded; the score is already decided by then
+    if (!seen_.insert(what).second) return;  // one of each kind
+    ShellSignal s;
+    s.weight = w;
+    s.what = std::move(what);
+    if (tok < t_.size()) {
+      s.line = line_of(tok);
+      uint32_t off = t_[tok].offset;
+      size_t from = off > 30 ? off - 30 : 0;
+      s.code = sanitize(src_.substr(from, std::min<size_t>(120, src_.size() - from)));
+    }
+    v_.signals.push_back(std::move(s));
+  }
+
+  // Does the range [a, b) carry request input (or, unless `direct`, a variable that does)? A key
+  // into another array is not carried: $handlers[$_POST['x']] is a value the server holds.
+  bool input_in(size_t a, size_t b, bool direct = false) const {
+    for (size_t j = a; j < b && j < t_.size(); ++j) {
+      const PhpToken& k = t_[j];
+      if (k.kind == PhpTok::kVariable) {
+        const bool carried = !direct && (tainted_.count(std::string(k.text)) || all_tainted_);
+        if ((source_var(k.text) || carried) && k.text != "$this") return true;
+        if (punct(j + 1, "[") && k.text != "$_SERVER" && k.text != "$GLOBALS") {
+          j = close_of(j + 1);  // a lookup: its key does not make the value the request's
+          continue;
+        }
+        if (k.text == "$_SERVER" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString) {
+          std::string key = lower(at(j + 2).value);
+          if (key.starts_with("http_") || key == "query_string" || key == "request_uri" ||
+              key == "path_info")
+            return true;
+        }
+        if (k.text == "$GLOBALS" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString &&
+            source_var("$" + at(j + 2).value))
+          return true;
+      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && ln(j) == "getenv" &&
+                 at(j + 2).kind == PhpTok::kString && at(j + 2).value.starts_with("HTTP_")) {
+        return true;  // getenv('HTTP_X'): a request header, as CGI passes it
+      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && (cls_[j] & kHeaders)) {
+        return true;
+      } else if (k.kind == PhpTok::kString && k.interpolated && interpolates_input(k)) {
+        return true;  // "…$_GET[c]…", "…{$cmd}…"
+      } else if (k.kind == PhpTok::kString && (cls_[j] & kRawInput)) {
+        return true;
+      } else if (k.kind == PhpTok::kPunct && k.text == "$" && punct(j + 1, "{") &&
+                 at(j + 2).kind == PhpTok::kString && source_var("$" + at(j + 2).value)) {
+        return true;  // ${"_GET"}
+      }
+    }
+    return false;
+  }
+
+  bool interpolates_input(const PhpToken& k) const {
+    for (const std::string& v : interpolated_vars(k.value))
+      if (source_var(v) || tainted_.count(v) || (all_tainted_ && v.size() > 1)) return true;
+    return false;
+  }
+
+  // Does [a, b) decode hidden data (a decoder call, or a variable assigned from one)?
+  bool decoded_in(size_t a, size_t b) const {
+    for (size_t j = a; j < b && j < t_.size(); ++j) {
+      const PhpToken& k = t_[j];
+      if ((cls_[j] & kDecoder) && punct(j + 1, "(")) return true;
+      if (k.kind == PhpTok::kVariable && decoded_.count(std::string(k.text))) return true;
+    }
+    return false;
+  }
+
+  // Variables assigned from request input (or from decoded data), to a fixed point of two passes.
+  void taint() {
+    for (size_t i = 0; i + 1 < t_.size(); ++i) {
+      const PhpToken& k = t_[i];
+      if (k.kind == PhpTok::kName && punct(i + 1, "(")) {
+        std::string n = ln(i);
+        size_t c = close_of(i + 1);
+        if (n == "extract" && input_in(i + 2, c)) {
+          all_tainted_ = true;
+          add(5, "extract() of request input: every variable can be set by the request", i);
+        }
+        if (n == "parse_str" && input_in(i + 2, c))
+          for (size_t j = i + 2; j < c; ++j)
+            if (t_[j].kind == PhpTok::kVariable) tainted_.insert(std::string(t_[j].text));
+        continue;
+      }
+      if (k.kind == PhpTok::kName && ln(i) == "foreach" && punct(i + 1, "(")) {
+        size_t c = close_of(i + 1);
+        size_t as = i + 2;
+        while (as < c && !(t_[as].kind == PhpTok::kName && ln(as) == "as")) ++as;
+        if (as < c && input_in(i + 2, as))
+          for (size_t j = as + 1; j < c; ++j)
+            if (t_[j].kind == PhpTok::kVariable) tainted_.insert(std::string(t_[j].text));
+        continue;
+      }
+      if (k.kind != PhpTok::kVariable) continue;
+      // $v = …;  $v .= …;  $v['k'] = …;
+      size_t j = i + 1;
+      while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
+      if (!(punct(j, "=") || punct(j, ".="))) continue;
+      size_t e = stmt_end(j + 1);
+      std::string name(k.text);
+      // A whole right side that is a call to something else than a decoder cleans the value
+      // (intval($_GET['id']), basename(…), sanitize_text_field(…)).
+      bool cleaned = false;
+      if (at(j + 1).kind == PhpTok::kName && punct(j + 2, "(") && close_of(j + 2) + 1 == e &&
+          !decoder(ln(j + 1)) && !passthrough(ln(j + 1)) && !defined_.count(ln(j + 1)))
+        cleaned = true;  // (a function of this file may be the shell's own decoder)
+      // (int) $_GET['n'] is a number, whatever was sent
+      if (at(j + 1).kind == PhpTok::kCast) {
+        std::string c = lower(at(j + 1).text);
+        for (std::string_view num : {"int", "bool", "float", "double", "real"})
+          if (c.find(num) != std::string::npos) cleaned = true;
+      }
+      if (!cleaned && input_in(j + 1, e)) tainted_.insert(name);
+      if (decoded_in(j + 1, e)) decoded_.insert(name);
+      // $f = 'sys'.'tem';  $f = "\x73ystem";  — a sink's name kept in a variable
+      std::string lit;
+      bool only_literals = e > j + 1;
+      for (size_t q = j + 1; q < e; ++q) {
+        if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
+          lit += t_[q].value;
+        } else if (auto lv = literal_.find(std::string(t_[q].text));
+                   t_[q].kind == PhpTok::kVariable && lv != literal_.end()) {
+          lit += lv->second;  // $a = "a"; $s = "s"; $c = $a.$s."sert";
+        } else if (!punct(q, ".")) {
+          only_literals = false;
+        }
+      }
+      if (only_literals && lit.size() <= 64 && punct(j, "=")) literal_[name] = lit;
+      if (only_literals && hidden_worthy(lit)) named_[name] = lower(lit);
+    }
+  }
+
+  // Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?
+  bool whole_arg_is_input(size_t open, size_t close, size_t idx) const {
+    size_t a = open + 1, k = 0;
+    int depth = 0;
+    for (size_t j = open + 1; j <= close; ++j) {
+      if (punct(j, "(") || punct(j, "[")) ++depth;
+      if (punct(j, ")") || punct(j, "]")) --depth;
+      if ((depth == 0 && punct(j, ",")) || j == close) {
+        if (k++ == idx) {
+          size_t e = a + 1;  // one variable, and its keys
+          while (punct(e, "[")) e = close_of(e) + 1;
+          return at(a).kind == PhpTok::kVariable && e == j && input_in(a, j);
+        }
+        a = j + 1;
+      }
+    }
+    return false;
+  }
+
+  // Depth-0 commas in [a, b): the index of the argument at b.
+  size_t count_commas(size_t a, size_t b) const {
+    size_t n = 0;
+    int depth = 0;
+    for (size_t j = a; j < b; ++j) {
+      if (punct(j, "(") || punct(j, "[") || punct(j, "{")) ++depth;
+      if (punct(j, ")") || punct(j, "]") || punct(j, "}")) --depth;
+      if (depth == 0 && punct(j, ",")) ++n;
+    }
+    return n;
+  }
+
+  // Variables given a value in the file: one a sink reads without that is set by the request
+  // under register_globals (how PHP 4 shells take their commands).
+  void assigned() {
+    for (size_t i = 0; i < t_.size(); ++i) {
+      if (t_[i].kind != PhpTok::kVariable) continue;
+      size_t j = i + 1;
+      while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
+      const PhpToken& prev = at(i > 0 ? i - 1 : t_.size());
+      if (punct(j, "=") || punct(j, ".=") || punct(j, "+=") || punct(j, "-=") || punct(j, "=>") ||
+          punct(j, "++") || punct(j, "--") || punct(j, "?\?=") ||
+          (prev.kind == PhpTok::kName &&
+           in(lower(prev.text),
+              {"global", "static", "as", "use", "public", "private", "protected", "var"})) ||
+          (prev.kind == PhpTok::kPunct && (prev.text == "&" || prev.text == "...")))
+        assigned_.insert(std::string(t_[i].text));
+    }
+  }
+
+  // Parameters: function f($a, &$b = 1), fn($x) =>, use ($y), catch (E $e), list($k, $v) =.
+  void parameters() {
+    for (size_t i = 0; i + 1 < t_.size(); ++i) {
+      const std::string& n = ln(i);
+      size_t open = SIZE_MAX;
+      if ((n == "function" || n == "fn") && punct(i + 1, "(")) open = i + 1;
+      if (n == "function" && at(i + 1).kind == PhpTok::kName && punct(i + 2, "(")) open = i + 2;
+      if (n == "function" && punct(i + 1, "&") && at(i + 2).kind == PhpTok::kName &&
+          punct(i + 3, "("))
+        open = i + 3;
+      if ((n == "use" || n == "catch" || n == "list") && punct(i + 1, "(")) open = i + 1;
+      if (open == SIZE_MAX) continue;
+      for (size_t j = open + 1; j < close_of(open) && j < t_.size(); ++j)
+        if (t_[j].kind == PhpTok::kVariable) assigned_.insert(std::string(t_[j].text));
+    }
+  }
+
+  bool unassigned_in(size_t a, size_t b) const {
+    for (size_t j = a; j < b && j < t_.size(); ++j)
+      if (t_[j].kind == PhpTok::kVariable && !assigned_.count(std::string(t_[j].text)) &&
+          t_[j].text != "$this" && !t_[j].text.starts_with("$_") && t_[j].text != "$GLOBALS")
+        return true;
+    return false;
+  }
+
+  std::string_view src_, name_;
+  std::vector<PhpToken> t_;
+  std::vector<size_t> match_;
+  std::vector<std::string> ln_;
+  // Per token: what it is to the judgement, computed once.
+  static constexpr uint8_t kDecoder = 1, kHeaders = 2, kRawInput = 4, kSinkish = 8, kSinkName = 16;
+  std::vector<uint8_t> cls_;
+  ShellVerdict v_;
+  std::unordered_set<std::string> tainted_, decoded_;
+  std::map<std::string, std::string> named_, literal_;  // variables holding a sink's name / text
+  std::unordered_set<std::string> assigned_;
+  std::set<std::string> defined_;  // functions this file defines
+  bool probing_ = false, probe_hit_ = false;
+  bool all_tainted_ = false;
+  std::set<std::string> seen_;
+};
+
+}  // namespace mamori::web::detail
