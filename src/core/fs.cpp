@@ -298,7 +298,8 @@ std::vector<std::string> Root::list(std::string_view dir, std::string_view name_
   return out;
 }
 
-Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry&)>& visit) const {
+Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry&)>& visit,
+                  size_t* unopened) const {
   auto topfd = open_dir(top);
   if (!topfd) return topfd.error();
   struct Frame {
@@ -336,7 +337,10 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
     if (type != DT_DIR || w == Walk::kSkipChildren) continue;
     UniqueFd sub(
         ::openat(f.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) continue;  // replaced by a symlink, gone, or unreadable
+    if (!sub) {  // replaced by a symlink, gone, unreadable, or out of descriptors
+      if (unopened) ++*unopened;
+      continue;
+    }
     enter(std::move(sub), std::move(e.path));
   }
   return result;  // the frames left close their directories

@@ -82,7 +82,10 @@ class Root {
     int depth;           // 1 for the entries of `top`
   };
   enum class Walk { kContinue, kSkipChildren, kStop };
-  Status walk(std::string_view top, const std::function<Walk(const WalkEntry&)>& visit) const;
+  // `unopened` (when given) counts the directories below `top` that could not be opened (no
+  // longer there, replaced by a link, or the open-file limit reached): their files were not seen.
+  Status walk(std::string_view top, const std::function<Walk(const WalkEntry&)>& visit,
+              size_t* unopened = nullptr) const;
 
  private:
   std::string rel(std::string_view abs) const;

@@ -123,7 +123,8 @@ std::string double_quoted(std::string_view b, bool& interp) {
       continue;
     }
     if (n == 'u' && i + 2 < b.size() && b[i + 2] == '{') {
-      size_t e = b.find('}', i + 3);
+      size_t e = b.substr(i + 3, 8).find('}');  // at most six hex digits: look no further
+      if (e != std::string_view::npos) e += i + 3;
       if (e != std::string_view::npos && e - (i + 3) <= 6 && e > i + 3) {
         uint32_t cp = 0;
         bool ok = true;

