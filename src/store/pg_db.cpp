@@ -79,9 +79,9 @@ class PgDb final : public Db {
       const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
       // Another writer holds a lock we waited for past lock_timeout (55P03), or a deadlock
       // (40P01), or serialisation: busy, like SQLite's SQLITE_BUSY — try again later.
-      const bool busy = state && (std::string_view(state) == "55P03" ||
-                                  std::string_view(state) == "40P01" ||
-                                  std::string_view(state) == "40001");
+      const bool busy =
+          state && (std::string_view(state) == "55P03" || std::string_view(state) == "40P01" ||
+                    std::string_view(state) == "40001");
       PQclear(res);
       if (PQstatus(c_) != CONNECTION_OK)
         return Error::unavailable(fmt::format("{}: connection lost: {}", desc_, msg));

@@ -560,9 +560,7 @@ bool detect_xss(std::string_view v) {
 }
 
 namespace {
-bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
+bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 }  // namespace
 
 // A shell command chained after a value: "127.0.0.1; cat /etc/passwd", "x | id", "$(id)",
