@@ -18,7 +18,7 @@ done
 pkgs=(build-essential cmake ninja-build pkg-config git
       libfmt-dev libcli11-dev nlohmann-json3-dev
       libssl-dev zlib1g-dev libsqlite3-dev libpq-dev
-      libsimdjson-dev libarchive-dev libcurl4-openssl-dev libsodium-dev libtomlplusplus-dev libsystemd-dev libpcre2-dev libhyperscan-dev libxml2-dev)
+      libsimdjson-dev libarchive-dev libcurl4-openssl-dev libsodium-dev libtomlplusplus-dev libsystemd-dev libpcre2-dev libhyperscan-dev libxml2-dev libgumbo-dev)
 if [ "$with_test" = 1 ]; then
   pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 dpkg
          postgresql postgresql-client

@@ -1,11 +1,17 @@
 // mamori web scan.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "core/fs.h"
 #include "core/text.h"
 #include "report/report.h"
+#include "web/site.h"
 #include "web/webscan.h"
 
 namespace mamori::cli {
@@ -57,10 +63,138 @@ int cmd_web_scan(const Options& o, const WebScanArgs& a) {
   return exit_for(rep.findings, ra.threshold);
 }
 
+struct SiteArgs {
+  std::vector<std::string> urls;
+  std::string baseline;
+  int depth = 3;
+  size_t max_pages = 200;
+  double rate = 10;
+  int concurrency = 4;
+  long timeout = 20;
+  size_t max_mib = 4;
+  bool no_robots = false;
+  bool no_sitemap = false;
+};
+
+std::string crawl_summary(const web::Crawl& c, double seconds) {
+  size_t html = 0;
+  for (const auto& p : c.pages) html += p.html;
+  return fmt::format("{} pages ({} HTML), {} scripts, {} requests in {:.1f} s", c.pages.size(),
+                     html, c.scripts.size(), c.requests, seconds);
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int cmd_web_baseline(const Options& o, const SiteArgs& a) {
+  if (auto bad = text_or_json(o, "web baseline")) return *bad;
+  web::CrawlOptions co;
+  for (const auto& u : a.urls) {
+    if (!web::Url::parse(u)) return usage("web baseline: " + sanitize(u) + ": give an http(s) URL");
+    co.starts.push_back(u);
+  }
+  if (a.depth < 0 || a.max_pages == 0 || a.rate < 0 || a.concurrency < 1 || a.timeout < 1 ||
+      a.max_mib == 0 || a.max_mib > 1024)
+    return usage(
+        "web baseline: --depth >= 0, --max-pages >= 1, --rate >= 0, --concurrency >= 1, "
+        "--timeout >= 1, --max-size 1..1024 MiB");
+  co.depth = a.depth;
+  co.max_pages = a.max_pages;
+  co.robots = !a.no_robots;
+  co.sitemap = !a.no_sitemap;
+  co.fetch.rate = a.rate;
+  co.fetch.concurrency = a.concurrency;
+  co.fetch.timeout_s = a.timeout;
+  co.fetch.max_bytes = a.max_mib << 20;
+  std::string path = a.baseline.empty() ? web::default_baseline_path(co.starts) : a.baseline;
+  auto t0 = std::chrono::steady_clock::now();
+  info(o, "web baseline: crawling " + sanitize(fmt::format("{}", fmt::join(co.starts, " "))));
+  web::Crawl first = web::crawl(co);
+  info(o, "web baseline: first look: " + crawl_summary(first, since(t0)));
+  auto t1 = std::chrono::steady_clock::now();
+  web::Crawl second = web::refetch(first, co);
+  info(o,
+       "web baseline: second look (what changes by itself): " + crawl_summary(second, since(t1)));
+  size_t html = 0;
+  for (const auto& p : first.pages) html += p.html;
+  if (html == 0) {
+    for (const auto& w : first.warnings) info(o, "web baseline: warning: " + w);
+    return fail(Error::unavailable("web baseline: no page could be read; nothing recorded"));
+  }
+  web::SiteBaseline b = web::learn(co, first, second, now_s());
+  for (const auto& w : b.warnings) info(o, "web baseline: warning: " + sanitize(w));
+  if (auto st = ensure_parent_dir(path); !st) return fail(st.error());
+  if (auto st = write_file_atomic(path, web::baseline_json(b), true); !st) return fail(st.error());
+  size_t vol = 0, tmpl = 0;
+  for (const auto& [u, p] : b.pages) {
+    vol += !p.text_volatile.empty();
+    tmpl += p.inline_volatile.size();
+  }
+  if (o.format == "json") {
+    nlohmann::json j = {{"baseline", path},
+                        {"pages", b.pages.size()},
+                        {"html_pages", html},
+                        {"scripts", b.scripts.size()},
+                        {"pages_with_volatile_text", vol},
+                        {"volatile_inline_scripts", tmpl},
+                        {"warnings", b.warnings}};
+    return emit(o, j.dump(2) + "\n");
+  }
+  return emit(o,
+              fmt::format("Baseline of {} pages ({} HTML, {} same-origin scripts) written to {}\n"
+                          "Learned as changing by itself: text on {} pages, {} inline scripts.\n"
+                          "Run `mamori web check --baseline {}` to compare.\n",
+                          b.pages.size(), html, b.scripts.size(), path, vol, tmpl, path));
+}
+
+int cmd_web_check(const Options& o, const SiteArgs& a) {
+  ReportArgs ra;
+  if (auto bad = report_args(o, ra)) return *bad;
+  std::string path = a.baseline;
+  if (path.empty()) {
+    if (a.urls.empty()) return usage("web check: give the site's URL or --baseline FILE");
+    path = web::default_baseline_path(a.urls);
+  }
+  auto text = read_file(path, 256ull << 20);
+  if (!text)
+    return fail(
+        text.error().with_context("web check: baseline (make one with `mamori web baseline URL`)"));
+  auto b = web::parse_baseline(*text);
+  if (!b) return fail(b.error().with_context("web check: " + path));
+  if (!a.urls.empty()) {
+    std::vector<std::string> want(a.urls), have(b->options.starts);
+    std::sort(want.begin(), want.end());
+    std::sort(have.begin(), have.end());
+    if (want != have)
+      return usage(fmt::format("web check: {} is the baseline of {}, not of {}", path,
+                               fmt::join(b->options.starts, " "), fmt::join(a.urls, " ")));
+  }
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  int64_t started = now_s();
+  auto t0 = std::chrono::steady_clock::now();
+  info(o, "web check: crawling " + sanitize(fmt::format("{}", fmt::join(b->options.starts, " "))));
+  web::Crawl now = web::crawl(b->options);
+  info(o, "web check: " + crawl_summary(now, since(t0)));
+  auto r = web::compare(*b, now);
+  size_t html = 0;
+  for (const auto& p : now.pages) html += p.html;
+  if (html == 0) {
+    for (const auto& w : r.warnings) info(o, "web check: warning: " + w);
+    return fail(Error::unavailable("web check: no page could be read; nothing recorded"));
+  }
+  auto in = scan_input(host_name(o), "web:" + web::Url::parse(b->options.starts.front())->origin(),
+                       started, std::move(r.findings));
+  in.partial = r.missing_pages > 0;  // what was not seen keeps its state
+  return record_and_report(o, **st, in, std::move(r.warnings), ra);
+}
+
 }  // namespace
 
 void add_web_commands(CLI::App& app, Options& o, int& rc) {
-  auto* web = app.add_subcommand("web", "Web roots: web shells and backdoors inside them");
+  auto* web = app.add_subcommand(
+      "web", "Web sites: what visitors get (scripts, forms, content) and web shells in web roots");
   web->require_subcommand(1);
   auto a = std::make_shared<WebScanArgs>();
   auto* scan = web->add_subcommand(
@@ -87,6 +221,56 @@ Examples:
   mamori --format json web scan /srv/www/shop --wp-checksums wp-6.1.json
   mamori --root /mnt/image web scan /var/www        # a copy of a server's disk)");
   scan->callback([&o, &rc, a] { rc = cmd_web_scan(o, *a); });
+
+  auto sa = std::make_shared<SiteArgs>();
+  auto* base = web->add_subcommand(
+      "baseline",
+      "Crawl a site as a visitor does and record what runs on each page (scripts and their "
+      "content, inline scripts, SRI, iframes, where forms post, redirects, the visible text); "
+      "each page is fetched twice so that what changes by itself is learned and ignored");
+  base->add_option("URL", sa->urls, "Start pages (http or https); their origins are the site")
+      ->required();
+  auto crawl_options = [sa](CLI::App* c) {
+    c->add_option("--baseline", sa->baseline,
+                  "The baseline file (default: STATE_DIR/web/SCHEME_HOST_PORT.json, 0600)");
+  };
+  crawl_options(base);
+  base->add_option("--depth", sa->depth, "Links followed from a start page (default 3)");
+  base->add_option("--max-pages", sa->max_pages, "Pages crawled at most (default 200)");
+  base->add_option("--rate", sa->rate,
+                   "Requests per second at most (default 10; robots.txt's Crawl-delay lowers it)");
+  base->add_option("--concurrency", sa->concurrency, "Requests at once (default 4)");
+  base->add_option("--timeout", sa->timeout, "Seconds a request may take (default 20)");
+  base->add_option("--max-size", sa->max_mib, "MiB read of one response (default 4)");
+  base->add_flag("--no-robots", sa->no_robots,
+                 "Crawl what robots.txt disallows too (your own site)");
+  base->add_flag("--no-sitemap", sa->no_sitemap, "Do not crawl the pages sitemaps list");
+  base->footer(R"(Only the start URLs' origins are crawled (same scheme, host and port); scripts of
+other origins are recorded by origin, and fetched only to verify their integrity attribute. The
+crawl settings are kept in the baseline: `web check` crawls the same way.
+
+Examples:
+  mamori web baseline https://shop.example/ https://shop.example/checkout
+  mamori web baseline --max-pages 50 --rate 2 https://www.example.org/)");
+  base->callback([&o, &rc, sa] { rc = cmd_web_baseline(o, *sa); });
+
+  auto* check = web->add_subcommand(
+      "check",
+      "Crawl the site again and report what changed against its baseline: a new script origin, "
+      "a changed or new script file, new inline script, SRI removed or not matching, a form "
+      "posting elsewhere, a new hidden iframe, a redirect to another site, a defaced page");
+  check->add_option("URL", sa->urls, "The start URLs the baseline was made with (or --baseline)");
+  crawl_options(check);
+  check->footer(R"(Findings are recorded in the store (scope web:ORIGIN) and move new -> open ->
+fixed like every other finding; --format json|sarif|html for machines, --fail-on high to exit 1.
+Severity is high for a script change or a new script on a page with a form (PCI DSS v4.0 6.4.3
+and 11.6.1: payment-page scripts authorised, changes detected), for a form posting elsewhere, a
+redirect to another site and a defaced page.
+
+Examples:
+  mamori web check https://shop.example/ https://shop.example/checkout
+  mamori --format json --fail-on high web check --baseline /var/lib/mamori/web/https_shop.example.json)");
+  check->callback([&o, &rc, sa] { rc = cmd_web_check(o, *sa); });
 }
 
 }  // namespace mamori::cli

