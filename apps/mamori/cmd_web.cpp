@@ -74,6 +74,8 @@ struct SiteArgs {
   size_t max_mib = 4;
   bool no_robots = false;
   bool no_sitemap = false;
+  bool render = false;
+  std::string chromium = "/usr/bin/chromium";
 };
 
 std::string crawl_summary(const web::Crawl& c, double seconds) {
@@ -103,6 +105,8 @@ int cmd_web_baseline(const Options& o, const SiteArgs& a) {
   co.max_pages = a.max_pages;
   co.robots = !a.no_robots;
   co.sitemap = !a.no_sitemap;
+  co.render = a.render;
+  co.chromium = a.chromium;
   co.fetch.rate = a.rate;
   co.fetch.concurrency = a.concurrency;
   co.fetch.timeout_s = a.timeout;
@@ -112,6 +116,11 @@ int cmd_web_baseline(const Options& o, const SiteArgs& a) {
   info(o, "web baseline: crawling " + sanitize(fmt::format("{}", fmt::join(co.starts, " "))));
   web::Crawl first = web::crawl(co);
   info(o, "web baseline: first look: " + crawl_summary(first, since(t0)));
+  if (first.render_failed) {
+    for (const auto& w : first.warnings) info(o, "web baseline: warning: " + w);
+    return fail(Error::unavailable(
+        "web baseline --render: Chromium could not be started; nothing recorded"));
+  }
   auto t1 = std::chrono::steady_clock::now();
   web::Crawl second = web::refetch(first, co);
   info(o,
@@ -170,6 +179,7 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
       return usage(fmt::format("web check: {} is the baseline of {}, not of {}", path,
                                fmt::join(b->options.starts, " "), fmt::join(a.urls, " ")));
   }
+  b->options.chromium = a.chromium;
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t started = now_s();
@@ -186,7 +196,8 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
   }
   auto in = scan_input(host_name(o), "web:" + web::Url::parse(b->options.starts.front())->origin(),
                        started, std::move(r.findings));
-  in.partial = r.missing_pages > 0;  // what was not seen keeps its state
+  // What was not seen (a page not reached, scripts only Chromium sees) keeps its state.
+  in.partial = r.missing_pages > 0 || now.render_failed;
   return record_and_report(o, **st, in, std::move(r.warnings), ra);
 }
 
@@ -245,13 +256,19 @@ Examples:
   base->add_flag("--no-robots", sa->no_robots,
                  "Crawl what robots.txt disallows too (your own site)");
   base->add_flag("--no-sitemap", sa->no_sitemap, "Do not crawl the pages sitemaps list");
+  base->add_flag("--render", sa->render,
+                 "Also load every page in headless Chromium and record the scripts it requests: "
+                 "scripts other scripts add at run time (a tag manager loading a skimmer)");
+  base->add_option("--chromium", sa->chromium,
+                   "Chromium's path for --render (default /usr/bin/chromium)");
   base->footer(R"(Only the start URLs' origins are crawled (same scheme, host and port); scripts of
 other origins are recorded by origin, and fetched only to verify their integrity attribute. The
 crawl settings are kept in the baseline: `web check` crawls the same way.
 
 Examples:
   mamori web baseline https://shop.example/ https://shop.example/checkout
-  mamori web baseline --max-pages 50 --rate 2 https://www.example.org/)");
+  mamori web baseline --max-pages 50 --rate 2 https://www.example.org/
+  mamori web baseline --render https://shop.example/checkout    # scripts added at run time)");
   base->callback([&o, &rc, sa] { rc = cmd_web_baseline(o, *sa); });
 
   auto* check = web->add_subcommand(
@@ -261,6 +278,9 @@ Examples:
       "posting elsewhere, a new hidden iframe, a redirect to another site, a defaced page");
   check->add_option("URL", sa->urls, "The start URLs the baseline was made with (or --baseline)");
   crawl_options(check);
+  check->add_option(
+      "--chromium", sa->chromium,
+      "Chromium's path, for a baseline made with --render (default /usr/bin/chromium)");
   check->footer(R"(Findings are recorded in the store (scope web:ORIGIN) and move new -> open ->
 fixed like every other finding; --format json|sarif|html for machines, --fail-on high to exit 1.
 Severity is high for a script change or a new script on a page with a form (PCI DSS v4.0 6.4.3

@@ -29,6 +29,7 @@ struct HtmlLimits {
 struct ScriptTag {
   std::string src;        // resolved absolute URL
   std::string integrity;  // SRI attribute as written, or empty
+  bool dynamic = false;   // not in the HTML: requested at run time (seen with --render)
 };
 
 // An inline script (or an on* handler, a javascript: URL) as a token stream: the unit its

@@ -9,6 +9,7 @@
 
 #include "core/fs.h"
 #include "core/text.h"
+#include "web/render.h"
 #include "web/robots.h"
 #include "web/url.h"
 
@@ -93,6 +94,7 @@ class Crawler {
       for (size_t i = 0; i < got.size(); ++i) take(next[i], got[i], later);
       next = std::move(later);
     }
+    if (o_.render) render();
     fetch_scripts();
     return std::move(out_);
   }
@@ -109,6 +111,7 @@ class Crawler {
     for (const auto& s : o_.starts)
       if (auto u = Url::parse(s)) origins_.insert(u->origin());
     for (size_t i = 0; i < got.size(); ++i) take({urls[i], o_.depth, kMaxHops}, got[i], ignored);
+    if (o_.render) render();
     fetch_scripts();
     return std::move(out_);
   }
@@ -226,6 +229,49 @@ class Crawler {
     r.body.clear();
     r.body.shrink_to_fit();
     out_.pages.push_back(std::move(p));
+  }
+
+  // Every HTML page loaded in Chromium: the scripts it requested that its HTML does not name
+  // were added at run time, and join the page's scripts; a script that navigated the page
+  // elsewhere is its redirect.
+  void render() {
+    std::vector<std::string> urls;
+    std::vector<Page*> pages;
+    for (auto& p : out_.pages)
+      if (p.html) {
+        urls.push_back(p.url);
+        pages.push_back(&p);
+      }
+    RenderOptions ro;
+    ro.chromium = o_.chromium;
+    ro.page_timeout_s = lim_.timeout_s;
+    auto got = render_pages(urls, ro);
+    if (!got) {
+      out_.warnings.push_back("--render: " + got.error().message);
+      out_.render_failed = true;
+      return;
+    }
+    for (size_t i = 0; i < got->size() && i < pages.size(); ++i) {
+      const Rendered& r = (*got)[i];
+      Page& p = *pages[i];
+      if (!r.error.empty()) {
+        out_.warnings.push_back(
+            fmt::format("{}: --render: {}", sanitize(p.url), sanitize(r.error)));
+        continue;
+      }
+      std::set<std::string> named;
+      for (const auto& s : p.facts.scripts) named.insert(s.src);
+      for (const auto& s : r.scripts) {
+        auto u = Url::parse(s);
+        if (!u || named.contains(u->str()) || p.facts.scripts.size() >= o_.html.max_items) continue;
+        named.insert(u->str());
+        p.facts.scripts.push_back({u->str(), "", true});
+        if (ours(*u) && scripts_.size() < kMaxScripts) scripts_.insert(u->str());
+      }
+      if (auto f = Url::parse(r.final_url);
+          f && p.redirect.empty() && f->origin() != Url::parse(p.url)->origin())
+        p.redirect = f->str();
+    }
   }
 
   void follow(const Url& to, int depth, int hops, std::vector<Frontier>& later) {

@@ -32,6 +32,8 @@ struct CrawlOptions {
   size_t max_pages = 200;
   bool robots = true;   // obey robots.txt (start pages are always fetched)
   bool sitemap = true;  // pages listed in sitemaps are crawled too
+  bool render = false;  // load pages in headless Chromium too (scripts added at run time)
+  std::string chromium = "/usr/bin/chromium";
   FetchLimits fetch;
   HtmlLimits html;
 };
@@ -59,6 +61,7 @@ struct Crawl {
   std::map<std::string, ScriptBody> scripts;  // by full URL
   std::vector<std::string> warnings;
   size_t requests = 0;
+  bool render_failed = false;  // --render asked, Chromium could not be started
 };
 
 Crawl crawl(const CrawlOptions& o);

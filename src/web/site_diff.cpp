@@ -256,12 +256,15 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
         std::string o = origin_of(s.src), k = key_of(s.src);
         if (o != own && !ref.script_origins.contains(o))
           items["new-script-origin"].push_back(
-              fmt::format("{} (loads {})", sanitize(o), sanitize(s.src)));
+              fmt::format("{} (loads {}{})", sanitize(o), sanitize(s.src),
+                          s.dynamic ? ", added at run time by another script" : ""));
         if (o == own) {
           auto sb = base.scripts.find(k);
           auto body = now.scripts.find(s.src);
           if (sb == base.scripts.end()) {
-            if (!ref.scripts.contains(k)) items["new-script"].push_back(sanitize(s.src));
+            if (!ref.scripts.contains(k))
+              items["new-script"].push_back(
+                  sanitize(s.src) + (s.dynamic ? " (added at run time by another script)" : ""));
           } else if (!sb->second.volatile_content && body != now.scripts.end() &&
                      !body->second.sha256.empty() &&
                      !sb->second.sha256s.contains(body->second.sha256)) {

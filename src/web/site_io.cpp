@@ -38,15 +38,12 @@ std::string baseline_json(const SiteBaseline& b) {
   json j;
   j["format"] = kFormat;
   j["created"] = b.created;
-  j["options"] = {{"starts", b.options.starts},
-                  {"depth", b.options.depth},
-                  {"max_pages", b.options.max_pages},
-                  {"robots", b.options.robots},
-                  {"sitemap", b.options.sitemap},
-                  {"rate", b.options.fetch.rate},
-                  {"concurrency", b.options.fetch.concurrency},
-                  {"timeout", b.options.fetch.timeout_s},
-                  {"max_bytes", b.options.fetch.max_bytes}};
+  j["options"] = {
+      {"starts", b.options.starts},           {"depth", b.options.depth},
+      {"max_pages", b.options.max_pages},     {"robots", b.options.robots},
+      {"sitemap", b.options.sitemap},         {"render", b.options.render},
+      {"rate", b.options.fetch.rate},         {"concurrency", b.options.fetch.concurrency},
+      {"timeout", b.options.fetch.timeout_s}, {"max_bytes", b.options.fetch.max_bytes}};
   json pages = json::object();
   for (const auto& [url, p] : b.pages) {
     json inl = json::array();
@@ -93,6 +90,7 @@ Result<SiteBaseline> parse_baseline(std::string_view text) {
     b.options.max_pages = o.at("max_pages").get<size_t>();
     b.options.robots = o.at("robots").get<bool>();
     b.options.sitemap = o.at("sitemap").get<bool>();
+    b.options.render = o.value("render", false);
     b.options.fetch.rate = o.at("rate").get<double>();
     b.options.fetch.concurrency = o.at("concurrency").get<int>();
     b.options.fetch.timeout_s = o.at("timeout").get<long>();

