@@ -75,6 +75,7 @@ struct SiteArgs {
   bool no_robots = false;
   bool no_sitemap = false;
   bool render = false;
+  double max_time = 1800;
   std::string chromium = "/usr/bin/chromium";
 };
 
@@ -97,7 +98,7 @@ int cmd_web_baseline(const Options& o, const SiteArgs& a) {
     co.starts.push_back(u);
   }
   if (a.depth < 0 || a.max_pages == 0 || a.rate < 0 || a.concurrency < 1 || a.timeout < 1 ||
-      a.max_mib == 0 || a.max_mib > 1024)
+      a.max_mib == 0 || a.max_mib > 1024 || a.max_time <= 0)
     return usage(
         "web baseline: --depth >= 0, --max-pages >= 1, --rate >= 0, --concurrency >= 1, "
         "--timeout >= 1, --max-size 1..1024 MiB");
@@ -106,11 +107,13 @@ int cmd_web_baseline(const Options& o, const SiteArgs& a) {
   co.robots = !a.no_robots;
   co.sitemap = !a.no_sitemap;
   co.render = a.render;
+  co.max_seconds = a.max_time;
   co.chromium = a.chromium;
   co.fetch.rate = a.rate;
   co.fetch.concurrency = a.concurrency;
   co.fetch.timeout_s = a.timeout;
   co.fetch.max_bytes = a.max_mib << 20;
+  co.html.max_bytes = co.fetch.max_bytes;
   std::string path = a.baseline.empty() ? web::default_baseline_path(co.starts) : a.baseline;
   auto t0 = std::chrono::steady_clock::now();
   info(o, "web baseline: crawling " + sanitize(fmt::format("{}", fmt::join(co.starts, " "))));
@@ -134,6 +137,13 @@ int cmd_web_baseline(const Options& o, const SiteArgs& a) {
   web::SiteBaseline b = web::learn(co, first, second, now_s());
   for (const auto& w : b.warnings) info(o, "web baseline: warning: " + sanitize(w));
   if (auto st = ensure_parent_dir(path); !st) return fail(st.error());
+  // The baseline replaced is kept beside it (.prev): a re-baseline after a deploy can be
+  // compared with it, or undone.
+  std::string kept;
+  if (auto old = read_file(path, 256ull << 20)) {
+    if (auto st = write_file_atomic(path + ".prev", *old, true); !st) return fail(st.error());
+    kept = path + ".prev";
+  }
   if (auto st = write_file_atomic(path, web::baseline_json(b), true); !st) return fail(st.error());
   size_t vol = 0, tmpl = 0;
   for (const auto& [u, p] : b.pages) {
@@ -150,11 +160,17 @@ int cmd_web_baseline(const Options& o, const SiteArgs& a) {
                         {"warnings", b.warnings}};
     return emit(o, j.dump(2) + "\n");
   }
-  return emit(o,
-              fmt::format("Baseline of {} pages ({} HTML, {} same-origin scripts) written to {}\n"
-                          "Learned as changing by itself: text on {} pages, {} inline scripts.\n"
-                          "Run `mamori web check --baseline {}` to compare.\n",
-                          b.pages.size(), html, b.scripts.size(), path, vol, tmpl, path));
+  auto n = [](size_t k, const char* one, const char* many) {
+    return fmt::format("{} {}", k, k == 1 ? one : many);
+  };
+  return emit(
+      o, fmt::format("Baseline of {} ({} HTML, {}) written to {}{}\n"
+                     "Learned as changing by itself: text on {}, {}.\n"
+                     "Run `mamori web check --baseline {}` to compare.\n",
+                     n(b.pages.size(), "page", "pages"), html,
+                     n(b.scripts.size(), "same-origin script", "same-origin scripts"), path,
+                     kept.empty() ? "" : " (the previous one kept as " + kept + ")",
+                     n(vol, "page", "pages"), n(tmpl, "inline script", "inline scripts"), path));
 }
 
 int cmd_web_check(const Options& o, const SiteArgs& a) {
@@ -168,18 +184,20 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
   auto text = read_file(path, 256ull << 20);
   if (!text)
     return fail(
-        text.error().with_context("web check: baseline (make one with `mamori web baseline URL`)"));
+        text.error().with_context("web check: no baseline to compare with (make one with `mamori "
+                                  "web baseline URL…`, or give --baseline FILE)"));
   auto b = web::parse_baseline(*text);
   if (!b) return fail(b.error().with_context("web check: " + path));
-  if (!a.urls.empty()) {
-    std::vector<std::string> want(a.urls), have(b->options.starts);
-    std::sort(want.begin(), want.end());
-    std::sort(have.begin(), have.end());
-    if (want != have)
-      return usage(fmt::format("web check: {} is the baseline of {}, not of {}", path,
-                               fmt::join(b->options.starts, " "), fmt::join(a.urls, " ")));
-  }
+  if (!a.urls.empty() &&
+      web::normalized_starts(a.urls) != web::normalized_starts(b->options.starts))
+    return usage(
+        fmt::format("web check: {} is the baseline of {}, not of {}: give those URLs, "
+                    "or the baseline of these with --baseline FILE",
+                    path, fmt::join(b->options.starts, " "), fmt::join(a.urls, " ")));
   b->options.chromium = a.chromium;
+  // The baseline's pages are fetched whatever robots.txt says now and however they are linked.
+  for (const auto& [url, pb] : b->pages)
+    if (pb.status >= 200 && pb.status < 300) b->options.seeds.push_back(url);
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t started = now_s();
@@ -188,14 +206,17 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
   web::Crawl now = web::crawl(b->options);
   info(o, "web check: " + crawl_summary(now, since(t0)));
   auto r = web::compare(*b, now);
+  info(o, fmt::format("web check: {} pages compared ({} the baseline did not have), {} of the "
+                      "baseline not reached",
+                      r.pages, r.new_pages, r.missing_pages));
   size_t html = 0;
   for (const auto& p : now.pages) html += p.html;
   if (html == 0) {
     for (const auto& w : r.warnings) info(o, "web check: warning: " + w);
     return fail(Error::unavailable("web check: no page could be read; nothing recorded"));
   }
-  auto in = scan_input(host_name(o), "web:" + web::Url::parse(b->options.starts.front())->origin(),
-                       started, std::move(r.findings));
+  auto in =
+      scan_input(host_name(o), web::site_scope(b->options.starts), started, std::move(r.findings));
   // What was not seen (a page not reached, scripts only Chromium sees) keeps its state.
   in.partial = r.missing_pages > 0 || now.render_failed;
   return record_and_report(o, **st, in, std::move(r.warnings), ra);
@@ -207,6 +228,11 @@ void add_web_commands(CLI::App& app, Options& o, int& rc) {
   auto* web = app.add_subcommand(
       "web", "Web sites: what visitors get (scripts, forms, content) and web shells in web roots");
   web->require_subcommand(1);
+  web->footer(R"(Examples:
+  mamori web baseline https://shop.example/            # record what the site runs, once
+  mamori web check https://shop.example/               # later, from a timer: what changed
+  mamori web scan /var/www                             # web shells in the web root
+See docs/web.md.)");
   auto a = std::make_shared<WebScanArgs>();
   auto* scan = web->add_subcommand(
       "scan",
@@ -249,10 +275,13 @@ Examples:
   base->add_option("--depth", sa->depth, "Links followed from a start page (default 3)");
   base->add_option("--max-pages", sa->max_pages, "Pages crawled at most (default 200)");
   base->add_option("--rate", sa->rate,
-                   "Requests per second at most (default 10; robots.txt's Crawl-delay lowers it)");
+                   "Requests per second at most (default 10; 0: no limit; robots.txt's "
+                   "Crawl-delay lowers it)");
   base->add_option("--concurrency", sa->concurrency, "Requests at once (default 4)");
   base->add_option("--timeout", sa->timeout, "Seconds a request may take (default 20)");
   base->add_option("--max-size", sa->max_mib, "MiB read of one response (default 4)");
+  base->add_option("--max-time", sa->max_time,
+                   "Seconds the crawl may take; nothing new is fetched after (default 1800)");
   base->add_flag("--no-robots", sa->no_robots,
                  "Crawl what robots.txt disallows too (your own site)");
   base->add_flag("--no-sitemap", sa->no_sitemap, "Do not crawl the pages sitemaps list");
@@ -281,11 +310,16 @@ Examples:
   check->add_option(
       "--chromium", sa->chromium,
       "Chromium's path, for a baseline made with --render (default /usr/bin/chromium)");
-  check->footer(R"(Findings are recorded in the store (scope web:ORIGIN) and move new -> open ->
-fixed like every other finding; --format json|sarif|html for machines, --fail-on high to exit 1.
-Severity is high for a script change or a new script on a page with a form (PCI DSS v4.0 6.4.3
-and 11.6.1: payment-page scripts authorised, changes detected), for a form posting elsewhere, a
-redirect to another site and a defaced page.
+  check->footer(R"(The crawl settings (depth, pages, rate, timeout, size, --render) are the
+baseline's. Findings are recorded in the store (scope web:NAME of the start URLs) and move new ->
+open -> fixed like every other finding; when a page of the baseline is not reached (or
+Chromium cannot start for --render) the record is partial and nothing is marked fixed.
+--format json|sarif|html for machines, -o FILE to write it, --fail-on high to exit 1.
+Severity: high for a new or changed script, new inline script, SRI removed or a hidden iframe
+on a page with a form (else medium; PCI DSS v4.0 6.4.3 and 11.6.1: payment-page scripts
+authorised, changes detected), for a form posting elsewhere, a redirect to another site and a
+defaced page; medium for SRI not matching. After a deploy of your own, run `web baseline`
+again (the previous baseline is kept as FILE.prev).
 
 Examples:
   mamori web check https://shop.example/ https://shop.example/checkout

@@ -7,6 +7,8 @@
 #include <optional>
 #include <thread>
 
+#include "core/ip.h"
+
 namespace mamori::web {
 namespace {
 
@@ -60,6 +62,10 @@ size_t on_header(char* p, size_t size, size_t n, void* ud) {
   return size * n;
 }
 
+int only_public(void*, char* ip, char*, int, int) {
+  return ip && !is_private_address(ip) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
 CURL* make_easy(Transfer& t, const FetchLimits& lim) {
   CURL* c = curl_easy_init();
   if (!c) return nullptr;
@@ -78,10 +84,19 @@ CURL* make_easy(Transfer& t, const FetchLimits& lim) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t.errbuf);
   curl_easy_setopt(c, CURLOPT_PRIVATE, &t);
+  if (lim.public_only) curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, only_public);
   return c;
 }
 
 }  // namespace
+
+bool is_private_address(const std::string& ip) {
+  for (const char* p :
+       {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+        "100.64.0.0/10", "0.0.0.0/8", "::1/128", "::/128", "fc00::/7", "fe80::/10"})
+    if (in_prefix(ip, p)) return true;
+  return false;
+}
 
 std::vector<Response> fetch_all(const std::vector<std::string>& urls, const FetchLimits& lim) {
   static const bool ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -131,7 +146,12 @@ std::vector<Response> fetch_all(const std::vector<std::string>& urls, const Fetc
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
       CURLcode rc = msg->data.result;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &t->r->status);
-      if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t->r->truncated)) {
+      char* ip = nullptr;
+      if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
+        t->r->ip = ip;
+      if (rc == CURLE_ABORTED_BY_CALLBACK && lim.public_only)
+        t->r->error = "refused: another origin at a private or loopback address";
+      if (rc != CURLE_OK && t->r->error.empty() && !(rc == CURLE_WRITE_ERROR && t->r->truncated)) {
         t->r->error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
         if (rc == CURLE_FILESIZE_EXCEEDED) t->r->truncated = true;
       }

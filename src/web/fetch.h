@@ -20,7 +20,11 @@ struct FetchLimits {
   int concurrency = 4;  // transfers at once
   double rate = 10;     // requests per second at most (0: no limit)
   std::string user_agent = "mamori-web (site integrity check)";
+  bool public_only = false;  // refuse to connect to loopback, private and link-local addresses
 };
+
+// Loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified and IPv4-mapped forms.
+bool is_private_address(const std::string& ip);
 
 struct Response {
   std::string url;
@@ -30,6 +34,7 @@ struct Response {
   std::string body;
   bool truncated = false;
   std::string error;  // transport error, or empty
+  std::string ip;     // the address that answered
 };
 
 // Fetches each URL once (GET), in the order given as far as concurrency allows; the result is

@@ -75,12 +75,35 @@ size_t tag_end(std::string_view s, size_t lt) {
   return s.size();
 }
 
-// Removes the tags that would nest deeper than max_depth (and their end tags), and tags with
-// more than 512 attributes: gumbo's work grows with the square of both.
+// Attribute names in a tag (runs of non-space after a space, outside quoted values).
+size_t count_attrs(std::string_view tag) {
+  size_t n = 0;
+  char quote = 0, prev = ' ';
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
+  for (size_t i = 1; i < tag.size(); ++i) {
+    char c = tag[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if ((c == '"' || c == '\'') && prev == '=') {
+      quote = c;
+    } else if (!space(c) && c != '/' && c != '>' && c != '=' && (space(prev) || prev == '/')) {
+      ++n;
+    }
+    prev = c;
+  }
+  return n;
+}
+
+// Prepares hostile markup for gumbo, whose work grows with the square of the nesting depth,
+// of the attributes of one tag and of end tags that close nothing: tags that would nest deeper
+// than max_depth are removed (and their end tags), so are tags with more than 512 attributes,
+// end tags of nothing open, and <noscript> with its content (a browser with scripts on reads
+// it as text up to </noscript>; gumbo would parse it as markup). What the page facts are made
+// of is kept.
 std::string flatten(std::string_view in, size_t max_depth, bool& flattened) {
   std::string out;
   out.reserve(in.size());
-  size_t depth = 0;
+  std::vector<std::string> open;  // kept elements, innermost last
   std::map<std::string, size_t> dropped;
   size_t i = 0;
   while (i < in.size()) {
@@ -113,35 +136,45 @@ std::string flatten(std::string_view in, size_t max_depth, bool& flattened) {
     std::string name = lowered(in.substr(n0, n1 - n0));
     size_t e = tag_end(in, lt);
     std::string_view tag = in.substr(lt, e - lt);
+    i = e;
     if (end) {
       auto it = dropped.find(name);
       if (it != dropped.end() && it->second > 0) {
         --it->second;
-      } else {
-        if (depth > 0 && !is_void(name)) --depth;
+        continue;
+      }
+      // Closes the innermost open element of that name and what is inside it; an end tag of
+      // nothing open is dropped (gumbo would search its whole stack for it), but </p> and
+      // </br> make elements.
+      auto pos = std::find(open.rbegin(), open.rend(), name);
+      if (pos != open.rend()) {
+        open.erase(std::prev(pos.base()), open.end());
+        out.append(tag);
+      } else if (name == "p" || name == "br") {
         out.append(tag);
       }
-      i = e;
       continue;
     }
-    size_t attrs = static_cast<size_t>(std::count(tag.begin(), tag.end(), '='));
-    bool keep = is_kept(name) || is_void(name) || depth < max_depth;
-    if (attrs > 512 && !(name == "script" || name == "form" || name == "iframe")) keep = false;
+    bool keep = is_kept(name) || is_void(name) || open.size() < max_depth;
+    if (count_attrs(tag) > 512) keep = false;
     if (!keep) {
       flattened = true;
       if (!is_void(name)) ++dropped[name];
-      i = e;
+      continue;
+    }
+    if (name == "noscript") {
+      size_t close = find_ci(in, "</noscript", i);
+      i = close == std::string_view::npos ? in.size() : tag_end(in, close);
       continue;
     }
     out.append(tag);
-    i = e;
     if (is_raw(name)) {
       size_t close = find_ci(in, "</" + name, i);
-      if (close == std::string_view::npos) close = in.size();
-      out.append(in.substr(i, close - i));
-      i = close;
+      size_t stop = close == std::string_view::npos ? in.size() : tag_end(in, close);
+      out.append(in.substr(i, stop - i));  // the raw text and its end tag
+      i = stop;
     } else if (!is_void(name)) {
-      ++depth;
+      open.push_back(name);
     }
   }
   return out;
@@ -190,6 +223,33 @@ bool style_hides(std::string_view style) {
 
 bool hides(const GumboElement& el) {
   return has_attr(el, "hidden") || style_hides(attr(el, "style"));
+}
+
+// The URL of a refresh's content, as HTML reads it: "5; URL='x'", "0; x", "0,url = x".
+std::string refresh_target(std::string_view content) {
+  size_t i = 0;
+  while (i < content.size() &&
+         (content[i] == ' ' || (content[i] >= '0' && content[i] <= '9') || content[i] == '.'))
+    ++i;
+  if (i < content.size() && (content[i] == ';' || content[i] == ',')) ++i;
+  while (i < content.size() && (content[i] == ' ' || content[i] == '\t')) ++i;
+  std::string_view rest = content.substr(i);
+  if (lowered(rest.substr(0, 3)) == "url") {
+    size_t j = 3;
+    while (j < rest.size() && rest[j] == ' ') ++j;
+    if (j < rest.size() && rest[j] == '=') {
+      ++j;
+      while (j < rest.size() && rest[j] == ' ') ++j;
+      rest = rest.substr(j);
+    }
+  }
+  if (!rest.empty() && (rest.front() == '\'' || rest.front() == '"')) {
+    char q = rest.front();
+    rest.remove_prefix(1);
+    rest = rest.substr(0, rest.find(q));
+  }
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+  return std::string(rest);
 }
 
 bool script_runs(std::string_view type) {
@@ -248,7 +308,14 @@ struct Walker {
 
   void add_inline(std::string where, std::string_view code) {
     if (f.inline_scripts.size() >= lim.max_items) return;
-    f.inline_scripts.push_back({std::move(where), js_tokens(code)});
+    std::string ex;
+    for (char c : code.substr(0, 400)) {
+      bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+      if (space && (ex.empty() || ex.back() == ' ')) continue;
+      ex += space ? ' ' : c;
+      if (ex.size() >= 200) break;
+    }
+    f.inline_scripts.push_back({std::move(where), js_tokens(code), std::move(ex)});
   }
 
   std::string resolved(const std::string& ref) {
@@ -303,20 +370,24 @@ struct Walker {
         break;
       case GUMBO_TAG_META:
         if (lowered(attr(el, "http-equiv")) == "refresh" && f.refresh.empty()) {
-          std::string c = attr(el, "content");
-          size_t p = lowered(c).find("url=");
-          if (p != std::string::npos) {
-            std::string t = c.substr(p + 4);
-            while (!t.empty() && (t.front() == '\'' || t.front() == '"' || t.front() == ' '))
-              t.erase(0, 1);
-            while (!t.empty() && (t.back() == '\'' || t.back() == '"' || t.back() == ' '))
-              t.pop_back();
-            f.refresh = resolved(t);
-          }
+          std::string t = refresh_target(attr(el, "content"));
+          if (!t.empty()) f.refresh = resolved(t);
         }
         break;
       case GUMBO_TAG_INPUT:
+      case GUMBO_TAG_BUTTON:
         if (form >= 0 && sensitive_field(el)) f.forms[static_cast<size_t>(form)].sensitive = true;
+        // A submit button's formaction sends its form elsewhere: a form target of its own.
+        if (has_attr(el, "formaction") && f.forms.size() < lim.max_items) {
+          FormTag ft{resolved(attr(el, "formaction")), lowered(attr(el, "formmethod")), false};
+          if (form >= 0) {
+            const FormTag& owner = f.forms[static_cast<size_t>(form)];
+            ft.sensitive = owner.sensitive;
+            if (ft.method.empty()) ft.method = owner.method;
+          }
+          if (ft.method.empty()) ft.method = "get";
+          if (!ft.action.empty()) f.forms.push_back(std::move(ft));
+        }
         break;
       default:
         break;
@@ -394,7 +465,6 @@ const GumboNode* find_base(const GumboNode* root) {
       kids = &n->v.document.children;
     } else if (n->type == GUMBO_NODE_ELEMENT) {
       if (n->v.element.tag == GUMBO_TAG_BASE && has_attr(n->v.element, "href")) return n;
-      if (n->v.element.tag == GUMBO_TAG_BODY) continue;  // <base> counts in the head
       kids = &n->v.element.children;
     } else {
       continue;
@@ -413,8 +483,8 @@ bool looks_random(std::string_view s) {
       digit = true;
     } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
       alpha = true;
-    } else if (c != '+' && c != '/' && c != '=' && c != '-' && c != '_' && c != ':' && c != '.') {
-      b64 = false;
+    } else if (c != '+' && c != '=' && c != '-' && c != '_') {
+      b64 = false;  // '/', ':' and '.' make addresses: never taken for a random value
     }
   }
   return b64 && digit && (alpha || s.size() >= 10);
@@ -483,6 +553,9 @@ PageFacts parse_page(std::string_view html, const Url& base, const HtmlLimits& l
   }
   w.walk(out->document);
   gumbo_destroy_output(&opts, out);
+  size_t cap = lim.max_items;
+  f.capped = f.links.size() >= cap || f.scripts.size() >= cap || f.inline_scripts.size() >= cap ||
+             f.iframes.size() >= cap || f.forms.size() >= cap;
   return f;
 }
 

@@ -37,6 +37,7 @@ struct ScriptTag {
 struct InlineScript {
   std::string where;                // "script", "onload", "href"...
   std::vector<std::string> tokens;  // normalised JavaScript tokens (see js_tokens)
+  std::string excerpt;              // its first 200 bytes, spaces squeezed (for evidence)
 };
 
 struct IFrameTag {
@@ -61,7 +62,8 @@ struct PageFacts {
   std::vector<uint64_t> shingles;  // sorted, unique hashes of 3-word runs of the visible text
   size_t words = 0;
   bool cut = false;        // input longer than max_bytes
-  bool flattened = false;  // nesting deeper than max_depth
+  bool flattened = false;  // nesting deeper than max_depth, or a tag with 512+ attributes
+  bool capped = false;     // a list reached max_items: what follows was not recorded
 };
 
 PageFacts parse_page(std::string_view html, const Url& base, const HtmlLimits& lim = {});

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "core/fs.h"
@@ -18,6 +19,7 @@ namespace {
 
 constexpr int kMaxHops = 5;  // redirects followed from one address
 constexpr size_t kMaxScripts = 1000;
+constexpr size_t kChunk = 16;  // responses held in memory at once (each up to --max-size)
 
 bool is_page_type(const std::string& ct, std::string_view body) {
   if (ct == "text/html" || ct == "application/xhtml+xml") return true;
@@ -79,6 +81,11 @@ class Crawler {
     }
     if (o_.robots) read_robots();
     if (o_.sitemap) read_sitemaps(next);
+    for (const auto& s : o_.seeds)
+      if (auto u = Url::parse(s); u && ours(*u) && seen_.insert(u->str()).second) {
+        seeds_.insert(u->str());
+        next.push_back({u->str(), o_.depth, 0});
+      }
     while (!next.empty() && out_.pages.size() < o_.max_pages) {
       size_t room = o_.max_pages - out_.pages.size();
       if (next.size() > room) {
@@ -87,19 +94,34 @@ class Crawler {
                         o_.max_pages, next.size() - room));
         next.resize(room);
       }
-      std::vector<std::string> urls;
-      for (const auto& f : next) urls.push_back(f.url);
-      auto got = fetch(urls);
+      // In chunks: the bodies of one chunk at most are held at once.
       std::vector<Frontier> later;
-      for (size_t i = 0; i < got.size(); ++i) take(next[i], got[i], later);
+      for (size_t at = 0; at < next.size() && !over_time(next.size() - at); at += kChunk) {
+        std::vector<std::string> urls;
+        for (size_t i = at; i < std::min(next.size(), at + kChunk); ++i)
+          urls.push_back(next[i].url);
+        auto got = fetch(urls);
+        for (size_t i = 0; i < got.size(); ++i) take(next[at + i], got[i], later);
+        if (at == 0 && out_.pages.size() == got.size()) learn_site_address(got);
+      }
       next = std::move(later);
+      if (timed_out_) break;
     }
     if (o_.render) render();
     fetch_scripts();
+    if (!disallowed_.empty())
+      out_.warnings.push_back(fmt::format(
+          "{} linked pages not crawled because robots.txt disallows them (e.g. {}): give them "
+          "as start URLs, or --no-robots for your own site",
+          disallowed_.size(), sanitize(*disallowed_.begin())));
     return std::move(out_);
   }
 
   Crawl again(const Crawl& first) {
+    for (const auto& s : o_.starts)
+      if (auto u = Url::parse(s)) origins_.insert(u->origin());
+    if (o_.robots) read_robots();  // its Crawl-delay holds for the second look too
+    out_.warnings.clear();
     std::vector<std::string> urls;
     for (const auto& p : first.pages) urls.push_back(p.url);
     auto got = fetch(urls);
@@ -124,7 +146,29 @@ class Crawler {
 
   bool ours(const Url& u) const { return origins_.contains(u.origin()); }
 
+  // Past --max-time: said once, with what is left undone.
+  bool over_time(size_t left) {
+    if (timed_out_) return true;
+    if (std::chrono::duration<double>(Clock::now() - t0_).count() < o_.max_seconds) return false;
+    timed_out_ = true;
+    out_.warnings.push_back(fmt::format(
+        "the crawl stopped after {:.0f} s (its time limit): {} addresses were not fetched",
+        o_.max_seconds, left));
+    return true;
+  }
+
+  // Whether the site itself answers from a private or loopback address: if not, no address of
+  // that kind is fetched for another origin (a page cannot make Mamori request the intranet).
+  void learn_site_address(const std::vector<Response>& got) {
+    for (const auto& r : got)
+      if (!r.ip.empty()) {
+        site_private_ = site_private_ || is_private_address(r.ip);
+        site_ip_known_ = true;
+      }
+  }
+
   bool robots_allow(const Url& u) const {
+    if (seeds_.contains(u.str())) return true;
     auto it = robots_.find(u.origin());
     if (it == robots_.end()) return true;
     std::string pq = u.str().substr(u.origin().size());
@@ -205,7 +249,8 @@ class Crawler {
         p.redirect = to->str();
         follow(*to, f.depth, f.hops + 1, later);
       }
-    } else if (r.status >= 200 && r.status < 300 && base && is_page_type(r.content_type, r.body)) {
+    } else if (r.status >= 200 && r.status < 300 && base && (r.error.empty() || r.truncated) &&
+               is_page_type(r.content_type, r.body)) {
       p.html = true;
       p.facts = parse_page(r.body, *base, o_.html);
       if (p.facts.flattened)
@@ -217,7 +262,11 @@ class Crawler {
       if (f.depth < o_.depth)
         for (const auto& l : p.facts.links) {
           auto u = Url::parse(l);
-          if (!u || !ours(*u) || binary_path(u->path()) || !robots_allow(*u)) continue;
+          if (!u || !ours(*u) || binary_path(u->path())) continue;
+          if (!robots_allow(*u)) {
+            if (disallowed_.size() < 1000) disallowed_.insert(u->str());
+            continue;
+          }
           if (seen_.insert(u->str()).second) later.push_back({u->str(), f.depth + 1, 0});
         }
       for (const auto& s : p.facts.scripts) {
@@ -280,8 +329,29 @@ class Crawler {
   }
 
   void fetch_scripts() {
-    std::vector<std::string> urls(scripts_.begin(), scripts_.end());
-    auto got = fetch(urls);
+    std::vector<std::string> own, other;
+    for (const auto& u : scripts_) {
+      auto p = Url::parse(u);
+      (p && ours(*p) ? own : other).push_back(u);
+    }
+    fetch_bodies(own, lim_);
+    FetchLimits guarded = lim_;
+    guarded.public_only = !(site_ip_known_ && site_private_);
+    fetch_bodies(other, guarded);
+  }
+
+  void fetch_bodies(const std::vector<std::string>& all, const FetchLimits& lim) {
+    for (size_t at = 0; at < all.size() && !over_time(all.size() - at); at += kChunk) {
+      std::vector<std::string> urls(
+          all.begin() + static_cast<ptrdiff_t>(at),
+          all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), at + kChunk)));
+      out_.requests += urls.size();
+      auto got = fetch_all(urls, lim);
+      digest(got);
+    }
+  }
+
+  void digest(std::vector<Response>& got) {
     for (auto& r : got) {
       ScriptBody b;
       b.status = r.status;
@@ -301,6 +371,12 @@ class Crawler {
   std::set<std::string> origins_;
   std::set<std::string> seen_;
   std::set<std::string> scripts_;
+  std::set<std::string> disallowed_;  // linked pages robots.txt kept out
+  std::set<std::string> seeds_;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t0_ = Clock::now();
+  bool timed_out_ = false;
+  bool site_private_ = false, site_ip_known_ = false;
   std::map<std::string, Robots> robots_;
   Crawl out_;
 };
@@ -311,16 +387,34 @@ Crawl crawl(const CrawlOptions& o) { return Crawler(o).run(); }
 
 Crawl refetch(const Crawl& first, const CrawlOptions& o) { return Crawler(o).again(first); }
 
+std::vector<std::string> normalized_starts(const std::vector<std::string>& starts) {
+  std::vector<std::string> v;
+  for (const auto& s : starts) {
+    auto u = Url::parse(s);
+    v.push_back(u ? u->str() : s);
+  }
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+std::string site_name(const std::vector<std::string>& starts) {
+  auto v = normalized_starts(starts);
+  if (v.empty()) return "site";
+  auto u = Url::parse(v.front());
+  if (!u) return "site";
+  std::string name = u->origin().substr(u->scheme().size() + 3);
+  for (auto& c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) c = '_';
+  name = u->scheme() + "_" + name;
+  // Other start URLs than the site's root: a baseline of their own.
+  if (v != std::vector<std::string>{u->origin() + "/"})
+    name += "-" + digest_hex(EVP_sha256(), fmt::format("{}", fmt::join(v, "\n"))).substr(0, 8);
+  return name;
+}
+
 std::string default_baseline_path(const std::vector<std::string>& starts) {
-  std::string name = "site";
-  if (!starts.empty())
-    if (auto u = Url::parse(starts.front())) {
-      name = u->origin().substr(u->scheme().size() + 3);
-      for (auto& c : name)
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) c = '_';
-      name = u->scheme() + "_" + name;
-    }
-  return state_dir() + "/web/" + name + ".json";
+  return state_dir() + "/web/" + site_name(starts) + ".json";
 }
 
 }  // namespace mamori::web

@@ -30,9 +30,13 @@ struct CrawlOptions {
   std::vector<std::string> starts;  // absolute http(s) URLs; their origins are the site
   int depth = 3;                    // links followed from a start page
   size_t max_pages = 200;
-  bool robots = true;   // obey robots.txt (start pages are always fetched)
-  bool sitemap = true;  // pages listed in sitemaps are crawled too
-  bool render = false;  // load pages in headless Chromium too (scripts added at run time)
+  bool robots = true;         // obey robots.txt (start pages are always fetched)
+  bool sitemap = true;        // pages listed in sitemaps are crawled too
+  bool render = false;        // load pages in headless Chromium too (scripts added at run time)
+  double max_seconds = 1800;  // the crawl starts nothing new after this long
+  // Pages fetched whatever robots.txt says now and however they are linked (a check: the
+  // baseline's pages; a site cannot hide one by disallowing or unlinking it).
+  std::vector<std::string> seeds;
   std::string chromium = "/usr/bin/chromium";
   FetchLimits fetch;
   HtmlLimits html;
@@ -84,15 +88,16 @@ struct PageBaseline {
   bool sensitive = false;                      // a password or card field
   std::set<std::string> script_origins;        // other origins scripts load from
   std::map<std::string, std::string> scripts;  // key (URL without query) → integrity
-  std::set<uint64_t> inline_hashes;
+  std::set<uint64_t> inline_hashes;            // exact token hashes of both fetches' inline scripts
   std::vector<InlineTemplate> inline_volatile;
   std::set<std::string> iframes;         // origins ("" for srcdoc/about:blank)
   std::set<std::string> hidden_iframes;  // origins of hidden ones
   std::set<std::string> form_origins;    // where forms post
   std::set<std::string> sri_bad;         // script keys whose integrity did not match already
-  std::vector<uint64_t> text;            // bottom-k sketch of the stable shingles
-  std::vector<uint64_t> text_volatile;   // shingles that changed between the two fetches
-  size_t text_count = 0;                 // stable shingles in all
+  bool limits = false;         // the page was cut, flattened or capped at the baseline already
+  std::vector<uint64_t> text;  // bottom-k sketch of the stable shingles
+  std::vector<uint64_t> text_volatile;  // shingles that changed between the two fetches
+  size_t text_count = 0;                // stable shingles in all
 };
 
 struct ScriptBaseline {
@@ -122,7 +127,16 @@ struct CheckResult {
 
 CheckResult compare(const SiteBaseline& base, const Crawl& now);
 
-// Where a baseline of these start URLs is kept by default: state_dir()/web/HOST_PORT.json.
+// Start URLs as compared: normalised (Url::str), sorted, without duplicates.
+std::vector<std::string> normalized_starts(const std::vector<std::string>& starts);
+// Where a baseline of these start URLs is kept by default: state_dir()/web/NAME.json, NAME =
+// SCHEME_HOST[_PORT] (the port when it is not the default), and "-" and 8 hex digits of the
+// start URLs' hash unless the only start is the site's root.
 std::string default_baseline_path(const std::vector<std::string>& starts);
+std::string site_name(const std::vector<std::string>& starts);
+// The store scope of a site's checks: "web:" and its NAME (one scope per set of start URLs).
+inline std::string site_scope(const std::vector<std::string>& starts) {
+  return "web:" + site_name(starts);
+}
 
 }  // namespace mamori::web

