@@ -5,11 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "core/fs.h"
 #include "core/text.h"
+#include "fim/trusted.h"
 #include "report/report.h"
 #include "web/site.h"
 #include "web/webscan.h"
@@ -20,7 +22,9 @@ namespace {
 struct WebScanArgs {
   std::vector<std::string> dirs;
   std::string wp_checksums;
+  std::string fim_baseline;
   bool no_dpkg = false;
+  bool no_fim = false;
 };
 
 int cmd_web_scan(const Options& o, const WebScanArgs& a) {
@@ -38,10 +42,33 @@ int cmd_web_scan(const Options& o, const WebScanArgs& a) {
     if (!m) return fail(m.error().with_context("web scan --wp-checksums"));
     wo.wp_md5 = std::move(*m);
   }
+  // The host's FIM baseline, when there is one and its signature verifies: what the operator
+  // accepted is known good.
+  std::vector<std::string> pre_warnings;
+  if (!a.no_fim) {
+    fim::KeyFiles kf;
+    kf.baseline = a.fim_baseline;
+    bool asked = !a.fim_baseline.empty();
+    // The host's own baseline describes the host: not a tree given with --root.
+    if (asked || (o.root == "/" && std::filesystem::exists(kf.baseline_path()))) {
+      auto k = fim::trusted_hashes_below(kf, wo.dirs);
+      if (k) {
+        wo.fim_known = std::move(k->by_path);
+        wo.fim_algo = std::string(fim::hash_name(k->algo));
+        info(o, fmt::format("web scan: {} files of the FIM baseline {} are known good",
+                            wo.fim_known.size(), kf.baseline_path()));
+      } else if (asked) {
+        return fail(k.error().with_context("web scan --fim-baseline"));
+      } else {
+        pre_warnings.push_back("the FIM baseline is not used as known good: " + k.error().message);
+      }
+    }
+  }
   Root root(o.root);
   info(o, "web scan: judging the PHP below " + fmt::format("{}", fmt::join(wo.dirs, ", ")));
   auto r = web::web_scan(root, wo);
   if (!r) return fail(r.error().with_context("web scan"));
+  r->warnings.insert(r->warnings.begin(), pre_warnings.begin(), pre_warnings.end());
   for (const auto& w : r->warnings) info(o, "web scan: warning: " + sanitize(w));
   report::Report rep;
   rep.host = host_name(o);
@@ -246,6 +273,10 @@ See docs/web.md.)");
   scan->add_option("--wp-checksums", a->wp_checksums,
                    "WordPress's release checksums (JSON of https://api.wordpress.org/core/"
                    "checksums/1.0/?version=X): files that match are known good");
+  scan->add_option("--fim-baseline", a->fim_baseline,
+                   "The FIM baseline whose files are known good (default: the host's, "
+                   "STATE_DIR/fim.baseline, when it exists; used only if its signature verifies)");
+  scan->add_flag("--no-fim", a->no_fim, "Do not take files the FIM baseline holds as known good");
   scan->add_flag("--no-dpkg", a->no_dpkg,
                  "Do not take files dpkg installed unchanged (its md5sums) as known good");
   scan->footer(R"(Every PHP file is judged, and every other file up to 2 MiB that holds PHP code

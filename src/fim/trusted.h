@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,16 @@ struct TrustedCheck {
 // between the two (someone who can write the state directory) changes nothing.
 Result<TrustedCheck> check_trusted(const Root& root, const KeyFiles& k, const CheckOptions& co,
                                    store::Store& st, const std::string& host, int64_t now);
+
+// The content hashes the host's baseline holds for the regular files below `dirs` (in-root
+// absolute paths): what the operator accepted, as known good. Read from a sealed copy whose
+// signature verifies with the key checks verify with; one that does not verify is an error
+// and nothing of it is used.
+struct KnownHashes {
+  HashAlgo algo = HashAlgo::kSha256;
+  std::map<std::string, std::string> by_path;  // path → hex digest
+};
+Result<KnownHashes> trusted_hashes_below(const KeyFiles& k, const std::vector<std::string>& dirs);
 
 // `fim init` and `fim update`: a baseline recorded and signed, its key pinned in the store.
 struct BaselineRequest {

@@ -36,6 +36,16 @@ bool holds_php(std::string_view t) {
   return false;
 }
 
+std::string digest_hex(const std::string& algo, std::string_view data) {
+  const EVP_MD* md = algo == "sha512"    ? EVP_sha512()
+                     : algo == "blake2b" ? EVP_blake2b512()
+                                         : EVP_sha256();
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), d, &len, md, nullptr) != 1) return {};
+  return fmt::format("{:02x}", fmt::join(d, d + len, ""));
+}
+
 std::string md5_hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -174,6 +184,11 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
               dpkg_loaded = true;
             }
             if (const auto* owner = dpkg.find(e.path); owner && owner->second == s.md5) {
+              ++r.known_good;
+              return Root::Walk::kContinue;
+            }
+            if (auto it = opts.fim_known.find(e.path);
+                it != opts.fim_known.end() && it->second == digest_hex(opts.fim_algo, text)) {
               ++r.known_good;
               return Root::Walk::kContinue;
             }

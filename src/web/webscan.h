@@ -28,6 +28,10 @@ struct WebScanOptions {
   bool use_dpkg = true;                   // dpkg's md5sums as known good
   // WordPress release checksums: path relative to the WordPress root → MD5 (--wp-checksums).
   std::map<std::string, std::string> wp_md5;
+  // The FIM baseline's accepted files: in-root path → hex digest in fim_algo ("sha256",
+  // "sha512" or "blake2b"), from fim::trusted_hashes_below.
+  std::map<std::string, std::string> fim_known;
+  std::string fim_algo = "sha256";
 };
 
 struct Suspect {
@@ -41,7 +45,7 @@ struct Suspect {
 struct WebScanResult {
   size_t files = 0;       // regular files seen
   size_t judged = 0;      // files with PHP code, judged
-  size_t known_good = 0;  // suspects whose bytes dpkg or WordPress ship
+  size_t known_good = 0;  // suspects whose bytes dpkg, WordPress or the FIM baseline vouch for
   size_t large = 0;       // non-PHP files too large to read
   size_t links = 0;       // symbolic links: never followed
   size_t unreadable = 0;  // files that could not be opened or read

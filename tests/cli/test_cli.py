@@ -1213,6 +1213,34 @@ class WebSite(Base):
         self.assertEqual(len(base["pages"][u + "manyattrs"]["inline"]), 1)
 
 
+class WebScanFim(Base):
+    def test_files_the_fim_baseline_accepted_are_known_good_until_they_change(self):
+        root = os.path.join(self.tmp, "root")
+        www = os.path.join(root, "var", "www")
+        os.makedirs(www)
+        tool = os.path.join(www, "admin-tool.php")  # an admin's own tool: a shell by its shape
+        spit(tool, "<?php\nsystem($_POST['cmd']);\n")
+        base = os.path.join(self.tmp, "fim.baseline")
+        mamori("--root", root, "--store", self.db, "-q", "fim", "init", "/var/www", "--baseline",
+               base, check=0)
+        doc = json.loads(mamori("--root", root, "--format", "json", "-q", "web", "scan",
+                                "/var/www", "--fim-baseline", base, check=0).stdout)
+        self.assertEqual((doc["known_good"], doc["suspects"]), (1, []))
+        # Without it (or with --no-fim) the file is a suspect.
+        doc = json.loads(mamori("--root", root, "--format", "json", "-q", "web", "scan",
+                                "/var/www", check=0).stdout)
+        self.assertEqual(len(doc["suspects"]), 1)
+        # Changed since the baseline: a suspect again.
+        spit(tool, "<?php\nsystem($_POST['cmd']); // v2\n")
+        doc = json.loads(mamori("--root", root, "--format", "json", "-q", "web", "scan",
+                                "/var/www", "--fim-baseline", base, check=0).stdout)
+        self.assertEqual([s["path"] for s in doc["suspects"]], ["/var/www/admin-tool.php"])
+        # A baseline whose signature does not verify is not used.
+        spit(base, slurp(base).replace("admin-tool", "admin-toox"))
+        p = mamori("--root", root, "web", "scan", "/var/www", "--fim-baseline", base, check=3)
+        self.assertIn("signature does not verify", p.stderr)
+
+
 class WafDocs(Base):
     def test_the_documented_waf_toml_loads(self):
         # docs/waf.md's example configuration, with loopback ports and no TLS files.
