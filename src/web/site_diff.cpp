@@ -66,7 +66,8 @@ void learn_page(PageBaseline& pb, const Page& a, const Page* b,
   pb.redirect = a.redirect;
   if (!a.html) return;
   for (const Page* p : {&a, b})
-    if (p && p->html && (p->facts.cut || p->facts.flattened || p->facts.capped)) pb.limits = true;
+    if (p && p->html && (p->truncated || p->facts.cut || p->facts.flattened || p->facts.capped))
+      pb.limits = true;
   const PageFacts& f = a.facts;
   std::string own = origin_of(a.url);
   pb.title = f.title;
@@ -263,9 +264,9 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
     }
     if (p.html) {
       const PageFacts& f = p.facts;
-      if ((f.cut || f.flattened || f.capped) && !(pb && pb->limits)) {
+      if ((p.truncated || f.cut || f.flattened || f.capped) && !(pb && pb->limits)) {
         std::vector<std::string> why;
-        if (f.cut) why.push_back("longer than the size limit");
+        if (p.truncated || f.cut) why.push_back("longer than the size limit");
         if (f.flattened) why.push_back("markup nested too deep or a tag with over 512 attributes");
         if (f.capped)
           why.push_back("more scripts, handlers, links, iframes or forms than are read");

@@ -272,6 +272,12 @@ TEST(SiteBaseline, AnOwnScriptThatCannotBeReadAndAPagePastTheLimitsAreNamed) {
   padded.scripts = scripts_then;
   auto pr = compare(base, padded);
   EXPECT_EQ(checks(pr), (std::vector<std::string>{"over-limits@" + u}));
+  // Cut at the size limit by the fetch (a page padded past --max-size): the same.
+  Crawl cut;
+  cut.pages.push_back(html_page(u, "<script src=/app.js></script>" + text));
+  cut.pages[0].truncated = true;
+  cut.scripts = scripts_then;
+  EXPECT_EQ(checks(compare(base, cut)), (std::vector<std::string>{"over-limits@" + u}));
 }
 
 TEST(SiteFetch, PrivateAddressesAreKnown) {
