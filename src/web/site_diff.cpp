@@ -407,6 +407,9 @@ CheckResult compare(const SiteBaseline& base, const Crawl& now) {
           "a known-good copy, then find the way in."}},
     };
     for (auto& [check, what] : items) {
+      // One line per distinct item (a page may load the same script twice).
+      std::set<std::string> once;
+      std::erase_if(what, [&](const std::string& x) { return !once.insert(x).second; });
       const auto& [title, fix] = kText.at(check);
       Finding fd;
       fd.module = "web";
