@@ -1,4 +1,4 @@
-// mamori web scan.
+// mamori web scan, baseline, check (incident: cmd_web_incident.cpp).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -253,12 +253,15 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
 
 void add_web_commands(CLI::App& app, Options& o, int& rc) {
   auto* web = app.add_subcommand(
-      "web", "Web sites: what visitors get (scripts, forms, content) and web shells in web roots");
+      "web",
+      "Web sites: what visitors get (scripts, forms, content), web shells in web roots, and "
+      "why a file changed");
   web->require_subcommand(1);
   web->footer(R"(Examples:
   mamori web baseline https://shop.example/            # record what the site runs, once
   mamori web check https://shop.example/               # later, from a timer: what changed
   mamori web scan /var/www                             # web shells in the web root
+  mamori web incident /var/www/wp-content/uploads/x.php  # why did this file appear?
 See docs/web.md.)");
   auto a = std::make_shared<WebScanArgs>();
   auto* scan = web->add_subcommand(
@@ -356,6 +359,8 @@ Examples:
   mamori web check https://shop.example/ https://shop.example/checkout
   mamori --format json --fail-on high web check --baseline /var/lib/mamori/web/https_shop.example.json)");
   check->callback([&o, &rc, sa] { rc = cmd_web_check(o, *sa); });
+
+  add_web_incident_command(web, o, rc);
 }
 
 }  // namespace mamori::cli

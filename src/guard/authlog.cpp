@@ -545,18 +545,19 @@ bool AuthLogParser::waf(std::string_view l) {
   return true;
 }
 
-bool AuthLogParser::web(std::string_view l) {
+bool parse_access_line(std::string_view l, AccessLine& out) {
   // combined: 'IP - USER [06/May/2024:00:00:01 +0000] "POST /wp-login.php HTTP/1.1" 200 …',
   // optionally after "vhost:port " (Apache's vhost_combined). USER is the client's (Basic
   // auth) and may hold " [" or "] ": the line is anchored on its first unescaped quote, which
   // starts the request (a quote in USER is escaped by the server), with the time just before.
+  out = AccessLine{};
   size_t sp = l.find(' ');
   if (sp == std::string_view::npos || sp > 300) return false;
-  Ip ip;
   size_t after = sp;
-  if (!log_ip(l.substr(0, sp), ip)) {
+  if (!log_ip(l.substr(0, sp), out.ip)) {
     size_t sp2 = l.find(' ', sp + 1);
-    if (sp2 == std::string_view::npos || !log_ip(l.substr(sp + 1, sp2 - sp - 1), ip)) return false;
+    if (sp2 == std::string_view::npos || !log_ip(l.substr(sp + 1, sp2 - sp - 1), out.ip))
+      return false;
     after = sp2;
   }
   size_t open = unescaped_quote(l, after);
@@ -564,13 +565,25 @@ bool AuthLogParser::web(std::string_view l) {
   if (open == std::string_view::npos || open < after + 30 || l[open - 1] != ' ' ||
       l[open - 2] != ']' || l[open - 29] != '[' || l[open - 30] != ' ')
     return false;
-  int64_t ts = clf_time(l.substr(open - 28, 26));
-  if (ts < 0) return true;  // an access log line with a broken time: nothing to count
+  out.ts = clf_time(l.substr(open - 28, 26));
+  if (out.ts < 0) return true;  // an access log line with a broken time
   size_t close = unescaped_quote(l, open + 1);
   if (close == std::string_view::npos) return true;
-  std::string_view req = l.substr(open + 1, close - open - 1);
+  out.request = l.substr(open + 1, close - open - 1);
   int status = 0;
   if (close + 5 > l.size() || l[close + 1] != ' ' || !digits(l, close + 2, 3, status)) return true;
+  out.status = status;
+  return true;
+}
+
+bool AuthLogParser::web(std::string_view l) {
+  AccessLine line;
+  if (!parse_access_line(l, line)) return false;
+  if (line.ts < 0 || line.status == 0) return true;  // nothing to count
+  const int64_t ts = line.ts;
+  const Ip ip = line.ip;
+  const int status = line.status;
+  std::string_view req = line.request;
   bool post = req.starts_with("POST "), get = req.starts_with("GET ");
   if (!post && !get) return true;
   std::string_view target = req.substr(post ? 5 : 4);

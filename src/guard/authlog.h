@@ -94,6 +94,18 @@ struct AuthEvent {
   Service service = Service::kSsh;
 };
 
+// One line of a web access log (nginx/Apache combined, optionally after "vhost:port "), read
+// from both ends as AuthLogParser reads it. False: not an access log line. A line that is one
+// but whose time did not parse has ts < 0; one whose request or status is cut has status 0.
+// `request` points into the line: "POST /x?a=1 HTTP/1.1" as the server escaped it.
+struct AccessLine {
+  Ip ip;
+  int64_t ts = -1;
+  std::string_view request;
+  int status = 0;
+};
+bool parse_access_line(std::string_view line, AccessLine& out);
+
 class AuthLogParser {
  public:
   // Year for syslog lines, which have none (RFC 3164); a month going back starts the next year.

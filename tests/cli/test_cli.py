@@ -2831,6 +2831,193 @@ ROOT_TESTS = ("GuardBans", "FimWatch", "Fim.test_hostile_tree",
               "Fim.test_nested_bind_mounts_are_not_crossed")
 
 
+class WebIncident(Base):
+    """`web incident` on a WordPress tree: a shell dropped through a vulnerable plugin, seen by a
+    real `fim watch` (fanotify names the writer), traced to the request and the plugin."""
+
+    start, collect, stop = FimWatch.start, FimWatch.collect, FimWatch.stop
+
+    def tearDown(self):
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        super().tearDown()
+    WP = "var/www/html"
+    SHELL = "/var/www/html/wp-content/uploads/2026/12/cache.php"
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "wproot")
+        r = lambda rel: os.path.join(self.root, rel)
+        self.plugin = r(self.WP + "/wp-content/plugins/contact-form-7/wp-contact-form-7.php")
+        for rel, body in ((self.WP + "/wp-includes/version.php", "<?php $wp_version = '6.4.2';\n"),
+                          (self.WP + "/index.php", "<?php require 'wp-blog-header.php';\n"),
+                          (self.WP + "/wp-content/uploads/2026/12/photo.jpg", "JPEG"),
+                          ("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+                                         "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n")):
+            os.makedirs(os.path.dirname(r(rel)), exist_ok=True)
+            spit(r(rel), body)
+        os.makedirs(os.path.dirname(self.plugin))
+        self.write_plugin("5.3.1")
+        os.makedirs(r("var/log/nginx"))
+        # the web server's user may write the uploads (as WordPress needs)
+        os.chmod(self.tmp, 0o711)
+        for d, _, _ in os.walk(r(self.WP + "/wp-content/uploads")):
+            os.chmod(d, 0o777)
+        self.vdb = os.path.join(self.tmp, "vulns.db")
+        src = os.path.join(self.tmp, "wp.jsonl")
+        spit(src, json.dumps({
+            "id": "WPVDB-2099-0001", "aliases": ["CVE-2099-4001"],
+            "summary": "Contact Form 7 <= 5.3.1 - Unauthenticated Arbitrary File Upload",
+            "affected": [{"package": {"ecosystem": "WordPress:plugin", "name": "contact-form-7"},
+                          "ranges": [{"type": "ECOSYSTEM",
+                                      "events": [{"introduced": "0"}, {"fixed": "5.3.2"}]}]}]}) + "\n")
+        mamori("--db", self.vdb, "-q", "db", "import", src, check=0)
+        self.env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}
+        self.proc = None
+
+    def write_plugin(self, version):
+        spit(self.plugin, "<?php\n/*\nPlugin Name: Contact Form 7\nVersion: %s\n*/\n"
+             "add_action( 'wp_ajax_nopriv_wpcf7_upload', 'wpcf7_upload' );\n" % version)
+
+    def incident(self, *args, check=0):
+        p = mamori("--root", self.root, "--store", self.db, "--db", self.vdb, "--host", "web01",
+                   "--format", "json", "web", "incident", *args, "--no-journal", env=self.env,
+                   check=check)
+        return json.loads(p.stdout) if check == 0 else p
+
+    def clf(self, t):
+        import time
+        return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(t))
+
+    def test_a_shell_dropped_through_a_vulnerable_plugin_is_traced_to_request_plugin_and_writer(self):
+        if os.geteuid() != 0:
+            self.skipTest("writing as www-data needs root")
+        # The scan before the incident records plugin 5.3.1; the fix comes after.
+        mamori("--root", self.root, "--store", self.db, "--db", self.vdb, "--host", "web01", "-q",
+               "scan", "--skip", "audit", env=self.env, check=0)
+        mamori("--root", self.root, "--store", self.db, "--host", "web01", "-q", "fim", "init",
+               env=self.env, check=0)
+        self.start("fanotify")
+        shell = os.path.join(self.root, self.SHELL[1:])
+        # php-fpm as www-data writes the upload; an administrator (root) edits the theme
+        subprocess.run(["setpriv", "--reuid=33", "--regid=33", "--clear-groups", "python3", "-c",
+                        "import sys, time; open(sys.argv[1], 'w').write('<?php system($_GET[\"c\"]);'); "
+                        "time.sleep(2)",  # alive while fim watch reads /proc, as php-fpm is
+                        shell], check=True)
+        got = self.collect({self.SHELL})
+        self.stop()
+        f = got[self.SHELL][-1]
+        self.assertIn("uid 33", f["evidence"])
+        import calendar
+        import time
+        t = calendar.timegm(time.strptime(f["first_seen"], "%Y-%m-%dT%H:%M:%SZ"))
+        self.write_plugin("5.3.2")  # patched after the fact
+        lines = [
+            f'198.51.100.7 - - [{self.clf(t - 1800)}] "GET / HTTP/1.1" 200 5120 "-" "Mozilla"',
+            f'198.51.100.7 - - [{self.clf(t - 120)}] "POST /wp-comments-post.php HTTP/1.1" 302 0 "-" "M"',
+            f'203.0.113.5 - - [{self.clf(t - 2)}] "POST /wp-admin/admin-ajax.php?action=wpcf7_upload '
+            f'HTTP/1.1" 200 42 "-" "python-requests"',
+            f'203.0.113.5 - - [{self.clf(t + 30)}] "GET /wp-content/uploads/2026/12/cache.php?c=id '
+            f'HTTP/1.1" 200 20 "-" "python-requests"',
+            f'192.0.2.1 - - [{self.clf(t + 7200)}] "GET /wp-content/uploads/2026/12/cache.php HTTP/1.1" '
+            f'404 0 "-" "-"',  # outside the window
+            "\x00\xff garbage " + "A" * 200000,  # hostile lines are skipped
+            '203.0.113.5 - - [99/Foo/2026:00:00:00 +0000] "GET /x HTTP/1.1" 200 1 "-" "-"',
+        ]
+        spit(os.path.join(self.root, "var/log/nginx/access.log"), "\n".join(lines) + "\n")
+        spit(os.path.join(self.root, "var/log/auth.log"),
+             time.strftime("%b %e %H:%M:%S", time.gmtime(t - 600)) +
+             " web01 sshd[77]: Accepted publickey for deploy from 192.0.2.44 port 50022 ssh2\n")
+        for target in (f["fingerprint"], self.SHELL):
+            j = self.incident(target)
+            self.assertEqual(j["path"], self.SHELL)
+            self.assertEqual(j["changed_at"], f["first_seen"])
+            self.assertEqual(j["component"]["kind"], "wordpress-uploads")
+            vs = {v["id"]: v for v in j["vulnerabilities"]}
+            self.assertEqual(list(vs), ["CVE-2099-4001"])
+            self.assertEqual(vs["CVE-2099-4001"]["component"], "plugin contact-form-7 5.3.1")
+            self.assertTrue(vs["CVE-2099-4001"]["unauthenticated"])
+            self.assertEqual(vs["CVE-2099-4001"]["kind"], "upload")
+            w = j["writer"]
+            self.assertEqual((w["uid"], w["user"]), (33, "www-data"))
+            self.assertTrue(w["exe"].endswith("python3") or "python" in w["comm"], w)
+            reqs = [(r["address"], r["method"], r["uri"], r["status"], r["relation"])
+                    for r in j["requests"]]
+            self.assertEqual(reqs, [
+                ("198.51.100.7", "POST", "/wp-comments-post.php", 302, "write"),
+                ("203.0.113.5", "POST", "/wp-admin/admin-ajax.php?action=wpcf7_upload", 200,
+                 "component plugin contact-form-7 5.3.1"),
+                ("203.0.113.5", "GET", "/wp-content/uploads/2026/12/cache.php?c=id", 200, "the file")])
+            self.assertEqual([(l["service"], l["user"], l["address"], l["success"]) for l in j["logins"]],
+                             [("ssh", "deploy", "192.0.2.44", True)])
+            self.assertIn("unauthenticated upload in plugin contact-form-7 5.3.1 (CVE-2099-4001): "
+                          "POST /wp-admin/admin-ajax.php?action=wpcf7_upload from 203.0.113.5 "
+                          "2 seconds before the file appeared, written by", j["probable_cause"])
+            self.assertIn("(www-data)", j["probable_cause"])
+            self.assertEqual(j["confidence"], "high")
+            self.assertTrue(any("cache.php?c=id" in e and "30 seconds after" in e for e in j["evidence"]),
+                            j["evidence"])
+        # The text view says the same to a person.
+        p = mamori("--root", self.root, "--store", self.db, "--db", self.vdb, "--host", "web01",
+                   "web", "incident", self.SHELL, "--no-journal", env=self.env, check=0)
+        self.assertIn("Probable cause (high confidence): unauthenticated upload", p.stdout)
+        self.assertIn("versions of the install's components as of scan #1", p.stdout)
+        # A window that ends before the request: the cause is no longer claimed.
+        j = self.incident(self.SHELL, "--before", "1s")
+        self.assertNotIn("CVE-2099-4001):", j["probable_cause"])
+        self.assertIn("written by the web server", j["probable_cause"])
+
+    def test_a_file_written_by_a_login_session_names_the_login(self):
+        import time
+        theme = os.path.join(self.root, self.WP, "wp-content/themes/shop/functions.php")
+        os.makedirs(os.path.dirname(theme))
+        spit(theme, "<?php // edited\n")
+        t = int(os.stat(theme).st_ctime)
+        spit(os.path.join(self.root, "var/log/auth.log"),
+             time.strftime("%b %e %H:%M:%S", time.gmtime(t - 240)) +
+             " web01 sshd[77]: Accepted password for admin from 192.0.2.9 port 50022 ssh2\n")
+        spit(os.path.join(self.root, "var/log/nginx/access.log"), "")
+        j = self.incident("/" + self.WP + "/wp-content/themes/shop/functions.php")
+        self.assertEqual(j["component"]["kind"], "wordpress-theme")
+        self.assertEqual(j["changed_at"], time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)))
+        self.assertIn("ctime", j["changed_at_source"])
+        self.assertEqual(j["writer"]["unknown"][:5], "no fi")
+        self.assertIn("possibly the ssh login of admin from 192.0.2.9 4 minutes before",
+                      j["probable_cause"])
+        self.assertEqual(j["confidence"], "low")
+
+    def test_what_cannot_be_traced_is_said_and_bad_input_refused(self):
+        j = self.incident("/" + self.WP + "/index.php")
+        self.assertEqual(j["component"]["kind"], "wordpress-core")
+        self.assertEqual(j["confidence"], "none")
+        self.assertIn("not established", j["probable_cause"])
+        self.assertIn("no logs found", " ".join(j["notes"]))
+        p = self.incident("/var/www/html/gone.php", check=3)
+        self.assertIn("not there and no finding names it: give the time it changed with --at", p.stderr)
+        j = self.incident("/var/www/html/gone.php", "--at", "2026-12-01T00:00:00Z")
+        self.assertEqual(j["changed_at"], "2026-12-01T00:00:00Z")
+        self.assertIsNone(j["file"]["sha256"])
+        p = self.incident("zzzz", check=3)
+        self.assertIn("neither a path", p.stderr)
+        p = self.incident("abcdef12", check=3)
+        self.assertIn("abcdef12", p.stderr)
+        p = self.incident("relative/x.php", check=3)
+        self.assertIn("absolute path", p.stderr)
+        p = self.incident(self.SHELL, "--at", "yesterday", check=2)
+        self.assertIn("--at yesterday", p.stderr)
+        p = self.incident(self.SHELL, "--log", "/nonexistent.log", check=2)
+        self.assertIn("no such file", p.stderr)
+        # A symlink dropped in the web root is the file in question, never followed.
+        os.symlink("/etc/shadow", os.path.join(self.root, self.WP, "wp-content/uploads/l.php"))
+        j = self.incident("/" + self.WP + "/wp-content/uploads/l.php")
+        self.assertIn("the path is a symbolic link", j["notes"])
+        self.assertIsNone(j["file"]["sha256"])
+
+
 class SkipLoggingResult(unittest.TextTestResult):
     """Writes every skip to $MAMORI_SKIP_LOG: under CI a skip that tests/allowed-skips.txt does
     not list fails the run (scripts/check-skips.py)."""

@@ -1,0 +1,121 @@
+// mamori web incident.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+
+#include "cli.h"
+#include "core/fs.h"
+#include "core/text.h"
+#include "guard/service.h"
+#include "vuln/vuln.h"
+#include "web/incident.h"
+
+namespace mamori::cli {
+namespace {
+
+struct IncidentArgs {
+  std::string target;
+  std::vector<std::string> logs;
+  std::string at, before = "1h", after = "1h";
+  bool no_journal = false;
+};
+
+// "2026-12-03T08:00:00Z", "2026-12-03 08:00:00" (UTC) or unix seconds.
+int64_t parse_at(std::string s) {
+  if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return s.size() <= 12 ? std::stoll(s) : -1;
+  if (s.ends_with('Z')) s.pop_back();
+  if (s.size() == 19 && s[10] == 'T') s[10] = ' ';
+  return parse_datetime(s);
+}
+
+int cmd_web_incident(const Options& o, const IncidentArgs& a) {
+  if (auto bad = text_or_json(o, "web incident")) return *bad;
+  web::IncidentQuery q;
+  q.target = a.target;
+  q.host = host_name(o);
+  q.logs = a.logs;
+  q.webroots = o.webroots;
+  q.journal = !a.no_journal;
+  if (!a.at.empty()) {
+    q.at = parse_at(a.at);
+    if (q.at <= 0)
+      return usage("web incident: --at " + sanitize(a.at) +
+                   ": give a time as 2026-12-03T08:00:00Z (UTC) or unix seconds");
+  }
+  for (auto [text, out] : {std::pair{&a.before, &q.before}, std::pair{&a.after, &q.after}}) {
+    auto d = guard::parse_duration(*text);
+    if (!d || *d <= 0 || *d > 90 * 86400)
+      return usage("web incident: " + sanitize(*text) +
+                   ": give a duration of at most 90 days (30s, 10m, 2h, 1d)");
+    *out = *d;
+  }
+  for (const auto& l : q.logs)
+    if (!std::filesystem::exists(l))
+      return usage("web incident: --log " + sanitize(l) + ": no such file");
+  auto st = open_store(o);
+  if (!st) return fail(st.error());
+  std::unique_ptr<vuln::VulnDb> db;
+  std::string path = db_path(o);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    auto d = vuln::VulnDb::open(path);
+    if (!d) return fail(d.error());
+    db = std::move(*d);
+  } else if (!o.db.empty()) {
+    return fail(Error::not_found("--db " + path + ": no such file"));
+  }
+  auto inc = web::investigate(Root(o.root), q, st->get(), db.get(), now_s());
+  if (!inc) return fail(inc.error().with_context("web incident"));
+  return emit(
+      o, o.format == "json" ? web::incident_json(*inc) : web::incident_text(*inc, use_color(o)));
+}
+
+}  // namespace
+
+void add_web_incident_command(CLI::App* web, Options& o, int& rc) {
+  auto a = std::make_shared<IncidentArgs>();
+  auto* inc = web->add_subcommand(
+      "incident",
+      "Why did this file change? Links a changed or new file (or the finding that reported "
+      "it) to the component that owns it and that component's vulnerabilities then, the "
+      "requests and logins around the change, who wrote it, and names the probable cause");
+  inc->add_option("PATH|FINDING", a->target,
+                  "The file (absolute, inside --root), or the fingerprint of a fim, web scan or "
+                  "web check finding (as 'mamori findings' shows it)")
+      ->required();
+  inc->add_option("--log", a->logs,
+                  "An access log, auth log or WAF decision log to read (repeat; .gz too). "
+                  "Default: those in their usual places under --root, and this machine's "
+                  "journal")
+      ->allow_extra_args(false);
+  inc->add_option("--at", a->at,
+                  "When the file changed, if you know better (2026-12-03T08:00:00Z or unix "
+                  "seconds). Default: when fim watch saw it, else the file's ctime");
+  inc->add_option("--before", a->before, "How far back requests and logins are read (default 1h)");
+  inc->add_option("--after", a->after,
+                  "How far after the change requests to the file and logins are read "
+                  "(default 1h)");
+  inc->add_flag("--no-journal", a->no_journal, "Do not read this machine's journal");
+  inc->footer(R"(What it looks at, around the time the file changed:
+  - the component owning the path: a WordPress plugin, theme or core (uploads and wp-content
+    have no owner: every component of the install is then a candidate), or a dpkg package; its
+    version at the last `mamori scan` before the change, and that version's vulnerabilities;
+  - the requests of the access logs and the WAF's decision log: to the file itself (before and
+    after: a web shell being used), to a vulnerable component's PHP files, AJAX actions and
+    REST routes, and every POST/PUT in the 10 minutes before;
+  - logins (SSH, PAM, xrdp, VNC, WordPress) and the guard's bans;
+  - who wrote the file: the process and uid `fim watch` recorded (fanotify).
+The probable cause names the request, vulnerability and writer it rests on, with a confidence
+(high: the writer and a request to a vulnerable entry point agree within a minute). --format
+json for machines (docs/json.md).
+
+Examples:
+  mamori web incident /var/www/shop/wp-content/uploads/2026/12/cache.php
+  mamori web incident 3f9a2c41                     # a finding's fingerprint
+  mamori --root /mnt/image web incident /srv/www/x.php --log ./access.log --at 2026-12-02T03:14:00Z)");
+  inc->callback([&o, &rc, a] { rc = cmd_web_incident(o, *a); });
+}
+
+}  // namespace mamori::cli
