@@ -1,4 +1,4 @@
-// mamori web scan, baseline, check (incident: cmd_web_incident.cpp).
+// mamori web baseline, check (scan: cmd_web_scan.cpp; incident: cmd_web_incident.cpp).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -19,77 +19,6 @@
 namespace mamori::cli {
 namespace {
 
-struct WebScanArgs {
-  std::vector<std::string> dirs;
-  std::string wp_checksums;
-  std::string fim_baseline;
-  bool no_dpkg = false;
-  bool no_fim = false;
-};
-
-int cmd_web_scan(const Options& o, const WebScanArgs& a) {
-  ReportArgs ra;
-  if (auto bad = report_args(o, ra)) return *bad;
-  web::WebScanOptions wo;
-  for (const auto& d : a.dirs) {
-    if (d.empty() || d[0] != '/')
-      return usage("web scan: " + sanitize(d) + ": give an absolute directory (inside --root)");
-    wo.dirs.push_back(d);
-  }
-  wo.use_dpkg = !a.no_dpkg;
-  if (!a.wp_checksums.empty()) {
-    auto m = web::read_wp_checksums(a.wp_checksums);
-    if (!m) return fail(m.error().with_context("web scan --wp-checksums"));
-    wo.wp_md5 = std::move(*m);
-  }
-  // The host's FIM baseline, when there is one and its signature verifies: what the operator
-  // accepted is known good.
-  std::vector<std::string> pre_warnings;
-  if (!a.no_fim) {
-    fim::KeyFiles kf;
-    kf.baseline = a.fim_baseline;
-    bool asked = !a.fim_baseline.empty();
-    // The host's own baseline describes the host: not a tree given with --root.
-    if (asked || (o.root == "/" && std::filesystem::exists(kf.baseline_path()))) {
-      auto k = fim::trusted_hashes_below(kf, wo.dirs);
-      if (k) {
-        wo.fim_known = std::move(k->by_path);
-        wo.fim_algo = std::string(fim::hash_name(k->algo));
-        info(o, fmt::format("web scan: {} files of the FIM baseline {} are known good",
-                            wo.fim_known.size(), kf.baseline_path()));
-      } else if (asked) {
-        return fail(k.error().with_context("web scan --fim-baseline"));
-      } else {
-        pre_warnings.push_back("the FIM baseline is not used as known good: " + k.error().message);
-      }
-    }
-  }
-  Root root(o.root);
-  info(o, "web scan: judging the PHP below " + fmt::format("{}", fmt::join(wo.dirs, ", ")));
-  auto r = web::web_scan(root, wo);
-  if (!r) return fail(r.error().with_context("web scan"));
-  r->warnings.insert(r->warnings.begin(), pre_warnings.begin(), pre_warnings.end());
-  for (const auto& w : r->warnings) info(o, "web scan: warning: " + sanitize(w));
-  report::Report rep;
-  rep.host = host_name(o);
-  rep.tool_version = MAMORI_VERSION;
-  rep.findings = web::webshell_findings(*r);
-  int rc = 0;
-  switch (ra.format) {
-    case report::Format::kText:
-      rc = emit(o, web::render_web_scan_text(*r));
-      break;
-    case report::Format::kJson:
-      rc = emit(o, web::render_web_scan_json(*r, report::render_json(rep)));
-      break;
-    default:
-      rc = emit(o, report::render(rep, ra.format, use_color(o)));
-  }
-  if (rc != kExitOk) return rc;
-  if (r->files == 0 && !r->warnings.empty()) return kExitError;  // nothing could be read
-  return exit_for(rep.findings, ra.threshold);
-}
-
 struct SiteArgs {
   std::vector<std::string> urls;
   std::string baseline;
@@ -104,6 +33,8 @@ struct SiteArgs {
   bool render = false;
   double max_time = 1800;
   std::string chromium = "/usr/bin/chromium";
+  std::vector<std::string> webroots;  // check: the inside, against the FIM baseline
+  std::string fim_baseline;
 };
 
 std::string crawl_summary(const web::Crawl& c, double seconds) {
@@ -242,10 +173,38 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
     for (const auto& w : r.warnings) info(o, "web check: warning: " + w);
     return fail(Error::unavailable("web check: no page could be read; nothing recorded"));
   }
+  // The inside: files that appeared in the web root (not in the FIM baseline) that nothing
+  // the crawl saw reaches.
+  bool inside_complete = true;
+  if (!a.webroots.empty()) {
+    Root root(o.root);
+    web::InsideOptions io;
+    for (const auto& w : a.webroots) {
+      auto c = w.starts_with('/') ? root.canonical(w) : Result<std::string>(Error::invalid(w));
+      if (!c || !root.is_dir(*c))
+        return usage("web check: --webroot " + sanitize(w) +
+                     ": give an existing directory, absolute, inside --root");
+      io.webroots.push_back(*c);
+    }
+    fim::KeyFiles kf;
+    kf.baseline = a.fim_baseline;
+    auto known = fim::trusted_hashes_below(kf, io.webroots);
+    if (!known) return fail(known.error().with_context("web check --webroot: the FIM baseline"));
+    io.known = &known->paths;
+    auto inside = web::unreached_new_files(root, io, now, b->options.starts);
+    info(o, fmt::format("web check: {} files in the web root, {} not in the FIM baseline ({} "
+                        "reached by the crawl, {} neither code nor a link), {} reported",
+                        inside.files, inside.appeared, inside.reached, inside.other,
+                        inside.findings.size()));
+    for (auto& f : inside.findings) r.findings.push_back(std::move(f));
+    for (auto& w : inside.warnings) r.warnings.push_back(std::move(w));
+    inside_complete = inside.complete;
+  }
   auto in =
       scan_input(host_name(o), web::site_scope(b->options.starts), started, std::move(r.findings));
   // What was not seen (a page not reached, scripts only Chromium sees) keeps its state.
-  in.partial = r.missing_pages > 0 || now.render_failed;
+  in.partial = r.missing_pages > 0 || now.render_failed || !inside_complete;
+  if (a.webroots.empty()) in.checks_not_run.push_back({"web", "unlinked-new-file"});
   return record_and_report(o, **st, in, std::move(r.warnings), ra);
 }
 
@@ -263,35 +222,7 @@ void add_web_commands(CLI::App& app, Options& o, int& rc) {
   mamori web scan /var/www                             # web shells in the web root
   mamori web incident /var/www/wp-content/uploads/x.php  # why did this file appear?
 See docs/web.md.)");
-  auto a = std::make_shared<WebScanArgs>();
-  auto* scan = web->add_subcommand(
-      "scan",
-      "Find PHP web shells and backdoors below web roots: code that runs what a request says "
-      "(a command, PHP code, a function it names, a file it uploads or includes) and code that "
-      "hides doing so; files dpkg or WordPress ship unchanged are known good");
-  scan->add_option("DIR", a->dirs,
-                   "Directories to judge, absolute, inside --root (a web root: "
-                   "/var/www, /srv/www/shop)")
-      ->required();
-  scan->add_option("--wp-checksums", a->wp_checksums,
-                   "WordPress's release checksums (JSON of https://api.wordpress.org/core/"
-                   "checksums/1.0/?version=X): files that match are known good");
-  scan->add_option("--fim-baseline", a->fim_baseline,
-                   "The FIM baseline whose files are known good (default: the host's, "
-                   "STATE_DIR/fim.baseline, when it exists; used only if its signature verifies)");
-  scan->add_flag("--no-fim", a->no_fim, "Do not take files the FIM baseline holds as known good");
-  scan->add_flag("--no-dpkg", a->no_dpkg,
-                 "Do not take files dpkg installed unchanged (its md5sums) as known good");
-  scan->footer(R"(Every PHP file is judged, and every other file up to 2 MiB that holds PHP code
-(an image with <?php inside). Symbolic links are never followed. Each suspect names the lines
-and what they do; a score of 10 makes a suspect, 20 a critical one. --format json|sarif|html
-for machines; --fail-on high exits 1 when a suspect is found.
-
-Examples:
-  mamori web scan /var/www
-  mamori --format json web scan /srv/www/shop --wp-checksums wp-6.1.json
-  mamori --root /mnt/image web scan /var/www        # a copy of a server's disk)");
-  scan->callback([&o, &rc, a] { rc = cmd_web_scan(o, *a); });
+  add_web_scan_command(web, o, rc);
 
   auto sa = std::make_shared<SiteArgs>();
   auto* base = web->add_subcommand(
@@ -344,6 +275,12 @@ Examples:
   check->add_option(
       "--chromium", sa->chromium,
       "Chromium's path, for a baseline made with --render (default /usr/bin/chromium)");
+  check->add_option("--webroot", sa->webroots,
+                    "Also look inside: files below this web root (served at the site's root) "
+                    "that appeared since the FIM baseline and that no page reaches (repeat)");
+  check->add_option("--fim-baseline", sa->fim_baseline,
+                    "The FIM baseline for --webroot (default: STATE_DIR/fim.baseline; used only "
+                    "if its signature verifies)");
   check->footer(R"(The crawl settings (depth, pages, rate, timeout, size, --render) are the
 baseline's. Findings are recorded in the store (scope web:NAME of the start URLs) and move new ->
 open -> fixed like every other finding; when a page of the baseline is not reached (or
@@ -354,10 +291,16 @@ on a page with a form (else medium; PCI DSS v4.0 6.4.3 and 11.6.1: payment-page 
 authorised, changes detected), for a form posting elsewhere, a redirect to another site and a
 defaced page; medium for SRI not matching. After a deploy of your own, run `web baseline`
 again (the previous baseline is kept as FILE.prev).
+With --webroot DIR, files below DIR that the FIM baseline does not hold and that no page, link,
+script, frame, form or redirect of the crawl reaches are reported (unlinked-new-file): high for
+code the server runs (PHP, CGI, .htaccess, .user.ini) and symbolic links, medium for what a
+browser runs (JS, HTML, SVG); other new files are counted. What no crawl can see: a web shell
+nobody links to. Then `mamori web incident FILE` tells how it arrived.
 
 Examples:
   mamori web check https://shop.example/ https://shop.example/checkout
-  mamori --format json --fail-on high web check --baseline /var/lib/mamori/web/https_shop.example.json)");
+  mamori --format json --fail-on high web check --baseline /var/lib/mamori/web/https_shop.example.json
+  mamori web check https://shop.example/ --webroot /var/www/shop    # and the inside, with FIM)");
   check->callback([&o, &rc, sa] { rc = cmd_web_check(o, *sa); });
 
   add_web_incident_command(web, o, rc);

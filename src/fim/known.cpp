@@ -31,7 +31,9 @@ Result<KnownHashes> trusted_hashes_below(const KeyFiles& k, const std::vector<st
     if (!e) return e.error();
     if (!*e) break;
     const Entry& en = **e;
-    if (en.type == 'f' && !en.hash.empty() && below(en.path)) out.by_path[en.path] = en.hash;
+    if (!below(en.path)) continue;
+    out.paths.insert(en.path);
+    if (en.type == 'f' && !en.hash.empty()) out.by_path[en.path] = en.hash;
   }
   return out;
 }

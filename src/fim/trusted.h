@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,7 @@ Result<TrustedCheck> check_trusted(const Root& root, const KeyFiles& k, const Ch
 struct KnownHashes {
   HashAlgo algo = HashAlgo::kSha256;
   std::map<std::string, std::string> by_path;  // path → hex digest
+  std::set<std::string> paths;  // every entry below the dirs: files, links, directories
 };
 Result<KnownHashes> trusted_hashes_below(const KeyFiles& k, const std::vector<std::string>& dirs);
 

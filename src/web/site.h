@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/finding.h"
+#include "core/fs.h"
 #include "core/result.h"
 #include "web/fetch.h"
 #include "web/html.h"
@@ -126,6 +127,26 @@ struct CheckResult {
 };
 
 CheckResult compare(const SiteBaseline& base, const Crawl& now);
+
+// The site from inside, with a check (`web check --webroot DIR`): files below the web root that
+// the FIM baseline does not hold (they appeared since it was made) and that nothing the crawl
+// saw reaches — no page, link, script, frame, form or redirect of the site's origin. What no
+// crawl can see: a web shell or phishing kit nobody links to. Server-side code (PHP, CGI,
+// .htaccess, .user.ini) is high, what a browser runs (JS, HTML, SVG) medium; other new files
+// (images, documents) are only counted.
+struct InsideOptions {
+  std::vector<std::string> webroots;  // in-root, canonical; each served at the site's root
+  const std::set<std::string>* known = nullptr;  // every path the FIM baseline holds below them
+  size_t max_files = 500000;                     // walked at most, per web root
+};
+struct InsideResult {
+  std::vector<Finding> findings;  // module web, check unlinked-new-file, asset file:PATH
+  size_t files = 0, appeared = 0, reached = 0, other = 0;
+  bool complete = true;  // every directory was read and no limit was hit
+  std::vector<std::string> warnings;
+};
+InsideResult unreached_new_files(const Root& root, const InsideOptions& o, const Crawl& now,
+                                 const std::vector<std::string>& starts);
 
 // Start URLs as compared: normalised (Url::str), sorted, without duplicates.
 std::vector<std::string> normalized_starts(const std::vector<std::string>& starts);

@@ -1037,6 +1037,67 @@ class WebSite(Base):
                    "--baseline", self.baseline, check=rc)
         return json.loads(p.stdout)
 
+    def test_files_that_appeared_inside_and_no_page_reaches_are_listed_with_the_crawl(self):
+        # The served directory is the web root (/site under --root TMP); FIM's baseline of it is
+        # made before anything is planted.
+        env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}
+        fimb = os.path.join(self.tmp, "state", "fim.baseline")
+        mamori("--root", self.tmp, "--store", self.db, "-q", "fim", "init", "/site", env=env,
+               check=0)
+        mamori("web", "baseline", self.url, "--baseline", self.baseline, check=0)
+        inside = ("--root", self.tmp, "--store", self.db, "--format", "json", "web", "check",
+                  "--baseline", self.baseline, "--webroot", "/site", "--fim-baseline", fimb)
+        self.assertEqual(json.loads(mamori(*inside, env=env, check=0).stdout)["findings"], [])
+        os.makedirs(os.path.join(self.site, "wp-content", "uploads"))
+        spit(os.path.join(self.site, "wp-content", "uploads", ".cache.php"), "<?php eval($_POST[1]);")
+        spit(os.path.join(self.site, "wp-content", "uploads", "photo.jpg"), "JPEG")   # counted only
+        spit(os.path.join(self.site, "js", "pay-helper.js"), "steal()")              # browser code
+        os.symlink("/etc/shadow", os.path.join(self.site, "s.txt"))                    # a link
+        os.remove(os.path.join(self.site, "news.html"))
+        self.page("news.html", "<html><body>News again</body></html>")  # not new: in the baseline
+        p = mamori(*inside, env=env, check=0)
+        got = {f["asset"]: f for f in json.loads(p.stdout)["findings"]
+               if f["check"] == "unlinked-new-file"}
+        self.assertEqual(sorted(got), ["file:/site/js/pay-helper.js", "file:/site/s.txt",
+                                       "file:/site/wp-content/uploads/.cache.php"])
+        shell = got["file:/site/wp-content/uploads/.cache.php"]
+        self.assertEqual((shell["severity"], shell["module"]), ("high", "web"))
+        self.assertIn(f"served as http://127.0.0.1:{self.port}/wp-content/uploads/.cache.php",
+                      shell["evidence"])
+        self.assertIn("mamori web incident /site/wp-content/uploads/.cache.php", shell["remediation"])
+        self.assertEqual(got["file:/site/js/pay-helper.js"]["severity"], "medium")
+        self.assertEqual(got["file:/site/s.txt"]["severity"], "high")
+        self.assertIn("4 not in the FIM baseline (0 reached by the crawl, 1 neither code nor a "
+                      "link), 3 reported", p.stderr)
+        # A new page the site links to is what the crawl judges, not a stray file: index.html
+        # links about.html, which now appears anew.
+        os.remove(os.path.join(self.site, "about.html"))
+        fresh = mamori(*inside, env=env, check=0)
+        self.assertNotIn("file:/site/about.html", fresh.stdout)
+        # A check without --webroot leaves those findings as they are; once the shell is gone
+        # it is fixed.
+        plain = json.loads(mamori("--store", self.db, "--format", "json", "-q", "web", "check",
+                                  "--baseline", self.baseline, check=0).stdout)
+        self.assertNotIn("file:/site/wp-content/uploads/.cache.php",
+                         [f["asset"] for f in plain["findings"] if f["state"] == "fixed"])
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("SELECT state FROM findings WHERE asset = ?",
+                                     ("file:/site/wp-content/uploads/.cache.php",)).fetchone(),
+                         ("open",))
+        con.close()
+        os.remove(os.path.join(self.site, "wp-content", "uploads", ".cache.php"))
+        after = json.loads(mamori(*inside, env=env, check=0).stdout)
+        states = {f["asset"]: f["state"] for f in after["findings"]}
+        self.assertEqual(states.get("file:/site/wp-content/uploads/.cache.php"), "fixed")
+        # A web root the FIM baseline does not cover is refused by name, not flooded.
+        os.makedirs(os.path.join(self.tmp, "other"))
+        p = mamori("--root", self.tmp, "--store", self.db, "web", "check", "--baseline",
+                   self.baseline, "--webroot", "/other", "--fim-baseline", fimb, env=env, check=0)
+        self.assertIn("/other: the FIM baseline does not cover it", p.stdout + p.stderr)
+        p = mamori("--root", self.tmp, "--store", self.db, "-q", "web", "check", "--baseline",
+                   self.baseline, "--webroot", "relative", env=env, check=2)
+        self.assertIn("--webroot relative", p.stderr)
+
     def test_an_unchanged_site_is_silent_and_each_tampering_is_named(self):
         p = mamori("web", "baseline", self.url, "--baseline", self.baseline, check=0)
         self.assertIn("Baseline of 5 pages", p.stdout)  # robots.txt kept /private/ out
