@@ -152,13 +152,46 @@ bool shell_in_string(std::string_view v) {
   return sink && source;
 }
 
-std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpToken>& t) {
+bool code_runs_input(std::string_view v) {
+  // "assert($_POST[a]);" in an XSLT document, a create_function body, a string eval'd later
+  if (v.size() < 12 || v.size() >= 4096 || v.find("$_") == std::string_view::npos) return false;
+  std::string l = lower(v);
+  for (std::string_view sink : {"eval", "assert", "system", "exec", "passthru", "shell_exec",
+                                "popen", "proc_open", "create_function"}) {
+    for (size_t at = l.find(sink); at != std::string::npos; at = l.find(sink, at + 1)) {
+      if (at > 0 && (std::isalnum(static_cast<unsigned char>(l[at - 1])) || l[at - 1] == '_'))
+        continue;
+      size_t p = at + sink.size();
+      while (p < l.size() && (l[p] == ' ' || l[p] == '\t')) ++p;
+      if (p >= l.size() || l[p] != '(') continue;
+      ++p;
+      while (p < l.size() && (l[p] == ' ' || l[p] == '@' || l[p] == '(')) ++p;
+      // a superglobal's element, then the call closed and the statement ended:
+      // "eval($_POST[1]);" is code, "never call eval($_GET) on input" is prose
+      for (std::string_view src : {"$_get", "$_post", "$_request", "$_cookie", "$_server"}) {
+        if (l.compare(p, src.size(), src) != 0 || p + src.size() >= l.size() ||
+            l[p + src.size()] != '[')
+          continue;
+        size_t close = l.find(')', p + src.size());
+        size_t q = close == std::string::npos ? l.size() : close + 1;
+        while (q < l.size() && (l[q] == ')' || l[q] == ' ')) ++q;
+        if (q < l.size() && l[q] == ';') return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpToken>& t,
+                                                        const std::set<std::string>& chr_vars) {
   auto punct = [&](size_t i, char c) {
     return i < t.size() && t[i].kind == PhpTok::kPunct && t[i].text.size() == 1 &&
            t[i].text[0] == c;
   };
   auto chr = [&](size_t i) {
-    return i + 3 < t.size() && t[i].kind == PhpTok::kName && lower(t[i].text) == "chr" &&
+    return i + 3 < t.size() &&
+           ((t[i].kind == PhpTok::kName && lower(t[i].text) == "chr") ||
+            (t[i].kind == PhpTok::kVariable && chr_vars.contains(std::string(t[i].text)))) &&
            punct(i + 1, '(') && t[i + 2].kind == PhpTok::kNumber && punct(i + 3, ')');
   };
   std::vector<std::pair<size_t, std::string>> out;

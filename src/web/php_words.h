@@ -3,6 +3,7 @@
 // code, call callbacks, decode hidden data; which variables are request input.
 
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,9 +42,14 @@ bool socket_fn(std::string_view n);
 bool names_shell(std::string_view v);
 // A string that holds a web shell's code: PHP with a command or code sink and request input.
 bool shell_in_string(std::string_view v);
+// A string holding PHP that runs request input ("assert($_POST[a]);"): a sink called with a
+// superglobal as its first argument.
+bool code_runs_input(std::string_view v);
 
 // The strings chr(115).chr(121)… chains spell, with the index of each chain's first token.
-std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpToken>& t);
+// `chr_vars`: variables holding the name "chr" ($c = 'ch'.'r'; $c(101).$c(118)…).
+std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpToken>& t,
+                                                        const std::set<std::string>& chr_vars);
 
 // The variables a "…" string interpolates ($name, {$name}: "$name" each).
 std::vector<std::string> interpolated_vars(std::string_view v);

@@ -104,6 +104,22 @@ class Judge : Flow {
         add(10, "eval of decoded data (" + n + ")", i);
       } else if (!literal_only && n != "assert") {
         add(5, "PHP code built at run time (" + n + ")", i);
+        // @eval($x): code run with its errors hidden — what a dropped file does, not an
+        // application's template engine
+        if (i > 0 && punct(i - 1, "@"))
+          add(5, "PHP code built at run time, its errors silenced (@" + n + ")", i);
+      }
+      if (n == "create_function" && !input && !decoded) {
+        // create_function('', 'ev'.'al(…)') — a body cut into pieces, or one that runs input
+        std::string body;
+        size_t comma = open + 1;
+        while (comma < close && !punct(comma, ",")) ++comma;
+        if (literal_value(comma + 1, close, body) &&
+            (code_runs_input(body) || ((comma + 2 < close || hidden_worthy(body)) &&
+                                       (body.find("ev"
+                                                  "al(") != std::string::npos ||
+                                        body.find("assert(") != std::string::npos))))
+          add(10, "a function body that runs code, built from pieces (create_function)", i);
       }
       return;
     }
@@ -116,6 +132,19 @@ class Judge : Flow {
           add(10, "a sink named as a callback, with request input (" + lower(t_[j].value) + ")", i);
           return;
         }
+    }
+    if (input && callback_family(n) && callback_arg(n) < 0) {
+      // array_diff_ukey($a, $b, $_REQUEST['f']): the user callback, last, from the request
+      size_t last = close;
+      for (int depth = 0; last > open + 1; --last) {
+        if (punct(last - 1, ")") || punct(last - 1, "]") || punct(last - 1, "}")) ++depth;
+        if (punct(last - 1, "(") || punct(last - 1, "[") || punct(last - 1, "{")) --depth;
+        if (depth == 0 && punct(last - 1, ",")) break;
+      }
+      if (last > open + 1 && !in(ln(last), {"function", "fn", "static"}) && input_in(last, close)) {
+        add(10, "a callback named by request input (" + n + ")", i);
+        return;
+      }
     }
     if (input && callback_family(n)) {
       // forward_static_call_array($wx."ert", [$_REQUEST['x']]): a callback computed at run time
@@ -148,6 +177,12 @@ class Judge : Flow {
                              ((punct(a, "[") || ln(a) == "array") &&
                               (at(a + 1).text == "$this" || at(a + 2).text == "$this"));
             if (idx == cb && !own) {
+              // call_user_func_array(assert, …), register_shutdown_function('assert', $c)
+              if (a + 1 == j &&
+                  ((at(a).kind == PhpTok::kName && (code_sink(ln(a)) || command_sink(ln(a)))) ||
+                   (at(a).kind == PhpTok::kString && !at(a).interpolated &&
+                    (code_sink(lower(at(a).value)) || command_sink(lower(at(a).value))))))
+                add(10, "a sink called as a callback (" + n + ")", i);
               if (auto it = named_.find(std::string(at(a).text));
                   a + 1 == j && it != named_.end() &&
                   (code_sink(it->second) || command_sink(it->second)))
@@ -168,10 +203,22 @@ class Judge : Flow {
       size_t last = re.find_last_of("/#~|!@%");
       if (!re.empty() && last != std::string::npos && last > 0 &&
           re.substr(last + 1).find('e') != std::string::npos) {
-        add(input || decoded ? 10 : 5,
+        // a replacement that is not plain text (escapes, variables, pieces) is code in hiding
+        size_t r0 = open + 2;
+        const bool plain = punct(r0, ",") && at(r0 + 1).kind == PhpTok::kString &&
+                           at(r0 + 1).text.find('\\') == std::string_view::npos &&
+                           punct(r0 + 2, ",");
+        add(input || decoded || !plain ? 10 : 5,
             "preg_replace with the /e modifier (runs the replacement as code)", i);
       }
       return;
+    }
+    if ((n == "mb_ereg_replace" || n == "mb_eregi_replace") && input) {
+      // mb_eregi_replace('\d', $_REQUEST['x'], '1', 'e'): the 'e' option runs the replacement
+      size_t last = close - 1;
+      if (at(last).kind == PhpTok::kString && at(last).value.find('e') != std::string::npos &&
+          punct(last - 1, ","))
+        add(10, "request input run as code by " + n + " (option e)", i);
     }
     if (in(n, {"file_put_contents", "fwrite", "fputs"}) && input) {
       add(5, "request input written into a file (" + n + ")", i);
@@ -184,8 +231,25 @@ class Judge : Flow {
       add(10, "a SQL query the request writes whole (" + n + ")", i);
     if (input && n == "mail" && whole_arg_is_input(open, close, 0))
       add(10, "mail to an address the request gives (a mailer for spam)", i);
-    if (n == "move_uploaded_file" && input) {
-      add(2, "an uploaded file stored (move_uploaded_file)", i);
+    if ((n == "move_uploaded_file" || n == "copy") && input) {
+      // The destination: the name the client chose, as is (a file dropped where the script
+      // runs), or after a fixed directory (how an application stores an upload, at best).
+      size_t a1 = open + 1;
+      while (a1 < close && !punct(a1, ","))
+        a1 = punct(a1, "(") || punct(a1, "[") ? close_of(a1) + 1 : a1 + 1;
+      if (a1 < close && input_in(a1 + 1, close, true)) {
+        const bool prefixed =
+            at(a1 + 1).kind == PhpTok::kString || at(a1 + 1).kind == PhpTok::kName;
+        add(prefixed ? 5 : 10, "an upload stored under a name the request chose (" + n + ")", i);
+        return;
+      }
+      if (n == "move_uploaded_file") add(2, "an uploaded file stored (move_uploaded_file)", i);
+      return;
+    }
+    if (n == "fopen" && input && at(close - 1).kind == PhpTok::kString && punct(close - 2, ",") &&
+        at(close - 1).value.find_first_of("waxc") != std::string::npos &&
+        input_in(open + 1, close - 2, true)) {
+      add(5, "a file the request names opened for writing (fopen)", i);
       return;
     }
     if (decoder(n)) {
@@ -360,6 +424,14 @@ class Judge : Flow {
         }
         continue;
       }
+      if (k.kind == PhpTok::kPunct && k.text == "$" && punct(i + 1, "{")) {
+        // ${$_}[_](…) with $_ = "`{{{"^"?<>/" ("_GET"): a function named by request input
+        size_t j = close_of(i + 1) + 1;
+        while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
+        if (punct(j, "(") && input_in(i, j))
+          add(10, "a function called by a name from request input (${…}(…))", i);
+        continue;
+      }
       if (k.kind == PhpTok::kString) {
         if (k.shell) {
           if (input_in(i, i + 1))
@@ -385,6 +457,8 @@ class Judge : Flow {
         // '<?php system($_GET[c]); ?>' — a web shell written out by this file
         if (shell_in_string(k.value))
           add(10, "a web shell's code inside a string (written out)", i);
+        else if (code_runs_input(k.value))
+          add(10, "code that runs request input, kept in a string", i);
         // a long encoded blob beside a decoder and something that runs code
         if (k.value.size() >= 2000 && encoded_blob(k.value)) blob_ = i;
         continue;
@@ -397,6 +471,12 @@ class Judge : Flow {
 
   void finish_scan() {
     chr_chains();
+    // $c = chr(101).chr(118)…: code that runs request input, assembled in a variable
+    for (const auto& [var, text] : literal_)
+      if (code_runs_input(text)) {
+        add(10, "code that runs request input, assembled in a variable (" + var + ")", 0);
+        break;
+      }
     // fsockopen(…) and system('/bin/sh'): a command shell over a network connection
     bool sock = false, cmd = false;
     size_t where = 0;
@@ -426,8 +506,11 @@ class Judge : Flow {
   }
 
   void chr_chains() {
-    for (const auto& [at_tok, text] : chr_strings(t_))
-      if (text.size() >= 3 && hidden_worthy(text))
+    std::set<std::string> chr_vars;
+    for (const auto& [var, text] : literal_)
+      if (lower(text) == "chr") chr_vars.insert(var);
+    for (const auto& [at_tok, text] : chr_strings(t_, chr_vars))
+      if (text.size() >= 3 && (hidden_worthy(text) || code_runs_input(text)))
         add(10, fmt::format("a sink's name built from character codes ({})", lower(text)), at_tok);
   }
 

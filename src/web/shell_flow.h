@@ -64,8 +64,9 @@ class Flow {
         const std::string& n = ln_[j];
         if (decoder(n)) cls_[j] |= kDecoder;
         if (command_sink(n) || code_sink(n) || decoder(n) || callback_arg(n) >= 0 ||
-            in(n, {"preg_replace", "file_put_contents", "fwrite", "fputs", "move_uploaded_file",
-                   "mysql_query", "mysqli_query", "pg_query", "mail"}) ||
+            in(n, {"preg_replace", "mb_ereg_replace", "mb_eregi_replace", "file_put_contents",
+                   "fwrite", "fputs", "move_uploaded_file", "mysql_query", "mysqli_query",
+                   "pg_query", "mail"}) ||
             file_manager_fn(n))
           cls_[j] |= kSinkish;
         if (n == "getallheaders" || n == "apache_request_headers") cls_[j] |= kHeaders;
@@ -189,9 +190,10 @@ class Flow {
         return true;  // "…$_GET[c]…", "…{$cmd}…"
       } else if (k.kind == PhpTok::kString && (cls_[j] & kRawInput)) {
         return true;
-      } else if (k.kind == PhpTok::kPunct && k.text == "$" && punct(j + 1, "{") &&
-                 at(j + 2).kind == PhpTok::kString && source_var("$" + at(j + 2).value)) {
-        return true;  // ${"_GET"}
+      } else if (k.kind == PhpTok::kPunct && k.text == "$" && punct(j + 1, "{")) {
+        // ${"_GET"}, ${'_'.'GET'}, ${$g} with $g = "_GET" (or "`{{{"^"?<>/")
+        std::string v;
+        if (literal_value(j + 2, close_of(j + 1), v) && source_var("$" + v)) return true;
       }
     }
     return false;
@@ -264,21 +266,92 @@ class Flow {
       if (decoded_in(j + 1, e)) decoded_.insert(name);
       // $f = 'sys'.'tem';  $f = "\x73ystem";  — a sink's name kept in a variable
       std::string lit;
-      bool only_literals = e > j + 1;
-      for (size_t q = j + 1; q < e; ++q) {
-        if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
-          lit += t_[q].value;
-        } else if (auto lv = literal_.find(std::string(t_[q].text));
-                   t_[q].kind == PhpTok::kVariable && lv != literal_.end()) {
-          lit += lv->second;  // $a = "a"; $s = "s"; $c = $a.$s."sert";
-        } else if (!punct(q, ".")) {
-          only_literals = false;
-          break;  // not a literal: nothing more to learn (and no pass over the whole rest)
-        }
-      }
+      bool only_literals = literal_value(j + 1, e, lit);
       if (only_literals && lit.size() <= 64 && punct(j, "=")) literal_[name] = lit;
       if (only_literals && hidden_worthy(lit)) named_[name] = lower(lit);
     }
+  }
+
+  // The text [a, b) always holds, when it is built from literals only: strings and variables
+  // holding one, joined by '.'; two of them XORed ("`{{{"^"?<>/" is "_GET"); str_replace,
+  // strrev, str_rot13 or base64_decode of literals, called by name or through a variable
+  // holding the name ($v = str_replace('ti', '', 'stitr_...'); $v('k', '', 'bkase64...')).
+  bool literal_value(size_t a, size_t b, std::string& out) const {
+    out.clear();
+    if (a >= b) return false;
+    auto one = [&](size_t q, std::string& v) {
+      if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
+        v = t_[q].value;
+        return true;
+      }
+      if (t_[q].kind == PhpTok::kVariable)
+        if (auto lv = literal_.find(std::string(t_[q].text)); lv != literal_.end()) {
+          v = lv->second;
+          return true;
+        }
+      return false;
+    };
+    // a call of a string function with literal arguments
+    std::string fn;
+    if (at(a).kind == PhpTok::kName && punct(a + 1, "(")) fn = ln(a);
+    if (at(a).kind == PhpTok::kVariable && punct(a + 1, "(")) {
+      if (auto lv = literal_.find(std::string(at(a).text)); lv != literal_.end())
+        fn = lower(lv->second);
+    }
+    if (!fn.empty() && close_of(a + 1) + 1 == b) {
+      std::vector<std::string> args;
+      size_t q = a + 2, c = close_of(a + 1);
+      while (q < c && args.size() < 4) {
+        std::string v;
+        if (!one(q, v) || !(punct(q + 1, ",") || q + 1 == c)) return false;
+        args.push_back(std::move(v));
+        q += 2;
+      }
+      if ((fn == "str_replace" || fn == "str_ireplace") && args.size() == 3) {
+        std::string r = args[2];
+        if (!args[0].empty())
+          for (size_t at_ = 0; (at_ = r.find(args[0], at_)) != std::string::npos;) {
+            r.replace(at_, args[0].size(), args[1]);
+            at_ += args[1].size();
+          }
+        out = r;
+        return out.size() <= 256;
+      }
+      if (args.size() == 1 && (fn == "strrev" || fn == "str_rot13" || fn == "base64_decode")) {
+        out = decode_literal(fn, args[0]);
+        return !out.empty();
+      }
+      return false;
+    }
+    // "a" ^ "b"
+    if (b == a + 3 && punct(a + 1, "^")) {
+      std::string x, y;
+      if (!one(a, x) || !one(a + 2, y)) return false;
+      for (size_t k = 0; k < std::min(x.size(), y.size()); ++k)
+        out += static_cast<char>(x[k] ^ y[k]);
+      return true;
+    }
+    auto chr_call = [&](size_t q) {  // chr(101), or $c(101) with $c = "chr"
+      if (!punct(q + 1, "(") || at(q + 2).kind != PhpTok::kNumber || !punct(q + 3, ")"))
+        return false;
+      if (at(q).kind == PhpTok::kName) return ln(q) == "chr";
+      auto lv = literal_.find(std::string(at(q).text));
+      return at(q).kind == PhpTok::kVariable && lv != literal_.end() && lower(lv->second) == "chr";
+    };
+    for (size_t q = a; q < b; ++q) {
+      std::string v;
+      if (chr_call(q)) {
+        out +=
+            static_cast<char>(std::strtol(std::string(at(q + 2).text).c_str(), nullptr, 0) & 0xff);
+        q += 3;
+      } else if (one(q, v)) {
+        out += v;  // $a = "a"; $s = "s"; $c = $a.$s."sert";
+      } else if (!punct(q, ".")) {
+        return false;  // not a literal: nothing more to learn (and no pass over the whole rest)
+      }
+      if (out.size() > 4096) return false;
+    }
+    return true;
   }
 
   // Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?

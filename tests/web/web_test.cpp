@@ -89,6 +89,29 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
       {"<?php $c = getenv('HTTP_X_CMD'); system($c);", "command execution"},
       {"<?php function h() { return $_GET['c']; } system(h());", "command execution"},
       {"<?php $g = '_GET'; system($$g['c']);", "command execution"},
+      // Evasions of the DEV corpus, written anew:
+      {"<?=$_=\"`{{{\"^\"?<>/\";${$_}[_](${$_}[__]);", "a name from request input"},
+      {"<?php $v = str_replace('x', '', 'axsxsxexrxt'); $m = $_POST['p']; $v($m);",
+       "holding its name (assert)"},
+      {"<?php @array_diff_ukey(@array($_REQUEST['a'] => 1), array(2), $_REQUEST['f']);",
+       "a callback named by request input"},
+      {"<?php call_user_func_array(assert, array($_POST['x']));", "a sink called as a callback"},
+      {"<?php ob_start(function ($c) { register_shutdown_function('assert', $c); });",
+       "a sink called as a callback"},
+      {"<?php mb_eregi_replace('\\d', $_REQUEST['x'], '1', 'e');", "option e"},
+      {"<?php preg_replace('/.*/e', \"\\x65\\x76\\x61\\x6c('1')\", '');", "/e modifier"},
+      {"<?php $x = '<root>assert($_POST[a]);</root>'; $p->registerPHPFunctions();",
+       "kept in a string"},
+      {"<?php $c = chr(99).chr(104).chr(114); $e = $c(101).$c(118).$c(97).$c(108).$c(40)"
+       ".$c(36).$c(95).$c(80).$c(79).$c(83).$c(84).$c(91).$c(49).$c(93).$c(41).$c(59);",
+       "assembled in a variable"},
+      {"<?php class Z { function __construct() { $d = base32($this->a); "
+       "@eval('/*x*/' . $d); } }",
+       "errors silenced"},
+      {"<?php call_user_func(create_function(null, 'ev'.'al($_POST[c]);'));", "built from pieces"},
+      {"<?php move_uploaded_file($_FILES['f']['tmp_name'], $_FILES['f']['name']);",
+       "a name the request chose"},
+      {"<?php $f = fopen($_POST['f'], 'w'); fwrite($f, $_POST['c']);", "opened for writing"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -122,6 +145,14 @@ TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
            // the attack review's false alarms: escaped arguments, closures, own methods
            "<?php exec('convert ' . escapeshellarg($_FILES['f']['tmp_name']) . ' out.png');",
            "<?php $s = $_GET['sort']; usort($items, function ($a, $b) use ($s) { return 0; });",
+           // what the evasion rules must leave alone: an upload under the site's own name,
+           // a log opened by a fixed name, a sort callback the code names, eval of a template
+           "<?php move_uploaded_file($_FILES['f']['tmp_name'], $dir . '/' . "
+           "wp_unique_filename($dir, 'x'));",
+           "<?php $log = fopen(__DIR__ . '/app.log', 'a'); fwrite($log, $_SERVER['REQUEST_URI']);",
+           "<?php array_udiff($a, $b, 'strcasecmp'); usort($rows, 'compare_rows');",
+           "<?php $tpl = file_get_contents($cache); eval('?>' . $tpl);",
+           "<?php $msg = 'Do not call eval($_GET) in your code'; echo esc_html($msg);",
            "<?php call_user_func([$this, 'do_' . $_GET['action']]);",
            "<?php $log = function ($m) { error_log($m . $_GET['page']); }; $log('visit');",
        })
@@ -156,7 +187,7 @@ TEST(ShellJudge, FindsTheDevCorpusShells) {
   }
   ASSERT_EQ(n, 588u);
   // The share found today (docs/web.md); this fails if it drops.
-  EXPECT_GE(found * 100, n * 76) << found << " of " << n;
+  EXPECT_GE(found * 100, n * 84) << found << " of " << n;
 }
 
 // Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
