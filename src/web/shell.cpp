@@ -94,12 +94,25 @@ class Judge : Flow {
       if (input) add(10, "command execution with request input (" + n + ")", i);
       return;
     }
+    // PHP 4's tools: a file, query or mail operation on variables the file never sets (the
+    // request sets them under register_globals) — a file manager, a SQL console, a mailer
+    if (!input && !probing_ &&
+        (in(n, {"unlink", "rmdir", "rename", "copy", "move_uploaded_file", "file_put_contents",
+                "chmod", "mysql_query", "mysql_db_query", "mail"}) ||
+         (n == "fopen" && at(close - 1).kind == PhpTok::kString &&
+          at(close - 1).value.find_first_of("wax") != std::string::npos)) &&
+        unassigned_in(open + 1, first_end) && register_globals_seen_.insert(n).second)
+      add(5, "a variable the request sets (register_globals) used by " + n, i);
     if (code_sink(n)) {
       bool literal_only = true;
       for (size_t j = open + 1; j < close; ++j)
         if (t_[j].kind != PhpTok::kString && !punct(j, ".")) literal_only = false;
       if (input) {
         add(10, "PHP code from request input (" + n + ")", i);
+      } else if (at(open + 1).kind == PhpTok::kVariable && punct(open + 2, "(") &&
+                 !named_.count(std::string(at(open + 1).text))) {
+        // eval($f($x)): code from a function named at run time
+        add(10, "PHP code from a function named at run time (" + n + ")", i);
       } else if (decoded) {
         add(10, "eval of decoded data (" + n + ")", i);
       } else if (!literal_only && n != "assert") {
@@ -221,7 +234,13 @@ class Judge : Flow {
         add(10, "request input run as code by " + n + " (option e)", i);
     }
     if (in(n, {"file_put_contents", "fwrite", "fputs"}) && input) {
-      add(5, "request input written into a file (" + n + ")", i);
+      // file_put_contents($_SERVER['HTTP_X'], $_SERVER['HTTP_Y']): the request names the file
+      // and gives its content — how a dropper writes the next shell
+      if (n == "file_put_contents" && first_end < close && input_in(open + 1, first_end, true) &&
+          input_in(first_end + 1, close, true))
+        add(10, "a file the request names, written with what it sends (file_put_contents)", i);
+      else
+        add(5, "request input written into a file (" + n + ")", i);
       return;
     }
     if (input && file_manager_fn(n))
@@ -367,6 +386,13 @@ class Judge : Flow {
           i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));
       const bool declared = i > 0 && at(i - 1).kind == PhpTok::kName &&
                             in(ln(i - 1), {"function", "fn", "new", "const"});
+      if (k.kind == PhpTok::kName && i > 0 && ln(i - 1) == "new" && punct(i + 1, "(") &&
+          in(ln(i), {"reflectionfunction", "reflectionmethod"}) &&
+          input_in(i + 2, close_of(i + 1))) {
+        // new ReflectionFunction($_GET['m']): a function the request names, to invoke
+        add(10, "a function named by request input, through reflection (" + ln(i) + ")", i);
+        continue;
+      }
       if (k.kind == PhpTok::kName && !method && !declared) {
         std::string n = ln(i);
         if (include_word(n)) {
@@ -493,6 +519,18 @@ class Judge : Flow {
     for (const auto& k : t_)
       shell_path = shell_path || (k.kind == PhpTok::kString && names_shell(k.value));
     if (sock && cmd && shell_path) add(10, "a command shell over a network connection", where);
+    // socket_bind + socket_listen, stream_socket_server: a server started from a web page (a
+    // proxy or a bind shell); web applications connect out, they do not listen
+    size_t listen_at = SIZE_MAX;
+    bool binds = false;
+    for (size_t i = 0; i + 1 < t_.size(); ++i)
+      if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
+        const std::string& n = ln(i);
+        binds = binds || n == "socket_bind";
+        if (n == "socket_listen" || n == "stream_socket_server") listen_at = i;
+      }
+    if (listen_at != SIZE_MAX && (binds || ln(listen_at) == "stream_socket_server"))
+      add(5, "a network server started from a web page (a proxy or a bind shell?)", listen_at);
     if (blob_ != SIZE_MAX) {
       bool runs = false, decodes = false;
       for (size_t i = 0; i + 1 < t_.size(); ++i)
@@ -530,6 +568,7 @@ class Judge : Flow {
   }
 
   std::map<std::string, std::set<size_t>> sink_fns_;  // function → parameters reaching a sink
+  std::set<std::string> register_globals_seen_;       // each function counted once
   size_t blob_ = SIZE_MAX;
 };
 

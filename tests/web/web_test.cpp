@@ -74,7 +74,7 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
       {"<?php call_user_func($_GET['f'], $_GET['a']);", "a callback named by request input"},
       {"<?php include $_GET['page'];", "include of a file named by request input"},
       {"<?php @include \"\\x2fh\\x6fm\\x65/\\x77e\\x62/\\x69c\\x6f.ico\";", "include of"},
-      {"<?php file_put_contents($_POST['n'], $_POST['c']); echo `id`;", "request input written"},
+      {"<?php file_put_contents($_POST['n'], $_POST['c']); echo `id`;", "a file the request names"},
       {"<?php function run($c) { return popen($c, 'r'); } run($_POST['cmd']);",
        "a function that runs it"},
       {"<?php echo `$_GET[c]`;", "backticks"},
@@ -112,6 +112,15 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
       {"<?php move_uploaded_file($_FILES['f']['tmp_name'], $_FILES['f']['name']);",
        "a name the request chose"},
       {"<?php $f = fopen($_POST['f'], 'w'); fwrite($f, $_POST['c']);", "opened for writing"},
+      {"<?php if ($del) { unlink($del); } if ($up) { move_uploaded_file($up, $to); }",
+       "register_globals) used by unlink"},
+      {"<?php $f = new ReflectionFunction($_GET['m']); $f->invoke($_GET['c']);",
+       "through reflection"},
+      {"<?php $a = $_GET['a']; $b = $_GET['b']; eval($a($b));", "PHP code from"},
+      {"<?php function f($p, $x) { $d = g($p); return eval($d($x)); }",
+       "a function named at run time"},
+      {"<?php file_put_contents($_SERVER['HTTP_X'], $_SERVER['HTTP_Y']);",
+       "a file the request names, written"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -153,6 +162,13 @@ TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
            "<?php array_udiff($a, $b, 'strcasecmp'); usort($rows, 'compare_rows');",
            "<?php $tpl = file_get_contents($cache); eval('?>' . $tpl);",
            "<?php $msg = 'Do not call eval($_GET) in your code'; echo esc_html($msg);",
+           // request input appended to a log the code names
+           "<?php file_put_contents(__DIR__ . '/log.txt', $_POST['c'], FILE_APPEND);",
+           // one file operation on a global the including file set: not a tool by itself
+           "<?php if ($cache_file) { unlink($cache_file); }",
+           // FTP's active mode listens on an ephemeral port
+           "<?php $s = socket_create(AF_INET, SOCK_STREAM, 0); socket_bind($s, '0.0.0.0', 0); "
+           "socket_listen($s);",
            "<?php call_user_func([$this, 'do_' . $_GET['action']]);",
            "<?php $log = function ($m) { error_log($m . $_GET['page']); }; $log('visit');",
        })
@@ -187,7 +203,7 @@ TEST(ShellJudge, FindsTheDevCorpusShells) {
   }
   ASSERT_EQ(n, 588u);
   // The share found today (docs/web.md); this fails if it drops.
-  EXPECT_GE(found * 100, n * 84) << found << " of " << n;
+  EXPECT_GE(found * 100, n * 87) << found << " of " << n;
 }
 
 // Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
