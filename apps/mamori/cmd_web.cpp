@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli.h"
 #include "core/fs.h"
@@ -156,6 +157,36 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
   // The baseline's pages are fetched whatever robots.txt says now and however they are linked.
   for (const auto& [url, pb] : b->pages)
     if (pb.status >= 200 && pb.status < 300) b->options.seeds.push_back(url);
+  // The inside (--webroot, here or before `web`): its web roots and the FIM baseline are
+  // checked before anything is crawled.
+  std::vector<std::string> webroots = a.webroots;
+  webroots.insert(webroots.end(), o.webroots.begin(), o.webroots.end());
+  Root root(o.root);
+  web::InsideOptions io;
+  std::optional<fim::KnownHashes> known;
+  if (!webroots.empty()) {
+    for (const auto& w : webroots) {
+      auto c = w.starts_with('/') ? root.canonical(w) : Result<std::string>(Error::invalid(w));
+      if (!c || !root.is_dir(*c))
+        return usage("web check: --webroot " + sanitize(w) +
+                     ": give an existing directory, absolute, inside --root");
+      io.webroots.push_back(*c);
+    }
+    if (o.root != "/" && a.fim_baseline.empty())
+      return usage(
+          "web check --webroot with --root: give the FIM baseline of that tree with "
+          "--fim-baseline FILE (this host's describes this host)");
+    fim::KeyFiles kf;
+    kf.baseline = a.fim_baseline;
+    auto k = fim::trusted_hashes_below(kf, io.webroots);
+    if (!k)
+      return fail(k.error().with_context(
+          "web check --webroot: the FIM baseline (make one of the web root first: mamori fim "
+          "init " +
+          fmt::format("{}", fmt::join(io.webroots, " ")) + ")"));
+    known = std::move(*k);
+    io.known = &known->paths;
+  }
   auto st = open_store(o);
   if (!st) return fail(st.error());
   int64_t started = now_s();
@@ -173,24 +204,10 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
     for (const auto& w : r.warnings) info(o, "web check: warning: " + w);
     return fail(Error::unavailable("web check: no page could be read; nothing recorded"));
   }
-  // The inside: files that appeared in the web root (not in the FIM baseline) that nothing
-  // the crawl saw reaches.
-  bool inside_complete = true;
-  if (!a.webroots.empty()) {
-    Root root(o.root);
-    web::InsideOptions io;
-    for (const auto& w : a.webroots) {
-      auto c = w.starts_with('/') ? root.canonical(w) : Result<std::string>(Error::invalid(w));
-      if (!c || !root.is_dir(*c))
-        return usage("web check: --webroot " + sanitize(w) +
-                     ": give an existing directory, absolute, inside --root");
-      io.webroots.push_back(*c);
-    }
-    fim::KeyFiles kf;
-    kf.baseline = a.fim_baseline;
-    auto known = fim::trusted_hashes_below(kf, io.webroots);
-    if (!known) return fail(known.error().with_context("web check --webroot: the FIM baseline"));
-    io.known = &known->paths;
+  // Files that appeared in the web root (not in the FIM baseline) that nothing the crawl
+  // fetched reaches.
+  bool inside_complete = !webroots.empty();
+  if (!webroots.empty()) {
     auto inside = web::unreached_new_files(root, io, now, b->options.starts);
     info(o, fmt::format("web check: {} files in the web root, {} not in the FIM baseline ({} "
                         "reached by the crawl, {} neither code nor a link), {} reported",
@@ -202,9 +219,10 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
   }
   auto in =
       scan_input(host_name(o), web::site_scope(b->options.starts), started, std::move(r.findings));
-  // What was not seen (a page not reached, scripts only Chromium sees) keeps its state.
-  in.partial = r.missing_pages > 0 || now.render_failed || !inside_complete;
-  if (a.webroots.empty()) in.checks_not_run.push_back({"web", "unlinked-new-file"});
+  // What was not seen (a page not reached, scripts only Chromium sees) keeps its state; so do
+  // the inside's findings when the inside was not looked at whole.
+  in.partial = r.missing_pages > 0 || now.render_failed;
+  if (!inside_complete) in.checks_not_run.push_back({"web", "unlinked-new-file"});
   return record_and_report(o, **st, in, std::move(r.warnings), ra);
 }
 

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <tuple>
 
 #include "cli.h"
 #include "core/fs.h"
@@ -16,39 +17,44 @@ namespace {
 
 struct IncidentArgs {
   std::string target;
-  std::vector<std::string> logs;
+  std::vector<std::string> logs, webroots;
   std::string at, before = "1h", after = "1h";
   bool no_journal = false;
 };
-
-// "2026-12-03T08:00:00Z", "2026-12-03 08:00:00" (UTC) or unix seconds.
-int64_t parse_at(std::string s) {
-  if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return s.size() <= 12 ? std::stoll(s) : -1;
-  if (s.ends_with('Z')) s.pop_back();
-  if (s.size() == 19 && s[10] == 'T') s[10] = ' ';
-  return parse_datetime(s);
-}
 
 int cmd_web_incident(const Options& o, const IncidentArgs& a) {
   if (auto bad = text_or_json(o, "web incident")) return *bad;
   web::IncidentQuery q;
   q.target = a.target;
+  // The form of the target is checked here: a mistake in it is a usage error.
+  if (q.target.find('/') != std::string::npos ? !q.target.starts_with('/')
+                                              : !web::looks_like_fingerprint(q.target))
+    return usage("web incident: " + sanitize(q.target) +
+                 ": give an absolute path (inside --root) or a finding's fingerprint (4 to 16 "
+                 "hex digits, as 'mamori findings' shows it)");
   q.host = host_name(o);
   q.logs = a.logs;
-  q.webroots = o.webroots;
+  q.webroots = a.webroots;
+  q.webroots.insert(q.webroots.end(), o.webroots.begin(), o.webroots.end());
+  for (const auto& w : q.webroots)
+    if (!w.starts_with('/'))
+      return usage("web incident: --webroot " + sanitize(w) + ": give an absolute directory");
   q.journal = !a.no_journal;
   if (!a.at.empty()) {
-    q.at = parse_at(a.at);
-    if (q.at <= 0)
+    auto at = guard::parse_since(a.at, now_s());
+    if (!at || *at <= 0)
       return usage("web incident: --at " + sanitize(a.at) +
-                   ": give a time as 2026-12-03T08:00:00Z (UTC) or unix seconds");
+                   ": give a UTC time (2026-12-03T08:00:00Z, 2026-12-03) or how long ago (2h)");
+    q.at = *at;
   }
-  for (auto [text, out] : {std::pair{&a.before, &q.before}, std::pair{&a.after, &q.after}}) {
+  for (auto [name, text, out] :
+       {std::tuple{"--before", &a.before, &q.before}, std::tuple{"--after", &a.after, &q.after}}) {
     auto d = guard::parse_duration(*text);
     if (!d || *d <= 0 || *d > 90 * 86400)
-      return usage("web incident: " + sanitize(*text) +
-                   ": give a duration of at most 90 days (30s, 10m, 2h, 1d)");
+      return usage(
+          fmt::format("web incident: {} {}: give a duration of at most 90 days (30s, "
+                      "10m, 2h, 1d)",
+                      name, sanitize(*text)));
     *out = *d;
   }
   for (const auto& l : q.logs)
@@ -90,13 +96,17 @@ void add_web_incident_command(CLI::App* web, Options& o, int& rc) {
                   "Default: those in their usual places under --root, and this machine's "
                   "journal")
       ->allow_extra_args(false);
+  inc->add_option("--webroot", a->webroots,
+                  "A document root the file is served from (repeat; default: those nginx and "
+                  "Apache name, and the WordPress install): tells which requests were for it");
   inc->add_option("--at", a->at,
-                  "When the file changed, if you know better (2026-12-03T08:00:00Z or unix "
-                  "seconds). Default: when fim watch saw it, else the file's ctime");
-  inc->add_option("--before", a->before, "How far back requests and logins are read (default 1h)");
+                  "When the file changed, if you know better: a UTC time (2026-12-03T08:00:00Z) "
+                  "or how long ago (2h). Default: when fim watch saw it, else the file's ctime");
+  inc->add_option("--before", a->before, "How far back requests and logins are read")
+      ->capture_default_str();
   inc->add_option("--after", a->after,
-                  "How far after the change requests to the file and logins are read "
-                  "(default 1h)");
+                  "How far after the change requests to the file and logins are read")
+      ->capture_default_str();
   inc->add_flag("--no-journal", a->no_journal, "Do not read this machine's journal");
   inc->footer(R"(What it looks at, around the time the file changed:
   - the component owning the path: a WordPress plugin, theme or core (uploads and wp-content

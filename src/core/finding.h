@@ -13,6 +13,7 @@
 //   f.fingerprint = fingerprint(f.module, f.check, f.asset);
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,10 @@ struct Finding {
   std::string tier_reason;
   double priority = 0;
   std::string fixed_version;
+  // Machine-readable facts the module vouches for, kept in the store (the text fields are for
+  // people and may quote what an attacker chose): fim watch's writer ("writer_pid",
+  // "writer_uid", "writer_exe", "writer_comm"), read back by `web incident`.
+  std::map<std::string, std::string> facts;
   // Analyzer facts for exporters (CycloneDX VEX); not kept in the store.
   double cvss = -1;
   bool known_exploited = false;

@@ -309,12 +309,16 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
     size_t next = 0;
   };
   std::vector<Frame> stack;
-  auto enter = [&stack](UniqueFd fd, std::string p) {
+  auto enter = [&stack, unopened](UniqueFd fd, std::string p) {
     int raw = fd.get();
     Frame f{UniqueFd(), std::move(p), {}, 0};
-    // read_dir_entries closes what it is given: list through a duplicate, keep the original
+    // read_dir_entries closes what it is given: list through a duplicate, keep the original.
+    // A directory that cannot be listed (out of descriptors deep down a tree built to exhaust
+    // them) was not seen: it counts as unopened, never as empty.
     UniqueFd dup(::fcntl(raw, F_DUPFD_CLOEXEC, 0));
-    if (dup) read_dir_entries(std::move(dup), f.entries);
+    if (!dup || !read_dir_entries(std::move(dup), f.entries)) {
+      if (unopened) ++*unopened;
+    }
     f.fd = std::move(fd);
     stack.push_back(std::move(f));
   };

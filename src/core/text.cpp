@@ -248,6 +248,17 @@ std::string valid_utf8(std::string_view s) {
   return out;
 }
 
+namespace {
+// The two bytes after 0xE2 of a UTF-8 bidirectional control character.
+bool bidi_control(char b1, char b2) {
+  auto x = static_cast<unsigned char>(b1), y = static_cast<unsigned char>(b2);
+  if (x == 0x80 && (y == 0x8E || y == 0x8F)) return true;  // U+200E, U+200F
+  if (x == 0x80 && y >= 0xAA && y <= 0xAE) return true;    // U+202A..U+202E
+  if (x == 0x81 && y >= 0xA6 && y <= 0xA9) return true;    // U+2066..U+2069
+  return false;
+}
+}  // namespace
+
 std::string sanitize(std::string_view s) {
   std::string u = valid_utf8(s);
   std::string out;
@@ -261,6 +272,13 @@ std::string sanitize(std::string_view s) {
       // C1 control characters (U+0080..U+009F) are interpreted by some terminals.
       out += fmt::format("\\u{:04x}", static_cast<unsigned char>(u[i + 1]));
       ++i;
+    } else if (c == 0xE2 && i + 2 < u.size() && bidi_control(u[i + 1], u[i + 2])) {
+      // Bidirectional controls (U+202A..U+202E, U+2066..U+2069, U+200E/F): they reorder what
+      // follows on the line, so a file name could show another name's letters.
+      unsigned cp = ((c & 0x0F) << 12) | ((static_cast<unsigned char>(u[i + 1]) & 0x3F) << 6) |
+                    (static_cast<unsigned char>(u[i + 2]) & 0x3F);
+      out += fmt::format("\\u{:04x}", cp);
+      i += 2;
     } else {
       out.push_back(static_cast<char>(c));
     }
@@ -304,6 +322,42 @@ int64_t parse_date(std::string_view ymd) {
   tm.tm_mon = m - 1;
   tm.tm_mday = d;
   return static_cast<int64_t>(timegm(&tm));
+}
+
+std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view s) {
+  bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
+  });
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
 }
 
 int64_t parse_datetime(std::string_view s) {

@@ -38,6 +38,12 @@ bool path_glob_match(std::string_view pattern, std::string_view path);
 std::string valid_utf8(std::string_view s);
 std::vector<std::string> valid_utf8_all(const std::vector<std::string>& v);
 
+// "%2Fa%20b" → "/a b": %XX sequences decoded (a '+' stays: a URL path, not a form).
+std::string percent_decode(std::string_view s);
+// A word for a POSIX shell: 'it''s' quoted so that pasting a command runs nothing it holds
+// ($(…), `…`, ;). Words of safe characters only ([A-Za-z0-9_@%+=:,./-]) stay as they are.
+std::string shell_quote(std::string_view s);
+
 // For terminals: valid UTF-8, control characters (C0, DEL, C1) shown as \xNN.
 std::string sanitize(std::string_view s);
 

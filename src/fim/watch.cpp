@@ -37,6 +37,16 @@ Result<WatchBackend> parse_backend(std::string_view s) {
   return Error::invalid("unknown watch backend '" + std::string(s) + "' (auto, fanotify, inotify)");
 }
 
+std::string writer_text(int pid, std::string_view exe, std::string_view comm, int64_t uid) {
+  if (pid <= 0) return "";
+  std::string s = fmt::format("pid {}", pid);
+  if (!exe.empty()) s += " " + sanitize(exe);
+  if (!comm.empty()) s += fmt::format(" ({})", sanitize(comm));
+  if (uid >= 0) s += fmt::format(", uid {}", uid);
+  if (exe.empty() && comm.empty()) s += " (exited before it could be identified)";
+  return s;
+}
+
 namespace {
 
 // The process behind an event, read from /proc while it (probably) still runs.
@@ -44,15 +54,7 @@ struct Who {
   int pid = 0;
   std::string exe, comm;
   int64_t uid = -1;
-  std::string text() const {
-    if (pid <= 0) return "";
-    std::string s = fmt::format("pid {}", pid);
-    if (!exe.empty()) s += " " + sanitize(exe);
-    if (!comm.empty()) s += fmt::format(" ({})", sanitize(comm));
-    if (uid >= 0) s += fmt::format(", uid {}", uid);
-    if (exe.empty() && comm.empty()) s += " (exited before it could be identified)";
-    return s;
-  }
+  std::string text() const { return writer_text(pid, exe, comm, uid); }
 };
 
 Who who_of(int pid) {
@@ -458,7 +460,7 @@ class Watcher {
   // Examines the paths whose events have settled.
   void flush(Clock::time_point now, bool all) {
     std::vector<Change> changes;
-    std::vector<std::string> whos;
+    std::vector<Who> whos;
     for (auto it = pending_.begin(); it != pending_.end();) {
       auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last);
       auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.first);
@@ -474,7 +476,7 @@ class Watcher {
 
   // Compares one path (and, for a directory that appeared or vanished, what is under it).
   void examine(const std::string& path, const Who& who, std::vector<Change>& changes,
-               std::vector<std::string>& whos) {
+               std::vector<Who>& whos) {
     Entry cur;
     cur.path = path;
     InRoot where = in_root_file(root_, path);
@@ -482,7 +484,7 @@ class Watcher {
     if (exists && wants_hash(info_.policy, cur))
       hash_entry(where.host, info_.hash, cur, where.at());
     auto base = index_.find(path);
-    std::string by = who.text();
+    const Who& by = who;
     auto add = [&](Change c) { push(std::move(c), by, changes, whos); };
     if (!exists && base == index_.end()) {
       reported_.erase(path);
@@ -519,8 +521,8 @@ class Watcher {
     add(Change{Change::kChanged, base->second, cur, std::move(d), "", Change::kNotPackaged});
   }
 
-  void scan_new_tree(const std::string& top, std::vector<Change>& changes,
-                     std::vector<std::string>& whos, const std::string& by) {
+  void scan_new_tree(const std::string& top, std::vector<Change>& changes, std::vector<Who>& whos,
+                     const Who& by) {
     std::vector<std::string> stack{top};
     size_t budget = 100000;  // a huge tree: the rest is left to `fim check`
     while (!stack.empty() && budget > 0) {
@@ -555,8 +557,7 @@ class Watcher {
   }
 
   // Queues a change unless the same state of that path was already reported.
-  void push(Change c, const std::string& by, std::vector<Change>& changes,
-            std::vector<std::string>& whos) {
+  void push(Change c, const Who& by, std::vector<Change>& changes, std::vector<Who>& whos) {
     std::string key = c.kind == Change::kRemoved ? c.before.path : c.after.path;
     judge_against_packages(root_, packages_, c);
     std::string sig = fmt::format("{}|{}|{}|{:o}", static_cast<int>(c.kind),
@@ -580,23 +581,28 @@ class Watcher {
       return;
     }
     std::vector<Change> changes;
-    std::vector<std::string> whos;
-    for (auto& c : r->changes) push(std::move(c), "", changes, whos);
+    std::vector<Who> whos;
+    for (auto& c : r->changes) push(std::move(c), Who{}, changes, whos);
     report(std::move(changes), whos, "found by a rescan after the event queue overflowed");
     notice(fmt::format("rescan done: {} entries checked", r->checked));
   }
 
-  void report(std::vector<Change> changes, const std::vector<std::string>& whos,
-              const std::string& note) {
+  void report(std::vector<Change> changes, const std::vector<Who>& whos, const std::string& note) {
     if (changes.empty() || !opts_.on_findings) return;
     CheckResult res;
     res.baseline = info_;
     res.changes = std::move(changes);
     auto findings = fim_findings(res);
     for (size_t i = 0; i < findings.size() && i < whos.size(); ++i) {
-      if (!whos[i].empty())
-        findings[i].evidence += "; changed by " + whos[i];
-      else if (!note.empty())
+      if (whos[i].pid > 0) {
+        findings[i].evidence += "; changed by " + whos[i].text();
+        // the same, for machines (web incident): the pid and uid are the kernel's
+        auto& facts = findings[i].facts;
+        facts["writer_pid"] = std::to_string(whos[i].pid);
+        if (whos[i].uid >= 0) facts["writer_uid"] = std::to_string(whos[i].uid);
+        if (!whos[i].exe.empty()) facts["writer_exe"] = valid_utf8(whos[i].exe);
+        if (!whos[i].comm.empty()) facts["writer_comm"] = valid_utf8(whos[i].comm);
+      } else if (!note.empty())
         findings[i].evidence += "; " + note;
       else if (src_ && std::string_view(src_->name()) == "inotify")
         findings[i].evidence += "; who changed it: not known (inotify does not tell)";

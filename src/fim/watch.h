@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/finding.h"
@@ -30,6 +31,11 @@ struct WatchOptions {
   std::function<void(std::vector<Finding>)> on_findings;  // one batch at a time
   std::function<bool()> stop;                             // polled about ten times a second
 };
+
+// Who changed a file, as a finding's evidence says it after "; changed by " (always last):
+// "pid 812 /usr/sbin/php-fpm8.2 (php-fpm8.2), uid 33". The pid and uid are the kernel's; the
+// executable and name are the process's own. `web incident` reads it back (parse_writer).
+std::string writer_text(int pid, std::string_view exe, std::string_view comm, int64_t uid);
 
 // Runs until stop() returns true. Fails when no backend can watch the baseline's paths.
 Status watch(const Root& root, const std::string& baseline, const WatchOptions& opts);

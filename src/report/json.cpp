@@ -97,6 +97,11 @@ nlohmann::json finding_json(const Finding& f) {
                                                  : nlohmann::json(valid_utf8(f.fixed_version))}};
   j["accepted_reason"] =
       f.accepted_reason.empty() ? nlohmann::json() : nlohmann::json(valid_utf8(f.accepted_reason));
+  if (!f.facts.empty()) {  // only findings that have them (fim watch's writer)
+    nlohmann::json facts = nlohmann::json::object();
+    for (const auto& [k, v] : f.facts) facts[valid_utf8(k)] = valid_utf8(v);
+    j["facts"] = std::move(facts);
+  }
   return j;
 }
 

@@ -19,6 +19,19 @@ std::vector<std::string> refs_from_json(const std::string& s) {
   return out;
 }
 
+std::string facts_json(const std::map<std::string, std::string>& facts) {
+  return nlohmann::json(facts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::map<std::string, std::string> facts_from_json(const std::string& s) {
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  std::map<std::string, std::string> out;
+  if (j.is_object())
+    for (const auto& [k, v] : j.items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
 Finding finding_from_row(const Row& r) {
   Finding f;
   f.fingerprint = as_text(r[kFpCol]);
@@ -40,6 +53,7 @@ Finding finding_from_row(const Row& r) {
   f.tier_reason = as_text(r[kTierReasonCol]);
   f.priority = r[kPriorityCol] ? std::strtod(r[kPriorityCol]->c_str(), nullptr) : 0.0;
   f.fixed_version = as_text(r[kFixedVersionCol]);
+  f.facts = facts_from_json(as_text(r[kFactsCol]));
   return f;
 }
 

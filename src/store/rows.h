@@ -3,6 +3,7 @@
 // scan, each position named, and the conversions.
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace mamori::store {
 inline constexpr const char* kFindingCols =
     "f.fingerprint, f.module, f.check_id, f.severity, f.asset, f.title, f.evidence, "
     "f.remediation, f.refs, f.state, f.first_seen, f.last_seen, f.fixed_at, f.tier, "
-    "f.tier_reason, f.priority, f.fixed_version";
+    "f.tier_reason, f.priority, f.fixed_version, f.facts";
 enum FindingCol : size_t {
   kFpCol,
   kModuleCol,
@@ -36,6 +37,7 @@ enum FindingCol : size_t {
   kTierReasonCol,
   kPriorityCol,
   kFixedVersionCol,
+  kFactsCol,
   kFindingExtra  // the first column a query selects after these
 };
 
@@ -83,6 +85,8 @@ static_assert(count_columns(kPackageCols) == kPackageColCount);
 
 std::string refs_json(const std::vector<std::string>& refs);
 std::vector<std::string> refs_from_json(const std::string& s);
+std::string facts_json(const std::map<std::string, std::string>& facts);
+std::map<std::string, std::string> facts_from_json(const std::string& s);
 Finding finding_from_row(const Row& r);
 ScanRecord scan_from_row(const Row& r);
 // A row whose ecosystem this version does not know is an error (a newer writer, or a damaged

@@ -14,134 +14,13 @@
 #include "core/text.h"
 #include "store/db.h"
 #include "store/rows.h"
+#include "store/schema.h"
 
 namespace mamori::store {
 
 namespace {
 
 FaultHook g_fault_hook = nullptr;
-
-// Schema migrations, applied in order inside one transaction each. {ID} and {INT}
-// are replaced per dialect. Never edit a released migration: append a new one.
-struct Migration {
-  int version;
-  const char* sql;
-};
-
-const Migration kMigrations[] = {
-    {1, R"SQL(
-CREATE TABLE scans (
-  id {ID},
-  host TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  started_at {INT} NOT NULL,
-  finished_at {INT} NOT NULL,
-  tool_version TEXT NOT NULL,
-  os TEXT NOT NULL,
-  package_count {INT} NOT NULL,
-  finding_count {INT} NOT NULL
-);
-CREATE INDEX scans_host_scope ON scans(host, scope, id);
-CREATE TABLE findings (
-  host TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  module TEXT NOT NULL,
-  check_id TEXT NOT NULL,
-  severity {INT} NOT NULL,
-  asset TEXT NOT NULL,
-  title TEXT NOT NULL,
-  evidence TEXT NOT NULL,
-  remediation TEXT NOT NULL,
-  refs TEXT NOT NULL,
-  state TEXT NOT NULL,
-  first_seen {INT} NOT NULL,
-  last_seen {INT} NOT NULL,
-  fixed_at {INT},
-  last_scan_id {INT} NOT NULL,
-  PRIMARY KEY (host, scope, fingerprint)
-);
-CREATE INDEX findings_fp ON findings(fingerprint);
-CREATE TABLE scan_findings (
-  scan_id {INT} NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
-  host TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  state TEXT NOT NULL,
-  owner TEXT NOT NULL,
-  PRIMARY KEY (scan_id, fingerprint)
-);
-CREATE TABLE packages (
-  scan_id {INT} NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
-  ecosystem TEXT NOT NULL,
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  arch TEXT,
-  source_name TEXT,
-  source_version TEXT,
-  purl TEXT NOT NULL,
-  location TEXT NOT NULL,
-  installed_at {INT},
-  status TEXT NOT NULL
-);
-CREATE INDEX packages_scan ON packages(scan_id);
-CREATE TABLE owners (
-  pattern TEXT PRIMARY KEY,
-  owner TEXT NOT NULL,
-  updated_at {INT} NOT NULL
-);
-CREATE TABLE acceptances (
-  host TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  accepted_by TEXT NOT NULL,
-  accepted_at {INT} NOT NULL,
-  PRIMARY KEY (host, fingerprint)
-);
-)SQL"},
-    // Fix priority of vulnerability findings (issue 3).
-    {2, R"SQL(
-ALTER TABLE findings ADD COLUMN tier TEXT NOT NULL DEFAULT '';
-ALTER TABLE findings ADD COLUMN tier_reason TEXT NOT NULL DEFAULT '';
-ALTER TABLE findings ADD COLUMN priority {REAL} NOT NULL DEFAULT 0;
-ALTER TABLE findings ADD COLUMN fixed_version TEXT NOT NULL DEFAULT '';
-)SQL"},
-    // Bans of mamori guard (issue 5): one row per host and address, its offences escalate.
-    {3, R"SQL(
-CREATE TABLE guard_bans (
-  host TEXT NOT NULL,
-  address TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  offences {INT} NOT NULL,
-  banned_at {INT} NOT NULL,
-  expires_at {INT} NOT NULL,
-  PRIMARY KEY (host, address)
-);
-)SQL"},
-    // The key a host's file-integrity baseline is signed with, pinned (issue 11): a baseline
-    // re-signed with another key is a finding, not a fresh start.
-    {4, R"SQL(
-CREATE TABLE fim_keys (
-  host TEXT NOT NULL PRIMARY KEY,
-  fingerprint TEXT NOT NULL,
-  pinned_at {INT} NOT NULL
-);
-)SQL"},
-};
-
-std::string dialect_sql(const char* sql, Dialect d) {
-  std::string s = sql;
-  auto replace_all = [&s](const std::string& from, const std::string& to) {
-    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
-      s.replace(p, from.size(), to);
-  };
-  replace_all("{ID}", d == Dialect::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
-                                            : "BIGSERIAL PRIMARY KEY");
-  replace_all("{INT}", d == Dialect::kSqlite ? "INTEGER" : "BIGINT");
-  replace_all("{REAL}", d == Dialect::kSqlite ? "REAL" : "DOUBLE PRECISION");
-  return s;
-}
 
 std::vector<std::string> statements(const std::string& sql) {
   std::vector<std::string> out;
@@ -186,7 +65,7 @@ void set_fault_hook(FaultHook hook) { g_fault_hook = hook; }
 Store::Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 Store::~Store() = default;
 
-int Store::latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+int Store::latest_schema_version() { return migrations().back().version; }
 
 std::string Store::describe() const { return db_->describe(); }
 
@@ -293,7 +172,7 @@ Status Store::migrate() {
       return Error::unimplemented(fmt::format(
           "{}: store schema version {} is newer than this mamori understands ({}); upgrade mamori",
           db.describe(), current, latest_schema_version()));
-    for (const auto& m : kMigrations) {
+    for (const auto& m : migrations()) {
       if (m.version <= current) continue;
       for (const auto& stmt : statements(dialect_sql(m.sql, db.dialect()))) {
         auto e = db.exec(stmt);
@@ -363,22 +242,42 @@ Result<ScanOutcome> Store::record_scan(const ScanInput& in) {
         w = db.exec(
             "INSERT INTO findings (host, scope, fingerprint, module, check_id, severity, asset, "
             "title, evidence, remediation, refs, state, first_seen, last_seen, fixed_at, "
-            "last_scan_id, tier, tier_reason, priority, fixed_version) VALUES (?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            {in.host, in.scope, f.fingerprint, f.module, f.check, static_cast<int64_t>(f.severity),
-             f.asset, f.title, f.evidence, f.remediation, refs_json(f.references),
-             std::string(state_name(f.state)), f.first_seen, f.last_seen, scan_id, f.tier,
-             f.tier_reason, f.priority, f.fixed_version});
+            "last_scan_id, tier, tier_reason, priority, fixed_version, facts) VALUES (?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            {in.host,
+             in.scope,
+             f.fingerprint,
+             f.module,
+             f.check,
+             static_cast<int64_t>(f.severity),
+             f.asset,
+             f.title,
+             f.evidence,
+             f.remediation,
+             refs_json(f.references),
+             std::string(state_name(f.state)),
+             f.first_seen,
+             f.last_seen,
+             scan_id,
+             f.tier,
+             f.tier_reason,
+             f.priority,
+             f.fixed_version,
+             facts_json(f.facts)});
       } else {
         w = db.exec(
             "UPDATE findings SET module = ?, check_id = ?, severity = ?, asset = ?, title = ?, "
             "evidence = ?, remediation = ?, refs = ?, state = ?, first_seen = ?, last_seen = ?, "
             "fixed_at = NULL, last_scan_id = ?, tier = ?, tier_reason = ?, priority = ?, "
-            "fixed_version = ? WHERE host = ? AND scope = ? AND fingerprint = ?",
+            "fixed_version = ?, facts = CASE WHEN ? = 1 THEN facts ELSE ? END WHERE host = ? AND "
+            "scope = ? AND fingerprint = ?",
             {f.module, f.check, static_cast<int64_t>(f.severity), f.asset, f.title, f.evidence,
              f.remediation, refs_json(f.references), std::string(state_name(f.state)), f.first_seen,
-             f.last_seen, scan_id, f.tier, f.tier_reason, f.priority, f.fixed_version, in.host,
-             in.scope, f.fingerprint});
+             f.last_seen, scan_id, f.tier, f.tier_reason, f.priority, f.fixed_version,
+             // an open finding seen again without facts (fim check after fim watch) keeps the
+             // ones it had: who wrote the file does not change by being looked at again
+             static_cast<int64_t>(was_open && f.facts.empty() ? 1 : 0), facts_json(f.facts),
+             in.host, in.scope, f.fingerprint});
       }
       if (!w) return w;
       auto a = accepted.find(f.fingerprint);

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/hash.h"
@@ -28,12 +30,6 @@ namespace mamori::web {
 namespace {
 
 constexpr uint64_t kMaxHashed = 256ull << 20;  // a file larger than this is not hashed
-
-bool is_fingerprint(std::string_view s) {
-  return s.size() >= 4 && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 std::string parent_of(std::string_view p) {
   size_t s = p.rfind('/');
@@ -67,8 +63,14 @@ std::string slug_after(std::string_view rel, std::string_view dir) {
   return rel.ends_with(".php") ? std::string(rel.substr(0, rel.size() - 4)) : "";
 }
 
-void find_component(const Root& root, Incident& inc, std::vector<Package>& wp_packages,
-                    inventory::OsRelease& os) {
+// What owns the path, and what else could have let it in.
+struct Owners {
+  inventory::OsRelease os;
+  std::vector<Package> wp;     // the components of the WordPress install above it
+  std::optional<Package> deb;  // the package that ships it (as the inventory read it)
+};
+
+void find_component(const Root& root, Incident& inc, Owners& own) {
   IncidentComponent& c = inc.component;
   c.install = wordpress_install(root, inc.path);
   std::vector<Package> pkgs;
@@ -76,7 +78,7 @@ void find_component(const Root& root, Incident& inc, std::vector<Package>& wp_pa
   io.discover_webroots = false;
   if (!c.install.empty()) io.webroots = {c.install};
   if (auto inv = inventory::collect_inventory(root, io)) {
-    os = inv->os;
+    own.os = inv->os;
     pkgs = std::move(inv->packages);
   } else {
     inc.notes.push_back("the inventory: " + inv.error().message);
@@ -88,7 +90,7 @@ void find_component(const Root& root, Incident& inc, std::vector<Package>& wp_pa
   };
   if (!c.install.empty()) {
     for (const auto& p : pkgs)
-      if (is_wordpress(p.ecosystem)) wp_packages.push_back(p);
+      if (is_wordpress(p.ecosystem)) own.wp.push_back(p);
     std::string rel = inc.path.substr(c.install.size() + 1);
     const Package* p = nullptr;
     if (std::string s = slug_after(rel, "wp-content/plugins/"); !s.empty()) {
@@ -103,7 +105,7 @@ void find_component(const Root& root, Incident& inc, std::vector<Package>& wp_pa
       c.kind = "wordpress-uploads", c.name = "uploads";
       c.location = c.install + "/wp-content/uploads";
     } else if (rel.starts_with("wp-content/mu-plugins/")) {
-      c.kind = "wordpress-mu-plugin", c.name = slug_after(rel, "wp-content/mu-plugins/");
+      c.kind = "wordpress-mu-plugin", c.name = "mu-plugins";
       c.location = c.install + "/wp-content/mu-plugins";
     } else if (rel.starts_with("wp-content/")) {
       c.kind = "wordpress-content", c.name = "wp-content";
@@ -122,15 +124,16 @@ void find_component(const Root& root, Incident& inc, std::vector<Package>& wp_pa
     c.kind = "deb";
     c.name = e->first;
     c.location = inc.path;
-    std::string bin = c.name.substr(0, c.name.find(':'));
-    if (const Package* p = pkg(kDeb, bin)) c.version_now = p->version;
+    if (const Package* p = pkg(kDeb, c.name.substr(0, c.name.find(':')))) {
+      c.version_now = p->version;
+      own.deb = *p;  // with its source package: what the vulnerability data is keyed on
+    }
   }
 }
 
-// The version of the component when the file changed: the last scan of the host at or before
-// then, if the store has one; else the version on disk now.
-void version_then(store::Store* st, const std::string& host, Incident& inc,
-                  std::vector<Package>& wp_packages) {
+// The versions when the file changed: the last scan of the host at or before then, if the
+// store has one; else the versions on disk now.
+void version_then(store::Store* st, const std::string& host, Incident& inc, Owners& own) {
   IncidentComponent& c = inc.component;
   c.version = c.version_now;
   c.version_source = "on disk now";
@@ -153,71 +156,77 @@ void version_then(store::Store* st, const std::string& host, Incident& inc,
     return a.ecosystem == b.ecosystem && a.name == b.name &&
            (!is_wordpress(a.ecosystem) || a.location == b.location);
   };
-  for (auto& p : wp_packages)
-    for (const auto& q : *then)
-      if (same(p, q)) p.version = q.version;
-  if (c.kind == "wordpress-uploads" || c.kind == "wordpress-content" ||
-      c.kind == "wordpress-mu-plugin")
-    c.version_source = "the install's components as of " + when;
   for (const auto& q : *then) {
-    bool match =
-        (c.kind == "deb" && q.ecosystem == kDeb && q.name == c.name.substr(0, c.name.find(':'))) ||
+    for (auto& p : own.wp)
+      if (same(p, q)) p.version = q.version;
+    if (own.deb && same(*own.deb, q)) {
+      own.deb->version = q.version;
+      own.deb->source_version = q.source_version;
+    }
+    bool mine =
+        (c.kind == "deb" && own.deb && same(*own.deb, q)) ||
         (c.kind == "wordpress-plugin" && q.ecosystem == kWordPressPlugin &&
          q.location == c.location) ||
         (c.kind == "wordpress-theme" && q.ecosystem == kWordPressTheme &&
          q.location == c.location) ||
         (c.kind == "wordpress-core" && q.ecosystem == kWordPressCore && q.location == c.install);
-    if (!match) continue;
-    c.version = q.version;
-    c.version_source = when;
-    return;
+    if (mine) {
+      c.version = q.version;
+      c.version_source = when;
+    }
   }
-}
-
-int year_of(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);  // syslog stamps are local time
-  return tm.tm_year + 1900;
+  if (c.orphan()) c.version_source = "the install's components as of " + when;
 }
 
 std::string component_words(const Package& p) {
+  if (p.ecosystem == kWordPressCore) return fmt::format("WordPress {}", p.version);
   const char* k = p.ecosystem == kWordPressPlugin  ? "plugin"
                   : p.ecosystem == kWordPressTheme ? "theme"
-                  : p.ecosystem == kWordPressCore  ? "WordPress"
                                                    : "package";
-  if (p.ecosystem == kWordPressCore) return fmt::format("WordPress {}", p.version);
   return fmt::format("{} {} {}", k, p.name, p.version);
+}
+
+// The components whose vulnerabilities could explain the file: its owner; for a path no
+// component owns (uploads), every component of the install.
+std::vector<Package> candidates_of(Incident& inc, const Owners& own) {
+  const auto& c = inc.component;
+  std::vector<Package> out;
+  for (const auto& p : own.wp) {
+    bool mine =
+        (c.kind == "wordpress-plugin" && p.ecosystem == kWordPressPlugin && p.name == c.name) ||
+        (c.kind == "wordpress-theme" && p.ecosystem == kWordPressTheme && p.name == c.name) ||
+        (c.kind == "wordpress-core" && p.ecosystem == kWordPressCore);
+    if (mine || c.orphan()) out.push_back(p);
+  }
+  if (c.kind == "deb" && own.deb) out.push_back(*own.deb);
+  for (const auto& p : out) inc.candidates.push_back(component_words(p));
+  return out;
 }
 
 void find_vulnerabilities(const vuln::VulnDb& db, const inventory::OsRelease& os, Incident& inc,
                           const std::vector<Package>& candidates) {
   vuln::MatchStats stats;
   auto matches = vuln::match_inventory(db, os, candidates, &stats);
-  std::map<std::string, size_t> by_id;
+  std::set<std::pair<std::string, size_t>> seen;
   for (const auto& m : matches) {
     vuln::VulnRef ref = db.vuln(m.vuln);
     std::string primary = ref.id;
     for (const auto& a : ref.aliases)
       if (a.starts_with("CVE-") && (!primary.starts_with("CVE-") || a < primary)) primary = a;
-    const Package& p = candidates[m.package];
-    std::string key = primary + "|" + p.name;
-    if (by_id.contains(key)) continue;
-    by_id[key] = inc.vulnerabilities.size();
+    if (!seen.insert({primary, m.package}).second) continue;
     IncidentVuln v;
     v.id = primary;
-    v.aliases.push_back(ref.id);
     for (const auto& a : ref.aliases)
       if (a != primary) v.aliases.push_back(a);
-    std::erase(v.aliases, primary);
-    v.component = component_words(p);
+    if (ref.id != primary) v.aliases.insert(v.aliases.begin(), ref.id);
+    v.candidate = m.package;
+    v.component = inc.candidates[m.package];
     auto d = db.description(m.vuln);
     v.summary = valid_utf8(d.summary.substr(0, 300));
     v.fixed = m.fixed;
     v.cvss = ref.cvss;
-    for (const auto& a : ref.aliases)
-      if (db.kev(a)) v.known_exploited = true;
-    if (db.kev(ref.id)) v.known_exploited = true;
+    v.known_exploited = db.kev(ref.id).has_value();
+    for (const auto& a : ref.aliases) v.known_exploited = v.known_exploited || db.kev(a);
     std::string text = d.summary + "\n" + d.details.substr(0, 4000);
     v.kind = vuln_kind(text);
     v.unauthenticated = says_unauthenticated(text);
@@ -225,6 +234,13 @@ void find_vulnerabilities(const vuln::VulnDb& db, const inventory::OsRelease& os
   }
   if (stats.version_errors > 0)
     inc.notes.push_back(fmt::format("{} version(s) did not parse", stats.version_errors));
+}
+
+int year_of(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);  // syslog stamps are local time
+  return tm.tm_year + 1900;
 }
 
 // uid → name from the root's /etc/passwd.
@@ -238,10 +254,9 @@ std::string user_of(const Root& root, int64_t uid) {
   return "";
 }
 
-// The URLs a crawl finding names (its asset and the addresses in its evidence), same origin.
-std::vector<std::string> urls_in(const Finding& f) {
+// The addresses a crawl finding names in its evidence ("served as …", a script's URL).
+std::vector<std::string> urls_in(std::string_view e) {
   std::vector<std::string> out;
-  std::string_view e = f.evidence;
   for (size_t i = e.find("http"); i != std::string_view::npos; i = e.find("http", i + 4)) {
     if (!e.substr(i).starts_with("http://") && !e.substr(i).starts_with("https://")) continue;
     size_t end = e.find_first_of(" \t\"'<>;,()", i);
@@ -253,15 +268,14 @@ std::vector<std::string> urls_in(const Finding& f) {
   return out;
 }
 
-// "https://shop.example/a/b.js?v=1" → "/a/b.js".
+// "https://shop.example/a%20b.js?v=1" → "/a b.js".
 std::string url_path(std::string_view u) {
   size_t s = u.find("://");
   if (s == std::string_view::npos) return "";
   size_t p = u.find('/', s + 3);
   if (p == std::string_view::npos) return "/";
   std::string_view path = u.substr(p);
-  path = path.substr(0, path.find_first_of("?#"));
-  return std::string(path);
+  return percent_decode(path.substr(0, path.find_first_of("?#")));
 }
 
 std::string origin_of(std::string_view u) {
@@ -271,53 +285,222 @@ std::string origin_of(std::string_view u) {
   return std::string(u.substr(0, p));
 }
 
+// ---- the steps of an investigation ----
+
+// The file in question: a path, or what a finding names.
+Status resolve_target(const Root& root, const IncidentQuery& q, store::Store* st, Incident& inc,
+                      std::optional<Finding>& finding) {
+  if (q.target.find('/') != std::string::npos) {
+    if (!q.target.starts_with('/'))
+      return Error::invalid("'" + sanitize(q.target) + "': give an absolute path (inside --root)");
+    inc.path = q.target;
+    return {};
+  }
+  std::string fp = to_lower(q.target);
+  if (!looks_like_fingerprint(fp))
+    return Error::invalid(fmt::format(
+        "'{}' is neither a path (it has no '/') nor a finding's fingerprint (4 to 16 hex "
+        "digits, as 'mamori findings' shows it)",
+        sanitize(q.target)));
+  if (!st) return Error::invalid("a finding needs the store");
+  auto f = st->find(q.host, fp);
+  if (!f) return f.error();
+  finding = *f;
+  inc.finding = f->fingerprint;
+  if (f->module == "fim") {
+    inc.path = f->asset;
+  } else if (f->module == "web" && f->asset.starts_with("file:")) {
+    inc.path = f->asset.substr(5);
+  } else if (f->module == "web") {
+    // A crawl finding: the same-origin addresses it names (a changed script), then the page;
+    // the first that is a file under a web root is the file in question.
+    inc.url = f->asset;
+    std::vector<std::string> roots = q.webroots;
+    if (roots.empty()) roots = inventory::discover_webroots(root);
+    std::vector<std::string> urls;
+    for (auto& u : urls_in(f->evidence))
+      if (origin_of(u) == origin_of(f->asset)) urls.push_back(u);
+    urls.push_back(f->asset);
+    for (const auto& u : urls) {
+      std::string p = url_path(u);
+      if (p.empty() || p == "/" || p.find("..") != std::string::npos) continue;
+      for (const auto& w : roots)
+        if (inc.path.empty() && root.is_regular(w + p)) {
+          inc.path = w + p;
+          inc.url = u;
+        }
+    }
+    if (inc.path.empty())
+      inc.notes.push_back(
+          fmt::format("no file under the web roots ({}) serves {}: give the file's "
+                      "path, or the web root with --webroot",
+                      fmt::join(roots, ", "), f->asset));
+  } else {
+    return Error::invalid(fmt::format(
+        "finding {} is of module '{}': web incident follows changed files (fim, web scan, "
+        "web check --webroot) and pages (web check)",
+        f->fingerprint, f->module));
+  }
+  return {};
+}
+
+// What fim watch recorded about the file: its latest finding on the path, and who wrote it.
+void fim_view(store::Store* st, const std::string& host, Incident& inc,
+              std::optional<Finding>& finding) {
+  if (st && !inc.path.empty() && (!finding || finding->module != "fim")) {
+    if (auto all = st->current_findings(host, /*include_fixed=*/true)) {
+      std::optional<Finding> latest;
+      for (const auto& f : *all)
+        if (f.module == "fim" && f.asset == inc.path &&
+            (!latest || f.first_seen > latest->first_seen))
+          latest = f;
+      if (latest) {
+        if (inc.finding.empty()) inc.finding = latest->fingerprint;
+        // the web finding stays the one started from; its time is the change's if fim's isn't
+        if (!finding || finding->module == "web") finding = latest;
+      }
+    }
+  }
+  if (finding && finding->module == "fim") {
+    inc.writer = writer_from_facts(finding->facts);
+    if (inc.writer.known) inc.writer.seen_by = "fim watch at " + iso8601(finding->first_seen);
+  }
+}
+
+// The file now, as the kernel says: it is there, its times, its content's hash.
+void file_now(const Root& root, Incident& inc) {
+  if (inc.path.empty()) return;
+  auto s = root.stat(inc.path, /*follow_last=*/false);
+  if (!s) {
+    inc.notes.push_back(inc.path + ": not there now (" + s.error().message + ")");
+    return;
+  }
+  inc.exists = true;
+  inc.mtime = s->st_mtim.tv_sec;
+  inc.ctime = s->st_ctim.tv_sec;
+  if (!S_ISREG(s->st_mode)) {
+    inc.notes.push_back(S_ISLNK(s->st_mode) ? "the path is a symbolic link"
+                                            : "the path is not a regular file");
+  } else if (s->st_size <= static_cast<off_t>(kMaxHashed)) {
+    if (auto text = root.read(inc.path, kMaxHashed, Root::Links::kRefuse))
+      inc.sha256 = sha256_hex(*text);
+  }
+}
+
+Status when_changed(const IncidentQuery& q, const std::optional<Finding>& finding, Incident& inc) {
+  if (q.at > 0) {
+    inc.changed_at = q.at, inc.changed_at_source = "at";
+  } else if (inc.writer.known) {
+    inc.changed_at = finding->first_seen, inc.changed_at_source = "fim-watch";
+  } else if (inc.exists &&
+             (!finding || finding->first_seen == 0 || inc.ctime <= finding->first_seen)) {
+    inc.changed_at = inc.ctime, inc.changed_at_source = "ctime";
+  } else if (finding) {
+    inc.changed_at = finding->first_seen, inc.changed_at_source = "first-seen";
+  } else {
+    return Error::not_found(
+        fmt::format("{}: not there and no finding names it: give the time it changed with --at",
+                    sanitize(inc.path)));
+  }
+  if (inc.exists && inc.mtime + 86400 < inc.ctime && inc.changed_at_source == "ctime")
+    inc.notes.push_back(fmt::format(
+        "the file's modification time ({}) is older than its ctime ({}): the time it shows was "
+        "set back, or it was unpacked from an archive",
+        iso8601(inc.mtime), iso8601(inc.ctime)));
+  return {};
+}
+
+// Where the file is served: its path below each web root (and the install), and the address
+// a finding gives ("served as …").
+void where_served(const Root& root, const IncidentQuery& q, const std::optional<Finding>& finding,
+                  const std::string& given, Incident& inc) {
+  std::set<std::string> paths;
+  if (!inc.path.empty()) {
+    std::vector<std::string> roots = q.webroots;
+    if (roots.empty()) roots = inventory::discover_webroots(root);
+    if (!inc.component.install.empty()) roots.push_back(inc.component.install);
+    for (const auto& w : roots)
+      for (const std::string& p : {inc.path, given})
+        if (p.starts_with(w + "/")) paths.insert(p.substr(w.size()));
+  }
+  if (!inc.url.empty()) paths.insert(url_path(inc.url));
+  if (finding && finding->module == "web" && finding->check == "unlinked-new-file")
+    for (const auto& u : urls_in(finding->evidence)) paths.insert(url_path(u));
+  paths.erase("");
+  inc.url_paths.assign(paths.begin(), paths.end());
+  if (inc.url_paths.empty() && !inc.path.empty())
+    inc.notes.push_back(
+        "no web root holds the file: requests to it cannot be told (give the "
+        "web root with --webroot)");
+}
+
+bool write_method(std::string_view m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE" || m == "MOVE" || m == "COPY";
+}
+
+// A request's path as the server resolves it: decoded, "//" and "/./" gone, ".." applied.
+std::string normal_path(std::string_view uri) {
+  std::string decoded = percent_decode(uri.substr(0, uri.find('?')));
+  std::vector<std::string_view> segs;
+  for (std::string_view seg : split(decoded, '/')) {
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (!segs.empty()) segs.pop_back();
+      continue;
+    }
+    segs.push_back(seg);
+  }
+  std::string out;
+  for (auto seg : segs) out += "/" + std::string(seg);
+  if (out.empty() || decoded.ends_with('/')) out += "/";
+  return out;
+}
+
+// Is a request for the file? Its path exactly, a directory for its index, or the file with
+// PATH_INFO after it (/x.php/anything runs x.php).
+bool serves(const std::vector<std::string>& url_paths, std::string_view uri) {
+  std::string path = normal_path(uri);
+  for (const auto& u : url_paths) {
+    if (path == u || (path.starts_with(u + "/") && u.find(".ph") != std::string::npos)) return true;
+    if (path.ends_with('/') &&
+        (u == path + "index.php" || u == path + "index.html" || u == path + "index.htm"))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-IncidentWriter parse_writer(std::string_view e) {
-  // "…; changed by pid N EXE (COMM), uid U" — written last by fim watch. EXE and COMM are the
-  // process's own (a path and a name it chose); the pid and uid are the kernel's.
+bool looks_like_fingerprint(std::string_view s) {
+  return s.size() >= 4 && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c));
+         });
+}
+
+IncidentWriter writer_from_facts(const std::map<std::string, std::string>& facts) {
   IncidentWriter w;
-  size_t at = e.rfind("; changed by pid ");
-  if (at == std::string_view::npos) {
-    if (e.find("inotify does not tell") != std::string_view::npos)
-      w.why_unknown = "fim watch ran on inotify, which does not say who changed a file";
+  auto get = [&](const char* k) {
+    auto it = facts.find(k);
+    return it == facts.end() ? std::string() : it->second;
+  };
+  std::string pid = get("writer_pid"), uid = get("writer_uid");
+  auto number = [](const std::string& s) {
+    return !s.empty() && s.size() <= 10 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!number(pid)) {
+    w.why_unknown =
+        "the fim finding does not name its writer (fim check, inotify, or a change "
+        "fim watch found in a rescan)";
     return w;
   }
-  std::string_view r = e.substr(at + 17);
-  size_t i = 0;
-  while (i < r.size() && i < 10 && r[i] >= '0' && r[i] <= '9') ++i;
-  if (i == 0) return w;
-  w.pid = std::atoi(std::string(r.substr(0, i)).c_str());
-  r.remove_prefix(i);
-  if (size_t u = r.rfind(", uid "); u != std::string_view::npos) {
-    std::string_view num = r.substr(u + 6);
-    if (!num.empty() && num.size() <= 10 &&
-        std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      w.uid = std::atoll(std::string(num).c_str());
-      r = r.substr(0, u);
-    }
-  }
-  if (r.starts_with(' ')) r.remove_prefix(1);
-  // "EXE (COMM)": COMM is at most 15 characters (the kernel's TASK_COMM_LEN).
-  if (r.ends_with(')')) {
-    size_t open = r.rfind(" (");
-    if (open == std::string_view::npos && r.starts_with('('))
-      open = 0;
-    else if (open != std::string_view::npos)
-      ++open;
-    if (open != std::string_view::npos && r.size() - open - 2 <= 40) {
-      w.comm = std::string(r.substr(open + 1, r.size() - open - 2));
-      r = r.substr(0, open == 0 ? 0 : open - 1);
-    }
-  }
-  if (r.starts_with('/')) w.exe = std::string(r.substr(0, 4096));
-  if (w.exe.empty() && w.uid < 0 && (w.comm.empty() || w.comm.starts_with("exited"))) {
-    // "pid N (exited before it could be identified)": a pid alone names nobody
+  w.pid = std::atoi(pid.c_str());
+  if (number(uid)) w.uid = std::atoll(uid.c_str());
+  w.exe = get("writer_exe").substr(0, 4096);
+  w.comm = get("writer_comm").substr(0, 64);
+  if (w.exe.empty() && w.comm.empty() && w.uid < 0) {
     w.why_unknown = fmt::format(
-        "the writing process (pid {}) exited before fim watch could "
-        "identify it",
-        w.pid);
-    w.comm.clear();
+        "the writing process (pid {}) exited before fim watch could identify it", w.pid);
     return w;
   }
   w.known = true;
@@ -328,169 +511,44 @@ Result<Incident> investigate(const Root& root, const IncidentQuery& q, store::St
                              const vuln::VulnDb* db, int64_t now) {
   Incident inc;
   std::optional<Finding> finding;
-  if (q.target.find('/') == std::string::npos) {
-    if (!is_fingerprint(q.target))
-      return Error::invalid(fmt::format(
-          "'{}' is neither a path (it has no '/') nor a finding's fingerprint (4 to 16 hex "
-          "digits, as 'mamori findings' shows it)",
-          sanitize(q.target)));
-    if (!st) return Error::invalid("a finding needs the store");
-    auto f = st->find(q.host, q.target);
-    if (!f) return f.error();
-    finding = *f;
-    inc.finding = f->fingerprint;
-    if (f->module == "fim") {
-      inc.path = f->asset;
-    } else if (f->module == "web" && f->asset.starts_with("file:")) {
-      inc.path = f->asset.substr(5);
-    } else if (f->module == "web") {
-      inc.url = f->asset;
-      // The same-origin addresses it names (a changed script), then the page: the first one
-      // that is a file under a web root is the file in question.
-      std::vector<std::string> roots = q.webroots;
-      if (roots.empty()) roots = inventory::discover_webroots(root);
-      std::string origin = origin_of(f->asset);
-      std::vector<std::string> urls;
-      for (auto& u : urls_in(*f))
-        if (origin_of(u) == origin) urls.push_back(u);
-      urls.push_back(f->asset);
-      for (const auto& u : urls) {
-        std::string p = url_path(u);
-        if (p.empty() || p == "/" || p.find("..") != std::string::npos) continue;
-        for (const auto& w : roots)
-          if (inc.path.empty() && root.is_regular(w + p)) {
-            inc.path = w + p;
-            inc.url = u;
-          }
-      }
-      if (inc.path.empty())
-        inc.notes.push_back("no file under the web roots (" +
-                            fmt::format("{}", fmt::join(roots, ", ")) + ") serves " +
-                            sanitize(f->asset) + ": give the file's path instead");
-    } else {
-      return Error::invalid(fmt::format(
-          "finding {} is of module '{}': web incident follows changed files (fim, web scan) "
-          "and pages (web check)",
-          f->fingerprint, f->module));
-    }
-  } else {
-    if (!q.target.starts_with('/'))
-      return Error::invalid("'" + sanitize(q.target) + "': give an absolute path (inside --root)");
-    inc.path = q.target;
-  }
+  if (auto s = resolve_target(root, q, st, inc, finding); !s) return s.error();
+  const std::string given = inc.path;  // through the links an administrator made (a shared
+                                       // uploads directory): where WordPress sees the file
   if (!inc.path.empty()) inc.path = canonical_path(root, inc.path);
+  fim_view(st, q.host, inc, finding);
+  file_now(root, inc);
+  if (auto s = when_changed(q, finding, inc); !s) return s.error();
+  if (inc.changed_at > now + 3600)
+    inc.notes.push_back("the time of the change is in the future of this machine's clock");
 
-  // FIM's word on the file: the latest fim finding on it, and who changed it.
-  if (st && !inc.path.empty()) {
-    auto all = st->current_findings(q.host, /*include_fixed=*/true);
-    if (all) {
-      std::optional<Finding> latest;
-      for (const auto& f : *all)
-        if (f.module == "fim" && f.asset == inc.path &&
-            (!latest || f.first_seen > latest->first_seen))
-          latest = f;
-      if (latest && (!finding || finding->module != "fim")) finding = latest;
-    }
+  // The component, its version then, the vulnerabilities of what could have let it in.
+  Owners own;
+  if (!inc.path.empty()) find_component(root, inc, own);
+  if (inc.component.kind.empty() && !given.empty() && given != inc.path) {
+    Incident seen;
+    seen.path = given;
+    find_component(root, seen, own);
+    if (!seen.component.kind.empty())
+      inc.notes.push_back(
+          fmt::format("{} is {} through a symbolic link: its component is the "
+                      "one of the path given",
+                      given, inc.path));
+    inc.component = seen.component;
   }
-  if (finding && finding->module == "fim") {
-    inc.writer = parse_writer(finding->evidence);
-    if (inc.writer.known) inc.writer.seen_by = "fim watch at " + iso8601(finding->first_seen);
-    if (inc.finding.empty()) inc.finding = finding->fingerprint;
-  }
-
-  // The file now: what the kernel says of it.
-  if (!inc.path.empty()) {
-    auto s = root.stat(inc.path, /*follow_last=*/false);
-    if (s) {
-      inc.exists = true;
-      inc.mtime = s->st_mtim.tv_sec;
-      inc.ctime = s->st_ctim.tv_sec;
-      if (S_ISREG(s->st_mode)) {
-        if (s->st_size <= static_cast<off_t>(kMaxHashed)) {
-          if (auto text = root.read(inc.path, kMaxHashed, Root::Links::kRefuse))
-            inc.sha256 = sha256_hex(*text);
-        }
-      } else {
-        inc.notes.push_back(S_ISLNK(s->st_mode) ? "the path is a symbolic link"
-                                                : "the path is not a regular file");
-      }
-    } else {
-      inc.notes.push_back(inc.path + ": not there now (" + s.error().message + ")");
-    }
-  }
-
-  // When it changed.
-  if (q.at > 0) {
-    inc.changed_at = q.at, inc.changed_at_source = "given (--at)";
-  } else if (inc.writer.known) {
-    inc.changed_at = finding->first_seen, inc.changed_at_source = "fim watch saw it";
-  } else if (inc.exists &&
-             (!finding || inc.ctime <= finding->first_seen || finding->first_seen == 0)) {
-    inc.changed_at = inc.ctime;
-    inc.changed_at_source = "the file's ctime (the kernel's: content, mode or owner last changed)";
-  } else if (finding) {
-    inc.changed_at = finding->first_seen;
-    inc.changed_at_source =
-        fmt::format("first seen by {} (the change happened at or before)", finding->module);
-  } else {
-    return Error::not_found(
-        fmt::format("{}: not there and no finding names it: give the time it changed with --at",
-                    sanitize(inc.path)));
-  }
-  if (inc.exists && inc.mtime + 86400 < inc.ctime && inc.changed_at_source.starts_with("the file"))
-    inc.notes.push_back(fmt::format(
-        "the file's modification time ({}) is older than its ctime ({}): the time it shows was "
-        "set back, or it was unpacked from an archive",
-        iso8601(inc.mtime), iso8601(inc.ctime)));
-
-  // The component, its version then, its vulnerabilities.
-  std::vector<Package> wp_packages;
-  inventory::OsRelease os;
-  if (!inc.path.empty()) find_component(root, inc, wp_packages, os);
-  version_then(st, q.host, inc, wp_packages);
-  std::vector<Package> candidates;
-  const auto& c = inc.component;
-  for (const auto& p : wp_packages) {
-    bool own =
-        (c.kind == "wordpress-plugin" && p.ecosystem == kWordPressPlugin && p.name == c.name) ||
-        (c.kind == "wordpress-theme" && p.ecosystem == kWordPressTheme && p.name == c.name) ||
-        (c.kind == "wordpress-core" && p.ecosystem == kWordPressCore);
-    // A file no component owns (uploads, wp-content): every component of the install is a
-    // way it may have come in.
-    bool orphan = c.kind == "wordpress-uploads" || c.kind == "wordpress-content" ||
-                  c.kind == "wordpress-mu-plugin";
-    if (own || orphan) candidates.push_back(p);
-  }
-  if (c.kind == "deb") {
-    Package p;
-    p.ecosystem = kDeb;
-    p.name = c.name.substr(0, c.name.find(':'));
-    p.version = c.version;
-    p.source_name = p.name;
-    p.source_version = p.version;
-    if (!p.version.empty()) candidates.push_back(p);
-  }
-  if (db && !candidates.empty())
-    find_vulnerabilities(*db, os, inc, candidates);
-  else if (!db)
+  version_then(st, q.host, inc, own);
+  std::vector<Package> candidates = candidates_of(inc, own);
+  if (!db)
     inc.notes.push_back("no vulnerability database: run 'mamori db update'");
+  else if (!candidates.empty())
+    find_vulnerabilities(*db, own.os, inc, candidates);
+  where_served(root, q, finding, given, inc);
 
-  // What reaches the file from outside, and the vulnerable components' entry points.
-  std::vector<std::string> url_paths;
-  if (!inc.path.empty()) {
-    std::vector<std::string> roots = q.webroots;
-    if (roots.empty()) roots = inventory::discover_webroots(root);
-    if (!c.install.empty()) roots.push_back(c.install);
-    for (const auto& w : roots)
-      if (inc.path.starts_with(w + "/")) url_paths.push_back(inc.path.substr(w.size()));
-  } else if (!inc.url.empty()) {
-    url_paths.push_back(url_path(inc.url));
-  }
-  std::vector<std::pair<std::string, std::shared_ptr<const waf::VirtualPatches>>> shields;
-  std::set<std::string> vulnerable;
-  for (const auto& v : inc.vulnerabilities) vulnerable.insert(v.component);
-  for (const auto& p : candidates) {
-    if (!is_wordpress(p.ecosystem) || !vulnerable.contains(component_words(p))) continue;
+  // The vulnerable components' entry points (their PHP files, AJAX actions, REST routes): the
+  // map `waf run`'s virtual patches use.
+  std::vector<std::shared_ptr<const waf::VirtualPatches>> shields(candidates.size());
+  for (const auto& v : inc.vulnerabilities) {
+    const Package& p = candidates[v.candidate];
+    if (shields[v.candidate] || !is_wordpress(p.ecosystem)) continue;
     waf::VulnerableComponent vc;
     vc.kind = p.ecosystem == kWordPressPlugin  ? "plugin"
               : p.ecosystem == kWordPressTheme ? "theme"
@@ -498,50 +556,52 @@ Result<Incident> investigate(const Root& root, const IncidentQuery& q, store::St
     vc.slug = p.ecosystem == kWordPressCore ? "wordpress" : p.name;
     vc.version = p.version;
     vc.locations = {p.location};
-    shields.emplace_back(component_words(p), waf::VirtualPatches::build({vc}, root));
+    shields[v.candidate] = waf::VirtualPatches::build({vc}, root);
   }
   const int64_t t = inc.changed_at;
-  auto relate = [&](const IncidentRequest& r) -> std::string {
-    std::string path(std::string_view(r.uri).substr(0, r.uri.find('?')));
-    for (const auto& u : url_paths)
-      if (!u.empty() && path.ends_with(u)) return "the file";
-    if (r.time > t + 60) return "";  // after the change, only the file itself matters
-    if (!shields.empty() && !r.method.empty()) {
+  auto relate = [&](IncidentRequest& r) {
+    if (serves(inc.url_paths, r.uri)) return r.relation = "file", true;
+    if (r.time > t + 60) return false;  // after the change, only the file itself matters
+    if (!r.method.empty()) {
       std::string raw = r.method + " " + r.uri + " HTTP/1.1\r\nHost: h\r\n\r\n";
       waf::http::WholeRequest w;
       waf::http::ParseError e;
       if (waf::http::parse_whole(raw, w, e) == waf::http::WholeResult::kOk) {
         waf::Request req = waf::Request::from_http(w.head, w.body, waf::Connection{});
-        for (const auto& [name, vp] : shields)
-          if (vp->check(req)) return "component " + name;
+        for (size_t k = 0; k < shields.size(); ++k)
+          if (shields[k] && shields[k]->check(req)) {
+            r.relation = "component";
+            r.candidate = static_cast<int>(k);
+            return true;
+          }
       }
     }
-    bool write =
-        !r.method.empty() && r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS";
-    if (write && r.time >= t - 600) return "write";
-    return "";
+    if (write_method(r.method) && r.time >= t - 600) return r.relation = "write", true;
+    return false;
   };
+
+  // The logs: requests and logins around the change.
   RequestLog requests(t - q.before, t + q.after, t, 200, relate);
   guard::AuthLogParser auth(year_of(t));
   LogPlan plan;
   plan.from = t - q.before;
   plan.to = t + q.after;
   plan.in_root = q.logs.empty();
-  plan.files = q.logs.empty() ? default_logs(root) : q.logs;
   plan.journal = q.logs.empty() && q.journal && root.is_host();
+  plan.files = q.logs.empty() ? default_logs(root, !plan.journal) : q.logs;
   if (plan.files.empty() && !plan.journal)
     inc.notes.push_back(
         "no logs found (access logs under /var/log/nginx, /var/log/apache2, "
         "/var/log/httpd; auth logs): give them with --log");
-  read_logs(root, plan, requests, auth, inc.sources, inc.notes);
+  LoginFold logins(plan.from, plan.to, t);
+  read_logs(root, plan, requests, auth, logins, inc.sources, inc.notes);
   inc.requests = requests.take();
   inc.requests_left_out = requests.left_out();
-  inc.logins = logins_of(auth, t - q.before, t + q.after);
-
+  inc.logins = logins.take(inc.logins_left_out);
   if (st) {
     if (auto bans = st->all_bans(q.host)) {
       for (const auto& b : *bans)
-        if (b.banned_at >= t - q.before && b.banned_at <= t + q.after)
+        if (b.banned_at >= plan.from && b.banned_at <= plan.to)
           inc.bans.push_back({b.address, b.reason, b.banned_at, b.expires_at});
     }
   }
@@ -550,8 +610,6 @@ Result<Incident> investigate(const Root& root, const IncidentQuery& q, store::St
     inc.writer.why_unknown =
         "no fim watch finding names who wrote it (run 'mamori fim watch' to "
         "record the writer of every change)";
-  if (inc.changed_at > now + 3600)
-    inc.notes.push_back("the time of the change is in the future of this machine's clock");
   judge_cause(inc);
   return inc;
 }

@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "core/text.h"
 #include "web/incident.h"
@@ -14,22 +16,9 @@ namespace {
 
 std::string base_name(std::string_view p) { return std::string(p.substr(p.rfind('/') + 1)); }
 
-// The process names of web servers and the PHP, Python and Node runtimes behind them.
-bool web_process(std::string_view name) {
-  for (std::string_view p : {"php-fpm", "php-cgi", "php", "lsphp", "apache2", "httpd", "nginx",
-                             "uwsgi", "gunicorn", "caddy", "lighttpd", "hhvm"})
-    if (name.starts_with(p)) return true;
-  return false;
-}
 bool web_user(std::string_view u) {
   return u == "www-data" || u == "apache" || u == "nginx" || u == "http" || u == "wwwrun" ||
          u == "lighttpd";
-}
-bool package_process(std::string_view name) {
-  for (std::string_view p :
-       {"dpkg", "apt", "apt-get", "unattended-upgr", "rpm", "dnf", "yum", "apk", "packagekitd"})
-    if (name == p || (name.starts_with(p) && p.size() >= 6)) return true;
-  return false;
 }
 
 std::string writer_words(const IncidentWriter& w) {
@@ -46,16 +35,6 @@ std::string kind_words(std::string_view k) {
   if (k == "sql-injection") return "SQL injection";
   if (k == "xss") return "cross-site scripting";
   return "vulnerability";
-}
-
-// How well a vulnerability explains a new file: uploads and file writes first.
-int kind_rank(std::string_view k) {
-  if (k == "upload" || k == "file-write") return 5;
-  if (k == "code-execution") return 4;
-  if (k == "auth-bypass") return 3;
-  if (k == "sql-injection") return 2;
-  if (k == "other") return 1;
-  return 0;
 }
 
 std::string request_words(const IncidentRequest& r) {
@@ -90,9 +69,15 @@ std::string span_words(int64_t s) {
 
 std::string vuln_kind(std::string_view text) {
   std::string t = to_lower(text.substr(0, 8192));
+  // a word, not part of one ("rce" is not in "source", "xss" not in "xssfilter")
   auto any = [&](std::initializer_list<std::string_view> ws) {
     for (auto w : ws)
-      if (t.find(w) != std::string::npos) return true;
+      for (size_t at = t.find(w); at != std::string::npos; at = t.find(w, at + 1)) {
+        auto edge = [&](size_t i) {
+          return i >= t.size() || !std::isalnum(static_cast<unsigned char>(t[i]));
+        };
+        if ((at == 0 || edge(at - 1)) && edge(at + w.size())) return true;
+      }
     return false;
   };
   if (any({"file upload", "upload arbitrary", "arbitrary upload", "upload of arbitrary",
@@ -122,91 +107,141 @@ bool says_unauthenticated(std::string_view text) {
          t.find("pre-auth") != std::string::npos;
 }
 
+namespace {
+
+// How well a vulnerability explains a file appearing: 3 it writes files, 2 it runs code, 1 it
+// lets someone in who could then write one, 0 it does not write anything by itself.
+int explains_a_file(std::string_view kind) {
+  if (kind == "upload" || kind == "file-write") return 3;
+  if (kind == "code-execution") return 2;
+  if (kind == "auth-bypass") return 1;
+  return 0;
+}
+
+bool write_method(std::string_view m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
+
+// A package manager, by the path of its executable (a process names itself as it likes).
+bool package_manager(const IncidentWriter& w) {
+  std::string_view exe = w.exe;
+  for (std::string_view dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"})
+    if (exe.starts_with(dir)) {
+      std::string_view name = exe.substr(dir.size());
+      for (std::string_view p : {"dpkg", "apt", "apt-get", "unattended-upgrade", "rpm", "dnf",
+                                 "yum", "apk", "packagekitd"})
+        if (name == p) return true;
+    }
+  return false;
+}
+
+struct Lead {  // a request to a vulnerable component, and the vulnerability it would use
+  const IncidentRequest* r = nullptr;
+  const IncidentVuln* v = nullptr;
+};
+
+// The request that best explains the change: first by what its component's worst flaw can do
+// (a file upload over an XSS), then a write method, then the nearest before the change (an
+// access log's time is when the request ended: up to a minute after it counts).
+Lead best_lead(const Incident& inc) {
+  const int64_t t = inc.changed_at;
+  Lead best;
+  // A flaw that writes files is used by a request that sends something and is answered 2xx.
+  auto fits = [](const Lead& l) {
+    return explains_a_file(l.v->kind) >= 2 && write_method(l.r->method) && l.r->status >= 200 &&
+           l.r->status < 300;
+  };
+  auto key = [&](const Lead& l) {
+    int64_t gap = l.r->time <= t ? t - l.r->time : (l.r->time - t) * 4;
+    return std::make_tuple(fits(l), explains_a_file(l.v->kind), write_method(l.r->method),
+                           l.v->unauthenticated, -gap);
+  };
+  for (const auto& r : inc.requests) {
+    if (r.relation != "component" || r.time > t + 60 || !passed(r)) continue;
+    for (const auto& v : inc.vulnerabilities) {
+      if (static_cast<int>(v.candidate) != r.candidate) continue;
+      Lead l{&r, &v};
+      if (!best.r || key(l) > key(best)) best = l;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 void judge_cause(Incident& inc) {
   const int64_t t = inc.changed_at;
   const IncidentWriter& w = inc.writer;
-  std::string wname = !w.comm.empty() ? w.comm : base_name(w.exe);
-  const bool by_web = w.known && (web_user(w.user) || (w.uid != 0 && web_process(wname)) ||
-                                  (w.uid < 0 && web_process(wname)));
-  const bool by_packages = w.known && w.uid == 0 && package_process(wname);
+  // The web server: by its user (the kernel's uid, named by the root's passwd); the name a
+  // process shows is its own choice and decides nothing.
+  const bool by_web = w.known && web_user(w.user);
   auto& ev = inc.evidence;
   if (w.known)
     ev.push_back(fmt::format("written by {} (pid {}{}), seen by {}", writer_words(w), w.pid,
                              w.exe.empty() ? "" : ", " + w.exe, w.seen_by));
 
-  if (by_packages) {
+  // A package manager as root, writing a file its package ships: an installation.
+  if (w.known && w.uid == 0 && package_manager(w) && inc.component.kind == "deb") {
     inc.probable_cause = fmt::format(
-        "installed by the package manager ({}, uid 0): a package installation or upgrade, not an "
-        "intrusion — dpkg.log tells which",
-        wname);
+        "installed by the package manager ({}, uid 0) as part of package {}: an installation "
+        "or upgrade — dpkg.log tells which",
+        w.exe, inc.component.name);
     inc.confidence = "high";
     return;
   }
 
-  // The request that best explains the change: to a vulnerable component, at or shortly
-  // before the change (an access log's time is when the request ended: up to a minute after).
-  const IncidentRequest* best = nullptr;
-  auto score = [&](const IncidentRequest& r) {
-    int64_t d = r.time <= t ? t - r.time : (r.time - t) * 4;
-    return d;
-  };
+  Lead lead = best_lead(inc);
+  const IncidentRequest* write = nullptr;  // a write just before, to anything
   for (const auto& r : inc.requests)
-    if (r.relation.starts_with("component ") && r.time <= t + 60 && passed(r) &&
-        (!best || score(r) < score(*best)))
-      best = &r;
-  const IncidentRequest* write = nullptr;
-  for (const auto& r : inc.requests)
-    if ((r.relation == "write" || r.relation.starts_with("component ")) && r.time <= t + 60 &&
-        r.time >= t - 60 && passed(r) && (!write || score(r) < score(*write)))
+    if ((r.relation == "write" || r.relation == "component") && write_method(r.method) &&
+        r.time <= t + 60 && r.time >= t - 60 && passed(r) &&
+        (!write || std::llabs(r.time - t) < std::llabs(write->time - t)))
       write = &r;
-  const IncidentVuln* vuln = nullptr;
-  if (best) {
-    std::string comp = best->relation.substr(10);
-    for (const auto& v : inc.vulnerabilities) {
-      if (v.component != comp) continue;
-      auto key = [](const IncidentVuln& x) {
-        return std::make_tuple(kind_rank(x.kind), x.unauthenticated, x.known_exploited, x.cvss);
-      };
-      if (!vuln || key(v) > key(*vuln)) vuln = &v;
-    }
-  }
   // What was done with the file afterwards (a web shell being used).
   int used = 0;
   for (const auto& r : inc.requests)
-    if (r.relation == "the file" && r.time >= t && used < 3) {
+    if (r.relation == "file" && r.time >= t && used < 3) {
       ev.push_back(
           fmt::format("then {} (status {}) {}", request_words(r), r.status, when_words(r.time, t)));
       ++used;
     }
 
-  std::string by = w.known ? ", written by " + writer_words(w) : "";
-  if (best && vuln && (by_web || !w.known)) {
+  const std::string by = w.known ? ", written by " + writer_words(w) : "";
+  if (lead.r && (by_web || !w.known)) {
+    const IncidentVuln& v = *lead.v;
+    const IncidentRequest& r = *lead.r;
+    const int64_t gap = std::llabs(r.time - t);
+    const int explains = explains_a_file(v.kind);
     inc.probable_cause =
-        fmt::format("{}{} in {} ({}): {} {}{}", vuln->unauthenticated ? "unauthenticated " : "",
-                    kind_words(vuln->kind), vuln->component, vuln->id, request_words(*best),
-                    when_words(best->time, t), by);
-    int64_t gap = std::llabs(best->time - t);
-    inc.confidence = by_web && gap <= 60 ? "high" : gap <= 60 ? "medium" : "low";
-    ev.push_back(fmt::format("{} {} (status {}{}), {}", request_words(*best),
-                             when_words(best->time, t), best->status,
-                             best->waf.empty() ? "" : ", WAF " + best->waf, best->source));
-    ev.push_back(
-        fmt::format("{} {} is vulnerable: {} {}{}{}", vuln->component, vuln->id,
-                    vuln->summary.empty() ? kind_words(vuln->kind) : vuln->summary,
-                    vuln->fixed.empty() ? "(no fix known)" : "(fixed in " + vuln->fixed + ")",
-                    vuln->known_exploited ? "; exploited in the wild (CISA KEV)" : "",
-                    vuln->unauthenticated ? "; no login needed" : ""));
+        fmt::format("{}{}{} in {} ({}): {} {}{}", explains == 0 ? "possibly " : "",
+                    v.unauthenticated ? "unauthenticated " : "", kind_words(v.kind), v.component,
+                    v.id, request_words(r), when_words(r.time, t), by);
+    if (explains >= 2 && write_method(r.method) && r.status >= 200 && r.status < 300 && by_web &&
+        gap <= 60)
+      inc.confidence = "high";
+    else if (explains >= 2 && gap <= 60)
+      inc.confidence = "medium";
+    else
+      inc.confidence = "low";
+    ev.push_back(fmt::format("{} {} (status {}{}), {}", request_words(r), when_words(r.time, t),
+                             r.status, r.waf.empty() ? "" : ", WAF " + r.waf, r.source));
+    ev.push_back(fmt::format("{} {} is vulnerable: {} {}{}{}", v.component, v.id,
+                             v.summary.empty() ? kind_words(v.kind) : v.summary,
+                             v.fixed.empty() ? "(no fix known)" : "(fixed in " + v.fixed + ")",
+                             v.known_exploited ? "; exploited in the wild (CISA KEV)" : "",
+                             v.unauthenticated ? "; no login needed" : ""));
+    if (explains == 0)
+      ev.push_back(
+          fmt::format("a {} flaw does not write files by itself: this request is only "
+                      "the nearest to a vulnerable component",
+                      kind_words(v.kind)));
     return;
   }
   if (by_web) {
     if (write) {
       inc.probable_cause = fmt::format(
-          "written by the web server ({}) while it served {} {}: a web application wrote it{}",
-          writer_words(w), request_words(*write), when_words(write->time, t),
-          inc.vulnerabilities.empty()
-              ? ""
-              : "; known vulnerable here: " + inc.vulnerabilities[0].component + " (" +
-                    inc.vulnerabilities[0].id + ")");
+          "written by the web server ({}) while it served {} {}: a web application wrote it",
+          writer_words(w), request_words(*write), when_words(write->time, t));
       inc.confidence = "medium";
       ev.push_back(fmt::format("{} {} (status {}), {}", request_words(*write),
                                when_words(write->time, t), write->status, write->source));
@@ -217,23 +252,26 @@ void judge_cause(Incident& inc) {
           writer_words(w));
       inc.confidence = "low";
     }
+    if (!inc.vulnerabilities.empty())
+      ev.push_back(fmt::format("known vulnerable here: {} ({})", inc.vulnerabilities[0].component,
+                               inc.vulnerabilities[0].id));
     return;
   }
-  // A process other than the web server: a login session, or something already running.
+  // The last successful login at or before the change, one of the writer's user first.
   const IncidentLogin* login = nullptr;
+  auto login_key = [&](const IncidentLogin& l) {
+    return std::make_tuple(w.known && !w.user.empty() && l.user == w.user, l.time);
+  };
   for (const auto& l : inc.logins)
-    if (l.success && l.time <= t + 5 &&
-        (!login || (w.known && !w.user.empty() && l.user == w.user && login->user != w.user) ||
-         ((!w.known || w.user.empty() || l.user == w.user || login->user != w.user) &&
-          l.time > login->time)))
-      login = &l;
+    if (l.success && l.time <= t + 5 && (!login || login_key(l) > login_key(*login))) login = &l;
   if (w.known) {
     if (login) {
       inc.probable_cause =
           fmt::format("written by {} in a login session: {} login of {} from {} {}",
                       writer_words(w), login->service, login->user.empty() ? "?" : login->user,
                       login->address, when_words(login->time, t));
-      inc.confidence = login->user == w.user ? "high" : "medium";
+      // a text log is anyone's to write: only journald's word makes it high
+      inc.confidence = login->user == w.user && login->journal ? "high" : "medium";
       ev.push_back(fmt::format("{} login of {} from {} at {}", login->service, login->user,
                                login->address, iso8601(login->time)));
     } else {
@@ -245,12 +283,7 @@ void judge_cause(Incident& inc) {
     }
     return;
   }
-  if (best) {
-    inc.probable_cause = fmt::format(
-        "not established: {} {} reached {}, which has no known vulnerability that explains it",
-        request_words(*best), when_words(best->time, t), best->relation.substr(10));
-    inc.confidence = "low";
-  } else if (write) {
+  if (write) {
     inc.probable_cause =
         fmt::format("possibly {} {} (status {}); who wrote the file is not known",
                     request_words(*write), when_words(write->time, t), write->status);
@@ -276,36 +309,59 @@ void judge_cause(Incident& inc) {
 
 // ---- output ----
 
+namespace {
+
+std::string source_words(std::string_view s) {
+  if (s == "at") return "as given (--at)";
+  if (s == "fim-watch") return "when fim watch saw it";
+  if (s == "ctime")
+    return "the file's ctime: when the kernel last saw its content, mode or owner change";
+  if (s == "first-seen")
+    return "when the finding was first seen: the change happened then or before";
+  return std::string(s);
+}
+
+std::string relation_words(const IncidentRequest& r, const Incident& inc) {
+  if (r.relation == "component" && r.candidate >= 0 &&
+      static_cast<size_t>(r.candidate) < inc.candidates.size())
+    return "entry point of " + inc.candidates[r.candidate];
+  if (r.relation == "file") return "the file";
+  return "a write";
+}
+
+}  // namespace
+
 std::string incident_json(const Incident& inc) {
   using json = nlohmann::ordered_json;
   auto time = [](int64_t t) { return t > 0 ? json(iso8601(t)) : json(nullptr); };
+  auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
   json j;
-  j["path"] = inc.path.empty() ? json(nullptr) : json(inc.path);
+  j["path"] = text(inc.path);
   if (!inc.url.empty()) j["url"] = inc.url;
   if (!inc.finding.empty()) j["finding"] = inc.finding;
   j["changed_at"] = time(inc.changed_at);
   j["changed_at_source"] = inc.changed_at_source;
   j["file"] = {{"exists", inc.exists},
-               {"sha256", inc.sha256.empty() ? json(nullptr) : json(inc.sha256)},
+               {"sha256", text(inc.sha256)},
                {"mtime", time(inc.mtime)},
                {"ctime", time(inc.ctime)}};
   const auto& c = inc.component;
-  j["component"] = c.kind.empty()
-                       ? json(nullptr)
-                       : json{{"kind", c.kind},
-                              {"name", c.name},
-                              {"version", c.version},
-                              {"version_now", c.version_now},
-                              {"version_source", c.version_source},
-                              {"location", c.location},
-                              {"install", c.install.empty() ? json(nullptr) : json(c.install)}};
+  j["component"] = c.kind.empty() ? json(nullptr)
+                                  : json{{"kind", c.kind},
+                                         {"name", c.name},
+                                         {"version", text(c.version)},
+                                         {"version_now", text(c.version_now)},
+                                         {"version_source", c.version_source},
+                                         {"location", c.location},
+                                         {"install", text(c.install)}};
+  j["served_as"] = inc.url_paths;
   json vs = json::array();
   for (const auto& v : inc.vulnerabilities)
     vs.push_back({{"id", v.id},
                   {"aliases", v.aliases},
                   {"component", v.component},
                   {"summary", v.summary},
-                  {"fixed", v.fixed.empty() ? json(nullptr) : json(v.fixed)},
+                  {"fixed", text(v.fixed)},
                   {"cvss", v.cvss >= 0 ? json(v.cvss) : json(nullptr)},
                   {"known_exploited", v.known_exploited},
                   {"kind", v.kind},
@@ -314,8 +370,11 @@ std::string incident_json(const Incident& inc) {
   json rs = json::array();
   for (const auto& r : inc.requests) {
     json x = {{"address", r.address}, {"time", iso8601(r.time)}, {"method", r.method},
-              {"uri", r.uri},         {"status", r.status},      {"relation", r.relation},
-              {"source", r.source}};
+              {"uri", r.uri},         {"status", r.status},      {"relation", r.relation}};
+    if (r.relation == "component" && r.candidate >= 0 &&
+        static_cast<size_t>(r.candidate) < inc.candidates.size())
+      x["component"] = inc.candidates[r.candidate];
+    x["source"] = r.source;
     if (!r.waf.empty()) x["waf"] = r.waf;
     rs.push_back(std::move(x));
   }
@@ -332,6 +391,7 @@ std::string incident_json(const Incident& inc) {
     ls.push_back(std::move(x));
   }
   j["logins"] = ls;
+  j["logins_left_out"] = inc.logins_left_out;
   json bs = json::array();
   for (const auto& b : inc.bans)
     bs.push_back({{"address", b.address},
@@ -340,13 +400,14 @@ std::string incident_json(const Incident& inc) {
                   {"expires_at", iso8601(b.expires_at)}});
   j["bans"] = bs;
   const auto& w = inc.writer;
-  j["writer"] = w.known ? json{{"pid", w.pid},
-                               {"exe", w.exe},
-                               {"comm", w.comm},
+  j["writer"] = w.known ? json{{"known", true},
+                               {"pid", w.pid},
+                               {"exe", text(w.exe)},
+                               {"comm", text(w.comm)},
                                {"uid", w.uid >= 0 ? json(w.uid) : json(nullptr)},
-                               {"user", w.user.empty() ? json(nullptr) : json(w.user)},
+                               {"user", text(w.user)},
                                {"seen_by", w.seen_by}}
-                        : json{{"unknown", w.why_unknown}};
+                        : json{{"known", false}, {"why", w.why_unknown}};
   j["probable_cause"] = inc.probable_cause;
   j["confidence"] = inc.confidence;
   j["evidence"] = inc.evidence;
@@ -360,25 +421,35 @@ std::string incident_text(const Incident& inc, bool color) {
   std::string o;
   auto line = [&o](const std::string& s) { o += sanitize(s) + "\n"; };
   o += bold(sanitize("Incident: " + (inc.path.empty() ? inc.url : inc.path))) + "\n";
-  if (!inc.url.empty() && !inc.path.empty()) line("  served as " + inc.url);
-  line(fmt::format("  changed at {} ({})", iso8601(inc.changed_at), inc.changed_at_source));
+  if (!inc.url.empty() && !inc.path.empty()) line("  found from " + inc.url);
+  line(fmt::format("  changed at {} ({})", iso8601(inc.changed_at),
+                   source_words(inc.changed_at_source)));
   if (inc.exists)
     line(fmt::format("  now: sha256 {}, modified {}, ctime {}",
                      inc.sha256.empty() ? "-" : inc.sha256, iso8601(inc.mtime),
                      iso8601(inc.ctime)));
+  if (!inc.url_paths.empty())
+    line("  served as " + fmt::format("{}", fmt::join(inc.url_paths, ", ")));
   o += "\n";
-  o += bold(fmt::format("Probable cause ({} confidence): ", inc.confidence)) +
-       sanitize(inc.probable_cause) + "\n";
+  if (inc.confidence == "none")
+    o += bold("Probable cause: ") + sanitize(inc.probable_cause) + "\n";
+  else
+    o += bold(fmt::format("Probable cause ({} confidence): ", inc.confidence)) +
+         sanitize(inc.probable_cause) + "\n";
   for (const auto& e : inc.evidence) line("  - " + e);
   o += "\n";
   const auto& c = inc.component;
   if (c.kind.empty()) {
     line("Component: none known (no WordPress install above it, no package ships it)");
+  } else if (c.orphan()) {
+    line(
+        fmt::format("Component: none — {} of the WordPress install at {} belongs to no plugin "
+                    "or theme; every component of the install is a way in",
+                    c.location, c.install));
+    if (c.version_source.starts_with("the install")) line("  versions of " + c.version_source);
   } else {
     line(fmt::format("Component: {} {}{} — {}", c.kind, c.name,
                      c.version.empty() ? "" : " " + c.version, c.location));
-    if (c.version.empty() && c.version_source.starts_with("the install"))
-      line("  versions of " + c.version_source);
     if (!c.version.empty())
       line(fmt::format("  version from {}{}", c.version_source,
                        c.version_now != c.version && !c.version_now.empty()
@@ -398,24 +469,32 @@ std::string incident_text(const Incident& inc, bool color) {
       inc.requests_left_out ? fmt::format(", {} more left out", inc.requests_left_out) : ""));
   for (const auto& r : inc.requests)
     line(fmt::format("  {} {:<15} {} {} {} [{}]{}", iso8601(r.time), r.address,
-                     r.method.empty() ? "-" : r.method, r.uri, r.status, r.relation,
+                     r.method.empty() ? "-" : r.method, r.uri, r.status, relation_words(r, inc),
                      r.waf.empty() ? "" : " WAF " + r.waf));
   if (!inc.logins.empty()) {
-    line("Logins:");
+    line(fmt::format("Logins{}:", inc.logins_left_out
+                                      ? fmt::format(" ({} more left out)", inc.logins_left_out)
+                                      : ""));
     for (const auto& l : inc.logins)
       line(l.success ? fmt::format("  {} {} login of {} from {}", iso8601(l.time), l.service,
                                    l.user, l.address)
-                     : fmt::format("  {} {} {} failed login(s) from {}{}", iso8601(l.time),
-                                   l.service, l.failures, l.address,
+                     : fmt::format("  {} {} {} failed login{} from {}{}", iso8601(l.time),
+                                   l.service, l.failures, l.failures == 1 ? "" : "s", l.address,
                                    l.user.empty() ? "" : " (first as " + l.user + ")"));
   }
   for (const auto& b : inc.bans)
     line(fmt::format("Ban: {} at {} until {} ({})", b.address, iso8601(b.banned_at),
                      iso8601(b.expires_at), b.reason));
   const auto& w = inc.writer;
-  line(w.known ? fmt::format("Writer: pid {} {} {} uid {}{} — {}", w.pid, w.exe, w.comm, w.uid,
-                             w.user.empty() ? "" : " (" + w.user + ")", w.seen_by)
-               : "Writer: not known — " + w.why_unknown);
+  if (w.known)
+    line(fmt::format(
+        "Writer: pid {}{}{}{} — {}", w.pid, w.exe.empty() ? "" : " " + w.exe,
+        w.comm.empty() ? "" : " (" + w.comm + ")",
+        w.uid < 0 ? ""
+                  : fmt::format(", uid {}{}", w.uid, w.user.empty() ? "" : " (" + w.user + ")"),
+        w.seen_by));
+  else
+    line("Writer: not known — " + w.why_unknown);
   if (!inc.sources.empty()) line("Read: " + fmt::format("{}", fmt::join(inc.sources, "; ")));
   for (const auto& n : inc.notes) line("Note: " + n);
   return o;

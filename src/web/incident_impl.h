@@ -2,6 +2,7 @@
 // Internal to `web incident` (incident.cpp, incident_logs.cpp, incident_cause.cpp).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,12 +23,31 @@ struct LogPlan {
   uint64_t max_bytes = 4ull << 30;  // per file, uncompressed
 };
 
-// Access, auth and WAF logs in their usual places under the root, with their rotations.
-std::vector<std::string> default_logs(const Root& root);
+// Access and WAF logs in their usual places under the root, with their rotations; the auth
+// logs too unless the journal is read instead (the same logins would count twice).
+std::vector<std::string> default_logs(const Root& root, bool auth_logs);
+// Logins around the change, folded as the logs are read (memory: what is kept, not the logs):
+// every success (the 200 nearest the change), failures counted per address — per /64 for
+// IPv6 — and service (the 200 heaviest runs).
+class LoginFold {
+ public:
+  LoginFold(int64_t from, int64_t to, int64_t center);
+  // Takes the parser's events and clears them; `journal`: journald vouched for them.
+  void absorb(guard::AuthLogParser& auth, bool journal);
+  std::vector<IncidentLogin> take(size_t& left_out);
+
+ private:
+  void trim_successes();
+  static constexpr size_t kCap = 200, kMaxFailureKeys = 100000;
+  int64_t from_, to_, center_;
+  std::vector<IncidentLogin> successes_;
+  std::map<std::pair<std::string, int>, IncidentLogin> failures_;
+  size_t left_out_ = 0, failures_dropped_ = 0;
+};
+
 void read_logs(const Root& root, const LogPlan& plan, RequestLog& requests,
-               guard::AuthLogParser& auth, std::vector<std::string>& sources,
+               guard::AuthLogParser& auth, LoginFold& logins, std::vector<std::string>& sources,
                std::vector<std::string>& notes);
-std::vector<IncidentLogin> logins_of(const guard::AuthLogParser& auth, int64_t from, int64_t to);
 
 // The probable cause and its evidence, from the facts gathered (incident_cause.cpp).
 void judge_cause(Incident& inc);

@@ -82,62 +82,64 @@ bool RequestLog::line(std::string_view l, const std::string& source, uint64_t li
   ++requests_;
   if (r.time < from_ || r.time > to_) return true;
   ++in_window_;
-  r.relation = relate_ ? relate_(r) : std::string("any");
-  if (r.relation.empty()) return true;
+  if (relate_ && !relate_(r)) return true;
   r.source = fmt::format("{}:{}", source, lineno);
-  keep(std::move(r));
+  auto& bucket = r.relation == "write" ? writes_ : kept_;
+  bucket.push_back(std::move(r));
+  if (bucket.size() >= 2 * cap_ + 16) trim(bucket, cap_, center_, left_out_);
   return true;
 }
 
-void RequestLog::keep(IncidentRequest r) {
-  kept_.push_back(std::move(r));
-  if (kept_.size() < 2 * cap_ + 16) return;
-  // Over the cap: the nearest to the change stay (stable: equal distances keep log order).
-  auto dist = [this](const IncidentRequest& x) { return std::llabs(x.time - center_); };
-  std::stable_sort(kept_.begin(), kept_.end(),
+// Over the cap: the nearest to the change stay (stable: equal distances keep log order).
+void RequestLog::trim(std::vector<IncidentRequest>& v, size_t cap, int64_t center,
+                      size_t& left_out) {
+  if (v.size() <= cap) return;
+  auto dist = [center](const IncidentRequest& x) { return std::llabs(x.time - center); };
+  std::stable_sort(v.begin(), v.end(),
                    [&](const auto& a, const auto& b) { return dist(a) < dist(b); });
-  left_out_ += kept_.size() - cap_;
-  kept_.resize(cap_);
+  left_out += v.size() - cap;
+  v.resize(cap);
 }
 
 std::vector<IncidentRequest> RequestLog::take() {
-  if (kept_.size() > cap_) {
-    auto dist = [this](const IncidentRequest& x) { return std::llabs(x.time - center_); };
-    std::stable_sort(kept_.begin(), kept_.end(),
-                     [&](const auto& a, const auto& b) { return dist(a) < dist(b); });
-    left_out_ += kept_.size() - cap_;
-    kept_.resize(cap_);
-  }
-  std::stable_sort(kept_.begin(), kept_.end(),
+  trim(kept_, cap_, center_, left_out_);
+  trim(writes_, cap_, center_, left_out_);
+  std::vector<IncidentRequest> all = std::move(kept_);
+  for (auto& w : writes_) all.push_back(std::move(w));
+  writes_.clear();
+  std::stable_sort(all.begin(), all.end(),
                    [](const auto& a, const auto& b) { return a.time < b.time; });
-  return std::move(kept_);
+  return all;
 }
 
 // ---- reading the files ----
 
-std::vector<std::string> default_logs(const Root& root) {
-  // The usual places of Debian's nginx and Apache, Red Hat's httpd, the auth logs, Mamori's
-  // WAF decision log; each with its rotations (.1, .2.gz …).
-  static const char* kDirs[][2] = {
-      {"/var/log/nginx", "*access*log*"},
-      {"/var/log/apache2", "*access*log*"},
-      {"/var/log/httpd", "*access*log*"},
-      {"/var/log", "auth.log*"},
-      {"/var/log", "secure*"},
-      {"/var/log/mamori", "waf*.jsonl*"},
-      {"/var/log/xrdp", "xrdp*.log*"},
+std::vector<std::string> default_logs(const Root& root, bool auth_logs) {
+  // The usual places of Debian's nginx and Apache, Red Hat's httpd, Mamori's WAF decision log
+  // and (without the journal) the auth logs; each with its rotations (.1, .2.gz …).
+  struct Place {
+    const char *dir, *glob;
+    bool auth;
+  };
+  static const Place kPlaces[] = {
+      {"/var/log/nginx", "*access*log*", false}, {"/var/log/apache2", "*access*log*", false},
+      {"/var/log/httpd", "*access*log*", false}, {"/var/log/mamori", "waf*.jsonl*", false},
+      {"/var/log", "auth.log*", true},           {"/var/log", "secure*", true},
+      {"/var/log/xrdp", "xrdp*.log*", true},
   };
   std::vector<std::string> out;
-  for (const auto& d : kDirs)
-    for (const auto& p : root.list(d[0], d[1]))  // full in-root paths
+  for (const auto& d : kPlaces) {
+    if (d.auth && !auth_logs) continue;
+    for (const auto& p : root.list(d.dir, d.glob))  // full in-root paths
       if (root.is_regular(p)) out.push_back(p);
+  }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
 void read_logs(const Root& root, const LogPlan& plan, RequestLog& requests,
-               guard::AuthLogParser& auth, std::vector<std::string>& sources,
+               guard::AuthLogParser& auth, LoginFold& logins, std::vector<std::string>& sources,
                std::vector<std::string>& notes) {
   for (const auto& f : plan.files) {
     auto fd = plan.in_root ? root.open_file(f) : open_regular(f);
@@ -153,11 +155,8 @@ void read_logs(const Root& root, const LogPlan& plan, RequestLog& requests,
       ++lineno;
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
       requests.line(l, label, lineno);
-      auth.line(l);                  // access lines also carry WordPress logins
-      if ((lineno & 0xffff) == 0) {  // what is outside the window is not kept
-        auth.drop_before(plan.from);
-        auth.drop_after(plan.to);
-      }
+      auth.line(l);  // access lines also carry WordPress logins
+      if ((lineno & 0xffff) == 0) logins.absorb(auth, false);  // memory: what is kept
     };
     auto sink = [&](std::string_view b) {
       while (!b.empty()) {
@@ -185,8 +184,9 @@ void read_logs(const Root& root, const LogPlan& plan, RequestLog& requests,
     auto st = read_gzip_fd(std::move(*fd), label, plan.max_bytes, sink, /*plain_ok=*/true);
     if (!carry.empty() && !skipping) one(carry);
     auth.finish();
+    logins.absorb(auth, false);
     if (!st) notes.push_back(st.error().message + ": what was read before is kept");
-    sources.push_back(fmt::format("{} ({} lines)", label, lineno));
+    sources.push_back(fmt::format("{} ({} line{})", label, lineno, lineno == 1 ? "" : "s"));
   }
   if (plan.journal) {
     auto j = guard::Journal::open_local();
@@ -201,36 +201,73 @@ void read_logs(const Root& root, const LogPlan& plan, RequestLog& requests,
     uint64_t n = 0;
     auto r = (*j)->read([&](int64_t ts, uint32_t pid, std::string_view ident, std::string_view m) {
       if (ts > plan.to) return;
-      ++n;
+      if ((++n & 0xffff) == 0) logins.absorb(auth, true);
       auth.message(ts, pid, ident, m);
     });
+    logins.absorb(auth, true);
     if (!r) notes.push_back("the journal: " + r.error().message);
     sources.push_back(fmt::format("this machine's journal ({} entries)", n));
   }
 }
 
-std::vector<IncidentLogin> logins_of(const guard::AuthLogParser& auth, int64_t from, int64_t to) {
-  // Each success, and the failures folded per address and service (a guessing run is one line).
-  std::vector<IncidentLogin> out;
-  std::map<std::pair<std::string, guard::Service>, size_t> failures;
+LoginFold::LoginFold(int64_t from, int64_t to, int64_t center)
+    : from_(from), to_(to), center_(center) {}
+
+void LoginFold::absorb(guard::AuthLogParser& auth, bool journal) {
   for (const auto& e : auth.events()) {
-    if (e.ts < from || e.ts > to) continue;
-    std::string addr = e.ip.str();
+    if (e.ts < from_ || e.ts > to_) continue;
     if (e.kind == guard::AuthKind::kSuccess) {
-      out.push_back({e.ts, std::string(guard::service_name(e.service)),
-                     valid_utf8(auth.user(e.user)), addr, true, 0});
+      successes_.push_back({e.ts, std::string(guard::service_name(e.service)),
+                            valid_utf8(auth.user(e.user).substr(0, 64)), e.ip.str(), true, 0,
+                            journal});
+      if (successes_.size() >= 2 * kCap) trim_successes();
       continue;
     }
-    auto [it, fresh] = failures.try_emplace({addr, e.service}, out.size());
-    if (fresh) {
-      out.push_back({e.ts, std::string(guard::service_name(e.service)),
-                     valid_utf8(auth.user(e.user)), addr, false, 0});
+    // a guessing run is one line per address (IPv6: per /64, where one host has them all)
+    std::string where = e.ip.v4 ? e.ip.str() : masked(e.ip, 64).str() + "/64";
+    auto key = std::make_pair(where, static_cast<int>(e.service));
+    auto it = failures_.find(key);
+    if (it == failures_.end()) {
+      if (failures_.size() >= kMaxFailureKeys) {
+        ++failures_dropped_;
+        continue;
+      }
+      it = failures_
+               .emplace(key, IncidentLogin{e.ts, std::string(guard::service_name(e.service)),
+                                           valid_utf8(auth.user(e.user).substr(0, 64)), where,
+                                           false, 0, journal})
+               .first;
     }
-    ++out[it->second].failures;
+    ++it->second.failures;
   }
+  auth.drop_after(INT64_MIN);  // absorbed: the parser keeps nothing
+}
+
+void LoginFold::trim_successes() {
+  if (successes_.size() <= kCap) return;
+  auto dist = [this](const IncidentLogin& l) { return std::llabs(l.time - center_); };
+  std::stable_sort(successes_.begin(), successes_.end(),
+                   [&](const auto& a, const auto& b) { return dist(a) < dist(b); });
+  left_out_ += successes_.size() - kCap;
+  successes_.resize(kCap);
+}
+
+std::vector<IncidentLogin> LoginFold::take(size_t& left_out) {
+  // Every success near the change (up to the cap), then the heaviest guessing runs.
+  trim_successes();
+  std::vector<IncidentLogin> out = std::move(successes_);
+  std::vector<IncidentLogin> fails;
+  for (auto& [k, l] : failures_) fails.push_back(std::move(l));
+  std::stable_sort(fails.begin(), fails.end(),
+                   [](const auto& a, const auto& b) { return a.failures > b.failures; });
+  if (fails.size() > kCap) {
+    left_out_ += fails.size() - kCap;
+    fails.resize(kCap);
+  }
+  for (auto& f : fails) out.push_back(std::move(f));
   std::stable_sort(out.begin(), out.end(),
                    [](const auto& a, const auto& b) { return a.time < b.time; });
-  if (out.size() > 200) out.resize(200);
+  left_out = left_out_ + failures_dropped_;
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <set>
 
 #include "core/text.h"
@@ -14,36 +15,19 @@ namespace mamori::web {
 
 namespace {
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "/a%20b/" → "/a b/" (%XX only: what a path of a URL names on disk).
-std::string path_decode(std::string_view p) {
-  std::string out;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '%' && i + 2 < p.size() && hex(p[i + 1]) >= 0 && hex(p[i + 2]) >= 0) {
-      out += static_cast<char>(hex(p[i + 1]) * 16 + hex(p[i + 2]));
-      i += 2;
-    } else {
-      out += p[i];
-    }
-  }
-  return out;
-}
-
 std::string extension(std::string_view name) {
   size_t dot = name.rfind('.');
   return dot == std::string_view::npos || dot == 0 ? "" : to_lower(name.substr(dot + 1));
 }
 
-// 2: code the server runs; 1: code a browser runs; 0: neither.
+// 2: code the server runs; 1: code a browser runs; 0: neither. A ".php" anywhere in the name
+// counts: Apache's AddHandler runs x.php.jpg as PHP.
 int code_kind(std::string_view path) {
   std::string_view name = path.substr(path.rfind('/') + 1);
   if (name == ".htaccess" || name == ".user.ini") return 2;
+  std::string lname = to_lower(name);
+  for (std::string_view inner : {".php.", ".phtml.", ".phar.", ".pht."})
+    if (lname.find(inner) != std::string::npos) return 2;
   std::string e = extension(name);
   static const std::set<std::string> server = {
       "php", "php3", "php4", "php5", "php7", "php8", "phtml", "phar", "pht",  "phps",
@@ -54,6 +38,19 @@ int code_kind(std::string_view path) {
   return 0;
 }
 
+// "/a b/x?.php" → "/a%20b/x%3F.php": a path as a URL writes it (unreserved characters and '/'
+// stay).
+std::string url_encode_path(std::string_view p) {
+  std::string out;
+  for (unsigned char c : p) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
 }  // namespace
 
 InsideResult unreached_new_files(const Root& root, const InsideOptions& o, const Crawl& now,
@@ -62,13 +59,14 @@ InsideResult unreached_new_files(const Root& root, const InsideOptions& o, const
   std::set<std::string> origins;
   for (const auto& s : starts)
     if (auto u = Url::parse(s)) origins.insert(u->origin());
-  // Every path of the site's origins the crawl saw: pages, links, scripts, frames, forms,
-  // redirects; a directory stands for its index files.
+  // Every path of the site's origins the crawl fetched or a browser would load by itself:
+  // pages (and where they redirect), scripts, frames, form targets; a directory stands for its
+  // index files. A link alone does not count: anyone may leave one in a comment.
   std::set<std::string> reached;
   auto add = [&](std::string_view url) {
     auto u = Url::parse(url);
     if (!u || !origins.contains(u->origin())) return;
-    std::string p = path_decode(u->path());
+    std::string p = percent_decode(u->path());
     if (p.ends_with('/'))
       for (const char* idx : {"index.php", "index.html", "index.htm"}) reached.insert(p + idx);
     reached.insert(std::move(p));
@@ -77,7 +75,6 @@ InsideResult unreached_new_files(const Root& root, const InsideOptions& o, const
     add(pg.url);
     add(pg.redirect);
     add(pg.facts.refresh);
-    for (const auto& l : pg.facts.links) add(l);
     for (const auto& s : pg.facts.scripts) add(s.src);
     for (const auto& f : pg.facts.iframes) add(f.src);
     for (const auto& f : pg.facts.forms) add(f.action);
@@ -134,16 +131,17 @@ InsideResult unreached_new_files(const Root& root, const InsideOptions& o, const
           if (auto s = root.stat(e.path, false))
             facts = fmt::format("; {} bytes, modified {}", s->st_size, iso8601(s->st_mtim.tv_sec));
           f.evidence = fmt::format(
-              "{}, not in the FIM baseline (it appeared since); served as {}{}; no page, link, "
-              "script, frame, form or redirect the crawl saw reaches it{}",
-              what, sanitize(origin), sanitize(rel), facts);
+              "{}, not in the FIM baseline (it appeared since); served as {}{}; no page, "
+              "script, frame, form or redirect the crawl fetched reaches it{}",
+              what, sanitize(origin), url_encode_path(rel), facts);
+          // The path is the attacker's to name: quoted for the shell it may be pasted into.
           f.remediation = fmt::format(
               "If nobody on your team put it there, it is probably a web shell, a backdoor or a "
               "phishing kit: find how it arrived with `mamori web incident {}`, judge the tree "
               "with `mamori web scan {}`, remove it, then close the way in (update the "
               "component, rotate credentials). If it is yours, accept it into the FIM baseline "
               "(`mamori fim update`).",
-              e.path, top);
+              shell_quote(e.path), shell_quote(top));
           f.references = {"CWE-506"};
           assign_fingerprint(f);
           r.findings.push_back(std::move(f));

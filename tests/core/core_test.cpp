@@ -148,6 +148,20 @@ TEST(Text, SanitizeNeutralisesTerminalEscapes) {
   EXPECT_EQ(sanitize("\xc2\x9b"
                      "31m"),
             "\\u009b31m");  // C1 CSI
+  // bidirectional overrides: "x" U+202E "gnp.php" would show as "xphp.png"
+  EXPECT_EQ(sanitize("x\xe2\x80\xaegnp.php"), "x\\u202egnp.php");
+  EXPECT_EQ(sanitize("\xe2\x81\xa6"
+                     "a\xe2\x80\x8f"),
+            "\\u2066a\\u200f");
+  EXPECT_EQ(sanitize("\xe2\x80\x94 dash"), "\xe2\x80\x94 dash");  // other punctuation stays
+}
+
+TEST(Text, ShellQuoteAndPercentDecode) {
+  EXPECT_EQ(shell_quote("/srv/www/x.php"), "/srv/www/x.php");
+  EXPECT_EQ(shell_quote("/up/my shell$(id).php"), "'/up/my shell$(id).php'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+  EXPECT_EQ(percent_decode("/a%20b%2F%zz%4"), "/a b/%zz%4");
 }
 
 TEST(Text, ValidUtf8ReplacesBrokenSequences) {

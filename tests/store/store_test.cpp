@@ -140,6 +140,35 @@ TEST_P(StoreTest, LifecycleNewOpenFixed) {
   EXPECT_EQ(current->size(), 2u);
 }
 
+TEST_P(StoreTest, FactsAreKeptAndASightingWithoutThemLeavesThem) {
+  Finding a = make("file-added", "/srv/www/x.php");
+  a.facts = {{"writer_pid", "812"},
+             {"writer_uid", "33"},
+             {"writer_exe", "/usr/sbin/php-fpm8.2"},
+             {"writer_comm", "php-fpm \"8.2\" \xff"}};
+  scan({a}, 1000);
+  auto got = store_->find("web01", a.fingerprint);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->facts.at("writer_uid"), "33");
+  EXPECT_EQ(got->facts.at("writer_exe"), "/usr/sbin/php-fpm8.2");
+  EXPECT_EQ(got->facts.size(), 4u);
+  // fim check sees the same change again, without a writer: the writer stays
+  Finding again = make("file-added", "/srv/www/x.php");
+  scan({again}, 2000);
+  EXPECT_EQ(store_->find("web01", a.fingerprint)->facts.at("writer_pid"), "812");
+  // a sighting with facts of its own replaces them
+  Finding other = make("file-added", "/srv/www/x.php");
+  other.facts = {{"writer_pid", "99"}};
+  scan({other}, 3000);
+  auto now = store_->find("web01", a.fingerprint);
+  EXPECT_EQ(now->facts.size(), 1u);
+  EXPECT_EQ(now->facts.at("writer_pid"), "99");
+  // once fixed, a finding that comes back has only what it brings
+  scan({}, 4000);
+  scan({again}, 5000);
+  EXPECT_TRUE(store_->find("web01", a.fingerprint)->facts.empty());
+}
+
 TEST_P(StoreTest, HostsAreIndependent) {
   Finding a = make("os-end-of-support", "os:debian-10");
   scan({a}, 1000, "web01");

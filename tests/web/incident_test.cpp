@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "fim/watch.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
 #include "web/incident_impl.h"
@@ -29,31 +31,35 @@ std::string clf(int64_t t) {
   return buf;
 }
 
-TEST(IncidentWriter, ReadsFimWatchEvidenceAndTrustsOnlyTheKernelsNumbers) {
-  auto w = parse_writer(
-      "added: /srv/x.php (regular file, 0644, 20 bytes); changed by pid 812 "
-      "/usr/sbin/php-fpm8.2 (php-fpm8.2), uid 33");
+TEST(IncidentWriter, ComesFromTheFactsFimWatchRecordedNotFromItsText) {
+  auto w = writer_from_facts({{"writer_pid", "812"},
+                              {"writer_uid", "33"},
+                              {"writer_exe", "/usr/sbin/php-fpm8.2"},
+                              {"writer_comm", "php-fpm8.2"}});
   EXPECT_TRUE(w.known);
   EXPECT_EQ(w.pid, 812);
   EXPECT_EQ(w.exe, "/usr/sbin/php-fpm8.2");
   EXPECT_EQ(w.comm, "php-fpm8.2");
   EXPECT_EQ(w.uid, 33);
-  // A process named "x), uid 0" cannot make itself root: the uid is the last field.
-  w = parse_writer("added: /a; changed by pid 9 /tmp/x (x), uid 0) (z), uid 1000");
-  EXPECT_EQ(w.uid, 1000);
-  EXPECT_EQ(w.pid, 9);
-  // The process exited before it could be named: pid only.
-  w = parse_writer("added: /a; changed by pid 77 (exited before it could be identified)");
+  // A process that exited before it was identified: a pid alone names nobody.
+  w = writer_from_facts({{"writer_pid", "77"}});
   EXPECT_FALSE(w.known);
-  EXPECT_EQ(w.pid, 77);
   EXPECT_NE(w.why_unknown.find("pid 77) exited"), std::string::npos);
-  // No writer: inotify, or a fim check.
-  w = parse_writer("added: /a; who changed it: not known (inotify does not tell)");
-  EXPECT_FALSE(w.known);
-  EXPECT_NE(w.why_unknown.find("inotify"), std::string::npos);
-  EXPECT_FALSE(parse_writer("content changed").known);
-  EXPECT_FALSE(parse_writer("; changed by pid x").known);
-  EXPECT_FALSE(parse_writer("").known);
+  // No writer (fim check, inotify), or facts that are not numbers: not known.
+  EXPECT_FALSE(writer_from_facts({}).known);
+  EXPECT_FALSE(writer_from_facts({{"writer_pid", "1; rm"}, {"writer_uid", "0"}}).known);
+  // A uid that is not a number is not taken for one.
+  w = writer_from_facts({{"writer_pid", "5"}, {"writer_uid", "0x0"}, {"writer_comm", "sh"}});
+  EXPECT_TRUE(w.known);
+  EXPECT_EQ(w.uid, -1);
+}
+
+TEST(IncidentWriter, TheEvidenceFimWatchWritesNamesTheSameWriter) {
+  // The text people read and the facts machines read come from the same process record.
+  EXPECT_EQ(fim::writer_text(812, "/usr/sbin/php-fpm8.2", "php-fpm8.2", 33),
+            "pid 812 /usr/sbin/php-fpm8.2 (php-fpm8.2), uid 33");
+  EXPECT_EQ(fim::writer_text(9, "", "", -1), "pid 9 (exited before it could be identified)");
+  EXPECT_EQ(fim::writer_text(0, "/x", "x", 0), "");
 }
 
 TEST(IncidentVulnKind, ReadsWhatASummaryAllows) {
@@ -73,8 +79,9 @@ TEST(IncidentVulnKind, ReadsWhatASummaryAllows) {
 
 TEST(IncidentRequests, KeepsRelatedRequestsInTheWindowNearestFirstAndSkipsHostileLines) {
   const int64_t t = 1'790'000'000;
-  RequestLog log(t - 100, t + 100, t, 3, [](const IncidentRequest& r) {
-    return r.method == "POST" ? std::string("write") : std::string();
+  RequestLog log(t - 100, t + 100, t, 3, [](IncidentRequest& r) {
+    r.relation = "write";
+    return r.method == "POST";
   });
   auto line = [&](int64_t at, const char* m, const char* uri) {
     return fmt::format("203.0.113.5 - - [{}] \"{} {} HTTP/1.1\" 200 1 \"-\" \"ua\"", clf(at), m,
@@ -158,7 +165,14 @@ TEST_F(IncidentTree, AFileDpkgShippedIsThePackagesAndAPluginFileIsThePlugins) {
           "] \"POST /wp-admin/admin-ajax.php?action=forms_send HTTP/1.1\" 200 1 \"-\" \"-\"\n"
           "203.0.113.5 - - [" +
           clf(t - 3) +
-          "] \"GET /wp-content/plugins/forms/inc/x.php HTTP/1.1\" 200 1 \"-\" \"-\"\n");
+          "] \"GET /wp-content/plugins/forms/inc/x.php HTTP/1.1\" 200 1 \"-\" \"-\"\n"
+          "203.0.113.5 - - [" +
+          clf(t + 9) +
+          "] \"GET /wp-content//plugins/./forms/inc/%78.php/more?c=id HTTP/1.1\" 200 1 "
+          "\"-\" \"-\"\n"
+          "203.0.113.5 - - [" +
+          clf(t + 9) +
+          "] \"GET /wp-content/plugins/forms/inc/x.phpx HTTP/1.1\" 404 1 \"-\" \"-\"\n");
   Root root(r);
   IncidentQuery q;
   q.target = "/usr/bin/tool";
@@ -170,7 +184,7 @@ TEST_F(IncidentTree, AFileDpkgShippedIsThePackagesAndAPluginFileIsThePlugins) {
   EXPECT_EQ(inc->component.version, "1.2-1");
   EXPECT_EQ(inc->component.version_source, "on disk now");
   EXPECT_TRUE(inc->exists);
-  EXPECT_EQ(inc->changed_at_source, "given (--at)");
+  EXPECT_EQ(inc->changed_at_source, "at");
 
   q.target = "/srv/www/wp-content/plugins/forms/inc/x.php";
   inc = investigate(root, q, nullptr, nullptr, t);
@@ -180,18 +194,21 @@ TEST_F(IncidentTree, AFileDpkgShippedIsThePackagesAndAPluginFileIsThePlugins) {
   EXPECT_EQ(inc->component.version, "2.0");
   EXPECT_EQ(inc->component.install, "/srv/www");
   // Without a vulnerability database the AJAX action is not tied to the plugin, but the
-  // request to the file itself is.
-  ASSERT_EQ(inc->requests.size(), 2u);
-  EXPECT_EQ(inc->requests[0].relation, "write");
-  EXPECT_EQ(inc->requests[1].relation, "the file");
+  // request to the file itself is — however its path is written (%78, //, PATH_INFO).
+  std::map<std::string, std::string> rel;
+  for (const auto& q_ : inc->requests) rel[q_.uri] = q_.relation;
+  EXPECT_EQ(rel, (std::map<std::string, std::string>{
+                     {"/wp-admin/admin-ajax.php?action=forms_send", "write"},
+                     {"/wp-content/plugins/forms/inc/x.php", "file"},
+                     {"/wp-content//plugins/./forms/inc/%78.php/more?c=id", "file"}}));
   bool noted = false;
   for (const auto& n : inc->notes) noted = noted || n.find("no vulnerability database") == 0;
   EXPECT_TRUE(noted);
   auto j = nlohmann::json::parse(incident_json(*inc));
   EXPECT_EQ(j["path"], "/srv/www/wp-content/plugins/forms/inc/x.php");
   EXPECT_EQ(j["component"]["kind"], "wordpress-plugin");
-  EXPECT_EQ(j["requests"][1]["uri"], "/wp-content/plugins/forms/inc/x.php");
-  EXPECT_TRUE(j["writer"].contains("unknown"));
+  EXPECT_EQ(j["requests"].size(), 3u);
+  EXPECT_EQ(j["writer"]["known"], false);
   EXPECT_FALSE(j["probable_cause"].get<std::string>().empty());
 }
 
