@@ -101,6 +101,22 @@ bool encoded_blob(const std::string& v) {
   return !spaces && good * 100 >= v.size() * 97;
 }
 
+std::string hex_text(std::string_view v) {
+  if (v.size() % 2 != 0 || v.size() > 8192) return "";
+  std::string out;
+  for (size_t i = 0; i < v.size(); i += 2) {
+    int hi = std::isxdigit(static_cast<unsigned char>(v[i]))
+                 ? std::stoi(std::string(1, v[i]), nullptr, 16)
+                 : -1;
+    int lo = std::isxdigit(static_cast<unsigned char>(v[i + 1]))
+                 ? std::stoi(std::string(1, v[i + 1]), nullptr, 16)
+                 : -1;
+    if (hi < 0 || lo < 0) return "";
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
 std::string decode_literal(std::string_view fn, const std::string& v) {
   std::string d;
   if (fn == "str_rot13") {

@@ -33,6 +33,8 @@ bool encoded_blob(const std::string& v);
 
 // What str_rot13, strrev or base64_decode make of a literal ("" for other functions).
 std::string decode_literal(std::string_view fn, const std::string& v);
+// "61737365" → "asse"; "" when not an even run of hex digits.
+std::string hex_text(std::string_view v);
 // The word of a shell tool a string holds (uname -a, /etc/passwd, FilesMan …), or "".
 std::string_view shell_tool_word(std::string_view v);
 

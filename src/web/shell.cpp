@@ -201,7 +201,10 @@ class Judge : Flow {
                   (code_sink(it->second) || command_sink(it->second)))
                 add(10, "a callback through a variable holding a sink's name (" + it->second + ")",
                     i);
-              if (input_in(a, j)) add(10, "a callback named by request input (" + n + ")", i);
+              if (input_in(a, j))
+                add(10, "a callback named by request input (" + n + ")", i);
+              else if (input && a + 1 == j && computed_.count(std::string(at(a).text)))
+                add(10, "a callback whose name is computed, with request input (" + n + ")", i);
               if (callback_hidden(a, j)) add(10, "a callback named in disguise (" + n + ")", i);
             }
             ++idx;
@@ -444,6 +447,9 @@ class Judge : Flow {
           sink_call(it->second, i, j, c);
         } else if (decoded_.count(name)) {
           add(10, "a function called by a name decoded at run time (" + name + "(…))", i);
+        } else if (!probing_ && computed_.count(name) && input_in(j + 1, close_of(j))) {
+          // $f = substr(__FILE__, -10, 6); $f($_POST[1]): a function named by a computation
+          add(10, "request input passed to a function whose name is computed (" + name + "(…))", i);
         } else if (!probing_ && input_in(j + 1, close_of(j), true)) {
           // $K($_POST['x']): request input handed to a function whose name was computed
           add(10, "request input passed to a function named at run time (" + name + "(…))", i);
@@ -479,6 +485,18 @@ class Judge : Flow {
           }
           if (j > i + 1 && hidden_worthy(lit))
             add(10, fmt::format("a sink's name cut into pieces ({})", lower(lit)), i);
+        }
+        // '61737365727428245f504f53545b635d293b' — code that runs input, written in hex or
+        // base64 (decoded here as the file would decode it)
+        if (k.value.size() >= 12 && k.value.size() <= 8192) {
+          std::string d = hex_text(k.value);
+          if (d.empty() &&
+              k.value.find_first_not_of(
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+                  std::string::npos)
+            d = base64_text(k.value);
+          if (!d.empty() && (code_runs_input(d) || shell_in_string(d)))
+            add(10, "code that runs request input, encoded in a string", i);
         }
         // '<?php system($_GET[c]); ?>' — a web shell written out by this file
         if (shell_in_string(k.value))

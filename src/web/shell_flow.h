@@ -269,89 +269,140 @@ class Flow {
       bool only_literals = literal_value(j + 1, e, lit);
       if (only_literals && lit.size() <= 64 && punct(j, "=")) literal_[name] = lit;
       if (only_literals && hidden_worthy(lit)) named_[name] = lower(lit);
+      // $a = join(array_diff(["s","a","ys","tem"], ["a"])): a string computed by string
+      // functions — as a function's name, it is one the code does not want to write
+      if (!only_literals && punct(j, "=") && at(j + 1).kind == PhpTok::kName && punct(j + 2, "(") &&
+          close_of(j + 2) + 1 == e &&
+          (decoder(ln(j + 1)) ||
+           in(ln(j + 1), {"join", "implode", "substr", "str_replace", "strrev", "strtolower",
+                          "strtoupper", "trim", "sprintf", "str_repeat", "ucfirst", "lcfirst"})))
+        computed_.insert(name);
     }
   }
 
   // The text [a, b) always holds, when it is built from literals only: strings and variables
-  // holding one, joined by '.'; two of them XORed ("`{{{"^"?<>/" is "_GET"); str_replace,
-  // strrev, str_rot13 or base64_decode of literals, called by name or through a variable
-  // holding the name ($v = str_replace('ti', '', 'stitr_...'); $v('k', '', 'bkase64...')).
-  bool literal_value(size_t a, size_t b, std::string& out) const {
+  // holding one, joined by '.', XORed ("`{{{"^"?<>/" is "_GET"), in parentheses, chr(N) (also
+  // through a variable holding "chr"); str_replace, strrev, str_rot13 or base64_decode of
+  // literals, called by name or through a variable holding the name.
+  bool literal_value(size_t a, size_t b, std::string& out, int depth = 0) const {
     out.clear();
-    if (a >= b) return false;
-    auto one = [&](size_t q, std::string& v) {
-      if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
-        v = t_[q].value;
-        return true;
-      }
-      if (t_[q].kind == PhpTok::kVariable)
-        if (auto lv = literal_.find(std::string(t_[q].text)); lv != literal_.end()) {
-          v = lv->second;
-          return true;
-        }
-      return false;
+    if (a >= b || depth > 8) return false;
+    // a whole call of a string function with literal arguments
+    if (std::string fn = callee_literal(a); !fn.empty() && close_of(a + 1) + 1 == b)
+      return literal_call(fn, a + 1, out, depth);
+    // operands joined by '.' and '^' (XOR binds tighter: "a" . "b" ^ "c" is "a" . ("b" ^ "c"))
+    std::string xored;
+    bool have_x = false;
+    auto flush = [&] {
+      out += xored;
+      xored.clear();
+      have_x = false;
     };
-    // a call of a string function with literal arguments
-    std::string fn;
-    if (at(a).kind == PhpTok::kName && punct(a + 1, "(")) fn = ln(a);
-    if (at(a).kind == PhpTok::kVariable && punct(a + 1, "(")) {
-      if (auto lv = literal_.find(std::string(at(a).text)); lv != literal_.end())
-        fn = lower(lv->second);
-    }
-    if (!fn.empty() && close_of(a + 1) + 1 == b) {
-      std::vector<std::string> args;
-      size_t q = a + 2, c = close_of(a + 1);
-      while (q < c && args.size() < 4) {
-        std::string v;
-        if (!one(q, v) || !(punct(q + 1, ",") || q + 1 == c)) return false;
-        args.push_back(std::move(v));
-        q += 2;
+    for (size_t q = a; q < b;) {
+      if (punct(q, ".")) {
+        flush();
+        ++q;
+        continue;
       }
-      if ((fn == "str_replace" || fn == "str_ireplace") && args.size() == 3) {
-        std::string r = args[2];
-        if (!args[0].empty())
-          for (size_t at_ = 0; (at_ = r.find(args[0], at_)) != std::string::npos;) {
-            r.replace(at_, args[0].size(), args[1]);
-            at_ += args[1].size();
-          }
-        out = r;
-        return out.size() <= 256;
-      }
-      if (args.size() == 1 && (fn == "strrev" || fn == "str_rot13" || fn == "base64_decode")) {
-        out = decode_literal(fn, args[0]);
-        return !out.empty();
-      }
-      return false;
-    }
-    // "a" ^ "b"
-    if (b == a + 3 && punct(a + 1, "^")) {
-      std::string x, y;
-      if (!one(a, x) || !one(a + 2, y)) return false;
-      for (size_t k = 0; k < std::min(x.size(), y.size()); ++k)
-        out += static_cast<char>(x[k] ^ y[k]);
-      return true;
-    }
-    auto chr_call = [&](size_t q) {  // chr(101), or $c(101) with $c = "chr"
-      if (!punct(q + 1, "(") || at(q + 2).kind != PhpTok::kNumber || !punct(q + 3, ")"))
-        return false;
-      if (at(q).kind == PhpTok::kName) return ln(q) == "chr";
-      auto lv = literal_.find(std::string(at(q).text));
-      return at(q).kind == PhpTok::kVariable && lv != literal_.end() && lower(lv->second) == "chr";
-    };
-    for (size_t q = a; q < b; ++q) {
+      bool x = punct(q, "^");
+      if (x) ++q;
       std::string v;
-      if (chr_call(q)) {
-        out +=
-            static_cast<char>(std::strtol(std::string(at(q + 2).text).c_str(), nullptr, 0) & 0xff);
-        q += 3;
-      } else if (one(q, v)) {
-        out += v;  // $a = "a"; $s = "s"; $c = $a.$s."sert";
-      } else if (!punct(q, ".")) {
-        return false;  // not a literal: nothing more to learn (and no pass over the whole rest)
+      size_t next = operand(q, b, v, depth);
+      if (next == SIZE_MAX) return false;  // not a literal: nothing more to learn
+      if (x && have_x) {
+        std::string r;
+        for (size_t k = 0; k < std::min(xored.size(), v.size()); ++k)
+          r += static_cast<char>(xored[k] ^ v[k]);
+        xored = std::move(r);
+      } else {
+        if (have_x) flush();
+        xored = std::move(v);
+        have_x = true;
       }
-      if (out.size() > 4096) return false;
+      q = next;
+      if (out.size() + xored.size() > 4096) return false;
     }
+    flush();
     return true;
+  }
+
+  // The name a call at `a` calls, when it is a name or a variable holding a literal one.
+  std::string callee_literal(size_t a) const {
+    if (!punct(a + 1, "(")) return "";
+    if (at(a).kind == PhpTok::kName) return ln(a);
+    if (at(a).kind == PhpTok::kVariable)
+      if (auto lv = literal_.find(std::string(at(a).text)); lv != literal_.end())
+        return lower(lv->second);
+    return "";
+  }
+
+  // One operand at q (before b): its text, and where the next token is; SIZE_MAX when it is
+  // not a literal.
+  size_t operand(size_t q, size_t b, std::string& v, int depth) const {
+    if (q >= b) return SIZE_MAX;
+    if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
+      v = t_[q].value;
+      return q + 1;
+    }
+    if (punct(q, "(")) {
+      size_t c = close_of(q);
+      if (c >= b || !literal_value(q + 1, c, v, depth + 1)) return SIZE_MAX;
+      return c + 1;
+    }
+    if (std::string fn = callee_literal(q); !fn.empty()) {
+      size_t c = close_of(q + 1);
+      if (c >= b) return SIZE_MAX;
+      if (fn == "chr" && at(q + 2).kind == PhpTok::kNumber && c == q + 3) {
+        v = std::string(
+            1,
+            static_cast<char>(std::strtol(std::string(at(q + 2).text).c_str(), nullptr, 0) & 0xff));
+        return c + 1;
+      }
+      return literal_call(fn, q + 1, v, depth) ? c + 1 : SIZE_MAX;
+    }
+    if (t_[q].kind == PhpTok::kVariable)
+      if (auto lv = literal_.find(std::string(t_[q].text)); lv != literal_.end()) {
+        v = lv->second;
+        return q + 1;
+      }
+    return SIZE_MAX;
+  }
+
+  // fn(literal, …) with '(' at open: str_replace, strrev, str_rot13, base64_decode, hex2bin.
+  bool literal_call(const std::string& fn, size_t open, std::string& out, int depth) const {
+    std::vector<std::string> args;
+    size_t q = open + 1, c = close_of(open);
+    while (q < c && args.size() < 4) {
+      size_t e = q;
+      for (int d = 0; e < c; ++e) {  // the argument: up to a ',' at this depth
+        if (punct(e, "(") || punct(e, "[")) ++d;
+        if (punct(e, ")") || punct(e, "]")) --d;
+        if (d == 0 && punct(e, ",")) break;
+      }
+      std::string v;
+      if (!literal_value(q, e, v, depth + 1)) return false;
+      args.push_back(std::move(v));
+      q = e + 1;
+    }
+    out.clear();
+    if ((fn == "str_replace" || fn == "str_ireplace") && args.size() == 3) {
+      out = args[2];
+      if (!args[0].empty())
+        for (size_t k = 0; (k = out.find(args[0], k)) != std::string::npos;) {
+          out.replace(k, args[0].size(), args[1]);
+          k += args[1].size();
+        }
+      return out.size() <= 256;
+    }
+    if (args.size() == 1 && (fn == "strrev" || fn == "str_rot13" || fn == "base64_decode")) {
+      out = decode_literal(fn, args[0]);
+      return !out.empty();
+    }
+    if (args.size() == 1 && fn == "hex2bin") {
+      out = hex_text(args[0]);
+      return !out.empty();
+    }
+    return false;
   }
 
   // Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?
@@ -449,6 +500,7 @@ class Flow {
   ShellVerdict v_;
   std::unordered_set<std::string> tainted_, decoded_;
   std::map<std::string, std::string> named_, literal_;  // variables holding a sink's name / text
+  std::set<std::string> computed_;  // variables holding a string string functions computed
   std::unordered_set<std::string> assigned_;
   std::set<std::string> defined_;        // functions this file defines
   std::set<std::string> returns_input_;  // … and those of them that return request input

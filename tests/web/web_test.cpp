@@ -121,6 +121,14 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
        "a function named at run time"},
       {"<?php file_put_contents($_SERVER['HTTP_X'], $_SERVER['HTTP_Y']);",
        "a file the request names, written"},
+      {"<?php $r = array_diff(['s', 'a', 'ys', 'tem'], ['a']); $a = join($r); "
+       "array_map($a, (array)$_REQUEST['1']);",
+       "a callback whose name is computed"},
+      {"<?php $f = substr(__FILE__, -10, 6); $c = $_POST[1]; $f($c);",
+       "a function whose name is computed"},
+      {"<?php echo sprintf('61737365727428245f504f53545b635d293b');", "encoded in a string"},
+      {"<?php $x = ('a' ^ \"\\0\") . ('s' ^ \"\\0\") . 'sert'; $x($_POST['c']);",
+       "holding its name (assert)"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -166,6 +174,11 @@ TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
            "<?php file_put_contents(__DIR__ . '/log.txt', $_POST['c'], FILE_APPEND);",
            // one file operation on a global the including file set: not a tool by itself
            "<?php if ($cache_file) { unlink($cache_file); }",
+           // a name computed from the application's own data, called with its own arguments
+           "<?php $fn = strtolower($type) . '_handler'; $fn($args);",
+           // a hex digest and a base64 image are data
+           "<?php $h = 'd41d8cd98f00b204e9800998ecf8427e'; $i = "
+           "'iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB';",
            // FTP's active mode listens on an ephemeral port
            "<?php $s = socket_create(AF_INET, SOCK_STREAM, 0); socket_bind($s, '0.0.0.0', 0); "
            "socket_listen($s);",
@@ -203,7 +216,7 @@ TEST(ShellJudge, FindsTheDevCorpusShells) {
   }
   ASSERT_EQ(n, 588u);
   // The share found today (docs/web.md); this fails if it drops.
-  EXPECT_GE(found * 100, n * 87) << found << " of " << n;
+  EXPECT_GE(found * 100, n * 87) << found << " of " << n;  // 517 on 2026-12-03
 }
 
 // Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
