@@ -201,6 +201,17 @@ class Judge : Flow {
                   (code_sink(it->second) || command_sink(it->second)))
                 add(10, "a callback through a variable holding a sink's name (" + it->second + ")",
                     i);
+              // call_user_func(array(C, 'b'), $decoded): a function or method of this file
+              // that runs what it is given, handed request or decoded data
+              if ((input || decoded) && j > a) {
+                size_t last = j - 1;
+                while (last > a && (punct(last, ")") || punct(last, "]"))) --last;
+                std::string target = at(last).kind == PhpTok::kString ? lower(at(last).value)
+                                     : at(last).kind == PhpTok::kName ? ln(last)
+                                                                      : "";
+                if (!target.empty() && sink_fns_.count(target))
+                  add(10, "request or decoded data handed to " + target + ", which runs it", i);
+              }
               if (input_in(a, j))
                 add(10, "a callback named by request input (" + n + ")", i);
               else if (input && a + 1 == j && computed_.count(std::string(at(a).text)))

@@ -268,6 +268,8 @@ class Flow {
       std::string lit;
       bool only_literals = literal_value(j + 1, e, lit);
       if (only_literals && lit.size() <= 64 && punct(j, "=")) literal_[name] = lit;
+      if (only_literals && lower(lit).find("php://input") != std::string::npos)
+        tainted_.insert(name);  // $p = '{{{…' ^ …: the request body's name, built
       if (only_literals && hidden_worthy(lit)) named_[name] = lower(lit);
       // $a = join(array_diff(["s","a","ys","tem"], ["a"])): a string computed by string
       // functions — as a function's name, it is one the code does not want to write
@@ -290,40 +292,42 @@ class Flow {
     // a whole call of a string function with literal arguments
     if (std::string fn = callee_literal(a); !fn.empty() && close_of(a + 1) + 1 == b)
       return literal_call(fn, a + 1, out, depth);
-    // operands joined by '.' and '^' (XOR binds tighter: "a" . "b" ^ "c" is "a" . ("b" ^ "c"))
-    std::string xored;
-    bool have_x = false;
-    auto flush = [&] {
-      out += xored;
-      xored.clear();
-      have_x = false;
-    };
-    for (size_t q = a; q < b;) {
-      if (punct(q, ".")) {
-        flush();
-        ++q;
-        continue;
+    // operands joined by '.', and such runs XORed: in PHP '.' binds tighter than '^'
+    // ('{{{' ^ chr(11).chr(19).chr(11) is '{{{' ^ (chr(11).chr(19).chr(11)))
+    bool first = true;
+    for (size_t q = a; q <= b;) {
+      size_t e = q;
+      for (int d = 0; e < b; ++e) {  // the run: up to a '^' at this depth
+        if (punct(e, "(") || punct(e, "[")) ++d;
+        if (punct(e, ")") || punct(e, "]")) --d;
+        if (d == 0 && punct(e, "^")) break;
       }
-      bool x = punct(q, "^");
-      if (x) ++q;
-      std::string v;
-      size_t next = operand(q, b, v, depth);
-      if (next == SIZE_MAX) return false;  // not a literal: nothing more to learn
-      if (x && have_x) {
-        std::string r;
-        for (size_t k = 0; k < std::min(xored.size(), v.size()); ++k)
-          r += static_cast<char>(xored[k] ^ v[k]);
-        xored = std::move(r);
+      std::string run;
+      for (size_t k = q; k < e;) {
+        if (punct(k, ".")) {
+          ++k;
+          continue;
+        }
+        std::string v;
+        size_t next = operand(k, e, v, depth);
+        if (next == SIZE_MAX) return false;  // not a literal: nothing more to learn
+        run += v;
+        k = next;
+        if (run.size() > 4096) return false;
+      }
+      if (first) {
+        out = std::move(run);
+        first = false;
       } else {
-        if (have_x) flush();
-        xored = std::move(v);
-        have_x = true;
+        std::string r;
+        for (size_t k = 0; k < std::min(out.size(), run.size()); ++k)
+          r += static_cast<char>(out[k] ^ run[k]);
+        out = std::move(r);
       }
-      q = next;
-      if (out.size() + xored.size() > 4096) return false;
+      if (e >= b) break;
+      q = e + 1;
     }
-    flush();
-    return true;
+    return !first;
   }
 
   // The name a call at `a` calls, when it is a name or a variable holding a literal one.
