@@ -257,8 +257,13 @@ class Judge : Flow {
         add(5, "request input written into a file (" + n + ")", i);
       return;
     }
-    if (input && file_manager_fn(n))
-      add(3, "a file operation on a path the request names (" + n + ")", i);
+    if (input && file_manager_fn(n)) {
+      // the path is the request's, whole (no directory of the code's before it), in a script
+      // of no functions (where following values without regard to order is sound): a browser
+      // of the server's files
+      const bool whole = defined_.empty() && whole_arg_is_input(open, close, 0);
+      add(whole ? 5 : 3, "a file operation on a path the request names (" + n + ")", i);
+    }
     if (input && (n == "mysql_query" || n == "mysqli_query" || n == "pg_query") &&
         whole_arg_is_input(open, close, n == "mysqli_query" ? 1 : 0))
       add(10, "a SQL query the request writes whole (" + n + ")", i);

@@ -426,6 +426,13 @@ class Flow {
         if (k++ == idx) {
           size_t e = a + 1;  // one variable, and its keys
           while (punct(e, "[")) e = close_of(e) + 1;
+          // "$query": a string that is nothing but the variable
+          if (at(a).kind == PhpTok::kString && at(a).interpolated && e == j) {
+            std::string v = at(a).value;
+            if (v.size() > 2 && v.front() == '{' && v.back() == '}') v = v.substr(1, v.size() - 2);
+            auto vars = interpolated_vars(v);
+            return vars.size() == 1 && vars[0] == v && input_in(a, j);
+          }
           return at(a).kind == PhpTok::kVariable && e == j && input_in(a, j);
         }
         a = j + 1;

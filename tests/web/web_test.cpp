@@ -127,6 +127,11 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
       {"<?php $f = substr(__FILE__, -10, 6); $c = $_POST[1]; $f($c);",
        "a function whose name is computed"},
       {"<?php echo sprintf('61737365727428245f504f53545b635d293b');", "encoded in a string"},
+      {"<?php $f = $_GET['file']; if ($h = opendir($f)) { while ($n = readdir($h)) echo $n; }"
+       " else { $fp = fopen($f, 'r'); echo fread($fp, filesize($f)); }",
+       "a file operation on a path the request names"},
+      {"<?php $q = $_GET['query']; $q1 = str_replace('\\\\', ' ', $q); $r = mysql_query(\"$q1\");",
+       "a SQL query the request writes whole"},
       // Behinder's shape: the body's name built by XOR, decrypted, handed to an own eval
       {"<?php $p = '{{{{{{{{{{{' ^ chr(11).chr(19).chr(11).chr(65).chr(84).chr(84).chr(18)"
        ".chr(21).chr(11).chr(14).chr(15); $f = 'file_get_contents'; $post = $f($p); "
@@ -223,7 +228,7 @@ TEST(ShellJudge, FindsTheDevCorpusShells) {
   }
   ASSERT_EQ(n, 588u);
   // The share found today (docs/web.md); this fails if it drops.
-  EXPECT_GE(found * 100, n * 87) << found << " of " << n;  // 518 on 2026-12-03
+  EXPECT_GE(found * 100, n * 88) << found << " of " << n;  // 522 on 2026-12-03
 }
 
 // Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
