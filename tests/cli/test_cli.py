@@ -2840,10 +2840,16 @@ class FimWatch(Base):
         got = self.planted_changes("fanotify")
         # fanotify names the process: the test itself (python) made these changes.
         self.assertIn(f"changed by pid {os.getpid()}", got["/usr/bin/tool"][-1]["evidence"])
+        # the same, for machines: the finding's facts (what web incident reads back)
+        facts = got["/usr/bin/tool"][-1]["facts"]
+        self.assertEqual((facts["writer_pid"], facts["writer_uid"]),
+                         (str(os.getpid()), str(os.geteuid())))
+        self.assertTrue(facts["writer_exe"].startswith("/"))
 
     def test_inotify_reports_planted_changes(self):
         got = self.planted_changes("inotify")
         self.assertIn("not known (inotify does not tell)", got["/usr/bin/tool"][-1]["evidence"])
+        self.assertNotIn("facts", got["/usr/bin/tool"][-1])
 
     def overflow(self, backend):
         self.start(backend)
@@ -2907,7 +2913,9 @@ class Reports(Base):
 # Need root (nftables in namespaces they create, fanotify, mount namespaces, dropping
 # capabilities): ctest runs them as cli_e2e_root, labelled root; CI runs as root.
 ROOT_TESTS = ("GuardBans", "FimWatch", "Fim.test_hostile_tree",
-              "Fim.test_nested_bind_mounts_are_not_crossed")
+              "Fim.test_nested_bind_mounts_are_not_crossed",
+              "WebIncident.test_a_shell_dropped_through_a_vulnerable_plugin_is_traced_to_request_"
+              "plugin_and_writer")
 
 
 class WebIncident(Base):
