@@ -11,12 +11,18 @@ namespace mamori::web::php {
 
 std::string lower(std::string_view s) {
   std::string o(s);
-  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : o)  // ASCII only, no locale: PHP's names are case-insensitive in ASCII
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
   return o;
 }
 
 bool in(std::string_view w, std::initializer_list<std::string_view> l) {
-  return std::find(l.begin(), l.end(), w) != l.end();
+  // called for every name of every file: sizes and first letters first, no libc call for most
+  for (std::string_view x : l)
+    if (x.size() == w.size() && !w.empty() && x[0] == w[0] &&
+        std::equal(x.begin() + 1, x.end(), w.begin() + 1))
+      return true;
+  return false;
 }
 
 // Runs what it is given as a shell command.
@@ -31,10 +37,10 @@ int callback_arg(std::string_view n) {
   if (in(n, {"call_user_func", "call_user_func_array", "array_map", "register_shutdown_function",
              "register_tick_function", "forward_static_call", "forward_static_call_array",
              "iterator_apply", "array_walk_recursive"}))
-    return n == "array_walk_recursive" ? 1 : 0;
+    return std::string_view(n) == "array_walk_recursive" ? 1 : 0;
   if (in(n, {"array_filter", "usort", "uasort", "uksort", "array_walk", "array_reduce",
              "preg_replace_callback", "ob_start"}))
-    return n == "ob_start" ? 0 : 1;
+    return std::string_view(n) == "ob_start" ? 0 : 1;
   return -1;
 }
 // Turns hidden data back into text or code.
@@ -119,15 +125,15 @@ std::string hex_text(std::string_view v) {
 
 std::string decode_literal(std::string_view fn, const std::string& v) {
   std::string d;
-  if (fn == "str_rot13") {
+  if (std::string_view(fn) == "str_rot13") {
     for (char c : v)
       d += std::isalpha(static_cast<unsigned char>(c))
                ? static_cast<char>((std::tolower(static_cast<unsigned char>(c)) - 'a' + 13) % 26 +
                                    'a')
                : c;
-  } else if (fn == "strrev") {
+  } else if (std::string_view(fn) == "strrev") {
     d.assign(v.rbegin(), v.rend());
-  } else if (fn == "base64_decode" && v.size() < 64) {
+  } else if (std::string_view(fn) == "base64_decode" && v.size() < 64) {
     d = base64_text(v);
   }
   return d;
@@ -236,8 +242,9 @@ std::vector<std::string> interpolated_vars(std::string_view v) {
 }
 
 bool silent_call(std::string_view fn, std::string_view arg) {
-  return ((fn == "error_reporting" || fn == "set_time_limit") && arg == "0") ||
-         fn == "ignore_user_abort";
+  return ((std::string_view(fn) == "error_reporting" || std::string_view(fn) == "set_time_limit") &&
+          arg == "0") ||
+         std::string_view(fn) == "ignore_user_abort";
 }
 
 bool file_manager_fn(std::string_view n) {

@@ -39,7 +39,8 @@ class Judge : Flow {
     if (is_image_or_text(name_))
       add(5, fmt::format("PHP code in a file named like an image or text ({})", name_), 0);
     for (size_t i = 0; i + 1 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && ln(i) == "function" && at(i + 1).kind == PhpTok::kName)
+      if (t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function" &&
+          at(i + 1).kind == PhpTok::kName)
         defined_.insert(ln(i + 1));
     taint();
     taint();  // twice: an assignment may come before the one that taints its source
@@ -99,7 +100,7 @@ class Judge : Flow {
     if (!input && !probing_ &&
         (in(n, {"unlink", "rmdir", "rename", "copy", "move_uploaded_file", "file_put_contents",
                 "chmod", "mysql_query", "mysql_db_query", "mail"}) ||
-         (n == "fopen" && at(close - 1).kind == PhpTok::kString &&
+         (std::string_view(n) == "fopen" && at(close - 1).kind == PhpTok::kString &&
           at(close - 1).value.find_first_of("wax") != std::string::npos)) &&
         unassigned_in(open + 1, first_end) && register_globals_seen_.insert(n).second)
       add(5, "a variable the request sets (register_globals) used by " + n, i);
@@ -122,7 +123,7 @@ class Judge : Flow {
         if (i > 0 && punct(i - 1, "@"))
           add(5, "PHP code built at run time, its errors silenced (@" + n + ")", i);
       }
-      if (n == "create_function" && !input && !decoded) {
+      if (std::string_view(n) == "create_function" && !input && !decoded) {
         // create_function('', 'ev'.'al(…)') — a body cut into pieces, or one that runs input
         std::string body;
         size_t comma = open + 1;
@@ -187,7 +188,7 @@ class Judge : Flow {
           if ((p == "," && depth == 0) || j == close) {
             // A closure, or a method of this object ([$this, 'do_' . $x]), is the code's own.
             const bool own = in(ln(a), {"function", "fn", "static"}) ||
-                             ((punct(a, "[") || ln(a) == "array") &&
+                             ((punct(a, "[") || std::string_view(ln(a)) == "array") &&
                               (at(a + 1).text == "$this" || at(a + 2).text == "$this"));
             if (idx == cb && !own) {
               // call_user_func_array(assert, …), register_shutdown_function('assert', $c)
@@ -225,7 +226,7 @@ class Judge : Flow {
       }
       return;
     }
-    if (n == "preg_replace" && at(open + 1).kind == PhpTok::kString) {
+    if (std::string_view(n) == "preg_replace" && at(open + 1).kind == PhpTok::kString) {
       std::string re = at(open + 1).value;
       size_t last = re.find_last_of("/#~|!@%");
       if (!re.empty() && last != std::string::npos && last > 0 &&
@@ -240,7 +241,8 @@ class Judge : Flow {
       }
       return;
     }
-    if ((n == "mb_ereg_replace" || n == "mb_eregi_replace") && input) {
+    if ((std::string_view(n) == "mb_ereg_replace" || std::string_view(n) == "mb_eregi_replace") &&
+        input) {
       // mb_eregi_replace('\d', $_REQUEST['x'], '1', 'e'): the 'e' option runs the replacement
       size_t last = close - 1;
       if (at(last).kind == PhpTok::kString && at(last).value.find('e') != std::string::npos &&
@@ -250,8 +252,8 @@ class Judge : Flow {
     if (in(n, {"file_put_contents", "fwrite", "fputs"}) && input) {
       // file_put_contents($_SERVER['HTTP_X'], $_SERVER['HTTP_Y']): the request names the file
       // and gives its content — how a dropper writes the next shell
-      if (n == "file_put_contents" && first_end < close && input_in(open + 1, first_end, true) &&
-          input_in(first_end + 1, close, true))
+      if (std::string_view(n) == "file_put_contents" && first_end < close &&
+          input_in(open + 1, first_end, true) && input_in(first_end + 1, close, true))
         add(10, "a file the request names, written with what it sends (file_put_contents)", i);
       else
         add(5, "request input written into a file (" + n + ")", i);
@@ -264,12 +266,14 @@ class Judge : Flow {
       const bool whole = defined_.empty() && whole_arg_is_input(open, close, 0);
       add(whole ? 5 : 3, "a file operation on a path the request names (" + n + ")", i);
     }
-    if (input && (n == "mysql_query" || n == "mysqli_query" || n == "pg_query") &&
-        whole_arg_is_input(open, close, n == "mysqli_query" ? 1 : 0))
+    if (input &&
+        (std::string_view(n) == "mysql_query" || std::string_view(n) == "mysqli_query" ||
+         std::string_view(n) == "pg_query") &&
+        whole_arg_is_input(open, close, std::string_view(n) == "mysqli_query" ? 1 : 0))
       add(10, "a SQL query the request writes whole (" + n + ")", i);
-    if (input && n == "mail" && whole_arg_is_input(open, close, 0))
+    if (input && std::string_view(n) == "mail" && whole_arg_is_input(open, close, 0))
       add(10, "mail to an address the request gives (a mailer for spam)", i);
-    if ((n == "move_uploaded_file" || n == "copy") && input) {
+    if ((std::string_view(n) == "move_uploaded_file" || std::string_view(n) == "copy") && input) {
       // The destination: the name the client chose, as is (a file dropped where the script
       // runs), or after a fixed directory (how an application stores an upload, at best).
       size_t a1 = open + 1;
@@ -281,11 +285,12 @@ class Judge : Flow {
         add(prefixed ? 5 : 10, "an upload stored under a name the request chose (" + n + ")", i);
         return;
       }
-      if (n == "move_uploaded_file") add(2, "an uploaded file stored (move_uploaded_file)", i);
+      if (std::string_view(n) == "move_uploaded_file")
+        add(2, "an uploaded file stored (move_uploaded_file)", i);
       return;
     }
-    if (n == "fopen" && input && at(close - 1).kind == PhpTok::kString && punct(close - 2, ",") &&
-        at(close - 1).value.find_first_of("waxc") != std::string::npos &&
+    if (std::string_view(n) == "fopen" && input && at(close - 1).kind == PhpTok::kString &&
+        punct(close - 2, ",") && at(close - 1).value.find_first_of("waxc") != std::string::npos &&
         input_in(open + 1, close - 2, true)) {
       add(5, "a file the request names opened for writing (fopen)", i);
       return;
@@ -342,7 +347,7 @@ class Judge : Flow {
   void summaries() {
     for (int pass = 0; pass < 2; ++pass)  // a wrapper of a wrapper
       for (size_t i = 0; i + 2 < t_.size(); ++i) {
-        if (!(t_[i].kind == PhpTok::kName && ln(i) == "function")) continue;
+        if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function")) continue;
         size_t n = i + 1;
         if (punct(n, "&")) ++n;
         if (at(n).kind != PhpTok::kName || !punct(n + 1, "(")) continue;
@@ -353,7 +358,7 @@ class Judge : Flow {
         if (!punct(body, "{")) continue;
         size_t end = close_of(body);
         for (size_t r = body + 1; r < end && !spend(); ++r)  // function h() { return $_GET[…]; }
-          if (ln(r) == "return" && returns_superglobal(r + 1, stmt_end(r + 1)))
+          if (std::string_view(ln(r)) == "return" && returns_superglobal(r + 1, stmt_end(r + 1)))
             returns_input_.insert(name);
         // The first variable of each parameter, in one pass.
         std::vector<std::string> params;
@@ -405,8 +410,8 @@ class Judge : Flow {
           i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));
       const bool declared = i > 0 && at(i - 1).kind == PhpTok::kName &&
                             in(ln(i - 1), {"function", "fn", "new", "const"});
-      if (k.kind == PhpTok::kName && i > 0 && ln(i - 1) == "new" && punct(i + 1, "(") &&
-          in(ln(i), {"reflectionfunction", "reflectionmethod"}) &&
+      if (k.kind == PhpTok::kName && i > 0 && std::string_view(ln(i - 1)) == "new" &&
+          punct(i + 1, "(") && in(ln(i), {"reflectionfunction", "reflectionmethod"}) &&
           input_in(i + 2, close_of(i + 1))) {
         // new ReflectionFunction($_GET['m']): a function the request names, to invoke
         add(10, "a function named by request input, through reflection (" + ln(i) + ")", i);
@@ -560,17 +565,20 @@ class Judge : Flow {
     for (size_t i = 0; i + 1 < t_.size(); ++i)
       if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
         const std::string& n = ln(i);
-        binds = binds || n == "socket_bind";
-        if (n == "socket_listen" || n == "stream_socket_server") listen_at = i;
+        binds = binds || std::string_view(n) == "socket_bind";
+        if (std::string_view(n) == "socket_listen" || std::string_view(n) == "stream_socket_server")
+          listen_at = i;
       }
-    if (listen_at != SIZE_MAX && (binds || ln(listen_at) == "stream_socket_server"))
+    if (listen_at != SIZE_MAX &&
+        (binds || std::string_view(ln(listen_at)) == "stream_socket_server"))
       add(5, "a network server started from a web page (a proxy or a bind shell?)", listen_at);
     if (blob_ != SIZE_MAX) {
       bool runs = false, decodes = false;
       for (size_t i = 0; i + 1 < t_.size(); ++i)
         if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
           std::string n = ln(i);
-          runs = runs || code_sink(n) || callback_arg(n) >= 0 || n == "preg_replace";
+          runs =
+              runs || code_sink(n) || callback_arg(n) >= 0 || std::string_view(n) == "preg_replace";
           decodes = decodes || decoder(n);
         }
       if (decodes) add(runs ? 10 : 5, "a long encoded blob and a decoder", blob_);

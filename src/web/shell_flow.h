@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -57,21 +58,15 @@ class Flow {
     ln_.assign(t_.size(), std::string());
     cls_.assign(t_.size(), 0);
     std::vector<size_t> open;
+    // A file names the same few hundred functions over and over: each name is classed once.
+    std::unordered_map<std::string, uint8_t> classed;
     for (size_t j = 0; j < t_.size(); ++j) {
       if (t_[j].kind == PhpTok::kName) {
         ln_[j] = lower(t_[j].text);
         if (ln_[j].starts_with('\\')) ln_[j].erase(0, 1);  // \system( is system(
-        const std::string& n = ln_[j];
-        if (decoder(n)) cls_[j] |= kDecoder;
-        if (command_sink(n) || code_sink(n) || decoder(n) || callback_arg(n) >= 0 ||
-            in(n, {"preg_replace", "mb_ereg_replace", "mb_eregi_replace", "file_put_contents",
-                   "fwrite", "fputs", "move_uploaded_file", "mysql_query", "mysqli_query",
-                   "pg_query", "mail"}) ||
-            file_manager_fn(n))
-          cls_[j] |= kSinkish;
-        if (n == "getallheaders" || n == "apache_request_headers") cls_[j] |= kHeaders;
-        if (n == "filter_input" || n == "filter_input_array") cls_[j] |= kFilterInput;
-        if (sanitizer(n)) cls_[j] |= kSanitizer;
+        auto [it, fresh] = classed.try_emplace(ln_[j], 0);
+        if (fresh) it->second = name_class(it->first);
+        cls_[j] |= it->second;
         continue;
       }
       if (t_[j].kind == PhpTok::kString) {
@@ -93,6 +88,22 @@ class Flow {
     }
     for (size_t q = 0; q < t_.size(); ++q)  // strings naming a sink, counted up to each token
       sink_names_[q + 1] = sink_names_[q] + ((cls_[q] & kSinkName) ? 1 : 0);
+  }
+
+  static uint8_t name_class(const std::string& n) {
+    uint8_t c = 0;
+    if (decoder(n)) c |= kDecoder;
+    if (command_sink(n) || code_sink(n) || decoder(n) || callback_arg(n) >= 0 ||
+        in(n, {"preg_replace", "mb_ereg_replace", "mb_eregi_replace", "file_put_contents", "fwrite",
+               "fputs", "move_uploaded_file", "mysql_query", "mysqli_query", "pg_query", "mail"}) ||
+        file_manager_fn(n))
+      c |= kSinkish;
+    if (std::string_view(n) == "getallheaders" || std::string_view(n) == "apache_request_headers")
+      c |= kHeaders;
+    if (std::string_view(n) == "filter_input" || std::string_view(n) == "filter_input_array")
+      c |= kFilterInput;
+    if (sanitizer(n)) c |= kSanitizer;
+    return c;
   }
 
   // The end of the statement from `i` (its ';' at depth 0, or a closing bracket of the outside).
@@ -170,8 +181,9 @@ class Flow {
         if (k.text == "$GLOBALS" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString &&
             source_var("$" + at(j + 2).value))
           return true;
-      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && ln(j) == "getenv" &&
-                 at(j + 2).kind == PhpTok::kString && at(j + 2).value.starts_with("HTTP_")) {
+      } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
+                 std::string_view(ln(j)) == "getenv" && at(j + 2).kind == PhpTok::kString &&
+                 at(j + 2).value.starts_with("HTTP_")) {
         return true;  // getenv('HTTP_X'): a request header, as CGI passes it
       } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
                  ((cls_[j] & kFilterInput) ||
@@ -223,19 +235,19 @@ class Flow {
       if (k.kind == PhpTok::kName && punct(i + 1, "(")) {
         std::string n = ln(i);
         size_t c = close_of(i + 1);
-        if (n == "extract" && input_in(i + 2, c)) {
+        if (std::string_view(n) == "extract" && input_in(i + 2, c)) {
           all_tainted_ = true;
           add(5, "extract() of request input: every variable can be set by the request", i);
         }
-        if (n == "parse_str" && input_in(i + 2, c))
+        if (std::string_view(n) == "parse_str" && input_in(i + 2, c))
           for (size_t j = i + 2; j < c; ++j)
             if (t_[j].kind == PhpTok::kVariable) tainted_.insert(std::string(t_[j].text));
         continue;
       }
-      if (k.kind == PhpTok::kName && ln(i) == "foreach" && punct(i + 1, "(")) {
+      if (k.kind == PhpTok::kName && std::string_view(ln(i)) == "foreach" && punct(i + 1, "(")) {
         size_t c = close_of(i + 1);
         size_t as = i + 2;
-        while (as < c && !(t_[as].kind == PhpTok::kName && ln(as) == "as")) ++as;
+        while (as < c && !(t_[as].kind == PhpTok::kName && std::string_view(ln(as)) == "as")) ++as;
         if (as < c && input_in(i + 2, as))
           for (size_t j = as + 1; j < c; ++j)
             if (t_[j].kind == PhpTok::kVariable) tainted_.insert(std::string(t_[j].text));
@@ -356,7 +368,7 @@ class Flow {
     if (std::string fn = callee_literal(q); !fn.empty()) {
       size_t c = close_of(q + 1);
       if (c >= b) return SIZE_MAX;
-      if (fn == "chr" && at(q + 2).kind == PhpTok::kNumber && c == q + 3) {
+      if (std::string_view(fn) == "chr" && at(q + 2).kind == PhpTok::kNumber && c == q + 3) {
         v = std::string(
             1,
             static_cast<char>(std::strtol(std::string(at(q + 2).text).c_str(), nullptr, 0) & 0xff));
@@ -389,7 +401,8 @@ class Flow {
       q = e + 1;
     }
     out.clear();
-    if ((fn == "str_replace" || fn == "str_ireplace") && args.size() == 3) {
+    if ((std::string_view(fn) == "str_replace" || std::string_view(fn) == "str_ireplace") &&
+        args.size() == 3) {
       out = args[2];
       if (!args[0].empty())
         for (size_t k = 0; (k = out.find(args[0], k)) != std::string::npos;) {
@@ -398,11 +411,13 @@ class Flow {
         }
       return out.size() <= 256;
     }
-    if (args.size() == 1 && (fn == "strrev" || fn == "str_rot13" || fn == "base64_decode")) {
+    if (args.size() == 1 &&
+        (std::string_view(fn) == "strrev" || std::string_view(fn) == "str_rot13" ||
+         std::string_view(fn) == "base64_decode")) {
       out = decode_literal(fn, args[0]);
       return !out.empty();
     }
-    if (args.size() == 1 && fn == "hex2bin") {
+    if (args.size() == 1 && std::string_view(fn) == "hex2bin") {
       out = hex_text(args[0]);
       return !out.empty();
     }
@@ -476,12 +491,17 @@ class Flow {
     for (size_t i = 0; i + 1 < t_.size(); ++i) {
       const std::string& n = ln(i);
       size_t open = SIZE_MAX;
-      if ((n == "function" || n == "fn") && punct(i + 1, "(")) open = i + 1;
-      if (n == "function" && at(i + 1).kind == PhpTok::kName && punct(i + 2, "(")) open = i + 2;
-      if (n == "function" && punct(i + 1, "&") && at(i + 2).kind == PhpTok::kName &&
-          punct(i + 3, "("))
+      if ((std::string_view(n) == "function" || std::string_view(n) == "fn") && punct(i + 1, "("))
+        open = i + 1;
+      if (std::string_view(n) == "function" && at(i + 1).kind == PhpTok::kName && punct(i + 2, "("))
+        open = i + 2;
+      if (std::string_view(n) == "function" && punct(i + 1, "&") &&
+          at(i + 2).kind == PhpTok::kName && punct(i + 3, "("))
         open = i + 3;
-      if ((n == "use" || n == "catch" || n == "list") && punct(i + 1, "(")) open = i + 1;
+      if ((std::string_view(n) == "use" || std::string_view(n) == "catch" ||
+           std::string_view(n) == "list") &&
+          punct(i + 1, "("))
+        open = i + 1;
       if (open == SIZE_MAX) continue;
       for (size_t j = open + 1; j < close_of(open) && j < t_.size(); ++j)
         if (t_[j].kind == PhpTok::kVariable) assigned_.insert(std::string(t_[j].text));
