@@ -114,12 +114,14 @@ void add_web_incident_command(CLI::App* web, Options& o, int& rc) {
     version at the last `mamori scan` before the change, and that version's vulnerabilities;
   - the requests of the access logs and the WAF's decision log: to the file itself (before and
     after: a web shell being used), to a vulnerable component's PHP files, AJAX actions and
-    REST routes, and every POST/PUT in the 10 minutes before;
+    REST routes, and every POST/PUT/PATCH/DELETE in the 10 minutes before;
   - logins (SSH, PAM, xrdp, VNC, WordPress) and the guard's bans;
-  - who wrote the file: the process and uid `fim watch` recorded (fanotify).
-The probable cause names the request, vulnerability and writer it rests on, with a confidence
-(high: the writer and a request to a vulnerable entry point agree within a minute). --format
-json for machines (docs/json.md).
+  - who wrote the file: the process and uid `fim watch` recorded (fanotify), as the facts of
+    its finding (never read back from text an attacker could shape).
+The probable cause names the request, vulnerability and writer it rests on, with a confidence:
+high only when the web server's user wrote the file within a minute of a POST/PUT, answered
+2xx, to a component whose flaw writes files or runs code (or, for another writer, a login of
+that user the journal vouches for). --format json for machines (docs/json.md).
 
 Examples:
   mamori web incident /var/www/shop/wp-content/uploads/2026/12/cache.php
