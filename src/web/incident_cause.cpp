@@ -207,7 +207,12 @@ void judge_cause(Incident& inc) {
     }
 
   const std::string by = w.known ? ", written by " + writer_words(w) : "";
-  if (lead.r && (by_web || !w.known)) {
+  // A lead that could not have written the file (a GET, an error) gives way to a write that
+  // succeeded just before: the upload whose action was in its body is that write.
+  const bool lead_fits = lead.r && explains_a_file(lead.v->kind) >= 2 &&
+                         write_method(lead.r->method) && lead.r->status >= 200 &&
+                         lead.r->status < 300;
+  if (lead.r && (by_web || !w.known) && (lead_fits || !write)) {
     const IncidentVuln& v = *lead.v;
     const IncidentRequest& r = *lead.r;
     const int64_t gap = std::llabs(r.time - t);
