@@ -46,6 +46,14 @@ std::string host_name(const Options& o) {
 
 std::string db_path(const Options& o) { return o.db.empty() ? vuln::VulnDb::default_path() : o.db; }
 
+Result<std::unique_ptr<vuln::VulnDb>> open_db_if_any(const Options& o) {
+  std::string path = db_path(o);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return vuln::VulnDb::open(path);
+  if (!o.db.empty()) return Error::not_found("--db " + path + ": no such file");
+  return std::unique_ptr<vuln::VulnDb>();
+}
+
 Result<std::unique_ptr<store::Store>> open_store(const Options& o, int64_t lock_wait_ms) {
   // --store, else $MAMORI_STORE (a URL kept out of the command line), else the SQLite default
   const char* env = std::getenv("MAMORI_STORE");

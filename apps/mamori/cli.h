@@ -18,6 +18,9 @@
 namespace CLI {
 class App;
 }
+namespace mamori::vuln {
+class VulnDb;
+}
 
 namespace mamori::cli {
 
@@ -50,8 +53,8 @@ void add_db_commands(CLI::App& app, Options& o, int& rc);
 void add_fim_commands(CLI::App& app, Options& o, int& rc);
 void add_audit_commands(CLI::App& app, Options& o, int& rc);
 void add_guard_commands(CLI::App& app, Options& o, int& rc);
-void add_waf_commands(CLI::App& app, Options& o, int& rc);  // waf rules
-void add_web_commands(CLI::App& app, Options& o, int& rc);  // web scan, baseline, check
+void add_waf_commands(CLI::App& app, Options& o, int& rc);          // waf rules
+void add_web_commands(CLI::App& app, Options& o, int& rc);          // web scan, baseline, check
 void add_web_scan_command(CLI::App* web, Options& o, int& rc);      // web scan
 void add_web_incident_command(CLI::App* web, Options& o, int& rc);  // web incident
 
@@ -62,6 +65,9 @@ int usage(const std::string& msg);                    // "mamori: …" on stderr
 void info(const Options& o, const std::string& msg);  // stderr unless -q
 std::string host_name(const Options& o);
 std::string db_path(const Options& o);
+// The vulnerability database at db_path(o); null when there is none and --db did not name one
+// (--db naming a missing file is an error).
+Result<std::unique_ptr<vuln::VulnDb>> open_db_if_any(const Options& o);
 // lock_wait_ms >= 0: how long to wait for another writer (store::Store::open); default 10 s.
 Result<std::unique_ptr<store::Store>> open_store(const Options& o, int64_t lock_wait_ms = -1);
 bool use_color(const Options& o);

@@ -113,17 +113,12 @@ int cmd_inventory(const Options& o) {
   if (o.format == "json") return emit(o, report::render_inventory_json(v));
   if (o.format == "text") return emit(o, report::render_inventory_text(v));
   // CycloneDX, with its vulnerabilities (VEX) when there is a vulnerability database.
-  std::string path = db_path(o);
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    auto db = vuln::VulnDb::open(path);
-    if (!db) return fail(db.error());
+  auto db = open_db_if_any(o);
+  if (!db) return fail(db.error());
+  if (*db)
     v.vulnerabilities = vuln::vex_entries(**db, *inv);
-  } else if (!o.db.empty()) {
-    return fail(Error::not_found("--db " + path + ": no such file"));
-  } else {
-    info(o, "no vulnerability database at " + path + ": the SBOM lists components only");
-  }
+  else
+    info(o, "no vulnerability database at " + db_path(o) + ": the SBOM lists components only");
   return emit(o, report::render_cyclonedx(v, random_uuid(), iso8601(now_s())));
 }
 

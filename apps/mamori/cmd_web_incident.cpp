@@ -62,17 +62,9 @@ int cmd_web_incident(const Options& o, const IncidentArgs& a) {
       return usage("web incident: --log " + sanitize(l) + ": no such file");
   auto st = open_store(o);
   if (!st) return fail(st.error());
-  std::unique_ptr<vuln::VulnDb> db;
-  std::string path = db_path(o);
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    auto d = vuln::VulnDb::open(path);
-    if (!d) return fail(d.error());
-    db = std::move(*d);
-  } else if (!o.db.empty()) {
-    return fail(Error::not_found("--db " + path + ": no such file"));
-  }
-  auto inc = web::investigate(Root(o.root), q, st->get(), db.get(), now_s());
+  auto db = open_db_if_any(o);
+  if (!db) return fail(db.error());
+  auto inc = web::investigate(Root(o.root), q, st->get(), db->get(), now_s());
   if (!inc) return fail(inc.error().with_context("web incident"));
   return emit(
       o, o.format == "json" ? web::incident_json(*inc) : web::incident_text(*inc, use_color(o)));

@@ -24,6 +24,7 @@
 #include "waf/request.h"
 #include "waf/vpatch.h"
 #include "web/incident_impl.h"
+#include "web/url.h"
 
 namespace mamori::web {
 
@@ -268,21 +269,15 @@ std::vector<std::string> urls_in(std::string_view e) {
   return out;
 }
 
-// "https://shop.example/a%20b.js?v=1" → "/a b.js".
+// "https://shop.example/a%20b.js?v=1" → "/a b.js" (curl's parser, as the crawl reads URLs).
 std::string url_path(std::string_view u) {
-  size_t s = u.find("://");
-  if (s == std::string_view::npos) return "";
-  size_t p = u.find('/', s + 3);
-  if (p == std::string_view::npos) return "/";
-  std::string_view path = u.substr(p);
-  return percent_decode(path.substr(0, path.find_first_of("?#")));
+  auto url = Url::parse(u);
+  return url ? percent_decode(url->path()) : std::string();
 }
 
 std::string origin_of(std::string_view u) {
-  size_t s = u.find("://");
-  if (s == std::string_view::npos) return "";
-  size_t p = u.find('/', s + 3);
-  return std::string(u.substr(0, p));
+  auto url = Url::parse(u);
+  return url ? url->origin() : std::string();
 }
 
 // ---- the steps of an investigation ----
@@ -432,10 +427,6 @@ void where_served(const Root& root, const IncidentQuery& q, const std::optional<
     inc.notes.push_back(
         "no web root holds the file: requests to it cannot be told (give the "
         "web root with --webroot)");
-}
-
-bool write_method(std::string_view m) {
-  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE" || m == "MOVE" || m == "COPY";
 }
 
 // A request's path as the server resolves it: decoded, "//" and "/./" gone, ".." applied.

@@ -46,6 +46,14 @@ bool passed(const IncidentRequest& r) {
   return r.waf != "blocked" && r.waf != "shielded" && r.waf != "refused";
 }
 
+std::string when_words(int64_t t, int64_t change);
+
+// "POST /x from ADDR 2 seconds before the file appeared (status 200, WAF detected), FILE:LINE"
+std::string request_evidence(const IncidentRequest& r, int64_t change) {
+  return fmt::format("{} {} (status {}{}), {}", request_words(r), when_words(r.time, change),
+                     r.status, r.waf.empty() ? "" : ", WAF " + r.waf, r.source);
+}
+
 std::string when_words(int64_t t, int64_t change) {
   if (t == change) return "the second the file appeared";
   return t < change ? span_words(change - t) + " before the file appeared"
@@ -116,10 +124,6 @@ int explains_a_file(std::string_view kind) {
   if (kind == "code-execution") return 2;
   if (kind == "auth-bypass") return 1;
   return 0;
-}
-
-bool write_method(std::string_view m) {
-  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
 }
 
 // A package manager, by the path of its executable (a process names itself as it likes).
@@ -228,8 +232,7 @@ void judge_cause(Incident& inc) {
       inc.confidence = "medium";
     else
       inc.confidence = "low";
-    ev.push_back(fmt::format("{} {} (status {}{}), {}", request_words(r), when_words(r.time, t),
-                             r.status, r.waf.empty() ? "" : ", WAF " + r.waf, r.source));
+    ev.push_back(request_evidence(r, t));
     ev.push_back(fmt::format("{} {} is vulnerable: {} {}{}{}", v.component, v.id,
                              v.summary.empty() ? kind_words(v.kind) : v.summary,
                              v.fixed.empty() ? "(no fix known)" : "(fixed in " + v.fixed + ")",
@@ -248,8 +251,7 @@ void judge_cause(Incident& inc) {
           "written by the web server ({}) while it served {} {}: a web application wrote it",
           writer_words(w), request_words(*write), when_words(write->time, t));
       inc.confidence = "medium";
-      ev.push_back(fmt::format("{} {} (status {}), {}", request_words(*write),
-                               when_words(write->time, t), write->status, write->source));
+      ev.push_back(request_evidence(*write, t));
     } else {
       inc.probable_cause = fmt::format(
           "written by the web server ({}): a request to a web application, which the logs read "
@@ -293,8 +295,7 @@ void judge_cause(Incident& inc) {
         fmt::format("possibly {} {} (status {}); who wrote the file is not known",
                     request_words(*write), when_words(write->time, t), write->status);
     inc.confidence = "low";
-    ev.push_back(
-        fmt::format("{} {}, {}", request_words(*write), when_words(write->time, t), write->source));
+    ev.push_back(request_evidence(*write, t));
   } else if (login) {
     inc.probable_cause = fmt::format("possibly the {} login of {} from {} {}", login->service,
                                      login->user, login->address, when_words(login->time, t));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/fs.h"
@@ -51,6 +52,11 @@ void read_logs(const Root& root, const LogPlan& plan, RequestLog& requests,
 
 // The probable cause and its evidence, from the facts gathered (incident_cause.cpp).
 void judge_cause(Incident& inc);
+
+// A method that sends something to be stored (WebDAV's MOVE and COPY too).
+inline bool write_method(std::string_view m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE" || m == "MOVE" || m == "COPY";
+}
 
 // "2 seconds", "3 minutes", "1 hour 5 minutes".
 std::string span_words(int64_t seconds);

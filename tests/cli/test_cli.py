@@ -2722,22 +2722,9 @@ class Fim(Base):
         self.assertEqual(json.loads(p.stdout)["findings"][0]["check"], "baseline-signature-invalid")
 
 
-class FimWatch(Base):
-    """`fim watch` on a fixture tree: real fanotify (when permitted) and inotify."""
-
-    def setUp(self):
-        super().setUp()
-        self.root = os.path.join(self.tmp, "watchroot")
-        for rel, body in (("var/www/shop/index.php", "<?php echo 1;\n"),
-                          ("var/www/shop/wp-content/uploads/logo.png", "PNG"),
-                          ("usr/bin/tool", "#!/bin/sh\necho tool\n"), ("usr/bin/other", "other\n"),
-                          ("etc/app.conf", "a=1\n"), ("etc/gone.conf", "g\n")):
-            os.makedirs(os.path.dirname(os.path.join(self.root, rel)), exist_ok=True)
-            spit(os.path.join(self.root, rel), body)
-        os.symlink("tool", os.path.join(self.root, "usr/bin/link"))
-        self.env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}
-        mamori("--root", self.root, "--store", self.db, "-q", "fim", "init", env=self.env, check=0)
-        self.proc = None
+class WatchedTree:
+    """A `fim watch` the test starts (self.proc), its JSON lines and notes read in threads;
+    killed at tearDown if still running. Mixed in before Base."""
 
     def tearDown(self):
         if self.proc:
@@ -2788,6 +2775,24 @@ class FimWatch(Base):
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.proc.wait(timeout=20), 0)
+
+
+class FimWatch(WatchedTree, Base):
+    """`fim watch` on a fixture tree: real fanotify (when permitted) and inotify."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "watchroot")
+        for rel, body in (("var/www/shop/index.php", "<?php echo 1;\n"),
+                          ("var/www/shop/wp-content/uploads/logo.png", "PNG"),
+                          ("usr/bin/tool", "#!/bin/sh\necho tool\n"), ("usr/bin/other", "other\n"),
+                          ("etc/app.conf", "a=1\n"), ("etc/gone.conf", "g\n")):
+            os.makedirs(os.path.dirname(os.path.join(self.root, rel)), exist_ok=True)
+            spit(os.path.join(self.root, rel), body)
+        os.symlink("tool", os.path.join(self.root, "usr/bin/link"))
+        self.env = {"MAMORI_STATE_DIR": os.path.join(self.tmp, "state")}
+        mamori("--root", self.root, "--store", self.db, "-q", "fim", "init", env=self.env, check=0)
+        self.proc = None
 
     def planted_changes(self, backend):
         self.start(backend)
@@ -2918,20 +2923,10 @@ ROOT_TESTS = ("GuardBans", "FimWatch", "Fim.test_hostile_tree",
               "plugin_and_writer")
 
 
-class WebIncident(Base):
+class WebIncident(WatchedTree, Base):
     """`web incident` on a WordPress tree: a shell dropped through a vulnerable plugin, seen by a
     real `fim watch` (fanotify names the writer), traced to the request and the plugin."""
 
-    start, collect, stop = FimWatch.start, FimWatch.collect, FimWatch.stop
-
-    def tearDown(self):
-        if self.proc:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        super().tearDown()
     WP = "var/www/html"
     SHELL = "/var/www/html/wp-content/uploads/2026/12/cache.php"
 
