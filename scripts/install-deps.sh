@@ -92,6 +92,32 @@ if [ "$with_test" = 1 ]; then
     rm -rf "$tmpd"
     echo "install-deps: wordpress unpacked in $wp"
   fi
+  # PHP applications and libraries Debian ships (unpacked, only their .php files kept): a wider
+  # clean corpus for the web-shell judgement's false-positive share (tests/web).
+  cp="$here/.cache/cleanphp"
+  cleanphp_pkgs="phpmyadmin mediawiki dokuwiki roundcube-core php-symfony-console
+    php-symfony-http-foundation php-guzzlehttp-guzzle php-twig php-monolog php-phpseclib php-tcpdf
+    php-getid3 libphp-phpmailer smarty3 php-league-commonmark phpldapadmin php-sabre-dav
+    zabbix-frontend-php icinga-php-library composer"
+  if [ ! -f "$cp/.complete" ]; then
+    tmpd=$(mktemp -d)
+    chmod 755 "$tmpd"
+    # shellcheck disable=SC2086
+    (cd "$tmpd" && apt-get download -qq $cleanphp_pkgs >/dev/null 2>&1) ||
+      { apt-get update -qq; (cd "$tmpd" && apt-get download -qq $cleanphp_pkgs >/dev/null); }
+    rm -rf "$cp"
+    mkdir -p "$cp"
+    for d in "$tmpd"/*.deb; do
+      n=$(basename "$d" | cut -d_ -f1)
+      mkdir -p "$cp/$n"
+      dpkg-deb -x "$d" "$cp/$n"
+    done
+    find "$cp" -type f ! -name '*.php' -delete
+    find "$cp" -type l -delete
+    touch "$cp/.complete"
+    rm -rf "$tmpd"
+    echo "install-deps: $(find "$cp" -name '*.php' | wc -l) clean PHP files unpacked in $cp"
+  fi
   # Node packages for the report checks (ajv for SARIF, playwright-core driving Debian's chromium).
   cd "$here/tests/e2e"
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then

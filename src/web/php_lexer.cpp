@@ -169,13 +169,16 @@ constexpr std::array<std::string_view, 30> kOps = {
 
 class Lexer {
  public:
-  Lexer(std::string_view s, size_t max) : s_(s), max_(max) {}
+  Lexer(std::string_view s, size_t max) : s_(s), max_(max) {
+    out_.tokens.reserve(std::min(max, s.size() / 6 + 16));  // about one token per 6 bytes
+  }
 
   PhpLex run() {
     while (i_ < s_.size()) {
       if (!html()) break;
       if (!php()) break;
     }
+    if (out_.truncated) judge_spare();
     return std::move(out_);
   }
 
@@ -201,8 +204,7 @@ class Lexer {
         out_.inline_html += lt - start;
         i_ = lt + 3;
         out_.has_php = true;
-        add(PhpTok::kName, lt, 3);  // <?= is an echo
-        out_.tokens.back().text = "echo";
+        add(PhpTok::kName, lt, 3).text = "echo";  // <?= is an echo
         return true;
       }
       // <? alone opens PHP with short_open_tag (on in many old setups): judged as PHP, except
@@ -217,25 +219,67 @@ class Lexer {
     }
   }
 
-  bool full() {
-    if (out_.tokens.size() < max_) return false;
-    out_.truncated = true;
-    return true;
-  }
-
   PhpToken& add(PhpTok k, size_t at, size_t len) {
     PhpToken t;
     t.kind = k;
     t.text = s_.substr(at, len);
     t.offset = static_cast<uint32_t>(at);
+    if (k == PhpTok::kPunct && len == 1 && s_[at] == '{') ++depth_;
+    if (k == PhpTok::kPunct && len == 1 && s_[at] == '}') --depth_;
+    // Past the budget tokens are not kept: each is judged for inertness (rest_inert) in turn.
+    if (out_.tokens.size() >= max_) out_.truncated = true;
+    if (out_.truncated) {
+      judge_spare();  // the previous one, now that its value is set
+      spare_ = std::move(t);
+      have_spare_ = true;
+      return spare_;
+    }
     out_.tokens.push_back(std::move(t));
     return out_.tokens.back();
+  }
+
+  // Could the token past the budget (spare_) run anything? Only data is inert, and outside every
+  // block the assignment of data to a variable ($cw = array(…), as font files hold); '(' right
+  // after a string, a variable, ')' or ']' is a call (('sys'.'tem')('id'), $f('id')).
+  void judge_spare() {
+    if (!have_spare_) return;
+    have_spare_ = false;
+    const PhpToken& t = spare_;
+    bool inert = false;
+    switch (t.kind) {
+      case PhpTok::kNumber:
+        inert = true;
+        break;
+      case PhpTok::kString:
+        inert = !t.interpolated && !t.shell;
+        break;
+      case PhpTok::kName: {
+        std::string_view w = t.text;
+        for (std::string_view ok : {"array", "true", "false", "null"})
+          if (w.size() == ok.size() && iprefix(w, 0, ok)) inert = true;
+        break;
+      }
+      case PhpTok::kPunct: {
+        std::string_view p = t.text;
+        inert = p == "," || p == "=>" || p == "[" || p == "]" || p == ")" || p == ";" || p == "-" ||
+                p == "+" || p == "." || (p == "(" && !prev_callable_);
+        break;
+      }
+      case PhpTok::kVariable:
+        inert = depth_ == 0;
+        break;
+      default:
+        break;
+    }
+    if (t.kind == PhpTok::kPunct && t.text == "=" && depth_ == 0) inert = true;
+    prev_callable_ = t.kind == PhpTok::kString || t.kind == PhpTok::kVariable ||
+                     (t.kind == PhpTok::kPunct && (t.text == ")" || t.text == "]"));
+    if (!inert) out_.rest_inert = false;
   }
 
   // PHP code up to ?> (then true) or the end (false).
   bool php() {
     while (i_ < s_.size()) {
-      if (full()) return false;
       auto c = static_cast<unsigned char>(s_[i_]);
       if (space(c)) {
         ++i_;
@@ -385,6 +429,9 @@ class Lexer {
   size_t max_;
   size_t i_ = 0;
   PhpLex out_;
+  PhpToken spare_{};  // the token past the budget being read
+  bool have_spare_ = false, prev_callable_ = false;
+  long depth_ = 0;  // of { } blocks
 };
 
 }  // namespace

@@ -41,6 +41,10 @@ struct PhpLex {
   size_t inline_html = 0;  // bytes outside PHP tags
   bool has_php = false;    // an opening tag (<?php, <?=, or <? followed by space) was seen
   bool truncated = false;  // the token budget ran out before the end
+  // Past the budget the rest is still read, without keeping its tokens: is it nothing but data
+  // (numbers, plain strings, array(…) / [ … ], true/false/null, commas and =>) that cannot run
+  // by itself? A font table or a word list is; padding followed by code is not.
+  bool rest_inert = true;
 };
 
 // At most `max_tokens` tokens; the source is read from its first opening tag.

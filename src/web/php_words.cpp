@@ -75,7 +75,10 @@ bool is_image_or_text(std::string_view name) {
 bool callback_family(std::string_view n) {
   if (callback_arg(n) >= 0) return true;
   // array_udiff, array_intersect_ukey, array_uintersect_assoc …: a user callback last
-  return n.starts_with("array_") && (n.find("_u") != std::string_view::npos);
+  // (not array_unique, array_unshift: no callback)
+  return in(n, {"array_udiff", "array_udiff_assoc", "array_udiff_uassoc", "array_uintersect",
+                "array_uintersect_assoc", "array_uintersect_uassoc", "array_diff_uassoc",
+                "array_diff_ukey", "array_intersect_uassoc", "array_intersect_ukey"});
 }
 
 std::string base64_text(std::string_view v) {
@@ -139,8 +142,7 @@ std::string decode_literal(std::string_view fn, const std::string& v) {
   return d;
 }
 
-std::string_view shell_tool_word(std::string_view v) {
-  std::string l = lower(v);
+std::string_view shell_tool_word(std::string_view l) {
   for (std::string_view w :
        {"uname -a", "/etc/passwd", "filesman", "safe_mode", "b374k", "c99shell", "r57shell",
         "cmd.exe", "/bin/sh", "netstat -an", "whoami", "disable_functions"})
@@ -153,8 +155,7 @@ bool socket_fn(std::string_view n) {
                 "stream_socket_server"});
 }
 
-bool names_shell(std::string_view v) {
-  std::string l = lower(v);
+bool names_shell(std::string_view l) {
   for (std::string_view w : {"/bin/sh", "/bin/bash", "cmd.exe", "sh -i"})
     if (l.find(w) != std::string::npos) return true;
   return false;
@@ -212,7 +213,8 @@ std::vector<std::pair<size_t, std::string>> chr_strings(const std::vector<PhpTok
   };
   auto chr = [&](size_t i) {
     return i + 3 < t.size() &&
-           ((t[i].kind == PhpTok::kName && lower(t[i].text) == "chr") ||
+           ((t[i].kind == PhpTok::kName && t[i].text.size() == 3 && (t[i].text[0] | 0x20) == 'c' &&
+             (t[i].text[1] | 0x20) == 'h' && (t[i].text[2] | 0x20) == 'r') ||
             (t[i].kind == PhpTok::kVariable && chr_vars.contains(std::string(t[i].text)))) &&
            punct(i + 1, '(') && t[i + 2].kind == PhpTok::kNumber && punct(i + 3, ')');
   };
@@ -290,6 +292,52 @@ bool passthrough(std::string_view n) {
                 "fread",
                 "stream_get_contents",
                 "escapeshellcmd"});
+}
+
+bool name_may_precede_name(std::string_view n) {
+  return in(n, {"function",     "new",
+                "class",        "use",
+                "as",           "instanceof",
+                "extends",      "implements",
+                "echo",         "return",
+                "print",        "include",
+                "include_once", "require",
+                "require_once", "public",
+                "private",      "protected",
+                "static",       "abstract",
+                "final",        "const",
+                "case",         "namespace",
+                "interface",    "trait",
+                "var",          "global",
+                "throw",        "else",
+                "elseif",       "and",
+                "or",           "xor",
+                "insteadof",    "readonly",
+                "enum",         "yield",
+                "from",         "goto",
+                "clone",        "fn",
+                "match",        "do",
+                "try",          "catch",
+                "finally",      "if",
+                "while",        "for",
+                "foreach",      "switch",
+                "break",        "continue",
+                "default",      "die",
+                "exit",         "list",
+                "array",        "isset",
+                "unset",        "empty",
+                "eval",         "self",
+                "parent",       "null",
+                "true",         "false",
+                "declare",      "endif",
+                "endwhile",     "endfor",
+                "endforeach",   "endswitch",
+                "enddeclare",   "callable",
+                "iterable",     "mixed",
+                "never",        "void",
+                "int",          "float",
+                "bool",         "string",
+                "object",       "__halt_compiler"});
 }
 
 bool sanitizer(std::string_view n) {

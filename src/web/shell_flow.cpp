@@ -1,0 +1,683 @@
+// The facts the web-shell judgement reads off a file's tokens (shell_flow.h).
+#include "web/shell_flow.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "core/text.h"
+
+namespace mamori::web::detail {
+
+void Flow::drop_prose() {
+  // Segments: from an opening tag to its ?> (a ';' the lexer wrote for it) or the end.
+  auto ascii_name = [&](size_t j) {
+    if (t_[j].kind != PhpTok::kName) return false;
+    for (unsigned char c : t_[j].text)
+      if (c >= 0x80) return false;
+    return true;
+  };
+  std::vector<std::pair<size_t, size_t>> prose;  // [from, to) of each
+  size_t from = 0;
+  for (size_t i = 0; i <= t_.size(); ++i) {
+    const bool end = i == t_.size() || (t_[i].kind == PhpTok::kPunct && t_[i].text == ";" &&
+                                        t_[i].offset < src_.size() && src_[t_[i].offset] == '?');
+    if (!end) continue;
+    const size_t to = std::min(i + 1, t_.size());
+    size_t names = 0, pairs = 0;
+    for (size_t j = from; j < to; ++j)
+      if (ascii_name(j)) {
+        ++names;
+        if (j + 1 < to && ascii_name(j + 1) && !name_may_precede_name(lower(t_[j].text))) ++pairs;
+      }
+    // prose: PHP would refuse the file; the judgement skips the text
+    if (names >= 20 && pairs * 10 > names * 4) prose.emplace_back(from, to);
+    from = to;
+  }
+  prose_segments_ = prose.size();
+  if (prose.empty()) return;
+  std::vector<PhpToken> kept;
+  size_t p = 0;
+  for (size_t j = 0; j < t_.size(); ++j) {
+    while (p < prose.size() && j >= prose[p].second) ++p;
+    if (p < prose.size() && j >= prose[p].first) continue;
+    kept.push_back(std::move(t_[j]));
+  }
+  t_ = std::move(kept);
+}
+
+void Flow::index() {
+  const size_t n = t_.size();
+  sink_names_.assign(n + 1, 0);
+  match_.assign(n, n);
+  ln_.assign(n, nullptr);
+  cls_.assign(n, 0);
+  std::vector<size_t> open;
+  // A file names the same few hundred functions over and over: each name is lower-cased and
+  // classed once, and its tokens point at that one copy.
+  auto& known = known_names();
+  if (known.size() > 50'000) known.clear();
+  std::string low;
+  for (size_t j = 0; j < n; ++j) {
+    if (t_[j].kind == PhpTok::kName) {
+      std::string_view text = t_[j].text;
+      if (text.starts_with('\\')) text.remove_prefix(1);  // \system( is system(
+      low.assign(text);
+      for (char& c : low)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+      auto [it, fresh] = known.try_emplace(low, 0);
+      if (fresh) it->second = classify(it->first);
+      ln_[j] = &it->first;
+      cls_[j] |= it->second;
+      if (include_word(it->first)) includes_ = true;
+      continue;
+    }
+    if (t_[j].kind == PhpTok::kString) {
+      if (t_[j].value.size() >= 11 && lower(t_[j].value).find("php://input") != std::string::npos)
+        cls_[j] |= kRawInput;
+      if (t_[j].value.size() <= 16) {
+        std::string v = lower(t_[j].value);
+        if (code_sink(v) || command_sink(v)) cls_[j] |= kSinkName;
+      }
+      continue;
+    }
+    if (t_[j].kind != PhpTok::kPunct || t_[j].text.size() != 1) continue;
+    char c = t_[j].text[0];
+    if (c == '(' || c == '[' || c == '{') open.push_back(j);
+    if ((c == ')' || c == ']' || c == '}') && !open.empty()) {
+      match_[open.back()] = j;
+      open.pop_back();
+    }
+  }
+  for (size_t q = 0; q < n; ++q)  // strings naming a sink, counted up to each token
+    sink_names_[q + 1] = sink_names_[q] + ((cls_[q] & kSinkName) ? 1 : 0);
+
+  // Scopes: a function's parameters and body are its own. `global $x` and a closure's
+  // `use ($x)` make the name there the same variable as outside.
+  scope_.assign(n, 0);
+  var_.assign(n, kNoVar);
+  auto name_no = [&](std::string_view nm) {
+    return name_no_.try_emplace(nm, static_cast<uint32_t>(name_no_.size())).first->second;
+  };
+  auto key = [&](std::string_view nm, uint32_t s) {
+    if (superglobal(nm)) s = 0;  // the superglobals are everywhere
+    return (static_cast<uint64_t>(s) << 32) | name_no(nm);
+  };
+  auto resolve = [&](std::string_view nm, uint32_t s) {
+    auto [it, fresh] = var_ids_.try_emplace(key(nm, s), static_cast<uint32_t>(var_name_.size()));
+    if (fresh) var_name_.push_back(nm);
+    return it->second;
+  };
+  struct Open {
+    uint32_t id;
+    size_t end;
+  };
+  std::vector<Open> scopes;
+  uint32_t next_scope = 1;
+  for (size_t i = 0; i < n; ++i) {
+    while (!scopes.empty() && i > scopes.back().end) scopes.pop_back();
+    const uint32_t cur = scopes.empty() ? 0 : scopes.back().id;
+    scope_[i] = cur;
+    if (t_[i].kind == PhpTok::kVariable) {
+      var_[i] = resolve(t_[i].text, cur);
+      continue;
+    }
+    if (t_[i].kind != PhpTok::kName) continue;
+    if (std::string_view(ln(i)) == "global" && cur != 0) {
+      for (size_t j = i + 1; j < n && !punct(j, ";"); ++j)
+        if (t_[j].kind == PhpTok::kVariable)
+          var_ids_[key(t_[j].text, cur)] = resolve(t_[j].text, 0);
+      continue;
+    }
+    if (std::string_view(ln(i)) != "function") continue;
+    size_t p = i + 1;
+    if (punct(p, "&")) ++p;
+    if (at(p).kind == PhpTok::kName) ++p;
+    if (!punct(p, "(")) continue;
+    size_t b = close_of(p) + 1, use = SIZE_MAX;
+    if (std::string_view(ln(b)) == "use" && punct(b + 1, "(")) {
+      use = b + 1;
+      b = close_of(b + 1) + 1;
+    }
+    for (int k = 0; k < 16 && b < n && !punct(b, "{") && !punct(b, ";"); ++k) ++b;  // : ?Type
+    if (!punct(b, "{")) continue;  // abstract, or an interface's
+    const uint32_t s = next_scope++;
+    if (use != SIZE_MAX)
+      for (size_t j = use + 1; j < close_of(use) && j < n; ++j)
+        if (t_[j].kind == PhpTok::kVariable)
+          var_ids_[key(t_[j].text, s)] = resolve(t_[j].text, cur);
+    scopes.push_back({s, close_of(b)});
+  }
+  vflag_.assign(var_name_.size(), 0);
+}
+
+bool Flow::superglobal(std::string_view nm) {
+  if (nm.size() < 3 || (nm[1] != '_' && nm[1] != 'G' && nm[1] != 'H')) return false;
+  return source_var(nm) || in(nm, {"$GLOBALS", "$_SESSION", "$_SERVER", "$_ENV"});
+}
+
+void Flow::decoder_functions() {
+  // function O($D) { return base64_decode($D); }: the file's own decoder, known by its name
+  // (none in a file that calls no decoder at all)
+  if (std::none_of(cls_.begin(), cls_.end(), [](uint8_t c) { return (c & kDecoder) != 0; })) return;
+  std::set<std::string> fns;
+  for (size_t i = 0; i + 2 < t_.size(); ++i) {
+    if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function" &&
+          at(i + 1).kind == PhpTok::kName && punct(i + 2, "(")))
+      continue;
+    size_t body = close_of(i + 2) + 1;
+    while (body < t_.size() && !punct(body, "{") && !punct(body, ";")) ++body;
+    if (!punct(body, "{")) continue;
+    for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
+      if (std::string_view(ln(r)) == "return" && decoded_in(r + 1, stmt_end(r + 1))) {
+        fns.insert(ln(i + 1));
+        break;
+      }
+  }
+  if (fns.empty()) return;
+  for (size_t j = 0; j + 1 < t_.size(); ++j)
+    if (t_[j].kind == PhpTok::kName && punct(j + 1, "(") && fns.count(ln(j))) cls_[j] |= kDecoder;
+}
+
+uint32_t Flow::lookup(std::string_view nm, uint32_t s) const {
+  if (superglobal(nm)) s = 0;
+  auto no = name_no_.find(nm);
+  if (no == name_no_.end()) return kNoVar;
+  auto it = var_ids_.find((static_cast<uint64_t>(s) << 32) | no->second);
+  return it == var_ids_.end() ? kNoVar : it->second;
+}
+
+std::unordered_map<std::string, uint8_t>& Flow::known_names() {
+  // Files name the same functions (esc_html, __, array_map …): each is lower-cased and classed
+  // once per thread. Cleared between files past 50,000 names (files of endless made-up names),
+  // never during one: index() keeps pointers to its keys.
+  thread_local std::unordered_map<std::string, uint8_t> known;
+  return known;
+}
+
+uint8_t Flow::name_class(const std::string& n) {
+  auto [it, fresh] = known_names().try_emplace(n, 0);
+  if (fresh) it->second = classify(n);
+  return it->second;
+}
+
+uint8_t Flow::classify(const std::string& n) {
+  uint8_t c = 0;
+  if (decoder(n)) c |= kDecoder;
+  if (command_sink(n) || code_sink(n) || decoder(n) || callback_family(n) ||
+      in(n, {"preg_replace", "mb_ereg_replace", "mb_eregi_replace", "file_put_contents", "fwrite",
+             "fputs", "move_uploaded_file", "mysql_query", "mysqli_query", "pg_query", "mail"}) ||
+      file_manager_fn(n))
+    c |= kSinkish;
+  if (std::string_view(n) == "getallheaders" || std::string_view(n) == "apache_request_headers")
+    c |= kHeaders;
+  if (std::string_view(n) == "filter_input" || std::string_view(n) == "filter_input_array")
+    c |= kFilterInput;
+  if (sanitizer(n)) c |= kSanitizer;
+  if (socket_fn(n) || command_sink(n) || code_sink(n) || callback_arg(n) >= 0 || decoder(n) ||
+      in(n,
+         {"socket_bind", "socket_listen", "stream_socket_server", "preg_replace", "error_reporting",
+          "set_time_limit", "ignore_user_abort", "opendir", "scandir", "glob", "fopen", "mail"}))
+    c |= kTrait;
+  return c;
+}
+
+size_t Flow::stmt_end(size_t i) const {
+  int depth = 0;
+  for (size_t j = i; j < t_.size(); ++j) {
+    if (spend()) return t_.size();
+    if (t_[j].kind != PhpTok::kPunct) continue;
+    std::string_view p = t_[j].text;
+    if (p == "(" || p == "[" || p == "{") ++depth;
+    if (p == ")" || p == "]" || p == "}") {
+      if (depth == 0) return j;
+      --depth;
+    }
+    if (p == ";" && depth == 0) return j;
+  }
+  return t_.size();
+}
+
+uint32_t Flow::line_of(size_t i) const {
+  if (i >= t_.size()) return 0;
+  uint32_t off = t_[i].offset;
+  return static_cast<uint32_t>(std::count(src_.begin(), src_.begin() + off, '\n') + 1);
+}
+
+void Flow::add(int w, std::string what, size_t tok) {
+  if (probing_) {  // a function's summary: would request input in its parameters run?
+    if (w >= 10) probe_hit_ = true;
+    return;
+  }
+  if (v_.signals.size() >= 64) return;     // bounded; the score is already decided by then
+  if (!seen_.insert(what).second) return;  // one of each kind
+  ShellSignal s;
+  s.weight = w;
+  s.what = std::move(what);
+  if (tok < t_.size()) {
+    s.line = line_of(tok);
+    uint32_t off = t_[tok].offset;
+    size_t from = off > 30 ? off - 30 : 0;
+    s.code = sanitize(src_.substr(from, std::min<size_t>(120, src_.size() - from)));
+  }
+  v_.signals.push_back(std::move(s));
+}
+
+bool Flow::input_in(size_t a, size_t b, bool direct) const {
+  for (size_t j = a; j < b && j < t_.size(); ++j) {
+    if (spend()) return false;
+    const PhpToken& k = t_[j];
+    if (k.kind == PhpTok::kVariable) {
+      const bool carried = !direct && (has(var_[j], kTainted) || all_tainted_);
+      // $_FILES[…]['tmp_name'], ['size'], ['error']: the server's facts of an upload (its
+      // content counts where it is run: tmp_upload_in)
+      if (k.text == "$_FILES" && punct(j + 1, "[") && punct(close_of(j + 1) + 1, "[") &&
+          in(at(close_of(j + 1) + 2).value, {"tmp_name", "size", "error"})) {
+        j = close_of(close_of(j + 1) + 1);
+        continue;
+      }
+      if ((source_var(k.text) || carried) && k.text != "$this") return true;
+      if (!direct && !props_.empty() && punct(j + 1, "->") && at(j + 2).kind == PhpTok::kName &&
+          !punct(j + 3, "(") && props_.count(ln(j + 2)))
+        return true;
+      if (punct(j + 1, "[") && k.text != "$_SERVER" && k.text != "$GLOBALS") {
+        j = close_of(j + 1);  // a lookup: its key does not make the value the request's
+        continue;
+      }
+      if (k.text == "$_SERVER" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString) {
+        std::string key = lower(at(j + 2).value);
+        if (key.starts_with("http_") || key == "query_string" || key == "request_uri" ||
+            key == "path_info")
+          return true;
+      }
+      if (k.text == "$GLOBALS" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString &&
+          source_var("$" + at(j + 2).value))
+        return true;
+    } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
+               std::string_view(ln(j)) == "getenv" && at(j + 2).kind == PhpTok::kString &&
+               at(j + 2).value.starts_with("HTTP_")) {
+      return true;  // getenv('HTTP_X'): a request header, as CGI passes it
+    } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
+               ((cls_[j] & kFilterInput) ||
+                (!returns_input_.empty() && returns_input_.count(ln(j))))) {
+      return true;  // filter_input(INPUT_GET, 'c'); a function of the file returning input
+    } else if (k.kind == PhpTok::kName && (cls_[j] & kSanitizer) && punct(j + 1, "(")) {
+      j = close_of(j + 1);  // escapeshellarg($_GET['h']), intval(…): made safe
+      continue;
+    } else if (k.kind == PhpTok::kPunct && k.text == "$" && at(j + 1).kind == PhpTok::kVariable) {
+      if (const std::string* l = literal_of(var(j + 1)); l && source_var("$" + *l))
+        return true;  // $g = '_GET'; $$g['c']
+    } else if (k.kind == PhpTok::kName && punct(j + 1, "(") && (cls_[j] & kHeaders)) {
+      return true;
+    } else if (k.kind == PhpTok::kString && k.interpolated && interpolates_input(j)) {
+      return true;  // "…$_GET[c]…", "…{$cmd}…"
+    } else if (k.kind == PhpTok::kString && (cls_[j] & kRawInput)) {
+      return true;
+    } else if (k.kind == PhpTok::kPunct && k.text == "$" && punct(j + 1, "{")) {
+      // ${"_GET"}, ${'_'.'GET'}, ${$g} with $g = "_GET" (or "`{{{"^"?<>/")
+      std::string v;
+      if (literal_value(j + 2, close_of(j + 1), v) && source_var("$" + v)) return true;
+    }
+  }
+  return false;
+}
+
+bool Flow::tmp_upload_in(size_t a, size_t b) const {
+  for (size_t j = a; j < b && j < t_.size(); ++j)
+    if (t_[j].text == "$_FILES" && punct(j + 1, "[") && punct(close_of(j + 1) + 1, "[") &&
+        at(close_of(j + 1) + 2).value == "tmp_name")
+      return true;
+  return false;
+}
+
+bool Flow::interpolates_input(size_t j) const {
+  for (const std::string& v : interpolated_vars(t_[j].value))
+    if (source_var(v) || has(lookup(v, scope(j)), kTainted) || (all_tainted_ && v.size() > 1))
+      return true;
+  return false;
+}
+
+bool Flow::decoded_in(size_t a, size_t b) const {
+  for (size_t j = a; j < b && j < t_.size(); ++j) {
+    if (spend()) return false;
+    if ((cls_[j] & kDecoder) && punct(j + 1, "(")) return true;
+    if (has(var(j), kDecoded)) return true;
+  }
+  return false;
+}
+
+void Flow::taint() {
+  for (size_t i = 0; i + 1 < t_.size() && !exhausted_; ++i) {
+    const PhpToken& k = t_[i];
+    if (k.kind == PhpTok::kName && punct(i + 1, "(")) {
+      const std::string& n = ln(i);
+      size_t c = close_of(i + 1);
+      if (std::string_view(n) == "extract" && input_in(i + 2, c)) {
+        all_tainted_ = true;
+        add(5, "extract() of request input: every variable can be set by the request", i);
+      }
+      if (std::string_view(n) == "parse_str" && input_in(i + 2, c))
+        for (size_t j = i + 2; j < c; ++j) set(var(j), kTainted);
+      if (std::string_view(n) == "foreach") {
+        size_t as = i + 2;
+        while (as < c && !(t_[as].kind == PhpTok::kName && std::string_view(ln(as)) == "as")) ++as;
+        if (as < c && input_in(i + 2, as))
+          for (size_t j = as + 1; j < c; ++j) set(var(j), kTainted);
+        // foreach (array('_POST', '_GET') as $r): $r names an input array ($$r is one)
+        if (as < c && var(c - 1) != kNoVar)
+          for (size_t j = i + 2; j < as; ++j)
+            if (t_[j].kind == PhpTok::kString && !t_[j].interpolated &&
+                source_var("$" + t_[j].value)) {
+              literal_[var(c - 1)] = t_[j].value;
+              break;
+            }
+      }
+      continue;
+    }
+    // $$k = $v, ${$k} = $v with $k a request's key: the request names the variables it sets
+    // (register_globals, rebuilt by hand)
+    // (${"s" . $i} = $_key: a variable of a computed name given request input, the same)
+    if (k.kind == PhpTok::kPunct && k.text == "$" && !all_tainted_) {
+      const bool braced = punct(i + 1, "{");
+      size_t v = braced ? i + 2 : i + 1;
+      size_t after = braced ? close_of(i + 1) + 1 : i + 2;
+      std::string lit;
+      if (punct(after, "=") &&
+          (has(var(v), kTainted) || (!(braced && literal_value(i + 2, close_of(i + 1), lit)) &&
+                                     input_in(after + 1, stmt_end(after + 1))))) {
+        all_tainted_ = true;
+        add(5, "variables named by the request ($$k = …): every variable can be set by it", i);
+      }
+      continue;
+    }
+    if (k.kind != PhpTok::kVariable) continue;
+    // $obj->shell = $_REQUEST['shell']: the property, by name, carries input (system($this->shell))
+    if (punct(i + 1, "->") && at(i + 2).kind == PhpTok::kName && punct(i + 3, "=") &&
+        std::string_view(ln(i + 4)) != "new" && input_in(i + 4, stmt_end(i + 4))) {
+      props_.insert(ln(i + 2));
+      continue;
+    }
+    // $v = …;  $v .= …;  $v['k'] = …;
+    size_t j = i + 1;
+    while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
+    if (!(punct(j, "=") || punct(j, ".="))) continue;
+    if (in(ln(j + 1), {"function", "fn", "static"})) continue;  // a closure: its body is its own
+    size_t e = stmt_end(j + 1);
+    const uint32_t name = var_[i];
+    // A whole right side that is a call to something else than a decoder cleans the value
+    // (intval($_GET['id']), basename(…), sanitize_text_field(…), $container->get($id)).
+    bool cleaned = false, object = false;
+    if (at(j + 1).kind == PhpTok::kName && punct(j + 2, "(") && close_of(j + 2) + 1 == e &&
+        !decoder(ln(j + 1)) && !passthrough(ln(j + 1)) && !defined_.count(ln(j + 1)))
+      cleaned = true;  // (a function of this file may be the shell's own decoder)
+    if (at(j + 1).kind == PhpTok::kVariable || at(j + 1).kind == PhpTok::kName) {
+      size_t q = j + 2;
+      std::string method;
+      while (q < e && (punct(q, "->") || punct(q, "::") || punct(q, "?->")) &&
+             at(q + 1).kind == PhpTok::kName) {
+        q += 2;
+        if (punct(q, "(")) {
+          method = ln(q - 1);
+          q = close_of(q) + 1;
+        } else {
+          method.clear();
+        }
+      }
+      // what another object's method returns (of a class not in this file) is its own
+      if (q == e && !method.empty() && !decoder(method) && !defined_.count(method)) object = true;
+    }
+    if (std::string_view(ln(j + 1)) == "new") {  // an object, not the request's text
+      object = true;
+      set(name, kObject);
+    }
+    cleaned = cleaned || object;
+    // (int) $_GET['n'] is a number, whatever was sent
+    if (at(j + 1).kind == PhpTok::kCast) {
+      std::string c = lower(at(j + 1).text);
+      for (std::string_view num : {"int", "bool", "float", "double", "real"})
+        if (c.find(num) != std::string::npos) cleaned = true;
+    }
+    if (at(j + 1).text == "$_SERVER" && j + 2 == e) set(name, kTainted);
+    // $f = $g("", $code): create_function's signature, called through a variable
+    if (at(j + 1).kind == PhpTok::kVariable && punct(j + 2, "(") && close_of(j + 2) + 1 == e &&
+        at(j + 3).kind == PhpTok::kString && at(j + 3).value.empty() && punct(j + 4, ","))
+      set(name, kMade);
+    if (!cleaned && input_in(j + 1, e)) set(name, kTainted);
+    if (!object && decoded_in(j + 1, e)) set(name, kDecoded);
+    // $f = 'sys'.'tem';  $f = "\x73ystem";  — a sink's name kept in a variable
+    std::string lit;
+    bool only_literals = literal_value(j + 1, e, lit);
+    if (only_literals && lit.size() <= 64 && punct(j, "=")) literal_[name] = lit;
+    if (only_literals && lower(lit).find("php://input") != std::string::npos)
+      set(name, kTainted);  // $p = '{{{…' ^ …: the request body's name, built
+    if (only_literals && hidden_worthy(lit)) named_[name] = lower(lit);
+    // $a = join(array_diff(["s","a","ys","tem"], ["a"])): a string computed by string
+    // functions — as a function's name, it is one the code does not want to write
+    if (!only_literals && punct(j, "=") && at(j + 1).kind == PhpTok::kName && punct(j + 2, "(") &&
+        close_of(j + 2) + 1 == e &&
+        (decoder(ln(j + 1)) ||
+         in(ln(j + 1), {"join", "implode", "substr", "str_replace", "strrev", "strtolower",
+                        "strtoupper", "trim", "sprintf", "str_repeat", "ucfirst", "lcfirst"})))
+      set(name, kComputed);
+  }
+}
+// The text [a, b) always holds, when it is built from literals only: strings and variables
+// holding one, joined by '.', XORed ("`{{{"^"?<>/" is "_GET"), in parentheses, chr(N) (also
+// through a variable holding "chr"); str_replace, strrev, str_rot13 or base64_decode of
+// literals, called by name or through a variable holding the name.
+bool Flow::literal_value(size_t a, size_t b, std::string& out, int depth) const {
+  out.clear();
+  if (a >= b || depth > 8 || exhausted_) return false;
+  // a whole call of a string function with literal arguments
+  if (std::string fn = callee_literal(a); !fn.empty() && close_of(a + 1) + 1 == b)
+    return literal_call(fn, a + 1, out, depth);
+  // operands joined by '.', and such runs XORed: in PHP '.' binds tighter than '^'
+  // ('{{{' ^ chr(11).chr(19).chr(11) is '{{{' ^ (chr(11).chr(19).chr(11)))
+  bool first = true;
+  for (size_t q = a; q <= b;) {
+    size_t e = q;
+    for (int d = 0; e < b && !spend(); ++e) {  // the run: up to a '^' at this depth
+      if (punct(e, "(") || punct(e, "[")) ++d;
+      if (punct(e, ")") || punct(e, "]")) --d;
+      if (d == 0 && punct(e, "^")) break;
+    }
+    std::string run;
+    for (size_t k = q; k < e;) {
+      if (punct(k, ".")) {
+        ++k;
+        continue;
+      }
+      std::string v;
+      size_t next = operand(k, e, v, depth);
+      if (next == SIZE_MAX) return false;  // not a literal: nothing more to learn
+      run += v;
+      k = next;
+      if (run.size() > 4096) return false;
+    }
+    if (first) {
+      out = std::move(run);
+      first = false;
+    } else {
+      std::string r;
+      for (size_t k = 0; k < std::min(out.size(), run.size()); ++k)
+        r += static_cast<char>(out[k] ^ run[k]);
+      out = std::move(r);
+    }
+    if (e >= b) break;
+    q = e + 1;
+  }
+  return !first;
+}
+
+// The name a call at `a` calls, when it is a name or a variable holding a literal one.
+std::string Flow::callee_literal(size_t a) const {
+  if (!punct(a + 1, "(")) return "";
+  if (at(a).kind == PhpTok::kName) return ln(a);
+  if (const std::string* l = literal_of(var(a))) return lower(*l);
+  return "";
+}
+
+// One operand at q (before b): its text, and where the next token is; SIZE_MAX when it is
+// not a literal.
+size_t Flow::operand(size_t q, size_t b, std::string& v, int depth) const {
+  if (q >= b) return SIZE_MAX;
+  if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
+    v = t_[q].value;
+    return q + 1;
+  }
+  if (punct(q, "(")) {
+    size_t c = close_of(q);
+    if (c >= b || !literal_value(q + 1, c, v, depth + 1)) return SIZE_MAX;
+    return c + 1;
+  }
+  if (std::string fn = callee_literal(q); !fn.empty()) {
+    size_t c = close_of(q + 1);
+    if (c >= b) return SIZE_MAX;
+    if (std::string_view(fn) == "chr" && at(q + 2).kind == PhpTok::kNumber && c == q + 3) {
+      v = std::string(1, static_cast<char>(
+                             std::strtol(std::string(at(q + 2).text).c_str(), nullptr, 0) & 0xff));
+      return c + 1;
+    }
+    return literal_call(fn, q + 1, v, depth) ? c + 1 : SIZE_MAX;
+  }
+  if (const std::string* l = literal_of(var(q))) {
+    v = *l;
+    return q + 1;
+  }
+  return SIZE_MAX;
+}
+
+// fn(literal, …) with '(' at open: str_replace, strrev, str_rot13, base64_decode, hex2bin.
+bool Flow::literal_call(const std::string& fn, size_t open, std::string& out, int depth) const {
+  std::vector<std::string> args;
+  size_t q = open + 1, c = close_of(open);
+  while (q < c && args.size() < 4) {
+    size_t e = q;
+    for (int d = 0; e < c; ++e) {  // the argument: up to a ',' at this depth
+      if (punct(e, "(") || punct(e, "[")) ++d;
+      if (punct(e, ")") || punct(e, "]")) --d;
+      if (d == 0 && punct(e, ",")) break;
+    }
+    std::string v;
+    if (!literal_value(q, e, v, depth + 1)) return false;
+    args.push_back(std::move(v));
+    q = e + 1;
+  }
+  out.clear();
+  if ((std::string_view(fn) == "str_replace" || std::string_view(fn) == "str_ireplace") &&
+      args.size() == 3) {
+    out = args[2];
+    if (!args[0].empty())
+      for (size_t k = 0; (k = out.find(args[0], k)) != std::string::npos;) {
+        out.replace(k, args[0].size(), args[1]);
+        k += args[1].size();
+      }
+    return out.size() <= 256;
+  }
+  if (args.size() == 1 &&
+      (std::string_view(fn) == "strrev" || std::string_view(fn) == "str_rot13" ||
+       std::string_view(fn) == "base64_decode")) {
+    out = decode_literal(fn, args[0]);
+    return !out.empty();
+  }
+  if (args.size() == 1 && std::string_view(fn) == "hex2bin") {
+    out = hex_text(args[0]);
+    return !out.empty();
+  }
+  return false;
+}
+
+// Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?
+// return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)
+bool Flow::returns_superglobal(size_t a, size_t b) const {
+  for (size_t j = a; j < b && j < t_.size(); ++j)
+    if (t_[j].kind == PhpTok::kVariable && source_var(t_[j].text)) return true;
+  return false;
+}
+bool Flow::whole_arg_is_input(size_t open, size_t close, size_t idx) const {
+  size_t a = open + 1, k = 0;
+  int depth = 0;
+  for (size_t j = open + 1; j <= close; ++j) {
+    if (punct(j, "(") || punct(j, "[")) ++depth;
+    if (punct(j, ")") || punct(j, "]")) --depth;
+    if ((depth == 0 && punct(j, ",")) || j == close) {
+      if (k++ == idx) {
+        size_t e = a + 1;  // one variable, and its keys
+        while (punct(e, "[")) e = close_of(e) + 1;
+        // "$query": a string that is nothing but the variable
+        if (at(a).kind == PhpTok::kString && at(a).interpolated && e == j) {
+          std::string v = at(a).value;
+          if (v.size() > 2 && v.front() == '{' && v.back() == '}') v = v.substr(1, v.size() - 2);
+          auto vars = interpolated_vars(v);
+          return vars.size() == 1 && vars[0] == v && input_in(a, j);
+        }
+        return at(a).kind == PhpTok::kVariable && e == j && input_in(a, j);
+      }
+      a = j + 1;
+    }
+  }
+  return false;
+}
+
+// Depth-0 commas in [a, b): the index of the argument at b.
+size_t Flow::count_commas(size_t a, size_t b) const {
+  size_t n = 0;
+  int depth = 0;
+  for (size_t j = a; j < b; ++j) {
+    if (punct(j, "(") || punct(j, "[") || punct(j, "{")) ++depth;
+    if (punct(j, ")") || punct(j, "]") || punct(j, "}")) --depth;
+    if (depth == 0 && punct(j, ",")) ++n;
+  }
+  return n;
+}
+
+void Flow::assigned() {
+  for (size_t i = 0; i < t_.size(); ++i) {
+    if (t_[i].kind != PhpTok::kVariable) continue;
+    size_t j = i + 1;
+    while (punct(j, "[") || punct(j, "{")) j = close_of(j) + 1;
+    const PhpToken& prev = at(i > 0 ? i - 1 : t_.size());
+    if (punct(j, "=") || punct(j, ".=") || punct(j, "+=") || punct(j, "-=") || punct(j, "=>") ||
+        punct(j, "++") || punct(j, "--") || punct(j, "?\?=") ||
+        (prev.kind == PhpTok::kName &&
+         in(lower(prev.text),
+            {"global", "static", "as", "use", "public", "private", "protected", "var"})) ||
+        (prev.kind == PhpTok::kPunct && (prev.text == "&" || prev.text == "...")) ||
+        // preg_match($re, $s, $m), exec($c, $out): a later argument a call may fill
+        (prev.kind == PhpTok::kPunct && prev.text == "," && (punct(j, ")") || punct(j, ","))))
+      set(var_[i], kAssigned);
+  }
+}
+
+void Flow::parameters() {
+  for (size_t i = 0; i + 1 < t_.size(); ++i) {
+    const std::string& n = ln(i);
+    size_t open = SIZE_MAX;
+    if ((std::string_view(n) == "function" || std::string_view(n) == "fn") && punct(i + 1, "("))
+      open = i + 1;
+    if (std::string_view(n) == "function" && at(i + 1).kind == PhpTok::kName && punct(i + 2, "("))
+      open = i + 2;
+    if (std::string_view(n) == "function" && punct(i + 1, "&") && at(i + 2).kind == PhpTok::kName &&
+        punct(i + 3, "("))
+      open = i + 3;
+    if ((std::string_view(n) == "use" || std::string_view(n) == "catch" ||
+         std::string_view(n) == "list") &&
+        punct(i + 1, "("))
+      open = i + 1;
+    if (open == SIZE_MAX) continue;
+    for (size_t j = open + 1; j < close_of(open) && j < t_.size(); ++j) set(var(j), kAssigned);
+  }
+}
+
+bool Flow::unassigned_in(size_t a, size_t b) const {
+  // Only at the top level, of a file that includes nothing: register_globals set no function's
+  // variables, and an included file may set the top level's.
+  if (includes_) return false;
+  for (size_t j = a; j < b && j < t_.size() && !spend(); ++j)
+    if (t_[j].kind == PhpTok::kVariable && scope(j) == 0 && !has(var_[j], kAssigned) &&
+        t_[j].text != "$this" && !t_[j].text.starts_with("$_") && t_[j].text != "$GLOBALS")
+      return true;
+  return false;
+}
+
+}  // namespace mamori::web::detail
