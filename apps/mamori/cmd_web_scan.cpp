@@ -94,7 +94,8 @@ void add_web_scan_command(CLI::App* web, Options& o, int& rc) {
       "scan",
       "Find PHP web shells and backdoors below web roots: code that runs what a request says "
       "(a command, PHP code, a function it names, a file it uploads or includes) and code that "
-      "hides doing so; files dpkg or WordPress ship unchanged are known good");
+      "hides doing so; files dpkg or WordPress ship unchanged, or the FIM baseline holds, are "
+      "known good");
   scan->add_option("DIR", a->dirs,
                    "Directories to judge, absolute, inside --root (a web root: "
                    "/var/www, /srv/www/shop)")
@@ -108,14 +109,19 @@ void add_web_scan_command(CLI::App* web, Options& o, int& rc) {
   scan->add_flag("--no-fim", a->no_fim, "Do not take files the FIM baseline holds as known good");
   scan->add_flag("--no-dpkg", a->no_dpkg,
                  "Do not take files dpkg installed unchanged (its md5sums) as known good");
-  scan->footer(R"(Every PHP file is judged, and every other file up to 2 MiB that holds PHP code
-(an image with <?php inside). Symbolic links are never followed. Each suspect names the lines
-and what they do; a score of 10 makes a suspect, 20 a critical one. --format json|sarif|html
-for machines; --fail-on high exits 1 when a suspect is found.
+  scan->footer(R"(Every PHP file (.php, .phtml, .phar, .inc, x.php.jpg …, read up to 8 MiB) is
+judged, and every other file up to 2 MiB that holds PHP code (<?php or <?= in any case: an
+image or a text with PHP inside, which an include runs), except documentation markup (.md,
+.rst). A DIR that is a link is resolved once, inside --root; below it links are never
+followed. What cannot be judged whole (too large, too costly) is a suspect. Each suspect names
+the lines and what they do; a score of 10 makes a suspect, 20 a critical one.
+--format json|sarif|html for machines. Exit: 0; 1 with --fail-on and a suspect at or above
+it; 2 a usage mistake; 3 nothing could be read.
 
 Examples:
   mamori web scan /var/www
   mamori --format json web scan /srv/www/shop --wp-checksums wp-6.1.json
+  mamori --fail-on high -q web scan /var/www        # exit 1 when a suspect is found
   mamori --root /mnt/image web scan /var/www        # a copy of a server's disk)");
   scan->callback([&o, &rc, a] { rc = cmd_web_scan(o, *a); });
 }

@@ -209,7 +209,9 @@ class Lexer {
       }
       // <? alone opens PHP with short_open_tag (on in many old setups): judged as PHP, except
       // an XML declaration.
-      if (!iprefix(s_, lt + 2, "xml")) {
+      // (<?xml followed by a space is a declaration; <?xmlx(); is PHP under short tags)
+      if (!(iprefix(s_, lt + 2, "xml") && lt + 5 < s_.size() &&
+            space(static_cast<unsigned char>(s_[lt + 5])))) {
         out_.inline_html += lt - start;
         i_ = lt + 2;
         out_.has_php = true;
@@ -265,8 +267,9 @@ class Lexer {
                 p == "+" || p == "." || (p == "(" && !prev_callable_);
         break;
       }
-      case PhpTok::kVariable:
-        inert = depth_ == 0;
+      case PhpTok::kVariable:  // (never the request's arrays: $c = $_GET['c'] runs nothing yet
+                               // but hands code judged above what it runs)
+        inert = depth_ == 0 && !t.text.starts_with("$_") && t.text != "$GLOBALS";
         break;
       default:
         break;
@@ -309,11 +312,9 @@ class Lexer {
         add(PhpTok::kName, st, i_ - st);
       } else if (std::isdigit(c) || (c == '.' && i_ + 1 < s_.size() &&
                                      std::isdigit(static_cast<unsigned char>(s_[i_ + 1])))) {
-        size_t st = i_++;
-        while (i_ < s_.size() &&
-               (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' || s_[i_] == '.'))
-          ++i_;
-        add(PhpTok::kNumber, st, i_ - st);
+        const size_t st = i_;
+        const size_t len = number();  // (moves i_: not an argument beside i_)
+        add(PhpTok::kNumber, st, len);
       } else if (c == '\'') {
         size_t st = i_++;
         while (i_ < s_.size() && s_[i_] != '\'')
@@ -342,6 +343,50 @@ class Lexer {
       }
     }
     return false;
+  }
+
+  // The length of the number at i_, as PHP's grammar reads it, and i_ moved past it: 0x1F,
+  // 0b101, 0o17, 1_000, 1.5, .5, 1., 1e-3 — so that "1..system(…)" is 1. then . then a call.
+  size_t number() {
+    const size_t st = i_;
+    auto digit = [&](size_t k, int base) {
+      if (k >= s_.size()) return false;
+      unsigned char d = static_cast<unsigned char>(s_[k]);
+      if (base == 16) return std::isxdigit(d) != 0;
+      if (base == 2) return d == '0' || d == '1';
+      if (base == 8) return d >= '0' && d <= '7';
+      return std::isdigit(d) != 0;
+    };
+    auto run = [&](int base) {  // digits with single '_' between them
+      while (digit(i_, base) || (i_ < s_.size() && s_[i_] == '_' && i_ > st && digit(i_ + 1, base)))
+        ++i_;
+    };
+    if (s_[i_] == '0' && i_ + 2 < s_.size() &&
+        (s_[i_ + 1] == 'x' || s_[i_ + 1] == 'X' || s_[i_ + 1] == 'b' || s_[i_ + 1] == 'B' ||
+         s_[i_ + 1] == 'o' || s_[i_ + 1] == 'O')) {
+      char p = static_cast<char>(s_[i_ + 1] | 0x20);
+      int base = p == 'x' ? 16 : p == 'b' ? 2 : 8;
+      if (digit(i_ + 2, base)) {
+        i_ += 2;
+        run(base);
+        return i_ - st;
+      }
+    }
+    run(10);
+    if (i_ < s_.size() && s_[i_] == '.') {  // one fraction point, then digits (or none: "1.")
+      ++i_;
+      run(10);
+    }
+    if (i_ + 1 < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      size_t k = i_ + 1;
+      if (k < s_.size() && (s_[k] == '+' || s_[k] == '-')) ++k;
+      if (digit(k, 10)) {
+        i_ = k;
+        run(10);
+      }
+    }
+    if (i_ == st) ++i_;  // never stuck
+    return i_ - st;
   }
 
   void line_comment() {

@@ -64,10 +64,19 @@ bool source_var(std::string_view v) {
                 "$HTTP_POST_VARS", "$HTTP_COOKIE_VARS", "$HTTP_POST_FILES", "$HTTP_RAW_POST_DATA"});
 }
 
+bool runs_as_php(std::string_view path) {
+  std::string n = lower(path.substr(path.rfind('/') + 1));
+  for (std::string_view ext : {".php", ".php3", ".php4", ".php5", ".php7", ".php8", ".phtml",
+                               ".phar", ".pht", ".phps", ".inc", ".module"})
+    if (n.ends_with(ext)) return true;
+  return n.find(".php.") != std::string::npos;  // shell.php.jpg runs as PHP on some servers
+}
+
 bool is_image_or_text(std::string_view name) {
   std::string n = lower(name);
-  for (std::string_view ext : {".jpg", ".jpeg", ".png", ".gif", ".ico", ".bmp", ".svg", ".webp",
-                               ".txt", ".css", ".js", ".log", ".json", ".xml", ".html", ".htm"})
+  for (std::string_view ext :
+       {".jpg", ".jpeg", ".png", ".gif", ".ico", ".bmp", ".svg", ".webp", ".txt", ".css", ".js",
+        ".log", ".json", ".xml", ".html", ".htm", ".md", ".markdown", ".rst"})
     if (n.ends_with(ext)) return true;
   return false;
 }

@@ -27,6 +27,8 @@ bool include_word(std::string_view n);
 bool hidden_worthy(std::string_view v);
 bool source_var(std::string_view v);  // $_GET, $_POST …
 bool is_image_or_text(std::string_view name);
+// A name a web server runs as PHP (.php, .phtml, .phar, .inc, .module …, and x.php.jpg).
+bool runs_as_php(std::string_view path);
 std::string base64_text(std::string_view v);
 // A long literal of (almost) nothing but base64 or escape characters.
 bool encoded_blob(const std::string& v);

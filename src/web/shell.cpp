@@ -24,11 +24,10 @@ using namespace php;
 using detail::Flow;
 
 constexpr size_t kMaxTokens = 400'000;
-
-bool php_named(std::string_view name) {
-  std::string n = lower(name.substr(name.rfind('/') + 1));
-  return n.find(".php") != std::string::npos || n.ends_with(".phtml") || n.ends_with(".inc");
-}
+constexpr int kNamedLikeImage = 5;  // the weight of PHP in a file named as a picture or text
+// PHP hidden in a picture sits in its header (GIF89a<?php …, an EXIF comment): past this many
+// bytes, "<?=" in a picture is as likely the picture's own bytes.
+constexpr size_t kPictureHeader = 512;
 
 bool picture_name(std::string_view name) {
   std::string n = lower(name);
@@ -48,23 +47,25 @@ class Judge : Flow {
     v_.truncated = lx.truncated;
     // (in a file named as PHP a prose segment is a syntax error: PHP would run none of it, and
     // the judgement reads it as it is)
-    if (!php_named(name_)) drop_prose();
+    if (!runs_as_php(name_)) drop_prose();
     if (!lx.has_php || t_.empty()) return std::move(v_);
     index();
     decoder_functions();
     if (is_image_or_text(name_))
-      add(5, fmt::format("PHP code in a file named like an image or text ({})", name_), 0);
+      add(kNamedLikeImage,
+          fmt::format("PHP code in a file named like an image or text ({})", name_), 0);
     for (size_t i = 0; i + 1 < t_.size(); ++i)
       if (t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function" &&
           at(i + 1).kind == PhpTok::kName)
         defined_.insert(ln(i + 1));
-    taint();
-    // Twice: an assignment may come before the one that taints its source (a loop, a function
-    // called later). Not when the first pass found nothing that carries input or decoded data.
-    if (all_tainted_ || !props_.empty() || std::any_of(vflag_.begin(), vflag_.end(), [](uint8_t f) {
-          return (f & (kTainted | kDecoded)) != 0;
-        }))
+    returning_input();
+    // Until nothing new is learned: an assignment may come before the one that taints its
+    // source (a loop, a function called later). Bounded by the work budget and 8 passes.
+    for (int pass = 0; pass < 8 && !exhausted_; ++pass) {
+      const uint64_t before = learned_ + props_.size() + (all_tainted_ ? 1 : 0);
       taint();
+      if (learned_ + props_.size() + (all_tainted_ ? 1 : 0) == before) break;
+    }
     assigned();
     parameters();
     summaries();
@@ -84,19 +85,21 @@ class Judge : Flow {
         [](const ShellSignal& a, const ShellSignal& b) { return a.weight > b.weight; });
     int score = 0;
     for (const auto& s : v_.signals) score += s.weight;
-    // A picture whose PHP starts deep inside it (bytes that happen to read "<?=") is a suspect
-    // only for code that runs input or hidden code (a signal of 10), not for the traits noise
-    // shows. PHP hidden in a picture sits in its header (GIF89a<?php …, an EXIF comment).
-    if (picture_name(name_) && src_.find("<?") > 512 &&
-        (v_.signals.empty() || v_.signals.front().weight < 10))
-      score = std::min(score, 9);
+    // A picture whose PHP starts deep inside it (bytes that happen to read "<?=") is not a
+    // suspect for being named a picture plus one trait noise shows (backticks): what it holds
+    // must reach 10 by itself.
+    if (picture_name(name_) && src_.find("<?") > kPictureHeader && score >= 10 &&
+        score - kNamedLikeImage < 10)
+      score = 9;
     v_.score = score;
     return std::move(v_);
   }
 
  private:
   void sink_call(const std::string& n, size_t i, size_t open, size_t close) {
-    if (close >= t_.size()) return;  // a call never closed: PHP refuses the file
+    // A call never closed (a file cut short, text read as PHP): judged up to the last token.
+    if (t_.empty()) return;
+    if (close >= t_.size()) close = t_.size() - 1;
     // Most calls are of functions no rule below is about: judged without reading their
     // arguments, unless an argument names a sink ('assert' as a callback).
     // (a call through a variable holding a name: the name's class)
@@ -105,8 +108,9 @@ class Judge : Flow {
       if (sink_names_before(close) == sink_names_before(open)) return;  // O(1): no sink name
     }
     // (an uploaded file's content, when what it is handed to runs code)
-    const bool input =
-        input_in(open + 1, close) || (code_sink(n) && tmp_upload_in(open + 1, close));
+    const bool input = input_in(open + 1, close) ||
+                       (code_sink(n) && tmp_upload_in(open + 1, close)) ||
+                       (command_sink(n) && runs_upload(open + 1, close));
     const bool decoded = decoded_in(open + 1, close);
     if (input && runs_input(n, open)) {
       add(10, "request input passed to a function that runs it (" + n + ")", i);
@@ -138,7 +142,7 @@ class Judge : Flow {
         unassigned_in(open + 1, first_end) && register_globals_seen_.insert(n).second)
       add(5, "a variable the request sets (register_globals) used by " + n, i);
     // assert(is_string($x)), assert($a === $b): an assertion, not code to run
-    if (std::string_view(n) == "assert" && assertion(open + 1, close)) return;
+    if (std::string_view(n) == "assert" && assertion(open + 1, first_arg_end(open, close))) return;
     if (code_sink(n)) {
       bool literal_only = true;
       for (size_t j = open + 1; j < close; ++j)
@@ -413,12 +417,9 @@ class Judge : Flow {
         std::string name = ln(n);
         size_t pc = close_of(n + 1);
         size_t body = pc + 1;
-        while (body < t_.size() && !punct(body, "{") && !punct(body, ";")) ++body;
+        while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
         if (!punct(body, "{")) continue;
         size_t end = close_of(body);
-        for (size_t r = body + 1; r < end && !spend(); ++r)  // function h() { return $_GET[…]; }
-          if (std::string_view(ln(r)) == "return" && returns_superglobal(r + 1, stmt_end(r + 1)))
-            returns_input_.insert(name);
         // The first variable of each parameter, in one pass.
         std::vector<uint32_t> params;
         size_t commas = 0;
@@ -658,6 +659,17 @@ class Judge : Flow {
         return true;
     }
     return false;
+  }
+
+  // Where the first argument of the call ('(' at open) ends: its ',' at depth 0, or close.
+  size_t first_arg_end(size_t open, size_t close) const {
+    for (size_t j = open + 1; j < close; ++j) {
+      if (punct(j, "(") || punct(j, "[") || punct(j, "{"))
+        j = close_of(j);
+      else if (punct(j, ","))
+        return j;
+    }
+    return close;
   }
 
   std::map<std::string, std::set<size_t>> sink_fns_;  // function → parameters reaching a sink

@@ -25,13 +25,38 @@ void Flow::drop_prose() {
     if (!end) continue;
     const size_t to = std::min(i + 1, t_.size());
     size_t names = 0, pairs = 0;
-    for (size_t j = from; j < to; ++j)
+    bool code = false;  // what a shell needs: a call that runs something, an include
+    for (size_t j = from; j < to && !code; ++j) {
+      const PhpToken& k = t_[j];
+      if (k.kind == PhpTok::kVariable)
+        code = j + 1 < to && t_[j + 1].kind == PhpTok::kPunct && t_[j + 1].text == "(";
+      // (backticks are not counted: in documents they are markup, `$cfg['x']` included)
+      if (k.kind == PhpTok::kName) {
+        std::string w = lower(k.text);
+        // include followed by a path, not by a word ("you can include additional themes")
+        if (include_word(w) && j + 1 < to &&
+            ((t_[j + 1].kind == PhpTok::kString && !t_[j + 1].shell) ||
+             t_[j + 1].kind == PhpTok::kVariable ||
+             (t_[j + 1].kind == PhpTok::kPunct && t_[j + 1].text == "(") ||
+             (t_[j + 1].kind == PhpTok::kName && j + 2 < to && t_[j + 2].kind == PhpTok::kPunct &&
+              (t_[j + 2].text == "(" || t_[j + 2].text == "."))))
+          code = true;
+        // (a call of what runs code or writes files; "a copy (see …)" is prose)
+        if (j + 1 < to && t_[j + 1].kind == PhpTok::kPunct && t_[j + 1].text == "(" &&
+            (command_sink(w) || code_sink(w) || callback_arg(w) >= 0 ||
+             in(w, {"preg_replace", "file_put_contents", "move_uploaded_file", "fwrite", "fputs"})))
+          code = true;
+      }
+      // a pair of names neither of which is a keyword or operator (CONST or CONST is PHP)
       if (ascii_name(j)) {
         ++names;
-        if (j + 1 < to && ascii_name(j + 1) && !name_may_precede_name(lower(t_[j].text))) ++pairs;
+        if (j + 1 < to && ascii_name(j + 1) && !name_may_precede_name(lower(k.text)) &&
+            !name_may_precede_name(lower(t_[j + 1].text)))
+          ++pairs;
       }
-    // prose: PHP would refuse the file; the judgement skips the text
-    if (names >= 20 && pairs * 10 > names * 4) prose.emplace_back(from, to);
+    }
+    // prose: PHP would refuse the file; the judgement skips the text (never code a shell needs)
+    if (!code && names >= 20 && pairs * 10 > names * 3) prose.emplace_back(from, to);
     from = to;
   }
   prose_segments_ = prose.size();
@@ -166,7 +191,7 @@ void Flow::decoder_functions() {
           at(i + 1).kind == PhpTok::kName && punct(i + 2, "(")))
       continue;
     size_t body = close_of(i + 2) + 1;
-    while (body < t_.size() && !punct(body, "{") && !punct(body, ";")) ++body;
+    while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
     if (!punct(body, "{")) continue;
     for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
       if (std::string_view(ln(r)) == "return" && decoded_in(r + 1, stmt_end(r + 1))) {
@@ -291,8 +316,12 @@ bool Flow::input_in(size_t a, size_t b, bool direct) const {
           return true;
       }
       if (k.text == "$GLOBALS" && punct(j + 1, "[") && at(j + 2).kind == PhpTok::kString &&
-          source_var("$" + at(j + 2).value))
-        return true;
+          (source_var("$" + at(j + 2).value) ||
+           (!direct && has(lookup("$" + at(j + 2).value, 0), kTainted))))
+        return true;  // $GLOBALS['_GET'], and $GLOBALS['c'] for a global $c the request set
+    } else if (probing_ && k.kind == PhpTok::kName && punct(j + 1, "(") &&
+               in(ln(j), {"func_get_arg", "func_get_args"})) {
+      return true;  // a function's arguments, read without naming them
     } else if (k.kind == PhpTok::kName && punct(j + 1, "(") &&
                std::string_view(ln(j)) == "getenv" && at(j + 2).kind == PhpTok::kString &&
                at(j + 2).value.starts_with("HTTP_")) {
@@ -322,11 +351,34 @@ bool Flow::input_in(size_t a, size_t b, bool direct) const {
   return false;
 }
 
+bool Flow::runs_upload(size_t a, size_t b) const {
+  // system("php " . $_FILES['f']['tmp_name']): the upload run as the program or by an
+  // interpreter; exec('convert ' . escapeshellarg($tmp)) hands it to a tool as data
+  std::string before;
+  bool quoted = false;  // escapeshellarg(…): a path given as data, unless to an interpreter
+  for (size_t j = a; j < b && j < t_.size(); ++j) {
+    if (t_[j].kind == PhpTok::kString) before = lower(t_[j].value);
+    if (t_[j].kind == PhpTok::kName && (cls_[j] & kSanitizer)) quoted = true;
+    if (!tmp_upload_in(j, j + 1)) continue;
+    while (!before.empty() && before.back() == ' ') before.pop_back();
+    for (std::string_view w :
+         {"php", "sh", "bash", "dash", "perl", "python", "python3", "ruby", "node", "source", "."})
+      if (before.ends_with(w) &&
+          (before.size() == w.size() || before[before.size() - w.size() - 1] == ' ' ||
+           before[before.size() - w.size() - 1] == '/'))
+        return true;
+    return before.empty() && !quoted;
+  }
+  return false;
+}
+
 bool Flow::tmp_upload_in(size_t a, size_t b) const {
-  for (size_t j = a; j < b && j < t_.size(); ++j)
+  for (size_t j = a; j < b && j < t_.size(); ++j) {
     if (t_[j].text == "$_FILES" && punct(j + 1, "[") && punct(close_of(j + 1) + 1, "[") &&
         at(close_of(j + 1) + 2).value == "tmp_name")
       return true;
+    if (has(var(j), kUpload)) return true;  // $p = $_FILES['f']['tmp_name']
+  }
   return false;
 }
 
@@ -360,7 +412,9 @@ void Flow::taint() {
         for (size_t j = i + 2; j < c; ++j) set(var(j), kTainted);
       if (std::string_view(n) == "foreach") {
         size_t as = i + 2;
-        while (as < c && !(t_[as].kind == PhpTok::kName && std::string_view(ln(as)) == "as")) ++as;
+        while (as < c && !spend() &&
+               !(t_[as].kind == PhpTok::kName && std::string_view(ln(as)) == "as"))
+          ++as;
         if (as < c && input_in(i + 2, as))
           for (size_t j = as + 1; j < c; ++j) set(var(j), kTainted);
         // foreach (array('_POST', '_GET') as $r): $r names an input array ($$r is one)
@@ -424,10 +478,12 @@ void Flow::taint() {
         }
       }
       // what another object's method returns (of a class not in this file) is its own
-      if (q == e && !method.empty() && !decoder(method) && !defined_.count(method)) object = true;
+      if (q == e && !method.empty() && !decoder(method) && !defined_.count(method) &&
+          !has(var(j + 1), kTainted))  // (a tainted object's methods hand back its data)
+        object = true;
     }
-    if (std::string_view(ln(j + 1)) == "new") {  // an object, not the request's text
-      object = true;
+    if (std::string_view(ln(j + 1)) == "new") {  // an object, not the request's text …
+      object = !input_in(j + 2, e, true);        // … unless made of it (new ArrayObject($_GET))
       set(name, kObject);
     }
     cleaned = cleaned || object;
@@ -438,11 +494,17 @@ void Flow::taint() {
         if (c.find(num) != std::string::npos) cleaned = true;
     }
     if (at(j + 1).text == "$_SERVER" && j + 2 == e) set(name, kTainted);
+    // the path of an upload, and what it holds: the request's
+    if (tmp_upload_in(j + 1, e)) set(name, kUpload);  // (its content counts where it is run)
     // $f = $g("", $code): create_function's signature, called through a variable
     if (at(j + 1).kind == PhpTok::kVariable && punct(j + 2, "(") && close_of(j + 2) + 1 == e &&
         at(j + 3).kind == PhpTok::kString && at(j + 3).value.empty() && punct(j + 4, ","))
       set(name, kMade);
-    if (!cleaned && input_in(j + 1, e)) set(name, kTainted);
+    if (!cleaned && input_in(j + 1, e)) {
+      set(name, kTainted);
+      if (k.text == "$GLOBALS" && punct(i + 1, "[") && at(i + 2).kind == PhpTok::kString)
+        set(lookup("$" + at(i + 2).value, 0), kTainted);  // $GLOBALS['c'] = …: the global $c
+    }
     if (!object && decoded_in(j + 1, e)) set(name, kDecoded);
     // $f = 'sys'.'tem';  $f = "\x73ystem";  — a sink's name kept in a variable
     std::string lit;
@@ -461,134 +523,6 @@ void Flow::taint() {
       set(name, kComputed);
   }
 }
-// The text [a, b) always holds, when it is built from literals only: strings and variables
-// holding one, joined by '.', XORed ("`{{{"^"?<>/" is "_GET"), in parentheses, chr(N) (also
-// through a variable holding "chr"); str_replace, strrev, str_rot13 or base64_decode of
-// literals, called by name or through a variable holding the name.
-bool Flow::literal_value(size_t a, size_t b, std::string& out, int depth) const {
-  out.clear();
-  if (a >= b || depth > 8 || exhausted_) return false;
-  // a whole call of a string function with literal arguments
-  if (std::string fn = callee_literal(a); !fn.empty() && close_of(a + 1) + 1 == b)
-    return literal_call(fn, a + 1, out, depth);
-  // operands joined by '.', and such runs XORed: in PHP '.' binds tighter than '^'
-  // ('{{{' ^ chr(11).chr(19).chr(11) is '{{{' ^ (chr(11).chr(19).chr(11)))
-  bool first = true;
-  for (size_t q = a; q <= b;) {
-    size_t e = q;
-    for (int d = 0; e < b && !spend(); ++e) {  // the run: up to a '^' at this depth
-      if (punct(e, "(") || punct(e, "[")) ++d;
-      if (punct(e, ")") || punct(e, "]")) --d;
-      if (d == 0 && punct(e, "^")) break;
-    }
-    std::string run;
-    for (size_t k = q; k < e;) {
-      if (punct(k, ".")) {
-        ++k;
-        continue;
-      }
-      std::string v;
-      size_t next = operand(k, e, v, depth);
-      if (next == SIZE_MAX) return false;  // not a literal: nothing more to learn
-      run += v;
-      k = next;
-      if (run.size() > 4096) return false;
-    }
-    if (first) {
-      out = std::move(run);
-      first = false;
-    } else {
-      std::string r;
-      for (size_t k = 0; k < std::min(out.size(), run.size()); ++k)
-        r += static_cast<char>(out[k] ^ run[k]);
-      out = std::move(r);
-    }
-    if (e >= b) break;
-    q = e + 1;
-  }
-  return !first;
-}
-
-// The name a call at `a` calls, when it is a name or a variable holding a literal one.
-std::string Flow::callee_literal(size_t a) const {
-  if (!punct(a + 1, "(")) return "";
-  if (at(a).kind == PhpTok::kName) return ln(a);
-  if (const std::string* l = literal_of(var(a))) return lower(*l);
-  return "";
-}
-
-// One operand at q (before b): its text, and where the next token is; SIZE_MAX when it is
-// not a literal.
-size_t Flow::operand(size_t q, size_t b, std::string& v, int depth) const {
-  if (q >= b) return SIZE_MAX;
-  if (t_[q].kind == PhpTok::kString && !t_[q].interpolated) {
-    v = t_[q].value;
-    return q + 1;
-  }
-  if (punct(q, "(")) {
-    size_t c = close_of(q);
-    if (c >= b || !literal_value(q + 1, c, v, depth + 1)) return SIZE_MAX;
-    return c + 1;
-  }
-  if (std::string fn = callee_literal(q); !fn.empty()) {
-    size_t c = close_of(q + 1);
-    if (c >= b) return SIZE_MAX;
-    if (std::string_view(fn) == "chr" && at(q + 2).kind == PhpTok::kNumber && c == q + 3) {
-      v = std::string(1, static_cast<char>(
-                             std::strtol(std::string(at(q + 2).text).c_str(), nullptr, 0) & 0xff));
-      return c + 1;
-    }
-    return literal_call(fn, q + 1, v, depth) ? c + 1 : SIZE_MAX;
-  }
-  if (const std::string* l = literal_of(var(q))) {
-    v = *l;
-    return q + 1;
-  }
-  return SIZE_MAX;
-}
-
-// fn(literal, …) with '(' at open: str_replace, strrev, str_rot13, base64_decode, hex2bin.
-bool Flow::literal_call(const std::string& fn, size_t open, std::string& out, int depth) const {
-  std::vector<std::string> args;
-  size_t q = open + 1, c = close_of(open);
-  while (q < c && args.size() < 4) {
-    size_t e = q;
-    for (int d = 0; e < c; ++e) {  // the argument: up to a ',' at this depth
-      if (punct(e, "(") || punct(e, "[")) ++d;
-      if (punct(e, ")") || punct(e, "]")) --d;
-      if (d == 0 && punct(e, ",")) break;
-    }
-    std::string v;
-    if (!literal_value(q, e, v, depth + 1)) return false;
-    args.push_back(std::move(v));
-    q = e + 1;
-  }
-  out.clear();
-  if ((std::string_view(fn) == "str_replace" || std::string_view(fn) == "str_ireplace") &&
-      args.size() == 3) {
-    out = args[2];
-    if (!args[0].empty())
-      for (size_t k = 0; (k = out.find(args[0], k)) != std::string::npos;) {
-        out.replace(k, args[0].size(), args[1]);
-        k += args[1].size();
-      }
-    return out.size() <= 256;
-  }
-  if (args.size() == 1 &&
-      (std::string_view(fn) == "strrev" || std::string_view(fn) == "str_rot13" ||
-       std::string_view(fn) == "base64_decode")) {
-    out = decode_literal(fn, args[0]);
-    return !out.empty();
-  }
-  if (args.size() == 1 && std::string_view(fn) == "hex2bin") {
-    out = hex_text(args[0]);
-    return !out.empty();
-  }
-  return false;
-}
-
-// Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?
-// return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)
 bool Flow::returns_superglobal(size_t a, size_t b) const {
   for (size_t j = a; j < b && j < t_.size(); ++j)
     if (t_[j].kind == PhpTok::kVariable && source_var(t_[j].text)) return true;

@@ -53,11 +53,15 @@ class Flow {
   uint32_t var(size_t i) const { return i < var_.size() ? var_[i] : kNoVar; }
   static constexpr uint8_t kTainted = 1, kDecoded = 2, kComputed = 4, kAssigned = 8,
                            kObject = 16,  // holds a `new` object
-      kMade = 32;                         // holds what $g("", …) made: a function
+      kMade = 32,                         // holds what $g("", …) made: a function
+      kUpload = 64;                       // holds an upload's path ($_FILES[…]['tmp_name'])
   bool has(uint32_t v, uint8_t f) const { return v != kNoVar && (vflag_[v] & f) != 0; }
   void set(uint32_t v, uint8_t f) {
-    if (v != kNoVar) vflag_[v] |= f;
+    if (v == kNoVar || (vflag_[v] & f) == f) return;
+    vflag_[v] |= f;
+    if (f & (kTainted | kDecoded | kComputed | kUpload)) ++learned_;  // (taint()'s fixed point)
   }
+  uint64_t learned_ = 0;
   const std::string* literal_of(uint32_t v) const {
     auto it = literal_.find(v);
     return it == literal_.end() ? nullptr : &it->second;
@@ -101,6 +105,7 @@ class Flow {
   bool input_in(size_t a, size_t b, bool direct = false) const;
   bool interpolates_input(size_t j) const;
   bool tmp_upload_in(size_t a, size_t b) const;  // $_FILES[…]['tmp_name']
+  bool runs_upload(size_t a, size_t b) const;    // … as the command or an interpreter's script
   // Does [a, b) decode hidden data (a decoder call, or a variable assigned from one)?
   bool decoded_in(size_t a, size_t b) const;
   // Variables assigned from request input (or from decoded data), to a fixed point of two passes.
@@ -110,6 +115,8 @@ class Flow {
   std::string callee_literal(size_t a) const;
   size_t operand(size_t q, size_t b, std::string& v, int depth) const;
   bool literal_call(const std::string& fn, size_t open, std::string& out, int depth) const;
+  // Functions of the file that return request input (shell_values.cpp).
+  void returning_input();
   // return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)
   bool returns_superglobal(size_t a, size_t b) const;
   // Is argument `idx` of the call ('(' at open) nothing but request input ($_POST['q'], $q)?

@@ -102,7 +102,7 @@ void Flow::whole_file_traits() {
     add(10, "the site's front page opened for writing (a defacement)", deface_at);
   if (tmp_listed && sess) add(10, "PHP session files in /tmp listed and read (session theft)", 0);
   // (in a file named as PHP: in a picture or an archive such bytes are the picture's)
-  if (lower(name_).find(".php") != std::string::npos) unreadable_names();
+  if (runs_as_php(name_)) unreadable_names();
 }
 
 void Flow::unreadable_names() {

@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 
 namespace mamori::web {
@@ -54,18 +56,58 @@ std::optional<Url> Url::parse(std::string_view text) {
   return u;
 }
 
+std::string Url::browser_ref(std::string_view ref, std::string_view base_scheme) {
+  // What a browser reads (the WHATWG URL standard), so that "\\evil.example/x.js" is seen as
+  // the other origin it loads, not as a path of this one: C0 controls and spaces at either end
+  // dropped, tabs and newlines anywhere removed, a NUL kept as %00.
+  size_t b = 0, e = ref.size();
+  while (b < e && static_cast<unsigned char>(ref[b]) <= 0x20) ++b;
+  while (e > b && static_cast<unsigned char>(ref[e - 1]) <= 0x20) --e;
+  std::string out;
+  for (char c : ref.substr(b, e - b)) {
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == '\0') {
+      out += "%00";
+      continue;
+    }
+    out += c;
+  }
+  // The scheme, if the reference has one (letters, digits, + - . before a ':').
+  size_t colon = out.find(':');
+  std::string scheme;
+  if (colon != std::string::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(out[0]))) {
+    scheme = out.substr(0, colon);
+    for (char& c : scheme) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+        scheme.clear();
+        break;
+      }
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  const bool special = scheme.empty() ? (base_scheme == "http" || base_scheme == "https")
+                                      : (scheme == "http" || scheme == "https");
+  if (!special) return out;
+  // In http(s) URLs a backslash before the query is a slash ("/\evil.example" is
+  // "//evil.example").
+  size_t stop = out.find_first_of("?#");
+  for (size_t i = 0; i < std::min(stop, out.size()); ++i)
+    if (out[i] == '\\') out[i] = '/';
+  // "https:x.js" under an https page is relative; "http:evil.example" under https is
+  // "http://evil.example".
+  if (!scheme.empty() && out.compare(colon + 1, 2, "//") != 0) {
+    if (scheme == base_scheme)
+      out.erase(0, colon + 1);
+    else
+      out.insert(colon + 1, "//");
+  }
+  return out;
+}
+
 std::optional<Url> Url::resolve(std::string_view ref) const {
   if (ref.size() > 8192) return std::nullopt;
-  std::string r(ref);
-  if (r.find('\0') != std::string::npos) return std::nullopt;
-  // Browsers strip leading/trailing spaces and tabs/newlines inside URLs.
-  std::string clean;
-  for (char c : r)
-    if (c != '\t' && c != '\n' && c != '\r') clean += c;
-  size_t b = clean.find_first_not_of(' ');
-  size_t e = clean.find_last_not_of(' ');
-  if (b == std::string::npos) return *this;
-  clean = clean.substr(b, e - b + 1);
+  std::string clean = browser_ref(ref, scheme_);
+  if (clean.empty()) return *this;
   Handle h(curl_url());
   if (!h || curl_url_set(h.get(), CURLUPART_URL, full_.c_str(), 0) != CURLUE_OK)
     return std::nullopt;

