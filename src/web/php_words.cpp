@@ -47,7 +47,7 @@ int callback_arg(std::string_view n) {
 bool decoder(std::string_view n) {
   return in(n, {"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "str_rot13", "strrev",
                 "hex2bin", "convert_uudecode", "urldecode", "rawurldecode", "pack", "bzdecompress",
-                "gzuncompress", "base_convert", "openssl_decrypt", "mcrypt_decrypt"});
+                "base_convert", "openssl_decrypt", "mcrypt_decrypt"});
 }
 bool include_word(std::string_view n) {
   return in(n, {"include", "include_once", "require", "require_once"});

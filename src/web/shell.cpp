@@ -55,9 +55,10 @@ class Judge : Flow {
       add(kNamedLikeImage,
           fmt::format("PHP code in a file named like an image or text ({})", name_), 0);
     for (size_t i = 0; i + 1 < t_.size(); ++i)
-      if (t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function" &&
-          at(i + 1).kind == PhpTok::kName)
-        defined_.insert(ln(i + 1));
+      if (t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function") {
+        const size_t n = punct(i + 1, "&") ? i + 2 : i + 1;
+        if (at(n).kind == PhpTok::kName) defined_.insert(ln(n));
+      }
     returning_input();
     // Until nothing new is learned: an assignment may come before the one that taints its
     // source (a loop, a function called later). Bounded by the work budget and 8 passes.
@@ -110,7 +111,8 @@ class Judge : Flow {
     // (an uploaded file's content, when what it is handed to runs code)
     const bool input = input_in(open + 1, close) ||
                        (code_sink(n) && tmp_upload_in(open + 1, close)) ||
-                       (command_sink(n) && runs_upload(open + 1, close));
+                       (command_sink(n) && runs_upload(open + 1, close)) ||
+                       ((code_sink(n) || command_sink(n)) && sockets_ && net_in(open + 1, close));
     const bool decoded = decoded_in(open + 1, close);
     if (input && runs_input(n, open)) {
       add(10, "request input passed to a function that runs it (" + n + ")", i);
@@ -307,8 +309,10 @@ class Judge : Flow {
     if (in(n, {"file_put_contents", "fwrite", "fputs"}) && input) {
       // file_put_contents($_SERVER['HTTP_X'], $_SERVER['HTTP_Y']): the request names the file
       // and gives its content — how a dropper writes the next shell
+      // (or a function of the file that does so with its parameters, whole: update($f, $d))
       if (std::string_view(n) == "file_put_contents" && first_end < close &&
-          input_in(open + 1, first_end, true) && input_in(first_end + 1, close, true))
+          ((input_in(open + 1, first_end, true) && input_in(first_end + 1, close, true)) ||
+           (probing_ && whole_arg_is_input(open, close, 0) && whole_arg_is_input(open, close, 1))))
         add(10, "a file the request names, written with what it sends (file_put_contents)", i);
       else if (std::string_view(n) == "file_put_contents" && first_end < close &&
                input_in(open + 1, first_end, true) && decoded_in(first_end + 1, close))
@@ -331,10 +335,23 @@ class Judge : Flow {
     if (input &&
         (std::string_view(n) == "mysql_query" || std::string_view(n) == "mysqli_query" ||
          std::string_view(n) == "pg_query") &&
-        whole_arg_is_input(open, close, std::string_view(n) == "mysqli_query" ? 1 : 0))
+        // (mysqli_query($link, $q); pg_query([$conn,] $q))
+        whole_arg_is_input(
+            open, close,
+            std::string_view(n) == "mysqli_query" ||
+                    (std::string_view(n) == "pg_query" && count_commas(open + 1, close) > 0)
+                ? 1
+                : 0))
       add(10, "a SQL query the request writes whole (" + n + ")", i);
     if (input && std::string_view(n) == "mail" && whole_arg_is_input(open, close, 0))
       add(10, "mail to an address the request gives (a mailer for spam)", i);
+    // move_uploaded_file($f, "entrika.php"): an upload made a script of the site, whatever it
+    // holds (applications store uploads as data, under names of their own)
+    if (std::string_view(n) == "move_uploaded_file" && at(close - 1).kind == PhpTok::kString &&
+        !at(close - 1).interpolated && runs_as_php(at(close - 1).value)) {
+      add(10, "an upload stored as a PHP script (" + at(close - 1).value + ")", i);
+      return;
+    }
     if ((std::string_view(n) == "move_uploaded_file" || std::string_view(n) == "copy") && input) {
       // The destination: the name the client chose, as is (a file dropped where the script
       // runs), or after a fixed directory (how an application stores an upload, at best).
@@ -365,38 +382,6 @@ class Judge : Flow {
           add(10, "a sink's name decoded at run time (" + n + ")", i);
       }
     }
-  }
-
-  // An argument that computes a string by concatenating variables (not a literal, a closure).
-  bool computed_name(size_t a, size_t b) const {
-    if (a + 1 >= b) return false;  // a variable alone is how applications pass callbacks
-    bool concat = false, var = false;
-    for (size_t j = a; j < b; ++j) {
-      if (t_[j].kind == PhpTok::kName &&
-          in(ln(j), {"function", "fn", "array", "static", "new", "true", "false", "null"}))
-        return false;
-      if (punct(j, "[") && j == a) return false;  // [$obj, 'method']
-      if (punct(j, ".")) concat = true;
-      if (t_[j].kind == PhpTok::kVariable) var = true;
-    }
-    return concat && var;
-  }
-
-  // A callback argument that spells a sink's name in disguise ('sys'.'tem', "\x73ystem").
-  bool callback_hidden(size_t a, size_t b) const {
-    std::string lit;
-    bool disguised = false;
-    for (size_t j = a; j < b; ++j) {
-      if (t_[j].kind == PhpTok::kString) {
-        lit += t_[j].value;
-        if (t_[j].text.find('\\') != std::string_view::npos) disguised = true;
-      } else if (punct(j, ".")) {
-        disguised = true;
-      } else {
-        return false;
-      }
-    }
-    return disguised && hidden_worthy(lit);
   }
 
   void scan() {
@@ -434,8 +419,12 @@ class Judge : Flow {
         // All parameters at once first: most functions run none of them, and then one scan
         // says so (tainting more only finds more).
         if (params.empty() || !probe(params, body, end)) continue;
+        std::set<size_t>& runs = sink_fns_[name];
         for (size_t p = 0; p < params.size(); ++p)  // then which of them
-          if (params.size() == 1 || probe({params[p]}, body, end)) sink_fns_[name].insert(p);
+          if (params.size() == 1 || probe({params[p]}, body, end)) runs.insert(p);
+        // none alone, all together (update($file, $data) writes the one with the other)
+        if (runs.empty())
+          for (size_t p = 0; p < params.size(); ++p) runs.insert(p);
       }
     }
   }
@@ -600,6 +589,9 @@ class Judge : Flow {
         if (k.shell) {
           if (input_in(i, i + 1))
             add(10, "a shell command in backticks with request input", i);
+          else if (sockets_ && net_in(i, i + 1))
+            add(10, "a shell command in backticks with what a connection sends (a reverse shell)",
+                i);
           else if (k.value.find_first_not_of(" \t\r\n") != std::string::npos)
             add(5, "a shell command in backticks", i);  // (`` runs nothing: markup's quotes)
           continue;
@@ -640,36 +632,7 @@ class Judge : Flow {
         if (k.value.size() >= 2000 && encoded_blob(k.value)) blob_ = i;
         continue;
       }
-      if (k.kind == PhpTok::kName) continue;
-      // chr(115).chr(121)… — a name built from character codes
-      if (k.kind == PhpTok::kPunct && k.text == "(" && i > 0) continue;
     }
-  }
-
-  // An assertion ([a, b) compares, negates or calls a function that is not a decoder): PHP 8
-  // never runs assert's argument as code, and PHP 7 only a string.
-  bool assertion(size_t a, size_t b) const {
-    for (size_t j = a; j < b; ++j) {
-      if (t_[j].kind == PhpTok::kName && punct(j + 1, "(") && !decoder(ln(j)) &&
-          !passthrough(ln(j)))
-        return true;
-      if (t_[j].kind == PhpTok::kName && std::string_view(ln(j)) == "instanceof") return true;
-      if (t_[j].kind == PhpTok::kPunct &&
-          in(t_[j].text, {"===", "!==", "==", "!=", "<", ">", "<=", ">=", "!", "&&", "||"}))
-        return true;
-    }
-    return false;
-  }
-
-  // Where the first argument of the call ('(' at open) ends: its ',' at depth 0, or close.
-  size_t first_arg_end(size_t open, size_t close) const {
-    for (size_t j = open + 1; j < close; ++j) {
-      if (punct(j, "(") || punct(j, "[") || punct(j, "{"))
-        j = close_of(j);
-      else if (punct(j, ","))
-        return j;
-    }
-    return close;
   }
 
   std::map<std::string, std::set<size_t>> sink_fns_;  // function → parameters reaching a sink

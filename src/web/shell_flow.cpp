@@ -59,7 +59,6 @@ void Flow::drop_prose() {
     if (!code && names >= 20 && pairs * 10 > names * 3) prose.emplace_back(from, to);
     from = to;
   }
-  prose_segments_ = prose.size();
   if (prose.empty()) return;
   std::vector<PhpToken> kept;
   size_t p = 0;
@@ -95,6 +94,7 @@ void Flow::index() {
       ln_[j] = &it->first;
       cls_[j] |= it->second;
       if (include_word(it->first)) includes_ = true;
+      if (socket_fn(it->first)) sockets_ = true;
       continue;
     }
     if (t_[j].kind == PhpTok::kString) {
@@ -187,15 +187,15 @@ void Flow::decoder_functions() {
   if (std::none_of(cls_.begin(), cls_.end(), [](uint8_t c) { return (c & kDecoder) != 0; })) return;
   std::set<std::string> fns;
   for (size_t i = 0; i + 2 < t_.size(); ++i) {
-    if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function" &&
-          at(i + 1).kind == PhpTok::kName && punct(i + 2, "(")))
-      continue;
-    size_t body = close_of(i + 2) + 1;
+    if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function")) continue;
+    const size_t n = punct(i + 1, "&") ? i + 2 : i + 1;  // (function &dec(…) returns by reference)
+    if (at(n).kind != PhpTok::kName || !punct(n + 1, "(")) continue;
+    size_t body = close_of(n + 1) + 1;
     while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
     if (!punct(body, "{")) continue;
     for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
       if (std::string_view(ln(r)) == "return" && decoded_in(r + 1, stmt_end(r + 1))) {
-        fns.insert(ln(i + 1));
+        fns.insert(ln(n));
         break;
       }
   }
@@ -231,7 +231,8 @@ uint8_t Flow::classify(const std::string& n) {
   if (decoder(n)) c |= kDecoder;
   if (command_sink(n) || code_sink(n) || decoder(n) || callback_family(n) ||
       in(n, {"preg_replace", "mb_ereg_replace", "mb_eregi_replace", "file_put_contents", "fwrite",
-             "fputs", "move_uploaded_file", "mysql_query", "mysqli_query", "pg_query", "mail"}) ||
+             "fputs", "move_uploaded_file", "mysql_query", "mysql_db_query", "mysqli_query",
+             "pg_query", "mail"}) ||
       file_manager_fn(n))
     c |= kSinkish;
   if (std::string_view(n) == "getallheaders" || std::string_view(n) == "apache_request_headers")
@@ -372,6 +373,16 @@ bool Flow::runs_upload(size_t a, size_t b) const {
   return false;
 }
 
+bool Flow::net_in(size_t a, size_t b) const {
+  for (size_t j = a; j < b && j < t_.size(); ++j) {
+    if (has(var(j), kNet)) return true;
+    if (t_[j].kind == PhpTok::kString && t_[j].interpolated)
+      for (const std::string& v : interpolated_vars(t_[j].value))
+        if (has(lookup(v, scope(j)), kNet)) return true;
+  }
+  return false;
+}
+
 bool Flow::tmp_upload_in(size_t a, size_t b) const {
   for (size_t j = a; j < b && j < t_.size(); ++j) {
     if (t_[j].text == "$_FILES" && punct(j + 1, "[") && punct(close_of(j + 1) + 1, "[") &&
@@ -495,7 +506,12 @@ void Flow::taint() {
     }
     if (at(j + 1).text == "$_SERVER" && j + 2 == e) set(name, kTainted);
     // the path of an upload, and what it holds: the request's
-    if (tmp_upload_in(j + 1, e)) set(name, kUpload);  // (its content counts where it is run)
+    if (tmp_upload_in(j + 1, e)) set(name, kUpload);
+    // $line = fgets($sock): what the other end of a connection the file opened says — a
+    // reverse shell's commands
+    if (sockets_ && at(j + 1).kind == PhpTok::kName && punct(j + 2, "(") &&
+        in(ln(j + 1), {"fgets", "fread", "fgetc", "socket_read", "stream_get_line", "socket_recv"}))
+      set(name, kNet);  // (its content counts where it is run)
     // $f = $g("", $code): create_function's signature, called through a variable
     if (at(j + 1).kind == PhpTok::kVariable && punct(j + 2, "(") && close_of(j + 2) + 1 == e &&
         at(j + 3).kind == PhpTok::kString && at(j + 3).value.empty() && punct(j + 4, ","))

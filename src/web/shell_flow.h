@@ -54,7 +54,8 @@ class Flow {
   static constexpr uint8_t kTainted = 1, kDecoded = 2, kComputed = 4, kAssigned = 8,
                            kObject = 16,  // holds a `new` object
       kMade = 32,                         // holds what $g("", …) made: a function
-      kUpload = 64;                       // holds an upload's path ($_FILES[…]['tmp_name'])
+      kUpload = 64,                       // holds an upload's path ($_FILES[…]['tmp_name'])
+      kNet = 128;  // holds what was read from a network connection the file opened
   bool has(uint32_t v, uint8_t f) const { return v != kNoVar && (vflag_[v] & f) != 0; }
   void set(uint32_t v, uint8_t f) {
     if (v == kNoVar || (vflag_[v] & f) == f) return;
@@ -77,7 +78,6 @@ class Flow {
   // Segments of PHP that read as prose (a name after a name, again and again: documentation
   // with a PHP example, where the text after "<?php" is no code) are not judged.
   void drop_prose();
-  size_t prose_segments_ = 0;
   void index();
   static bool superglobal(std::string_view name);  // $_GET … $_SESSION, $_SERVER, $GLOBALS
   void decoder_functions();
@@ -106,6 +106,8 @@ class Flow {
   bool interpolates_input(size_t j) const;
   bool tmp_upload_in(size_t a, size_t b) const;  // $_FILES[…]['tmp_name']
   bool runs_upload(size_t a, size_t b) const;    // … as the command or an interpreter's script
+  bool net_in(size_t a, size_t b) const;         // what a socket of the file said (kNet)
+  bool sockets_ = false;                         // the file opens a network connection
   // Does [a, b) decode hidden data (a decoder call, or a variable assigned from one)?
   bool decoded_in(size_t a, size_t b) const;
   // Variables assigned from request input (or from decoded data), to a fixed point of two passes.
@@ -115,6 +117,13 @@ class Flow {
   std::string callee_literal(size_t a) const;
   size_t operand(size_t q, size_t b, std::string& v, int depth) const;
   bool literal_call(const std::string& fn, size_t open, std::string& out, int depth) const;
+  // An argument that computes a string by concatenating variables; a callback argument that
+  // spells a sink's name in disguise; an assertion (not code to run); where a call's first
+  // argument ends (shell_values.cpp).
+  bool computed_name(size_t a, size_t b) const;
+  bool callback_hidden(size_t a, size_t b) const;
+  bool assertion(size_t a, size_t b) const;
+  size_t first_arg_end(size_t open, size_t close) const;
   // Functions of the file that return request input (shell_values.cpp).
   void returning_input();
   // return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)

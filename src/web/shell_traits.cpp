@@ -24,7 +24,7 @@ void Flow::whole_file_traits() {
   chr_chains();
 
   bool sock = false, cmd = false, shell_path = false, site_exec = false, binds = false;
-  bool tmp_listed = false, sess = false, runs = false, decodes = false;
+  bool tmp_listed = false, sess = false, runs = false, decodes = false, forever = false;
   size_t cmd_at = 0, listen_at = SIZE_MAX, mail_at = SIZE_MAX, deface_at = SIZE_MAX;
   std::set<std::string> server_keys;
   int tool_words = 0;
@@ -49,7 +49,7 @@ void Flow::whole_file_traits() {
     if (k.kind == PhpTok::kVariable && k.text == "$_SERVER" && punct(i + 1, "[") &&
         at(i + 2).kind == PhpTok::kString &&
         in(at(i + 2).value, {"DOCUMENT_ROOT", "SCRIPT_FILENAME", "SERVER_ADDR", "PATH_TRANSLATED",
-                             "HTTP_HOST", "SERVER_NAME", "SCRIPT_NAME", "REQUEST_URI", "PHP_SELF"}))
+                             "SERVER_SOFTWARE"}))
       server_keys.insert(at(i + 2).value);
     if (k.kind != PhpTok::kName || !(cls_[i] & kTrait) || !punct(i + 1, "(")) continue;
     const std::string& n = ln(i);
@@ -63,8 +63,10 @@ void Flow::whole_file_traits() {
       listen_at = i;
     runs = runs || code_sink(n) || callback_arg(n) >= 0 || std::string_view(n) == "preg_replace";
     decodes = decodes || decoder(n);
-    if (silent_call(n, at(i + 2).text))
+    if (silent_call(n, at(i + 2).text)) {
       add(1, "runs silently and without a time limit (" + n + ")", i);
+      forever = forever || std::string_view(n) != "error_reporting";
+    }
     // opendir("/tmp") for "sess_…": the PHP sessions of other sites and visitors read where
     // they lie by default (an application reads its own, from session_save_path())
     if (in(n, {"opendir", "scandir", "glob"}) && at(i + 2).kind == PhpTok::kString &&
@@ -91,8 +93,13 @@ void Flow::whole_file_traits() {
     add(10, "FTP SITE EXEC sent over a socket (Serv-U privilege escalation)", 0);
   // socket_bind + socket_listen, stream_socket_server: a server started from a web page (a
   // proxy or a bind shell); web applications connect out, they do not listen
+  // … set to run for ever (set_time_limit(0)): a SOCKS proxy or a bind shell kept up by a page
   if (listen_at != SIZE_MAX && (binds || std::string_view(ln(listen_at)) == "stream_socket_server"))
-    add(5, "a network server started from a web page (a proxy or a bind shell?)", listen_at);
+    add(forever ? 10 : 5,
+        forever ? "a network server started from a web page, set to run for ever (a proxy or a "
+                  "bind shell)"
+                : "a network server started from a web page (a proxy or a bind shell?)",
+        listen_at);
   if (blob_ != SIZE_MAX && decodes) add(runs ? 10 : 5, "a long encoded blob and a decoder", blob_);
   // DOCUMENT_ROOT, SCRIPT_FILENAME, SERVER_ADDR … mailed to a fixed address: a dropped file
   // reporting where it landed

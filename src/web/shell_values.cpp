@@ -154,4 +154,61 @@ void Flow::returning_input() {
   }
 }
 
+// An argument that computes a string by concatenating variables (not a literal, a closure).
+bool Flow::computed_name(size_t a, size_t b) const {
+  if (a + 1 >= b) return false;  // a variable alone is how applications pass callbacks
+  bool concat = false, var = false;
+  for (size_t j = a; j < b; ++j) {
+    if (t_[j].kind == PhpTok::kName &&
+        in(ln(j), {"function", "fn", "array", "static", "new", "true", "false", "null"}))
+      return false;
+    if (punct(j, "[") && j == a) return false;  // [$obj, 'method']
+    if (punct(j, ".")) concat = true;
+    if (t_[j].kind == PhpTok::kVariable) var = true;
+  }
+  return concat && var;
+}
+
+// A callback argument that spells a sink's name in disguise ('sys'.'tem', "\x73ystem").
+bool Flow::callback_hidden(size_t a, size_t b) const {
+  std::string lit;
+  bool disguised = false;
+  for (size_t j = a; j < b; ++j) {
+    if (t_[j].kind == PhpTok::kString) {
+      lit += t_[j].value;
+      if (t_[j].text.find('\\') != std::string_view::npos) disguised = true;
+    } else if (punct(j, ".")) {
+      disguised = true;
+    } else {
+      return false;
+    }
+  }
+  return disguised && hidden_worthy(lit);
+}
+
+// An assertion ([a, b) compares, negates or calls a function that is not a decoder): PHP 8
+// never runs assert's argument as code, and PHP 7 only a string.
+bool Flow::assertion(size_t a, size_t b) const {
+  for (size_t j = a; j < b; ++j) {
+    if (t_[j].kind == PhpTok::kName && punct(j + 1, "(") && !decoder(ln(j)) && !passthrough(ln(j)))
+      return true;
+    if (t_[j].kind == PhpTok::kName && std::string_view(ln(j)) == "instanceof") return true;
+    if (t_[j].kind == PhpTok::kPunct &&
+        in(t_[j].text, {"===", "!==", "==", "!=", "<", ">", "<=", ">=", "!", "&&", "||"}))
+      return true;
+  }
+  return false;
+}
+
+// Where the first argument of the call ('(' at open) ends: its ',' at depth 0, or close.
+size_t Flow::first_arg_end(size_t open, size_t close) const {
+  for (size_t j = open + 1; j < close; ++j) {
+    if (punct(j, "(") || punct(j, "[") || punct(j, "{"))
+      j = close_of(j);
+    else if (punct(j, ","))
+      return j;
+  }
+  return close;
+}
+
 }  // namespace mamori::web::detail

@@ -208,6 +208,18 @@ TEST(ShellJudge, FindsEachWayAShellRunsWhatTheRequestSays) {
        "$a = $_GET['c']; } system($c);",
        "command execution with request input"},
       {"<?php include __DIR__ . '/CHANGELOG.md';", "named like an image or text"},
+      {"<?php move_uploaded_file($userfile, 'entrika.php');", "stored as a PHP script"},
+      {"<?php function &dec($d) { return base64_decode($d); } $x = dec($_POST['k']); eval($x);",
+       "PHP code from request input"},
+      {"<?php $s = fsockopen($h, 4444); while ($l = fgets($s, 8192)) { $m = `$l`; "
+       "fputs($s, $m); }",
+       "what a connection sends"},
+      {"<?php set_time_limit(0); $s = socket_create(AF_INET, SOCK_STREAM, 0); "
+       "socket_bind($s, '0.0.0.0', 1080); socket_listen($s);",
+       "set to run for ever"},
+      {"<?php function update($f, $d) { file_put_contents($f, $d); } "
+       "update($_POST['file'], $_POST['data']);",
+       "request input passed to a function that runs it (update)"},
   };
   for (const auto& [code, why] : shells) {
     ShellVerdict v = judge_php(code, "x.php");
@@ -342,11 +354,15 @@ TEST(ShellJudge, FindsTheDevCorpusShells) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file() || e.path().extension() != ".sample") continue;
     ++n;
-    found += judge_php(slurp(e.path()), e.path().stem().string()).suspect();
+    // Under the name it would have on a server: the collection stores some as x.php.txt,
+    // which would add the points of PHP in a text file.
+    std::string name = e.path().stem().string();
+    if (name.ends_with(".txt")) name.resize(name.size() - 4);
+    found += judge_php(slurp(e.path()), name).suspect();
   }
   ASSERT_EQ(n, 588u);
   // The share found today (docs/web.md); this fails if it drops.
-  EXPECT_GE(found * 100, n * 95) << found << " of " << n;  // 559 on 2026-12-03
+  EXPECT_GE(found * 100, n * 95) << found << " of " << n;  // 559 on 2026-12-03 (560 as stored)
 }
 
 // Debian's WordPress (unpacked by scripts/install-deps.sh --test): clean code, none flagged.
