@@ -198,6 +198,20 @@ Result<std::string> Root::canonical(std::string_view abs) const {
   return host.substr(root_host.size());
 }
 
+Result<UniqueFd> Root::open_entry(const WalkEntry& e, struct stat* out) {
+  if (e.dir_fd < 0 || e.name.empty() || e.name.find('/') != std::string_view::npos)
+    return Error::invalid(e.path + ": not an entry of a walk");
+  std::string name(e.name);
+  UniqueFd fd(
+      ::openat(e.dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return at_error(e.path, errno);  // ELOOP: a link put there since the listing
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return at_error(e.path, errno);
+  if (!S_ISREG(st.st_mode)) return Error::invalid(e.path + ": not a regular file");
+  if (out) *out = st;
+  return fd;
+}
+
 Result<UniqueFd> Root::open_dir(std::string_view abs) const {
   auto p = open_path(abs, true);
   if (!p) return p.error();
@@ -332,7 +346,7 @@ Status Root::walk(std::string_view top, const std::function<Walk(const WalkEntry
       continue;
     }
     auto [name, type] = f.entries[f.next++];
-    WalkEntry e{join_abs(f.path, name), type, static_cast<int>(stack.size())};
+    WalkEntry e{join_abs(f.path, name), type, static_cast<int>(stack.size()), f.fd.get(), name};
     Walk w = visit(e);
     if (w == Walk::kStop) {
       stop = true;

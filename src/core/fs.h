@@ -77,10 +77,16 @@ class Root {
   // Depth-first walk below `top` (sorted names, symlinks reported and never followed, every
   // directory opened relative to its parent's descriptor: nothing outside `top` is reached).
   struct WalkEntry {
-    std::string path;    // in-root absolute
-    unsigned char type;  // DT_DIR, DT_REG, DT_LNK, … (never DT_UNKNOWN)
-    int depth;           // 1 for the entries of `top`
+    std::string path;       // in-root absolute
+    unsigned char type;     // DT_DIR, DT_REG, DT_LNK, … (never DT_UNKNOWN)
+    int depth;              // 1 for the entries of `top`
+    int dir_fd = -1;        // the directory listed, open while the entry is visited (open_entry)
+    std::string_view name;  // the entry's name in it
   };
+  // The regular file a walk entry names, opened from the directory the walk listed (no path
+  // resolved again: a rename or a link put on the way after the listing changes nothing), never
+  // following a link, never blocking on a FIFO; not a regular file: an error.
+  static Result<UniqueFd> open_entry(const WalkEntry& e, struct stat* st = nullptr);
   enum class Walk { kContinue, kSkipChildren, kStop };
   // `unopened` (when given) counts the directories below `top` that could not be opened (no
   // longer there, replaced by a link, or the open-file limit reached): their files were not seen.

@@ -134,8 +134,9 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
           ++r.files;
           const bool php = mamori::web::php::runs_as_php(e.path);
           struct stat sb {};
-          // What web users write: a link anywhere on the way is refused, only regular files open.
-          auto fd = root.open_file(e.path, &sb, Root::Links::kRefuse);
+          // What web users write: opened from the directory listed (no link followed, nothing
+          // resolved again), only regular files.
+          auto fd = Root::open_entry(e, &sb);
           if (!fd) {
             ++r.unreadable;
             return Root::Walk::kContinue;
