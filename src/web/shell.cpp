@@ -394,16 +394,11 @@ class Judge : Flow {
   void summaries() {
     for (int pass = 0; pass < 2; ++pass) {        // a wrapper of a wrapper
       if (pass == 1 && sink_fns_.empty()) break;  // nothing to wrap
+      size_t n = 0, body = 0;
       for (size_t i = 0; i + 2 < t_.size(); ++i) {
-        if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function")) continue;
-        size_t n = i + 1;
-        if (punct(n, "&")) ++n;
-        if (at(n).kind != PhpTok::kName || !punct(n + 1, "(")) continue;
+        if (!named_function(i, n, body)) continue;
         std::string name = ln(n);
         size_t pc = close_of(n + 1);
-        size_t body = pc + 1;
-        while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
-        if (!punct(body, "{")) continue;
         size_t end = close_of(body);
         // The first variable of each parameter, in one pass.
         std::vector<uint32_t> params;

@@ -186,13 +186,9 @@ void Flow::decoder_functions() {
   // (none in a file that calls no decoder at all)
   if (std::none_of(cls_.begin(), cls_.end(), [](uint8_t c) { return (c & kDecoder) != 0; })) return;
   std::set<std::string> fns;
+  size_t n = 0, body = 0;
   for (size_t i = 0; i + 2 < t_.size(); ++i) {
-    if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function")) continue;
-    const size_t n = punct(i + 1, "&") ? i + 2 : i + 1;  // (function &dec(…) returns by reference)
-    if (at(n).kind != PhpTok::kName || !punct(n + 1, "(")) continue;
-    size_t body = close_of(n + 1) + 1;
-    while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
-    if (!punct(body, "{")) continue;
+    if (!named_function(i, n, body)) continue;
     for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
       if (std::string_view(ln(r)) == "return" && decoded_in(r + 1, stmt_end(r + 1))) {
         fns.insert(ln(n));

@@ -124,6 +124,9 @@ class Flow {
   bool callback_hidden(size_t a, size_t b) const;
   bool assertion(size_t a, size_t b) const;
   size_t first_arg_end(size_t open, size_t close) const;
+  // Does token i start a named function with a body (function [&]name(…) [: type] { … })? Then
+  // `name` is its name token and `body` its '{' (shell_values.cpp).
+  bool named_function(size_t i, size_t& name, size_t& body) const;
   // Functions of the file that return request input (shell_values.cpp).
   void returning_input();
   // return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)

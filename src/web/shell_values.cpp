@@ -137,15 +137,19 @@ bool Flow::literal_call(const std::string& fn, size_t open, std::string& out, in
 // return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)
 // Functions of the file that return request input (function h() { return $_GET; }): known
 // before values are followed, so that $q = h() carries it.
+bool Flow::named_function(size_t i, size_t& name, size_t& body) const {
+  if (!(at(i).kind == PhpTok::kName && std::string_view(ln(i)) == "function")) return false;
+  name = punct(i + 1, "&") ? i + 2 : i + 1;  // (function &dec(…) returns by reference)
+  if (at(name).kind != PhpTok::kName || !punct(name + 1, "(")) return false;
+  body = close_of(name + 1) + 1;
+  while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
+  return punct(body, "{");  // not an abstract method's or an interface's ';'
+}
+
 void Flow::returning_input() {
+  size_t n = 0, body = 0;
   for (size_t i = 0; i + 2 < t_.size() && !spend(); ++i) {
-    if (!(t_[i].kind == PhpTok::kName && std::string_view(ln(i)) == "function")) continue;
-    size_t n = i + 1;
-    if (punct(n, "&")) ++n;
-    if (at(n).kind != PhpTok::kName || !punct(n + 1, "(")) continue;
-    size_t body = close_of(n + 1) + 1;
-    while (body < t_.size() && !spend() && !punct(body, "{") && !punct(body, ";")) ++body;
-    if (!punct(body, "{")) continue;
+    if (!named_function(i, n, body)) continue;
     for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
       if (std::string_view(ln(r)) == "return" && returns_superglobal(r + 1, stmt_end(r + 1))) {
         returns_input_.insert(ln(n));
