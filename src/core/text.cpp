@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -203,6 +205,18 @@ bool path_glob_match(std::string_view p, std::string_view t) {
   }
   PathGlob g{p, t, memo, gen};
   return g.at(0, 0);
+}
+
+bool is_ascii(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ULL) return false;
+  }
+  for (; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
+  return true;
 }
 
 std::string valid_utf8(std::string_view s) {

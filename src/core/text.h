@@ -34,6 +34,8 @@ bool glob_match(std::string_view pattern, std::string_view text);
 //   path_glob_match("/var/www/**/uploads/**/*.php", "/var/www/wp-content/uploads/x.php")  // true
 bool path_glob_match(std::string_view pattern, std::string_view path);
 
+// No byte ≥ 0x80 (eight bytes at a time: a quick look at a whole file).
+bool is_ascii(std::string_view s);
 // Replace invalid UTF-8 sequences with U+FFFD.
 std::string valid_utf8(std::string_view s);
 std::vector<std::string> valid_utf8_all(const std::vector<std::string>& v);

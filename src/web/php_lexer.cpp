@@ -9,16 +9,32 @@ namespace mamori::web {
 
 namespace {
 
-bool name_start(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
-bool name_char(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
-bool space(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+// Character classes as PHP's lexer has them (ASCII letters, digits, '_', any byte ≥ 0x80),
+// looked up in a table: no locale, no call per byte.
+constexpr uint8_t kStart = 1, kChar = 2, kDigit = 4, kHex = 8, kSpace = 16;
+constexpr std::array<uint8_t, 256> kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    if (alpha || c == '_' || c >= 0x80) t[c] |= kStart | kChar;
+    if (digit) t[c] |= kChar | kDigit | kHex;
+    if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) t[c] |= kHex;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') t[c] |= kSpace;
+  }
+  return t;
+}();
+bool name_start(unsigned char c) { return (kClass[c] & kStart) != 0; }
+bool name_char(unsigned char c) { return (kClass[c] & kChar) != 0; }
+bool is_digit(unsigned char c) { return (kClass[c] & kDigit) != 0; }
+bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+bool space(unsigned char c) { return (kClass[c] & kSpace) != 0; }
 
 bool iprefix(std::string_view s, size_t at, std::string_view p) {
   if (s.size() - at < p.size()) return false;
   for (size_t i = 0; i < p.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[at + i])) != p[i]) return false;
+    if ((is_alpha(static_cast<unsigned char>(s[at + i])) ? (s[at + i] | 0x20) : s[at + i]) != p[i])
+      return false;
   return true;
 }
 
@@ -53,6 +69,14 @@ std::string double_quoted(std::string_view b, bool& interp) {
   std::string o;
   o.reserve(b.size());
   for (size_t i = 0; i < b.size(); ++i) {
+    // a run of bytes that are neither escapes nor interpolation, copied whole
+    size_t plain = i;
+    while (plain < b.size() && b[plain] != '\\' && b[plain] != '$' && b[plain] != '{') ++plain;
+    if (plain > i) {
+      o.append(b.data() + i, plain - i);
+      i = plain;
+      if (i >= b.size()) break;
+    }
     char c = b[i];
     if (c == '$' && i + 1 < b.size() &&
         (name_start(static_cast<unsigned char>(b[i + 1])) || b[i + 1] == '{'))
@@ -146,9 +170,11 @@ std::string double_quoted(std::string_view b, bool& interp) {
 }
 
 std::string single_quoted(std::string_view b) {
-  std::string o;
+  size_t first = b.find('\\');
+  if (first == std::string_view::npos) return std::string(b);  // most strings: as written
+  std::string o(b.substr(0, first));
   o.reserve(b.size());
-  for (size_t i = 0; i < b.size(); ++i) {
+  for (size_t i = first; i < b.size(); ++i) {
     if (b[i] == '\\' && i + 1 < b.size() && (b[i + 1] == '\\' || b[i + 1] == '\'')) {
       o += b[++i];
     } else {
@@ -222,22 +248,21 @@ class Lexer {
   }
 
   PhpToken& add(PhpTok k, size_t at, size_t len) {
-    PhpToken t;
-    t.kind = k;
-    t.text = s_.substr(at, len);
-    t.offset = static_cast<uint32_t>(at);
     if (k == PhpTok::kPunct && len == 1 && s_[at] == '{') ++depth_;
     if (k == PhpTok::kPunct && len == 1 && s_[at] == '}') --depth_;
-    // Past the budget tokens are not kept: each is judged for inertness (rest_inert) in turn.
-    if (out_.tokens.size() >= max_) out_.truncated = true;
-    if (out_.truncated) {
-      judge_spare();  // the previous one, now that its value is set
-      spare_ = std::move(t);
-      have_spare_ = true;
-      return spare_;
-    }
-    out_.tokens.push_back(std::move(t));
-    return out_.tokens.back();
+    if (out_.tokens.size() < max_) [[likely]]
+      return out_.tokens.emplace_back(
+          PhpToken{k, s_.substr(at, len), {}, false, false, static_cast<uint32_t>(at)});
+    return past_budget(k, at, len);
+  }
+
+  // Past the budget tokens are not kept: each is judged for inertness (rest_inert) in turn.
+  [[gnu::noinline]] PhpToken& past_budget(PhpTok k, size_t at, size_t len) {
+    out_.truncated = true;
+    judge_spare();  // the previous one, now that its value is set
+    spare_ = PhpToken{k, s_.substr(at, len), {}, false, false, static_cast<uint32_t>(at)};
+    have_spare_ = true;
+    return spare_;
   }
 
   // Could the token past the budget (spare_) run anything? Only data is inert, and outside every
@@ -310,8 +335,8 @@ class Lexer {
                                    name_start(static_cast<unsigned char>(s_[i_ + 1])))))
           ++i_;
         add(PhpTok::kName, st, i_ - st);
-      } else if (std::isdigit(c) || (c == '.' && i_ + 1 < s_.size() &&
-                                     std::isdigit(static_cast<unsigned char>(s_[i_ + 1])))) {
+      } else if (is_digit(c) || (c == '.' && i_ + 1 < s_.size() &&
+                                 is_digit(static_cast<unsigned char>(s_[i_ + 1])))) {
         const size_t st = i_;
         const size_t len = number();  // (moves i_: not an argument beside i_)
         add(PhpTok::kNumber, st, len);
@@ -352,10 +377,10 @@ class Lexer {
     auto digit = [&](size_t k, int base) {
       if (k >= s_.size()) return false;
       unsigned char d = static_cast<unsigned char>(s_[k]);
-      if (base == 16) return std::isxdigit(d) != 0;
+      if (base == 16) return (kClass[d] & kHex) != 0;
       if (base == 2) return d == '0' || d == '1';
       if (base == 8) return d >= '0' && d <= '7';
-      return std::isdigit(d) != 0;
+      return is_digit(d);
     };
     auto run = [&](int base) {  // digits with single '_' between them
       while (digit(i_, base) || (i_ < s_.size() && s_[i_] == '_' && i_ > st && digit(i_ + 1, base)))
@@ -400,7 +425,7 @@ class Lexer {
     size_t j = i_ + 1;
     while (j < s_.size() && (s_[j] == ' ' || s_[j] == '\t')) ++j;
     size_t ns = j;
-    while (j < s_.size() && std::isalpha(static_cast<unsigned char>(s_[j]))) ++j;
+    while (j < s_.size() && is_alpha(static_cast<unsigned char>(s_[j]))) ++j;
     std::string_view word = s_.substr(ns, j - ns);
     while (j < s_.size() && (s_[j] == ' ' || s_[j] == '\t')) ++j;
     if (j >= s_.size() || s_[j] != ')' || word.empty()) return false;
@@ -458,14 +483,32 @@ class Lexer {
   }
 
   void punct() {
-    // Only a few characters start an operator of two or three.
-    if (std::strchr("=!<*.?-:&|+/%>", s_[i_]) != nullptr && i_ + 1 < s_.size())
-      for (auto op : kOps)
-        if (op[0] == s_[i_] && op[1] == s_[i_ + 1] && s_.compare(i_, op.size(), op) == 0) {
-          add(PhpTok::kPunct, i_, op.size());
-          i_ += op.size();
-          return;
-        }
+    // Operators of two or three characters, looked up by their first two.
+    static constexpr std::array<uint8_t, 65536> kPair = [] {
+      std::array<uint8_t, 65536> t{};
+      for (auto op : kOps) {
+        const size_t pair =
+            static_cast<unsigned char>(op[0]) << 8 | static_cast<unsigned char>(op[1]);
+        t[pair] |= op.size() == 2 ? 1 : 2;  // 1: an operator; 2: starts one of three
+      }
+      return t;
+    }();
+    if (i_ + 1 < s_.size()) {
+      const uint8_t pair =
+          kPair[static_cast<unsigned char>(s_[i_]) << 8 | static_cast<unsigned char>(s_[i_ + 1])];
+      if ((pair & 2) && i_ + 2 < s_.size())
+        for (auto op : kOps)
+          if (op.size() == 3 && s_.compare(i_, 3, op) == 0) {
+            add(PhpTok::kPunct, i_, 3);
+            i_ += 3;
+            return;
+          }
+      if (pair & 1) {
+        add(PhpTok::kPunct, i_, 2);
+        i_ += 2;
+        return;
+      }
+    }
     add(PhpTok::kPunct, i_, 1);
     ++i_;
   }

@@ -2,6 +2,8 @@
 #include "web/php_words.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cctype>
 #include <cstdlib>
 
@@ -14,15 +16,6 @@ std::string lower(std::string_view s) {
   for (char& c : o)  // ASCII only, no locale: PHP's names are case-insensitive in ASCII
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
   return o;
-}
-
-bool in(std::string_view w, std::initializer_list<std::string_view> l) {
-  // called for every name of every file: sizes and first letters first, no libc call for most
-  for (std::string_view x : l)
-    if (x.size() == w.size() && !w.empty() && x[0] == w[0] &&
-        std::equal(x.begin() + 1, x.end(), w.begin() + 1))
-      return true;
-  return false;
 }
 
 // Runs what it is given as a shell command.
@@ -151,23 +144,46 @@ std::string decode_literal(std::string_view fn, const std::string& v) {
   return d;
 }
 
-std::string_view shell_tool_word(std::string_view l) {
-  for (std::string_view w :
-       {"uname -a", "/etc/passwd", "filesman", "safe_mode", "b374k", "c99shell", "r57shell",
-        "cmd.exe", "/bin/sh", "netstat -an", "whoami", "disable_functions"})
-    if (l.find(w) != std::string::npos) return w;
-  return {};
+namespace {
+// The words string_words() looks for: the shell tools' first (in the order shell_tool_word
+// reports them), then the shells' paths, then Serv-U's command.
+constexpr std::array<std::string_view, 15> kStringWords = {
+    "uname -a", "/etc/passwd",       "filesman",  "safe_mode", "b374k",
+    "c99shell", "r57shell",          "cmd.exe",   "/bin/sh",   "netstat -an",
+    "whoami",   "disable_functions", "/bin/bash", "sh -i",     "site exec"};
+constexpr uint32_t kToolWords = 0xfff;  // the first twelve
+constexpr uint32_t kShellPaths = (1u << 7) | (1u << 8) | (1u << 12) | (1u << 13);
+constexpr uint32_t kSiteExec = 1u << 14;
+}  // namespace
+
+uint32_t string_words(std::string_view l) {
+  // One pass: at each byte only the words starting with it are compared.
+  static constexpr std::array<uint16_t, 256> kFirst = [] {
+    std::array<uint16_t, 256> t{};
+    for (size_t w = 0; w < kStringWords.size(); ++w)
+      t[static_cast<unsigned char>(kStringWords[w][0])] |= static_cast<uint16_t>(1u << w);
+    return t;
+  }();
+  uint32_t found = 0;
+  for (size_t p = 0; p < l.size(); ++p)
+    for (uint32_t m = kFirst[static_cast<unsigned char>(l[p])] & ~found; m != 0; m &= m - 1) {
+      const int w = std::countr_zero(m);
+      if (l.substr(p).starts_with(kStringWords[static_cast<size_t>(w)])) found |= 1u << w;
+    }
+  return found;
 }
+
+std::string_view shell_tool_word(uint32_t words) {
+  words &= kToolWords;
+  return words ? kStringWords[static_cast<size_t>(std::countr_zero(words))] : std::string_view();
+}
+
+bool names_shell(uint32_t words) { return (words & kShellPaths) != 0; }
+bool names_site_exec(uint32_t words) { return (words & kSiteExec) != 0; }
 
 bool socket_fn(std::string_view n) {
   return in(n, {"fsockopen", "pfsockopen", "socket_create", "socket_bind", "stream_socket_client",
                 "stream_socket_server"});
-}
-
-bool names_shell(std::string_view l) {
-  for (std::string_view w : {"/bin/sh", "/bin/bash", "cmd.exe", "sh -i"})
-    if (l.find(w) != std::string::npos) return true;
-  return false;
 }
 
 bool shell_in_string(std::string_view v) {

@@ -2,6 +2,8 @@
 // The words of PHP the web-shell judgement (shell.h) knows: which functions run commands or
 // code, call callbacks, decode hidden data; which variables are request input.
 
+#include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 #include <set>
 #include <string>
@@ -14,7 +16,14 @@
 namespace mamori::web::php {
 
 std::string lower(std::string_view s);
-bool in(std::string_view w, std::initializer_list<std::string_view> l);
+// Is w one of l? (Called for every name of every file: inline, sizes and first letters first.)
+inline bool in(std::string_view w, std::initializer_list<std::string_view> l) {
+  for (std::string_view x : l)
+    if (x.size() == w.size() && !w.empty() && x[0] == w[0] &&
+        std::equal(x.begin() + 1, x.end(), w.begin() + 1))
+      return true;
+  return false;
+}
 bool command_sink(std::string_view n);  // runs what it is given as a shell command
 bool code_sink(std::string_view n);     // runs what it is given as PHP code
 // Calls the function its argument at this index names (-1: not such a function).
@@ -37,14 +46,18 @@ bool encoded_blob(const std::string& v);
 std::string decode_literal(std::string_view fn, const std::string& v);
 // "61737365" → "asse"; "" when not an even run of hex digits.
 std::string hex_text(std::string_view v);
-// The word of a shell tool a string in lower case holds (uname -a, /etc/passwd, filesman …),
-// or "".
-std::string_view shell_tool_word(std::string_view lower_text);
+// Which of the words below a string in lower case holds, in one pass (a bit set for the three
+// questions that follow).
+uint32_t string_words(std::string_view lower_text);
+// The word of a shell tool among them (uname -a, /etc/passwd, filesman …), or "".
+std::string_view shell_tool_word(uint32_t words);
+// A shell to run among them (/bin/sh, /bin/bash, cmd.exe, sh -i).
+bool names_shell(uint32_t words);
+// Serv-U's "site exec".
+bool names_site_exec(uint32_t words);
 
 // Opens a network socket (fsockopen, socket_create …).
 bool socket_fn(std::string_view n);
-// A string in lower case that names a shell to run (/bin/sh, /bin/bash, cmd.exe, sh -i).
-bool names_shell(std::string_view lower_text);
 // A string that holds a web shell's code: PHP with a command or code sink and request input.
 bool shell_in_string(std::string_view v);
 // A string holding PHP that runs request input ("assert($_POST[a]);"): a sink called with a

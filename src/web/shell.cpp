@@ -104,7 +104,7 @@ class Judge : Flow {
     // Most calls are of functions no rule below is about: judged without reading their
     // arguments, unless an argument names a sink ('assert' as a callback).
     // (a call through a variable holding a name: the name's class)
-    const uint8_t cls = at(i).kind == PhpTok::kName ? cls_[i] : name_class(n);
+    const uint16_t cls = at(i).kind == PhpTok::kName ? cls_[i] : name_class(n);
     if (!(cls & kSinkish) && !sink_fns_.count(n)) {
       if (sink_names_before(close) == sink_names_before(open)) return;  // O(1): no sink name
     }
@@ -394,10 +394,9 @@ class Judge : Flow {
   void summaries() {
     for (int pass = 0; pass < 2; ++pass) {        // a wrapper of a wrapper
       if (pass == 1 && sink_fns_.empty()) break;  // nothing to wrap
-      size_t n = 0, body = 0;
-      for (size_t i = 0; i + 2 < t_.size(); ++i) {
-        if (!named_function(i, n, body)) continue;
-        std::string name = ln(n);
+      for (const Declared& d : declared_) {
+        const size_t n = d.name, body = d.body;
+        const std::string& name = ln(n);
         size_t pc = close_of(n + 1);
         size_t end = close_of(body);
         // The first variable of each parameter, in one pass.
@@ -465,6 +464,10 @@ class Judge : Flow {
   void scan_range(size_t from, size_t to) {
     for (size_t i = from; i < to && i < t_.size() && !spend(); ++i) {
       const PhpToken& k = t_[i];
+      // (the rules below are about names, variables, strings and ${…}: other tokens pass)
+      if (k.kind == PhpTok::kNumber || k.kind == PhpTok::kCast ||
+          (k.kind == PhpTok::kPunct && k.text != "$"))
+        continue;
       const bool method =
           i > 0 && (punct(i - 1, "->") || punct(i - 1, "::") || punct(i - 1, "?->"));
       const bool declared = i > 0 && at(i - 1).kind == PhpTok::kName &&
@@ -477,8 +480,8 @@ class Judge : Flow {
         continue;
       }
       if (k.kind == PhpTok::kName && !method && !declared) {
-        std::string n = ln(i);
-        if (include_word(n)) {
+        const std::string& n = ln(i);
+        if (cls_[i] & kIncludeWord) {
           size_t e = stmt_end(i + 1);
           // Straight from the request: a shell's. Through a variable after a fixed directory
           // (WP_PLUGIN_DIR . '/' . $plugin): how applications pick a file, after checking it.

@@ -79,22 +79,17 @@ void Flow::index() {
   std::vector<size_t> open;
   // A file names the same few hundred functions over and over: each name is lower-cased and
   // classed once, and its tokens point at that one copy.
-  auto& known = known_names();
+  NameTable& known = known_names();
   if (known.size() > 50'000) known.clear();
-  std::string low;
   for (size_t j = 0; j < n; ++j) {
     if (t_[j].kind == PhpTok::kName) {
       std::string_view text = t_[j].text;
       if (text.starts_with('\\')) text.remove_prefix(1);  // \system( is system(
-      low.assign(text);
-      for (char& c : low)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-      auto [it, fresh] = known.try_emplace(low, 0);
-      if (fresh) it->second = classify(it->first);
-      ln_[j] = &it->first;
-      cls_[j] |= it->second;
-      if (include_word(it->first)) includes_ = true;
-      if (socket_fn(it->first)) sockets_ = true;
+      const NameTable::Entry e = known.find_or_add(text, classify);
+      ln_[j] = e.name;
+      cls_[j] |= e.cls;
+      includes_ = includes_ || (e.cls & kIncludeWord) != 0;
+      sockets_ = sockets_ || (e.cls & kSocketWord) != 0;
       continue;
     }
     if (t_[j].kind == PhpTok::kString) {
@@ -121,18 +116,17 @@ void Flow::index() {
   // `use ($x)` make the name there the same variable as outside.
   scope_.assign(n, 0);
   var_.assign(n, kNoVar);
-  auto name_no = [&](std::string_view nm) {
-    return name_no_.try_emplace(nm, static_cast<uint32_t>(name_no_.size())).first->second;
-  };
   auto key = [&](std::string_view nm, uint32_t s) {
     if (superglobal(nm)) s = 0;  // the superglobals are everywhere
-    return (static_cast<uint64_t>(s) << 32) | name_no(nm);
+    return (static_cast<uint64_t>(s) << 32) | name_no_.id(nm);
   };
   auto resolve = [&](std::string_view nm, uint32_t s) {
-    auto [it, fresh] = var_ids_.try_emplace(key(nm, s), static_cast<uint32_t>(var_name_.size()));
+    bool fresh = false;
+    const uint32_t v = var_ids_.at(key(nm, s), static_cast<uint32_t>(var_name_.size()), fresh);
     if (fresh) var_name_.push_back(nm);
-    return it->second;
+    return v;
   };
+  bool added = false;  // (global $x, use ($x): the name here is the variable outside)
   struct Open {
     uint32_t id;
     size_t end;
@@ -151,7 +145,7 @@ void Flow::index() {
     if (std::string_view(ln(i)) == "global" && cur != 0) {
       for (size_t j = i + 1; j < n && !punct(j, ";"); ++j)
         if (t_[j].kind == PhpTok::kVariable)
-          var_ids_[key(t_[j].text, cur)] = resolve(t_[j].text, 0);
+          var_ids_.at(key(t_[j].text, cur), 0, added) = resolve(t_[j].text, 0);
       continue;
     }
     if (std::string_view(ln(i)) != "function") continue;
@@ -170,10 +164,13 @@ void Flow::index() {
     if (use != SIZE_MAX)
       for (size_t j = use + 1; j < close_of(use) && j < n; ++j)
         if (t_[j].kind == PhpTok::kVariable)
-          var_ids_[key(t_[j].text, s)] = resolve(t_[j].text, cur);
+          var_ids_.at(key(t_[j].text, s), 0, added) = resolve(t_[j].text, cur);
     scopes.push_back({s, close_of(b)});
   }
   vflag_.assign(var_name_.size(), 0);
+  declared_.clear();
+  for (size_t i = 0, nm = 0, body = 0; i + 2 < n; ++i)
+    if (t_[i].kind == PhpTok::kName && named_function(i, nm, body)) declared_.push_back({nm, body});
 }
 
 bool Flow::superglobal(std::string_view nm) {
@@ -184,14 +181,13 @@ bool Flow::superglobal(std::string_view nm) {
 void Flow::decoder_functions() {
   // function O($D) { return base64_decode($D); }: the file's own decoder, known by its name
   // (none in a file that calls no decoder at all)
-  if (std::none_of(cls_.begin(), cls_.end(), [](uint8_t c) { return (c & kDecoder) != 0; })) return;
+  if (std::none_of(cls_.begin(), cls_.end(), [](uint16_t c) { return (c & kDecoder) != 0; }))
+    return;
   std::set<std::string> fns;
-  size_t n = 0, body = 0;
-  for (size_t i = 0; i + 2 < t_.size(); ++i) {
-    if (!named_function(i, n, body)) continue;
-    for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
+  for (const Declared& d : declared_) {
+    for (size_t r = d.body + 1; r < close_of(d.body) && !spend(); ++r)
       if (std::string_view(ln(r)) == "return" && decoded_in(r + 1, stmt_end(r + 1))) {
-        fns.insert(ln(n));
+        fns.insert(ln(d.name));
         break;
       }
   }
@@ -202,28 +198,28 @@ void Flow::decoder_functions() {
 
 uint32_t Flow::lookup(std::string_view nm, uint32_t s) const {
   if (superglobal(nm)) s = 0;
-  auto no = name_no_.find(nm);
-  if (no == name_no_.end()) return kNoVar;
-  auto it = var_ids_.find((static_cast<uint64_t>(s) << 32) | no->second);
-  return it == var_ids_.end() ? kNoVar : it->second;
+  const uint32_t no = name_no_.find(nm);
+  if (no == UINT32_MAX) return kNoVar;
+  const uint32_t* v = var_ids_.find((static_cast<uint64_t>(s) << 32) | no);
+  return v ? *v : kNoVar;
 }
 
-std::unordered_map<std::string, uint8_t>& Flow::known_names() {
+NameTable& Flow::known_names() {
   // Files name the same functions (esc_html, __, array_map …): each is lower-cased and classed
   // once per thread. Cleared between files past 50,000 names (files of endless made-up names),
   // never during one: index() keeps pointers to its keys.
-  thread_local std::unordered_map<std::string, uint8_t> known;
+  thread_local NameTable known;
   return known;
 }
 
 uint8_t Flow::name_class(const std::string& n) {
-  auto [it, fresh] = known_names().try_emplace(n, 0);
-  if (fresh) it->second = classify(n);
-  return it->second;
+  return static_cast<uint8_t>(known_names().find_or_add(n, classify).cls);
 }
 
-uint8_t Flow::classify(const std::string& n) {
-  uint8_t c = 0;
+uint16_t Flow::classify(const std::string& n) {
+  uint16_t c = 0;
+  if (include_word(n)) c |= kIncludeWord;
+  if (socket_fn(n)) c |= kSocketWord;
   if (decoder(n)) c |= kDecoder;
   if (command_sink(n) || code_sink(n) || decoder(n) || callback_family(n) ||
       in(n, {"preg_replace", "mb_ereg_replace", "mb_eregi_replace", "file_put_contents", "fwrite",
@@ -585,8 +581,8 @@ void Flow::assigned() {
     const PhpToken& prev = at(i > 0 ? i - 1 : t_.size());
     if (punct(j, "=") || punct(j, ".=") || punct(j, "+=") || punct(j, "-=") || punct(j, "=>") ||
         punct(j, "++") || punct(j, "--") || punct(j, "?\?=") ||
-        (prev.kind == PhpTok::kName &&
-         in(lower(prev.text),
+        (prev.kind == PhpTok::kName && i > 0 &&
+         in(ln(i - 1),
             {"global", "static", "as", "use", "public", "private", "protected", "var"})) ||
         (prev.kind == PhpTok::kPunct && (prev.text == "&" || prev.text == "...")) ||
         // preg_match($re, $s, $m), exec($c, $out): a later argument a call may fill
@@ -597,6 +593,7 @@ void Flow::assigned() {
 
 void Flow::parameters() {
   for (size_t i = 0; i + 1 < t_.size(); ++i) {
+    if (t_[i].kind != PhpTok::kName) continue;
     const std::string& n = ln(i);
     size_t open = SIZE_MAX;
     if ((std::string_view(n) == "function" || std::string_view(n) == "fn") && punct(i + 1, "("))

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "web/name_table.h"
 #include "web/php_lexer.h"
 #include "web/php_words.h"
 #include "web/shell.h"
@@ -82,7 +83,9 @@ class Flow {
   static bool superglobal(std::string_view name);  // $_GET … $_SESSION, $_SERVER, $GLOBALS
   void decoder_functions();
   static uint8_t name_class(const std::string& n);
-  static uint8_t classify(const std::string& n);
+  // The class of a lower-case name: cls_'s bits, and above them kIncludeWord, kSocketWord.
+  static uint16_t classify(const std::string& n);
+  static constexpr uint16_t kIncludeWord = 256, kSocketWord = 512;
 
   // Work done so far, in token visits; past the budget every loop stops early and the file is
   // reported as too costly to judge (a file built to exhaust the judgement is not let through).
@@ -127,6 +130,11 @@ class Flow {
   // Does token i start a named function with a body (function [&]name(…) [: type] { … })? Then
   // `name` is its name token and `body` its '{' (shell_values.cpp).
   bool named_function(size_t i, size_t& name, size_t& body) const;
+  // The file's named functions with a body, in order (index() finds them).
+  struct Declared {
+    size_t name, body;
+  };
+  std::vector<Declared> declared_;
   // Functions of the file that return request input (shell_values.cpp).
   void returning_input();
   // return $_GET['c'];  (a request body read whole, as REST frameworks do, does not count)
@@ -151,19 +159,19 @@ class Flow {
   std::string_view src_, name_;
   std::vector<PhpToken> t_;
   std::vector<size_t> match_;
-  std::vector<const std::string*> ln_;                             // into known_names()
-  static std::unordered_map<std::string, uint8_t>& known_names();  // lower-case name → class
+  std::vector<const std::string*> ln_;  // into known_names()
+  static NameTable& known_names();      // lower-case name → class, per thread
   std::vector<uint32_t> var_, scope_;
-  std::vector<uint8_t> vflag_;                      // per variable: kTainted …
-  std::vector<std::string_view> var_name_;          // per variable: "$name"
-  std::unordered_map<uint64_t, uint32_t> var_ids_;  // scope << 32 | name number → variable
-  std::unordered_map<std::string_view, uint32_t> name_no_;
+  std::vector<uint8_t> vflag_;              // per variable: kTainted …
+  std::vector<std::string_view> var_name_;  // per variable: "$name"
+  IdMap var_ids_;                           // scope << 32 | name number → variable
+  StringIds name_no_;                       // variable name → name number
   uint32_t lookup(std::string_view name, uint32_t scope) const;
   // Per token: what it is to the judgement, computed once.
   static constexpr uint8_t kDecoder = 1, kHeaders = 2, kRawInput = 4, kSinkish = 8, kSinkName = 16,
                            kFilterInput = 32, kSanitizer = 64,
                            kTrait = 128;  // a name whole_file_traits() looks at
-  std::vector<uint8_t> cls_;
+  std::vector<uint16_t> cls_;             // and kIncludeWord, kSocketWord for names
   std::vector<uint32_t> sink_names_;
   uint32_t sink_names_before(size_t i) const {
     return sink_names_[std::min(i, sink_names_.size() - 1)];

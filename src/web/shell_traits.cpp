@@ -37,10 +37,12 @@ void Flow::whole_file_traits() {
       low.assign(k.value);
       for (char& c : low)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-      shell_path = shell_path || names_shell(low);
-      site_exec = site_exec || low.find("site exec") != std::string::npos;
+      const uint32_t words = string_words(low);
+      if (words == 0) continue;
+      shell_path = shell_path || names_shell(words);
+      site_exec = site_exec || names_site_exec(words);
       if (tool_words < 3)  // words of shell tools, weak alone
-        if (std::string_view w = shell_tool_word(low); !w.empty()) {
+        if (std::string_view w = shell_tool_word(words); !w.empty()) {
           add(2, fmt::format("shell-tool words ({})", w), i);
           ++tool_words;
         }
@@ -114,9 +116,7 @@ void Flow::whole_file_traits() {
 
 void Flow::unreadable_names() {
   // $\xb5\x35\x33…: names of bytes that are not text (not UTF-8): code written not to be read
-  unsigned char any = 0;
-  for (unsigned char c : src_) any |= c;  // (most files are ASCII: one quick look says so)
-  if (any < 0x80) return;
+  if (is_ascii(src_)) return;  // (most files are: one quick look says so)
   for (size_t i = 0; i < t_.size(); ++i) {
     if (t_[i].kind != PhpTok::kVariable && t_[i].kind != PhpTok::kName) continue;
     std::string_view nm = t_[i].text;

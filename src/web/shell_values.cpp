@@ -147,12 +147,10 @@ bool Flow::named_function(size_t i, size_t& name, size_t& body) const {
 }
 
 void Flow::returning_input() {
-  size_t n = 0, body = 0;
-  for (size_t i = 0; i + 2 < t_.size() && !spend(); ++i) {
-    if (!named_function(i, n, body)) continue;
-    for (size_t r = body + 1; r < close_of(body) && !spend(); ++r)
+  for (const Declared& d : declared_) {
+    for (size_t r = d.body + 1; r < close_of(d.body) && !spend(); ++r)
       if (std::string_view(ln(r)) == "return" && returns_superglobal(r + 1, stmt_end(r + 1))) {
-        returns_input_.insert(ln(n));
+        returns_input_.insert(ln(d.name));
         break;
       }
   }

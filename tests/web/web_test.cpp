@@ -8,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "web/name_table.h"
 #include "web/php_lexer.h"
+#include "web/php_words.h"
 #include "web/shell.h"
 #include "web/webscan.h"
 
@@ -65,6 +67,93 @@ TEST(PhpLexer, ReadsWhatPhpReads) {
   EXPECT_FALSE(php_lex(table + "); $f = 'system'; $f('id');", 100).rest_inert);
   EXPECT_FALSE(php_lex("<?php while (1) {" + table.substr(6) + "); $f = 'x'; }", 100).rest_inert);
   EXPECT_FALSE(php_lex("GIF89a no code here", 100).has_php);
+}
+
+// Operators are cut as PHP cuts them (longest first), and plain string bodies are copied whole.
+TEST(PhpLexer, CutsOperatorsAndCopiesStringsAsPhpDoes) {
+  std::vector<std::string> ops;
+  for (const auto& t : php_lex("<?php $a===$b?->c<=>d ?\?= e<<=f...g.=h ?-i <>j", 100).tokens)
+    if (t.kind == PhpTok::kPunct) ops.emplace_back(t.text);
+  EXPECT_EQ(ops, (std::vector<std::string>{"===", "?->", "<=>", "?\?=", "<<=", "...", ".=", "?",
+                                           "-", "<>"}));
+  PhpLex lx = php_lex("<?php 'a\\\\b\\'c\\d'; \"x{$y} \\\\ \\u{1F600}z\"; 'plain'; \"\";", 100);
+  std::vector<std::string> v;
+  for (const auto& t : lx.tokens)
+    if (t.kind == PhpTok::kString) v.push_back(t.value);
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0], "a\\b'c\\d");  // \\ and \' unescaped; \d stays
+  EXPECT_EQ(v[1], "x{$y} \\ \xf0\x9f\x98\x80z");
+  EXPECT_EQ(v[2], "plain");
+  EXPECT_EQ(v[3], "");
+}
+
+// The tables of names a judgement keeps: lower case for functions, exact for variables, every
+// name found again among many thousands (a file of made-up names).
+TEST(ShellNames, TablesFindEveryNameAgain) {
+  detail::NameTable names;
+  auto cls = [](const std::string& n) -> uint16_t { return n == "system" ? 7 : 1; };
+  auto e = names.find_or_add("SyStem", cls);
+  EXPECT_EQ(*e.name, "system");
+  EXPECT_EQ(e.cls, 7);
+  EXPECT_EQ(names.find_or_add("system", cls).name, e.name);  // one copy
+  std::vector<std::string> made;
+  for (int i = 0; i < 100'000; ++i) made.push_back("f" + std::to_string(i * 7919));
+  std::vector<const std::string*> first;
+  for (const auto& m : made) first.push_back(names.find_or_add(m, cls).name);
+  for (size_t i = 0; i < made.size(); ++i)
+    ASSERT_EQ(names.find_or_add(made[i], cls).name, first[i]);
+  EXPECT_EQ(names.size(), made.size() + 1);
+  EXPECT_EQ(names.find_or_add("SYSTEM", cls).cls, 7);
+
+  detail::StringIds ids;
+  EXPECT_EQ(ids.id("$x"), 0u);
+  EXPECT_EQ(ids.id("$X"), 1u);  // variables are case-sensitive
+  for (const auto& m : made) ids.id(m);
+  for (size_t i = 0; i < made.size(); ++i) ASSERT_EQ(ids.find(made[i]), i + 2);
+  EXPECT_EQ(ids.find("$never"), UINT32_MAX);
+
+  detail::IdMap map;
+  bool added = false;
+  for (uint64_t k = 0; k < 100'000; ++k)
+    map.at(k << 32 | (k % 13), static_cast<uint32_t>(k), added);
+  map.at(5ULL << 32 | 5, 99, added) = 42;  // (an existing key: not added, value changed)
+  EXPECT_FALSE(added);
+  for (uint64_t k = 0; k < 100'000; ++k) ASSERT_EQ(*map.find(k << 32 | (k % 13)), k == 5 ? 42u : k);
+  EXPECT_EQ(map.find(1), nullptr);
+
+  // Keys that all hash alike (what a crafted file would aim for) fill 64 slots in a run; the next
+  // is told the run is crowded (its table keeps it aside), so no lookup probes further.
+  detail::SlotIndex ix;
+  std::vector<uint32_t> keys;
+  for (uint32_t k = 0; k < 100; ++k) {
+    ix.reserve(keys.size());
+    uint32_t* slot = nullptr;
+    EXPECT_EQ(ix.find(
+                  42, [&](uint32_t x) { return keys[x] == k; }, slot),
+              detail::SlotIndex::kNone);
+    if (k < 64) {
+      ASSERT_NE(slot, nullptr) << k;
+      *slot = static_cast<uint32_t>(keys.size());
+      keys.push_back(k);
+    } else {
+      EXPECT_EQ(slot, nullptr) << k;
+    }
+  }
+  EXPECT_EQ(ix.find(42, [&](uint32_t x) { return keys[x] == 63; }), 63u);
+}
+
+// The words shell tools leave in strings, found in one pass, the first of the list reported.
+TEST(ShellNames, StringWordsFindsEachWord) {
+  using namespace php;
+  EXPECT_EQ(string_words("nothing to see here"), 0u);
+  const uint32_t w = string_words("echo whoami; cat /etc/passwd | nc; /bin/bash -c x");
+  EXPECT_EQ(shell_tool_word(w), "/etc/passwd");  // before whoami in the list
+  EXPECT_TRUE(names_shell(w));
+  EXPECT_FALSE(names_site_exec(w));
+  EXPECT_TRUE(names_site_exec(string_words("quote site exec cmd")));
+  EXPECT_TRUE(names_shell(string_words("sh -i")));
+  EXPECT_EQ(shell_tool_word(string_words("c99shel r57shell")), "r57shell");
+  EXPECT_FALSE(names_shell(string_words("/bin/s")));  // cut short at the end
 }
 
 // Each kind of shell the judgement names, written here in a few lines.
