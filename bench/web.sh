@@ -9,14 +9,17 @@ set -euo pipefail
 build=${1:-build/ci}
 runs=${RUNS:-10}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=$(readlink -f "$build/apps/mamori/mamori")
+bin=$(readlink -f "$build/apps/mamori/mamori") || true
+[ -x "$bin" ] || { echo "bench/web: no mamori in $build (cmake --build $build first)"; exit 1; }
 for dir in "$here/.cache/wordpress/usr/share/wordpress" "$here/.cache/cleanphp" \
-  "$(readlink -f "$here/../shared/corpus/webshell")"; do
+  "$(readlink -f "$here/../shared/corpus/webshell" || echo "$here/../shared/corpus/webshell")"; do
   [ -d "$dir" ] || { echo "bench/web: $dir missing (scripts/install-deps.sh --test)"; exit 1; }
   echo "== $dir"
   times=()
   for _ in $(seq "$runs"); do
-    json=$(taskset -c 0 "$bin" -q web scan --no-dpkg --no-fim --format json "$dir" || true)
+    # (exit 1 is fine here: the DEV shells are suspects; anything else stops the bench)
+    json=$(taskset -c 0 "$bin" -q web scan --no-dpkg --no-fim --format json "$dir") ||
+      [ $? -eq 1 ] || { echo "bench/web: mamori web scan $dir failed"; exit 1; }
     times+=("$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["seconds"], d["files"], d["judged"], len(d["suspects"]))' <<<"$json")")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk -v n="$runs" '

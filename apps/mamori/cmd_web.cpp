@@ -142,9 +142,11 @@ int cmd_web_check(const Options& o, const SiteArgs& a) {
   }
   auto text = read_file(path, 256ull << 20);
   if (!text)
-    return fail(
-        text.error().with_context("web check: no baseline to compare with (make one with `mamori "
-                                  "web baseline URL…`, or give --baseline FILE)"));
+    return fail(text.error().with_context(
+        "web check: no baseline to compare with (make one with `mamori web baseline URL…` "
+        "with the same start URLs — other start URLs than the site's root name their own "
+        "baseline, SCHEME_HOST_PORT-HASH.json — or give --baseline FILE; STATE_DIR is "
+        "/var/lib/mamori as root)"));
   auto b = web::parse_baseline(*text);
   if (!b) return fail(b.error().with_context("web check: " + path));
   if (!a.urls.empty() &&
@@ -252,7 +254,9 @@ See docs/web.md.)");
       ->required();
   auto crawl_options = [sa](CLI::App* c) {
     c->add_option("--baseline", sa->baseline,
-                  "The baseline file (default: STATE_DIR/web/SCHEME_HOST_PORT.json, 0600)");
+                  "The baseline file (default: STATE_DIR/web/SCHEME_HOST_PORT.json, 0600; with "
+                  "other start URLs than the site's root, SCHEME_HOST_PORT-HASH.json, HASH of "
+                  "the URLs; STATE_DIR: /var/lib/mamori as root)");
   };
   crawl_options(base);
   base->add_option("--depth", sa->depth, "Links followed from a start page (default 3)");

@@ -80,8 +80,9 @@ void add_web_incident_command(CLI::App* web, Options& o, int& rc) {
       "it) to the component that owns it and that component's vulnerabilities then, the "
       "requests and logins around the change, who wrote it, and names the probable cause");
   inc->add_option("PATH|FINDING", a->target,
-                  "The file (absolute, inside --root), or the fingerprint of a fim, web scan or "
-                  "web check finding (as 'mamori findings' shows it)")
+                  "The file (absolute, inside --root), or the fingerprint of a stored fim or "
+                  "web check finding (as 'mamori findings' shows it; web scan records "
+                  "none: give its PATH)")
       ->required();
   inc->add_option("--log", a->logs,
                   "An access log, auth log or WAF decision log to read (repeat; .gz too). "

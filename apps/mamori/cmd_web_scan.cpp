@@ -33,8 +33,11 @@ int cmd_web_scan(const Options& o, const WebScanArgs& a) {
     wo.dirs.push_back(d);
   }
   wo.use_dpkg = !a.no_dpkg;
+  if (!a.fim_baseline.empty() && a.no_fim)
+    return usage("web scan: --fim-baseline and --no-fim contradict each other: give one");
   if (!a.wp_checksums.empty()) {
-    auto m = web::read_wp_checksums(a.wp_checksums);
+    // (a file of the operator's, named from where they stand: not a path inside --root)
+    auto m = web::read_wp_checksums(std::filesystem::absolute(a.wp_checksums).string());
     if (!m) return fail(m.error().with_context("web scan --wp-checksums"));
     wo.wp_md5 = std::move(*m);
   }
@@ -56,7 +59,9 @@ int cmd_web_scan(const Options& o, const WebScanArgs& a) {
       } else if (asked) {
         return fail(k.error().with_context("web scan --fim-baseline"));
       } else {
-        pre_warnings.push_back("the FIM baseline is not used as known good: " + k.error().message);
+        pre_warnings.push_back(
+            "the FIM baseline is not used as known good (" + k.error().message +
+            "); if this host has no FIM key yet, `mamori fim init` makes one, or pass --no-fim");
       }
     }
   }
@@ -82,7 +87,8 @@ int cmd_web_scan(const Options& o, const WebScanArgs& a) {
       rc = emit(o, report::render(rep, ra.format, use_color(o)));
   }
   if (rc != kExitOk) return rc;
-  if (r->files == 0 && !r->warnings.empty()) return kExitError;  // nothing could be read
+  // A DIR that could not be judged (missing, not a directory), or nothing read at all
+  if (r->dirs_unread > 0 || (r->files == 0 && !r->warnings.empty())) return kExitError;
   return exit_for(rep.findings, ra.threshold);
 }
 
@@ -115,12 +121,18 @@ image or a text with PHP inside, which an include runs), except documentation ma
 .rst). A DIR that is a link is resolved once, inside --root; below it links are never
 followed. What cannot be judged whole (too large, too costly) is a suspect. Each suspect names
 the lines and what they do; a score of 10 makes a suspect, 20 a critical one.
---format json|sarif|html for machines. Exit: 0; 1 with --fail-on and a suspect at or above
-it; 2 a usage mistake; 3 nothing could be read.
+Links are listed when a web server would run them as PHP (x.php -> elsewhere): judge their
+targets where they lie. Known good suspects are listed in the JSON (known_good_paths) with
+what vouched for them: run web scan before `fim init` on a host you are not sure of, or a
+shell already there becomes known good. A score counts evidence, not danger: any suspect
+means a file that runs what requests say, or hides what it does.
+--format json|sarif|html for machines (web scan records nothing in the store: its findings'
+state is always new). Exit: 0; 1 with --fail-on and a suspect at or above it; 2 a usage
+mistake; 3 a DIR missing or unreadable, or --wp-checksums / --fim-baseline unreadable.
 
 Examples:
   mamori web scan /var/www
-  mamori --format json web scan /srv/www/shop --wp-checksums wp-6.1.json
+  mamori --format json web scan /srv/www/shop --wp-checksums ./wp-6.1.json
   mamori --fail-on high -q web scan /var/www        # exit 1 when a suspect is found
   mamori --root /mnt/image web scan /var/www        # a copy of a server's disk)");
   scan->callback([&o, &rc, a] { rc = cmd_web_scan(o, *a); });

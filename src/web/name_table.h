@@ -5,13 +5,16 @@
 // array (a judgement looks up every name token of every file; node-based maps spent their time
 // allocating and in cache misses). The keys come from files an attacker writes: hashes start from
 // a seed chosen per process and are mixed before they pick a slot, and a lookup gives up after
-// kMaxProbe slots — the key then goes to an ordered map beside — so that no file of crafted names
-// makes a table quadratic. Not a public API (shell_flow.cpp).
+// kMaxProbe slots — the key is then kept aside (StringIds and IdMap: in an ordered map; NameTable:
+// stored unindexed, classed again when met again, bounded by the file's token budget) — so that
+// no file of crafted names makes a table quadratic. Not a public API (shell_flow.cpp).
 //
 // Example:
 //   NameTable t;
-//   auto e = t.find_or_add("Base64_Decode", [](const std::string& n) { return n == "x" ? 1 : 0; });
-//   *e.name == "base64_decode"
+//   auto e = t.find_or_add("Base64_Decode", [](const std::string& n) -> uint16_t {
+//     return n == "base64_decode" ? 1 : 0;  // the class a judgement gives the name
+//   });
+//   *e.name == "base64_decode", e.cls == 1
 
 #include <cstdint>
 #include <deque>
@@ -43,7 +46,7 @@ inline uint64_t seeded_hash(std::string_view text, bool lower, uint64_t seed) {
   return mix64(h);
 }
 
-// Hashes to entry numbers: the index the three tables share. At most half full.
+// Hashes to entry numbers: the index each of the three tables keeps. At most half full.
 class SlotIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;

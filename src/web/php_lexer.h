@@ -6,7 +6,7 @@
 // bounded by a token budget, no recursion.
 //
 // Example:
-//   for (const PhpToken& t : php_tokens("<?php eval($_POST['x']);", 100000)) ...
+//   for (const PhpToken& t : php_lex("<?php eval($_POST['x']);", 100000).tokens) ...
 //   // kName "eval", kPunct "(", kVariable "$_POST", kPunct "[", kString "x", …
 
 #include <cstdint>
@@ -39,7 +39,8 @@ struct PhpToken {
 struct PhpLex {
   std::vector<PhpToken> tokens;
   size_t inline_html = 0;  // bytes outside PHP tags
-  bool has_php = false;    // an opening tag (<?php, <?=, or <? followed by space) was seen
+  bool has_php = false;    // an opening tag was seen: <?php, <?=, or a bare <? (short tags),
+                           // except <?xml followed by a space
   bool truncated = false;  // the token budget ran out before the end
   // Past the budget the rest is still read, without keeping its tokens: is it nothing but data
   // (numbers, plain strings, array(…) / [ … ], true/false/null, commas and =>) that cannot run

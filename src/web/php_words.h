@@ -26,7 +26,7 @@ inline bool in(std::string_view w, std::initializer_list<std::string_view> l) {
 }
 bool command_sink(std::string_view n);  // runs what it is given as a shell command
 bool code_sink(std::string_view n);     // runs what it is given as PHP code
-// Calls the function its argument at this index names (-1: not such a function).
+// Calls the function its argument at this index names (-1: not one of those functions).
 int callback_arg(std::string_view n);
 // callback_arg's, and the array_u* functions (array_udiff, array_intersect_ukey …).
 bool callback_family(std::string_view n);
@@ -38,6 +38,7 @@ bool source_var(std::string_view v);  // $_GET, $_POST …
 bool is_image_or_text(std::string_view name);
 // A name a web server runs as PHP (.php, .phtml, .phar, .inc, .module …, and x.php.jpg).
 bool runs_as_php(std::string_view path);
+// The bytes a base64 literal decodes to, up to its first character outside the alphabet.
 std::string base64_text(std::string_view v);
 // A long literal of (almost) nothing but base64 or escape characters.
 bool encoded_blob(const std::string& v);
@@ -46,8 +47,8 @@ bool encoded_blob(const std::string& v);
 std::string decode_literal(std::string_view fn, const std::string& v);
 // "61737365" → "asse"; "" when not an even run of hex digits.
 std::string hex_text(std::string_view v);
-// Which of the words below a string in lower case holds, in one pass (a bit set for the three
-// questions that follow).
+// Which of the words of shell tools, shells and Serv-U (kStringWords, php_words.cpp) a string in
+// lower case holds, in one pass (a bit set for the three questions that follow).
 uint32_t string_words(std::string_view lower_text);
 // The word of a shell tool among them (uname -a, /etc/passwd, filesman …), or "".
 std::string_view shell_tool_word(uint32_t words);

@@ -1,4 +1,8 @@
-// The web-shell judgement (shell.h).
+// The web-shell judgement (shell.h). judge_php runs, per file: lex (php_lexer) → drop_prose →
+// index (names, scopes, variables: shell_flow.cpp) → decoder_functions → taint to a fixed point
+// → returning_input, summaries (functions whose parameters reach a sink) → scan_range (the rules
+// below, per token) and whole_file_traits (shell_traits.cpp) → fail closed (a file cut short or
+// too costly is a suspect) → score (10 a suspect, 20 critical).
 #include "web/shell.h"
 
 #include <fmt/format.h>
@@ -81,9 +85,10 @@ class Judge : Flow {
                       kMaxTokens),
           t_.size() - 1);
     if (exhausted_) add(10, "too costly to judge whole (built to exhaust a scanner?)", 0);
-    std::stable_sort(
-        v_.signals.begin(), v_.signals.end(),
-        [](const ShellSignal& a, const ShellSignal& b) { return a.weight > b.weight; });
+    std::stable_sort(v_.signals.begin(), v_.signals.end(),
+                     [](const ShellSignal& a, const ShellSignal& b) {
+                       return a.weight != b.weight ? a.weight > b.weight : a.line < b.line;
+                     });
     int score = 0;
     for (const auto& s : v_.signals) score += s.weight;
     // A picture whose PHP starts deep inside it (bytes that happen to read "<?=") is not a

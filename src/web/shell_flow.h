@@ -52,11 +52,14 @@ class Flow {
   // The variable token `i` is (kNoVar for other tokens), and what is known of it.
   static constexpr uint32_t kNoVar = UINT32_MAX;
   uint32_t var(size_t i) const { return i < var_.size() ? var_[i] : kNoVar; }
-  static constexpr uint8_t kTainted = 1, kDecoded = 2, kComputed = 4, kAssigned = 8,
-                           kObject = 16,  // holds a `new` object
-      kMade = 32,                         // holds what $g("", …) made: a function
-      kUpload = 64,                       // holds an upload's path ($_FILES[…]['tmp_name'])
-      kNet = 128;  // holds what was read from a network connection the file opened
+  static constexpr uint8_t kTainted = 1;   // holds request input
+  static constexpr uint8_t kDecoded = 2;   // holds what a decoder made (base64_decode …)
+  static constexpr uint8_t kComputed = 4;  // holds a string computed by string functions
+  static constexpr uint8_t kAssigned = 8;  // given a value in the file (or a parameter)
+  static constexpr uint8_t kObject = 16;   // holds a `new` object
+  static constexpr uint8_t kMade = 32;     // holds what $g("", …) made: a function
+  static constexpr uint8_t kUpload = 64;   // holds an upload's path ($_FILES[…]['tmp_name'])
+  static constexpr uint8_t kNet = 128;     // holds what a network connection the file opened said
   bool has(uint32_t v, uint8_t f) const { return v != kNoVar && (vflag_[v] & f) != 0; }
   void set(uint32_t v, uint8_t f) {
     if (v == kNoVar || (vflag_[v] & f) == f) return;
@@ -75,15 +78,18 @@ class Flow {
   // Scope of token i: 0 is the file's top level.
   uint32_t scope(size_t i) const { return i < scope_.size() ? scope_[i] : 0; }
 
-  // Bracket matches, lower-cased names, scopes and variables, once per file.
   // Segments of PHP that read as prose (a name after a name, again and again: documentation
   // with a PHP example, where the text after "<?php" is no code) are not judged.
   void drop_prose();
+  // Bracket matches, lower-cased names and their classes, scopes, variables and the file's
+  // named functions (declared_), once per file.
   void index();
   static bool superglobal(std::string_view name);  // $_GET … $_SESSION, $_SERVER, $GLOBALS
   void decoder_functions();
+  // The class of a lower-case name, from the per-thread table (computed once per name) — for
+  // names met outside index() (a function named by a variable's value).
   static uint8_t name_class(const std::string& n);
-  // The class of a lower-case name: cls_'s bits, and above them kIncludeWord, kSocketWord.
+  // … computed: cls_'s bits, and above them kIncludeWord, kSocketWord.
   static uint16_t classify(const std::string& n);
   static constexpr uint16_t kIncludeWord = 256, kSocketWord = 512;
 
@@ -113,9 +119,10 @@ class Flow {
   bool sockets_ = false;                         // the file opens a network connection
   // Does [a, b) decode hidden data (a decoder call, or a variable assigned from one)?
   bool decoded_in(size_t a, size_t b) const;
-  // Variables assigned from request input (or from decoded data), to a fixed point of two passes.
+  // Variables assigned from request input (or from decoded data): one pass; judge_php repeats it
+  // until nothing new is learned (at most 8 passes, within the work budget).
   void taint();
-  // The text [a, b) always holds, when it is built from literals only (see shell_flow.cpp).
+  // The text [a, b) always holds, when it is built from literals only (shell_values.cpp).
   bool literal_value(size_t a, size_t b, std::string& out, int depth = 0) const;
   std::string callee_literal(size_t a) const;
   size_t operand(size_t q, size_t b, std::string& v, int depth) const;
@@ -173,7 +180,7 @@ class Flow {
                            kTrait = 128;  // a name whole_file_traits() looks at
   std::vector<uint16_t> cls_;             // and kIncludeWord, kSocketWord for names
   std::vector<uint32_t> sink_names_;
-  uint32_t sink_names_before(size_t i) const {
+  uint32_t sink_names_before(size_t i) const {  // (after index(): sink_names_ is never empty)
     return sink_names_[std::min(i, sink_names_.size() - 1)];
   }
   ShellVerdict v_;
@@ -182,10 +189,12 @@ class Flow {
   std::set<std::string> defined_;        // functions this file defines
   std::set<std::string> props_;          // properties given request input ($o->cmd = $_GET…)
   std::set<std::string> returns_input_;  // … and those of them that return request input
+  // summaries() probes a function's body with its parameters tainted: signals are not added
+  // then, probe_hit_ only records that one would have been.
   bool probing_ = false, probe_hit_ = false;
   bool all_tainted_ = false;
-  bool includes_ = false;  // the file includes others (a variable may come from them)
-  std::set<std::string> seen_;
+  bool includes_ = false;       // the file includes others (a variable may come from them)
+  std::set<std::string> seen_;  // signals already added: the same one on another line is not
 };
 
 }  // namespace mamori::web::detail

@@ -119,7 +119,11 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
     auto canon = root.canonical(given);
     const std::string top = canon ? *canon : given;
     if (!root.is_dir(top)) {
-      r.warnings.push_back(fmt::format("{}: not a directory", given));
+      ++r.dirs_unread;
+      r.warnings.push_back(
+          root.exists(top)
+              ? fmt::format("{}: not a directory (give the directory holding it)", given)
+              : fmt::format("{}: does not exist", given));
       continue;
     }
     size_t unopened = 0;
@@ -128,6 +132,13 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
         [&](const Root::WalkEntry& e) {
           if (e.type == DT_LNK) {
             ++r.links;
+            if (mamori::web::php::runs_as_php(e.path) && r.php_links.size() < r.kMaxListed) {
+              char target[4096];
+              const std::string name(e.name);
+              ssize_t n = ::readlinkat(e.dir_fd, name.c_str(), target, sizeof target - 1);
+              r.php_links.push_back(fmt::format(
+                  "{} -> {}", e.path, n > 0 ? std::string(target, static_cast<size_t>(n)) : "?"));
+            }
             return Root::Walk::kContinue;
           }
           if (e.type != DT_REG) return Root::Walk::kContinue;
@@ -186,23 +197,22 @@ Result<WebScanResult> web_scan(const Root& root, const WebScanOptions& opts) {
               dpkg.load(root);
               dpkg_loaded = true;
             }
-            if (const auto* owner = dpkg.find(e.path); owner && owner->second == s.md5) {
+            auto known = [&](std::string_view source) {
               ++r.known_good;
+              if (r.known_good_paths.size() < r.kMaxListed)
+                r.known_good_paths.push_back(fmt::format("{} ({})", e.path, source));
               return Root::Walk::kContinue;
-            }
+            };
+            if (const auto* owner = dpkg.find(e.path); owner && owner->second == s.md5)
+              return known("dpkg");
             if (auto it = opts.fim_known.find(e.path);
-                it != opts.fim_known.end() && it->second == digest_hex(opts.fim_algo, text)) {
-              ++r.known_good;
-              return Root::Walk::kContinue;
-            }
+                it != opts.fim_known.end() && it->second == digest_hex(opts.fim_algo, text))
+              return known("fim");
             if (!opts.wp_md5.empty()) {
               std::string wp = wordpress_root(root, e.path, wp_cache);
               if (!wp.empty()) {
                 auto it = opts.wp_md5.find(e.path.substr(wp.size() + 1));
-                if (it != opts.wp_md5.end() && it->second == s.md5) {
-                  ++r.known_good;
-                  return Root::Walk::kContinue;
-                }
+                if (it != opts.wp_md5.end() && it->second == s.md5) return known("wordpress");
               }
             }
           }
@@ -246,10 +256,14 @@ std::vector<Finding> webshell_findings(const WebScanResult& r) {
     f.evidence =
         fmt::format("score {} (a suspect from 10): {}", s.verdict.score, fmt::join(ev, "; "));
     f.remediation =
-        "Keep a copy of the file for the investigation (mamori web incident), then remove it; "
-        "find how it got there (a vulnerable plugin or upload form, a stolen password: the "
-        "access log around its time), patch that, and change the site's passwords and keys. "
-        "If it is your own code, make it stop running what requests say.";
+        "First run `mamori web incident " + s.path +
+        "` (before touching the file: its times "
+        "are evidence), then move it out of the web root (keep it, mode 0600, for the "
+        "investigation); fix how it got there (a vulnerable plugin or upload form, a stolen "
+        "password: the incident view names the requests around its time), and change the "
+        "site's passwords and keys. If it is your own code, make it stop running what requests "
+        "say; if it is a tool you installed on purpose (Adminer), remove it or accept it into "
+        "the FIM baseline.";
     f.references = {"CWE-506", "https://attack.mitre.org/techniques/T1505/003/"};
     out.push_back(std::move(f));
   }
@@ -265,13 +279,20 @@ std::string render_web_scan_text(const WebScanResult& r) {
       o += fmt::format("    line {:>5}  {:>2}  {}\n", sig.line, sig.weight, sanitize(sig.what));
   }
   if (!r.suspects.empty()) o += "\n";
+  for (const auto& l : r.php_links)
+    o += "link a web server would run as PHP (not followed: judge its target where it lies): " +
+         sanitize(l) + "\n";
+  if (!r.php_links.empty()) o += "\n";
   o += fmt::format(
       "{} files, {} with PHP code judged ({:.1f} MB in {:.2f} s); {} suspects, {} known good "
-      "(dpkg or WordPress ship them); {} links not followed, {} too large to be PHP, {} "
-      "unreadable\n",
+      "(dpkg, WordPress or the FIM baseline hold their bytes); {} links not followed, {} "
+      "non-PHP files over 2 MiB not searched for PHP, {} unreadable\n",
       r.files, r.judged, static_cast<double>(r.bytes) / 1e6, r.seconds, r.suspects.size(),
       r.known_good, r.links, r.large, r.unreadable);
   for (const auto& w : r.warnings) o += "warning: " + sanitize(w) + "\n";
+  if (!r.suspects.empty())
+    o += "next: for each suspect, `mamori web incident PATH` before touching it (its times are "
+         "evidence), then move it out of the web root; see docs/web.md, \"After a finding\".\n";
   return o;
 }
 
@@ -284,6 +305,8 @@ std::string render_web_scan_json(const WebScanResult& r, const std::string& find
   j["large"] = r.large;
   j["unreadable"] = r.unreadable;
   j["seconds"] = r.seconds;
+  j["php_links"] = r.php_links;
+  j["known_good_paths"] = r.known_good_paths;
   auto sus = nlohmann::ordered_json::array();
   for (const Suspect& s : r.suspects) {
     nlohmann::ordered_json x;

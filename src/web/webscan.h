@@ -53,6 +53,14 @@ struct WebScanResult {
   double seconds = 0;
   std::vector<Suspect> suspects;      // by score, highest first
   std::vector<std::string> warnings;  // directories that could not be read, and why
+  size_t dirs_unread = 0;             // DIRs given that could not be judged at all
+  // Links a web server would run as PHP (their name says PHP): never followed here, so what they
+  // point to must be judged where it lies. "PATH -> TARGET", at most kMaxListed.
+  std::vector<std::string> php_links;
+  // Suspects not reported because their bytes are known good: "PATH (dpkg|wordpress|fim)", at
+  // most kMaxListed — a shell taken into a FIM baseline on a compromised host shows up here.
+  std::vector<std::string> known_good_paths;
+  static constexpr size_t kMaxListed = 1000;
 };
 
 // Reads the WordPress checksums API's JSON ({"checksums": {"path": "md5", …}} or one level more,

@@ -35,12 +35,12 @@ def spit(path, data, mode="w"):
         f.write(data)
 
 
-def mamori(*args, env=None, check=None):
+def mamori(*args, env=None, check=None, cwd=None):
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
     if env:
         e.update(env)
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=120)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=120, cwd=cwd)
     if check is not None and p.returncode != check:
         raise AssertionError(f"mamori {' '.join(args)} exited {p.returncode}, want {check}\n"
                              f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
@@ -955,6 +955,10 @@ class Web(Base):
         self.assertIn("/var/www/shop/wp-content/uploads/cache.php", p.stdout)
         self.assertIn("line     2", p.stdout)
         self.assertIn("1 links not followed", p.stdout)
+        self.assertIn("link a web server would run as PHP (not followed: judge its target where "
+                      "it lies): /var/www/shop/wp-content/uploads/link.php -> /etc/passwd",
+                      p.stdout)
+        self.assertIn("next: for each suspect, `mamori web incident PATH`", p.stdout)
         doc = json.loads(mamori("--root", root, "--format", "json", "-q", "web", "scan",
                                 "/var/www", check=0).stdout)
         self.assertEqual([s["path"] for s in doc["suspects"]],
@@ -969,11 +973,22 @@ class Web(Base):
         # Mistakes: a relative directory, a missing one, checksums that are not checksums
         mamori("--root", root, "web", "scan", "var/www", check=2)
         p = mamori("--root", root, "web", "scan", "/nope", check=3)
-        self.assertIn("not a directory", p.stderr)
+        self.assertIn("/nope: does not exist", p.stderr)
+        # one DIR missing among good ones: the others are judged, and the exit says so
+        p = mamori("--root", root, "web", "scan", "/var/www", "/nope", check=3)
+        self.assertIn("/var/www/shop/wp-content/uploads/cache.php", p.stdout)
+        p = mamori("--root", root, "web", "scan", "/var/www/shop/index.php", check=3)
+        self.assertIn("not a directory (give the directory holding it)", p.stderr)
         bad = os.path.join(self.tmp, "sums.json")
         spit(bad, "[]")
         p = mamori("--root", root, "web", "scan", "/var/www", "--wp-checksums", bad, check=3)
         self.assertIn("not WordPress checksums", p.stderr)
+        # --wp-checksums is the operator's file, named from where they stand (not inside --root)
+        p = mamori("--root", root, "web", "scan", "/var/www", "--wp-checksums", "sums.json",
+                   check=3, cwd=self.tmp)
+        self.assertIn(bad + ": not WordPress checksums", p.stderr)
+        p = mamori("web", "scan", "/var/www", "--fim-baseline", bad, "--no-fim", check=2)
+        self.assertIn("contradict", p.stderr)
 
 
 SITE_SERVER = os.path.join(os.path.dirname(__file__), "..", "web", "site_server.py")

@@ -535,6 +535,10 @@ TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
                                              "/var/www/site/wp-content/uploads/2026/cache.php",
                                              "/var/www/site/wp-content/uploads/2026/logo.png"}));
   EXPECT_EQ(r->links, 1u);
+  // a link a web server would run as PHP is named, with where it points (not followed)
+  ASSERT_EQ(r->php_links.size(), 1u);
+  EXPECT_EQ(r->php_links[0],
+            "/var/www/site/link.php -> " + (dir_ / "elsewhere/evil.php").string());
   EXPECT_EQ(r->judged, 4u);  // three PHP files and the image holding PHP
   // Now dpkg says tool.php is its file with these bytes: known good, not a suspect.
   std::string md5;
@@ -546,6 +550,7 @@ TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->suspects.size(), 2u);
   EXPECT_EQ(again->known_good, 1u);
+  EXPECT_EQ(again->known_good_paths, std::vector<std::string>{"/var/www/site/tool.php (dpkg)"});
   // … and so is a WordPress file whose bytes the release's checksums name.
   put("var/www/site/wp-includes/version.php", "<?php $wp_version = '6.1';");
   put("tmp-checksums.json", "{\"checksums\": {\"6.1\": {\"wp-content/uploads/2026/cache.php\": \"" +
@@ -556,6 +561,8 @@ TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
   auto third = web_scan(Root(dir_), o);
   ASSERT_TRUE(third.has_value());
   EXPECT_EQ(third->known_good, 2u);
+  EXPECT_EQ(third->known_good_paths.back(),
+            "/var/www/site/wp-content/uploads/2026/cache.php (wordpress)");
   ASSERT_EQ(third->suspects.size(), 1u);
   // Findings: one per suspect, module web, the evidence naming the line.
   auto f = webshell_findings(*third);
