@@ -5,9 +5,9 @@
 // array (a judgement looks up every name token of every file; node-based maps spent their time
 // allocating and in cache misses). The keys come from files an attacker writes: hashes start from
 // a seed chosen per process and are mixed before they pick a slot, and a lookup gives up after
-// kMaxProbe slots — the key is then kept aside (StringIds and IdMap: in an ordered map; NameTable:
-// stored unindexed, classed again when met again, bounded by the file's token budget) — so that
-// no file of crafted names makes a table quadratic. Not a public API (shell_flow.cpp).
+// kMaxProbe slots — the key is then kept aside in an ordered map, where it stays (also once the
+// table has grown) — so that no file of crafted names makes a table quadratic. Not a public API
+// (shell_flow.cpp).
 //
 // Example:
 //   NameTable t;
@@ -118,17 +118,28 @@ class NameTable {
 
   // The entry for `text` in lower case ('A'-'Z' only: PHP's names are case-insensitive in
   // ASCII), classed by `classify(lower_name)` the first time it is seen.
+  // (`hash`: for tests, a hash of the name as written that replaces the seeded one)
+  using Hash = uint64_t (*)(std::string_view);
+  explicit NameTable(Hash h = nullptr) : hash_(h) {}
+
   template <class Classify>
   Entry find_or_add(std::string_view text, Classify classify) {
-    const uint64_t h = seeded_hash(text, true, seed_);
+    const uint64_t h = hash_ ? hash_(text) : seeded_hash(text, true, seed_);
     index_.reserve(names_.size());
     uint32_t* slot = nullptr;
     const uint32_t e = index_.find(
         h, [&](uint32_t i) { return same(names_[i], text); }, slot);
     if (e != SlotIndex::kNone) return {&names_[e], classes_[e]};
-    if (slot) *slot = static_cast<uint32_t>(names_.size());  // (crowded: kept, not indexed)
     std::string low(text);
     for (char& c : low) c = ascii_lower(c);
+    // A name kept aside when its run of slots was crowded stays there, even once the table has
+    // grown and a slot is free: one name, one entry.
+    if (auto it = crowded_.find(low); it != crowded_.end())
+      return {&names_[it->second], classes_[it->second]};
+    if (slot)
+      *slot = static_cast<uint32_t>(names_.size());
+    else
+      crowded_.emplace(low, static_cast<uint32_t>(names_.size()));
     names_.push_back(std::move(low));
     classes_.push_back(classify(names_.back()));
     return {&names_.back(), classes_.back()};
@@ -139,6 +150,7 @@ class NameTable {
     index_.clear();
     names_.clear();
     classes_.clear();
+    crowded_.clear();
   }
 
  private:
@@ -148,42 +160,48 @@ class NameTable {
       if (low[i] != ascii_lower(text[i])) return false;
     return true;
   }
+  Hash hash_ = nullptr;
   uint64_t seed_ = process_seed();
   SlotIndex index_;
   std::deque<std::string> names_;
   std::vector<uint16_t> classes_;
+  std::map<std::string, uint32_t> crowded_;  // ordered: never quadratic
 };
 
 // Numbers for the distinct strings of one file, case-sensitive ($x and $X are two variables):
 // the strings are views into the file, which outlives the table.
 class StringIds {
  public:
+  using Hash = uint64_t (*)(std::string_view);  // (for tests: replaces the seeded hash)
+  explicit StringIds(Hash h = nullptr) : hash_(h) {}
   // The number of `text` (0, 1, 2 … in order of first sight).
   uint32_t id(std::string_view text) {
     index_.reserve(names_.size());
     uint32_t* slot = nullptr;
     const uint32_t e = index_.find(
-        seeded_hash(text, false, seed_), [&](uint32_t i) { return names_[i] == text; }, slot);
+        hash(text), [&](uint32_t i) { return names_[i] == text; }, slot);
     if (e != SlotIndex::kNone) return e;
-    if (!slot) {  // crowded
-      auto [it, fresh] = crowded_.try_emplace(text, static_cast<uint32_t>(names_.size()));
-      if (!fresh) return it->second;
-    } else {
+    if (auto it = crowded_.find(text); it != crowded_.end()) return it->second;  // (see NameTable)
+    if (slot)
       *slot = static_cast<uint32_t>(names_.size());
-    }
+    else
+      crowded_.emplace(text, static_cast<uint32_t>(names_.size()));
     names_.push_back(text);
     return static_cast<uint32_t>(names_.size() - 1);
   }
   // The number of `text`, or UINT32_MAX when it was never given one.
   uint32_t find(std::string_view text) const {
-    const uint32_t e =
-        index_.find(seeded_hash(text, false, seed_), [&](uint32_t i) { return names_[i] == text; });
+    const uint32_t e = index_.find(hash(text), [&](uint32_t i) { return names_[i] == text; });
     if (e != SlotIndex::kNone) return e;
     auto it = crowded_.find(text);
     return it == crowded_.end() ? UINT32_MAX : it->second;
   }
 
  private:
+  uint64_t hash(std::string_view text) const {
+    return hash_ ? hash_(text) : seeded_hash(text, false, seed_);
+  }
+  Hash hash_ = nullptr;
   uint64_t seed_ = process_seed();
   SlotIndex index_;
   std::vector<std::string_view> names_;
@@ -193,31 +211,38 @@ class StringIds {
 // uint64 keys to uint32 values (a variable's scope and name number to the variable).
 class IdMap {
  public:
+  using Hash = uint64_t (*)(uint64_t);  // (for tests: replaces the seeded hash)
+  explicit IdMap(Hash h = nullptr) : hash_(h) {}
   // The value for `key`, set to `fresh` when there was none; `added` says which.
   uint32_t& at(uint64_t key, uint32_t fresh, bool& added) {
     index_.reserve(keys_.size());
     uint32_t* slot = nullptr;
     const uint32_t e = index_.find(
-        mix64(key ^ seed_), [&](uint32_t i) { return keys_[i] == key; }, slot);
+        hash(key), [&](uint32_t i) { return keys_[i] == key; }, slot);
     added = e == SlotIndex::kNone;
     if (!added) return values_[e];
-    if (!slot) {  // crowded
-      auto [it, inserted] = crowded_.try_emplace(key, fresh);
-      added = inserted;
+    if (auto it = crowded_.find(key); it != crowded_.end()) {  // (see NameTable)
+      added = false;
       return it->second;
+    }
+    if (!slot) {  // crowded
+      added = true;
+      return crowded_.emplace(key, fresh).first->second;
     }
     *slot = static_cast<uint32_t>(keys_.size());
     keys_.push_back(key);
     return values_.emplace_back(fresh);
   }
   const uint32_t* find(uint64_t key) const {
-    const uint32_t e = index_.find(mix64(key ^ seed_), [&](uint32_t i) { return keys_[i] == key; });
+    const uint32_t e = index_.find(hash(key), [&](uint32_t i) { return keys_[i] == key; });
     if (e != SlotIndex::kNone) return &values_[e];
     auto it = crowded_.find(key);
     return it == crowded_.end() ? nullptr : &it->second;
   }
 
  private:
+  uint64_t hash(uint64_t key) const { return hash_ ? hash_(key) : mix64(key ^ seed_); }
+  Hash hash_ = nullptr;
   uint64_t seed_ = process_seed();
   SlotIndex index_;
   std::vector<uint64_t> keys_;

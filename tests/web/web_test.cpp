@@ -140,6 +140,34 @@ TEST(ShellNames, TablesFindEveryNameAgain) {
     }
   }
   EXPECT_EQ(ix.find(42, [&](uint32_t x) { return keys[x] == 63; }), 63u);
+
+  // A key kept aside while its run was crowded is the same key once the table has grown and
+  // its home slot has room: "k0".."k63" share slot 42 of 256 slots and half of them move on
+  // growth; "k64" came when all 64 were there; after 200 other names it is still itself.
+  auto crowd = [](std::string_view t) -> uint64_t {
+    if (t.size() > 1 && t[0] == 'k') return 42 + 256 * std::stoull(std::string(t.substr(1)));
+    return std::hash<std::string_view>{}(t);
+  };
+  std::vector<std::string> ks, others;
+  for (int i = 0; i <= 64; ++i) ks.push_back("k" + std::to_string(i));
+  for (int i = 0; i < 200; ++i) others.push_back("$o" + std::to_string(i));
+  detail::StringIds crowded_ids(crowd);
+  for (const auto& k : ks) crowded_ids.id(k);
+  const uint32_t k64 = crowded_ids.id("k64");
+  for (const auto& o : others) crowded_ids.id(o);
+  EXPECT_EQ(crowded_ids.id("k64"), k64);
+  EXPECT_EQ(crowded_ids.find("k64"), k64);
+  detail::NameTable crowded_names(crowd);
+  for (const auto& k : ks) crowded_names.find_or_add(k, cls);
+  const std::string* n64 = crowded_names.find_or_add("k64", cls).name;
+  for (const auto& o : others) crowded_names.find_or_add(o, cls);
+  EXPECT_EQ(crowded_names.find_or_add("k64", cls).name, n64);
+  EXPECT_EQ(crowded_names.size(), ks.size() + others.size());
+  detail::IdMap crowded_map([](uint64_t k) -> uint64_t { return k < 1000 ? 42 + 256 * k : k; });
+  for (uint64_t k = 0; k <= 64; ++k) crowded_map.at(k, static_cast<uint32_t>(k), added);
+  for (uint64_t k = 1000; k < 1200; ++k) crowded_map.at(k, 0, added);
+  EXPECT_EQ(crowded_map.at(64, 7, added), 64u);
+  EXPECT_FALSE(added);
 }
 
 // The words shell tools leave in strings, found in one pass, the first of the list reported.
@@ -537,8 +565,7 @@ TEST_F(WebScanTree, JudgesWhatHoldsPhpAndTrustsWhatIsKnownGood) {
   EXPECT_EQ(r->links, 1u);
   // a link a web server would run as PHP is named, with where it points (not followed)
   ASSERT_EQ(r->php_links.size(), 1u);
-  EXPECT_EQ(r->php_links[0],
-            "/var/www/site/link.php -> " + (dir_ / "elsewhere/evil.php").string());
+  EXPECT_EQ(r->php_links[0], "/var/www/site/link.php -> " + (dir_ / "elsewhere/evil.php").string());
   EXPECT_EQ(r->judged, 4u);  // three PHP files and the image holding PHP
   // Now dpkg says tool.php is its file with these bytes: known good, not a suspect.
   std::string md5;
