@@ -55,6 +55,7 @@ void add_audit_commands(CLI::App& app, Options& o, int& rc);
 void add_guard_commands(CLI::App& app, Options& o, int& rc);
 void add_waf_commands(CLI::App& app, Options& o, int& rc);          // waf rules
 void add_web_commands(CLI::App& app, Options& o, int& rc);          // web scan, baseline, check
+void add_cloud_commands(CLI::App& app, Options& o, int& rc);        // cloud audit
 void add_web_scan_command(CLI::App* web, Options& o, int& rc);      // web scan
 void add_web_incident_command(CLI::App* web, Options& o, int& rc);  // web incident
 

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   add_guard_commands(app, o, rc);
   add_waf_commands(app, o, rc);
   add_web_commands(app, o, rc);
+  add_cloud_commands(app, o, rc);
 
   // A repeatable option takes one value per occurrence: "--exclude GLOB PATH" must leave PATH
   // to the positional arguments (CLI11 would otherwise swallow it as a second GLOB).

@@ -991,6 +991,52 @@ class Web(Base):
         self.assertIn("contradict", p.stderr)
 
 
+class Cloud(Base):
+    # mamori cloud audit on exported bucket settings written here.
+    def test_cloud_audit_gives_verdicts_witnesses_and_errors_per_file(self):
+        pol = os.path.join(self.tmp, "policy.json")
+        spit(pol, json.dumps({"Policy": json.dumps({"Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::shop-web/*"}]})}))
+        site = os.path.join(self.tmp, "website.json")
+        spit(site, json.dumps({"IndexDocument": {"Suffix": "index.html"}}))
+        office = os.path.join(self.tmp, "office.json")
+        spit(office, json.dumps({"Bucket": "office", "GetBucketPolicy": {"Policy": json.dumps({
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": "arn:aws:s3:::office/*",
+                           "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}]})}}))
+        p = mamori("cloud", "audit", pol, site, check=0)
+        self.assertIn("public-write  s3://shop-web  [website]", p.stdout)
+        self.assertIn("witness: anonymous PUT s3://shop-web/", p.stdout)
+        doc = json.loads(mamori("--format", "json", "-q", "cloud", "audit", pol, site,
+                                check=0).stdout)
+        [web] = doc["resources"]  # the website file names no bucket: joined to the one named
+        self.assertEqual((web["resource"], web["verdict"], web["website"]),
+                         ("s3://shop-web", "public-write", True))
+        self.assertEqual([f["severity"] for f in doc["findings"]], ["critical"])
+        doc = json.loads(mamori("--format", "json", "-q", "cloud", "audit", pol, site, office,
+                                check=0).stdout)
+        by = {r["resource"]: r for r in doc["resources"]}
+        self.assertEqual(by["s3://office"]["verdict"], "not-public")
+        self.assertIn("IpAddress aws:sourceip [192.0.2.0/24]", by["s3://office"]["why"][0])
+        self.assertIn("s3://website", by)  # with two buckets named, it stands alone
+        mamori("--fail-on", "high", "-q", "cloud", "audit", pol, site, check=1)
+        # a bad file is an error naming it; the others are still audited; exit 3
+        bad = os.path.join(self.tmp, "bad.json")
+        spit(bad, "{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"*\", "
+                  "\"Condition\": {\"StringFoo\": {\"a\": \"b\"}}}]}")
+        p = mamori("cloud", "audit", office, bad, check=3)
+        self.assertIn("not-public    s3://office", p.stdout)
+        self.assertIn("bad.json: policy: statement 1: unknown condition operator StringFoo",
+                      p.stdout)
+        big = os.path.join(self.tmp, "big.json")
+        spit(big, "{\"x\": \"" + "a" * (2 << 20) + "\"}")
+        p = mamori("cloud", "audit", big, check=3)
+        self.assertIn("big.json", p.stdout)
+        mamori("cloud", "audit", os.path.join(self.tmp, "missing.json"), check=2)
+        self.assertIn("cloud audit", mamori("cloud", "audit", "--help", check=0).stdout)
+
+
 SITE_SERVER = os.path.join(os.path.dirname(__file__), "..", "web", "site_server.py")
 
 
