@@ -21,13 +21,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (b.error().message.rfind("in.json", 0) != 0) std::abort();
     return 0;
   }
-  b->name = b->name.empty() ? "fuzz" : b->name;
-  BucketVerdict v = judge_bucket(*b, 1'800'000'000);
-  const bool known = v.verdict == "public-write" || v.verdict == "public-read" ||
-                     v.verdict == "not-public" || v.verdict == "unknown";
-  if (!known) std::abort();
-  if ((v.verdict == "public-write") != v.public_write) std::abort();
-  if ((v.public_read || v.public_write) && v.witness.empty()) std::abort();
-  (void)render_cloud_json({v}, {}, "{}");
+  for (const Bucket& one : *b) {
+    BucketVerdict v = judge_bucket(one, 1'800'000'000);
+    const bool known = v.verdict == "public-write" || v.verdict == "public-read" ||
+                       v.verdict == "not-public" || v.verdict == "unknown";
+    if (!known) std::abort();
+    if ((v.verdict == "public-write") != v.public_write) std::abort();
+    if ((v.public_read || v.public_write) && v.witness.empty()) std::abort();
+    (void)render_cloud_json({v}, {}, "{}");
+  }
   return 0;
 }

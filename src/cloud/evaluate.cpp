@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 
+#include "cloud/request.h"
 #include "core/ip.h"
 #include "core/text.h"
 
@@ -38,374 +39,73 @@ bool wildcard_match(std::string_view p, std::string_view t) {
 
 namespace {
 
-constexpr size_t kBudget = 200'000;  // search nodes per question
-constexpr std::string_view kOther = "mamori-other";
-constexpr std::string_view kOtherAccount = "999988887777";
+using namespace detail;
 
-enum class Who { kAnonymous, kAccount };
-
-// A request: who, the action, the resource, and the condition keys it carries (absent: missing).
-struct Request {
-  Who who = Who::kAnonymous;
-  std::string action;                       // "s3:GetObject"
-  std::string resource;                     // "arn:aws:s3:::b/k"
-  std::string verb;                         // "GET s3://b/k" for the witness
-  std::map<std::string, std::string> keys;  // lower-case key → value
-};
-
-// ${aws:username} and friends, from the request; nullopt when a variable names a key the request
-// does not carry (the value then matches nothing, as in AWS).
-std::optional<std::string> resolve(std::string_view v, const Request& r) {
-  if (v.find("${") == std::string_view::npos) return std::string(v);
-  std::string out;
-  for (size_t i = 0; i < v.size();) {
-    if (v.compare(i, 2, "${") != 0) {
-      out += v[i++];
-      continue;
-    }
-    size_t end = v.find('}', i);
-    if (end == std::string_view::npos) return std::string(v);  // not a variable: as written
-    std::string_view inner = v.substr(i + 2, end - i - 2);
-    i = end + 1;
-    if (inner == "*" || inner == "?" || inner == "$") {
-      out += inner;
-      continue;
-    }
-    std::string_view key = inner, fallback;
-    bool has_default = false;
-    if (size_t comma = inner.find(','); comma != std::string_view::npos) {
-      key = inner.substr(0, comma);
-      fallback = inner.substr(comma + 1);
-      while (!fallback.empty() && fallback.front() == ' ') fallback.remove_prefix(1);
-      if (fallback.size() >= 2 && fallback.front() == '\'' && fallback.back() == '\'') {
-        fallback = fallback.substr(1, fallback.size() - 2);
-        has_default = true;
-      }
-    }
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    auto it = r.keys.find(to_lower(key));
-    if (it != r.keys.end()) {
-      out += it->second;
-    } else if (has_default) {
-      out += fallback;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
-std::optional<double> number(std::string_view s) {
-  if (s.empty() || s.size() > 40) return std::nullopt;
-  std::string t(s);
-  char* end = nullptr;
-  double d = std::strtod(t.c_str(), &end);
-  if (end != t.c_str() + t.size() || !std::isfinite(d)) return std::nullopt;
-  return d;
-}
-
-// ISO 8601 (2026-12-03, 2026-12-03T10:00:00Z) or Unix seconds.
-std::optional<double> date(std::string_view s) {
-  if (auto n = number(s)) return n;
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  std::string t(s);
-  int got = std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec);
-  if (got != 3 && got != 6) return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<double>(timegm(&tm));
-}
-
-bool arn_match(std::string_view pattern, std::string_view arn) {
-  // ARNs match part by part (arn:partition:service:region:account:resource)
-  auto split = [](std::string_view a) {
-    std::vector<std::string_view> parts;
-    for (int i = 0; i < 5; ++i) {
-      size_t c = a.find(':');
-      if (c == std::string_view::npos) break;
-      parts.push_back(a.substr(0, c));
-      a.remove_prefix(c + 1);
-    }
-    parts.push_back(a);
-    return parts;
-  };
-  auto p = split(pattern), a = split(arn);
-  if (p.size() != 6 || a.size() != 6) return false;
-  for (size_t i = 0; i < 6; ++i)
-    if (!wildcard_match(p[i], a[i])) return false;
-  return true;
-}
-
-// One literal against one value, for the positive form of the operator.
-bool test(const std::string& base, std::string_view value, std::string_view literal) {
-  if (base == "StringEquals" || base == "StringNotEquals") return value == literal;
-  if (base == "StringEqualsIgnoreCase" || base == "StringNotEqualsIgnoreCase")
-    return to_lower(value) == to_lower(literal);
-  if (base == "StringLike" || base == "StringNotLike") return wildcard_match(literal, value);
-  if (base.starts_with("Numeric") || base.starts_with("Date")) {
-    const bool num = base.starts_with("Numeric");
-    auto v = num ? number(value) : date(value);
-    auto l = num ? number(literal) : date(literal);
-    if (!v || !l) return false;
-    std::string_view rel = std::string_view(base).substr(num ? 7 : 4);
-    if (rel == "Equals" || rel == "NotEquals") return *v == *l;
-    if (rel == "LessThan") return *v < *l;
-    if (rel == "LessThanEquals") return *v <= *l;
-    if (rel == "GreaterThan") return *v > *l;
-    if (rel == "GreaterThanEquals") return *v >= *l;
-    return false;
-  }
-  if (base == "Bool") return to_lower(value) == to_lower(literal);
-  if (base == "BinaryEquals") return value == literal;
-  if (base == "IpAddress" || base == "NotIpAddress") return in_prefix(value, literal);
-  if (base == "ArnEquals" || base == "ArnLike" || base == "ArnNotEquals" || base == "ArnNotLike")
-    return arn_match(literal, value);
-  return false;
-}
-
-// Is the condition true for the request?
-bool holds(const Condition& c, const Request& r) {
-  auto it = r.keys.find(c.key);
-  const bool present = it != r.keys.end();
-  if (c.base == "Null") {
-    for (const auto& l : c.values)
-      if ((to_lower(l) == "true") == !present) return true;
-    return false;
-  }
-  if (!present) {
-    if (c.if_exists) return true;
-    if (c.set == Condition::Set::kAllValues) return true;
-    if (c.set == Condition::Set::kAnyValue) return false;
-    return negated_operator(c.base);
-  }
-  bool any = false;
-  for (const auto& l : c.values) {
-    auto lit = resolve(l, r);
-    if (lit && test(c.base, it->second, *lit)) {
-      any = true;
-      break;
-    }
-  }
-  return negated_operator(c.base) ? !any : any;
-}
-
-bool principal_matches(const Statement& s, Who who) {
-  if (!s.has_principal) return false;  // (a bucket policy's statement names its principal)
-  // Named principals (an account, a role, a service, a canonical user) are never the anonymous
-  // requester nor an account of the attacker's choosing.
-  const bool listed = s.principal.everyone;
-  (void)who;
-  return s.not_principal ? !listed : listed;
-}
-
-bool action_matches(const Statement& s, std::string_view action) {
-  const std::string a = to_lower(action);
-  bool any = false;
-  for (const auto& p : s.actions)
-    if (p == "*" || wildcard_match(to_lower(p), a)) any = true;
-  return s.not_action ? !any : any;
-}
-
-bool resource_matches(const Statement& s, const Request& r) {
-  bool any = false;
-  for (const auto& p : s.resources) {
-    auto pat = resolve(p, r);
-    if (pat && (*pat == "*" || wildcard_match(*pat, r.resource))) any = true;
-  }
-  return s.not_resource ? !any : any;
-}
-
-// '*' → "" or "mamori", '?' → "x": the values a pattern accepts, in two shapes.
-std::vector<std::string> fill(std::string_view pattern) {
-  std::string a, b;
-  for (char c : pattern) {
-    if (c == '*') {
-      b += "mamori";
-    } else if (c == '?') {
-      a += 'x';
-      b += 'x';
-    } else {
-      a += c;
-      b += c;
-    }
-  }
-  if (a == b) return {a};
-  return {a, b};
-}
-
-// A range an owner names as theirs (an office, a VPN: IPv4 /8 or narrower, IPv6 /32 or narrower):
-// no stranger sends from it. Wider ones (0.0.0.0/0, 0.0.0.0/1) hold the stranger's address too.
-bool fixed_range(std::string_view spec) {
-  Ip ip;
-  int bits = 0;
-  return parse_prefix(spec, ip, bits) && bits >= (ip.v4 ? 8 : 32);
-}
-
-// The addresses at the edges of a range (its first and last, and one past each side); of a
-// fixed range only those outside it.
-void ip_edges(std::string_view spec, std::set<std::string>& out) {
-  Ip ip;
-  int bits = 0;
-  if (!parse_prefix(spec, ip, bits)) return;
-  const bool fixed = bits >= (ip.v4 ? 8 : 32);
-  const int bits128 = ip.v4 ? 96 + bits : bits;
-  Ip lo = masked(ip, bits128), hi = lo;
-  for (int i = 0; i < 16; ++i) {
-    int keep = std::clamp(bits128 - i * 8, 0, 8);
-    hi.b[i] |= static_cast<unsigned char>(keep == 8 ? 0 : (0xff >> keep));
-  }
-  auto step = [](Ip x, int d) {
-    for (int i = 15; i >= 0; --i) {
-      int v = x.b[i] + d;
-      x.b[i] = static_cast<unsigned char>(v & 0xff);
-      if (v >= 0 && v <= 0xff) break;
-    }
-    return x;
-  };
-  std::vector<Ip> edges = {step(lo, -1), step(hi, 1)};
-  if (!fixed) edges.insert(edges.end(), {lo, hi});
-  for (Ip y : edges) {
-    y.v4 = ip.v4;
-    out.insert(y.str());
-  }
-}
-
-enum class KeyKind { kFree, kAlways, kIdentity, kOwnNetwork, kService };
-
-KeyKind kind_of(std::string_view k) {
-  if (k == "aws:sourceip" || k == "aws:securetransport" || k == "aws:currenttime" ||
-      k == "aws:epochtime" || k == "aws:principaltype" || k == "aws:userid" ||
-      k == "aws:viaawsservice" || k == "aws:principalisawsservice")
-    return KeyKind::kAlways;
-  if (k == "aws:principalarn" || k == "aws:principalaccount" || k == "aws:principalorgid" ||
-      k == "aws:principalorgpaths" || k == "aws:username" || k == "aws:multifactorauthpresent" ||
-      k == "aws:multifactorauthage" || k == "aws:federatedprovider" || k == "aws:tokenissuetime" ||
-      k.starts_with("aws:principaltag/"))
-    return KeyKind::kIdentity;
-  if (k == "aws:sourcevpc" || k == "aws:sourcevpce" || k == "aws:vpcsourceip")
-    return KeyKind::kOwnNetwork;
-  if (k == "aws:sourcearn" || k == "aws:sourceaccount" || k == "aws:sourceowner" ||
-      k == "aws:sourceorgid" || k == "aws:sourceorgpaths" || k.starts_with("aws:calledvia") ||
-      k == "aws:principalservicename")
-    return KeyKind::kService;
-  return KeyKind::kFree;  // set by the requester (Referer, headers, s3:prefix …) or unknown
-}
-
-constexpr std::string_view kMissing = "\x01missing";
-
-// The values the requester can give `key` (kMissing: none), from the literals the policy
-// compares it with.
-std::vector<std::string> candidates(const std::string& key, const std::vector<const Condition*>& cs,
-                                    Who who, int64_t now) {
-  std::set<std::string> lits;  // literals with wildcards filled in
-  std::set<std::string> wild;  // … of literals that hold a wildcard (not a fixed value)
-  for (const Condition* c : cs)
-    for (const auto& l : c->values) {
-      for (auto& f : fill(l)) {
-        if (l.find_first_of("*?") != std::string::npos) wild.insert(f);
-        lits.insert(std::move(f));
-      }
-      if (auto n = number(l); n && !c->base.starts_with("Date")) {
-        lits.insert(fmt::format("{}", *n - 1));
-        lits.insert(fmt::format("{}", *n + 1));
-      }
-    }
-  std::vector<std::string> out;
-  const KeyKind k = kind_of(key);
-  if (key == "aws:sourceip") {
-    std::set<std::string> ips = {"203.0.113.9", "2001:db8::9"};
-    for (const Condition* c : cs)
-      for (const auto& l : c->values) ip_edges(l, ips);
-    // never an address inside a range the owner names as theirs
-    for (const Condition* c : cs)
-      for (const auto& l : c->values)
-        if (fixed_range(l))
-          std::erase_if(ips, [&](const std::string& a) { return in_prefix(a, l); });
-    std::vector<std::string> v;  // an ordinary address first: the witness reads best with it
-    for (const char* plain : {"203.0.113.9", "2001:db8::9"})
-      if (ips.erase(plain)) v.emplace_back(plain);
-    v.insert(v.end(), ips.begin(), ips.end());
-    return v;
-  }
-  if (key == "aws:securetransport") return {"true", "false"};
-  if (key == "aws:currenttime") {
-    char buf[32];
-    std::tm tm{};
-    time_t t = static_cast<time_t>(now);
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return {buf};
-  }
-  if (key == "aws:epochtime") return {std::to_string(now)};
-  if (key == "aws:principaltype")
-    return who == Who::kAnonymous
-               ? std::vector<std::string>{"Anonymous"}
-               : std::vector<std::string>{"User", "AssumedRole", "FederatedUser", "Account"};
-  if (key == "aws:userid") {
-    if (who == Who::kAnonymous) return {"anonymous"};
-    out.assign(wild.begin(), wild.end());
-    out.emplace_back(kOther);
-    return out;
-  }
-  if (key == "aws:viaawsservice" || key == "aws:principalisawsservice") return {"false"};
-  switch (k) {
-    case KeyKind::kService:
-      return {std::string(kMissing)};
-    case KeyKind::kIdentity:
-      if (who == Who::kAnonymous) return {std::string(kMissing)};
-      out.assign(wild.begin(), wild.end());
-      if (key == "aws:principalarn")
-        out.push_back(fmt::format("arn:aws:iam::{}:user/mamori", kOtherAccount));
-      else if (key == "aws:principalaccount")
-        out.emplace_back(kOtherAccount);
-      else if (key == "aws:username")
-        out.insert(out.end(), lits.begin(), lits.end());  // a name the attacker picks
-      else if (key == "aws:multifactorauthpresent")
-        out.insert(out.end(), {"true", "false"});
-      else
-        out.emplace_back(kOther);
-      out.emplace_back(kMissing);
-      return out;
-    case KeyKind::kOwnNetwork:
-      out.assign(wild.begin(), wild.end());  // the requester's own endpoint, if a pattern takes it
-      out.emplace_back(kOther);
-      out.emplace_back(kMissing);
-      return out;
-    default:
-      out.assign(lits.begin(), lits.end());
-      out.emplace_back(kOther);
-      out.emplace_back(kMissing);
-      return out;
-  }
-}
+constexpr size_t kBudget = 2'000'000;  // search nodes per policy and question kind
 
 struct Search {
   const Statement* allow = nullptr;
   std::vector<const Statement*> denies;
-  Who who;
-  int64_t now;
-  size_t nodes = 0;
+  size_t* nodes = nullptr;  // shared by every question of one policy: one budget for it all
   bool over = false;
   std::vector<std::string> keys;
   std::vector<std::vector<std::string>> cands;
   Request req;
+  // Per deny: the index of its last key — once all its keys are set it applies unless one of
+  // its conditions was false (SIZE_MAX: decided only at the end: a variable in it).
+  std::vector<size_t> last;
+
+  void prepare() {
+    last.assign(denies.size(), 0);
+    for (size_t d = 0; d < denies.size(); ++d)
+      for (const auto& c : denies[d]->conditions) {
+        if (resource_has_variable(*denies[d]) || has_variable(c)) {
+          last[d] = SIZE_MAX;
+          break;
+        }
+        size_t ki = std::find(keys.begin(), keys.end(), c.key) - keys.begin();
+        last[d] = std::max(last[d], ki);
+      }
+  }
+
+  // A Deny no value can escape (no condition any candidate makes false) closes the question.
+  const Statement* inescapable() const {
+    for (const Statement* d : denies) {
+      if (resource_has_variable(*d)) continue;
+      bool escapable = false;
+      for (const auto& c : d->conditions) {
+        if (has_variable(c)) {
+          escapable = true;
+          break;
+        }
+        size_t ki = std::find(keys.begin(), keys.end(), c.key) - keys.begin();
+        Request probe = req;
+        for (const auto& v : cands[ki]) {
+          if (v == kMissing)
+            probe.keys.erase(c.key);
+          else
+            probe.keys[c.key] = v;
+          if (!holds(c, probe)) escapable = true;
+        }
+        if (escapable) break;
+      }
+      if (!escapable) return d;
+    }
+    return nullptr;
+  }
 
   // Is there an assignment of keys[i…] under which `allow` holds and every deny fails?
   bool run(size_t i, std::vector<bool>& escaped) {
-    if (++nodes > kBudget) {
+    if (++*nodes > kBudget) {
       over = true;
       return false;
     }
     if (i == keys.size()) {
+      if (!resource_matches(*allow, req)) return false;
       for (const auto& c : allow->conditions)
         if (!holds(c, req)) return false;
       for (size_t d = 0; d < denies.size(); ++d) {
-        if (escaped[d]) continue;
+        if (escaped[d] || !resource_matches(*denies[d], req)) continue;
         bool all = true;
         for (const auto& c : denies[d]->conditions) all = all && holds(c, req);
         if (all) return false;
@@ -420,12 +120,15 @@ struct Search {
         req.keys[k] = v;
       bool ok = true;
       for (const auto& c : allow->conditions)
-        if (c.key == k && !holds(c, req)) ok = false;
+        if (c.key == k && !has_variable(c) && !holds(c, req)) ok = false;
       if (!ok) continue;
       std::vector<bool> esc = escaped;
-      for (size_t d = 0; d < denies.size(); ++d)
+      for (size_t d = 0; d < denies.size(); ++d) {
         for (const auto& c : denies[d]->conditions)
-          if (c.key == k && !holds(c, req)) esc[d] = true;
+          if (c.key == k && last[d] != SIZE_MAX && !holds(c, req)) esc[d] = true;
+        if (last[d] == i && !esc[d]) ok = false;  // every key of this Deny set: it applies
+      }
+      if (!ok) continue;
       if (run(i + 1, esc)) return true;
       if (over) return false;
     }
@@ -435,7 +138,10 @@ struct Search {
 };
 
 std::string describe(const Request& r, const Statement& s) {
-  std::string who = r.who == Who::kAnonymous ? "anonymous" : "another AWS account's";
+  std::string who = r.who == Who::kAnonymous ? "an anonymous request"
+                    : r.who == Who::kAccount ? "a request from another AWS account"
+                                             : "a request from " + sanitize(r.service) +
+                                                   " acting for another AWS account";
   std::string ctx;
   auto ip = r.keys.find("aws:sourceip");
   for (const auto& [k, v] : r.keys) {
@@ -445,7 +151,7 @@ std::string describe(const Request& r, const Statement& s) {
       continue;
     ctx += fmt::format("{}{}={}", ctx.empty() ? " with " : ", ", k, sanitize(v));
   }
-  return fmt::format("{} {} from {}{} is allowed by {}", who, r.verb,
+  return fmt::format("{} such as {} from {}{} would be allowed by {}", who, r.verb,
                      ip == r.keys.end() ? "anywhere" : ip->second, ctx, s.name());
 }
 
@@ -454,133 +160,221 @@ struct Target {
   bool object;
 };
 
+// "arn:aws:s3:::", "arn:aws-cn:s3:::" …: the partitions the policy's S3 resources are in.
+std::set<std::string> partitions(const Policy& p) {
+  std::set<std::string> out = {"aws"};
+  for (const auto& s : p.statements)
+    for (const auto& r : s.resources)
+      if (r.starts_with("arn:"))
+        if (size_t c = r.find(':', 4); c != std::string::npos && r.compare(c, 6, ":s3:::") == 0)
+          out.insert(r.substr(4, c - 4));
+  return out;
+}
+
 }  // namespace
 
 std::string policy_bucket(const Policy& p) {
-  for (const auto& s : p.statements)
-    for (const auto& r : s.resources)
-      if (r.starts_with("arn:aws:s3:::")) {
-        std::string_view rest = std::string_view(r).substr(13);
-        rest = rest.substr(0, rest.find('/'));
-        if (!rest.empty() && rest.find_first_of("*?$") == std::string_view::npos)
-          return std::string(rest);
-      }
+  // the first bucket an Allow's Resource names whole (not NotResource: that names what is not)
+  for (const auto& s : p.statements) {
+    if (!s.allow || s.not_resource) continue;
+    for (const auto& r : s.resources) {
+      if (!r.starts_with("arn:")) continue;
+      size_t c = r.find(':', 4);
+      if (c == std::string::npos || r.compare(c, 6, ":s3:::") != 0) continue;
+      std::string_view rest = std::string_view(r).substr(c + 6);
+      rest = rest.substr(0, rest.find('/'));
+      if (!rest.empty() && rest.find_first_of("*?$") == std::string_view::npos)
+        return std::string(rest);
+    }
+  }
   return "";
 }
 
-Access public_access(const Policy& p, std::string_view bucket, Access::Kind kind, int64_t now) {
+std::string policy_bucket_pattern(const Policy& p) {
+  for (const auto& s : p.statements) {
+    if (!s.allow || s.not_resource) continue;
+    for (const auto& r : s.resources) {
+      size_t c = r.find(":s3:::");
+      if (!r.starts_with("arn:") || c == std::string::npos) continue;
+      std::string_view rest = std::string_view(r).substr(c + 6);
+      rest = rest.substr(0, rest.find('/'));
+      if (!rest.empty() && rest.find("${") == std::string_view::npos) {
+        auto f = fill(rest);
+        return f.size() > 1 ? f[1] : f[0];
+      }
+    }
+  }
+  return "";
+}
+
+Access public_access(const Policy& p, std::string_view bucket, Access::Kind kind, int64_t now,
+                     bool acls_in_force) {
   std::vector<Target> targets;
   if (kind == Access::kRead) {
-    targets = {{"s3:GetObject", "GET", true}, {"s3:ListBucket", "LIST", false}};
+    targets = {{"s3:GetObject", "GET", true},
+               {"s3:GetObjectVersion", "GET ?versionId", true},
+               {"s3:ListBucket", "LIST", false},
+               {"s3:ListBucketVersions", "LIST ?versions", false}};
   } else {
+    // (PutBucketPolicy and DeleteBucketPolicy: only ever the owner's account, whatever a
+    // policy says; ACL writes only where ACLs are in force)
     targets = {{"s3:PutObject", "PUT", true},
                {"s3:DeleteObject", "DELETE", true},
-               {"s3:PutObjectAcl", "PUT ?acl", true},
-               {"s3:PutBucketPolicy", "PUT ?policy", false},
-               {"s3:DeleteBucketPolicy", "DELETE ?policy", false},
-               {"s3:PutBucketAcl", "PUT ?acl", false}};
+               {"s3:DeleteObjectVersion", "DELETE ?versionId", true},
+               {"s3:PutBucketWebsite", "PUT ?website", false},
+               {"s3:PutLifecycleConfiguration", "PUT ?lifecycle", false}};
+    if (acls_in_force) {
+      targets.push_back({"s3:PutObjectAcl", "PUT ?acl", true});
+      targets.push_back({"s3:PutBucketAcl", "PUT ?acl", false});
+    }
   }
-  // Object keys worth trying: those the policy's resources name (filled in), and any other.
-  std::set<std::string> object_keys = {"mamori/any-key"};
-  const std::string prefix = "arn:aws:s3:::";
+  // Object keys worth trying: those the policy's resources name (filled in), and others.
+  std::set<std::string> object_keys = {"mamori/any-key", "z"};
   for (const auto& s : p.statements)
     for (const auto& r : s.resources)
-      if (r.starts_with(prefix))
-        if (size_t slash = r.find('/', prefix.size()); slash != std::string::npos)
-          for (auto& k : fill(r.substr(slash + 1)))
+      if (size_t c = r.find(":s3:::"); r.starts_with("arn:") && c != std::string::npos)
+        if (size_t slash = r.find('/', c + 6); slash != std::string::npos) {
+          std::string pattern = r.substr(slash + 1);
+          // ${aws:username, 'pub'}: as its default, and as a value the requester picks
+          if (p.version == "2012-10-17")
+            for (std::string_view v : {std::string_view(), std::string_view(kOther)}) {
+              Request with;
+              for (const auto& k : variables_in(pattern)) with.keys[k] = std::string(v);
+              if (v.empty()) with.keys.clear();
+              if (auto resolved = resolve(pattern, with))
+                for (auto& k : fill(*resolved))
+                  if (!k.empty()) object_keys.insert(k);
+            }
+          for (auto& k : fill(pattern))
             if (!k.empty()) object_keys.insert(k);
+        }
+  // Requesters: anonymous, another account, and each service a statement names.
+  std::vector<std::pair<Who, std::string>> whos = {{Who::kAnonymous, ""}, {Who::kAccount, ""}};
+  std::set<std::string> services;
+  for (const auto& s : p.statements) {
+    for (auto& sv : services_named(s)) services.insert(sv);
+    // a service a condition expects as the source (aws:SourceArn arn:aws:cloudfront::*…): a
+    // Principal "*" takes it too, acting for whichever account uses it
+    for (const auto& c : s.conditions)
+      if (c.key == "aws:sourcearn")
+        for (const auto& v : c.values)
+          if (v.starts_with("arn:"))
+            if (size_t a = v.find(':', 4), b = a == std::string::npos ? a : v.find(':', a + 1);
+                b != std::string::npos && b > a + 1)
+              services.insert(v.substr(a + 1, b - a - 1) + ".amazonaws.com");
+  }
+  for (const auto& sv : services) whos.emplace_back(Who::kService, sv);
 
   Access out;
-  std::set<std::string> why;
-  for (Who who : {Who::kAnonymous, Who::kAccount})
-    for (const Target& t : targets)
-      for (const std::string& key : t.object ? object_keys : std::set<std::string>{""}) {
-        Request r;
-        r.who = who;
-        r.action = t.action;
-        r.resource = prefix + std::string(bucket) + (t.object ? "/" + key : "");
-        r.verb = fmt::format("{} s3://{}{}", t.verb, bucket, t.object ? "/" + key : "");
-        std::vector<const Statement*> allows, denies;
-        for (const auto& s : p.statements) {
-          if (!principal_matches(s, who) || !action_matches(s, t.action)) continue;
-          // (resources with variables are matched per request, in the search, too)
-          if (!resource_matches(s, r) &&
-              std::none_of(s.resources.begin(), s.resources.end(),
-                           [](const std::string& x) { return x.find("${") != std::string::npos; }))
-            continue;
-          (s.allow ? allows : denies).push_back(&s);
-        }
-        for (const Statement* a : allows) {
-          Search sr{a, denies, who, now, 0, false, {}, {}, {}};
-          std::set<std::string> keyset;
-          for (const auto& c : a->conditions) keyset.insert(c.key);
-          for (const Statement* d : denies)
-            for (const auto& c : d->conditions) keyset.insert(c.key);
-          for (const auto& k : keyset) {
-            std::vector<const Condition*> cs;
-            for (const auto& c : a->conditions)
-              if (c.key == k) cs.push_back(&c);
+  std::map<std::string, std::set<std::string>> why;  // reason → for whom
+  size_t nodes = 0;
+  for (const auto& [who, service] : whos)
+    for (const std::string& part : partitions(p))
+      for (const Target& t : targets)
+        for (const std::string& key : t.object ? object_keys : std::set<std::string>{""}) {
+          if (out.unknown) break;
+          Request r;
+          r.who = who;
+          r.service = service;
+          r.variables = p.version == "2012-10-17";
+          r.action = t.action;
+          r.resource = "arn:" + part + ":s3:::" + std::string(bucket) + (t.object ? "/" + key : "");
+          r.verb = fmt::format("{} s3://{}{}", t.verb, bucket, t.object ? "/" + key : "");
+          std::vector<const Statement*> allows, denies;
+          for (const auto& s : p.statements) {
+            if (!principal_matches(s, r) || !action_matches(s, t.action)) continue;
+            // (resources with variables are matched per request, in the search)
+            if (!resource_matches(s, r) && !resource_has_variable(s)) continue;
+            (s.allow ? allows : denies).push_back(&s);
+          }
+          const std::string whom = who == Who::kAnonymous ? "anonymous requests"
+                                   : who == Who::kAccount ? "other accounts"
+                                                          : service + " for other accounts";
+          for (const Statement* a : allows) {
+            Search sr{a, denies, &nodes, false, {}, {}, r, {}};
+            std::set<std::string> keyset;
+            for (const auto& c : a->conditions) keyset.insert(c.key);
+            if (r.variables)  // keys the statement's resources name (${aws:username})
+              for (const auto& res : a->resources)
+                for (auto& k : variables_in(res)) keyset.insert(k);
             for (const Statement* d : denies)
-              for (const auto& c : d->conditions)
+              for (const auto& c : d->conditions) keyset.insert(c.key);
+            for (const auto& k : keyset) {
+              std::vector<const Condition*> cs;
+              for (const auto& c : a->conditions)
                 if (c.key == k) cs.push_back(&c);
-            sr.keys.push_back(k);
-            sr.cands.push_back(candidates(k, cs, who, now));
-          }
-          sr.req = r;
-          if (!keyset.count("aws:sourceip")) sr.req.keys["aws:sourceip"] = "203.0.113.9";
-          std::vector<bool> escaped(denies.size(), false);
-          const bool found = sr.run(0, escaped);
-          // (resources with variables: the request as found must still be the statement's)
-          if (found && resource_matches(*a, sr.req) &&
-              std::none_of(denies.begin(), denies.end(), [&](const Statement* d) {
-                if (!resource_matches(*d, sr.req)) return false;
+              for (const Statement* d : denies)
                 for (const auto& c : d->conditions)
-                  if (!holds(c, sr.req)) return false;
-                return true;
-              })) {
-            out.granted = true;
-            out.witness = describe(sr.req, *a);
-            return out;
-          }
-          if (sr.over) {
-            out.unknown = true;
-            why.insert(fmt::format("{}: too many combinations of conditions to decide", a->name()));
-            continue;
-          }
-          // Why not: the condition no requester can meet, or the Deny that stops the rest.
-          Search alone{a, {}, who, now, 0, false, sr.keys, sr.cands, r};
-          std::vector<bool> none;
-          const std::string whom = who == Who::kAnonymous ? "anonymous requests" : "other accounts";
-          if (!alone.run(0, none)) {
-            std::string cond = "its conditions";
-            for (const auto& c : a->conditions) {
-              Request probe = r;
-              bool met = false;
-              size_t ki = std::find(sr.keys.begin(), sr.keys.end(), c.key) - sr.keys.begin();
-              for (const auto& v : sr.cands[ki]) {
-                if (v == kMissing)
-                  probe.keys.erase(c.key);
-                else
-                  probe.keys[c.key] = v;
-                met = met || holds(c, probe);
-              }
-              if (!met) {
-                cond = fmt::format("{} {} [{}]", c.op, c.key,
-                                   sanitize(fmt::format("{}", fmt::join(c.values, ", "))));
-                break;
-              }
+                  if (c.key == k) cs.push_back(&c);
+              auto cand = candidates(k, cs, who, now);
+              // a value naming another key (aws:Referer = ${aws:SourceIp}): the requester can
+              // send what that key holds
+              for (const Condition* c : cs)
+                for (const auto& v : c->values)
+                  for (auto& other : variables_in(v))
+                    if (other != k)
+                      for (auto& x : candidates(other, {}, who, now))
+                        if (x != kMissing) cand.push_back(x);
+              sr.keys.push_back(k);
+              sr.cands.push_back(std::move(cand));
             }
-            why.insert(fmt::format("{} grants {} to everyone only when {}, which {} cannot meet",
-                                   a->name(), t.action, cond, whom));
-          } else {
-            std::string ds;
-            for (const Statement* d : denies) ds += (ds.empty() ? "" : ", ") + d->name();
-            why.insert(fmt::format("what {} allows ({} by {}) is denied by {}", a->name(), t.action,
-                                   whom, ds));
+            if (!keyset.count("aws:sourceip")) sr.req.keys["aws:sourceip"] = "203.0.113.9";
+            sr.prepare();
+            if (const Statement* closed = sr.inescapable()) {
+              why[fmt::format("what {} allows ({}) is denied by {}", a->name(), t.action,
+                              closed->name())]
+                  .insert(whom);
+              continue;
+            }
+            std::vector<bool> escaped(denies.size(), false);
+            if (sr.run(0, escaped)) {
+              out.granted = true;
+              out.witness = describe(sr.req, *a);
+              return out;
+            }
+            if (sr.over) {
+              out.unknown = true;
+              why[fmt::format("{}: too many combinations of its conditions and the Denies' on {} "
+                              "keys ({}) to decide",
+                              a->name(), sr.keys.size(), fmt::join(sr.keys, ", "))]
+                  .insert(whom);
+              break;  // (the budget is the policy's: nothing more is decided)
+            }
+            // Why not: the condition no requester can meet, or the Deny that stops the rest.
+            size_t spare = 0;
+            Search alone{a, {}, &spare, false, sr.keys, sr.cands, sr.req, {}};
+            alone.prepare();
+            std::vector<bool> none;
+            if (!alone.run(0, none)) {
+              std::string cond = "its conditions";
+              for (const auto& c : a->conditions) {
+                Request probe = sr.req;
+                bool met = has_variable(c);
+                size_t ki = std::find(sr.keys.begin(), sr.keys.end(), c.key) - sr.keys.begin();
+                for (const auto& v : sr.cands[ki]) {
+                  if (v == kMissing)
+                    probe.keys.erase(c.key);
+                  else
+                    probe.keys[c.key] = v;
+                  met = met || holds(c, probe);
+                }
+                if (!met) {
+                  cond = fmt::format("{} {} [{}]", c.op, sanitize(c.key_written),
+                                     sanitize(fmt::format("{}", fmt::join(c.values, ", "))));
+                  break;
+                }
+              }
+              why[fmt::format("{} grants {} only when {}", a->name(), t.action, cond)].insert(whom);
+            } else {
+              std::string ds;
+              for (const Statement* d : denies) ds += (ds.empty() ? "" : ", ") + d->name();
+              why[fmt::format("what {} allows ({}) is denied by {}", a->name(), t.action, ds)]
+                  .insert(whom);
+            }
           }
         }
-      }
-  out.why.assign(why.begin(), why.end());
+  for (const auto& [text, whom] : why)
+    out.why.push_back(text + fmt::format(", for {}", fmt::join(whom, " and ")));
   return out;
 }
 

@@ -41,8 +41,13 @@ struct Access {
 // key, and the bucket's own policy and ACL (PutBucketPolicy, DeleteBucketPolicy, PutBucketAcl:
 // whoever may change them may grant themselves everything). `now`: Unix seconds, for
 // aws:CurrentTime and aws:EpochTime.
-Access public_access(const Policy& p, std::string_view bucket, Access::Kind kind, int64_t now);
+// `acls_in_force`: ACL writes count (not under BucketOwnerEnforced or IgnorePublicAcls).
+Access public_access(const Policy& p, std::string_view bucket, Access::Kind kind, int64_t now,
+                     bool acls_in_force = true);
 
+// A bucket name a policy's first Allow resource pattern takes (shop-* → shop-mamori), for a file
+// that names none; "" when it has none.
+std::string policy_bucket_pattern(const Policy& p);
 // The bucket a policy is about: the first bucket named in an S3 Resource ARN ("" when none).
 std::string policy_bucket(const Policy& p);
 

@@ -116,6 +116,7 @@ Result<Condition> condition(const std::string& op, const std::string& key, const
     return Error::invalid(fmt::format("{}: unknown condition operator {}", where, sanitize(op)));
   c.base = std::string(base);
   c.key = to_lower(key);
+  c.key_written = key;
   auto vs = strings(values, fmt::format("{} {} {}", where, op, key));
   if (!vs) return vs.error();
   c.values = std::move(*vs);
@@ -136,7 +137,8 @@ Result<Statement> statement(const json& s, size_t number) {
       st.sid = *sid;
     } else if (n == "effect") {
       if (!v.is_string() || (v.get<std::string>() != "Allow" && v.get<std::string>() != "Deny"))
-        return Error::invalid(where + ": Effect is \"Allow\" or \"Deny\"");
+        return Error::invalid(where + ": Effect is \"Allow\" or \"Deny\" (exactly so), not " +
+                              sanitize(v.dump()));
       st.allow = v.get<std::string>() == "Allow";
       effect = true;
     } else if (n == "principal" || n == "notprincipal") {

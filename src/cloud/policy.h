@@ -32,6 +32,7 @@ struct Condition {
   std::string op;                   // as written: "ForAnyValue:StringNotLikeIfExists"
   std::string base;                 // "StringNotLike"
   std::string key;                  // lower case: "aws:sourceip"
+  std::string key_written;          // as the policy spells it: "aws:SourceIp"
   std::vector<std::string> values;  // numbers and booleans as JSON writes them
   bool if_exists = false;
   enum class Set { kSingle, kAnyValue, kAllValues } set = Set::kSingle;

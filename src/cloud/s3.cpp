@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -20,16 +21,28 @@ const json* member(const json& j, std::string_view name) {
   return it == j.end() ? nullptr : &*it;
 }
 
+// AWS stores no bucket policy over 20 KB: a larger one is no real policy (and would make the
+// evaluation as long as it likes).
+constexpr size_t kMaxPolicy = 20 << 10;
+
 Result<Policy> policy_of(const json& out) {
   // {"Policy": "<JSON text>"} as the CLI prints it; an object is taken as it is
   const json* p = member(out, "Policy");
-  if (!p) return parse_policy(out);
-  if (p->is_string()) {
-    auto r = parse_policy_text(p->get<std::string>());
-    if (!r) return r.error().with_context("Policy");
-    return r;
+  const json& doc = p ? *p : out;
+  if (doc.is_string()) {
+    const std::string& text = doc.get_ref<const std::string&>();
+    if (text.size() > kMaxPolicy)
+      return Error::invalid(fmt::format("{} bytes: larger than AWS stores (20 KB)", text.size()));
+    return parse_policy_text(text);
   }
-  return parse_policy(*p);
+  if (doc.dump().size() > kMaxPolicy) return Error::invalid("larger than AWS stores (20 KB)");
+  return parse_policy(doc);
+}
+
+// A member that is a string, or "" (a grant's fields are read whatever they hold)
+std::string text_of(const json& j, const char* name) {
+  const json* m = member(j, name);
+  return m && m->is_string() ? m->get<std::string>() : "";
 }
 
 Result<std::vector<Grant>> grants_of(const json& out) {
@@ -43,7 +56,7 @@ Result<std::vector<Grant>> grants_of(const json& out) {
       return Error::invalid("a grant has a Grantee and a Permission");
     Grant gr;
     gr.permission = perm->get<std::string>();
-    std::string uri = who->value("URI", "");
+    std::string uri = text_of(*who, "URI");
     if (uri.ends_with("/global/AllUsers"))
       gr.grantee = "AllUsers";
     else if (uri.ends_with("/global/AuthenticatedUsers"))
@@ -51,7 +64,8 @@ Result<std::vector<Grant>> grants_of(const json& out) {
     else if (!uri.empty())
       gr.grantee = uri;
     else
-      gr.grantee = who->value("ID", who->value("EmailAddress", who->value("DisplayName", "?")));
+      for (const char* k : {"DisplayName", "EmailAddress", "ID"})
+        if (std::string id = text_of(*who, k); !id.empty()) gr.grantee = id;
     v.push_back(std::move(gr));
   }
   return v;
@@ -101,9 +115,19 @@ std::string stem(const std::string& file) {
 
 }  // namespace
 
-Result<Bucket> read_bucket_file(const std::string& file, std::string_view text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Error::invalid(file + ": not JSON");
+namespace {
+
+Result<Bucket> read_parts(const std::string& file, const json& j);
+
+Result<Bucket> read_one(const std::string& file, const json& j) {
+  try {
+    return read_parts(file, j);
+  } catch (const json::exception& e) {  // a value of another type than AWS writes
+    return Error::invalid(file + ": unexpected content (" + sanitize(e.what()) + ")");
+  }
+}
+
+Result<Bucket> read_parts(const std::string& file, const json& j) {
   if (!j.is_object()) return Error::invalid(file + ": not a JSON object");
   Bucket b;
   b.file = file;
@@ -149,10 +173,16 @@ Result<Bucket> read_bucket_file(const std::string& file, std::string_view text) 
       b.website = true;
       b.parts.push_back("website");
     }
-    // A bundle says what was not configured by leaving its key out.
-    if (!b.acl) b.acl = std::vector<Grant>{};
-    if (!b.bucket_pab) b.bucket_pab = PublicAccessBlock{};
-    if (!b.account_pab) b.account_pab = PublicAccessBlock{};
+    // A policy is stored on its own bucket only: another's is an export mistake.
+    if (b.policy && !b.name.empty()) {
+      const std::string named = policy_bucket(*b.policy);
+      if (!named.empty() && named != b.name)
+        return Error::invalid(fmt::format(
+            "{}: the bundle is for bucket {} but its policy names bucket {} (AWS stores a "
+            "policy only on the bucket it names: an export mixed up?)",
+            file, sanitize(b.name), sanitize(named)));
+    }
+    b.bundle = true;  // what it leaves out was not configured
   } else if (member(j, "Statement") || member(j, "Policy")) {
     auto r = policy_of(j);
     if (!r) return fail("policy", r.error());
@@ -183,44 +213,81 @@ Result<Bucket> read_bucket_file(const std::string& file, std::string_view text) 
   return b;
 }
 
-std::vector<Bucket> merge_buckets(std::vector<Bucket> parts) {
-  std::vector<Bucket> named, nameless;
-  for (auto& b : parts) (b.name.empty() ? nameless : named).push_back(std::move(b));
-  std::map<std::string, Bucket> by;
-  for (auto& b : named) {
-    auto [it, fresh] = by.try_emplace(b.name, b);
-    if (fresh) continue;
-    Bucket& m = it->second;
-    m.file += ", " + b.file;
-    if (b.policy) m.policy = std::move(b.policy);
-    if (b.acl) m.acl = std::move(b.acl);
+}  // namespace
+
+Result<std::vector<Bucket>> read_bucket_file(const std::string& file, std::string_view text) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return Error::invalid(file +
+                          ": empty (did the aws call fail — NoSuchBucketPolicy, NoSuch…? A "
+                          "setting that is not configured is left out: leave the file out)");
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {  // (a syntax error, a number past any range)
+    std::string what = e.what();
+    if (size_t at = what.find("parse error"); at != std::string::npos) what = what.substr(at);
+    return Error::invalid(file + ": not JSON (" + sanitize(what) +
+                          "); export with the AWS CLI's --output json");
+  }
+  std::vector<Bucket> out;
+  if (j.is_array()) {  // a list of bundles (jq -s)
+    if (j.empty()) return Error::invalid(file + ": an empty list (no bundle in it)");
+    if (j.size() > 10'000) return Error::invalid(file + ": more than 10,000 buckets");
+    for (size_t i = 0; i < j.size(); ++i) {
+      auto b = read_one(fmt::format("{}[{}]", file, i), j[i]);
+      if (!b) return b.error();
+      b->file = file;
+      out.push_back(std::move(*b));
+    }
+    return out;
+  }
+  auto b = read_one(file, j);
+  if (!b) return b.error();
+  out.push_back(std::move(*b));
+  return out;
+}
+
+Result<Bucket> join_bucket(const std::string& name, const std::vector<Bucket>& parts) {
+  Bucket m;
+  m.name = name;
+  m.bundle = !parts.empty();
+  for (const Bucket& b : parts) {
+    m.bundle = m.bundle && b.bundle;
+    if (!b.name.empty() && b.name != name)
+      return Error::invalid(
+          fmt::format("{}: describes bucket {}, not {}", b.file, sanitize(b.name), sanitize(name)));
+    auto twice = [&](bool given_before, std::string_view what) -> std::optional<Error> {
+      if (!given_before) return std::nullopt;
+      return Error::invalid(fmt::format("{}: a second {} for bucket {} (one file per setting)",
+                                        b.file, what, sanitize(name)));
+    };
+    std::optional<Error> e;
+    if (b.policy && (e = twice(m.policy.has_value(), "policy"))) return *e;
+    if (b.acl && (e = twice(m.acl.has_value(), "ACL"))) return *e;
+    if (b.bucket_pab && (e = twice(m.bucket_pab.has_value(), "public access block"))) return *e;
+    if (b.account_pab && (e = twice(m.account_pab.has_value(), "account public access block")))
+      return *e;
+    if (!b.ownership.empty() && (e = twice(!m.ownership.empty(), "ownership setting"))) return *e;
+    m.file += (m.file.empty() ? "" : ", ") + b.file;
+    if (b.policy) m.policy = b.policy;
+    if (b.acl) m.acl = b.acl;
     if (b.bucket_pab) m.bucket_pab = b.bucket_pab;
     if (b.account_pab) m.account_pab = b.account_pab;
     if (!b.ownership.empty()) m.ownership = b.ownership;
     m.website = m.website || b.website;
     m.parts.insert(m.parts.end(), b.parts.begin(), b.parts.end());
   }
-  std::vector<Bucket> out;
-  for (auto& [n, b] : by) out.push_back(std::move(b));
-  // Parts that name no bucket (an ACL, a public access block alone) belong to the one bucket
-  // named, when there is exactly one; otherwise each stands alone, named after its file.
-  for (auto& b : nameless) {
-    if (out.size() == 1 && named.size() >= 1) {
-      std::vector<Bucket> two{out[0], b};
-      two[1].name = out[0].name;
-      out = merge_buckets(std::move(two));
-      continue;
-    }
-    b.name = stem(b.file);
-    out.push_back(std::move(b));
-  }
-  return out;
+  return m;
 }
 
 BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
   BucketVerdict v;
-  v.resource = "s3://" + b.name;
-  v.file = b.file;
+  v.resource = "s3://" + (b.name.empty() ? valid_utf8(stem(b.file)) : b.name);
+  v.file = valid_utf8(b.file);
+  if (b.name.empty())
+    v.notes.push_back(
+        "no bucket named in the file: shown under the file's name; give --bucket NAME to join "
+        "the files of one bucket");
   v.website = b.website;
   PublicAccessBlock pab;
   for (const auto& p : {b.bucket_pab, b.account_pab})
@@ -230,10 +297,12 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
       pab.block_public_policy |= p->block_public_policy;
       pab.restrict_public_buckets |= p->restrict_public_buckets;
     }
-  if (!b.bucket_pab) v.notes.push_back("no bucket public access block given: taken as off");
-  if (!b.account_pab) v.notes.push_back("no account public access block given: taken as off");
-  if (!b.acl) v.notes.push_back("no ACL given: taken as the owner's alone");
-  if (!b.policy && b.acl) v.notes.push_back("no bucket policy given: taken as none");
+  if (!b.bundle) {  // (a bundle leaves out what is not configured)
+    if (!b.bucket_pab) v.notes.push_back("no bucket public access block given: taken as off");
+    if (!b.account_pab) v.notes.push_back("no account public access block given: taken as off");
+    if (!b.acl) v.notes.push_back("no ACL given: taken as the owner's alone");
+    if (!b.policy && b.acl) v.notes.push_back("no bucket policy given: taken as none");
+  }
   const bool acls_off = b.ownership == "BucketOwnerEnforced";
   bool unknown = false;
 
@@ -241,8 +310,13 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
   // and AWS services.
   std::string read_w, write_w;
   if (b.policy) {
-    Access r = public_access(*b.policy, b.name, Access::kRead, now);
-    Access w = public_access(*b.policy, b.name, Access::kWrite, now);
+    // (a file that names no bucket: judged as a bucket its policy's resources take)
+    std::string name = b.name;
+    if (name.empty()) name = policy_bucket_pattern(*b.policy);
+    if (name.empty()) name = stem(b.file);
+    const bool acls_in_force = !acls_off && !pab.ignore_public_acls;
+    Access r = public_access(*b.policy, name, Access::kRead, now, acls_in_force);
+    Access w = public_access(*b.policy, name, Access::kWrite, now, acls_in_force);
     unknown = r.unknown || w.unknown;
     if ((r.granted || w.granted) && pab.restrict_public_buckets) {
       v.why.push_back(
@@ -252,6 +326,7 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
     } else {
       if (r.granted) read_w = r.witness;
       if (w.granted) write_w = w.witness;
+      if (r.granted || w.granted) v.source = "policy";
     }
     for (auto* a : {&r, &w})
       if (!a->granted) v.why.insert(v.why.end(), a->why.begin(), a->why.end());
@@ -260,8 +335,9 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
   if (b.acl) {
     for (const Grant& g : *b.acl) {
       if (g.grantee != "AllUsers" && g.grantee != "AuthenticatedUsers") continue;
-      const std::string who =
-          g.grantee == "AllUsers" ? "anonymous" : "another AWS account's (AuthenticatedUsers)";
+      const std::string who = g.grantee == "AllUsers"
+                                  ? "an anonymous request such as"
+                                  : "a request from any AWS account (AuthenticatedUsers) such as";
       if (acls_off || pab.ignore_public_acls) {
         v.why.push_back(fmt::format(
             "the ACL grants {} {}, but {}", g.grantee, g.permission,
@@ -269,16 +345,22 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
         continue;
       }
       const std::string by =
-          fmt::format("is allowed by the bucket ACL ({}: {})", g.grantee, g.permission);
+          fmt::format("would be allowed by the bucket ACL ({}: {})", g.grantee, g.permission);
+      const std::string at = v.resource;
+      const size_t before = read_w.size() + write_w.size();
       if ((g.permission == "WRITE" || g.permission == "FULL_CONTROL") && write_w.empty())
-        write_w = fmt::format("{} PUT s3://{}/mamori/any-key {}", who, b.name, by);
+        write_w = fmt::format("{} PUT {}/mamori/any-key {}", who, at, by);
       if (g.permission == "WRITE_ACP" && write_w.empty())
-        write_w =
-            fmt::format("{} PUT s3://{}?acl (then any write it grants itself) {}", who, b.name, by);
+        write_w = fmt::format("{} PUT {}?acl (then any write it grants itself) {}", who, at, by);
       if ((g.permission == "READ" || g.permission == "FULL_CONTROL") && read_w.empty())
-        read_w = fmt::format("{} LIST s3://{} {}", who, b.name, by);
+        read_w = fmt::format("{} LIST {} {}", who, at, by);
+      if (read_w.size() + write_w.size() != before && v.source.empty()) v.source = "acl";
     }
   }
+  if (!acls_off && !pab.ignore_public_acls)
+    v.notes.push_back(
+        "ACLs are in force (neither BucketOwnerEnforced nor IgnorePublicAcls): single objects "
+        "put with a public ACL can be public; object ACLs are not read here");
   if (pab.block_public_acls || pab.block_public_policy)
     v.notes.push_back(
         "BlockPublicAcls/BlockPublicPolicy refuse new public grants; they do not change what is "
@@ -295,19 +377,55 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
   return v;
 }
 
-std::vector<Finding> bucket_findings(const std::vector<BucketVerdict>& vs) {
+void sort_by_urgency(std::vector<BucketVerdict>& v) {
+  auto rank = [](const BucketVerdict& x) {
+    return x.public_write           ? (x.website ? 0 : 1)
+           : x.public_read          ? 2
+           : x.verdict == "unknown" ? 3
+                                    : 4;
+  };
+  std::stable_sort(v.begin(), v.end(), [&](const BucketVerdict& a, const BucketVerdict& b) {
+    return rank(a) != rank(b) ? rank(a) < rank(b) : a.resource < b.resource;
+  });
+}
+
+std::vector<Finding> bucket_findings(const std::vector<BucketVerdict>& vs,
+                                     const std::vector<std::string>& expected_public) {
   std::vector<Finding> out;
   for (const auto& v : vs) {
-    if (!v.public_read && !v.public_write && v.verdict != "unknown") continue;
+    const std::string name = v.resource.substr(5);  // after s3://
+    const bool expected =
+        std::find(expected_public.begin(), expected_public.end(), name) != expected_public.end();
+    if (!v.public_write && (expected || (!v.public_read && v.verdict != "unknown"))) continue;
     Finding f;
     f.module = "cloud";
     f.asset = v.resource;
+    const std::string pab_cmd = fmt::format(
+        "aws s3api put-public-access-block --bucket {} --public-access-block-configuration "
+        "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,"
+        "RestrictPublicBuckets=true",
+        name);
+    const std::string fix_source =
+        v.source == "acl"
+            ? fmt::format(
+                  "remove the ACL grant to everyone: `aws s3api put-bucket-acl --bucket {} "
+                  "--acl private` (public-read if it must stay readable)",
+                  name)
+            : fmt::format(
+                  "remove or narrow the statement named (`aws s3api get-bucket-policy "
+                  "--bucket {0}`, edit, `aws s3api put-bucket-policy --bucket {0} "
+                  "--policy file://policy.json`)",
+                  name);
     if (v.verdict == "unknown") {
       f.check = "s3-undecided";
-      f.severity = Severity::kMedium;
+      f.severity = Severity::kHigh;  // not shown safe: as urgent as shown public
       f.title = "Bucket policy too complex to decide: " + v.resource;
       f.evidence = fmt::format("{}", fmt::join(v.why, "; "));
-      f.remediation = "Simplify the policy's conditions, or review it by hand.";
+      f.remediation =
+          "Review the statements named by hand, or simplify their conditions (fewer condition "
+          "keys shared between Allow and Deny) and audit again; if the bucket need not be "
+          "public: " +
+          pab_cmd;
     } else if (v.public_write) {
       f.check = "s3-public-write";
       f.severity = v.website ? Severity::kCritical : Severity::kHigh;
@@ -315,22 +433,25 @@ std::vector<Finding> bucket_findings(const std::vector<BucketVerdict>& vs) {
                            : "Bucket writable by anyone: ") +
                 v.resource;
       f.evidence = v.witness;
-      f.remediation =
-          "Turn on Block Public Access (IgnorePublicAcls and RestrictPublicBuckets, for the "
-          "account), remove the public grant (the statement or ACL grant named), and check the "
-          "bucket's objects — pages and scripts — for what a stranger may have written.";
+      f.remediation = "First " + fix_source +
+                      "; then check the bucket's objects — pages and scripts — for what a "
+                      "stranger may have written (a script added to a page: web skimming). If "
+                      "nothing in it must be public: " +
+                      pab_cmd;
     } else {
       f.check = "s3-public-read";
       f.severity = Severity::kHigh;
       f.title = "Bucket readable by anyone: " + v.resource;
       f.evidence = v.witness;
       f.remediation =
-          "Unless the bucket is meant to be public (a website's assets, nothing else in it), "
-          "turn on Block Public Access for it and for the account, and remove the grant named.";
+          "Unless the bucket is meant to be public (a website's assets and nothing "
+          "else: then say so with --expect-public " +
+          name + "), " + fix_source + ", and block it for good: " + pab_cmd;
     }
     f.references = {"CWE-284",
                     "https://docs.aws.amazon.com/AmazonS3/latest/userguide/"
                     "access-control-block-public-access.html"};
+    assign_fingerprint(f);
     out.push_back(std::move(f));
   }
   return out;
@@ -340,15 +461,26 @@ std::string render_cloud_text(const std::vector<BucketVerdict>& vs,
                               const std::vector<std::string>& errors) {
   std::string o;
   for (const auto& v : vs) {
-    o += fmt::format("{:<12}  {}{}  ({})\n", v.verdict, sanitize(v.resource),
+    const char* sev = v.public_write ? (v.website ? "CRITICAL" : "HIGH    ")
+                      : v.public_read || v.verdict == "unknown" ? "HIGH    "
+                                                                : "ok      ";
+    o += fmt::format("{} {:<12}  {}{}  ({})\n", sev, v.verdict, sanitize(v.resource),
                      v.website ? "  [website]" : "", sanitize(v.file));
     if (!v.witness.empty()) o += "    witness: " + sanitize(v.witness) + "\n";
     for (const auto& w : v.why) o += "    why: " + sanitize(w) + "\n";
     for (const auto& n : v.notes) o += "    note: " + sanitize(n) + "\n";
   }
-  size_t pub = 0;
-  for (const auto& v : vs) pub += v.public_read || v.public_write;
-  o += fmt::format("{} buckets: {} public, {} files not read\n", vs.size(), pub, errors.size());
+  size_t w = 0, r = 0, u = 0;
+  for (const auto& v : vs) {
+    w += v.public_write;
+    r += v.public_read && !v.public_write;
+    u += v.verdict == "unknown";
+  }
+  o += fmt::format(
+      "{} bucket{}: {} writable by anyone, {} readable by anyone, {} undecided, {} not public; "
+      "{} file{} not understood\n",
+      vs.size(), vs.size() == 1 ? "" : "s", w, r, u, vs.size() - w - r - u, errors.size(),
+      errors.size() == 1 ? "" : "s");
   for (const auto& e : errors) o += "error: " + sanitize(e) + "\n";
   return o;
 }

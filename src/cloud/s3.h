@@ -10,8 +10,8 @@
 //     get-bucket-acl {"Owner", "Grants"}, get-public-access-block
 //     {"PublicAccessBlockConfiguration"}, get-bucket-ownership-controls
 //     {"OwnershipControls"}, get-bucket-website {"IndexDocument", …}) or a raw policy document.
-// A file that is none of these, or malformed, is an error naming the file; the others are
-// still audited.
+// A file may also hold a list of bundles (`jq -s`). A file that is none of these, or malformed,
+// is an error naming the file; the others are still audited.
 //
 // Example:
 //   auto b = read_bucket_file("/tmp/shop.json", text);
@@ -51,12 +51,14 @@ struct Bucket {
   std::string ownership;  // BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter ("" unknown)
   bool website = false;   // GetBucketWebsite answered: the bucket serves a site
   std::vector<std::string> parts;  // what the file held ("policy", "acl" …)
+  bool bundle = false;             // read from a bundle: a setting left out was not configured
 };
 
-// One file's bucket facts.
-Result<Bucket> read_bucket_file(const std::string& file, std::string_view text);
-// Files that describe the same bucket (one per CLI call) joined: by name, else one bucket.
-std::vector<Bucket> merge_buckets(std::vector<Bucket> parts);
+// One file's bucket facts (several for a list of bundles).
+Result<std::vector<Bucket>> read_bucket_file(const std::string& file, std::string_view text);
+// The parts of one bucket (one file per CLI call, `--bucket NAME`) joined; a part naming another
+// bucket, or a setting given twice, is an error: nothing is guessed.
+Result<Bucket> join_bucket(const std::string& name, const std::vector<Bucket>& parts);
 
 struct BucketVerdict {
   std::string resource;  // "s3://name"
@@ -64,6 +66,7 @@ struct BucketVerdict {
   std::string verdict;  // "public-write", "public-read", "not-public", "unknown"
   bool public_read = false, public_write = false, website = false;
   std::string witness;             // the request that proves it ("" when not public)
+  std::string source;              // what lets it in: "policy" or "acl"
   std::vector<std::string> why;    // why not public, or what limits the public access
   std::vector<std::string> notes;  // what was not given (no ACL …) and so assumed
 };
@@ -71,9 +74,13 @@ struct BucketVerdict {
 BucketVerdict judge_bucket(const Bucket& b, int64_t now);
 
 // module cloud, check s3-public-write (critical on a website bucket: anyone can change the
-// site's pages and scripts — web skimming; high otherwise) or s3-public-read (high), asset
-// s3://name.
-std::vector<Finding> bucket_findings(const std::vector<BucketVerdict>& v);
+// site's pages and scripts — web skimming; high otherwise), s3-public-read (high; none for a
+// bucket in `expected_public`, meant to be read by all), s3-undecided (high: not shown safe),
+// asset s3://name; the remediation gives the commands.
+std::vector<Finding> bucket_findings(const std::vector<BucketVerdict>& v,
+                                     const std::vector<std::string>& expected_public = {});
+// Most urgent first: public write (a website's first), public read, undecided, not public.
+void sort_by_urgency(std::vector<BucketVerdict>& v);
 
 std::string render_cloud_text(const std::vector<BucketVerdict>& v,
                               const std::vector<std::string>& errors);

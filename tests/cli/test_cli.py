@@ -1005,12 +1005,12 @@ class Cloud(Base):
             "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
                            "Resource": "arn:aws:s3:::office/*",
                            "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}]})}}))
-        p = mamori("cloud", "audit", pol, site, check=0)
-        self.assertIn("public-write  s3://shop-web  [website]", p.stdout)
-        self.assertIn("witness: anonymous PUT s3://shop-web/", p.stdout)
-        doc = json.loads(mamori("--format", "json", "-q", "cloud", "audit", pol, site,
-                                check=0).stdout)
-        [web] = doc["resources"]  # the website file names no bucket: joined to the one named
+        p = mamori("cloud", "audit", "--bucket", "shop-web", pol, site, check=0)
+        self.assertIn("CRITICAL public-write  s3://shop-web  [website]", p.stdout)
+        self.assertIn("witness: an anonymous request such as PUT s3://shop-web/", p.stdout)
+        doc = json.loads(mamori("--format", "json", "-q", "cloud", "audit", "--bucket",
+                                "shop-web", pol, site, check=0).stdout)
+        [web] = doc["resources"]  # the website file names no bucket: joined, as --bucket says
         self.assertEqual((web["resource"], web["verdict"], web["website"]),
                          ("s3://shop-web", "public-write", True))
         self.assertEqual([f["severity"] for f in doc["findings"]], ["critical"])
@@ -1018,8 +1018,19 @@ class Cloud(Base):
                                 check=0).stdout)
         by = {r["resource"]: r for r in doc["resources"]}
         self.assertEqual(by["s3://office"]["verdict"], "not-public")
-        self.assertIn("IpAddress aws:sourceip [192.0.2.0/24]", by["s3://office"]["why"][0])
-        self.assertIn("s3://website", by)  # with two buckets named, it stands alone
+        self.assertIn("IpAddress aws:SourceIp [192.0.2.0/24]", by["s3://office"]["why"][0])
+        self.assertIn("s3://website", by)  # without --bucket each file stands alone
+        self.assertFalse(by["s3://shop-web"]["website"])
+        # the most urgent first
+        self.assertEqual(doc["resources"][0]["resource"], "s3://shop-web")
+        # a bucket meant to be read by all: no finding for its public read
+        rd = os.path.join(self.tmp, "read.json")
+        spit(rd, json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*",
+                                            "Action": "s3:GetObject",
+                                            "Resource": "arn:aws:s3:::assets/*"}]}))
+        mamori("--fail-on", "high", "-q", "cloud", "audit", rd, check=1)
+        mamori("--fail-on", "high", "-q", "cloud", "audit", "--expect-public", "assets", rd,
+               check=0)
         mamori("--fail-on", "high", "-q", "cloud", "audit", pol, site, check=1)
         # a bad file is an error naming it; the others are still audited; exit 3
         bad = os.path.join(self.tmp, "bad.json")
@@ -1033,7 +1044,9 @@ class Cloud(Base):
         spit(big, "{\"x\": \"" + "a" * (2 << 20) + "\"}")
         p = mamori("cloud", "audit", big, check=3)
         self.assertIn("big.json", p.stdout)
-        mamori("cloud", "audit", os.path.join(self.tmp, "missing.json"), check=2)
+        p = mamori("cloud", "audit", office, os.path.join(self.tmp, "missing.json"), check=3)
+        self.assertIn("not-public    s3://office", p.stdout)  # the others still audited
+        self.assertIn("missing.json", p.stdout)
         self.assertIn("cloud audit", mamori("cloud", "audit", "--help", check=0).stdout)
 
 
