@@ -25,8 +25,9 @@ int cmd_cloud_audit(const Options& o, const CloudAuditArgs& a) {
   std::vector<cloud::Bucket> parts;
   std::vector<std::string> errors;
   for (const auto& p : a.paths) {
-    // AWS stores bucket policies of at most 20 KB; an export of 1 MiB is already no policy
-    auto text = read_file(p, 1u << 20);
+    // (a policy is at most 20 KB, AWS's limit, checked as it is read; a list of bundles for a
+    // whole account fits in 8 MiB — about 15,000 buckets)
+    auto text = read_file(p, 8u << 20);
     if (!text) {
       errors.push_back(text.error().message);
       continue;
@@ -90,7 +91,7 @@ void add_cloud_commands(CLI::App& app, Options& o, int& rc) {
                    "JSON files exported with the AWS CLI (--output json): get-bucket-policy, "
                    "get-bucket-acl, get-public-access-block, get-bucket-ownership-controls, "
                    "get-bucket-website; a policy document; a bundle of them, or a list of "
-                   "bundles")
+                   "bundles; Terraform's JSON (terraform show -json PLAN)")
       ->required();
   audit->add_option("--bucket", a->bucket,
                     "The files given are the settings of this one bucket (one file per aws "

@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cloud/terraform.h"
 #include "core/text.h"
 
 namespace mamori::cloud {
@@ -229,6 +230,13 @@ Result<std::vector<Bucket>> read_bucket_file(const std::string& file, std::strin
     return Error::invalid(file + ": not JSON (" + sanitize(what) +
                           "); export with the AWS CLI's --output json");
   }
+  if (is_terraform_json(j)) {
+    try {
+      return read_terraform_json(file, j);
+    } catch (const json::exception& e) {
+      return Error::invalid(file + ": unexpected content (" + sanitize(e.what()) + ")");
+    }
+  }
   std::vector<Bucket> out;
   if (j.is_array()) {  // a list of bundles (jq -s)
     if (j.empty()) return Error::invalid(file + ": an empty list (no bundle in it)");
@@ -282,9 +290,11 @@ Result<Bucket> join_bucket(const std::string& name, const std::vector<Bucket>& p
 
 BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
   BucketVerdict v;
-  v.resource = "s3://" + (b.name.empty() ? valid_utf8(stem(b.file)) : b.name);
+  v.resource = "s3://" + (!b.name.empty()    ? b.name
+                          : !b.label.empty() ? valid_utf8(b.label)
+                                             : valid_utf8(stem(b.file)));
   v.file = valid_utf8(b.file);
-  if (b.name.empty())
+  if (b.name.empty() && b.label.empty())
     v.notes.push_back(
         "no bucket named in the file: shown under the file's name; give --bucket NAME to join "
         "the files of one bucket");
@@ -297,6 +307,7 @@ BucketVerdict judge_bucket(const Bucket& b, int64_t now) {
       pab.block_public_policy |= p->block_public_policy;
       pab.restrict_public_buckets |= p->restrict_public_buckets;
     }
+  v.notes.insert(v.notes.end(), b.read_notes.begin(), b.read_notes.end());
   if (!b.bundle) {  // (a bundle leaves out what is not configured)
     if (!b.bucket_pab) v.notes.push_back("no bucket public access block given: taken as off");
     if (!b.account_pab) v.notes.push_back("no account public access block given: taken as off");

@@ -10,8 +10,8 @@
 //     get-bucket-acl {"Owner", "Grants"}, get-public-access-block
 //     {"PublicAccessBlockConfiguration"}, get-bucket-ownership-controls
 //     {"OwnershipControls"}, get-bucket-website {"IndexDocument", …}) or a raw policy document.
-// A file may also hold a list of bundles (`jq -s`). A file that is none of these, or malformed,
-// is an error naming the file; the others are still audited.
+// A file may also hold a list of bundles (`jq -s`), or Terraform's JSON (terraform.h). A file that
+// is none of these, or malformed, is an error naming the file; the others are still audited.
 //
 // Example:
 //   auto b = read_bucket_file("/tmp/shop.json", text);
@@ -50,8 +50,10 @@ struct Bucket {
   std::optional<PublicAccessBlock> bucket_pab, account_pab;
   std::string ownership;  // BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter ("" unknown)
   bool website = false;   // GetBucketWebsite answered: the bucket serves a site
-  std::vector<std::string> parts;  // what the file held ("policy", "acl" …)
-  bool bundle = false;             // read from a bundle: a setting left out was not configured
+  std::vector<std::string> parts;       // what the file held ("policy", "acl" …)
+  bool bundle = false;                  // read from a bundle: a setting left out was not configured
+  std::vector<std::string> read_notes;  // what reading could not know (a value after apply)
+  std::string label;  // shown when the name is unknown (a Terraform address), else the file's
 };
 
 // One file's bucket facts (several for a list of bundles).

@@ -1041,7 +1041,7 @@ class Cloud(Base):
         self.assertIn("bad.json: policy: statement 1: unknown condition operator StringFoo",
                       p.stdout)
         big = os.path.join(self.tmp, "big.json")
-        spit(big, "{\"x\": \"" + "a" * (2 << 20) + "\"}")
+        spit(big, "{\"x\": \"" + "a" * (9 << 20) + "\"}")  # past the 8 MiB a file may be
         p = mamori("cloud", "audit", big, check=3)
         self.assertIn("big.json", p.stdout)
         p = mamori("cloud", "audit", office, os.path.join(self.tmp, "missing.json"), check=3)

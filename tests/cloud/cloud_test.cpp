@@ -3,11 +3,13 @@
 // the witness or the reason; ACLs, Block Public Access, object ownership; bad input.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "cloud/evaluate.h"
 #include "cloud/policy.h"
 #include "cloud/s3.h"
+#include "cloud/terraform.h"
 
 namespace mamori::cloud {
 namespace {
@@ -390,6 +392,67 @@ TEST(CloudBucket, FilesOfOneBucketAreJoinedOnlyWhenSaidAndBadInputNamesTheFile) 
   // nesting far deeper than any policy: an error, not a crash
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_FALSE(read_bucket_file("deep.json", deep).has_value());
+}
+
+// Terraform's JSON as `terraform show -json` writes it: planned values per module, nested
+// blocks as lists, values known only after apply left out.
+TEST(CloudTerraform, PlannedBucketsAreJoinedByNameAndWhatIsUnknownIsSaid) {
+  const std::string plan = R"({
+  "format_version": "1.2", "terraform_version": "1.5.7",
+  "planned_values": {"root_module": {
+    "resources": [
+      {"address": "aws_s3_bucket.assets", "mode": "managed", "type": "aws_s3_bucket",
+       "name": "assets", "values": {"bucket": "shop-assets", "force_destroy": false}},
+      {"address": "aws_s3_bucket_policy.assets", "mode": "managed",
+       "type": "aws_s3_bucket_policy", "name": "assets",
+       "values": {"bucket": "shop-assets", "policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::shop-assets/*\"}]}"}},
+      {"address": "aws_s3_bucket.legacy", "mode": "managed", "type": "aws_s3_bucket",
+       "name": "legacy", "values": {"bucket": "old-site", "acl": "public-read-write",
+       "website": [{"index_document": "index.html"}]}},
+      {"address": "aws_s3_bucket_acl.grants", "mode": "managed", "type": "aws_s3_bucket_acl",
+       "name": "grants", "values": {"bucket": "granted", "access_control_policy": [{"grant": [
+         {"grantee": [{"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}],
+          "permission": "FULL_CONTROL"}], "owner": [{"id": "abc"}]}]}},
+      {"address": "aws_s3_bucket_public_access_block.granted", "mode": "managed",
+       "type": "aws_s3_bucket_public_access_block", "name": "granted",
+       "values": {"bucket": "granted", "block_public_acls": true, "ignore_public_acls": true,
+                  "block_public_policy": true, "restrict_public_buckets": true}},
+      {"address": "data.aws_iam_policy_document.x", "mode": "data", "type": "aws_iam_policy_document",
+       "name": "x", "values": {}}
+    ],
+    "child_modules": [{"address": "module.logs", "resources": [
+      {"address": "module.logs.aws_s3_bucket_policy.p", "mode": "managed",
+       "type": "aws_s3_bucket_policy", "name": "p", "values": {}}]}]
+  }}})";
+  auto buckets = read_bucket_file("plan.json", plan);
+  ASSERT_TRUE(buckets.has_value()) << buckets.error().message;
+  std::map<std::string, BucketVerdict> by;
+  for (const auto& b : *buckets) {
+    auto v = judge_bucket(b, kNow);
+    by[v.resource] = v;
+  }
+  ASSERT_EQ(by.size(), 4u);
+  EXPECT_EQ(by["s3://shop-assets"].verdict, "public-read");
+  EXPECT_EQ(by["s3://old-site"].verdict, "public-write");  // the older inline canned ACL
+  EXPECT_TRUE(by["s3://old-site"].website);
+  EXPECT_EQ(by["s3://granted"].verdict, "not-public");  // FULL_CONTROL, but IgnorePublicAcls
+  // a policy whose bucket is known only after apply: named by its address, and said so
+  auto& unknown = by["s3://module.logs.aws_s3_bucket_policy.p"];
+  bool said = false;
+  for (const auto& n : unknown.notes)
+    said = said || n.find(
+                       "module.logs.aws_s3_bucket_policy.p: the bucket's name is known only "
+                       "after apply") != std::string::npos;
+  EXPECT_TRUE(said);
+  EXPECT_EQ(canned_acl("authenticated-read")[0].grantee, "AuthenticatedUsers");
+  EXPECT_TRUE(canned_acl("log-delivery-write").empty());
+  // a broken policy in a plan names the resource
+  auto bad = read_bucket_file(
+      "p.json", R"({"format_version":"1.2","planned_values":{"root_module":{"resources":[
+      {"address":"aws_s3_bucket_policy.b","mode":"managed","type":"aws_s3_bucket_policy",
+       "values":{"bucket":"b","policy":"{not json"}}]}}})");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("aws_s3_bucket_policy.b: policy"), std::string::npos);
 }
 
 }  // namespace
